@@ -1,0 +1,1 @@
+"""The ``mipshop`` command line."""

@@ -1,0 +1,57 @@
+"""``mipshop dissect``: print the layers of every packet of a pcap file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TextIO
+
+from ..wire.describe import format_layer, packet_layers
+from ..wire.errors import MalformedPacket
+from ..wire.ipv6 import decode_packet
+from ..wire.pcap import read_pcap
+
+
+def dissect(path: Path, out: TextIO, *, as_json: bool, fbu_lifetime_unit: int = 4) -> int:
+    """Print each packet of ``path``; returns how many packets failed to decode.
+
+    A packet that does not decode is reported with the offset and reason of its
+    :class:`MalformedPacket` and the dissection goes on with the next one. A packet whose
+    checksum is wrong is decoded anyway and flagged, as Wireshark does.
+    """
+    failures = 0
+    for number, record in enumerate(read_pcap(path), start=1):
+        entry: dict[str, object] = {"number": number, "timestamp": round(record.timestamp, 6)}
+        try:
+            packet = decode_packet(
+                record.data, verify_checksums=False, fbu_lifetime_unit=fbu_lifetime_unit
+            )
+        except MalformedPacket as exc:
+            failures += 1
+            entry.update(error=exc.reason, error_offset=exc.offset)
+        else:
+            entry["layers"] = packet_layers(packet)
+            try:
+                decode_packet(record.data, fbu_lifetime_unit=fbu_lifetime_unit)
+                entry["checksum_ok"] = True
+            except MalformedPacket:
+                entry["checksum_ok"] = False
+        if as_json:
+            out.write(json.dumps(entry, sort_keys=False) + "\n")
+        else:
+            _print_text(entry, out)
+    return failures
+
+
+def _print_text(entry: dict[str, object], out: TextIO) -> None:
+    """Readable rendering of one packet entry."""
+    head = f"#{entry['number']} t={entry['timestamp']:.6f}"
+    if "error" in entry:
+        out.write(f"{head} MALFORMED at offset {entry['error_offset']}: {entry['error']}\n")
+        return
+    if not entry.get("checksum_ok", True):
+        head += " [bad checksum]"
+    out.write(head + "\n")
+    for layer in entry["layers"]:  # type: ignore[attr-defined]
+        for line in format_layer(layer):
+            out.write(line + "\n")
