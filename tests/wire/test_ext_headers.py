@@ -9,7 +9,6 @@ from mipshop.wire.ext_headers import (
     AUTHENTICATION_HEADER,
     DESTINATION_OPTIONS,
     FRAGMENT,
-    HOP_BY_HOP,
     ROUTING,
     DestinationOptions,
     HomeAddressOption,
@@ -19,6 +18,7 @@ from mipshop.wire.ext_headers import (
     RoutingHeaderType2,
     decode_extension_header,
     encode_extension_header,
+    header_type,
 )
 
 HOA = IPv6Address("2001:db8:1::100")
@@ -32,7 +32,9 @@ def test_home_address_option_layout_is_the_rfc_one() -> None:
     assert raw == bytes([135, 2, 1, 2, 0, 0, 0xC9, 16]) + HOA.packed
     header, next_header, end = decode_extension_header(DESTINATION_OPTIONS, raw, 0)
     assert (header, next_header, end) == (
-        DestinationOptions(options=(HomeAddressOption(home_address=HOA),)), 135, 24
+        DestinationOptions(options=(HomeAddressOption(home_address=HOA),)),
+        135,
+        24,
     )
     assert header.home_address == HOA
 
@@ -40,7 +42,11 @@ def test_home_address_option_layout_is_the_rfc_one() -> None:
 def test_type2_routing_header_layout() -> None:
     raw = encode_extension_header(RoutingHeaderType2(home_address=HOA), 135)
     assert raw == bytes([135, 2, 2, 1, 0, 0, 0, 0]) + HOA.packed
-    assert decode_extension_header(ROUTING, raw, 0) == (RoutingHeaderType2(home_address=HOA), 135, 24)
+    assert decode_extension_header(ROUTING, raw, 0) == (
+        RoutingHeaderType2(home_address=HOA),
+        135,
+        24,
+    )
 
 
 @pytest.mark.parametrize(
@@ -49,21 +55,23 @@ def test_type2_routing_header_layout() -> None:
         HopByHopOptions(options=(RawIPv6Option(option_type=5, data=b"\x00\x00"),)),  # router alert
         HopByHopOptions(),
         DestinationOptions(
-            options=(RawIPv6Option(option_type=0x1E, data=b"abc"), HomeAddressOption(home_address=HOA))
+            options=(
+                RawIPv6Option(option_type=0x1E, data=b"abc"),
+                HomeAddressOption(home_address=HOA),
+            )
         ),
         OpaqueExtensionHeader(header_type=FRAGMENT, data=b"\x00\x01\x02\x03\x04\x05"),
         OpaqueExtensionHeader(header_type=AUTHENTICATION_HEADER, data=bytes(22)),
-        OpaqueExtensionHeader(header_type=ROUTING, data=bytes([0, 0]) + bytes(20)),  # type 0 routing
+        OpaqueExtensionHeader(
+            header_type=ROUTING, data=bytes([0, 0]) + bytes(20)
+        ),  # type 0 routing
         RoutingHeaderType2(home_address=HOA, segments_left=0),
     ],
 )
 def test_round_trip_and_total_length_multiple_of_8(header) -> None:
     raw = encode_extension_header(header, 59)
     assert len(raw) % 8 == 0
-    kind = getattr(header, "HEADER_TYPE", None) or header.header_type
-    if isinstance(header, HopByHopOptions):
-        kind = HOP_BY_HOP
-    decoded, next_header, end = decode_extension_header(kind, raw, 0)
+    decoded, next_header, end = decode_extension_header(header_type(header), raw, 0)
     assert decoded == header and next_header == 59 and end == len(raw)
 
 

@@ -51,14 +51,19 @@ def _reference_checksum(src: IPv6Address, dst: IPv6Address, proto: int, upper: b
 
 def _home_bu() -> BindingUpdate:
     return BindingUpdate(
-        sequence=7, lifetime=400, ack=True, home_registration=True,
+        sequence=7,
+        lifetime=400,
+        ack=True,
+        home_registration=True,
         options=(AlternateCareOfAddress(address=COA),),
     )
 
 
 def test_bu_with_home_address_option_checksums_over_the_home_address() -> None:
     packet = IPv6Packet(
-        src=COA, dst=HA, payload=_home_bu(),
+        src=COA,
+        dst=HA,
+        payload=_home_bu(),
         extension_headers=(DestinationOptions(options=(HomeAddressOption(home_address=HOA),)),),
     )
     raw = encode_packet(packet)
@@ -73,7 +78,9 @@ def test_bu_with_home_address_option_checksums_over_the_home_address() -> None:
 
 def test_ba_with_type2_routing_header_checksums_over_the_final_destination() -> None:
     packet = IPv6Packet(
-        src=HA, dst=COA, payload=BindingAcknowledgement(status=0, sequence=7, lifetime=400),
+        src=HA,
+        dst=COA,
+        payload=BindingAcknowledgement(status=0, sequence=7, lifetime=400),
         extension_headers=(RoutingHeaderType2(home_address=HOA),),
     )
     raw = encode_packet(packet)
@@ -103,7 +110,9 @@ def test_udp_zero_checksum_is_sent_as_all_ones_and_refused_on_receipt() -> None:
             break
     else:
         pytest.fail("no zero-checksum payload found")
-    raw = encode_packet(IPv6Packet(src=CN, dst=HOA, payload=UDPDatagram(src_port=1, dst_port=2, data=data)))
+    raw = encode_packet(
+        IPv6Packet(src=CN, dst=HOA, payload=UDPDatagram(src_port=1, dst_port=2, data=data))
+    )
     assert raw[46:48] == b"\xff\xff"
     assert decode_packet(raw).payload.data == data
     zeroed = raw[:46] + b"\0\0" + raw[48:]
@@ -112,7 +121,9 @@ def test_udp_zero_checksum_is_sent_as_all_ones_and_refused_on_receipt() -> None:
 
 
 def test_ipv6_in_ipv6_tunnel() -> None:
-    inner = IPv6Packet(src=CN, dst=HOA, payload=UDPDatagram(src_port=5000, dst_port=6000, data=b"x" * 50))
+    inner = IPv6Packet(
+        src=CN, dst=HOA, payload=UDPDatagram(src_port=5000, dst_port=6000, data=b"x" * 50)
+    )
     outer = encapsulate(inner, src=HA, dst=COA)
     raw = encode_packet(outer)
     assert raw[6] == 41 and struct.unpack("!H", raw[4:6])[0] == 40 + 8 + 50
@@ -122,7 +133,8 @@ def test_ipv6_in_ipv6_tunnel() -> None:
 
 def test_opaque_headers_are_skipped_to_the_upper_layer() -> None:
     packet = IPv6Packet(
-        src=CN, dst=HOA,
+        src=CN,
+        dst=HOA,
         extension_headers=(
             HopByHopOptions(options=(RawIPv6Option(option_type=5, data=b"\0\0"),)),
             OpaqueExtensionHeader(header_type=43, data=bytes([0, 0]) + bytes(4)),
@@ -135,7 +147,9 @@ def test_opaque_headers_are_skipped_to_the_upper_layer() -> None:
 
 
 def test_tcp_is_carried_opaque_and_trailing_bytes_are_ignored() -> None:
-    packet = IPv6Packet(src=CN, dst=HOA, payload=RawPayload(protocol=6, data=hashlib.sha256().digest()))
+    packet = IPv6Packet(
+        src=CN, dst=HOA, payload=RawPayload(protocol=6, data=hashlib.sha256().digest())
+    )
     raw = encode_packet(packet)
     assert decode_packet(raw + b"\0" * 6) == packet
 
@@ -150,7 +164,9 @@ def test_tcp_is_carried_opaque_and_trailing_bytes_are_ignored() -> None:
     ],
 )
 def test_malformed_packets_name_offset_and_reason(mutate, offset, reason) -> None:
-    raw = encode_packet(IPv6Packet(src=CN, dst=HOA, payload=UDPDatagram(src_port=1, dst_port=2, data=b"abc")))
+    raw = encode_packet(
+        IPv6Packet(src=CN, dst=HOA, payload=UDPDatagram(src_port=1, dst_port=2, data=b"abc"))
+    )
     with pytest.raises(MalformedPacket, match=reason) as info:
         decode_packet(mutate(raw))
     assert info.value.offset == offset
@@ -158,7 +174,12 @@ def test_malformed_packets_name_offset_and_reason(mutate, offset, reason) -> Non
 
 def test_hop_by_hop_after_another_header_is_malformed() -> None:
     raw = encode_packet(
-        IPv6Packet(src=CN, dst=HOA, payload=None, extension_headers=(DestinationOptions(), HopByHopOptions()))
+        IPv6Packet(
+            src=CN,
+            dst=HOA,
+            payload=None,
+            extension_headers=(DestinationOptions(), HopByHopOptions()),
+        )
     )
     with pytest.raises(MalformedPacket, match="Hop-by-Hop"):
         decode_packet(raw)
@@ -168,15 +189,24 @@ addresses = st.builds(IPv6Address, st.integers(0, 2**128 - 1))
 payloads = st.one_of(
     mobility_messages(),
     icmpv6_messages(),
-    st.builds(UDPDatagram, src_port=st.integers(0, 65535), dst_port=st.integers(0, 65535), data=st.binary(max_size=64)),
+    st.builds(
+        UDPDatagram,
+        src_port=st.integers(0, 65535),
+        dst_port=st.integers(0, 65535),
+        data=st.binary(max_size=64),
+    ),
     st.builds(RawPayload, protocol=st.sampled_from([6, 50, 132]), data=st.binary(max_size=64)),
     st.none(),
 )
 headers = st.lists(
     st.one_of(
-        st.builds(lambda a: DestinationOptions(options=(HomeAddressOption(home_address=a),)), addresses),
+        st.builds(
+            lambda a: DestinationOptions(options=(HomeAddressOption(home_address=a),)), addresses
+        ),
         st.builds(RoutingHeaderType2, home_address=addresses),
-        st.builds(OpaqueExtensionHeader, header_type=st.just(44), data=st.binary(min_size=6, max_size=6)),
+        st.builds(
+            OpaqueExtensionHeader, header_type=st.just(44), data=st.binary(min_size=6, max_size=6)
+        ),
     ),
     max_size=3,
 )
@@ -188,9 +218,12 @@ def packets(draw, depth: int = 0):
     if depth == 0 and draw(st.booleans()):
         payload = draw(packets(depth=1))
     return IPv6Packet(
-        src=draw(addresses), dst=draw(addresses), payload=payload,
+        src=draw(addresses),
+        dst=draw(addresses),
+        payload=payload,
         extension_headers=tuple(draw(headers)),
-        hop_limit=draw(st.integers(0, 255)), traffic_class=draw(st.integers(0, 255)),
+        hop_limit=draw(st.integers(0, 255)),
+        traffic_class=draw(st.integers(0, 255)),
         flow_label=draw(st.integers(0, 0xFFFFF)),
     )
 

@@ -69,11 +69,14 @@ def test_big_endian_and_nanosecond_files() -> None:
 
 def test_every_truncation_raises_malformed_packet_only() -> None:
     data = _pcap(229, [IPV6_BYTES, IPV6_BYTES])
+    whole = list(iter_pcap(data))
+    boundaries = {24: 0, 24 + 16 + 40: 1}
     for cut in range(len(data)):
-        try:
-            list(iter_pcap(data[:cut]))
-        except MalformedPacket:
-            pass
+        if cut in boundaries:  # a file cut between records is a shorter valid file
+            assert list(iter_pcap(data[:cut])) == whole[: boundaries[cut]]
+        else:
+            with pytest.raises(MalformedPacket):
+                list(iter_pcap(data[:cut]))
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     dis.add_argument("pcap", type=Path, help="capture file (pcap, raw IPv6 / Ethernet / SLL)")
     dis.add_argument("--json", action="store_true", help="one JSON object per packet")
     dis.add_argument(
-        "--fbu-lifetime-unit", type=_fbu_unit, default=4, metavar="{4,1}",
+        "--fbu-lifetime-unit",
+        type=_fbu_unit,
+        default=4,
+        metavar="{4,1}",
         help="FBU/FBack lifetime unit in seconds (default 4, as Wireshark decodes it)",
     )
     return parser
@@ -47,7 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.pcap.is_file():
                 raise UsageError(f"{args.pcap}: no such file")
             failures = dissect(
-                args.pcap, sys.stdout, as_json=args.json,
+                args.pcap,
+                sys.stdout,
+                as_json=args.json,
                 fbu_lifetime_unit=args.fbu_lifetime_unit,
             )
             return 1 if failures else 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-class MalformedPacket(ValueError):
+class MalformedPacket(ValueError):  # noqa: N818 (the name the issue and design.md give)
     """Bytes that cannot be decoded.
 
     ``offset`` is the position of the offending byte from the start of the buffer handed to

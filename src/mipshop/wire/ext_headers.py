@@ -157,9 +157,7 @@ class OpaqueExtensionHeader:
             raise ValueError("an extension header is 8n bytes, 8..2048")
 
 
-ExtensionHeader = (
-    HopByHopOptions | DestinationOptions | RoutingHeaderType2 | OpaqueExtensionHeader
-)
+ExtensionHeader = HopByHopOptions | DestinationOptions | RoutingHeaderType2 | OpaqueExtensionHeader
 
 _HAO = struct.Struct("!BB16s")
 _RH2 = struct.Struct("!BBBB4x16s")
@@ -206,8 +204,9 @@ def _padding(size: int) -> bytes:
 def encode_extension_header(header: ExtensionHeader, next_header: int) -> bytes:
     """Encode one extension header whose Next Header field is ``next_header``."""
     if isinstance(header, RoutingHeaderType2):
-        return _RH2.pack(next_header, 2, ROUTING_TYPE_2, header.segments_left,
-                         header.home_address.packed)
+        return _RH2.pack(
+            next_header, 2, ROUTING_TYPE_2, header.segments_left, header.home_address.packed
+        )
     if isinstance(header, OpaqueExtensionHeader):
         total = len(header.data) + 2
         if header.header_type == AUTHENTICATION_HEADER:
@@ -256,7 +255,11 @@ def decode_extension_header(
             return DestinationOptions(options=options), next_header, end
         except ValueError as exc:
             raise MalformedPacket(str(exc), offset) from None
-    return OpaqueExtensionHeader(header_type=kind, data=bytes(data[offset + 2:end])), next_header, end
+    return (
+        OpaqueExtensionHeader(header_type=kind, data=bytes(data[offset + 2 : end])),
+        next_header,
+        end,
+    )
 
 
 def _decode_rh2(data: bytes, offset: int, end: int) -> RoutingHeaderType2:
@@ -266,7 +269,7 @@ def _decode_rh2(data: bytes, offset: int, end: int) -> RoutingHeaderType2:
     segments_left = data[offset + 3]
     if segments_left > 1:
         raise MalformedPacket("Type 2 Routing Header Segments Left must be 0 or 1", offset + 3)
-    address = IPv6Address(bytes(data[offset + 8:offset + 24]))
+    address = IPv6Address(bytes(data[offset + 8 : offset + 24]))
     return RoutingHeaderType2(home_address=address, segments_left=segments_left)
 
 
@@ -288,11 +291,11 @@ def _decode_tlv_options(data: bytes, start: int, end: int) -> tuple[IPv6Option, 
         if option_type == HOME_ADDRESS_OPTION_TYPE:
             if length != 16:
                 raise MalformedPacket("Home Address option length must be 16", position + 1)
-            address = IPv6Address(bytes(data[position + 2:value_end]))
+            address = IPv6Address(bytes(data[position + 2 : value_end]))
             options.append(HomeAddressOption(home_address=address))
         elif option_type != _PADN:
             options.append(
-                RawIPv6Option(option_type=option_type, data=bytes(data[position + 2:value_end]))
+                RawIPv6Option(option_type=option_type, data=bytes(data[position + 2 : value_end]))
             )
         position = value_end
     return tuple(options)

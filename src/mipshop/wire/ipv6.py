@@ -14,9 +14,9 @@ the pseudo-header destination is the final destination, the home address in that
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv6Address
-from collections.abc import Callable
 from typing import ClassVar, TypeVar
 
 from .checksum import PROTO_ICMPV6, PROTO_MH, PROTO_UDP, upper_layer_checksum
@@ -164,12 +164,17 @@ def encode_packet(packet: IPv6Packet, *, fbu_lifetime_unit: int = 4) -> bytes:
         upper = encode_packet(payload, fbu_lifetime_unit=fbu_lifetime_unit)  # type: ignore[arg-type]
     elif protocol == PROTO_MH:
         upper = _with_checksum(
-            packet, encode_mh(payload, fbu_lifetime_unit=fbu_lifetime_unit),  # type: ignore[arg-type]
-            PROTO_MH, MH_CHECKSUM_OFFSET,
+            packet,
+            encode_mh(payload, fbu_lifetime_unit=fbu_lifetime_unit),  # type: ignore[arg-type]
+            PROTO_MH,
+            MH_CHECKSUM_OFFSET,
         )
     elif protocol == PROTO_ICMPV6:
         upper = _with_checksum(
-            packet, encode_icmpv6(payload), PROTO_ICMPV6, ICMPV6_CHECKSUM_OFFSET  # type: ignore[arg-type]
+            packet,
+            encode_icmpv6(payload),
+            PROTO_ICMPV6,
+            ICMPV6_CHECKSUM_OFFSET,  # type: ignore[arg-type]
         )
     elif protocol == PROTO_UDP:
         assert isinstance(payload, UDPDatagram)
@@ -202,7 +207,7 @@ def _with_checksum(packet: IPv6Packet, upper: bytes, protocol: int, at: int) -> 
     checksum = upper_layer_checksum(src, dst, protocol, upper)
     if protocol == PROTO_UDP and checksum == 0:
         checksum = 0xFFFF  # RFC 768 / RFC 8200 §8.1: a computed zero is sent as all ones
-    return upper[:at] + checksum.to_bytes(2, "big") + upper[at + 2:]
+    return upper[:at] + checksum.to_bytes(2, "big") + upper[at + 2 :]
 
 
 def decode_packet(
