@@ -362,7 +362,12 @@ token = st.binary(min_size=8, max_size=8)
 auth12 = st.binary(min_size=12, max_size=12)
 mn_ha_auth = st.tuples(
     st.builds(
-        mo.MobileNodeIdentifier, subtype=st.just(1), identifier=st.binary(min_size=1, max_size=40)
+        mo.MobileNodeIdentifier,
+        subtype=st.just(1),
+        # RFC 4283 §3: subtype 1 carries a Network Access Identifier (RFC 4282), user@realm.
+        identifier=st.from_regex(r"[a-z0-9._-]{1,16}@[a-z0-9.-]{1,24}", fullmatch=True).map(
+            str.encode
+        ),
     ),
     st.builds(mo.ReplayProtection, timestamp=st.integers(0, 2**64 - 1)),
     st.builds(
