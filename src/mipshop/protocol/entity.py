@@ -84,8 +84,9 @@ class Entity:
                 packet = decode_packet(packet)
             except MalformedPacket as exc:
                 self.counters["drop.malformed"] += 1
-                self.emit("packet.malformed", interface=interface, reason=exc.reason,
-                          offset=exc.offset)
+                self.emit(
+                    "packet.malformed", interface=interface, reason=exc.reason, offset=exc.offset
+                )
                 return
         self.on_packet(packet, interface)
 

@@ -1,0 +1,134 @@
+"""Router Advertisements, and a minimal access router that sends them (RFC 4861 §6.2).
+
+:class:`RouterAdvertiser` builds and schedules the RAs of one link; the home agent composes
+one (with the H flag, RFC 6275 §7.1) and :class:`AccessRouter` is nothing more than one on a
+foreign link, so a mobile node there can detect movement and form a care-of address.
+Forwarding itself is the runtime's job (the simulator's router, the kernel), not this entity's.
+
+Events: ``router.advertisement`` (``solicited``: bool).
+"""
+
+from __future__ import annotations
+
+import random
+from ipaddress import IPv6Address
+
+from ..wire.icmpv6 import RouterAdvertisement, RouterSolicitation
+from ..wire.ipv6 import IPv6Packet
+from ..wire.nd_options import (
+    AdvertisementInterval,
+    HomeAgentInformation,
+    NDOption,
+    PrefixInformation,
+    SourceLinkLayerAddress,
+)
+from .actions import ConfigureAddress, Transmit
+from .addressing import ALL_NODES
+from .config import RouterConfig
+from .entity import Entity
+
+#: RFC 4861 §4.2 / §6.1.2: ND messages are sent (and must arrive) with hop limit 255.
+ND_HOP_LIMIT = 255
+
+
+class RouterAdvertiser:
+    """The Router Advertisements of one link, owned by an entity (RFC 4861 §6.2.4, §6.2.6).
+
+    Unsolicited RAs go to all-nodes every ``config.ra_interval`` seconds from :meth:`start`;
+    a Router Solicitation is answered at once, unicast to its source (or to all-nodes if the
+    source is unspecified) [choice: no random delay, for determinism]. With ``home_agent``
+    the RA carries the H flag, the Prefix Information option with the R flag and the router's
+    full address (RFC 6275 §7.2: an HA MUST include one) and the Home Agent Information option
+    (§7.4). The Advertisement Interval option (§7.3) is always included.
+    """
+
+    def __init__(
+        self,
+        owner: Entity,
+        config: RouterConfig,
+        *,
+        home_agent: HomeAgentInformation | None = None,
+    ) -> None:
+        self.owner = owner
+        self.config = config
+        self.home_agent = home_agent
+
+    def start(self) -> None:
+        """Send the first unsolicited RA now and schedule the next ones."""
+        self._periodic(self.owner.now)
+
+    def _periodic(self, now: float) -> None:
+        self.send(ALL_NODES, solicited=False)
+        self.owner.schedule(self.config.ra_interval, self._periodic)
+
+    def advertisement(self) -> RouterAdvertisement:
+        """The Router Advertisement this link gets."""
+        cfg = self.config
+        options: list[NDOption] = [SourceLinkLayerAddress(address=cfg.link_layer_address)]
+        is_ha = self.home_agent is not None
+        options.append(
+            PrefixInformation(
+                prefix_length=cfg.prefix.prefixlen,
+                on_link=True,
+                autonomous=True,
+                router_address=is_ha,
+                valid_lifetime=cfg.valid_lifetime,
+                preferred_lifetime=cfg.preferred_lifetime,
+                # RFC 6275 §7.2: with R set the Prefix field holds the router's full address.
+                prefix=cfg.address if is_ha else cfg.prefix.network_address,
+            )
+        )
+        options.append(AdvertisementInterval(interval=cfg.ra_interval))
+        if self.home_agent is not None:
+            options.append(self.home_agent)
+        return RouterAdvertisement(
+            home_agent=is_ha,
+            router_lifetime=cfg.router_lifetime,
+            options=tuple(options),
+        )
+
+    def send(self, destination: IPv6Address, *, solicited: bool) -> None:
+        """Transmit one RA to ``destination`` on the link."""
+        packet = IPv6Packet(
+            src=self.config.link_local,
+            dst=destination,
+            hop_limit=ND_HOP_LIMIT,
+            payload=self.advertisement(),
+        )
+        self.owner.act(Transmit(packet=packet, interface=self.config.interface))
+        self.owner.emit("router.advertisement", solicited=solicited)
+
+    def handle_solicitation(self, packet: IPv6Packet) -> None:
+        """Answer a Router Solicitation (RFC 4861 §6.2.6)."""
+        assert isinstance(packet.payload, RouterSolicitation)
+        if packet.hop_limit != ND_HOP_LIMIT or packet.payload.code != 0:
+            self.owner.counters["drop.invalid_nd"] += 1  # RFC 4861 §6.1.1
+            return
+        unspecified = packet.src == IPv6Address("::")
+        self.send(ALL_NODES if unspecified else packet.src, solicited=True)
+
+
+class AccessRouter(Entity):
+    """A router on a visited link that only advertises its prefix (RFC 4861 §6.2).
+
+    Commands: :meth:`start`. It answers Router Solicitations; everything else is dropped.
+    """
+
+    def __init__(self, name: str, rng: random.Random, config: RouterConfig) -> None:
+        super().__init__(name, rng)
+        self.config = config
+        self.advertiser = RouterAdvertiser(self, config)
+
+    def start(self, now: float) -> None:
+        """Configure the router's addresses and start advertising."""
+        self.now = now
+        for address in (self.config.link_local, self.config.address):
+            self.act(ConfigureAddress(interface=self.config.interface, address=address))
+        self.advertiser.start()
+
+    def on_packet(self, packet: IPv6Packet, interface: str) -> None:
+        """Answer Router Solicitations; count anything else as unhandled."""
+        if isinstance(packet.payload, RouterSolicitation):
+            self.advertiser.handle_solicitation(packet)
+        else:
+            self.counters["drop.unhandled"] += 1
