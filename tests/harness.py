@@ -10,7 +10,8 @@ named links (reused by the MIPv6, HMIPv6 and FMIPv6 scenario tests and by the si
   the router looks the destination up in its longest-prefix routes (:meth:`Network.add_route`)
   and delivers it to the owner on that link, after the sender's link delay, ``router_delay``
   and the destination link's delay. A ``Claim`` beats a configured address on the same link
-  (proxy ND: the home agent defends a home address). Multicast goes to every other interface
+  (proxy ND: the home agent defends a home address), except for the claimant's own packets.
+  Multicast goes to every other interface
   on the sender's link; link-local destinations never leave the link.
 * **Every packet crosses the wire codec**: a ``Transmit`` is encoded with
   :func:`mipshop.wire.ipv6.encode_packet`, logged, and the receiver gets the *bytes*
@@ -278,11 +279,11 @@ class Network:
                 if on == link and (node, iface) != (sender, interface):
                     self._deliver_later(node, iface, link, data, delay)
             return
-        target = self._owner(packet.dst, link)
+        target = self._owner(packet.dst, link, sender)
         if target is None and not packet.dst.is_link_local:
             routed = self._route(packet.dst)
             if routed is not None:
-                target = self._owner(packet.dst, routed)
+                target = self._owner(packet.dst, routed, sender)
                 delay += self.router_delay + self.links[routed].delay
         if target is None:
             self.drops.append(Drop(self.now, sender, "unreachable", data))
@@ -290,9 +291,12 @@ class Network:
         node, iface = target
         self._deliver_later(node, iface, self._interfaces[target], data, delay)
 
-    def _owner(self, address: IPv6Address, link: str) -> tuple[str, str] | None:
+    def _owner(self, address: IPv6Address, link: str, sender: str | None = None
+               ) -> tuple[str, str] | None:
         claim = self._claims.get(address)
-        if claim is not None and self._interfaces.get(claim) == link:
+        # A claim diverts other nodes' packets; the claimant's own packets for the address
+        # (an FMIPv6 router delivering what it buffered) go to the address's owner on the link.
+        if claim is not None and claim[0] != sender and self._interfaces.get(claim) == link:
             return claim
         for key, addresses in self._addresses.items():
             if address in addresses and self._interfaces.get(key) == link:

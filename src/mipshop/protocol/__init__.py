@@ -10,6 +10,16 @@ Modules:
   composing :mod:`.home_registration` and :mod:`.route_optimization` through
   :mod:`.mobility_client`), :mod:`.correspondent` (:class:`CorrespondentNode`),
   :mod:`.access_router` (:class:`AccessRouter`, and the RA builder the HA shares);
+* HMIPv6 (RFC 5380): :mod:`.map` (:class:`MobilityAnchorPoint`, sharing
+  :mod:`.binding_agent` with the home agent), :mod:`.map_client` (:class:`MapClient`, a
+  mobile node client, with :mod:`.local_binding` and the pure :mod:`.map_selection`),
+  :mod:`.map_config`;
+* FMIPv6 (RFC 5568, RFC 4260 triggers): :mod:`.fast_handover_client`
+  (:class:`FastHandoverClient`, a mobile node client, with the pure :mod:`.fmip_neighbourhood`),
+  :mod:`.fast_handover_router` (composed into :class:`AccessRouter`: :mod:`.fmip_par`,
+  :mod:`.fmip_nar`, :mod:`.fmip_buffer`), :mod:`.fmip_security` (BADF), :mod:`.fmip_config`,
+  :mod:`.link_events` (:class:`LinkGoingDown`, :class:`LinkDown`, :class:`LinkUp`,
+  :class:`ScanCompleted`);
 * configuration: :mod:`.config` (frozen keyword-only dataclasses);
 * shared machinery: :mod:`.entity`, :mod:`.actions`, :mod:`.addressing`, :mod:`.signalling`
   (RFC 4285 and Binding Authorization Data protection), :mod:`.binding_cache`,
@@ -27,7 +37,18 @@ from .config import (
     RouterConfig,
 )
 from .correspondent import CorrespondentNode
+from .fast_handover_client import FastHandoverClient
+from .fmip_config import (
+    FastHandoverClientConfig,
+    FastHandoverRouterConfig,
+    HandoverKey,
+    NeighborRouter,
+)
 from .home_agent import HomeAgent
+from .link_events import LinkDown, LinkEvent, LinkGoingDown, LinkUp, ScanCompleted
+from .map import MobilityAnchorPoint
+from .map_client import MapClient
+from .map_config import MapClientConfig, MapConfig
 from .mobile_node import MobileNode
 from .mobility_client import MobilityClient
 
@@ -35,12 +56,26 @@ __all__ = [
     "AccessRouter",
     "CorrespondentConfig",
     "CorrespondentNode",
+    "FastHandoverClient",
+    "FastHandoverClientConfig",
+    "FastHandoverRouterConfig",
+    "HandoverKey",
     "HomeAgent",
     "HomeAgentConfig",
+    "LinkDown",
+    "LinkEvent",
+    "LinkGoingDown",
+    "LinkUp",
+    "MapClient",
+    "MapClientConfig",
+    "MapConfig",
     "MobileNode",
     "MobileNodeConfig",
+    "MobilityAnchorPoint",
     "MobilityClient",
     "MobilityCredentials",
+    "NeighborRouter",
     "RouteOptimizationConfig",
     "RouterConfig",
+    "ScanCompleted",
 ]

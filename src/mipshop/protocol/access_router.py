@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import random
 from ipaddress import IPv6Address
+from typing import TYPE_CHECKING, Any
 
 from ..wire.icmpv6 import RouterAdvertisement, RouterSolicitation
 from ..wire.ipv6 import IPv6Packet
 from ..wire.nd_options import (
     AdvertisementInterval,
     HomeAgentInformation,
+    MAPOption,
     NDOption,
     PrefixInformation,
     SourceLinkLayerAddress,
@@ -26,6 +28,10 @@ from .actions import ConfigureAddress, Transmit
 from .addressing import ALL_NODES
 from .config import RouterConfig
 from .entity import Entity
+from .fast_handover_router import FastHandoverRouter
+
+if TYPE_CHECKING:
+    from .fmip_config import FastHandoverRouterConfig
 
 #: RFC 4861 §4.2 / §6.1.2: ND messages are sent (and must arrive) with hop limit 255.
 ND_HOP_LIMIT = 255
@@ -52,6 +58,21 @@ class RouterAdvertiser:
         self.owner = owner
         self.config = config
         self.home_agent = home_agent
+        #: HMIPv6 MAP options in every RA (RFC 5380 §5, §7); see :meth:`set_map_options`.
+        self.map_options: tuple[MAPOption, ...] = config.map_options
+        #: Set the Prefix Information option's R flag with the router's full address (RFC 6275
+        #: §7.2), as FMIPv6 routers do so that mobile nodes learn the PAR address (RFC 5568 §4).
+        self.advertise_router_address = False
+
+    def set_map_options(self, options: tuple[MAPOption, ...]) -> None:
+        """Advertise ``options`` from now on, starting with an unsolicited RA at once.
+
+        RFC 5380 §10: an access router learning of a MAP failure advertises its option with
+        Valid Lifetime 0 (manually or after probing); mobile nodes then re-select. [choice]
+        The changed RA goes out immediately (RFC 4861 §6.2.4 allows it on a config change).
+        """
+        self.map_options = tuple(options)
+        self.send(ALL_NODES, solicited=False)
 
     def start(self) -> None:
         """Send the first unsolicited RA now and schedule the next ones."""
@@ -66,21 +87,23 @@ class RouterAdvertiser:
         cfg = self.config
         options: list[NDOption] = [SourceLinkLayerAddress(address=cfg.link_layer_address)]
         is_ha = self.home_agent is not None
+        with_address = is_ha or self.advertise_router_address
         options.append(
             PrefixInformation(
                 prefix_length=cfg.prefix.prefixlen,
                 on_link=True,
                 autonomous=True,
-                router_address=is_ha,
+                router_address=with_address,
                 valid_lifetime=cfg.valid_lifetime,
                 preferred_lifetime=cfg.preferred_lifetime,
                 # RFC 6275 §7.2: with R set the Prefix field holds the router's full address.
-                prefix=cfg.address if is_ha else cfg.prefix.network_address,
+                prefix=cfg.address if with_address else cfg.prefix.network_address,
             )
         )
         options.append(AdvertisementInterval(interval=cfg.ra_interval))
         if self.home_agent is not None:
             options.append(self.home_agent)
+        options.extend(self.map_options)  # RFC 5380 §7: configured MAP options
         return RouterAdvertisement(
             home_agent=is_ha,
             router_lifetime=cfg.router_lifetime,
@@ -111,13 +134,23 @@ class RouterAdvertiser:
 class AccessRouter(Entity):
     """A router on a visited link that only advertises its prefix (RFC 4861 §6.2).
 
-    Commands: :meth:`start`. It answers Router Solicitations; everything else is dropped.
+    Commands: :meth:`start`, :meth:`set_map_options`, :meth:`trigger_handover`. It answers
+    Router Solicitations; everything else is dropped. Its RAs carry the configured HMIPv6 MAP
+    options (RFC 5380 §7). With ``fast_handover`` it composes a
+    :class:`~.fast_handover_router.FastHandoverRouter` (RFC 5568 PAR and NAR; FMIPv6 packets
+    and the packets it tunnels or buffers go there).
     """
 
-    def __init__(self, name: str, rng: random.Random, config: RouterConfig) -> None:
+    def __init__(self, name: str, rng: random.Random, config: RouterConfig, *,
+                 fast_handover: FastHandoverRouterConfig | None = None) -> None:
         super().__init__(name, rng)
         self.config = config
         self.advertiser = RouterAdvertiser(self, config)
+        #: The FMIPv6 PAR/NAR function (RFC 5568), composed in when configured.
+        self.fast_handover: FastHandoverRouter | None = None
+        if fast_handover is not None:
+            self.fast_handover = FastHandoverRouter(self, fast_handover)
+            self.advertiser.advertise_router_address = True
 
     def start(self, now: float) -> None:
         """Configure the router's addresses and start advertising."""
@@ -126,9 +159,32 @@ class AccessRouter(Entity):
             self.act(ConfigureAddress(interface=self.config.interface, address=address))
         self.advertiser.start()
 
+    def set_map_options(self, options: tuple[MAPOption, ...], now: float) -> None:
+        """Command: advertise other HMIPv6 MAP options from ``now`` (RFC 5380 §7, §10).
+
+        E.g. the same option with Valid Lifetime 0 when the MAP has failed.
+        """
+        self.now = now
+        self.advertiser.set_map_options(options)
+
     def on_packet(self, packet: IPv6Packet, interface: str) -> None:
         """Answer Router Solicitations; count anything else as unhandled."""
         if isinstance(packet.payload, RouterSolicitation):
             self.advertiser.handle_solicitation(packet)
+        elif self.fast_handover is not None and self.fast_handover.handle(packet, interface):
+            return
         else:
             self.counters["drop.unhandled"] += 1
+
+    def trigger_handover(self, mobile: IPv6Address, target_ap: bytes, now: float, **kwargs: Any
+                         ) -> bool:
+        """Command: network-initiated handover of ``mobile`` to ``target_ap`` (RFC 5568 §3.3).
+
+        Sends an unsolicited PrRtAdv Code 1 (see
+        :meth:`~.fast_handover_router.FastHandoverRouter.trigger_handover`); False without
+        FMIPv6 or when the AP is not a fast-handover neighbour.
+        """
+        self.now = now
+        if self.fast_handover is None:
+            return False
+        return self.fast_handover.trigger_handover(mobile, target_ap, now, **kwargs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
 
+from ..wire.nd_options import MAPOption
 from .constants import (
     DHAAD_RETRIES,
     INITIAL_BINDACK_TIMEOUT,
@@ -71,6 +72,8 @@ class RouterConfig:
     ``address`` is the router's global address on the link, ``prefix`` the on-link prefix it
     advertises for SLAAC. ``ra_interval`` is MaxRtrAdvInterval; unsolicited RAs are sent every
     ``ra_interval`` seconds (no jitter: the simulator wants determinism; [choice]).
+    ``map_options``: the HMIPv6 MAP options (ND type 23) every RA carries; RFC 5380 §7 has
+    them configured by hand in each access router (Dist, Pref, R, Valid Lifetime, address).
     """
 
     interface: str = "eth0"
@@ -82,6 +85,7 @@ class RouterConfig:
     router_lifetime: int = 1800
     valid_lifetime: int = 86_400
     preferred_lifetime: int = 14_400
+    map_options: tuple[MAPOption, ...] = ()
 
     def __post_init__(self) -> None:
         _check_mac("link_layer_address", self.link_layer_address)

@@ -37,6 +37,7 @@ from .binding_update_list import (
     BindingState,
     BindingUpdateListEntry,
 )
+from .constants import LIFETIME_UNIT
 from .entity import Timer
 from .mn_ha_auth import TimestampSource
 from .sequence import initial_sequence
@@ -74,6 +75,22 @@ class HomeRegistration:
     def registered(self) -> bool:
         """True if the home agent holds a live binding for the current care-of address."""
         return self.entry is not None and self.entry.binding_active(self.node.now)
+
+    @property
+    def registered_care_of_address(self) -> IPv6Address | None:
+        """The care-of address the home agent holds a live binding for, or None."""
+        return self.entry.care_of_address if self.registered and self.entry else None
+
+    def covers(self, care_of_address: IPv6Address) -> bool:
+        """True if ``care_of_address`` is registered with the current home agent, or its
+        registration is under way (nothing to send for it)."""
+        entry, node = self.entry, self.node
+        if entry is None or entry.destination != node.home_agent or (
+                entry.care_of_address != care_of_address):
+            return False
+        if entry.state in (BindingState.WAITING_ACK, BindingState.REFRESHING):
+            return True
+        return entry.state is BindingState.BOUND and entry.binding_active(node.now)
 
     def remaining_lifetime(self) -> float:
         """Seconds left of the confirmed home binding (0 without one)."""
@@ -140,7 +157,7 @@ class HomeRegistration:
         hoa = self.config.home_address
         deregistration = entry.state is BindingState.DEREGISTERING
         coa = hoa if deregistration else entry.care_of_address
-        lifetime = 0 if deregistration else wire_lifetime(self.config.home_binding_lifetime)
+        lifetime = 0 if deregistration else self._lifetime()
         sequence = entry.next_sequence()
         entry.record_sent(sequence, lifetime, node.now, care_of_address=coa)
         timeout = entry.backoff.next_timeout()
@@ -159,7 +176,7 @@ class HomeRegistration:
             self._sent_timestamp = self.timestamps.next(node.now)
             bu = protect_mn_ha(bu, credentials, timestamp=self._sent_timestamp,
                                care_of_address=coa, home_address=hoa)
-        source = hoa if deregistration else node.care_of_address or coa
+        source = hoa if deregistration else node.registration_care_of_address or coa
         headers = () if source == hoa else (
             DestinationOptions(options=(HomeAddressOption(home_address=hoa),)),)
         packet = IPv6Packet(src=source, dst=entry.destination, payload=bu,
@@ -167,6 +184,18 @@ class HomeRegistration:
         node.act(Transmit(packet=packet, interface=node.interface))
         node.emit("home.bu_sent", sequence=sequence, care_of_address=coa, lifetime=lifetime,
                   retransmission=retransmission, timeout=timeout)
+
+    def _lifetime(self) -> float:
+        """The lifetime to ask: the configured one, capped by the node's clients.
+
+        RFC 5380 §6.1: a binding to the RCoA MUST NOT outlive the MAP binding. [choice] The
+        cap never goes below one lifetime unit: a zero Lifetime would be a de-registration.
+        """
+        lifetime = wire_lifetime(self.config.home_binding_lifetime)
+        limit = self.node.registration_lifetime_limit()
+        if limit is not None:
+            lifetime = min(lifetime, max(wire_lifetime(limit), int(LIFETIME_UNIT)))
+        return lifetime
 
     def _arm(self, when: float, callback: Callable[[float], None]) -> None:
         if self._timer is not None:
@@ -191,16 +220,18 @@ class HomeRegistration:
         entry = self.entry
         if entry is None or entry.state is not BindingState.BOUND or self.node.at_home:
             return
-        if self.node.care_of_address is not None:
-            self.register(self.node.care_of_address)
+        coa = self.node.registration_care_of_address
+        if coa is not None and coa == entry.care_of_address:
+            self.register(coa)
+        # A different address to register (a new MAP domain) is registered by the node's
+        # update_registrations() once it is ready.
 
     def _binding_lifetime_over(self, now: float) -> None:
         entry = self.entry
         if entry is None or entry.state is not BindingState.BOUND or entry.binding_active(now):
             return
         self.node.emit("home.binding_expired", care_of_address=entry.bound_care_of_address)
-        if not self.node.at_home and self.node.care_of_address is not None:
-            self.register(self.node.care_of_address)
+        self.node.update_registrations()
 
     def _forget(self) -> None:
         if self._timer is not None:

@@ -20,6 +20,14 @@ route-optimised with a Home Address option to a correspondent holding a binding,
 reverse-tunnelled to the home agent. Tunnelled packets from the home agent and packets with a
 Type 2 Routing Header for the home address are delivered (§11.3.3).
 
+What clients change (hooks of :class:`MobilityClient`): the care-of address registered with the
+home agent and correspondents (:attr:`MobileNode.registration_care_of_address`: the on-link
+one unless a client names another, the HMIPv6 RCoA), when it may be registered and for how
+long (:meth:`MobileNode.update_registrations`, :meth:`MobileNode.registration_lifetime_limit`),
+which addresses count as ours for tunnels and Type 2 Routing Headers
+(:meth:`MobileNode.owns_care_of_address`), and every transmitted packet (the ``outbound`` hooks,
+applied in :meth:`MobileNode.act`: the HMIPv6 LCoA -> MAP reverse tunnel).
+
 Resolved ambiguities ([choice]): movement is detected when an RA's autonomous /64 prefix
 differs from the current one (no NUD or router-lifetime probing); the care-of address survives a
 link-layer blip on the same link; DHAAD timeouts double with no ceiling (§11.4.1 names none);
@@ -53,7 +61,7 @@ from ..wire.icmpv6 import (
 from ..wire.ipv6 import IPv6Packet, encapsulate
 from ..wire.nd_options import PrefixInformation, SourceLinkLayerAddress, TargetLinkLayerAddress
 from .access_router import ND_HOP_LIMIT
-from .actions import ConfigureAddress, Deliver, Transmit
+from .actions import Action, ConfigureAddress, Deliver, Transmit
 from .addressing import (
     ALL_NODES,
     ALL_ROUTERS,
@@ -66,6 +74,7 @@ from .backoff import RetransmissionTimer
 from .config import MobileNodeConfig
 from .entity import Entity, Timer
 from .home_registration import HomeRegistration
+from .link_events import LinkDown, LinkEvent, LinkUp
 from .mobility_client import MobilityClient
 from .route_optimization import RouteOptimizationClient
 
@@ -73,8 +82,9 @@ from .route_optimization import RouteOptimizationClient
 class MobileNode(Entity):
     """A Mobile IPv6 mobile node with one home address on one interface (RFC 6275 §11).
 
-    Commands: :meth:`start`, :meth:`attach`, :meth:`detach`, :meth:`send_packet`,
-    :meth:`solicit_mobile_prefix`.
+    Commands: :meth:`start`, :meth:`attach`, :meth:`detach`, :meth:`l2_trigger`,
+    :meth:`send_packet`, :meth:`solicit_mobile_prefix`; from clients,
+    :meth:`adopt_care_of_address` and :meth:`restart_address_configuration`.
     """
 
     def __init__(self, name: str, rng: random.Random, config: MobileNodeConfig) -> None:
@@ -97,6 +107,8 @@ class MobileNode(Entity):
         self.default_router: IPv6Address | None = None
         self.care_of_address: IPv6Address | None = None
         self.mobile_prefixes: tuple[IPv6Network, ...] = ()
+        #: The access point (BSSID) of the current attachment, from :class:`LinkUp`.
+        self.access_point: bytes | None = None
         self._dad_timer: Timer | None = None
         self._dhaad: tuple[int, RetransmissionTimer, Timer] | None = None
         self._mps: tuple[int, RetransmissionTimer, Timer] | None = None
@@ -112,10 +124,14 @@ class MobileNode(Entity):
         self.act(ConfigureAddress(interface=self.interface, address=self.link_local))
         self.emit("mn.start", home_address=self.home_address)
 
-    def attach(self, now: float) -> None:
-        """Link-layer trigger: the interface is up on a (possibly new) link (§11.5.1)."""
+    def attach(self, now: float, *, access_point: bytes | None = None) -> None:
+        """Link-layer trigger: the interface is up on a (possibly new) link (§11.5.1).
+
+        ``access_point`` names the AP (BSSID) when the link layer knows it (:class:`LinkUp`).
+        """
         self.now = now
         self.attached = True
+        self.access_point = access_point
         self.emit("movement.link_up")
         for client in self.clients:
             client.link_up()
@@ -136,6 +152,52 @@ class MobileNode(Entity):
         for client in self.clients:
             client.link_down()
 
+    def l2_trigger(self, event: LinkEvent, now: float) -> None:
+        """Take a link-layer trigger (RFC 4260; :mod:`.link_events`).
+
+        :class:`LinkUp` is :meth:`attach` (remembering the AP), :class:`LinkDown` is
+        :meth:`detach`; the others go to every client's ``l2_event`` hook.
+        """
+        self.now = now
+        if isinstance(event, LinkUp):
+            self.attach(now, access_point=event.ap)
+        elif isinstance(event, LinkDown):
+            self.detach(now)
+        else:
+            for client in self.clients:
+                client.l2_event(event)
+
+    def adopt_care_of_address(self, address: IPv6Address, prefix_length: int = 64) -> None:
+        """Use ``address``, confirmed by a client, as the care-of address at once.
+
+        A fast handover client (RFC 5568 §4: the NCoA is known before the RA and confirmed by
+        the NAR) calls this on the new link; movement is then handled as if an RA had shown
+        the new prefix, without waiting for DAD, so that the home (and, under HMIPv6, the MAP)
+        registration starts at once. A later RA with the same prefix changes nothing.
+        """
+        if address == self.care_of_address and self.at_home is False:
+            return
+        self._moved(IPv6Network((address, prefix_length), strict=False), address=address)
+
+    def restart_address_configuration(self) -> None:
+        """Forget the current care-of address and solicit a Router Advertisement.
+
+        Used when a client learns the address is unusable (an FMIPv6 NAACK, RFC 5568 §6.4.6):
+        ordinary stateless configuration then runs on the next RA.
+        """
+        if self.care_of_address is not None:
+            self.act(ConfigureAddress(interface=self.interface, address=self.care_of_address,
+                                      active=False))
+        self.care_of_address = None
+        self.current_prefix = None
+        self.at_home = None
+        if self.attached:
+            self.act(Transmit(packet=IPv6Packet(
+                src=self.link_local, dst=ALL_ROUTERS, hop_limit=ND_HOP_LIMIT,
+                payload=RouterSolicitation(options=(
+                    SourceLinkLayerAddress(address=self.config.link_layer_address),)),
+            ), interface=self.interface))
+
     def send_packet(self, packet: IPv6Packet, now: float) -> None:
         """Send an upper-layer packet whose source is the home address (§11.3.1)."""
         self.now = now
@@ -147,10 +209,13 @@ class MobileNode(Entity):
             if routed is not None:
                 self.act(Transmit(packet=routed, interface=self.interface))
                 return
-        if self.home.registered and self.care_of_address is not None:
+        registered = self.home.registered_care_of_address
+        if registered is not None and self.care_of_address is not None and (
+                self.owns_care_of_address(registered)):
             assert self.home_agent is not None
-            # §11.3.1: reverse tunnelling, outer source = CoA, outer destination = HA.
-            outer = encapsulate(packet, src=self.care_of_address, dst=self.home_agent)
+            # §11.3.1: reverse tunnelling, outer source = the registered CoA (the RCoA under
+            # HMIPv6, which the MAP client's outbound hook tunnels on), destination = HA.
+            outer = encapsulate(packet, src=registered, dst=self.home_agent)
             self.counters["tunnel.encapsulated"] += 1
             self.act(Transmit(packet=outer, interface=self.interface))
             return
@@ -177,9 +242,18 @@ class MobileNode(Entity):
         """Handle one decoded packet arriving on the interface."""
         payload = packet.payload
         if isinstance(payload, RouterAdvertisement):
+            if packet.hop_limit == ND_HOP_LIMIT and packet.src.is_link_local and self.attached:
+                for client in self.clients:
+                    client.router_advertisement(packet)
             self._router_advertisement(packet, payload)
             return
-        if isinstance(payload, IPv6Packet) and packet.dst == self.care_of_address:
+        if isinstance(payload, IPv6Packet):
+            for client in self.clients:
+                inner = client.decapsulate(packet)
+                if inner is not None:
+                    self.on_packet(inner, interface)
+                    return
+        if isinstance(payload, IPv6Packet) and self.owns_care_of_address(packet.dst):
             if packet.src != self.home_agent:
                 self.counters["drop.tunnel_not_from_home_agent"] += 1
                 return
@@ -189,8 +263,10 @@ class MobileNode(Entity):
         routed_home = packet.routing_home_address
         if routed_home is not None:
             # §11.3.3: the Type 2 Routing Header must name our home address and arrive at the
-            # current care-of address; the packet is then for the home address.
-            if routed_home != self.home_address or packet.dst != self.care_of_address:
+            # current care-of address; the packet is then for the home address. A client's
+            # address (RFC 5380 §6.2: the RCoA in a MAP's BA) counts as one of ours.
+            if not (routed_home == self.home_address or self._client_owns(routed_home)) or (
+                    not self.owns_care_of_address(packet.dst)):
                 self.counters["drop.bad_routing_header"] += 1
                 return
             headers = tuple(h for h in packet.extension_headers
@@ -220,7 +296,7 @@ class MobileNode(Entity):
             return
         self._moved(prefix)
 
-    def _moved(self, prefix: IPv6Network) -> None:
+    def _moved(self, prefix: IPv6Network, *, address: IPv6Address | None = None) -> None:
         previous = self.care_of_address
         if self.at_home:
             self.act(ConfigureAddress(interface=self.interface, address=self.home_address,
@@ -233,8 +309,10 @@ class MobileNode(Entity):
         if self._dad_timer is not None:
             self._dad_timer.cancel()
         self.emit("movement.detected", prefix=prefix, previous_care_of_address=previous)
-        address = address_from_prefix(prefix, self.interface_identifier)
-        if self.config.optimistic_dad or self.config.dad_delay == 0:
+        confirmed = address is not None  # supplied by a client (adopt_care_of_address)
+        if address is None:
+            address = address_from_prefix(prefix, self.interface_identifier)
+        if confirmed or self.config.optimistic_dad or self.config.dad_delay == 0:
             self._care_of_address_ready(address, optimistic=self.config.optimistic_dad)
         else:
             # RFC 4862 §5.4: the address is tentative until DAD completes.
@@ -249,10 +327,7 @@ class MobileNode(Entity):
         self.act(ConfigureAddress(interface=self.interface, address=address,
                                   prefix_length=64))
         self.emit("coa.configured", address=address, optimistic=optimistic)
-        if self.home_agent is None:
-            self._discover_home_agent()
-        else:
-            self.home.register(address)
+        self.update_registrations()
         for client in self.clients:
             client.care_of_address_changed(address)
 
@@ -273,6 +348,66 @@ class MobileNode(Entity):
         for client in self.clients:
             client.returned_home()
 
+    # -- registrations beyond the local link (clients: RFC 5380 §6.1) -------------------------
+
+    @property
+    def registration_care_of_address(self) -> IPv6Address | None:
+        """The care-of address registered with the home agent and correspondents.
+
+        The on-link care-of address, unless a client says otherwise (the HMIPv6 MAP client:
+        the RCoA, RFC 5380 §6.1). None while the node has no usable on-link address.
+        """
+        if self.care_of_address is None:
+            return None
+        for client in self.clients:
+            address = client.registration_care_of_address()
+            if address is not None:
+                return address
+        return self.care_of_address
+
+    def owns_care_of_address(self, address: IPv6Address) -> bool:
+        """True for the on-link care-of address and any address a client owns (an RCoA)."""
+        return address == self.care_of_address or self._client_owns(address)
+
+    def _client_owns(self, address: IPv6Address) -> bool:
+        return any(client.owns_address(address) for client in self.clients)
+
+    def registration_lifetime_limit(self) -> float | None:
+        """The longest lifetime home and correspondent BUs may ask (RFC 5380 §6.1), or None."""
+        limits = [limit for client in self.clients
+                  if (limit := client.registration_lifetime_limit()) is not None]
+        return min(limits) if limits else None
+
+    def update_registrations(self) -> None:
+        """Register :attr:`registration_care_of_address` with the home agent if needed.
+
+        Called on every new on-link care-of address, and by clients when the address to
+        register (or their readiness, :meth:`MobilityClient.registration_ready`) changes.
+        Nothing is sent when that address is already registered or being registered: under
+        HMIPv6 a move inside a MAP domain changes only the LCoA (RFC 5380 §6.1). Without a
+        known home agent, DHAAD runs first (§11.4.1).
+        """
+        coa = self.registration_care_of_address
+        if self.at_home or coa is None:
+            return
+        if not all(client.registration_ready() for client in self.clients):
+            return
+        if self.home_agent is None:
+            self._discover_home_agent()
+        elif not self.home.covers(coa):
+            self.home.register(coa)
+
+    def act(self, action: Action) -> None:
+        """Queue an action; a packet leaving the interface first passes the clients'
+        :meth:`~MobilityClient.outbound` hooks (RFC 5380 §6.1: the MAP reverse tunnel)."""
+        if isinstance(action, Transmit) and action.interface == self.interface:
+            packet = action.packet
+            for client in self.clients:
+                packet = client.outbound(packet)
+            if packet is not action.packet:
+                action = replace(action, packet=packet)
+        super().act(action)
+
     # -- hooks called by the home registration client ---------------------------------------
 
     def home_registered(self, status: int) -> None:
@@ -290,8 +425,7 @@ class MobileNode(Entity):
         index = self.home_agents.index(self.home_agent)
         self.home_agent = self.home_agents[(index + 1) % len(self.home_agents)]
         self.emit("home_agent.switched", home_agent=self.home_agent)
-        if self.care_of_address is not None and not self.at_home:
-            self.home.register(self.care_of_address)
+        self.update_registrations()
         return True
 
     def home_deregistered(self) -> None:
@@ -315,7 +449,8 @@ class MobileNode(Entity):
             self._dhaad_reply(payload)
         elif isinstance(payload, MobilePrefixAdvertisement):
             self._mobile_prefix_advertisement(packet, payload)
-        elif packet.dst in (self.home_address, self.care_of_address, self.link_local):
+        elif packet.dst in (self.home_address, self.link_local) or self.owns_care_of_address(
+                packet.dst):
             if hasattr(packet.payload, "MH_TYPE") or hasattr(packet.payload, "ICMP_TYPE"):
                 self.counters["drop.unhandled"] += 1
             else:
@@ -336,9 +471,10 @@ class MobileNode(Entity):
         self._dhaad = (identifier, backoff, self._send_dhaad(identifier, backoff))
 
     def _send_dhaad(self, identifier: int, backoff: RetransmissionTimer) -> Timer:
-        assert self.care_of_address is not None
+        source = self.registration_care_of_address
+        assert source is not None
         self.act(Transmit(packet=IPv6Packet(
-            src=self.care_of_address, dst=home_agents_anycast(self.config.home_prefix),
+            src=source, dst=home_agents_anycast(self.config.home_prefix),
             payload=HomeAgentAddressDiscoveryRequest(identifier=identifier),
         ), interface=self.interface))
         self.emit("dhaad.request", identifier=identifier, attempt=backoff.transmissions + 1)
@@ -363,14 +499,14 @@ class MobileNode(Entity):
         self.home_agents = reply.home_agents
         self.home_agent = reply.home_agents[0]  # §11.4.1: in decreasing preference
         self.emit("dhaad.completed", home_agents=reply.home_agents)
-        if self.care_of_address is not None and not self.at_home:
-            self.home.register(self.care_of_address)
+        self.update_registrations()
 
     def _send_mps(self, identifier: int, backoff: RetransmissionTimer) -> Timer:
-        assert self.care_of_address is not None and self.home_agent is not None
+        source = self.registration_care_of_address
+        assert source is not None and self.home_agent is not None
         # §11.4.2: from the care-of address to the HA, with the Home Address option.
         self.act(Transmit(packet=IPv6Packet(
-            src=self.care_of_address, dst=self.home_agent,
+            src=source, dst=self.home_agent,
             extension_headers=(DestinationOptions(
                 options=(HomeAddressOption(home_address=self.home_address),)),),
             payload=MobilePrefixSolicitation(identifier=identifier),

@@ -93,7 +93,7 @@ class RouteOptimizationClient(MobilityClient):
 
     def home_registered(self) -> None:
         """Start (or restart for a new care-of address) RR with every correspondent."""
-        coa = self.node.care_of_address
+        coa = self.node.registration_care_of_address
         for cn in self.config.correspondents:
             entry = self.entries.get(cn)
             if entry is not None and entry.state is BindingState.FAILED:
@@ -134,7 +134,7 @@ class RouteOptimizationClient(MobilityClient):
         """Route-optimise ``packet`` if its destination holds a binding for our CoA (§11.3.1)."""
         node = self.node
         entry = self.entries.get(packet.dst)
-        coa = node.care_of_address
+        coa = node.registration_care_of_address
         if entry is None or coa is None or entry.bound_care_of_address != coa:
             return None
         if entry.state is BindingState.FAILED:
@@ -151,13 +151,14 @@ class RouteOptimizationClient(MobilityClient):
     def start(self, cn: IPv6Address) -> None:
         """Run return routability and register the current care-of address with ``cn``."""
         node = self.node
-        if node.care_of_address is None or node.at_home:
+        if node.registration_care_of_address is None or node.at_home:
             return
         entry = self.entries.get(cn)
         if entry is None:
             entry = BindingUpdateListEntry(
                 destination=cn, home_address=node.home_address,
-                care_of_address=node.care_of_address, sequence=initial_sequence(node.rng),
+                care_of_address=node.registration_care_of_address,
+                sequence=initial_sequence(node.rng),
             )
             self.entries[cn] = entry
         if entry.state is BindingState.FAILED:
@@ -168,7 +169,7 @@ class RouteOptimizationClient(MobilityClient):
     def _begin_attempt(self, cn: IPv6Address, entry: BindingUpdateListEntry) -> None:
         node = self.node
         self._target[cn] = node.home_address if cn in self._deregistering else (
-            node.care_of_address or node.home_address)
+            node.registration_care_of_address or node.home_address)
         entry.rr.backoff = RetransmissionTimer(
             initial=self.config.initial_timeout, ceiling=self.config.max_timeout,
             max_retries=self.config.attempt_transmissions - 1,
@@ -184,7 +185,7 @@ class RouteOptimizationClient(MobilityClient):
         dereg = cn in self._deregistering
         if self._suspended(cn, dereg):
             return
-        coa = node.care_of_address
+        coa = node.registration_care_of_address
         # [choice] Every attempt fetches fresh tokens (no reuse across attempts, a §5.2.7 MAY);
         # a retransmission within an attempt asks only for the tokens still missing.
         send_home = not retransmission or rr.home_token is None
@@ -256,7 +257,7 @@ class RouteOptimizationClient(MobilityClient):
             else:
                 self._maybe_send_update(cn, entry)
         elif isinstance(payload, CareOfTest):
-            coa = node.care_of_address
+            coa = node.registration_care_of_address
             if coa is None or packet.dst != coa or not entry.rr.accept_care_of_test(
                 payload.cookie, payload.keygen_token, payload.care_of_nonce_index, coa, node.now
             ):
@@ -280,7 +281,7 @@ class RouteOptimizationClient(MobilityClient):
         dereg = cn in self._deregistering
         if self._suspended(cn, dereg):
             return
-        coa = node.home_address if dereg else node.care_of_address
+        coa = node.home_address if dereg else node.registration_care_of_address
         assert coa is not None  # see _suspended
         kbm = entry.rr.binding_key(node.now, coa, deregistration=dereg)
         if kbm is None:
@@ -300,7 +301,7 @@ class RouteOptimizationClient(MobilityClient):
         dereg = entry.state is BindingState.DEREGISTERING
         if self._suspended(cn, dereg):
             return
-        coa = node.home_address if dereg else node.care_of_address
+        coa = node.home_address if dereg else node.registration_care_of_address
         assert coa is not None and entry.backoff is not None  # see _suspended
         rr = entry.rr
         assert rr.home_nonce_index is not None
@@ -308,8 +309,11 @@ class RouteOptimizationClient(MobilityClient):
             lifetime = 0
         else:
             # §11.7.2: no longer than the home binding; §5.2.6: at most 420 s with RR keys.
+            # RFC 5380 §6.1: nor longer than the MAP binding when the CoA is an RCoA.
+            limit = node.registration_lifetime_limit()
             lifetime = wire_lifetime(min(self.config.lifetime, MAX_RR_BINDING_LIFETIME,
-                                         node.home.remaining_lifetime()))
+                                         node.home.remaining_lifetime(),
+                                         limit if limit is not None else MAX_RR_BINDING_LIFETIME))
         sequence = entry.next_sequence()
         entry.record_sent(sequence, lifetime, node.now, care_of_address=coa)
         # §5.2.6: a de-registration sends care-of nonce index 0 (it is ignored).
@@ -417,7 +421,7 @@ class RouteOptimizationClient(MobilityClient):
         if deregistration:
             usable = bool(node.at_home)
         else:
-            usable = (node.care_of_address is not None and not node.at_home
+            usable = (node.registration_care_of_address is not None and not node.at_home
                       and node.home_agent is not None
                       and node.home.remaining_lifetime() >= LIFETIME_UNIT)
         if not usable:

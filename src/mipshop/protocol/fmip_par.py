@@ -1,0 +1,445 @@
+"""The previous access router's side of FMIPv6 (RFC 5568 §3.2, §4, §5.6, §6.2).
+
+On a Fast Binding Update (§6.2.2) the PAR
+
+1. checks it: Home Address option = PCoA, A = H = 1, BADF last and valid under the configured
+   MN-PAR handover key (§6.4.5, :mod:`.fmip_security`), a newer sequence number; anything
+   else is dropped with an event and changes nothing (no tunnel, no HI);
+2. picks the NAR by longest prefix match of the NCoA (§4) and sends it a Handover Initiate:
+   Code 0 when the FBU came from the PCoA (predictive, with the S and U flags of the
+   configuration) or Code 1 otherwise (reactive, S = U = 0, §6.2.1.1), with the MN's
+   link-layer address, the PCoA and the NCoA; the HI is retransmitted with the same
+   sequence number after 2 x RTT (or 100 ms), doubling, up to HI_RETRIES times;
+3. on the HAck (§6.2.1.2) sends the FBack (§6.2.3) to the NCoA and, in predictive mode,
+   also to the PCoA on the old link (at the MN's link-layer address), then claims the PCoA
+   and tunnels packets for it to the NCoA (to the NAR for HAck Code 3), for the granted
+   lifetime (§5.6: the FBU's lifetime, capped by ``max_tunnel_lifetime``);
+4. decapsulates the MN's reverse-tunnelled packets (outer source = the bound NCoA, inner
+   source = the PCoA) after checking that binding (§4, last paragraph) and forwards them.
+
+An FBU with lifetime 0 (ping-pong, §5.6) tears the tunnel down; an FBU for a PCoA that is
+already bound (the MN arrived at an unexpected router, §5.6) starts a new HI and replaces the
+binding when its HAck arrives, forwarding to the old NCoA meanwhile.
+
+Resolved ambiguities ([choice]): HAck Code 1 ("NCoA not valid", no alternative offered) and
+an HI that is never answered give FBack status 128 and no tunnel: a tunnel to an address the
+NAR refused would be a black hole. HAck Code 2 gives FBack status 1 with the assigned NCoA in
+an Alternate Care-of Address option (§6.2.3 status 1). HAck codes 128-130 are copied into
+the FBack status. The FBack is sent after the HAck in reactive mode too (§6.2.3 allows sending
+it at once). The FBack lifetime is the granted one, 0 when rejected.
+
+State machine of one fast binding (:data:`PAR_TRANSITIONS`): ``NONE`` -FBU-> ``AWAITING_HACK``
+-HAck accepted-> ``FORWARDING`` -FBU-> ``REBINDING`` -HAck accepted-> ``FORWARDING``; a
+rejection, HI exhaustion, lifetime 0 or expiry lead back (to ``FORWARDING`` while an old tunnel
+exists, else ``NONE``).
+
+Events: ``fmip.fbu_received`` (``pcoa``, ``ncoa``, ``mode``, ``sequence``, ``lifetime``),
+``fmip.fbu_rejected`` (``reason``), ``fmip.hi_sent`` (``nar``, ``code``, ``sequence``,
+``assigned_address``, ``buffer``, ``retransmission``), ``fmip.hi_failed``, ``fmip.hack``
+(``code``, ``nar``, ``sequence``), ``fmip.fback_sent`` (``status``, ``destinations``),
+``fmip.tunnel_up`` (``pcoa``, ``endpoint``, ``lifetime``), ``fmip.tunnel_down`` (``pcoa``,
+``reason``), ``fmip.forwarded`` (``pcoa``, ``endpoint``), ``fmip.reverse_tunnelled`` (``pcoa``,
+``destination``), ``fmip.reverse_tunnel_rejected`` (``pcoa``, ``source``).
+
+HAck Code 4 (unsolicited, "usually to trigger an HI") answers no HI here and is dropped
+(counted); this implementation's NAR never sends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from ipaddress import IPv6Address
+from typing import TYPE_CHECKING
+
+from ..wire.ipv6 import IPv6Packet, encapsulate
+from ..wire.mh import (
+    FastBindingAcknowledgement,
+    FastBindingAckStatus,
+    FastBindingUpdate,
+    HandoverAckCode,
+    HandoverAcknowledge,
+    HandoverInitiate,
+)
+from ..wire.mh_options import (
+    AlternateCareOfAddress,
+    IPv6AddressPrefixCode,
+    IPv6AddressPrefixOption,
+    MHLinkLayerAddress,
+    MHLinkLayerAddressCode,
+    MobilityOption,
+)
+from .actions import Claim, Transmit
+from .backoff import RetransmissionTimer, fmip_backoff
+from .entity import Timer
+from .fmip_config import HandoverKey, NeighborRouter
+from .fmip_security import badf_of, sign_badf, verify_badf
+from .sequence import seq_newer
+from .signalling import binding_care_of_address, find_option
+
+if TYPE_CHECKING:
+    from .fast_handover_router import FastHandoverRouter
+
+
+class ParState(Enum):
+    """State of one fast binding at the PAR."""
+
+    NONE = "none"
+    AWAITING_HACK = "awaiting_hack"
+    FORWARDING = "forwarding"
+    REBINDING = "rebinding"
+
+
+class ParInput(Enum):
+    """What happens to a fast binding at the PAR."""
+
+    FBU = "fbu"  # an authentic FBU with a lifetime
+    HACK_ACCEPTED = "hack_accepted"
+    HACK_REJECTED = "hack_rejected"
+    HI_EXHAUSTED = "hi_exhausted"
+    DELETE = "delete"  # FBU with lifetime 0 (§5.6)
+    EXPIRED = "expired"
+
+
+P, E = ParState, ParInput
+#: (state, input) -> next state; a pair missing here is a no-op the PAR ignores.
+PAR_TRANSITIONS: dict[tuple[ParState, ParInput], ParState] = {
+    (P.NONE, E.FBU): P.AWAITING_HACK,
+    (P.AWAITING_HACK, E.FBU): P.AWAITING_HACK,
+    (P.FORWARDING, E.FBU): P.REBINDING,
+    (P.REBINDING, E.FBU): P.REBINDING,
+    (P.AWAITING_HACK, E.HACK_ACCEPTED): P.FORWARDING,
+    (P.REBINDING, E.HACK_ACCEPTED): P.FORWARDING,
+    (P.AWAITING_HACK, E.HACK_REJECTED): P.NONE,
+    (P.REBINDING, E.HACK_REJECTED): P.FORWARDING,
+    (P.AWAITING_HACK, E.HI_EXHAUSTED): P.NONE,
+    (P.REBINDING, E.HI_EXHAUSTED): P.FORWARDING,
+    (P.NONE, E.DELETE): P.NONE,
+    (P.AWAITING_HACK, E.DELETE): P.NONE,
+    (P.FORWARDING, E.DELETE): P.NONE,
+    (P.REBINDING, E.DELETE): P.NONE,
+    (P.FORWARDING, E.EXPIRED): P.NONE,
+    (P.REBINDING, E.EXPIRED): P.NONE,
+}
+
+#: HAck code -> FBack status for the codes that refuse the handover ([choice], docstring).
+_REFUSED = {
+    HandoverAckCode.ACCEPTED_NCOA_NOT_VALID: FastBindingAckStatus.REASON_UNSPECIFIED,
+    HandoverAckCode.NOT_ACCEPTED: FastBindingAckStatus.REASON_UNSPECIFIED,
+    HandoverAckCode.ADMINISTRATIVELY_PROHIBITED: FastBindingAckStatus.ADMINISTRATIVELY_PROHIBITED,
+    HandoverAckCode.INSUFFICIENT_RESOURCES: FastBindingAckStatus.INSUFFICIENT_RESOURCES,
+}
+
+
+_ACCEPTED = frozenset({HandoverAckCode.ACCEPTED_NCOA_VALID, HandoverAckCode.ACCEPTED_NCOA_ASSIGNED,
+                       HandoverAckCode.ACCEPTED_USE_PCOA})
+
+
+@dataclass
+class FastBinding:
+    """The PAR's record of one mobile node's fast handover, keyed by its PCoA."""
+
+    pcoa: IPv6Address
+    key: HandoverKey
+    state: ParState = ParState.NONE
+    last_sequence: int | None = None
+    #: The FBU being served: its sequence, lifetime, source, NCoA, LLA, mode.
+    fbu_sequence: int = 0
+    fbu_lifetime: int = 0
+    fbu_source: IPv6Address | None = None
+    ncoa: IPv6Address | None = None
+    link_layer_address: bytes | None = None
+    predictive: bool = True
+    nar: NeighborRouter | None = None
+    hi_sequence: int = 0
+    hi_backoff: RetransmissionTimer | None = None
+    hi_timer: Timer | None = None
+    #: The live tunnel: where packets for the PCoA go, and the NCoA that may reverse-tunnel.
+    endpoint: IPv6Address | None = None
+    bound_ncoa: IPv6Address | None = None
+    expiry: Timer | None = None
+    claimed: bool = False
+    history: list[ParState] = field(default_factory=list)
+
+    def transition(self, event: ParInput) -> ParState:
+        """Apply ``event`` with :data:`PAR_TRANSITIONS` (unknown pairs leave the state)."""
+        self.history.append(self.state)
+        self.state = PAR_TRANSITIONS.get((self.state, event), self.state)
+        return self.state
+
+
+class PreviousRouterRole:
+    """The PAR half of :class:`~.fast_handover_router.FastHandoverRouter` (module docstring)."""
+
+    def __init__(self, fmip: FastHandoverRouter) -> None:
+        self.fmip = fmip
+        self.router = fmip.router
+        self.bindings: dict[IPv6Address, FastBinding] = {}
+        self._hi_sequence = fmip.router.rng.randrange(1 << 16)
+
+    def binding(self, pcoa: IPv6Address) -> FastBinding | None:
+        """The fast binding of ``pcoa`` if one exists."""
+        return self.bindings.get(pcoa)
+
+    # -- FBU (§6.2.2) ----------------------------------------------------------------------
+
+    def fast_binding_update(self, packet: IPv6Packet, fbu: FastBindingUpdate) -> None:
+        """Check an FBU and start (or tear down) the fast binding it asks for."""
+        pcoa = packet.home_address
+        if pcoa is None:
+            self._reject("no_home_address_option", packet)
+            return
+        if pcoa not in self.router.config.prefix:
+            self._reject("pcoa_not_on_link", packet)  # [choice] only our link's addresses
+            return
+        badf = badf_of(fbu)
+        key = self.fmip.config.key(badf.spi) if badf is not None else None
+        if badf is None or key is None:
+            self._reject("no_badf" if badf is None else "unknown_spi", packet)
+            return
+        if key.previous_care_of_address not in (None, pcoa):
+            self._reject("key_not_for_pcoa", packet)
+            return
+        ncoa = binding_care_of_address(packet, fbu)
+        if not verify_badf(fbu, key, care_of_address=ncoa, par_address=packet.dst):
+            self._reject("bad_authenticator", packet)
+            return
+        if not (fbu.ack and fbu.home_registration):
+            self._reject("flags", packet)  # §6.2.2: A and H MUST be 1
+            return
+        record = self.bindings.get(pcoa)
+        if record is not None and record.last_sequence is not None and not seq_newer(
+                fbu.sequence, record.last_sequence):
+            self._reject("sequence", packet)
+            return
+        if record is None:
+            record = FastBinding(pcoa=pcoa, key=key)
+            self.bindings[pcoa] = record
+        record.key = key
+        record.last_sequence = fbu.sequence
+        mode = "predictive" if packet.src == pcoa else "reactive"
+        self.router.emit("fmip.fbu_received", pcoa=pcoa, ncoa=ncoa, mode=mode,
+                         sequence=fbu.sequence, lifetime=fbu.lifetime, source=packet.src)
+        if fbu.lifetime == 0:
+            self._delete(record, packet, fbu)
+            return
+        nar = self.fmip.config.neighbor_for(ncoa)
+        lla = find_option(fbu, MHLinkLayerAddress)
+        # An FBU retransmission: the HI under way serves it (the FBack echoes the newest).
+        retransmission = (record.state in (ParState.AWAITING_HACK, ParState.REBINDING)
+                          and record.ncoa == ncoa and record.nar == nar
+                          and record.hi_timer is not None)
+        record.fbu_sequence, record.fbu_lifetime = fbu.sequence, fbu.lifetime
+        record.fbu_source, record.ncoa = packet.src, ncoa
+        record.predictive = mode == "predictive"
+        record.link_layer_address = (lla.address if lla is not None else
+                                     self.fmip.link_layer_addresses.get(pcoa))
+        if nar is None or not nar.fast_handover:
+            # No neighbour serves the NCoA: nothing to hand over to.
+            self.router.emit("fmip.fbu_rejected", reason="no_nar", source=packet.src)
+            self._fback(record, FastBindingAckStatus.REASON_UNSPECIFIED, lifetime=0)
+            if record.state is ParState.NONE:
+                del self.bindings[pcoa]
+            return
+        if retransmission:
+            return
+        record.nar = nar
+        record.transition(ParInput.FBU)
+        self._cancel_hi(record)
+        self._hi_sequence = (self._hi_sequence + 1) & 0xFFFF
+        record.hi_sequence = self._hi_sequence
+        record.hi_backoff = fmip_backoff(self.fmip.config.hi_retries, self.fmip.config.rtt)
+        self._send_hi(record, retransmission=False)
+
+    def _reject(self, reason: str, packet: IPv6Packet) -> None:
+        self.router.counters[f"fmip.fbu_rejected.{reason}"] += 1
+        self.router.emit("fmip.fbu_rejected", reason=reason, source=packet.src)
+
+    def _delete(self, record: FastBinding, packet: IPv6Packet, fbu: FastBindingUpdate) -> None:
+        """Lifetime 0 (§5.6): end the temporary tunnel and deliver directly again."""
+        self._cancel_hi(record)
+        record.fbu_sequence, record.fbu_source = fbu.sequence, packet.src
+        record.ncoa = binding_care_of_address(packet, fbu)
+        self._fback(record, FastBindingAckStatus.ACCEPTED, lifetime=0)
+        self._teardown(record, "fbu_lifetime_zero", ParInput.DELETE)
+
+    # -- HI / HAck (§6.2.1) ----------------------------------------------------------------
+
+    def _send_hi(self, record: FastBinding, *, retransmission: bool) -> None:
+        cfg, nar, backoff = self.fmip.config, record.nar, record.hi_backoff
+        assert nar is not None and backoff is not None and record.ncoa is not None
+        code = 0 if record.predictive else 1
+        options: list[MobilityOption] = [
+            IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.PREVIOUS_CARE_OF_ADDRESS,
+                                    prefix_length=128, address=record.pcoa),
+            IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS,
+                                    prefix_length=128, address=record.ncoa),
+        ]
+        if record.link_layer_address is not None:
+            options.append(MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE,
+                                              address=record.link_layer_address))
+        # §6.2.1.1: S MAY be set only with Code 0; U is used with Code 0.
+        hi = HandoverInitiate(
+            sequence=record.hi_sequence, code=code, options=tuple(options),
+            assigned_address=cfg.request_assigned_address and code == 0,
+            buffer=cfg.request_buffering and code == 0,
+        )
+        self.router.act(Transmit(packet=IPv6Packet(src=self.fmip.address, dst=nar.address,
+                                                   payload=hi)))
+        timeout = backoff.next_timeout()
+        record.hi_timer = self.router.schedule(timeout, lambda now: self._hi_timeout(record))
+        self.router.emit("fmip.hi_sent", nar=nar.address, code=code, sequence=hi.sequence,
+                         assigned_address=hi.assigned_address, buffer=hi.buffer,
+                         retransmission=retransmission, timeout=timeout)
+
+    def _hi_timeout(self, record: FastBinding) -> None:
+        record.hi_timer = None
+        if record.state not in (ParState.AWAITING_HACK, ParState.REBINDING):
+            return
+        assert record.hi_backoff is not None
+        if not record.hi_backoff.exhausted:
+            self._send_hi(record, retransmission=True)  # §6.2.1.1, same sequence number
+            return
+        self.router.emit("fmip.hi_failed", pcoa=record.pcoa, nar=record.nar and record.nar.address)
+        self._fback(record, FastBindingAckStatus.REASON_UNSPECIFIED, lifetime=0)
+        self._after_refusal(record, ParInput.HI_EXHAUSTED)
+
+    def _cancel_hi(self, record: FastBinding) -> None:
+        if record.hi_timer is not None:
+            record.hi_timer.cancel()
+            record.hi_timer = None
+
+    def handover_acknowledge(self, packet: IPv6Packet, hack: HandoverAcknowledge) -> None:
+        """Match a HAck to its HI and answer the MN with the FBack (§6.2.1.2, §6.2.3)."""
+        record = next((r for r in self.bindings.values()
+                       if r.state in (ParState.AWAITING_HACK, ParState.REBINDING)
+                       and r.hi_sequence == hack.sequence and r.nar is not None
+                       and r.nar.address == packet.src), None)
+        if record is None:
+            self.router.counters["drop.fmip_hack_unexpected"] += 1
+            return
+        self._cancel_hi(record)
+        self.router.emit("fmip.hack", code=hack.code, nar=packet.src, sequence=hack.sequence,
+                         pcoa=record.pcoa)
+        assert record.ncoa is not None and record.nar is not None
+        if hack.code in _REFUSED or hack.code >= 128:
+            status = _REFUSED.get(hack.code, FastBindingAckStatus.REASON_UNSPECIFIED)
+            self._fback(record, status, lifetime=0)
+            self._after_refusal(record, ParInput.HACK_REJECTED)
+            return
+        if hack.code not in _ACCEPTED:
+            self.router.counters["drop.fmip_hack_code"] += 1  # Code 4 answers no HI
+            return
+        status, alternate, endpoint = FastBindingAckStatus.ACCEPTED, None, record.ncoa
+        if hack.code == HandoverAckCode.ACCEPTED_NCOA_ASSIGNED:
+            assigned = next((o.address for o in hack.options
+                             if isinstance(o, IPv6AddressPrefixOption)
+                             and o.option_code == IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS), None)
+            if assigned is not None and assigned != record.ncoa:
+                # §4: the FBack MUST carry the assigned NCoA; status 1 + Alternate CoA.
+                status, alternate, endpoint = (FastBindingAckStatus.ACCEPTED_NCOA_INVALID,
+                                               assigned, assigned)
+        elif hack.code == HandoverAckCode.ACCEPTED_USE_PCOA:
+            endpoint = record.nar.address  # §6.2.1.2: tunnel to the NAR
+        lifetime = min(record.fbu_lifetime, self.fmip.config.max_tunnel_lifetime)
+        old_endpoint = record.endpoint
+        record.ncoa = alternate or record.ncoa
+        self._fback(record, status, lifetime=lifetime, alternate=alternate)
+        record.transition(ParInput.HACK_ACCEPTED)
+        record.endpoint, record.bound_ncoa = endpoint, record.ncoa
+        if not record.claimed:
+            # Intercept the PCoA on the MN's old link (proxy ND) from now on.
+            self.router.act(Claim(address=record.pcoa, proxy_interface=self.fmip.interface))
+            record.claimed = True
+        if record.expiry is not None:
+            record.expiry.cancel()
+        record.expiry = self.router.schedule(
+            lifetime, lambda now: self._teardown(record, "expired", ParInput.EXPIRED))
+        self.router.emit("fmip.tunnel_up", pcoa=record.pcoa, endpoint=endpoint,
+                         ncoa=record.ncoa, lifetime=lifetime, replaced=old_endpoint)
+
+    def _after_refusal(self, record: FastBinding, event: ParInput) -> None:
+        if record.transition(event) is ParState.NONE:
+            self._teardown(record, "refused", None)
+
+    def _fback(self, record: FastBinding, status: int, *, lifetime: int,
+               alternate: IPv6Address | None = None) -> None:
+        """Send the FBack to the NCoA and, predictive, to the PCoA on the old link (§6.2.3)."""
+        options: tuple[MobilityOption, ...] = ()
+        if alternate is not None:
+            options = (AlternateCareOfAddress(address=alternate),)
+        message = FastBindingAcknowledgement(status=status, sequence=record.fbu_sequence,
+                                             lifetime=lifetime, options=options)
+        assert record.ncoa is not None
+        message = sign_badf(message, record.key, care_of_address=alternate or record.ncoa,
+                            par_address=self.fmip.address)
+        destinations: list[IPv6Address] = []
+        if record.fbu_source == record.pcoa:
+            # The MN may still be on the old link: deliver there at its link-layer address.
+            destinations.append(record.pcoa)
+            self.router.act(Transmit(
+                packet=IPv6Packet(src=self.fmip.address, dst=record.pcoa, payload=message),
+                interface=self.fmip.interface, link_destination=record.link_layer_address))
+        target = alternate or record.ncoa
+        if target != record.pcoa:
+            destinations.append(target)
+            self.router.act(Transmit(packet=IPv6Packet(src=self.fmip.address, dst=target,
+                                                       payload=message)))
+        self.router.emit("fmip.fback_sent", status=status, sequence=record.fbu_sequence,
+                         lifetime=lifetime, destinations=tuple(destinations), pcoa=record.pcoa)
+
+    def _teardown(self, record: FastBinding, reason: str, event: ParInput | None) -> None:
+        if event is not None:
+            record.transition(event)
+        if record.state is not ParState.NONE:
+            return
+        self._cancel_hi(record)
+        if record.expiry is not None:
+            record.expiry.cancel()
+            record.expiry = None
+        if record.claimed:
+            self.router.act(Claim(address=record.pcoa, active=False,
+                                  proxy_interface=self.fmip.interface))
+            record.claimed = False
+        had_tunnel = record.endpoint is not None
+        record.endpoint = record.bound_ncoa = None
+        if had_tunnel:
+            self.router.emit("fmip.tunnel_down", pcoa=record.pcoa, reason=reason)
+        # The record (and its last sequence number) stays: replayed FBUs remain stale.
+
+    # -- data plane (§4: forwarding and reverse tunnel) -------------------------------------
+
+    def forward(self, packet: IPv6Packet) -> bool:
+        """Tunnel a packet for a bound PCoA to its NCoA (or NAR); True if it was one."""
+        record = self.bindings.get(packet.dst)
+        if record is None or record.endpoint is None:
+            return False
+        if packet.hop_limit <= 1:
+            self.router.counters["drop.hop_limit"] += 1
+            return True
+        inner = replace(packet, hop_limit=packet.hop_limit - 1)
+        # §4: the tunnel source is the PAR's global address on the MN's old interface.
+        self.router.act(Transmit(packet=encapsulate(inner, src=self.fmip.address,
+                                                    dst=record.endpoint)))
+        self.router.counters["fmip.forwarded"] += 1
+        self.router.emit("fmip.forwarded", pcoa=record.pcoa, endpoint=record.endpoint)
+        return True
+
+    def reverse_tunnel(self, outer: IPv6Packet, inner: IPv6Packet) -> bool:
+        """Forward a packet the MN reverse-tunnelled from its NCoA (§4); True if handled."""
+        record = self.bindings.get(inner.src)
+        if record is None:
+            return False
+        nar = record.nar.address if record.nar is not None else None
+        if record.endpoint is None or outer.src not in (record.bound_ncoa, nar):
+            # §4: "it must verify if a secure binding exists ... before forwarding".
+            self.router.counters["drop.fmip_reverse_unbound"] += 1
+            self.router.emit("fmip.reverse_tunnel_rejected", pcoa=inner.src, source=outer.src)
+            return True
+        if inner.hop_limit <= 1:
+            self.router.counters["drop.hop_limit"] += 1
+            return True
+        self.router.act(Transmit(packet=replace(inner, hop_limit=inner.hop_limit - 1)))
+        self.router.counters["fmip.reverse_tunnelled"] += 1
+        self.router.emit("fmip.reverse_tunnelled", pcoa=inner.src, destination=inner.dst)
+        return True

@@ -1,0 +1,224 @@
+"""An FMIPv6 topology on the test harness: CN, HA, PAR and NAR on separate links.
+
+Links: ``home`` (home agent), ``par`` / ``nar`` (access routers with the FMIPv6 function,
+neighbours of each other), ``ar3`` (a third FMIPv6 router, for erroneous movement), ``cn1``
+(correspondent). Each access router has one access point (BSSID) on its link. The mobile node
+(with a :class:`FastHandoverClient`) starts on the PAR's link; movement is driven with
+link-layer triggers (:meth:`FmipScenario.move`), as the simulator's 802.11 model does.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv6Address, IPv6Network
+from typing import Any
+
+from mipshop.protocol.access_router import AccessRouter
+from mipshop.protocol.config import (
+    CorrespondentConfig,
+    HomeAgentConfig,
+    MobileNodeConfig,
+    RouterConfig,
+)
+from mipshop.protocol.correspondent import CorrespondentNode
+from mipshop.protocol.fast_handover_client import FastHandoverClient
+from mipshop.protocol.fmip_config import (
+    FastHandoverClientConfig,
+    FastHandoverRouterConfig,
+    HandoverKey,
+    NeighborRouter,
+)
+from mipshop.protocol.home_agent import HomeAgent
+from mipshop.protocol.link_events import LinkDown, LinkEvent, LinkUp
+from mipshop.protocol.map import MobilityAnchorPoint
+from mipshop.protocol.map_client import MapClient
+from mipshop.protocol.map_config import MapClientConfig, MapConfig
+from mipshop.protocol.mobile_node import MobileNode
+from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
+from mipshop.wire.nd_options import MAPOption
+from tests.harness import Network
+from tests.protocol.hmip_scenario import MAP_CREDENTIALS
+from tests.protocol.scenario import (
+    CN_ADDRESSES,
+    CN_PREFIXES,
+    CREDENTIALS,
+    HA_ADDRESS,
+    HOME_ADDRESS,
+    HOME_PREFIX,
+    MAC,
+    WALL_CLOCK,
+)
+
+PREFIXES = {
+    "par": IPv6Network("2001:db8:10::/64"),
+    "nar": IPv6Network("2001:db8:20::/64"),
+    "ar3": IPv6Network("2001:db8:30::/64"),
+}
+ROUTER_MACS = {name: bytes.fromhex(f"00005e0001{i + 2:02x}") for i, name in enumerate(PREFIXES)}
+APS = {name: bytes.fromhex(f"02a{i}00000001") for i, name in enumerate(PREFIXES)}
+KEY = HandoverKey(spi=7777, key=bytes(range(20)))
+CN1 = CN_ADDRESSES["cn1"]
+IID = 0x0000_00FF_FE00_0001  # modified EUI-64 of MAC
+MAP_ADDRESS = IPv6Address("2001:db8:a1::1")
+MAP_PREFIX = IPv6Network("2001:db8:a1::/64")
+RCOA = IPv6Address(int(MAP_PREFIX.network_address) | IID)
+
+
+def router_address(link: str) -> IPv6Address:
+    """The access router's global address."""
+    return IPv6Address(int(PREFIXES[link].network_address) | 1)
+
+
+def coa(link: str) -> IPv6Address:
+    """The care-of address the mobile node forms on ``link``."""
+    return IPv6Address(int(PREFIXES[link].network_address) | IID)
+
+
+def neighbor(link: str, **overrides: Any) -> NeighborRouter:
+    """``link``'s router as a neighbourhood-table entry."""
+    return NeighborRouter(access_points=(APS[link],), link_layer_address=ROUTER_MACS[link],
+                          address=router_address(link), prefix=PREFIXES[link], **overrides)
+
+
+@dataclass
+class FmipScenario:
+    """The network, its entities and the CBR bookkeeping."""
+
+    net: Network
+    ha: HomeAgent
+    mn: MobileNode
+    fmip: FastHandoverClient
+    cn: CorrespondentNode
+    routers: dict[str, AccessRouter]
+    sent: list[int] = field(default_factory=list)
+
+    def trigger(self, event: LinkEvent, *, at: float) -> None:
+        """Deliver a link-layer trigger to the mobile node at ``at``."""
+        self.net.at(at, lambda now: self.mn.l2_trigger(event, now))
+
+    def move(self, link: str, *, at: float, link_down: float = 0.05,
+             ap: bytes | None = None) -> None:
+        """L2 handover: LinkDown at ``at``, LinkUp on ``link``'s AP ``link_down`` later."""
+        mn = self.mn
+
+        def leave(now: float) -> None:
+            self.net.connect(mn.name, mn.interface, None)
+            mn.l2_trigger(LinkDown(), now)
+
+        def join(now: float) -> None:
+            self.net.connect(mn.name, mn.interface, link)
+            mn.l2_trigger(LinkUp(ap=APS[link] if ap is None else ap), now)
+
+        self.net.at(at, leave)
+        self.net.at(at + link_down, join)
+
+    def cbr(self, *, start: float, stop: float, interval: float = 0.02) -> None:
+        """A constant-bit-rate stream CN -> home address, sequence numbers in the payload."""
+        count = round((stop - start) / interval)
+        for i in range(count):
+            self.net.at(start + i * interval, self._sender(i))
+
+    def _sender(self, seq: int) -> Callable[[float], None]:
+        def send(now: float) -> None:
+            self.sent.append(seq)
+            self.cn.send_packet(IPv6Packet(src=CN1, dst=HOME_ADDRESS, payload=UDPDatagram(
+                src_port=5004, dst_port=5004, data=seq.to_bytes(4, "big"))), now)
+        return send
+
+    def received(self) -> list[int]:
+        """CBR sequence numbers the mobile node delivered to its upper layer, in order."""
+        return [int.from_bytes(d.packet.payload.data, "big") for d in self.net.delivered
+                if d.node == "mn" and isinstance(d.packet.payload, UDPDatagram)
+                and d.packet.payload.dst_port == 5004]
+
+    def run(self, until: float) -> None:
+        """Run the network until ``until``."""
+        self.net.run_until(until)
+
+    def kinds(self, node: str | None = None) -> list[str]:
+        """The kinds of every fmip.* event, in order."""
+        return [e.kind for e in self.net.events
+                if e.kind.startswith("fmip.") and (node is None or e.node == node)]
+
+
+def build(*, seed: int = 1, par: dict[str, Any] | None = None,
+          nar: dict[str, Any] | None = None, client: dict[str, Any] | None = None,
+          nar_neighbor: dict[str, Any] | None = None, mn: dict[str, Any] | None = None,
+          link_delay: float = 0.002, router_delay: float = 0.01,
+          hmip: bool = False) -> FmipScenario:
+    """Build the topology; the MN attaches to the PAR's link at t = 1 s.
+
+    With ``hmip`` a MAP (``2001:db8:a1::1`` on link ``map1``) serves the three access routers'
+    links, which advertise it, and the mobile node gains a MAP client as well.
+    """
+    rng = random.Random(seed)
+    net = Network(router_delay=router_delay)
+    net.add_link("home", link_delay)
+    net.add_route(HOME_PREFIX, "home")
+    for link, prefix in PREFIXES.items():
+        net.add_link(link, link_delay)
+        net.add_route(prefix, link)
+    net.add_link("cn1", 0.01)
+    net.add_route(CN_PREFIXES["cn1"], "cn1")
+
+    ha = HomeAgent("ha", random.Random(rng.random()), HomeAgentConfig(
+        router=RouterConfig(interface="home", address=HA_ADDRESS, prefix=HOME_PREFIX),
+        credentials=(replace(CREDENTIALS, home_address=HOME_ADDRESS),),
+        wall_clock_offset=WALL_CLOCK))
+    net.add_node(ha, {"home": "home"})
+    net.start(ha)
+
+    neighbours = {
+        "par": (neighbor("nar", **(nar_neighbor or {})), neighbor("ar3")),
+        "nar": (neighbor("par"), neighbor("ar3")),
+        "ar3": (neighbor("par"), neighbor("nar")),
+    }
+    overrides = {"par": par or {}, "nar": nar or {}, "ar3": {}}
+    map_options: tuple[MAPOption, ...] = ()
+    if hmip:
+        net.add_link("map1", link_delay)
+        net.add_route(MAP_PREFIX, "map1")
+        anchor = MobilityAnchorPoint("map1", random.Random(rng.random()), MapConfig(
+            address=MAP_ADDRESS, credentials=(MAP_CREDENTIALS,), wall_clock_offset=WALL_CLOCK,
+            allowed_lcoa_prefixes=tuple(PREFIXES.values())))
+        net.add_node(anchor, {"eth0": "map1"})
+        net.start(anchor)
+        map_options = (MAPOption(address=MAP_ADDRESS, distance=2, preference=10,
+                                 valid_lifetime=3600),)
+    routers = {}
+    for link, prefix in PREFIXES.items():
+        options = {"neighbors": neighbours[link], "handover_keys": (KEY,), **overrides[link]}
+        router = AccessRouter(
+            link, random.Random(rng.random()),
+            RouterConfig(interface="eth0", address=router_address(link), prefix=prefix,
+                         link_layer_address=ROUTER_MACS[link], map_options=map_options),
+            fast_handover=FastHandoverRouterConfig(**options))
+        net.add_node(router, {"eth0": link})
+        net.start(router)
+        routers[link] = router
+
+    mobile = MobileNode("mn", random.Random(rng.random()), MobileNodeConfig(
+        home_address=HOME_ADDRESS, home_prefix=HOME_PREFIX, link_layer_address=MAC,
+        home_agent=HA_ADDRESS, credentials=CREDENTIALS, wall_clock_offset=WALL_CLOCK,
+        **(mn or {})))
+    fmip = FastHandoverClient(mobile, FastHandoverClientConfig(key=KEY, **(client or {})))
+    mobile.clients.append(fmip)
+    if hmip:
+        MapClient.install(mobile, MapClientConfig(credentials=MAP_CREDENTIALS,
+                                                  wall_clock_offset=WALL_CLOCK))
+    net.add_node(mobile, {"wlan0": None})
+    net.start(mobile)
+
+    cn = CorrespondentNode("cn1", random.Random(rng.random()), CorrespondentConfig(address=CN1))
+    net.add_node(cn, {"eth0": "cn1"})
+    net.start(cn)
+    scn = FmipScenario(net=net, ha=ha, mn=mobile, fmip=fmip, cn=cn, routers=routers)
+
+    def attach(now: float) -> None:
+        net.connect("mn", "wlan0", "par")
+        mobile.l2_trigger(LinkUp(ap=APS["par"]), now)
+
+    net.at(1.0, attach)
+    return scn
