@@ -1,0 +1,139 @@
+"""The discrete-event kernel: virtual time, a heap of cancellable timers, seeded randomness.
+
+Events are ordered by ``(time, sequence)``: two events at the same instant run in the order they
+were scheduled (FIFO), which with a fixed seed makes every run repeat exactly. The heap holds
+plain ``list`` entries ``[time, sequence, callback, args]`` (:data:`Timer`) so that ``heapq``
+compares them in C (the sequence number is unique, so the callback is never compared) and
+scheduling builds no object beyond the list; cancelling a timer clears its callback and the run
+loop skips it when it surfaces (lazy deletion, as asyncio does with a cancelled ``TimerHandle``).
+
+Randomness: the kernel owns ``random.Random(seed)`` (:attr:`Kernel.random`) and derives an
+independent generator per component *name* (:meth:`Kernel.rng`), seeded from the string
+``"{seed}/{name}"`` (``random.seed`` hashes a ``str`` with SHA-512, independent of
+``PYTHONHASHSEED``). Adding a component therefore never shifts another component's stream.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Callable
+from typing import Any
+
+_INFINITY = float("inf")
+_heappush = heapq.heappush
+_heappop = heapq.heappop
+
+
+#: A scheduled event as the heap stores it: the list ``[time, sequence, callback, args]``.
+#: :meth:`Kernel.schedule` returns it as the handle to :meth:`Kernel.cancel` (as the standard
+#: library's ``sched.scheduler.cancel(event)`` does); ``timer[0]`` is its time.
+Timer = list  # type: ignore[type-arg]
+
+
+class Kernel:
+    """Virtual clock and event queue (see the module docstring).
+
+    ``schedule(delay, callback, *args)`` and ``schedule_at(time, callback, *args)`` return a
+    :data:`Timer` for :meth:`cancel`; :meth:`run` pops events in ``(time, sequence)`` order and
+    calls ``callback(*args)`` with :attr:`now` set to the event's time.
+    """
+
+    __slots__ = ("_counter", "_heap", "_stopped", "events_processed", "now", "random", "seed")
+
+    def __init__(self, seed: int = 0) -> None:
+        self.now = 0.0
+        self.seed = seed
+        self.random = random.Random(seed)
+        self.events_processed = 0
+        self._heap: list[Timer] = []
+        self._counter = itertools.count()
+        self._stopped = False
+
+    # -- randomness -----
+
+    def rng(self, name: str) -> random.Random:
+        """An independent generator for the component ``name``, fixed by (seed, name)."""
+        return random.Random(f"{self.seed}/{name}")
+
+    # -- scheduling -----
+
+    def schedule(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
+        """Run ``callback(*args)`` ``delay`` seconds from now (``delay >= 0``)."""
+        if delay < 0:
+            raise ValueError(f"negative delay {delay}")
+        timer = [self.now + delay, next(self._counter), callback, args]
+        _heappush(self._heap, timer)
+        return timer
+
+    def schedule_at(self, when: float, callback: Callable[..., Any], *args: Any) -> Timer:
+        """Run ``callback(*args)`` at virtual time ``when`` (not in the past)."""
+        if when < self.now:
+            raise ValueError(f"time {when} is before now ({self.now})")
+        timer = [when, next(self._counter), callback, args]
+        _heappush(self._heap, timer)
+        return timer
+
+    @staticmethod
+    def cancel(timer: Timer) -> None:
+        """Stop ``timer``'s callback from running (harmless if it already ran)."""
+        timer[2] = None
+
+    @staticmethod
+    def cancelled(timer: Timer) -> bool:
+        """True once :meth:`cancel` was called on ``timer``."""
+        return timer[2] is None
+
+    def stop(self) -> None:
+        """Make :meth:`run` return after the current event."""
+        self._stopped = True
+
+    @property
+    def pending(self) -> int:
+        """Entries in the heap, cancelled ones included (they are dropped lazily)."""
+        return len(self._heap)
+
+    def peek(self) -> float | None:
+        """The time of the next live event, or None when nothing is scheduled."""
+        heap = self._heap
+        while heap and heap[0][2] is None:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    # -- the loop -----
+
+    def run(self, until: float | None = None, max_events: int | None = None) -> int:
+        """Process events in order; return how many callbacks ran.
+
+        Stops when the heap is empty, when the next event is later than ``until`` (the clock is
+        then advanced to ``until``, as SimPy's ``run(until=...)`` does), after ``max_events``
+        callbacks, or when a callback calls :meth:`stop`. Events at exactly ``until`` run.
+        """
+        heap = self._heap
+        pop = _heappop
+        limit = _INFINITY if until is None else until
+        budget = -1 if max_events is None else max_events
+        count = 0
+        self._stopped = False
+        if budget == 0:
+            return 0
+        # The hot loop: pop first (one heap access), push back the rare entry beyond ``until``.
+        while heap:
+            entry = pop(heap)
+            when = entry[0]
+            if when > limit:
+                _heappush(heap, entry)
+                break
+            callback = entry[2]
+            if callback is None:
+                continue
+            self.now = when
+            callback(*entry[3])
+            count += 1
+            if count == budget or self._stopped:
+                break
+        if until is not None and until > self.now and not self._stopped and count != budget:
+            self.now = until
+        self.events_processed += count
+        return count

@@ -1,0 +1,237 @@
+"""Links: point-to-point and shared (broadcast) media with delay, bandwidth, a queue and loss.
+
+Timing of one frame of ``n`` bytes handed to a link at time ``t`` (the model of ns-2's
+``DelayLink`` + ``DropTail`` queue, and of ns-3's ``PointToPointNetDevice`` / ``DropTailQueue``):
+
+* it starts on the wire at ``start = max(t, busy_until)`` (FIFO behind the frames already
+  queued on the same transmitter);
+* serialization takes ``8 * n / bandwidth`` seconds (``bandwidth=None``: zero);
+* it arrives at ``start + 8 * n / bandwidth + delay`` (``delay`` is the propagation delay);
+* drop-tail: if it would have to wait (``start > t``) while ``queue_limit`` frames are already
+  waiting (the frame being serialized is not counted), it is dropped;
+* loss: with probability ``loss`` (drawn from the link's own seeded RNG) the frame is lost on
+  the wire; it still occupies the transmitter. On a shared link each receiver of a multicast
+  frame draws independently.
+
+A :class:`PointToPointLink` is full duplex: each end has its own transmitter. A
+:class:`SharedLink` is one medium (an Ethernet segment, a VLAN, an 802.11 BSS): one transmitter
+for all attached interfaces, no collisions (an idealised, FIFO-arbitrated medium).
+
+Address resolution is an oracle standing in for Neighbor Discovery (RFC 4861 §7.2): a link knows
+which attached interface answers for each address (configured addresses, and addresses an
+entity ``Claim``\\ed with ``proxy_interface`` on it, which take precedence, as proxy ND does for a
+home agent defending a home address, RFC 6275 §10.4.1). No NS/NA packets are exchanged.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .network import Interface, Network
+
+
+class _Transmitter:
+    """The FIFO output queue of one sender (or of a whole shared medium)."""
+
+    __slots__ = ("busy_until", "waiting")
+
+    def __init__(self) -> None:
+        self.busy_until = 0.0
+        self.waiting: deque[float] = deque()  # start times of frames not yet on the wire
+
+
+class Link:
+    """Common behaviour of every link; use :class:`PointToPointLink` or :class:`SharedLink`."""
+
+    shared = False
+
+    def __init__(
+        self,
+        network: Network,
+        name: str,
+        *,
+        delay: float = 0.0,
+        bandwidth: float | None = None,
+        queue_limit: int | None = None,
+        loss: float = 0.0,
+    ) -> None:
+        if delay < 0 or (bandwidth is not None and bandwidth <= 0):
+            raise ValueError("delay must be >= 0 and bandwidth > 0")
+        if not 0.0 <= loss <= 1.0:
+            raise ValueError("loss is a probability")
+        self.network = network
+        self.name = name
+        self.delay = delay
+        self.bandwidth = bandwidth
+        self.queue_limit = queue_limit
+        self.loss = loss
+        self.rng = network.kernel.rng(f"link/{name}")
+        self.interfaces: list[Interface] = []
+        self.sent = 0
+        self._owners: dict[bytes, Interface] = {}
+        self._proxied: set[bytes] = set()
+        self._routers: list[Interface] = []
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+    # -- membership -----
+
+    def attach(self, interface: Interface) -> None:
+        """Connect ``interface`` (it answers for its addresses on this link from now on)."""
+        if interface.link is not None:
+            interface.link.detach(interface)
+        self.interfaces.append(interface)
+        interface.link = self
+        for address in interface.address_set:
+            self.register(address, interface, proxy=False)
+        for address in interface.proxied:
+            self.register(address, interface, proxy=True)
+        if interface.node.forwarding:
+            self._routers.append(interface)
+
+    def detach(self, interface: Interface) -> None:
+        """Disconnect ``interface``; frames still in flight to it are dropped on arrival."""
+        if interface.link is not self:
+            return
+        self.interfaces.remove(interface)
+        interface.link = None
+        if interface in self._routers:
+            self._routers.remove(interface)
+        for address in [a for a, owner in self._owners.items() if owner is interface]:
+            self.unregister(address, interface)
+
+    def register(self, address: bytes, interface: Interface, *, proxy: bool) -> None:
+        """Record that ``interface`` answers for ``address`` (packed) on this link."""
+        if proxy:
+            self._owners[address] = interface
+            self._proxied.add(address)
+        elif address not in self._proxied:
+            self._owners.setdefault(address, interface)
+
+    def unregister(self, address: bytes, interface: Interface) -> None:
+        """Forget ``interface`` as the answerer for ``address``; another may take over."""
+        if self._owners.get(address) is not interface:
+            return
+        del self._owners[address]
+        self._proxied.discard(address)
+        for other in self.interfaces:
+            if other is not interface and address in other.proxied:
+                self.register(address, other, proxy=True)
+                return
+        for other in self.interfaces:
+            if other is not interface and address in other.address_set:
+                self.register(address, other, proxy=False)
+                return
+
+    def resolve(self, address: bytes) -> Interface | None:
+        """The interface that answers for ``address`` on this link (the ND oracle)."""
+        return self._owners.get(address)
+
+    def by_link_address(self, link_address: bytes) -> Interface | None:
+        """The attached interface with this link-layer address."""
+        for interface in self.interfaces:
+            if interface.link_address == link_address:
+                return interface
+        return None
+
+    def default_router(self, exclude: Interface) -> Interface | None:
+        """A forwarding node's interface on this link (a host's default router)."""
+        for interface in self._routers:
+            if interface.node is not exclude.node:
+                return interface
+        return None
+
+    # -- transmission -----
+
+    def _transmitter(self, sender: Interface) -> _Transmitter:
+        raise NotImplementedError
+
+    def transmit(self, sender: Interface, data: bytes, receiver: Interface | None) -> bool:
+        """Send one frame to ``receiver`` (None: to every other attached interface).
+
+        Returns False when the drop-tail queue refused it. Arrivals are scheduled on the kernel.
+        """
+        network = self.network
+        kernel = network.kernel
+        now = kernel.now
+        tx = self._transmitter(sender)
+        start = tx.busy_until if tx.busy_until > now else now
+        waiting = tx.waiting
+        while waiting and waiting[0] <= now:
+            waiting.popleft()
+        if start > now:
+            if self.queue_limit is not None and len(waiting) >= self.queue_limit:
+                network.drop("queue", self.name, data)
+                return False
+            waiting.append(start)
+        finish = start + (len(data) * 8 / self.bandwidth if self.bandwidth else 0.0)
+        tx.busy_until = finish
+        self.sent += 1
+        if network.captures:
+            for capture in network.captures:
+                capture.record(start, self.name, data)
+        arrival = finish + self.delay
+        loss = self.loss
+        if receiver is not None:
+            if loss and self.rng.random() < loss:
+                network.drop("loss", self.name, data)
+                return True
+            kernel.schedule_at(arrival, self._arrive, receiver, data)
+            return True
+        for other in self.interfaces:
+            if other is sender:
+                continue
+            if loss and self.rng.random() < loss:
+                network.drop("loss", self.name, data)
+                continue
+            kernel.schedule_at(arrival, self._arrive, other, data)
+        return True
+
+    def _arrive(self, receiver: Interface, data: bytes) -> None:
+        if receiver.link is not self:
+            self.network.drop("receiver left the link", self.name, data)
+            return
+        if not receiver.up:
+            handler = receiver.down_handler
+            if handler is not None:
+                handler(receiver, data)
+            else:
+                self.network.drop("radio off", self.name, data)
+            return
+        receiver.node.receive(receiver, data)
+
+
+class PointToPointLink(Link):
+    """A full-duplex link between two interfaces: one transmitter per direction."""
+
+    def __init__(self, network: Network, name: str, **parameters: float | int | None) -> None:
+        super().__init__(network, name, **parameters)  # type: ignore[arg-type]
+        self._transmitters: dict[int, _Transmitter] = {}
+
+    def attach(self, interface: Interface) -> None:
+        """Connect one of the (at most two) ends."""
+        if len(self.interfaces) >= 2 and interface not in self.interfaces:
+            raise ValueError(f"point-to-point link {self.name} already has two ends")
+        super().attach(interface)
+
+    def _transmitter(self, sender: Interface) -> _Transmitter:
+        tx = self._transmitters.get(id(sender))
+        if tx is None:
+            tx = self._transmitters[id(sender)] = _Transmitter()
+        return tx
+
+
+class SharedLink(Link):
+    """A broadcast medium shared by any number of interfaces: one transmitter for all."""
+
+    shared = True
+
+    def __init__(self, network: Network, name: str, **parameters: float | int | None) -> None:
+        super().__init__(network, name, **parameters)  # type: ignore[arg-type]
+        self._medium = _Transmitter()
+
+    def _transmitter(self, sender: Interface) -> _Transmitter:
+        return self._medium

@@ -1,0 +1,671 @@
+"""Nodes, interfaces, IPv6 forwarding and entity hosting on the discrete-event kernel.
+
+A :class:`Network` owns a :class:`~.kernel.Kernel`, the nodes and the links
+(:mod:`.links`). Packets travel as the bytes the wire layer produced
+(:func:`~mipshop.wire.ipv6.encode_packet` once, at the sender); a node reads only what a
+forwarding decision needs, the destination address at bytes 24:40 of the IPv6 header and the hop
+limit at byte 7 (RFC 8200 §3), and hands whole byte strings to entities, which decode them.
+
+Receiving (:meth:`Node.receive`), per RFC 8200 / RFC 4291:
+
+* link-scope multicast is taken by the node's entities on that interface: ``ff02::1`` always,
+  ``ff02::2`` only on routers, a solicited-node group (RFC 4291 §2.7.1) only when the interface
+  has, or proxies, an address with those low 24 bits; other multicast groups go to every node
+  on the link. Multicast is never forwarded.
+* a unicast destination the node owns (any interface: the weak host model of RFC 1122 §3.3.4.2)
+  or that one of its entities ``Claim``\\ed is delivered locally: to the claiming entity, else a
+  UDP datagram to a bound port (:meth:`Node.bind_udp`) goes to that application, else to every
+  entity hosted on the interface.
+* anything else is forwarded by a router (hop limit decremented; a packet whose hop limit would
+  reach 0 is dropped: RFC 8200 §3 [simplification: no ICMPv6 Time Exceeded is generated]) or
+  dropped by a host.
+
+Sending: a route lookup is longest prefix match over the node's routes (added by the scenario
+with :meth:`Node.add_route`, by ``ConfigureRoute`` actions, and a connected route for each
+``ConfigureAddress`` prefix, as Linux does). The next hop (the route's ``via`` or the
+destination itself) is resolved on the outgoing link by the link's address oracle
+(:meth:`.links.Link.resolve`); a *host* with nothing resolvable sends to a router on the link
+(its default router, RFC 4861 §6.3.6), a router drops ("address unresolved"). An entity's
+``Transmit`` names an interface; on a router, an off-link destination that its routing table
+sends out of another interface follows the routing table instead.
+
+Entities (:mod:`mipshop.protocol.entity`) are hosted with :meth:`Node.host`; after every input
+(packet, timer, command through :meth:`Node.call`) the node performs the entity's actions and
+re-arms one kernel timer at ``entity.next_deadline()``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from ipaddress import IPv6Address, IPv6Network
+from pathlib import Path
+from typing import Any
+
+from ..protocol.actions import (
+    Claim,
+    ConfigureAddress,
+    ConfigureRoute,
+    Deliver,
+    Event,
+    Transmit,
+)
+from ..protocol.entity import Entity
+from ..wire.errors import MalformedPacket
+from ..wire.ipv6 import IPv6Packet, UDPDatagram, decode_packet, encode_packet
+from ..wire.pcap import CapturedPacket, write_pcap
+from .kernel import Kernel, Timer
+from .links import Link, PointToPointLink, SharedLink
+
+_ALL_NODES = IPv6Address("ff02::1").packed
+_ALL_ROUTERS = IPv6Address("ff02::2").packed
+_SOLICITED_PREFIX = IPv6Address("ff02::1:ff00:0").packed[:13]
+_PROTO_UDP = 17
+
+#: Handler of an application bound to a UDP port: ``(packet, now, link_name)``.
+UDPHandler = Callable[[IPv6Packet, float, "str | None"], None]
+
+
+def _packed(address: IPv6Address | str | bytes) -> bytes:
+    if isinstance(address, bytes):
+        return address
+    return IPv6Address(address).packed
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A forwarding entry: ``prefix`` out of ``interface``, via ``via`` (None: on-link)."""
+
+    prefix: IPv6Network
+    interface: str
+    via: IPv6Address | None = None
+    connected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """An entity's :class:`~mipshop.protocol.actions.Event` as logged by its node."""
+
+    time: float
+    node: str
+    event: Event
+
+    @property
+    def kind(self) -> str:
+        """The event's kind (``binding.registered``, ``wifi.LinkUp``, ...)."""
+        return self.event.kind
+
+
+@dataclass(frozen=True, slots=True)
+class DropRecord:
+    """A frame or packet the network did not deliver, and why."""
+
+    time: float
+    where: str
+    reason: str
+    data: bytes
+
+
+class Capture:
+    """Records ``(time, link, bytes)`` of every frame put on a link, for pcap files per link or
+    per run. Create with :meth:`Network.capture`.
+
+    The time is the start of the frame's serialization (where a sniffer at the sender would see
+    it); frames lost on the wire are included, frames refused by a full queue are not.
+    """
+
+    def __init__(self, links: Iterable[str] | None = None) -> None:
+        self.links = None if links is None else frozenset(links)
+        self.records: list[tuple[float, str, bytes]] = []
+
+    def record(self, time: float, link: str, data: bytes) -> None:
+        """Store one frame (called by the links)."""
+        if self.links is None or link in self.links:
+            self.records.append((time, link, data))
+
+    def packets(self, link: str | None = None) -> list[CapturedPacket]:
+        """The captured frames (of one link, or all), in time order."""
+        chosen = [r for r in self.records if link is None or r[1] == link]
+        chosen.sort(key=lambda r: r[0])
+        return [CapturedPacket(timestamp=t, data=d) for t, _l, d in chosen]
+
+    def write_pcap(self, path: str | Path, link: str | None = None) -> int:
+        """Write one pcap (raw IPv6, link type 229) of one link or of the whole run."""
+        return write_pcap(path, self.packets(link))
+
+    def write_per_link(self, directory: str | Path) -> dict[str, Path]:
+        """Write ``<directory>/<link>.pcap`` for every link seen; returns link -> path."""
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, Path] = {}
+        for link in sorted({r[1] for r in self.records}):
+            paths[link] = folder / f"{link}.pcap"
+            self.write_pcap(paths[link], link)
+        return paths
+
+
+class Interface:
+    """A node's named interface: link-layer address, IPv6 addresses, the link it is on.
+
+    ``up`` is False while a radio is switching (:mod:`.wifi`): frames arriving then go to
+    ``down_handler`` if set (an access point's buffer) or are dropped as "radio off", and frames
+    sent are dropped.
+    """
+
+    __slots__ = (
+        "address_set",
+        "addresses",
+        "down_handler",
+        "link",
+        "link_address",
+        "name",
+        "node",
+        "proxied",
+        "up",
+    )
+
+    def __init__(self, node: Node, name: str, link_address: bytes) -> None:
+        self.node = node
+        self.name = name
+        self.link_address = link_address
+        self.addresses: dict[IPv6Address, int] = {}
+        self.address_set: set[bytes] = set()
+        self.proxied: set[bytes] = set()
+        self.link: Link | None = None
+        self.up = True
+        self.down_handler: Callable[[Interface, bytes], None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Interface {self.node.name}.{self.name}>"
+
+    def add_address(self, address: IPv6Address | str, prefix_length: int | None = None) -> None:
+        """Configure an address (``"2001:db8::1/64"`` or address + length; default /64)."""
+        text = str(address)
+        if "/" in text:
+            text, length = text.split("/")
+            prefix_length = int(length)
+        addr = IPv6Address(text)
+        length_ = 64 if prefix_length is None else prefix_length
+        self.addresses[addr] = length_
+        packed = addr.packed
+        self.address_set.add(packed)
+        self.node._local.add(packed)
+        if self.link is not None:
+            self.link.register(packed, self, proxy=False)
+        if length_ < 128 and not addr.is_link_local:
+            prefix = IPv6Network((addr, length_), strict=False)
+            self.node._add_route(Route(prefix, self.name, None, connected=True))
+
+    def remove_address(self, address: IPv6Address | str) -> None:
+        """Remove an address (and its connected route when no other address needs it)."""
+        addr = IPv6Address(str(address).split("/")[0])
+        length = self.addresses.pop(addr, None)
+        if length is None:
+            return
+        packed = addr.packed
+        self.address_set.discard(packed)
+        if not any(packed in i.address_set for i in self.node.interfaces.values()):
+            self.node._local.discard(packed)
+        if self.link is not None:
+            self.link.unregister(packed, self)
+        if length < 128 and not addr.is_link_local:
+            prefix = IPv6Network((addr, length), strict=False)
+            if not any(a in prefix for a in self.addresses):
+                self.node.remove_route(prefix, self.name, connected=True)
+
+    def answers(self, address: bytes) -> bool:
+        """True if the interface owns or proxies ``address`` (packed)."""
+        return address in self.address_set or address in self.proxied
+
+
+class _Hosted:
+    """Bookkeeping of one entity on a node: its interfaces and its armed kernel timer."""
+
+    __slots__ = ("deadline", "entity", "interfaces", "timer")
+
+    def __init__(self, entity: Entity, interfaces: frozenset[str] | None) -> None:
+        self.entity = entity
+        self.interfaces = interfaces
+        self.timer: Timer | None = None
+        self.deadline: float | None = None
+
+
+class Node:
+    """A host or router (``forwarding=True``) with interfaces, routes, entities and sockets."""
+
+    def __init__(self, network: Network, name: str, *, forwarding: bool = False) -> None:
+        self.network = network
+        self.kernel = network.kernel
+        self.name = name
+        self.forwarding = forwarding
+        self.interfaces: dict[str, Interface] = {}
+        self.routes: list[Route] = []
+        self.counters: Counter[str] = Counter()
+        self.entities: list[_Hosted] = []
+        self._local: set[bytes] = set()
+        self._claims: dict[bytes, _Hosted] = {}
+        self._udp: dict[int, UDPHandler] = {}
+        self._route_cache: dict[bytes, Route | None] = {}
+        self._arrival_link: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<Node {self.name}>"
+
+    # -- configuration -----
+
+    def add_interface(self, name: str, link_address: bytes | None = None) -> Interface:
+        """Create an interface (a locally administered MAC is made up when none is given)."""
+        if name in self.interfaces:
+            raise ValueError(f"{self.name} already has an interface {name}")
+        if link_address is None:
+            link_address = self.network.next_link_address()
+        interface = Interface(self, name, link_address)
+        self.interfaces[name] = interface
+        return interface
+
+    def add_route(
+        self,
+        prefix: IPv6Network | str,
+        interface: str,
+        via: IPv6Address | str | None = None,
+    ) -> None:
+        """Add a route (``"::/0"`` is the default route); longest prefix wins."""
+        self._add_route(Route(
+            IPv6Network(prefix), interface, None if via is None else IPv6Address(via)))
+
+    def remove_route(
+        self, prefix: IPv6Network | str, interface: str, *, connected: bool | None = None
+    ) -> None:
+        """Remove the routes for ``prefix`` out of ``interface``."""
+        network = IPv6Network(prefix)
+        self.routes = [
+            r for r in self.routes
+            if not (r.prefix == network and r.interface == interface
+                    and (connected is None or r.connected == connected))
+        ]
+        self._route_cache.clear()
+
+    def _add_route(self, route: Route) -> None:
+        if route.interface not in self.interfaces:
+            raise ValueError(f"{self.name} has no interface {route.interface}")
+        if route in self.routes:
+            return
+        self.routes.append(route)
+        # Longest prefix first; among equals, the earliest added wins (stable sort).
+        self.routes.sort(key=lambda r: -r.prefix.prefixlen)
+        self._route_cache.clear()
+
+    def lookup(self, destination: IPv6Address | bytes) -> Route | None:
+        """Longest-prefix-match route for ``destination`` (cached per destination)."""
+        key = _packed(destination)
+        cache = self._route_cache
+        if key in cache:
+            return cache[key]
+        address = IPv6Address(key)
+        found = None
+        for route in self.routes:
+            if address in route.prefix:
+                found = route
+                break
+        cache[key] = found
+        return found
+
+    def bind_udp(self, port: int, handler: UDPHandler) -> None:
+        """Deliver UDP datagrams for ``port`` addressed to this node to ``handler``."""
+        self._udp[port] = handler
+
+    # -- entities -----
+
+    def host(self, entity: Entity, interfaces: Iterable[str] | None = None) -> Entity:
+        """Run ``entity`` on this node (on ``interfaces``, default all of them); entity names
+        are unique in the network."""
+        if entity.name in self.network.entity_nodes:
+            raise ValueError(f"an entity named {entity.name} is already hosted")
+        chosen = None if interfaces is None else frozenset(interfaces)
+        self.entities.append(_Hosted(entity, chosen))
+        self.network.entity_nodes[entity.name] = self
+        return entity
+
+    def _hosted(self, entity: Entity) -> _Hosted:
+        for hosted in self.entities:
+            if hosted.entity is entity:
+                return hosted
+        raise ValueError(f"{entity.name} is not hosted on {self.name}")
+
+    def call(self, entity: Entity, command: Callable[..., Any], *args: Any) -> Any:
+        """Run a command now, ``command(*args, now)``, then perform the entity's actions."""
+        result = command(*args, self.kernel.now)
+        self.flush(self._hosted(entity))
+        return result
+
+    def flush(self, hosted: _Hosted) -> None:
+        """Perform every pending action of ``hosted`` and re-arm its timer."""
+        entity = hosted.entity
+        actions = entity.pull_actions()
+        while actions:
+            for action in actions:
+                self._perform(hosted, action)
+            actions = entity.pull_actions()
+        deadline = entity.next_deadline()
+        if deadline == hosted.deadline:
+            return
+        if hosted.timer is not None:
+            self.kernel.cancel(hosted.timer)
+            hosted.timer = None
+        hosted.deadline = deadline
+        if deadline is not None:
+            now = self.kernel.now
+            hosted.timer = self.kernel.schedule_at(
+                deadline if deadline > now else now, self._entity_timer, hosted)
+
+    def _entity_timer(self, hosted: _Hosted) -> None:
+        hosted.timer = None
+        hosted.deadline = None
+        self._arrival_link = None
+        hosted.entity.handle_timer(self.kernel.now)
+        self.flush(hosted)
+
+    def _perform(self, hosted: _Hosted, action: object) -> None:
+        if isinstance(action, Transmit):
+            data = encode_packet(action.packet)
+            if action.interface is None:
+                self.send_routed(data)
+            else:
+                self.send_on(self.interfaces[action.interface], data, action.link_destination)
+        elif isinstance(action, Event):
+            self.network.events.append(EventRecord(self.kernel.now, self.name, action))
+        elif isinstance(action, Deliver):
+            self.deliver_to_application(action.packet)
+        elif isinstance(action, ConfigureAddress):
+            interface = self.interfaces[action.interface]
+            if action.active:
+                interface.add_address(action.address, action.prefix_length)
+            else:
+                interface.remove_address(action.address)
+        elif isinstance(action, ConfigureRoute):
+            if action.active:
+                self._add_route(Route(action.prefix, action.interface, action.via))
+            else:
+                self.remove_route(action.prefix, action.interface, connected=False)
+        elif isinstance(action, Claim):
+            self._claim(hosted, action)
+        else:
+            raise TypeError(f"unknown action {action!r}")
+
+    def _claim(self, hosted: _Hosted, claim: Claim) -> None:
+        packed = claim.address.packed
+        if claim.active:
+            self._claims[packed] = hosted
+            if claim.proxy_interface is not None:
+                interface = self.interfaces[claim.proxy_interface]
+                interface.proxied.add(packed)
+                if interface.link is not None:
+                    interface.link.register(packed, interface, proxy=True)
+            return
+        if self._claims.get(packed) is hosted:
+            del self._claims[packed]
+        for interface in self.interfaces.values():
+            if packed in interface.proxied:
+                interface.proxied.discard(packed)
+                if interface.link is not None:
+                    interface.link.unregister(packed, interface)
+
+    # -- receiving -----
+
+    def receive(self, interface: Interface, data: bytes) -> None:
+        """Take a frame that arrived on ``interface`` (called by the link)."""
+        destination = data[24:40]
+        self._arrival_link = interface.link.name if interface.link is not None else None
+        if destination[0] == 0xFF:
+            if self._wants_multicast(interface, destination):
+                self._to_entities(interface, data, None)
+            else:
+                self.counters["multicast.ignored"] += 1
+            return
+        if destination in self._local or destination in self._claims:
+            self._local_delivery(interface, data, destination)
+            return
+        if self.forwarding:
+            self.forward(data, destination)
+            return
+        self.network.drop("not for this host", self.name, data)
+
+    def _wants_multicast(self, interface: Interface, group: bytes) -> bool:
+        if group == _ALL_NODES:
+            return True
+        if group == _ALL_ROUTERS:
+            return self.forwarding
+        if group[:13] == _SOLICITED_PREFIX:
+            tail = group[13:]
+            return any(a[13:] == tail for a in interface.address_set | interface.proxied)
+        return True
+
+    def _local_delivery(self, interface: Interface, data: bytes, destination: bytes) -> None:
+        claimant = self._claims.get(destination)
+        if claimant is not None:
+            self._to_entity(claimant, interface, data)
+            return
+        if data[6] == _PROTO_UDP and self._udp:
+            port = int.from_bytes(data[42:44], "big")
+            handler = self._udp.get(port)
+            if handler is not None:
+                try:
+                    packet = decode_packet(data)
+                except MalformedPacket:
+                    self.network.drop("malformed", self.name, data)
+                    return
+                self.counters["udp.received"] += 1
+                handler(packet, self.kernel.now, self._arrival_link)
+                return
+        self._to_entities(interface, data, "no listener")
+
+    def _to_entities(self, interface: Interface, data: bytes, unheard: str | None) -> None:
+        taken = False
+        for hosted in self.entities:
+            if hosted.interfaces is None or interface.name in hosted.interfaces:
+                self._to_entity(hosted, interface, data)
+                taken = True
+        if not taken and unheard is not None:
+            self.network.drop(unheard, self.name, data)
+
+    def _to_entity(self, hosted: _Hosted, interface: Interface, data: bytes) -> None:
+        hosted.entity.receive(data, interface.name, self.kernel.now)
+        self.flush(hosted)
+
+    def deliver_to_application(self, packet: IPv6Packet) -> None:
+        """A ``Deliver`` action: the packet goes to a bound UDP port, or is counted."""
+        payload = packet.payload
+        if isinstance(payload, UDPDatagram):
+            handler = self._udp.get(payload.dst_port)
+            if handler is not None:
+                self.counters["udp.received"] += 1
+                handler(packet, self.kernel.now, self._arrival_link)
+                return
+        self.counters["delivered.unbound"] += 1
+
+    # -- sending -----
+
+    def send(self, packet: IPv6Packet) -> None:
+        """Send an application packet from this node, routed by its destination."""
+        self.send_routed(encode_packet(packet))
+
+    def forward(self, data: bytes, destination: bytes) -> None:
+        """Forward a transit packet: decrement the hop limit and route it (RFC 8200 §3)."""
+        hop_limit = data[7]
+        if hop_limit <= 1:
+            self.network.drop("hop limit exceeded", self.name, data)
+            return
+        self.counters["forwarded"] += 1
+        self.send_routed(data[:7] + bytes((hop_limit - 1,)) + data[8:], destination)
+
+    def send_routed(self, data: bytes, destination: bytes | None = None) -> None:
+        """Send bytes out of the interface the longest-prefix route names."""
+        if destination is None:
+            destination = data[24:40]
+        route = self.lookup(destination)
+        if route is None:
+            self.network.drop("no route", self.name, data)
+            return
+        interface = self.interfaces[route.interface]
+        next_hop = destination if route.via is None else route.via.packed
+        self._emit(interface, data, next_hop, None)
+
+    def send_on(
+        self, interface: Interface, data: bytes, link_destination: bytes | None = None
+    ) -> None:
+        """Send bytes on ``interface`` (an entity's ``Transmit`` with an interface)."""
+        destination = data[24:40]
+        next_hop = destination
+        # Multicast and link-local (fe80::/10) destinations are on-link by definition.
+        if (destination[0] != 0xFF and link_destination is None
+                and not (destination[0] == 0xFE and destination[1] & 0xC0 == 0x80)):
+            route = self.lookup(destination)
+            if route is not None and route.interface == interface.name and route.via is not None:
+                next_hop = route.via.packed
+            elif (self.forwarding and route is not None and route.interface != interface.name
+                  and interface.link is not None and interface.link.resolve(destination) is None):
+                # A router's entity named an interface the destination is not on: the routing
+                # table knows better (a home agent tunnelling to a care-of address).
+                self.send_routed(data, destination)
+                return
+        self._emit(interface, data, next_hop, link_destination)
+
+    def _emit(
+        self,
+        interface: Interface,
+        data: bytes,
+        next_hop: bytes,
+        link_destination: bytes | None,
+    ) -> None:
+        link = interface.link
+        if link is None:
+            self.network.drop("no link", self.name, data)
+            return
+        if not interface.up:
+            self.network.drop("radio off", self.name, data)
+            return
+        if next_hop[0] == 0xFF:
+            link.transmit(interface, data, None)
+            return
+        if link_destination is not None:
+            receiver = link.by_link_address(link_destination)
+        else:
+            receiver = link.resolve(next_hop)
+            if receiver is None and not self.forwarding:
+                receiver = link.default_router(interface)
+        if receiver is None or receiver is interface:
+            self.network.drop("address unresolved", self.name, data)
+            return
+        link.transmit(interface, data, receiver)
+
+
+class Network:
+    """The simulated network: kernel, nodes, links, event log, drops and captures."""
+
+    def __init__(self, seed: int = 0, *, kernel: Kernel | None = None,
+                 record_drops: bool = False) -> None:
+        self.kernel = kernel if kernel is not None else Kernel(seed)
+        self.nodes: dict[str, Node] = {}
+        self.links: dict[str, Link] = {}
+        self.events: list[EventRecord] = []
+        self.entity_nodes: dict[str, Node] = {}
+        self.captures: list[Capture] = []
+        self.drops: Counter[str] = Counter()
+        self.drop_log: list[DropRecord] | None = [] if record_drops else None
+        self._mac = itertools.count(1)
+
+    @property
+    def now(self) -> float:
+        """The kernel's virtual time."""
+        return self.kernel.now
+
+    def next_link_address(self) -> bytes:
+        """A fresh locally administered unicast MAC (02:00:00:00:00:01, ...)."""
+        return b"\x02\x00" + next(self._mac).to_bytes(4, "big")
+
+    def add_node(self, name: str, *, forwarding: bool = False) -> Node:
+        """Create a host (or a router with ``forwarding=True``)."""
+        if name in self.nodes:
+            raise ValueError(f"duplicate node {name}")
+        node = self.nodes[name] = Node(self, name, forwarding=forwarding)
+        return node
+
+    def add_router(self, name: str) -> Node:
+        """Create a forwarding node."""
+        return self.add_node(name, forwarding=True)
+
+    def _add_link(self, link: Link, ends: Iterable[Interface]) -> Link:
+        if link.name in self.links:
+            raise ValueError(f"duplicate link {link.name}")
+        self.links[link.name] = link
+        for interface in ends:
+            link.attach(interface)
+        return link
+
+    def point_to_point(
+        self, name: str, a: Interface, b: Interface, *, delay: float = 0.0,
+        bandwidth: float | None = None, queue_limit: int | None = None, loss: float = 0.0,
+    ) -> PointToPointLink:
+        """Connect two interfaces with a full-duplex link."""
+        link = PointToPointLink(self, name, delay=delay, bandwidth=bandwidth,
+                                queue_limit=queue_limit, loss=loss)
+        self._add_link(link, (a, b))
+        return link
+
+    def shared_link(
+        self, name: str, interfaces: Iterable[Interface] = (), *, delay: float = 0.0,
+        bandwidth: float | None = None, queue_limit: int | None = None, loss: float = 0.0,
+    ) -> SharedLink:
+        """Create a broadcast medium and attach ``interfaces`` to it."""
+        link = SharedLink(self, name, delay=delay, bandwidth=bandwidth,
+                          queue_limit=queue_limit, loss=loss)
+        self._add_link(link, interfaces)
+        return link
+
+    def capture(self, links: Iterable[str] | None = None) -> Capture:
+        """Start recording frames (on ``links``, default all) from now on."""
+        capture = Capture(links)
+        self.captures.append(capture)
+        return capture
+
+    def drop(self, reason: str, where: str, data: bytes) -> None:
+        """Count (and with ``record_drops`` log) an undelivered frame."""
+        self.drops[reason] += 1
+        if self.drop_log is not None:
+            self.drop_log.append(DropRecord(self.kernel.now, where, reason, data))
+
+    def node_of(self, entity: Entity) -> Node:
+        """The node hosting ``entity``."""
+        return self.entity_nodes[entity.name]
+
+    def at(self, time: float, entity: Entity, command: Callable[..., Any], *args: Any) -> Timer:
+        """At ``time`` run ``command(*args, now)`` on ``entity`` and perform its actions."""
+        node = self.node_of(entity)
+        return self.kernel.schedule_at(time, node.call, entity, command, *args)
+
+    def events_of(self, kind: str, node: str | None = None) -> list[EventRecord]:
+        """Logged events of ``kind`` (optionally from ``node``), in order."""
+        return [e for e in self.events if e.event.kind == kind and (node is None or e.node == node)]
+
+    def log_event(self, node: str, kind: str, **fields: Any) -> None:
+        """Log an event produced by the simulator itself (802.11, movement, traffic)."""
+        now = self.kernel.now
+        self.events.append(EventRecord(now, node, Event(time=now, node=node, kind=kind,
+                                                        fields=dict(fields))))
+
+    def run(self, until: float | None = None, max_events: int | None = None) -> int:
+        """Run the kernel (see :meth:`.kernel.Kernel.run`)."""
+        return self.kernel.run(until=until, max_events=max_events)
+
+
+__all__ = [
+    "Capture",
+    "DropRecord",
+    "EventRecord",
+    "Interface",
+    "Network",
+    "Node",
+    "Route",
+]

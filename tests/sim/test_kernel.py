@@ -1,0 +1,131 @@
+"""The kernel: (time, sequence) order, cancellation, run limits, seeded determinism."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mipshop.sim.kernel import Kernel
+
+delays = st.lists(st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 3.25]), min_size=1, max_size=60)
+
+
+@given(delays)
+def test_events_run_in_time_then_fifo_order(values: list[float]) -> None:
+    kernel = Kernel()
+    fired: list[tuple[float, int]] = []
+    for index, delay in enumerate(values):
+        kernel.schedule(delay, lambda i=index: fired.append((kernel.now, i)))
+    assert kernel.run() == len(values)
+    expected = sorted(((d, i) for i, d in enumerate(values)))
+    assert fired == expected
+
+
+@given(delays, st.data())
+def test_cancelled_timers_never_fire(values: list[float], data: st.DataObject) -> None:
+    kernel = Kernel()
+    fired: list[int] = []
+    timers = [kernel.schedule(d, fired.append, i) for i, d in enumerate(values)]
+    cancelled = data.draw(st.sets(st.integers(0, len(values) - 1)))
+    for index in cancelled:
+        kernel.cancel(timers[index])
+        assert kernel.cancelled(timers[index])
+    kernel.run()
+    assert sorted(fired) == [i for i in range(len(values)) if i not in cancelled]
+
+
+def test_callbacks_schedule_and_cancel_during_the_run() -> None:
+    kernel = Kernel()
+    log: list[str] = []
+    late = kernel.schedule(5.0, log.append, "late")
+
+    def first() -> None:
+        log.append(f"first@{kernel.now}")
+        kernel.schedule(1.0, log.append, "child")
+        kernel.cancel(late)
+
+    kernel.schedule_at(2.0, first)
+    kernel.run()
+    assert log == ["first@2.0", "child"]
+    assert kernel.now == 3.0
+
+
+def test_run_until_includes_the_boundary_and_advances_the_clock() -> None:
+    kernel = Kernel()
+    fired: list[float] = []
+    for t in (1.0, 2.0, 3.0):
+        kernel.schedule_at(t, lambda: fired.append(kernel.now))
+    assert kernel.run(until=2.0) == 2
+    assert fired == [1.0, 2.0] and kernel.now == 2.0
+    assert kernel.run(until=2.5) == 0 and kernel.now == 2.5
+    assert kernel.run() == 1 and fired[-1] == 3.0
+    assert kernel.run(until=10.0) == 0 and kernel.now == 10.0
+
+
+def test_max_events_and_stop() -> None:
+    kernel = Kernel()
+    fired: list[int] = []
+    for i in range(10):
+        kernel.schedule(float(i), fired.append, i)
+    assert kernel.run(max_events=0) == 0
+    assert kernel.run(max_events=3) == 3 and fired == [0, 1, 2]
+    kernel.schedule_at(4.0, kernel.stop)  # after the event 4 already queued (FIFO)
+    assert kernel.run() == 3 and fired == [0, 1, 2, 3, 4] and kernel.now == 4.0
+    assert kernel.run(until=100.0) == 5 and kernel.now == 100.0
+    assert kernel.events_processed == 11
+
+
+def test_timer_handles() -> None:
+    kernel = Kernel()
+    timer = kernel.schedule_at(1.5, print)
+    assert timer[0] == 1.5 and not kernel.cancelled(timer)
+    kernel.run()
+    kernel.cancel(timer)  # after it fired: harmless
+    assert kernel.run() == 0
+
+
+def test_past_times_are_refused() -> None:
+    kernel = Kernel()
+    kernel.run(until=5.0)
+    with pytest.raises(ValueError):
+        kernel.schedule(-1.0, print)
+    with pytest.raises(ValueError):
+        kernel.schedule_at(4.0, print)
+
+
+def test_peek_skips_cancelled_entries() -> None:
+    kernel = Kernel()
+    first = kernel.schedule(1.0, print)
+    kernel.schedule(2.0, print)
+    kernel.cancel(first)
+    assert kernel.peek() == 2.0
+    assert kernel.pending == 1
+
+
+@given(st.integers(0, 2**32), st.text(min_size=1, max_size=12))
+def test_named_generators_depend_only_on_seed_and_name(seed: int, name: str) -> None:
+    one, two = Kernel(seed), Kernel(seed)
+    two.rng("another component").random()  # adding a component shifts nothing
+    assert [one.rng(name).random() for _ in range(3)] == [two.rng(name).random()
+                                                           for _ in range(3)]
+    assert one.rng(name).random() != one.rng(name + "x").random()
+
+
+def test_same_seed_same_run() -> None:
+    def run(seed: int) -> list[tuple[float, int]]:
+        kernel = Kernel(seed)
+        rng = kernel.rng("jitter")
+        out: list[tuple[float, int]] = []
+
+        def tick(n: int) -> None:
+            out.append((kernel.now, n))
+            if n < 50:
+                kernel.schedule(rng.expovariate(10.0), tick, n + 1)
+
+        kernel.schedule(0.0, tick, 0)
+        kernel.run()
+        return out
+
+    assert run(7) == run(7)
+    assert run(7) != run(8)
