@@ -25,6 +25,7 @@ from mipshop.protocol.config import (
 from mipshop.protocol.correspondent import CorrespondentNode
 from mipshop.protocol.fast_handover_client import FastHandoverClient
 from mipshop.protocol.fmip_config import (
+    FastHandoverAnchorConfig,
     FastHandoverClientConfig,
     FastHandoverRouterConfig,
     HandoverKey,
@@ -93,6 +94,9 @@ class FmipScenario:
     cn: CorrespondentNode
     routers: dict[str, AccessRouter]
     sent: list[int] = field(default_factory=list)
+    #: With ``hmip``: the MAP (``map1``) and the mobile node's MAP client.
+    map: MobilityAnchorPoint | None = None
+    map_client: MapClient | None = None
 
     def trigger(self, event: LinkEvent, *, at: float) -> None:
         """Deliver a link-layer trigger to the mobile node at ``at``."""
@@ -147,11 +151,16 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
           nar: dict[str, Any] | None = None, client: dict[str, Any] | None = None,
           nar_neighbor: dict[str, Any] | None = None, mn: dict[str, Any] | None = None,
           link_delay: float = 0.002, router_delay: float = 0.01,
-          hmip: bool = False) -> FmipScenario:
+          hmip: bool = False, map_anchored: bool = False,
+          map_fast: dict[str, Any] | None = None) -> FmipScenario:
     """Build the topology; the MN attaches to the PAR's link at t = 1 s.
 
     With ``hmip`` a MAP (``2001:db8:a1::1`` on link ``map1``) serves the three access routers'
-    links, which advertise it, and the mobile node gains a MAP client as well.
+    links, which advertise it, and the mobile node gains a MAP client as well. With
+    ``map_anchored`` too, the network anchors fast handovers at the MAP (RFC 4140 Appendix A):
+    the MAP gets a fast-handover configuration (the three routers as NARs, the handover key;
+    ``map_fast`` overrides), and the routers put its MAP option in their PrRtAdvs and accept
+    its HIs. The mobile node's configuration is the same either way.
     """
     rng = random.Random(seed)
     net = Network(router_delay=router_delay)
@@ -177,19 +186,26 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
     }
     overrides = {"par": par or {}, "nar": nar or {}, "ar3": {}}
     map_options: tuple[MAPOption, ...] = ()
+    anchor: MobilityAnchorPoint | None = None
     if hmip:
         net.add_link("map1", link_delay)
         net.add_route(MAP_PREFIX, "map1")
+        fast = FastHandoverAnchorConfig(**{
+            "neighbors": tuple(neighbor(link) for link in PREFIXES), "handover_keys": (KEY,),
+            **(map_fast or {})}) if map_anchored else None
         anchor = MobilityAnchorPoint("map1", random.Random(rng.random()), MapConfig(
             address=MAP_ADDRESS, credentials=(MAP_CREDENTIALS,), wall_clock_offset=WALL_CLOCK,
-            allowed_lcoa_prefixes=tuple(PREFIXES.values())))
+            allowed_lcoa_prefixes=tuple(PREFIXES.values()), fast_handover=fast))
         net.add_node(anchor, {"eth0": "map1"})
         net.start(anchor)
         map_options = (MAPOption(address=MAP_ADDRESS, distance=2, preference=10,
                                  valid_lifetime=3600),)
     routers = {}
     for link, prefix in PREFIXES.items():
-        options = {"neighbors": neighbours[link], "handover_keys": (KEY,), **overrides[link]}
+        anchored = {"map_anchor": map_options[0], "anchors": (MAP_ADDRESS,)} if (
+            map_anchored) else {}
+        options = {"neighbors": neighbours[link], "handover_keys": (KEY,), **anchored,
+                   **overrides[link]}
         router = AccessRouter(
             link, random.Random(rng.random()),
             RouterConfig(interface="eth0", address=router_address(link), prefix=prefix,
@@ -205,16 +221,18 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
         **(mn or {})))
     fmip = FastHandoverClient(mobile, FastHandoverClientConfig(key=KEY, **(client or {})))
     mobile.clients.append(fmip)
+    map_client = None
     if hmip:
-        MapClient.install(mobile, MapClientConfig(credentials=MAP_CREDENTIALS,
-                                                  wall_clock_offset=WALL_CLOCK))
+        map_client = MapClient.install(mobile, MapClientConfig(credentials=MAP_CREDENTIALS,
+                                                               wall_clock_offset=WALL_CLOCK))
     net.add_node(mobile, {"wlan0": None})
     net.start(mobile)
 
     cn = CorrespondentNode("cn1", random.Random(rng.random()), CorrespondentConfig(address=CN1))
     net.add_node(cn, {"eth0": "cn1"})
     net.start(cn)
-    scn = FmipScenario(net=net, ha=ha, mn=mobile, fmip=fmip, cn=cn, routers=routers)
+    scn = FmipScenario(net=net, ha=ha, mn=mobile, fmip=fmip, cn=cn, routers=routers,
+                       map=anchor, map_client=map_client)
 
     def attach(now: float) -> None:
         net.connect("mn", "wlan0", "par")

@@ -20,6 +20,10 @@ Modules:
   :mod:`.fmip_nar`, :mod:`.fmip_buffer`), :mod:`.fmip_security` (BADF), :mod:`.fmip_config`,
   :mod:`.link_events` (:class:`LinkGoingDown`, :class:`LinkDown`, :class:`LinkUp`,
   :class:`ScanCompleted`);
+* F-HMIPv6 with the MAP as anchor (RFC 4140 Appendix A): :mod:`.fmip_map` (the PAR role of
+  :mod:`.fmip_par` hosted by a :class:`MobilityAnchorPoint` configured with a
+  :class:`FastHandoverAnchorConfig`), :mod:`.fmip_placement` (the mobile node's choice of
+  anchor, :class:`AnchorPlacement`);
 * configuration: :mod:`.config` (frozen keyword-only dataclasses);
 * shared machinery: :mod:`.entity`, :mod:`.actions`, :mod:`.addressing`, :mod:`.signalling`
   (RFC 4285 and Binding Authorization Data protection), :mod:`.binding_cache`,
@@ -39,6 +43,8 @@ from .config import (
 from .correspondent import CorrespondentNode
 from .fast_handover_client import FastHandoverClient
 from .fmip_config import (
+    AnchorPlacement,
+    FastHandoverAnchorConfig,
     FastHandoverClientConfig,
     FastHandoverRouterConfig,
     HandoverKey,
@@ -54,8 +60,10 @@ from .mobility_client import MobilityClient
 
 __all__ = [
     "AccessRouter",
+    "AnchorPlacement",
     "CorrespondentConfig",
     "CorrespondentNode",
+    "FastHandoverAnchorConfig",
     "FastHandoverClient",
     "FastHandoverClientConfig",
     "FastHandoverRouterConfig",

@@ -127,7 +127,8 @@ class BindingAgent(Entity):
     Subclass hooks: :meth:`_serves` / :meth:`_same_kind` (which BUs and entries are this
     agent's: H flag at an HA, M flag at a MAP), :meth:`_unserved`, :meth:`_admit`,
     :meth:`_registration_status`, :meth:`_lifetime_ceiling`, :meth:`_accepted_status`,
-    :meth:`_new_entry`, :meth:`_is_local`, :meth:`_local_other`, :meth:`_released`.
+    :meth:`_new_entry`, :meth:`_is_local`, :meth:`_local_other`, :meth:`_released`,
+    :meth:`_reverse_tunnel_source`.
     """
 
     def __init__(
@@ -194,6 +195,10 @@ class BindingAgent(Entity):
 
     def _released(self, home_address: IPv6Address) -> None:
         """The entry for ``home_address`` was removed (de-registered or expired)."""
+
+    def _reverse_tunnel_source(self, entry: BindingCacheEntry, source: IPv6Address) -> bool:
+        """True if ``source`` may reverse-tunnel for ``entry`` (§10.4.5: its care-of address)."""
+        return entry.care_of_address == source
 
     # -- input dispatch ------------------------------------------------------------------
 
@@ -435,7 +440,7 @@ class BindingAgent(Entity):
     def _reverse_tunnel(self, outer: IPv6Packet, inner: IPv6Packet) -> None:
         entry = self.cache.lookup(inner.src, self.now)
         # §10.4.5: the outer source must be the registered care-of address of the inner source.
-        if entry is None or entry.care_of_address != outer.src:
+        if entry is None or not self._reverse_tunnel_source(entry, outer.src):
             self.counters["drop.reverse_tunnel_unbound"] += 1
             return
         self.counters["tunnel.decapsulated"] += 1

@@ -26,6 +26,11 @@ A :class:`~.mobility_client.MobilityClient`: append one to ``MobileNode.clients`
 * A **NAACK** in a Router Advertisement (§6.4.6): 2 -> use the supplied NCoA (UNA + FBU with
   it); 3 -> FBU naming the NAR's address as NCoA; 4 -> the NAR serves the PCoA, no more
   FBUs; 1 and 128 -> FMIPv6 stops and ordinary address configuration runs.
+* **Placement** (RFC 4140 Appendix A; :mod:`.fmip_placement`): the FBU goes to the PAR with
+  the PCoA as Home Address, or, MAP-anchored (configured, or a PrRtAdv carrying the MAP
+  option), to the MAP with the RCoA as Home Address; the FBack then comes from the MAP, whose
+  tunnel the MAP client strips, and the handover completes when the MAP (not the home agent)
+  accepts the NCoA as LCoA (:meth:`FastHandoverClient.care_of_address_registered`).
 * Until the home agent accepts the NCoA, packets from the home address are reverse-tunnelled
   to the PAR (outer NCoA -> PAR, inner: the home agent tunnel from the PCoA, §4), and the
   PAR's tunnel (PAR -> NCoA) and the home agent's tunnel to the PCoA are accepted.
@@ -38,7 +43,8 @@ stopped (no PrRtAdv, code 7, FBU unanswered, NAACK 1/128) resumes at the next ac
 Events: ``fmip.rtsolpr_sent`` (``identifier``, ``access_points``, ``retransmission``),
 ``fmip.prrtadv`` (``code``, ``identifier``, ``access_points``, ``resolved``),
 ``fmip.fbu_sent`` (``sequence``, ``mode``, ``source``, ``pcoa``, ``ncoa``, ``lifetime``,
-``retransmission``), ``fmip.fback`` (``status``, ``sequence``, ``ncoa``, ``lifetime``,
+``retransmission``, ``anchor``: the FBU's destination, ``home_address``: its Home Address),
+``fmip.fback`` (``status``, ``sequence``, ``ncoa``, ``lifetime``,
 ``on_new_link``), ``fmip.una_sent`` (``ncoa``, ``destination``), ``fmip.reactive``
 (``reason``), ``fmip.naack`` (``status``, ``new_care_of_address``), ``fmip.returned``,
 ``fmip.stopped`` (``reason``), ``fmip.handover_complete`` (``pcoa``, ``ncoa``).
@@ -67,6 +73,7 @@ from ..wire.mh_options import (
 )
 from ..wire.nd_options import (
     LinkLayerAddress,
+    MAPOption,
     NAACKStatus,
     NDOption,
     NeighborAdvertisementAcknowledgment,
@@ -79,6 +86,7 @@ from .backoff import RateLimiter, RetransmissionTimer, fmip_backoff
 from .entity import Timer
 from .fmip_config import FastHandoverClientConfig
 from .fmip_neighbourhood import AccessPointInfo, parse_prrtadv
+from .fmip_placement import choose_anchor
 from .fmip_security import sign_badf, verify_badf
 from .link_events import LinkEvent, LinkGoingDown, ScanCompleted
 from .mobility_client import MobilityClient
@@ -94,6 +102,9 @@ _ND_HOP_LIMIT = 255
 @dataclass
 class FastHandover:
     """One fast handover of the mobile node: from ``pcoa`` at ``par`` towards ``ncoa``.
+
+    ``par`` is the anchor the FBU goes to (the PAR, or the MAP when ``home_address`` is the
+    RCoA, RFC 4140 Appendix A); ``home_address`` is the FBU's Home Address (None: the PCoA).
 
     ``phase``: ``prepared`` (FBU sent from the old link), ``acknowledged`` (FBack received
     there), ``moved`` (on the new link, UNA sent), ``complete`` (home agent updated),
@@ -117,6 +128,7 @@ class FastHandover:
     fbu_source: IPv6Address | None = None
     fbu_alternate: IPv6Address | None = None
     no_more_fbus: bool = False
+    home_address: IPv6Address | None = None
 
 
 class FastHandoverClient(MobilityClient):
@@ -132,6 +144,8 @@ class FastHandoverClient(MobilityClient):
         self.stopped: str | None = None
         #: The current router's global address (RA Prefix Information with the R flag).
         self.router_address: IPv6Address | None = None
+        #: The MAP a PrRtAdv named (RFC 4140 Appendix A: MAP-anchored placement), or None.
+        self.advertised_map: IPv6Address | None = None
         self._sequence = initial_sequence(node.rng)
         self._rtsolpr: tuple[int, RetransmissionTimer, tuple[bytes, ...]] | None = None
         self._rtsolpr_timer: Timer | None = None
@@ -206,6 +220,8 @@ class FastHandoverClient(MobilityClient):
                 self._rtsolpr_timer.cancel()
                 self._rtsolpr_timer = None
         infos = parse_prrtadv(message)
+        self.advertised_map = next(
+            (o.address for o in message.options if isinstance(o, MAPOption)), None)
         for info in infos:
             if info.outcome == L.NO_FAST_HANDOVER_SUPPORT:
                 self.unsupported.add(info.access_point)
@@ -248,13 +264,13 @@ class FastHandoverClient(MobilityClient):
     def _start(self, target_ap: bytes) -> None:
         """Begin a predictive handover to ``target_ap`` from the current link (§3.2)."""
         node, info = self.node, self.access_points[target_ap]
-        if node.care_of_address is None or self.router_address is None or node.at_home:
+        handover = self._new_handover(old_ap=node.access_point, target_ap=target_ap,
+                                      ncoa=info.care_of_address(node.interface_identifier))
+        if handover is None:
             return
-        ncoa = info.care_of_address(node.interface_identifier)
         self._cancel_fbu()
-        self.handover = FastHandover(par=self.router_address, pcoa=node.care_of_address,
-                                     old_ap=node.access_point, target_ap=target_ap, ncoa=ncoa)
-        self._begin_fbu(source=node.care_of_address, alternate=ncoa,
+        self.handover = handover
+        self._begin_fbu(source=handover.pcoa, alternate=handover.ncoa,
                         lifetime=self.config.fbu_lifetime)
 
     def link_down(self) -> None:
@@ -284,20 +300,31 @@ class FastHandoverClient(MobilityClient):
                 h.fback = False
             self._arrive(h)
             return
-        pcoa, par = node.care_of_address, self.router_address
-        if pcoa is None or par is None or node.at_home:
-            return
         if h is not None and h.phase not in ("complete", "returned"):
             return  # [choice] one fast handover at a time
         # No prepared handover: reactive with the AR-Info learnt earlier, else once ordinary
         # configuration gives an address (§3.2 case 2, §6.2.2).
         info = self.access_points.get(ap) if ap is not None else None
         ncoa = info.care_of_address(node.interface_identifier) if info is not None else None
-        self.handover = FastHandover(par=par, pcoa=pcoa, old_ap=None, target_ap=ap, ncoa=ncoa)
+        handover = self._new_handover(old_ap=None, target_ap=ap, ncoa=ncoa)
+        if handover is None:
+            return
+        self.handover = handover
         if ncoa is None:
             self.handover.phase = "awaiting_coa"
         else:
             self._arrive(self.handover)
+
+    def _new_handover(self, *, old_ap: bytes | None, target_ap: bytes | None,
+                      ncoa: IPv6Address | None) -> FastHandover | None:
+        """A handover from the current care-of address, at its anchor (PAR or MAP)."""
+        node = self.node
+        anchor = choose_anchor(node, self.config.placement, router_address=self.router_address,
+                               advertised_map=self.advertised_map)
+        if anchor is None or node.at_home or node.care_of_address is None:
+            return None
+        return FastHandover(par=anchor.address, pcoa=node.care_of_address, old_ap=old_ap,
+                            target_ap=target_ap, ncoa=ncoa, home_address=anchor.home_address)
 
     def _arrive(self, h: FastHandover) -> None:
         """UNA, the NCoA as care-of address, and the reactive FBU if no FBack came (§4)."""
@@ -364,10 +391,12 @@ class FastHandoverClient(MobilityClient):
                                 home_registration=True, options=tuple(options))
         fbu = sign_badf(fbu, self.config.key, care_of_address=h.fbu_alternate or h.fbu_source,
                         par_address=h.par)
-        # §6.2.2: the Home Address option carries the PCoA; source PCoA or NCoA.
+        # §6.2.2: the Home Address option carries the PCoA (the RCoA when the MAP anchors the
+        # handover, RFC 4140 Appendix A); source PCoA or NCoA.
+        home = h.home_address or h.pcoa
         node.act(Transmit(packet=IPv6Packet(
             src=h.fbu_source, dst=h.par, payload=fbu, extension_headers=(
-                DestinationOptions(options=(HomeAddressOption(home_address=h.pcoa),)),),
+                DestinationOptions(options=(HomeAddressOption(home_address=home),)),),
         ), interface=node.interface))
         h.sequences.add(self._sequence)
         timeout = h.fbu_backoff.next_timeout()
@@ -376,7 +405,8 @@ class FastHandoverClient(MobilityClient):
             "delete" if not h.fbu_lifetime else "reactive")
         node.emit("fmip.fbu_sent", sequence=self._sequence, mode=mode, source=h.fbu_source,
                   pcoa=h.pcoa, ncoa=h.fbu_alternate or h.fbu_source, lifetime=h.fbu_lifetime,
-                  retransmission=retransmission, timeout=timeout)
+                  retransmission=retransmission, timeout=timeout, anchor=h.par,
+                  home_address=home)
 
     def _fbu_timeout(self, h: FastHandover) -> None:
         h.fbu_timer = None
@@ -493,6 +523,10 @@ class FastHandoverClient(MobilityClient):
             h.phase = "complete"
             node.emit("fmip.handover_complete", pcoa=h.pcoa, ncoa=h.ncoa)
 
+    def care_of_address_registered(self, care_of_address: IPv6Address) -> None:
+        """The MAP holds the NCoA as LCoA: under HMIPv6 the fast handover is over (§4)."""
+        self.home_registered()
+
     def returned_home(self) -> None:
         """At home: no fast handover state is kept."""
         self._cancel_fbu()
@@ -506,6 +540,8 @@ class FastHandoverClient(MobilityClient):
     def decapsulate(self, packet: IPv6Packet) -> IPv6Packet | None:
         """Strip the PAR's tunnel (PAR -> NCoA, §4)."""
         h = self.handover
+        if h is not None and h.home_address not in (None, h.pcoa):
+            return None  # MAP-anchored: the MAP client strips the MAP's tunnel
         if (h is None or packet.src != h.par or not isinstance(packet.payload, IPv6Packet)
                 or packet.dst not in (h.ncoa, self.node.care_of_address)):
             return None

@@ -7,7 +7,9 @@ is a PAR for the mobile nodes leaving it and a NAR for those arriving:
   network-initiated trigger (PrRtAdv Code 1, §3.3, :meth:`FastHandoverRouter.trigger_handover`)
   and unsolicited neighbourhood information (Code 4,
   :meth:`FastHandoverRouter.advertise_neighbourhood`);
-* the PAR role (:mod:`.fmip_par`): FBU, HI/HAck as initiator, FBack, forwarding tunnel;
+* the PAR role (:mod:`.fmip_par`): FBU, HI/HAck as initiator, FBack, forwarding tunnel; this
+  class is its :class:`~.fmip_par.AnchorHost` (the FBU's Home Address must be on this link,
+  the PCoA is claimed with proxy ND, the FBack reaches the old link at the MN's LLA);
 * the NAR role (:mod:`.fmip_nar`): HI/HAck as responder, proxying, buffering, UNA, NAACK.
 
 PrRtAdv Codes (§6.1.2), decided per RtSolPr from the outcome for each requested AP:
@@ -17,6 +19,12 @@ this router's own interface), 6 (unknown: "no prefix information") or 7 (neighbo
 FMIPv6). A wildcard gets every tuple of the neighbourhood (§4 case 4), or Code 2 with
 option-code 6 when there is none. [choice] The New Router Prefix option is always included,
 even when it could be deduced from the NAR's address.
+
+MAP-anchored placement (RFC 4140 Appendix A): with ``config.map_anchor`` every PrRtAdv, the
+network-initiated one included ("the layer-2 triggers at the PAR will cause the PAR to send
+a Proxy Router Advertisement to the mobile node with the MAP option"), carries that MAP
+option, [choice] after the AR-Info tuples; mobile nodes then send their FBU to the MAP.
+This router still answers RtSolPrs with the AR-Info and serves as NAR for HIs from the MAP.
 
 Events: ``fmip.prrtadv_sent`` (``code``, ``destination``, ``solicited``, ``access_points``).
 """
@@ -36,7 +44,7 @@ from ..wire.ipv6 import IPv6Packet
 from ..wire.mh import FastBindingUpdate, HandoverAcknowledge, HandoverInitiate
 from ..wire.nd_options import IPAddressOptionCode, IPAddressPrefix, LinkLayerAddress, NDOption
 from ..wire.nd_options import LLAOptionCode as L
-from .actions import Transmit
+from .actions import Claim, Transmit
 from .addressing import address_from_prefix, interface_identifier_from_mac
 from .fmip_config import FastHandoverRouterConfig, NeighborRouter
 from .fmip_nar import NewRouterRole
@@ -61,6 +69,8 @@ class FastHandoverRouter:
         self.config = config
         #: Link-layer addresses learnt from RtSolPr source LLA options (RFC 5568 §6.1.1).
         self.link_layer_addresses: dict[IPv6Address, bytes] = {}
+        #: An access router tunnels to the NAR for HAck Code 3 (RFC 5568 §6.2.1.2).
+        self.tunnels_to_nar = True
         self.par = PreviousRouterRole(self)
         self.nar = NewRouterRole(self)
 
@@ -73,6 +83,26 @@ class FastHandoverRouter:
     def interface(self) -> str:
         """The interface towards the mobile nodes."""
         return self.router.config.interface
+
+    # -- AnchorHost (the PAR role, :mod:`.fmip_par`) -----------------------------------------
+
+    def refuse_home_address(self, address: IPv6Address) -> str | None:
+        """[choice] Only addresses of this router's link may be fast-bound (§6.2.2)."""
+        return None if address in self.router.config.prefix else "pcoa_not_on_link"
+
+    def previous_care_of_address(self, address: IPv6Address, ncoa: IPv6Address
+                                 ) -> IPv6Address | None:
+        """At a PAR the FBU's Home Address is the PCoA itself (§6.2.2)."""
+        return address
+
+    def deliver_on_old_link(self, packet: IPv6Packet, link_layer_address: bytes | None) -> None:
+        """On this router's interface, at the MN's link-layer address (§6.2.3)."""
+        self.router.act(Transmit(packet=packet, interface=self.interface,
+                                 link_destination=link_layer_address))
+
+    def intercept(self, address: IPv6Address, active: bool) -> None:
+        """Claim (or release) the PCoA with proxy ND on the MN's old link (§4)."""
+        self.router.act(Claim(address=address, active=active, proxy_interface=self.interface))
 
     # -- packets ---------------------------------------------------------------------------
 
@@ -186,6 +216,8 @@ class FastHandoverRouter:
               access_points: tuple[bytes, ...]) -> None:
         cfg = self.router.config
         source = LinkLayerAddress(option_code=L.SOURCE, address=cfg.link_layer_address)
+        if self.config.map_anchor is not None:
+            options = [*options, self.config.map_anchor]  # RFC 4140 Appendix A
         message = ProxyRouterAdvertisement(code=code, identifier=identifier,
                                            options=(source, *options))
         packet = IPv6Packet(src=cfg.link_local, dst=destination, hop_limit=_ND_HOP_LIMIT,

@@ -1,20 +1,25 @@
 """Configuration of the FMIPv6 components (RFC 5568 §9 parameters, neighbourhood, keys).
 
 Frozen keyword-only dataclasses, validated when built, like :mod:`.config`. The access-router
-side is :class:`FastHandoverRouterConfig` (given to :class:`~.access_router.AccessRouter`);
-the mobile-node side is :class:`FastHandoverClientConfig`.
+side is :class:`FastHandoverRouterConfig` (given to :class:`~.access_router.AccessRouter`); its
+PAR-role part, :class:`FastHandoverAnchorConfig`, is also what a MAP anchoring fast handovers
+gets (RFC 4140 Appendix A, ``MapConfig.fast_handover``); the mobile-node side is
+:class:`FastHandoverClientConfig`, whose :class:`AnchorPlacement` says where the FBU goes.
 
 Security (design.md "Security stance"): the MN-PAR handover key that keys the BADF option
 (RFC 5568 §6.4.5) is configured on both sides; RFC 5269 key distribution is out of scope.
-PAR-NAR signalling (HI/HAck) is accepted only from configured neighbour routers, standing in
-for the IPsec security association RFC 5568 §6.2.1.1 and §10 require.
+PAR-NAR signalling (HI/HAck) is accepted only from configured neighbour routers (and MAP-NAR
+signalling from configured MAP anchors), standing in for the IPsec security association
+RFC 5568 §6.2.1.1 and §10 require.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from ipaddress import IPv6Address, IPv6Network
 
+from ..wire.nd_options import MAPOption
 from .constants import (
     FBU_RETRIES,
     HI_RETRIES,
@@ -85,60 +90,38 @@ class NeighborRouter:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class FastHandoverRouterConfig:
-    """An access router's FMIPv6 function, both as PAR and as NAR (RFC 5568 §4, §6.2).
+class FastHandoverAnchorConfig:
+    """The PAR role of FMIPv6 (RFC 5568 §4, §6.2), wherever it runs: the anchor of a handover.
 
-    As PAR:
+    An access router anchors its own mobile nodes' fast handovers (RFC 5568; the subclass
+    :class:`FastHandoverRouterConfig`); a MAP in an aggregation router above the access
+    routers anchors them instead when configured with one of these (RFC 4140 Appendix A,
+    Figure A.2: "the anchor point is moved from the PAR to the MAP"; ``MapConfig.fast_handover``).
 
-    * ``neighbors``: the neighbourhood table; ``local_access_points``: BSSIDs on this
-      router's own interface (PrRtAdv option-code 5);
-    * ``handover_keys``: MN-PAR keys that verify the FBU's BADF (§6.4.5);
+    * ``neighbors``: the access routers a handover may go to (HI/HAck peers; at an access
+      router also the neighbourhood table of its PrRtAdvs);
+    * ``handover_keys``: keys that verify the FBU's BADF (§6.4.5: MN-PAR keys, MN-MAP keys at a
+      MAP);
     * ``request_buffering`` / ``request_assigned_address``: the U and S flags of HI Code 0;
     * ``hi_retries`` and ``rtt``: HI retransmission (§6.2.1.1: 2 x RTT, or 100 ms unknown);
     * ``max_tunnel_lifetime``: ceiling of the granted FBU lifetime (§5.6).
-
-    As NAR:
-
-    * ``addresses_in_use``: addresses its DAD finds taken on the link (§4 step 1; DAD is
-      modelled as this set, i.e. DupAddrDetectTransmits = 0 and an address register);
-    * ``address_pool``: addresses it may assign (HAck Code 2, NAACK status 2; §5.5);
-    * ``support_previous_care_of_address``: when no NCoA can be used, offer a host route for the
-      PCoA and a reverse tunnel (HAck Code 3, NAACK status 4);
-    * ``naack_use_router_address``: with no usable NCoA and no pool, NAACK status 3 instead
-      of 1;
-    * ``unrecognized_link_layer_addresses``: MN addresses not valid on this link (NAACK 128);
-    * ``buffer_packets``: per-MN buffer bound (§5.4); ``proxy_lifetime``: PROXY_ND_LIFETIME;
-    * ``accept_handovers`` False refuses every HI (HAck 129); ``max_handovers`` bounds the
-      handovers in progress (HAck 130 beyond it).
     """
 
     neighbors: tuple[NeighborRouter, ...] = ()
-    local_access_points: tuple[bytes, ...] = ()
     handover_keys: tuple[HandoverKey, ...] = ()
     request_buffering: bool = True
     request_assigned_address: bool = False
     hi_retries: int = HI_RETRIES
     rtt: float | None = None
     max_tunnel_lifetime: int = DEFAULT_MAX_TUNNEL_LIFETIME
-    addresses_in_use: frozenset[IPv6Address] = frozenset()
-    address_pool: tuple[IPv6Address, ...] = ()
-    support_previous_care_of_address: bool = False
-    naack_use_router_address: bool = False
-    unrecognized_link_layer_addresses: frozenset[bytes] = frozenset()
-    buffer_packets: int = DEFAULT_BUFFER_PACKETS
-    proxy_lifetime: float = PROXY_ND_LIFETIME
-    accept_handovers: bool = True
-    max_handovers: int | None = None
 
     def __post_init__(self) -> None:
-        if self.hi_retries < 0 or self.buffer_packets < 0:
+        if self.hi_retries < 0:
             raise ValueError("hi_retries and buffer_packets must be >= 0")
         if self.rtt is not None and not self.rtt > 0:
             raise ValueError("rtt must be positive")
         if self.max_tunnel_lifetime % 4 or not 0 < self.max_tunnel_lifetime <= 0xFFFF * 4:
             raise ValueError("max_tunnel_lifetime must be a positive multiple of 4 s")
-        if not self.proxy_lifetime > 0:
-            raise ValueError("proxy_lifetime must be positive")
         spis = [k.spi for k in self.handover_keys]
         if len(spis) != len(set(spis)):
             raise ValueError("handover key SPIs must be unique")
@@ -176,6 +159,76 @@ class FastHandoverRouterConfig:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class FastHandoverRouterConfig(FastHandoverAnchorConfig):
+    """An access router's FMIPv6 function, both as PAR and as NAR (RFC 5568 §4, §6.2).
+
+    As PAR, the :class:`FastHandoverAnchorConfig` fields, and ``local_access_points``: BSSIDs
+    on this router's own interface (PrRtAdv option-code 5).
+
+    MAP-anchored placement (RFC 4140 Appendix A): ``map_anchor`` is the MAP option this router
+    adds to every PrRtAdv ("the PAR to send a Proxy Router Advertisement to the mobile node
+    with the MAP option"), telling mobile nodes to send their FBU to that MAP, which then
+    runs HI/HAck with the NAR; ``anchors`` are the MAPs whose HI this router accepts as NAR
+    (standing in for the MAP-NAR security association, as ``neighbors`` do for PARs).
+
+    As NAR:
+
+    * ``addresses_in_use``: addresses its DAD finds taken on the link (§4 step 1; DAD is
+      modelled as this set, i.e. DupAddrDetectTransmits = 0 and an address register);
+    * ``address_pool``: addresses it may assign (HAck Code 2, NAACK status 2; §5.5);
+    * ``support_previous_care_of_address``: when no NCoA can be used, offer a host route for the
+      PCoA and a reverse tunnel (HAck Code 3, NAACK status 4);
+    * ``naack_use_router_address``: with no usable NCoA and no pool, NAACK status 3 instead
+      of 1;
+    * ``unrecognized_link_layer_addresses``: MN addresses not valid on this link (NAACK 128);
+    * ``buffer_packets``: per-MN buffer bound (§5.4); ``proxy_lifetime``: PROXY_ND_LIFETIME;
+    * ``accept_handovers`` False refuses every HI (HAck 129); ``max_handovers`` bounds the
+      handovers in progress (HAck 130 beyond it).
+    """
+
+    local_access_points: tuple[bytes, ...] = ()
+    map_anchor: MAPOption | None = None
+    anchors: tuple[IPv6Address, ...] = ()
+    addresses_in_use: frozenset[IPv6Address] = frozenset()
+    address_pool: tuple[IPv6Address, ...] = ()
+    support_previous_care_of_address: bool = False
+    naack_use_router_address: bool = False
+    unrecognized_link_layer_addresses: frozenset[bytes] = frozenset()
+    buffer_packets: int = DEFAULT_BUFFER_PACKETS
+    proxy_lifetime: float = PROXY_ND_LIFETIME
+    accept_handovers: bool = True
+    max_handovers: int | None = None
+
+    def __post_init__(self) -> None:
+        # dataclass(slots=True) makes a new class: zero-argument super() cannot be used here.
+        FastHandoverAnchorConfig.__post_init__(self)
+        if self.buffer_packets < 0:
+            raise ValueError("hi_retries and buffer_packets must be >= 0")
+        if not self.proxy_lifetime > 0:
+            raise ValueError("proxy_lifetime must be positive")
+        if self.map_anchor is not None and self.map_anchor.address not in self.anchors:
+            raise ValueError("a map_anchor must also be one of the anchors (its HI is accepted)")
+
+    def trusts(self, address: IPv6Address) -> bool:
+        """True if an HI from ``address`` is accepted: a neighbour router or a MAP anchor."""
+        return address in self.anchors or self.neighbor_by_address(address) is not None
+
+
+class AnchorPlacement(Enum):
+    """Where the mobile node sends its FBU (RFC 5568; RFC 4140 Appendix A).
+
+    ``ACCESS_ROUTER``: to the PAR (RFC 5568 §6.2.2). ``MAP``: to the MAP of the node's current
+    local binding (RFC 4140 Figure A.2), with the RCoA as the Home Address. ``AUTO`` (default):
+    to the MAP when the PrRtAdv carries that MAP's option (the network is configured
+    MAP-anchored, ``FastHandoverRouterConfig.map_anchor``), else to the PAR.
+    """
+
+    AUTO = "auto"
+    ACCESS_ROUTER = "access_router"
+    MAP = "map"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class FastHandoverClientConfig:
     """The mobile node's fast handover client (RFC 5568 §4, §5.1, §6.1.1, §6.2.2).
 
@@ -185,7 +238,9 @@ class FastHandoverClientConfig:
     * ``rtsolpr_retries``, ``max_rtsolpr_rate``, ``fbu_retries``, ``rtt``: §9 parameters and
       the 2 x RTT / 100 ms initial timeout (§6.1.1), doubled per retransmission; the FBU
       uses the same schedule ([choice], digest §10 item 7; :data:`.constants.FBU_INITIAL_TIMEOUT`);
-    * ``una_to_router``: send the UNA to the NAR's address instead of all-nodes (§6.3).
+    * ``una_to_router``: send the UNA to the NAR's address instead of all-nodes (§6.3);
+    * ``placement``: where the FBU goes (:class:`AnchorPlacement`; RFC 4140 Appendix A). The
+      ``key`` is then the MN-MAP handover key when the FBU goes to a MAP.
     """
 
     key: HandoverKey
@@ -195,6 +250,7 @@ class FastHandoverClientConfig:
     fbu_retries: int = FBU_RETRIES
     rtt: float | None = None
     una_to_router: bool = False
+    placement: AnchorPlacement = AnchorPlacement.AUTO
 
     def __post_init__(self) -> None:
         if self.fbu_lifetime % 4 or not 0 < self.fbu_lifetime <= 0xFFFF * 4:

@@ -1,7 +1,7 @@
 """The new access router's side of FMIPv6 (RFC 5568 §4, §5.4, §6.2.1, §6.3, §6.4.6).
 
-Handover Initiate (§6.2.1.1), accepted only from a configured neighbour router (standing in
-for the PAR-NAR security association):
+Handover Initiate (§6.2.1.1), accepted only from a configured neighbour router or MAP anchor
+(RFC 4140 Appendix A; standing in for the PAR-NAR or MAP-NAR security association):
 
 * Code 0 (predictive): the NCoA is checked for uniqueness (DAD, modelled by the configured
   ``addresses_in_use`` and the addresses this router already serves for another MN) and for
@@ -197,8 +197,10 @@ class NewRouterRole:
     def handover_initiate(self, packet: IPv6Packet, hi: HandoverInitiate) -> None:
         """Answer an HI from a neighbour PAR with a HAck, preparing for the MN."""
         router = self.router
-        if self.config.neighbor_by_address(packet.src) is None:
-            router.counters["drop.fmip_hi_unknown_router"] += 1  # no security association
+        if not self.config.trusts(packet.src):
+            # No security association: neither a neighbour PAR nor a MAP anchor (RFC 4140
+            # Appendix A: under a MAP-anchored placement the HI comes from the MAP).
+            router.counters["drop.fmip_hi_unknown_router"] += 1
             return
         cached = self._answered.get((packet.src, hi.sequence))
         if cached is not None:

@@ -1,18 +1,31 @@
-"""The previous access router's side of FMIPv6 (RFC 5568 §3.2, §4, §5.6, §6.2).
+"""The previous access router's side of FMIPv6 (RFC 5568 §3.2, §4, §5.6, §6.2): the anchor.
 
-On a Fast Binding Update (§6.2.2) the PAR
+:class:`PreviousRouterRole` runs wherever the fast handover is anchored, behind an
+:class:`AnchorHost`: an access router (:class:`~.fast_handover_router.FastHandoverRouter`,
+RFC 5568) or a MAP in an aggregation router above the access routers
+(:class:`~.fmip_map.MapFastHandover`, RFC 4140 Appendix A, Figure A.2: "the HI/HAck messages
+now occur between the MAP and NAR ... the anchor point is moved from the PAR to the MAP").
+What differs is the host's: the FBU's destination (:attr:`AnchorHost.address`, also the HI and
+FBack source, the BADF's "PAR address" and the tunnel source), which Home Address an FBU may
+name (:meth:`AnchorHost.refuse_home_address`: a PCoA on the PAR's link, an RCoA bound at the
+MAP), the care-of address the node is leaving (:meth:`AnchorHost.previous_care_of_address`:
+the PCoA itself at a PAR, the RCoA's registered LCoA at a MAP), how the FBack reaches the old
+link, and how the redirected address is intercepted (the PAR claims the PCoA with proxy ND;
+the MAP already intercepts the RCoA, RFC 5380 §6.2). Below, "PCoA" is the FBU's Home Address.
 
-1. checks it: Home Address option = PCoA, A = H = 1, BADF last and valid under the configured
-   MN-PAR handover key (§6.4.5, :mod:`.fmip_security`), a newer sequence number; anything
-   else is dropped with an event and changes nothing (no tunnel, no HI);
+On a Fast Binding Update (§6.2.2) the anchor
+
+1. checks it: a Home Address option the host accepts, A = H = 1, BADF last and valid under
+   the configured handover key (§6.4.5, :mod:`.fmip_security`), a newer sequence number;
+   anything else is dropped with an event and changes nothing (no tunnel, no HI);
 2. picks the NAR by longest prefix match of the NCoA (§4) and sends it a Handover Initiate:
-   Code 0 when the FBU came from the PCoA (predictive, with the S and U flags of the
-   configuration) or Code 1 otherwise (reactive, S = U = 0, §6.2.1.1), with the MN's
-   link-layer address, the PCoA and the NCoA; the HI is retransmitted with the same
-   sequence number after 2 x RTT (or 100 ms), doubling, up to HI_RETRIES times;
+   Code 0 when the FBU came from the care-of address being left (predictive, with the S and
+   U flags of the configuration) or Code 1 otherwise (reactive, S = U = 0, §6.2.1.1), with
+   the MN's link-layer address, that care-of address and the NCoA; the HI is retransmitted
+   with the same sequence number after 2 x RTT (or 100 ms), doubling, up to HI_RETRIES times;
 3. on the HAck (§6.2.1.2) sends the FBack (§6.2.3) to the NCoA and, in predictive mode,
-   also to the PCoA on the old link (at the MN's link-layer address), then claims the PCoA
-   and tunnels packets for it to the NCoA (to the NAR for HAck Code 3), for the granted
+   also to the previous care-of address on the old link, then intercepts the PCoA and
+   tunnels packets for it to the NCoA (to the NAR for HAck Code 3, at a PAR), for the granted
    lifetime (§5.6: the FBU's lifetime, capped by ``max_tunnel_lifetime``);
 4. decapsulates the MN's reverse-tunnelled packets (outer source = the bound NCoA, inner
    source = the PCoA) after checking that binding (§4, last paragraph) and forwards them.
@@ -31,7 +44,8 @@ it at once). The FBack lifetime is the granted one, 0 when rejected.
 State machine of one fast binding (:data:`PAR_TRANSITIONS`): ``NONE`` -FBU-> ``AWAITING_HACK``
 -HAck accepted-> ``FORWARDING`` -FBU-> ``REBINDING`` -HAck accepted-> ``FORWARDING``; a
 rejection, HI exhaustion, lifetime 0 or expiry lead back (to ``FORWARDING`` while an old tunnel
-exists, else ``NONE``).
+exists, else ``NONE``); at a MAP, ``FORWARDING`` -superseded-> ``NONE`` when a local BU
+registers the new LCoA (the regular binding then carries the traffic).
 
 Events: ``fmip.fbu_received`` (``pcoa``, ``ncoa``, ``mode``, ``sequence``, ``lifetime``),
 ``fmip.fbu_rejected`` (``reason``), ``fmip.hi_sent`` (``nar``, ``code``, ``sequence``,
@@ -42,7 +56,8 @@ Events: ``fmip.fbu_received`` (``pcoa``, ``ncoa``, ``mode``, ``sequence``, ``lif
 ``destination``), ``fmip.reverse_tunnel_rejected`` (``pcoa``, ``source``).
 
 HAck Code 4 (unsolicited, "usually to trigger an HI") answers no HI here and is dropped
-(counted); this implementation's NAR never sends it.
+(counted); this implementation's NAR never sends it. A host that cannot tunnel to the NAR
+(:attr:`AnchorHost.tunnels_to_nar` False: the MAP) treats HAck Code 3 as a refusal.
 """
 
 from __future__ import annotations
@@ -50,7 +65,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from ipaddress import IPv6Address
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..wire.ipv6 import IPv6Packet, encapsulate
 from ..wire.mh import (
@@ -69,16 +84,57 @@ from ..wire.mh_options import (
     MHLinkLayerAddressCode,
     MobilityOption,
 )
-from .actions import Claim, Transmit
+from .actions import Transmit
 from .backoff import RetransmissionTimer, fmip_backoff
-from .entity import Timer
-from .fmip_config import HandoverKey, NeighborRouter
+from .entity import Entity, Timer
+from .fmip_config import FastHandoverAnchorConfig, HandoverKey, NeighborRouter
 from .fmip_security import badf_of, sign_badf, verify_badf
 from .sequence import seq_newer
 from .signalling import binding_care_of_address, find_option
 
-if TYPE_CHECKING:
-    from .fast_handover_router import FastHandoverRouter
+
+class AnchorHost(Protocol):
+    """Where :class:`PreviousRouterRole` runs: an access router or a MAP (module docstring)."""
+
+    #: MN link-layer addresses learnt from RtSolPrs (RFC 5568 §6.1.1), keyed by address.
+    link_layer_addresses: dict[IPv6Address, bytes]
+
+    @property
+    def router(self) -> Entity:
+        """The entity that acts, emits, schedules and counts (the router or the MAP)."""
+        ...
+
+    @property
+    def tunnels_to_nar(self) -> bool:
+        """False: a HAck Code 3 ("use PCoA", a tunnel to the NAR) is treated as a refusal."""
+        ...
+
+    @property
+    def config(self) -> FastHandoverAnchorConfig:
+        """The PAR-role configuration (neighbours, keys, HI parameters)."""
+        ...
+
+    @property
+    def address(self) -> IPv6Address:
+        """FBU destination, HI and FBack source, BADF "PAR address", tunnel source."""
+        ...
+
+    def refuse_home_address(self, address: IPv6Address) -> str | None:
+        """Why an FBU naming ``address`` in its Home Address option is refused, or None."""
+        ...
+
+    def previous_care_of_address(self, address: IPv6Address, ncoa: IPv6Address
+                                 ) -> IPv6Address | None:
+        """The care-of address the node leaves (the HI's PCoA option), None if unknown."""
+        ...
+
+    def deliver_on_old_link(self, packet: IPv6Packet, link_layer_address: bytes | None) -> None:
+        """Send ``packet`` (an FBack) to the node on the link it is leaving (§6.2.3)."""
+        ...
+
+    def intercept(self, address: IPv6Address, active: bool) -> None:
+        """Start (or stop) receiving packets for the redirected ``address``."""
+        ...
 
 
 class ParState(Enum):
@@ -99,6 +155,7 @@ class ParInput(Enum):
     HI_EXHAUSTED = "hi_exhausted"
     DELETE = "delete"  # FBU with lifetime 0 (§5.6)
     EXPIRED = "expired"
+    SUPERSEDED = "superseded"  # (at a MAP) a local BU registered another LCoA
 
 
 P, E = ParState, ParInput
@@ -120,6 +177,7 @@ PAR_TRANSITIONS: dict[tuple[ParState, ParInput], ParState] = {
     (P.REBINDING, E.DELETE): P.NONE,
     (P.FORWARDING, E.EXPIRED): P.NONE,
     (P.REBINDING, E.EXPIRED): P.NONE,
+    (P.FORWARDING, E.SUPERSEDED): P.NONE,
 }
 
 #: HAck code -> FBack status for the codes that refuse the handover ([choice], docstring).
@@ -137,11 +195,14 @@ _ACCEPTED = frozenset({HandoverAckCode.ACCEPTED_NCOA_VALID, HandoverAckCode.ACCE
 
 @dataclass
 class FastBinding:
-    """The PAR's record of one mobile node's fast handover, keyed by its PCoA."""
+    """The anchor's record of one mobile node's fast handover, keyed by the FBU's Home Address
+    (the PCoA at a PAR, the RCoA at a MAP)."""
 
     pcoa: IPv6Address
     key: HandoverKey
     state: ParState = ParState.NONE
+    #: The care-of address being left (the PCoA at a PAR, the old LCoA at a MAP).
+    previous_care_of_address: IPv6Address | None = None
     last_sequence: int | None = None
     #: The FBU being served: its sequence, lifetime, source, NCoA, LLA, mode.
     fbu_sequence: int = 0
@@ -169,9 +230,10 @@ class FastBinding:
 
 
 class PreviousRouterRole:
-    """The PAR half of :class:`~.fast_handover_router.FastHandoverRouter` (module docstring)."""
+    """The PAR role (module docstring), run by an access router or a MAP (:class:`AnchorHost`).
+    """
 
-    def __init__(self, fmip: FastHandoverRouter) -> None:
+    def __init__(self, fmip: AnchorHost) -> None:
         self.fmip = fmip
         self.router = fmip.router
         self.bindings: dict[IPv6Address, FastBinding] = {}
@@ -189,8 +251,9 @@ class PreviousRouterRole:
         if pcoa is None:
             self._reject("no_home_address_option", packet)
             return
-        if pcoa not in self.router.config.prefix:
-            self._reject("pcoa_not_on_link", packet)  # [choice] only our link's addresses
+        refused = self.fmip.refuse_home_address(pcoa)
+        if refused is not None:
+            self._reject(refused, packet)
             return
         badf = badf_of(fbu)
         key = self.fmip.config.key(badf.spi) if badf is not None else None
@@ -217,7 +280,9 @@ class PreviousRouterRole:
             self.bindings[pcoa] = record
         record.key = key
         record.last_sequence = fbu.sequence
-        mode = "predictive" if packet.src == pcoa else "reactive"
+        previous = self.fmip.previous_care_of_address(pcoa, ncoa)
+        record.previous_care_of_address = previous
+        mode = "predictive" if packet.src == previous else "reactive"
         self.router.emit("fmip.fbu_received", pcoa=pcoa, ncoa=ncoa, mode=mode,
                          sequence=fbu.sequence, lifetime=fbu.lifetime, source=packet.src)
         if fbu.lifetime == 0:
@@ -269,12 +334,14 @@ class PreviousRouterRole:
         cfg, nar, backoff = self.fmip.config, record.nar, record.hi_backoff
         assert nar is not None and backoff is not None and record.ncoa is not None
         code = 0 if record.predictive else 1
-        options: list[MobilityOption] = [
-            IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.PREVIOUS_CARE_OF_ADDRESS,
-                                    prefix_length=128, address=record.pcoa),
-            IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS,
-                                    prefix_length=128, address=record.ncoa),
-        ]
+        options: list[MobilityOption] = []
+        if record.previous_care_of_address is not None:  # §6.2.1.1: SHOULD
+            options.append(IPv6AddressPrefixOption(
+                option_code=IPv6AddressPrefixCode.PREVIOUS_CARE_OF_ADDRESS, prefix_length=128,
+                address=record.previous_care_of_address))
+        options.append(IPv6AddressPrefixOption(
+            option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS, prefix_length=128,
+            address=record.ncoa))
         if record.link_layer_address is not None:
             options.append(MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE,
                                               address=record.link_layer_address))
@@ -322,7 +389,8 @@ class PreviousRouterRole:
         self.router.emit("fmip.hack", code=hack.code, nar=packet.src, sequence=hack.sequence,
                          pcoa=record.pcoa)
         assert record.ncoa is not None and record.nar is not None
-        if hack.code in _REFUSED or hack.code >= 128:
+        no_tunnel = hack.code == HandoverAckCode.ACCEPTED_USE_PCOA and not self.fmip.tunnels_to_nar
+        if hack.code in _REFUSED or hack.code >= 128 or no_tunnel:
             status = _REFUSED.get(hack.code, FastBindingAckStatus.REASON_UNSPECIFIED)
             self._fback(record, status, lifetime=0)
             self._after_refusal(record, ParInput.HACK_REJECTED)
@@ -349,7 +417,7 @@ class PreviousRouterRole:
         record.endpoint, record.bound_ncoa = endpoint, record.ncoa
         if not record.claimed:
             # Intercept the PCoA on the MN's old link (proxy ND) from now on.
-            self.router.act(Claim(address=record.pcoa, proxy_interface=self.fmip.interface))
+            self.fmip.intercept(record.pcoa, True)
             record.claimed = True
         if record.expiry is not None:
             record.expiry.cancel()
@@ -374,14 +442,15 @@ class PreviousRouterRole:
         message = sign_badf(message, record.key, care_of_address=alternate or record.ncoa,
                             par_address=self.fmip.address)
         destinations: list[IPv6Address] = []
-        if record.fbu_source == record.pcoa:
+        old = record.previous_care_of_address
+        if old is not None and record.fbu_source == old:
             # The MN may still be on the old link: deliver there at its link-layer address.
-            destinations.append(record.pcoa)
-            self.router.act(Transmit(
-                packet=IPv6Packet(src=self.fmip.address, dst=record.pcoa, payload=message),
-                interface=self.fmip.interface, link_destination=record.link_layer_address))
+            destinations.append(old)
+            self.fmip.deliver_on_old_link(
+                IPv6Packet(src=self.fmip.address, dst=old, payload=message),
+                record.link_layer_address)
         target = alternate or record.ncoa
-        if target != record.pcoa:
+        if target not in destinations:
             destinations.append(target)
             self.router.act(Transmit(packet=IPv6Packet(src=self.fmip.address, dst=target,
                                                        payload=message)))
@@ -398,14 +467,30 @@ class PreviousRouterRole:
             record.expiry.cancel()
             record.expiry = None
         if record.claimed:
-            self.router.act(Claim(address=record.pcoa, active=False,
-                                  proxy_interface=self.fmip.interface))
+            self.fmip.intercept(record.pcoa, False)
             record.claimed = False
         had_tunnel = record.endpoint is not None
         record.endpoint = record.bound_ncoa = None
         if had_tunnel:
             self.router.emit("fmip.tunnel_down", pcoa=record.pcoa, reason=reason)
         # The record (and its last sequence number) stays: replayed FBUs remain stale.
+
+    def superseded(self, address: IPv6Address, care_of_address: IPv6Address) -> None:
+        """A regular binding moved ``address`` to ``care_of_address`` (a MAP's local BU).
+
+        RFC 4140 Appendix A: the FBU anticipates the local BU; once the MAP registers a care-of
+        address other than the one the fast binding redirects from, the redirection ends and
+        the ordinary MAP tunnel carries the traffic.
+        """
+        record = self.bindings.get(address)
+        if record is not None and record.state is ParState.FORWARDING and (
+                care_of_address != record.previous_care_of_address):
+            self._teardown(record, "superseded", ParInput.SUPERSEDED)
+
+    def bound_care_of_address(self, address: IPv6Address) -> IPv6Address | None:
+        """The NCoA a live fast binding of ``address`` forwards to (may reverse-tunnel), or None."""
+        record = self.bindings.get(address)
+        return record.bound_ncoa if record is not None and record.endpoint is not None else None
 
     # -- data plane (§4: forwarding and reverse tunnel) -------------------------------------
 

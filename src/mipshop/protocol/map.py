@@ -22,9 +22,15 @@ codes are introduced for HMIPv6"). What is the MAP's own:
   decapsulated and forwarded (RFC 5380 §6.2 MUST). The MAP never learns the home address:
   nothing here reads the inner packets' Home Address options.
 
+With ``config.fast_handover`` the MAP also anchors FMIPv6 handovers between the access
+routers below it (RFC 4140 Appendix A, Figure A.2; :mod:`.fmip_map`): it takes the FBU, runs
+HI/HAck with the NAR, answers with the FBack and tunnels the RCoA's packets to the NCoA until
+the local BU from the new link arrives.
+
 Events: ``map.start``, ``map.warning`` (``reason``), ``map.rcoa_assigned`` (``proposed``,
 ``assigned``), and the :mod:`.binding_agent` events, whose ``home_address`` field holds the
-RCoA and ``care_of_address`` the LCoA.
+RCoA and ``care_of_address`` the LCoA; with fast handovers, the ``fmip.*`` events of the PAR
+role (:mod:`.fmip_par`).
 
 Commands: :meth:`MobilityAnchorPoint.start`.
 """
@@ -36,11 +42,13 @@ from collections.abc import Hashable
 from dataclasses import replace
 from ipaddress import IPv6Address
 
+from ..wire.ipv6 import IPv6Packet
 from ..wire.mh import BindingAckStatus, BindingUpdate
 from .actions import ConfigureAddress
 from .addressing import address_from_prefix
 from .binding_agent import BindingAgent, Registration
 from .binding_cache import BindingCacheEntry
+from .fmip_map import MapFastHandover
 from .map_config import MapConfig
 
 S = BindingAckStatus
@@ -61,6 +69,10 @@ class MobilityAnchorPoint(BindingAgent):
         self.config = config
         #: RCoA -> the identity (MN-ID of the SA; None when unauthenticated) that bound it.
         self._owners: dict[IPv6Address, Hashable] = {}
+        #: The fast-handover anchor (RFC 4140 Appendix A), when configured.
+        self.fast_handover: MapFastHandover | None = None
+        if config.fast_handover is not None:
+            self.fast_handover = MapFastHandover(self, config.fast_handover)
 
     def start(self, now: float) -> None:
         """Configure the MAP's address."""
@@ -147,6 +159,25 @@ class MobilityAnchorPoint(BindingAgent):
         self._owners[reg.home_address] = (
             reg.credentials.identifier if reg.credentials is not None else None)
         super()._accept(reg, existing)
+        if self.fast_handover is not None:
+            self.fast_handover.registered(reg.home_address, reg.care_of_address)
 
     def _released(self, home_address: IPv6Address) -> None:
         self._owners.pop(home_address, None)
+
+    # -- fast handovers anchored here (RFC 4140 Appendix A; :mod:`.fmip_map`) -------------
+
+    def _local_other(self, packet: IPv6Packet) -> None:
+        if self.fast_handover is None or not self.fast_handover.handle(packet):
+            super()._local_other(packet)
+
+    def _tunnel_to_mobile(self, packet: IPv6Packet) -> None:
+        # A fast binding redirects the RCoA to the NCoA until the local BU supersedes it.
+        if self.fast_handover is None or not self.fast_handover.forward(packet):
+            super()._tunnel_to_mobile(packet)
+
+    def _reverse_tunnel_source(self, entry: BindingCacheEntry, source: IPv6Address) -> bool:
+        # RFC 5568 §4 at the anchor: the NCoA of a secure fast binding may reverse-tunnel.
+        return super()._reverse_tunnel_source(entry, source) or (
+            self.fast_handover is not None
+            and self.fast_handover.reverse_source(entry.home_address) == source)

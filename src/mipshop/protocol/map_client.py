@@ -238,6 +238,8 @@ class MapClient(MobilityClient):
                        map=binding.map_address, rcoa=binding.rcoa, lcoa=binding.lcoa,
                        lifetime=binding.entry.granted_lifetime, previous=binding.previous)
         if binding is self.current:
+            for client in self.node.clients:
+                client.care_of_address_registered(binding.lcoa)
             self.node.update_registrations()
 
     def binding_rejected(self, binding: LocalBinding, status: int) -> None:

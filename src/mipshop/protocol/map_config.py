@@ -16,6 +16,7 @@ from .constants import (
     INITIAL_BINDACK_TIMEOUT_FIRST_REG,
     MAX_BINDACK_TIMEOUT,
 )
+from .fmip_config import FastHandoverAnchorConfig
 from .map_selection import RCOA_PREFIX_LENGTH
 
 
@@ -43,6 +44,9 @@ class MapConfig:
       (:class:`~.config.HomeAgentConfig`). [choice] ``dad_duration`` defaults to 0: RFC 5380
       asks for no DAD on an RCoA, and the MAP checks uniqueness in its own Binding Cache.
     * ``wall_clock_offset``: added to ``now`` to get Unix time for RFC 4285 timestamps.
+    * ``fast_handover``: the MAP anchors FMIPv6 handovers between the access routers below it
+      (RFC 4140 Appendix A, :mod:`.fmip_map`): their addresses and prefixes (the NARs), the
+      MN-MAP handover keys and the HI parameters. None (default): access routers anchor them.
     """
 
     address: IPv6Address
@@ -58,6 +62,7 @@ class MapConfig:
     addresses_in_use: frozenset[IPv6Address] = frozenset()
     dad_duration: float = 0.0
     wall_clock_offset: float = 0.0
+    fast_handover: FastHandoverAnchorConfig | None = None
 
     def __post_init__(self) -> None:
         _check_lifetime("max_binding_lifetime", self.max_binding_lifetime)

@@ -40,6 +40,12 @@ class MobilityClient:
     def home_registered(self) -> None:
         """The home agent accepted a registration of the current care-of address."""
 
+    def care_of_address_registered(self, care_of_address: IPv6Address) -> None:
+        """A MAP accepted ``care_of_address`` as the node's LCoA (RFC 5380 §6.1).
+
+        Under HMIPv6 a move inside the domain ends with this, not with a home registration.
+        """
+
     def returned_home(self) -> None:
         """The mobile node is on its home link again."""
 
