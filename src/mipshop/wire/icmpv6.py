@@ -895,18 +895,32 @@ def _decode_rs(data: bytes, lla: int | None) -> RouterSolicitation:
     return _build_rs(options=decode_options_at(data, 8, lla), code=data[1])
 
 
-def _decode_ra(data: bytes, lla: int | None) -> RouterAdvertisement:
-    if len(data) < 16:  # RFC 4861 §6.1.2: 16 or more octets
-        raise _truncated(data, 16, "Router Advertisement")
-    _t, code, _c, hop_limit, flags, lifetime, reachable, retrans = _RA.unpack_from(data)
-    # Positional, in field order (hot path): cur_hop_limit, managed, other, home_agent,
-    # preference, router_lifetime, reachable_time, retrans_timer, options, code.
-    return _build_ra(
-        hop_limit,
+# RA flags octet -> (managed, other, home_agent, preference), so that decoding takes one index.
+_RA_FLAG_TABLE = tuple(
+    (
         (flags & _RA_M) != 0,
         (flags & _RA_O) != 0,
         (flags & _RA_H) != 0,
         _BITS_TO_PRF[flags & _RA_PRF],
+    )
+    for flags in range(256)
+)
+_RA_IN = struct.Struct("!xBxxBBHII")  # _RA without the Type and Checksum
+
+
+def _decode_ra(data: bytes, lla: int | None) -> RouterAdvertisement:
+    if len(data) < 16:  # RFC 4861 §6.1.2: 16 or more octets
+        raise _truncated(data, 16, "Router Advertisement")
+    code, hop_limit, flags, lifetime, reachable, retrans = _RA_IN.unpack_from(data)
+    managed, other, home_agent, preference = _RA_FLAG_TABLE[flags]
+    # Positional, in field order (hot path): cur_hop_limit, managed, other, home_agent,
+    # preference, router_lifetime, reachable_time, retrans_timer, options, code.
+    return _build_ra(
+        hop_limit,
+        managed,
+        other,
+        home_agent,
+        preference,
         lifetime,
         reachable / 1000,
         retrans / 1000,

@@ -308,6 +308,34 @@ def _verify_checksum(packet: IPv6Packet, protocol: int, upper: bytes, offset: in
         raise MalformedPacket("bad checksum", offset + at)
 
 
+def mobility_header_bytes(data: bytes) -> bytes | None:
+    """The Mobility Header of a raw packet exactly as received, or None if it carries none.
+
+    Walks the extension-header chain (and IPv6-in-IPv6 tunnels) without decoding messages.
+    Authenticators (RFC 6275 §6.2.7, RFC 4285 §5, RFC 5568 §6.4.5) must be checked over the
+    bytes a peer sent, not over our re-encoding of them: a peer may pad its options differently
+    (RFC 6275 §6.2.1 leaves the choice of Pad1/PadN to the sender). Call it on bytes that
+    :func:`decode_packet` accepted.
+    """
+    offset = 0
+    while len(data) - offset >= IPV6_HEADER_LENGTH:
+        next_header = data[offset + 6]
+        offset += IPV6_HEADER_LENGTH
+        while next_header in (HOP_BY_HOP, DESTINATION_OPTIONS) or next_header in (
+            OPAQUE_EXTENSION_HEADERS
+        ):
+            if len(data) - offset < 2:
+                return None
+            _, next_header, offset = decode_extension_header(next_header, data, offset)
+        if next_header == PROTO_MH:
+            if len(data) - offset < 2:
+                return None
+            return data[offset : offset + (data[offset + 1] + 1) * 8]
+        if next_header != PROTO_IPV6:
+            return None
+    return None
+
+
 def encapsulate(
     inner: IPv6Packet, *, src: IPv6Address, dst: IPv6Address, hop_limit: int = 64
 ) -> IPv6Packet:

@@ -57,15 +57,17 @@ from ipaddress import IPv6Address
 from typing import Any, ClassVar, TypeAlias
 
 from .errors import MalformedPacket
-from .mh_options import _PURE_PADDING as _PURE_PADDING_OPTIONS
 from .mh_options import (
+    AlternateCareOfAddress,
     MobilityOption,
     _address,
+    _decode_options,
     _fast_new,
-    decode_mobility_options,
+    _new_acoa,
     encode_mobility_options,
     is_mobility_option,
 )
+from .nd_options import packed_address
 
 __all__ = [
     "IPPROTO_NONE",
@@ -674,8 +676,16 @@ _HI = struct.Struct("!BBBBHHBB")  # HI, HAck
 _HEAD = struct.Struct("!BBBBH")
 
 _options = encode_mobility_options
+_packed = packed_address
 _PAD_BU = encode_mobility_options((), 12)  # PadN(4)
 _PAD_HI = encode_mobility_options((), 10)  # PadN(6)
+# A BU whose only option is an Alternate CoA (a home registration's usual form) is written and
+# read as one 32-octet layout, no option loop: fixed part, PadN(2), ACoA at 8n+6 (§6.2.5).
+_PADN2_ACOA = b"\x01\x00\x03\x10"  # PadN (Type 1, Length 0), then ACoA Type 3, Length 16
+_BU_ACOA = struct.Struct("!BBBBHHHH4s16s")
+# Fixed parts followed by the padding of an option-less message, in one pack.
+_BU_PADDED = struct.Struct("!BBBBHHHH4s")
+_BA_PADDED = struct.Struct("!BBBBHBBHH4s")
 
 
 def _too_long(length: int) -> ValueError:
@@ -719,14 +729,6 @@ def _enc_cot(m: Any, unit: int) -> bytes:
 
 
 def _enc_bu(m: Any, unit: int) -> bytes:
-    opts = m.options
-    if opts:
-        tail = _options(opts, 12)
-        hl = ((12 + len(tail)) >> 3) - 1
-        if hl > 255:
-            raise _too_long(12 + len(tail))
-    else:
-        hl, tail = 1, _PAD_BU
     flags = (
         (0x8000 if m.ack else 0)
         | (0x4000 if m.home_registration else 0)
@@ -739,18 +741,20 @@ def _enc_bu(m: Any, unit: int) -> bytes:
         | (0x0080 if m.tlv_header else 0)
         | (0x0040 if m.bulk else 0)
     )
+    opts = m.options
+    if not opts:
+        return _BU_PADDED.pack(59, 1, 5, 0, 0, m.sequence, flags, m.lifetime >> 2, _PAD_BU)
+    if len(opts) == 1 and opts[0].__class__ is AlternateCareOfAddress:
+        acoa = _packed(opts[0].address)
+        return _BU_ACOA.pack(59, 3, 5, 0, 0, m.sequence, flags, m.lifetime >> 2, _PADN2_ACOA, acoa)
+    tail = _options(opts, 12)
+    hl = ((12 + len(tail)) >> 3) - 1
+    if hl > 255:
+        raise _too_long(12 + len(tail))
     return _BU.pack(59, hl, 5, 0, 0, m.sequence, flags, m.lifetime >> 2) + tail
 
 
 def _enc_ba(m: Any, unit: int) -> bytes:
-    opts = m.options
-    if opts:
-        tail = _options(opts, 12)
-        hl = ((12 + len(tail)) >> 3) - 1
-        if hl > 255:
-            raise _too_long(12 + len(tail))
-    else:
-        hl, tail = 1, _PAD_BU
     flags = (
         (0x80 if m.key_management else 0)
         | (0x40 if m.mobile_router else 0)
@@ -758,12 +762,21 @@ def _enc_ba(m: Any, unit: int) -> bytes:
         | (0x10 if m.tlv_header else 0)
         | (0x08 if m.bulk else 0)
     )
+    opts = m.options
+    if not opts:
+        return _BA_PADDED.pack(
+            59, 1, 6, 0, 0, m.status, flags, m.sequence, m.lifetime >> 2, _PAD_BU
+        )
+    tail = _options(opts, 12)
+    hl = ((12 + len(tail)) >> 3) - 1
+    if hl > 255:
+        raise _too_long(12 + len(tail))
     return _BA.pack(59, hl, 6, 0, 0, m.status, flags, m.sequence, m.lifetime >> 2) + tail
 
 
 def _enc_be(m: Any, unit: int) -> bytes:
     hl, tail = _tail(m.options, 24)
-    return _BE.pack(59, hl, 7, 0, 0, m.status, 0, m.home_address.packed) + tail
+    return _BE.pack(59, hl, 7, 0, 0, m.status, 0, _packed(m.home_address)) + tail
 
 
 def _fbu_wire_lifetime(lifetime: int, unit: int) -> int:
@@ -799,14 +812,7 @@ def _enc_fbu(m: Any, unit: int) -> bytes:
 
 
 def _enc_fback(m: Any, unit: int) -> bytes:
-    opts = m.options
-    if opts:
-        tail = _options(opts, 12)
-        hl = ((12 + len(tail)) >> 3) - 1
-        if hl > 255:
-            raise _too_long(12 + len(tail))
-    else:
-        hl, tail = 1, _PAD_BU
+    hl, tail = _tail(m.options, 12)
     life = _fbu_wire_lifetime(m.lifetime, unit)
     flags = 0x80 if m.key_management else 0
     return _BA.pack(59, hl, 9, 0, 0, m.status, flags, m.sequence, life) + tail
@@ -826,14 +832,7 @@ def _enc_hi(m: Any, unit: int) -> bytes:
 
 
 def _enc_hack(m: Any, unit: int) -> bytes:
-    opts = m.options
-    if opts:
-        tail = _options(opts, 10)
-        hl = ((10 + len(tail)) >> 3) - 1
-        if hl > 255:
-            raise _too_long(10 + len(tail))
-    else:
-        hl, tail = 1, _PAD_HI
+    hl, tail = _tail(m.options, 10)
     return _HI.pack(59, hl, 15, 0, 0, m.sequence, 0, m.code) + tail
 
 
@@ -895,14 +894,15 @@ _new_hack = _fast_new(HandoverAcknowledge)
 _new_unknown = _fast_new(UnknownMobilityMessage)
 
 # Decoders test the option area against the padding an encoder writes for an option-less
-# message (the usual case) before calling the option decoder.
-_PURE_PADDING = _PURE_PADDING_OPTIONS
-_opts = decode_mobility_options
+# message (the usual case) before calling the option decoder, which works on the whole header
+# (no copy of the option area) and gives header offsets in its errors.
+_opts = _decode_options
 _PADN4 = _PAD_BU  # what follows a 12-octet fixed part with no options
 _PADN6 = _PAD_HI  # ... a 10-octet one
 # The fixed parts after the 6-octet common header.
 _T_BODY = struct.Struct("!H8s8s")
 _BU_BODY = struct.Struct("!HHH")
+_BU_ACOA_IN = struct.Struct("!6xHHH4s16s")  # _BU_ACOA's fields after the common header
 _BA_BODY = struct.Struct("!BBHH")
 _HI_BODY = struct.Struct("!HBB")
 
@@ -924,62 +924,61 @@ _BA_FLAG_TABLE = tuple(
 
 
 def _dec_brr(d: bytes, total: int, unit: int) -> MobilityMessage:
-    tail = d[8:total]
-    return _new_brr(() if tail in _PURE_PADDING else _opts(tail, 8))
+    return _new_brr(_opts(d, 8, total))
 
 
 def _dec_fna(d: bytes, total: int, unit: int) -> MobilityMessage:
-    tail = d[8:total]
-    return _new_fna(() if tail in _PURE_PADDING else _opts(tail, 8))
+    return _new_fna(_opts(d, 8, total))
 
 
 def _dec_hoti(d: bytes, total: int, unit: int) -> MobilityMessage:
-    tail = d[16:total]
-    return _new_hoti(d[8:16], () if tail in _PURE_PADDING else _opts(tail, 16))
+    return _new_hoti(d[8:16], _opts(d, 16, total))
 
 
 def _dec_coti(d: bytes, total: int, unit: int) -> MobilityMessage:
-    tail = d[16:total]
-    return _new_coti(d[8:16], () if tail in _PURE_PADDING else _opts(tail, 16))
+    return _new_coti(d[8:16], _opts(d, 16, total))
 
 
 def _dec_hot(d: bytes, total: int, unit: int) -> MobilityMessage:
     index, cookie, token = _T_BODY.unpack_from(d, 6)
-    tail = d[24:total]
-    return _new_hot(index, cookie, token, () if tail in _PURE_PADDING else _opts(tail, 24))
+    return _new_hot(index, cookie, token, _opts(d, 24, total))
 
 
 def _dec_cot(d: bytes, total: int, unit: int) -> MobilityMessage:
     index, cookie, token = _T_BODY.unpack_from(d, 6)
-    tail = d[24:total]
-    return _new_cot(index, cookie, token, () if tail in _PURE_PADDING else _opts(tail, 24))
+    return _new_cot(index, cookie, token, _opts(d, 24, total))
 
 
 def _dec_bu(d: bytes, total: int, unit: int) -> MobilityMessage:
     # RFC 6275 §6.1.7: A H L K M R P F T B are the top ten bits; the rest is reserved.
-    seq, f, life = _BU_BODY.unpack_from(d, 6)
-    if total == 16 and d.startswith(_PADN4, 12):  # no options: the usual 4 octets of padding
-        opts: tuple[MobilityOption, ...] = ()
+    opts: tuple[MobilityOption, ...]
+    if total == 32:  # read as the single-ACoA layout _enc_bu writes, in one unpack
+        seq, f, life, head, acoa = _BU_ACOA_IN.unpack_from(d)
+        opts = (_new_acoa(_address(acoa)),) if head == _PADN2_ACOA else _opts(d, 12, 32)
     else:
-        opts = _opts(d[12:total], 12)
-    return _new_bu(seq, life << 2, *_BU_FLAG_TABLE[f >> 6], opts)
+        seq, f, life = _BU_BODY.unpack_from(d, 6)
+        opts = () if total == 16 and d[12:16] == _PADN4 else _opts(d, 12, total)
+    # Unpacked by name: a call with a starred argument costs twice a plain positional one.
+    ack, home, link_local, key_mgmt, map_reg, router, proxy, udp, tlv, bulk = _BU_FLAG_TABLE[f >> 6]
+    return _new_bu(
+        seq, life << 2, ack, home, link_local, key_mgmt, map_reg, router, proxy, udp, tlv, bulk,
+        opts,
+    )  # fmt: skip
 
 
 def _dec_ba(d: bytes, total: int, unit: int) -> MobilityMessage:
     # RFC 6275 §6.1.8: K R P T B are the top five bits of the octet after Status.
     status, f, seq, life = _BA_BODY.unpack_from(d, 6)
     k, r, p, t, b = _BA_FLAG_TABLE[f >> 3]
-    if total == 16 and d.startswith(_PADN4, 12):
+    if total == 16 and d[12:16] == _PADN4:
         opts: tuple[MobilityOption, ...] = ()
     else:
-        opts = _opts(d[12:total], 12)
+        opts = _opts(d, 12, total)
     return _new_ba(status, k, r, p, t, b, seq, life << 2, opts)
 
 
 def _dec_be(d: bytes, total: int, unit: int) -> MobilityMessage:
-    tail = d[24:total]
-    opts = () if tail in _PURE_PADDING else _opts(tail, 24)
-    return _new_be(d[6], _address(d[8:24]), opts)
+    return _new_be(d[6], _address(d[8:24]), _opts(d, 24, total))
 
 
 def _fbu_lifetime(wire: int, unit: int) -> int:
@@ -994,39 +993,40 @@ def _fbu_lifetime(wire: int, unit: int) -> int:
 def _dec_fbu(d: bytes, total: int, unit: int) -> MobilityMessage:
     # RFC 5568 §6.2.2: only A H L K; the other bits MUST be zero and are ignored here.
     seq, f, life = _BU_BODY.unpack_from(d, 6)
-    if total == 16 and d.startswith(_PADN4, 12):
+    if total == 16 and d[12:16] == _PADN4:
         opts: tuple[MobilityOption, ...] = ()
     else:
-        opts = _opts(d[12:total], 12)
-    return _new_fbu(seq, _fbu_lifetime(life, unit), *_FBU_FLAG_TABLE[f >> 12], opts)
+        opts = _opts(d, 12, total)
+    ack, home, link_local, key_mgmt = _FBU_FLAG_TABLE[f >> 12]
+    return _new_fbu(seq, _fbu_lifetime(life, unit), ack, home, link_local, key_mgmt, opts)
 
 
 def _dec_fback(d: bytes, total: int, unit: int) -> MobilityMessage:
     # RFC 5568 §6.2.3: only K (0x80).
     status, f, seq, life = _BA_BODY.unpack_from(d, 6)
-    if total == 16 and d.startswith(_PADN4, 12):
+    if total == 16 and d[12:16] == _PADN4:
         opts: tuple[MobilityOption, ...] = ()
     else:
-        opts = _opts(d[12:total], 12)
+        opts = _opts(d, 12, total)
     return _new_fback(status, (f & 0x80) != 0, seq, _fbu_lifetime(life, unit), opts)
 
 
 def _dec_hi(d: bytes, total: int, unit: int) -> MobilityMessage:
     # RFC 5568 §6.2.1.1: S = 0x80, U = 0x40, then Code.
     seq, f, code = _HI_BODY.unpack_from(d, 6)
-    if total == 16 and d.startswith(_PADN6, 10):
+    if total == 16 and d[10:16] == _PADN6:
         opts: tuple[MobilityOption, ...] = ()
     else:
-        opts = _opts(d[10:total], 10)
+        opts = _opts(d, 10, total)
     return _new_hi(seq, (f & 0x80) != 0, (f & 0x40) != 0, code, opts)
 
 
 def _dec_hack(d: bytes, total: int, unit: int) -> MobilityMessage:
     seq, _, code = _HI_BODY.unpack_from(d, 6)
-    if total == 16 and d.startswith(_PADN6, 10):
+    if total == 16 and d[10:16] == _PADN6:
         opts: tuple[MobilityOption, ...] = ()
     else:
-        opts = _opts(d[10:total], 10)
+        opts = _opts(d, 10, total)
     return _new_hack(seq, code, opts)
 
 

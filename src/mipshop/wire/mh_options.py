@@ -44,6 +44,7 @@ from ipaddress import IPv6Address
 from typing import Any, ClassVar, TypeAlias
 
 from .errors import MalformedPacket
+from .nd_options import address_from_bytes, packed_address
 
 __all__ = [
     "OPTION_CLASSES",
@@ -481,8 +482,11 @@ _NI = struct.Struct("!BBHH")
 _MMA = struct.Struct("!BBBI")
 _RP = struct.Struct("!BBQ")
 _BADF = struct.Struct("!BBI")
-_PFX = struct.Struct("!BBBB")
+_PFX = struct.Struct("!BBBB16s")
 _ACOA_HEAD = b"\x03\x10"
+# ``IPv6Address.packed`` is a property that goes through a generic helper; the codecs use the
+# checked fast conversions of nd_options (which fall back to the public API if they must).
+_packed = packed_address
 
 
 def _padding(n: int) -> bytes:
@@ -505,7 +509,7 @@ def _enc_bra(o: BindingRefreshAdvice) -> bytes:
 
 
 def _enc_acoa(o: AlternateCareOfAddress) -> bytes:
-    return _ACOA_HEAD + o.address.packed
+    return _ACOA_HEAD + _packed(o.address)
 
 
 def _enc_ni(o: NonceIndices) -> bytes:
@@ -542,7 +546,7 @@ def _enc_badf(o: FastBindingAuthorizationData) -> bytes:
 
 
 def _enc_pfx(o: IPv6AddressPrefixOption) -> bytes:
-    return _PFX.pack(34, 18, o.option_code, o.prefix_length) + o.address.packed
+    return _PFX.pack(34, 18, o.option_code, o.prefix_length, _packed(o.address))
 
 
 def _enc_unknown(o: UnknownMobilityOption) -> bytes:
@@ -654,7 +658,7 @@ def _address(raw: bytes) -> IPv6Address:
     if address is None:
         if len(_ADDRESS_CACHE) >= _ADDRESS_CACHE_SIZE:
             _ADDRESS_CACHE.clear()
-        address = _ADDRESS_CACHE[raw] = IPv6Address(raw)
+        address = _ADDRESS_CACHE[raw] = address_from_bytes(raw)
     return address
 
 
@@ -745,63 +749,83 @@ def decode_mobility_options(data: bytes, start: int) -> tuple[MobilityOption, ..
         data = bytes(data)
     if not data or data in _PURE_PADDING:
         return ()
+    return _decode_options(data, 0, len(data), start)
+
+
+def _decode_options(d: bytes, i: int, end: int, shift: int = 0) -> tuple[MobilityOption, ...]:
+    """Decode the options in ``d[i:end]`` in place (:func:`decode_mobility_options`' rules).
+
+    The message decoders pass the whole Mobility Header, whose offsets are the error offsets
+    (``shift`` 0), so the option area is never copied out; :func:`decode_mobility_options`
+    passes an option area alone with ``shift`` = where it starts.
+    """
     out: list[MobilityOption] = []
-    end = len(data)
-    i = 0
     while i < end:
-        t = data[i]
+        t = d[i]
         if t == 0:  # Pad1
             i += 1
             continue
         p = i + 2
         if p > end:
-            raise MalformedPacket(f"option type {t} has no Length octet", start + i)
-        q = p + data[i + 1]
+            raise MalformedPacket(f"option type {t} has no Length octet", shift + i)
+        q = p + d[i + 1]
         if q > end:
             raise MalformedPacket(
                 f"option type {t} of length {q - p} runs {q - end} octets past the end",
-                start + i + 1,
+                shift + i + 1,
             )
-        if t != 1:  # PadN is skipped
+        # PadN is skipped. The Alternate CoA (in every home registration BU and FBU) and the
+        # IPv6 Address/Prefix option (HI, HAck) are built here: the table lookup, checks and
+        # call below cost about as much as building them. Anything else, including those two
+        # with a wrong length or a bad prefix length, goes through the table.
+        if t == 1:
+            pass
+        elif t == 3 and q - p == 16:  # RFC 6275 §6.2.5
+            out.append(_new_acoa(_address(d[p:q])))
+        elif t == 34 and q - p == 18 and d[p + 1] <= 128:  # RFC 5568 §6.4.2
+            out.append(_new_pfx(d[p], d[p + 1], _address(d[p + 2 : q])))
+        else:
             entry = _DECODERS.get(t)
             if entry is None:
-                out.append(_new_unknown(t, data[p:q]))
+                out.append(_new_unknown(t, d[p:q]))
             else:
                 decode, low, high, kind = entry
                 if not low <= q - p <= high:
                     expected = str(low) if low == high else f"{low}..{high}"
                     raise MalformedPacket(
                         f"option type {t} has length {q - p}, expected {expected}",
-                        start + i + 1,
+                        shift + i + 1,
                     )
                 try:
-                    out.append(decode(data, p, q - p))
+                    out.append(decode(d, p, q - p))
                 except ValueError as exc:
-                    raise MalformedPacket(f"option type {t}: {exc}", start + i) from exc
+                    raise MalformedPacket(f"option type {t}: {exc}", shift + i) from exc
                 if kind:
-                    _check_closing(data, q, kind, start, out)
+                    _check_closing(d, q, end, kind, shift, out)
                     break
         i = q
     return tuple(out)
 
 
-def _check_closing(data: bytes, i: int, kind: int, start: int, out: list[MobilityOption]) -> None:
+def _check_closing(
+    d: bytes, i: int, end: int, kind: int, shift: int, out: list[MobilityOption]
+) -> None:
     """Check what follows an authorization option ending at ``i``; decode further MMAs.
 
     After BAD or BADF (``kind`` 1) nothing may follow, not even padding (RFC 6275 §6.2,
     RFC 5568 §6.4.5). After an MMA (``kind`` 2) only padding and more MMAs may (RFC 4285 §5).
+    The option area ends at ``end``; error offsets are ``shift + i``.
     """
-    end = len(data)
     if kind == 1:
         if i != end:
             raise MalformedPacket(
                 "octets follow the authorization option, which must be last with no trailing "
                 "padding (RFC 6275 §6.2, RFC 5568 §6.4.5)",
-                start + i,
+                shift + i,
             )
         return
     while i < end:
-        t = data[i]
+        t = d[i]
         if t == 0:
             i += 1
             continue
@@ -809,15 +833,15 @@ def _check_closing(data: bytes, i: int, kind: int, start: int, out: list[Mobilit
             raise MalformedPacket(
                 f"option type {t} follows a Mobility Message Authentication option, which "
                 "must be last (RFC 4285 §5)",
-                start + i,
+                shift + i,
             )
-        if i + 2 > end or i + 2 + data[i + 1] > end:
-            raise MalformedPacket(f"option type {t} runs past the end", start + i + 1)
-        n = data[i + 1]
+        if i + 2 > end or i + 2 + d[i + 1] > end:
+            raise MalformedPacket(f"option type {t} runs past the end", shift + i + 1)
+        n = d[i + 1]
         if t == 9:
             if n < 5:
                 raise MalformedPacket(
-                    f"option type 9 has length {n}, expected 5..255", start + i + 1
+                    f"option type 9 has length {n}, expected 5..255", shift + i + 1
                 )
-            out.append(_dec_mma(data, i + 2, n))
+            out.append(_dec_mma(d, i + 2, n))
         i += 2 + n

@@ -54,7 +54,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from ipaddress import IPv6Address
-from typing import ClassVar, TypeVar
+from typing import ClassVar, NoReturn, TypeVar
 
 from .errors import MalformedPacket
 
@@ -193,7 +193,7 @@ def fast_builder(cls: type[_T]) -> Callable[..., _T]:
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     twin = type(f"_{cls.__name__}Twin", (), {"__slots__": tuple(names)})
     try:
-        probe = object.__new__(twin)
+        probe = twin()
         probe.__class__ = cls
     except TypeError:  # pragma: no cover - layouts differ on this interpreter
 
@@ -201,12 +201,14 @@ def fast_builder(cls: type[_T]) -> Callable[..., _T]:
             return cls(**dict(zip(names, args, strict=False)), **kwargs)
 
         return slow
+    # ``twin_()`` rather than ``object.__new__(twin_)``: calling the class is the cheaper
+    # allocation (no argument tuple), which matters with several objects per decoded message.
     source = (
-        f"def build({', '.join(names)}):\n    obj_ = new_(twin_)\n"
+        f"def build({', '.join(names)}):\n    obj_ = twin_()\n"
         + "".join(f"    obj_.{name} = {name}\n" for name in names)
         + "    obj_.__class__ = cls_\n    return obj_\n"
     )
-    namespace: dict[str, object] = {"new_": object.__new__, "twin_": twin, "cls_": cls}
+    namespace: dict[str, object] = {"twin_": twin, "cls_": cls}
     exec(source, namespace)  # generated from the dataclass's own field names only
     return namespace["build"]  # type: ignore[return-value]
 
@@ -723,11 +725,52 @@ def decode_options_at(data: bytes, pos: int, lla_length: int | None) -> tuple[ND
     while pos < end:
         if end - pos < 2:
             raise MalformedPacket("ND option header truncated", pos)
+        option_type = data[pos]
         units = data[pos + 1]
         stop = pos + units * 8
         if stop > end or not units:
             raise _bad_option_length(data, pos, units, end)
-        options.append(decoders.get(data[pos], _decode_unknown)(data, pos, units, lla_length))
+        # Prefix Information and MAP options (the address-carrying fixed-size options of
+        # mobility RAs) are decoded right here, one precompiled Struct each: a table lookup and
+        # a call per option would cost about as much as the decoding itself. Other types, and
+        # these two with a wrong Length, go through the table.
+        if option_type == 3 and units == 4:  # RFC 4861 §4.6.2
+            plen, flags, valid, preferred, high, low = _PIO_IN.unpack_from(data, pos)
+            if plen > 128:
+                raise MalformedPacket(f"Prefix Length {plen} > 128", pos + 2)
+            on_link, autonomous, router_address = _PIO_FLAG_TABLE[flags]
+            # Positional, in field order: prefix_length, on_link, autonomous,
+            # router_address, valid_lifetime, preferred_lifetime, prefix.
+            options.append(
+                _build_pio(
+                    plen,
+                    on_link,
+                    autonomous,
+                    router_address,
+                    valid,
+                    preferred,
+                    _address_from_int((high << 64) | low),
+                )
+            )
+        elif option_type == 23 and units == 3:  # RFC 5380 §5
+            dist_pref, flags, lifetime, high, low = _MAP_IN.unpack_from(data, pos)
+            if dist_pref < 0x10:
+                raise MalformedPacket(
+                    "MAP option Dist is 0 (RFC 5380 §5: MUST NOT be used)", pos + 2
+                )
+            # Positional, in field order: distance, preference, r_flag, valid_lifetime,
+            # address.
+            options.append(
+                _build_map(
+                    dist_pref >> 4,
+                    dist_pref & 0x0F,
+                    (flags & _MAP_R) != 0,
+                    lifetime,
+                    _address_from_int((high << 64) | low),
+                )
+            )
+        else:
+            options.append(decoders.get(option_type, _decode_unknown)(data, pos, units, lla_length))
         pos = stop
     return tuple(options)
 
@@ -797,23 +840,15 @@ def _decode_target_lla(
     return _build_tlla(address=_lla_field(data, pos, units, 2, lla_length, "Target LLA"))
 
 
-def _decode_pio(data: bytes, pos: int, units: int, _lla: int | None) -> PrefixInformation:
-    if units != 4:  # RFC 4861 §4.6.2: Length 4
-        raise _wrong_length("Prefix Information", units, 4, pos)
-    plen, flags, valid, preferred, high, low = _PIO_IN.unpack_from(data, pos)
-    if plen > 128:
-        raise MalformedPacket(f"Prefix Length {plen} > 128", pos + 2)
-    # Positional, in field order (hot path): prefix_length, on_link, autonomous,
-    # router_address, valid_lifetime, preferred_lifetime, prefix.
-    return _build_pio(
-        plen,
-        (flags & _PIO_L) != 0,
-        (flags & _PIO_A) != 0,
-        (flags & _PIO_R) != 0,
-        valid,
-        preferred,
-        _address_from_int((high << 64) | low),
-    )
+def _pio_wrong_length(data: bytes, pos: int, units: int, _lla: int | None) -> NoReturn:
+    # decode_options_at decodes the Prefix Information options of Length 4 itself.
+    raise _wrong_length("Prefix Information", units, 4, pos)  # RFC 4861 §4.6.2: Length 4
+
+
+# PIO flags octet -> (on_link, autonomous, router_address), so that decoding takes one index.
+_PIO_FLAG_TABLE = tuple(
+    ((flags & _PIO_L) != 0, (flags & _PIO_A) != 0, (flags & _PIO_R) != 0) for flags in range(256)
+)
 
 
 def _decode_mtu(data: bytes, pos: int, units: int, _lla: int | None) -> MTUOption:
@@ -868,32 +903,20 @@ def _decode_naack(
     )
 
 
-def _decode_map(data: bytes, pos: int, units: int, _lla: int | None) -> MAPOption:
-    if units != 3:  # RFC 5380 §5: "MUST be set to 3"
-        raise _wrong_length("MAP", units, 3, pos)
-    dist_pref, flags, lifetime, high, low = _MAP_IN.unpack_from(data, pos)
-    if dist_pref < 0x10:
-        raise MalformedPacket("MAP option Dist is 0 (RFC 5380 §5: MUST NOT be used)", pos + 2)
-    # Positional, in field order (hot path): distance, preference, r_flag, valid_lifetime,
-    # address.
-    return _build_map(
-        dist_pref >> 4,
-        dist_pref & 0x0F,
-        (flags & _MAP_R) != 0,
-        lifetime,
-        _address_from_int((high << 64) | low),
-    )
+def _map_wrong_length(data: bytes, pos: int, units: int, _lla: int | None) -> NoReturn:
+    # decode_options_at decodes the MAP options of Length 3 itself.
+    raise _wrong_length("MAP", units, 3, pos)  # RFC 5380 §5: "MUST be set to 3"
 
 
 _DECODERS: dict[int, Callable[[bytes, int, int, int | None], NDOption]] = {
     1: _decode_source_lla,
     2: _decode_target_lla,
-    3: _decode_pio,
+    3: _pio_wrong_length,  # Length 4 is decoded in decode_options_at
     5: _decode_mtu,
     7: _decode_adv_interval,
     8: _decode_ha_info,
     17: _decode_ip_address,
     19: _decode_lla,
     20: _decode_naack,
-    23: _decode_map,
+    23: _map_wrong_length,  # Length 3 is decoded in decode_options_at
 }
