@@ -308,7 +308,8 @@ class BindingAgent(Entity):
             return self._auth_failure("unknown_spi", hoa)
         reg = Registration(packet, bu, hoa, coa, creds, protection.timestamp)
         if protection.identifier != creds.identifier or not verify_mn_ha(
-            bu, creds, care_of_address=coa, home_address=hoa
+            bu, creds, care_of_address=coa, home_address=hoa,
+            encoded=self.received_mobility_header,
         ):
             self._auth_failure("bad_authenticator", hoa)
             self._reject(reg, S.MIPV6_AUTH_FAIL)  # RFC 4285 §5.1.1: MUST send BA 146

@@ -214,7 +214,8 @@ class CorrespondentNode(Entity):
                 return
             kbm = binding_management_key(home_token, care_of_token)
             if not verify_binding_authorization(bu, kbm, care_of_address=coa,
-                                                correspondent=self.address):
+                                                correspondent=self.address,
+                                                encoded=self.received_mobility_header):
                 self.counters["auth.bad_authenticator"] += 1
                 self.emit("auth.failed", reason="bad_authenticator", home_address=hoa)
                 return

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..wire.errors import MalformedPacket
-from ..wire.ipv6 import IPv6Packet, decode_packet
+from ..wire.ipv6 import IPv6Packet, decode_packet, mobility_header_bytes
 from .actions import Action, Event
 
 
@@ -46,6 +46,7 @@ class Entity:
         self._actions: list[Action] = []
         self._timers: list[Timer] = []
         self._timer_order = itertools.count()
+        self._received_raw: bytes | None = None
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -80,15 +81,31 @@ class Entity:
         """
         self.now = now
         if not isinstance(packet, IPv6Packet):
+            raw = packet
             try:
-                packet = decode_packet(packet)
+                packet = decode_packet(raw)
             except MalformedPacket as exc:
                 self.counters["drop.malformed"] += 1
                 self.emit(
                     "packet.malformed", interface=interface, reason=exc.reason, offset=exc.offset
                 )
                 return
-        self.on_packet(packet, interface)
+            self._received_raw = bytes(raw)
+        try:
+            self.on_packet(packet, interface)
+        finally:
+            self._received_raw = None
+
+    @property
+    def received_mobility_header(self) -> bytes | None:
+        """The Mobility Header of the packet being handled, as its sender encoded it.
+
+        None when the packet came in already decoded or carries no Mobility Header.
+        Authenticators are verified over these bytes, not over a re-encoding
+        (:func:`mipshop.wire.ipv6.mobility_header_bytes`).
+        """
+        raw = self._received_raw
+        return None if raw is None else mobility_header_bytes(raw)
 
     def on_packet(self, packet: IPv6Packet, interface: str) -> None:
         """Handle a decoded packet; subclasses override."""

@@ -435,7 +435,8 @@ class FastHandoverClient(MobilityClient):
         asked = h.fbu_alternate or h.fbu_source
         assert asked is not None
         coa = alternate.address if alternate is not None else asked
-        if not verify_badf(fback, self.config.key, care_of_address=coa, par_address=h.par):
+        if not verify_badf(fback, self.config.key, care_of_address=coa, par_address=h.par,
+                           encoded=node.received_mobility_header):
             node.counters["drop.fmip_fback_unauthentic"] += 1
             return
         if fback.sequence in h.answered:

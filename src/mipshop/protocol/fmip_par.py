@@ -264,7 +264,8 @@ class PreviousRouterRole:
             self._reject("key_not_for_pcoa", packet)
             return
         ncoa = binding_care_of_address(packet, fbu)
-        if not verify_badf(fbu, key, care_of_address=ncoa, par_address=packet.dst):
+        if not verify_badf(fbu, key, care_of_address=ncoa, par_address=packet.dst,
+                           encoded=self.fmip.router.received_mobility_header):
             self._reject("bad_authenticator", packet)
             return
         if not (fbu.ack and fbu.home_registration):

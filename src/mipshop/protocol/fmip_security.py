@@ -33,6 +33,7 @@ from ..wire.mh_options import FastBindingAuthorizationData
 from .constants import AUTHENTICATOR_LENGTH
 from .fmip_config import HandoverKey
 from .return_routability import binding_authenticator, verify_binding_authenticator
+from .signalling import received_or_encoded
 
 _M = TypeVar("_M", FastBindingUpdate, FastBindingAcknowledgement)
 
@@ -66,11 +67,16 @@ def verify_badf(
     *,
     care_of_address: IPv6Address,
     par_address: IPv6Address,
+    encoded: bytes | None = None,
 ) -> bool:
-    """True if ``message`` ends with a BADF under ``key`` that authenticates it."""
+    """True if ``message`` ends with a BADF under ``key`` that authenticates it.
+
+    ``encoded`` is the Mobility Header as received (the MAC covers the sender's bytes); None
+    re-encodes ``message``.
+    """
     badf = badf_of(message)
     if badf is None or badf.spi != key.spi or len(badf.authenticator) != AUTHENTICATOR_LENGTH:
         return False
-    data = mh_authenticator_input(encode_mh(message), len(badf.authenticator))
+    data = mh_authenticator_input(received_or_encoded(message, encoded), len(badf.authenticator))
     return verify_binding_authenticator(key.key, care_of_address, par_address, data,
                                         badf.authenticator)

@@ -318,6 +318,7 @@ class HomeRegistration:
         if not protection.present or not verify_mn_ha(
             ba, credentials, care_of_address=entry.care_of_address,
             home_address=self.config.home_address,
+            encoded=self.node.received_mobility_header,
         ):
             node.counters["auth.ba_failed"] += 1
             node.emit("auth.failed", reason="bad_ba_authenticator", sequence=ba.sequence)

@@ -294,7 +294,8 @@ class LocalBinding:
             return True
         protection = read_mn_ha(ba)
         if not protection.present or not verify_mn_ha(
-            ba, self.credentials, care_of_address=self.entry.care_of_address, home_address=rcoa
+            ba, self.credentials, care_of_address=self.entry.care_of_address, home_address=rcoa,
+            encoded=self.node.received_mobility_header,
         ):
             self.node.counters["auth.map_ba_failed"] += 1
             self.owner.ba_ignored(self, "bad_authenticator")

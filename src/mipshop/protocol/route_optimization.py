@@ -360,7 +360,8 @@ class RouteOptimizationClient(MobilityClient):
             self._begin_attempt(cn, entry)
             return
         if not verify_binding_authorization(
-            ba, self._kbm[cn], care_of_address=entry.care_of_address, correspondent=cn
+            ba, self._kbm[cn], care_of_address=entry.care_of_address, correspondent=cn,
+            encoded=node.received_mobility_header,
         ):
             node.counters["auth.ro_ba_failed"] += 1  # §11.7.3: silently discard
             return

@@ -22,7 +22,7 @@ from ipaddress import IPv6Address
 from typing import TypeVar
 
 from ..wire.ipv6 import IPv6Packet
-from ..wire.mh import MobilityMessage, encode_mh, mh_authenticator_input
+from ..wire.mh import MobilityMessage, decode_mh, encode_mh, mh_authenticator_input
 from ..wire.mh_options import (
     AlternateCareOfAddress,
     BindingAuthorizationData,
@@ -132,19 +132,35 @@ def read_mn_ha(message: MobilityMessage) -> MnHaProtection:
     )
 
 
+def received_or_encoded(message: MobilityMessage, encoded: bytes | None) -> bytes:
+    """The Mobility Header bytes an authenticator covers: as received, else re-encoded.
+
+    A received header that does not decode back to ``message`` (it belongs to another packet)
+    is not used.
+    """
+    if encoded is not None and decode_mh(encoded) == message:
+        return encoded
+    return encode_mh(message)
+
+
 def verify_mn_ha(
     message: MobilityMessage,
     credentials: MobilityCredentials,
     *,
     care_of_address: IPv6Address,
     home_address: IPv6Address,
+    encoded: bytes | None = None,
 ) -> bool:
-    """True if ``message`` ends with a valid MN-HA authentication option for ``credentials``."""
+    """True if ``message`` ends with a valid MN-HA authentication option for ``credentials``.
+
+    ``encoded`` is the Mobility Header as received (the MAC covers the sender's bytes); None
+    re-encodes ``message``, which is the same for any sender that pads as mipshop does.
+    """
     auth = read_mn_ha(message).authentication
     sa = credentials.security_association
     if auth is None or auth.spi != sa.spi:
         return False
-    data = mh_authenticator_input(encode_mh(message), len(auth.authenticator))
+    data = mh_authenticator_input(received_or_encoded(message, encoded), len(auth.authenticator))
     return sa.verify(care_of_address, home_address, data, auth.authenticator)
 
 
@@ -173,12 +189,16 @@ def verify_binding_authorization(
     *,
     care_of_address: IPv6Address,
     correspondent: IPv6Address,
+    encoded: bytes | None = None,
 ) -> bool:
-    """True if ``message`` ends with a Binding Authorization Data option valid under ``kbm``."""
+    """True if ``message`` ends with a Binding Authorization Data option valid under ``kbm``.
+
+    ``encoded``: the Mobility Header as received, as for :func:`verify_mn_ha`.
+    """
     options = getattr(message, "options", ())
     bad = options[-1] if options else None
     if not isinstance(bad, BindingAuthorizationData):
         return False
-    data = mh_authenticator_input(encode_mh(message), len(bad.authenticator))
+    data = mh_authenticator_input(received_or_encoded(message, encoded), len(bad.authenticator))
     return verify_binding_authenticator(kbm, care_of_address, correspondent, data,
                                         bad.authenticator)
