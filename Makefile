@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 .PHONY: run test lint bench tshark clean
 
 run: $(VENV)/.installed
-	$(BIN)/mipshop dissect examples/captures/all-messages.pcap
+	$(BIN)/mipshop compare
 
 test: $(VENV)/.installed-dev tshark
 	$(BIN)/ruff check src tests bench
@@ -18,6 +18,7 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/codec.py
+	$(BIN)/python bench/sim.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

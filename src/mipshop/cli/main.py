@@ -9,10 +9,7 @@ from pathlib import Path
 
 from ..wire.errors import MalformedPacket
 from .dissect import dissect
-
-
-class UsageError(Exception):
-    """A command-line value or input file that mipshop cannot use; printed without a traceback."""
+from .errors import UsageError
 
 
 def _fbu_unit(text: str) -> int:
@@ -39,7 +36,79 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="{4,1}",
         help="FBU/FBack lifetime unit in seconds (default 4, as Wireshark decodes it)",
     )
+    for name, help_text in (
+        ("compare", "run every protocol on the built-in reference scenario and compare them"),
+        ("simulate", "run every protocol on a scenario file (TOML) and compare them"),
+    ):
+        sub = commands.add_parser(name, help=help_text)
+        if name == "simulate":
+            sub.add_argument("scenario", type=Path, help="scenario file (see examples/*.toml)")
+        sub.add_argument(
+            "--json", type=Path, metavar="OUT", help="write scenario and results as JSON"
+        )
+        sub.add_argument("--plot", type=Path, metavar="OUT.png", help="write the handover figure")
+        sub.add_argument("--pcap", type=Path, metavar="DIR", help="write DIR/<protocol>.pcap")
+        sub.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
+        sub.add_argument(
+            "--protocols",
+            type=_protocols,
+            default=None,
+            metavar="LIST",
+            help="comma-separated subset of: mipv6,hmipv6,fmipv6,fmipv6-reactive,fhmipv6",
+        )
     return parser
+
+
+def _seed(text: str) -> int:
+    """Parse ``--seed``: a whole number from 0 to 2**63-1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2**63-1, got {value}")
+    return value
+
+
+def _protocols(text: str) -> tuple[str, ...]:
+    """Parse ``--protocols`` with the names :mod:`mipshop.sim.compare` knows."""
+    from .compare import parse_protocols
+
+    try:
+        return parse_protocols(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--protocols: ")) from None
+
+
+def _run_comparison(args: argparse.Namespace) -> int:
+    """``mipshop compare`` / ``mipshop simulate``."""
+    from rich.console import Console
+
+    from ..sim.compare import PROTOCOLS
+    from ..sim.scenario import ScenarioError, load_scenario, reference_scenario
+    from .compare import run_and_report
+
+    if args.command == "simulate":
+        if not args.scenario.is_file():
+            raise UsageError(f"{args.scenario}: no such file")
+        try:
+            scenario = load_scenario(args.scenario)
+        except ScenarioError as exc:
+            raise UsageError(f"{args.scenario}: {exc}") from None
+    else:
+        scenario = reference_scenario()
+    run_and_report(
+        scenario,
+        seed=args.seed,
+        protocols=args.protocols or PROTOCOLS,
+        json_out=args.json,
+        plot_out=args.plot,
+        pcap_dir=args.pcap,
+        # Piped output is not cut to rich's 80-column default.
+        console=Console() if sys.stdout.isatty() else Console(width=140),
+        progress_console=Console(stderr=True),
+    )
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 fbu_lifetime_unit=args.fbu_lifetime_unit,
             )
             return 1 if failures else 0
+        if args.command in ("compare", "simulate"):
+            return _run_comparison(args)
     except (UsageError, MalformedPacket) as exc:
         print(f"mipshop {args.command}: error: {exc}", file=sys.stderr)
         return 2

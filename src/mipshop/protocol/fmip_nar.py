@@ -211,6 +211,10 @@ class NewRouterRole:
         ncoa = _address_option(hi.options, IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS)
         router.emit("fmip.hi_received", code=hi.code, par=packet.src, ncoa=ncoa, pcoa=pcoa,
                     sequence=hi.sequence, buffer=hi.buffer, assigned_address=hi.assigned_address)
+        # RFC 5568 §5.6 ping-pong: the MN may come back with the PCoA this router still
+        # forwards as its PAR; that forwarding ends first (before any claim of the address),
+        # or the two routers would tunnel the address to each other.
+        self.fmip.par.returning(ncoa)
         code, address = self._admit(packet.src, hi, lla_option, pcoa, ncoa)
         options: tuple[MobilityOption, ...] = ()
         if code == C.ACCEPTED_NCOA_ASSIGNED and address is not None:
@@ -362,6 +366,7 @@ class NewRouterRole:
         if lla is None or packet.src != na.target or packet.hop_limit != 255:
             return False
         address = packet.src
+        self.fmip.par.returning(address)  # §5.6: back here, no more forwarding it away
         if lla in self.config.unrecognized_link_layer_addresses:
             self._naack(packet, lla, NAACKStatus.LLA_UNRECOGNIZED)
             return True

@@ -493,6 +493,17 @@ class PreviousRouterRole:
         record = self.bindings.get(address)
         return record.bound_ncoa if record is not None and record.endpoint is not None else None
 
+    def returning(self, address: IPv6Address | None) -> bool:
+        """The mobile node is coming back with ``address``, a PCoA this anchor still forwards
+        (RFC 5568 §5.6 ping-pong: a new handover towards this router, announced by an HI):
+        stop forwarding it away. True if a fast binding ended."""
+        record = self.bindings.get(address) if address is not None else None
+        if record is None or record.state is ParState.NONE:
+            return False
+        self._cancel_hi(record)
+        self._teardown(record, "returned", ParInput.DELETE)
+        return True
+
     # -- data plane (§4: forwarding and reverse tunnel) -------------------------------------
 
     def forward(self, packet: IPv6Packet) -> bool:

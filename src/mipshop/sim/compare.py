@@ -1,0 +1,783 @@
+"""Run MIPv6, HMIPv6, FMIPv6 (predictive and reactive) and F-HMIPv6 side by side.
+
+:func:`run_protocol` builds the scenario's network (:mod:`.scenario`: CN, core, distant HA, a
+MAP router above the access routers, one integrated 802.11 AP per access router, a full mesh of
+AR-AR links), hosts the *unchanged* protocol entities of :mod:`mipshop.protocol` on it, moves the
+mobile nodes (:mod:`.movement`, :mod:`.wifi`), runs a G.711 call per mobile node
+(:mod:`.traffic`) and measures (:mod:`.metrics`). :func:`compare` does it for every protocol.
+
+Protocols (:data:`PROTOCOLS`):
+
+* ``mipv6``: home registration only (RFC 6275 §11), bidirectional tunnelling through the home
+  agent. [choice] Route optimization is off: with it, the correspondent keeps sending to the old
+  care-of address until return routability and its BU complete, which adds the MN-CN and MN-HA
+  round trips again; tunnel mode is the baseline the HMIPv6 and FMIPv6 papers compare with.
+  The correspondent is a plain host.
+* ``hmipv6``: a MAP (RFC 5380) on the aggregation router, advertised in the access routers'
+  RAs; the mobile node gains a :class:`~mipshop.protocol.map_client.MapClient`.
+* ``fmipv6``: predictive FMIPv6 (RFC 5568 §3.2, RFC 4260 §7.1 "1abcdef23456g"): the AR-Info is
+  learnt beforehand (a wildcard RtSolPr/PrRtAdv), LinkGoingDown names the target BSSID
+  ``lead`` seconds before the switch, the FBU/HI/HAck/FBack exchange completes on the old link,
+  the NAR buffers, the UNA at link-up flushes.
+* ``fmipv6-reactive``: RFC 4260 §7.2 "ab123456cdefg": AR-Info learnt beforehand, no
+  LinkGoingDown; UNA and FBU from the new link.
+* ``fhmipv6``: predictive fast handover anchored at the MAP (F-HMIPv6, RFC 4140 Appendix A
+  Figure A.2, :mod:`mipshop.protocol.fmip_map`): the access routers put the MAP option in their
+  PrRtAdvs, the FBU goes to the MAP (Home Address = the RCoA), HI/HAck run between the MAP and
+  the NAR, the MAP tunnels the RCoA's packets to the NCoA (the NAR buffers them), and the local
+  BU from the new link supersedes the fast binding. The home agent hears nothing.
+
+Measurements are on the **downlink** CBR flow (correspondent -> mobile node), the one the
+protocols' buffering protects; the uplink's sent/lost counts are reported separately.
+
+Per handover (from the station's :class:`~.wifi.HandoffRecord` and the entities' structured
+events, never log text), the phases (ms):
+
+* ``l2``: LinkDown to LinkUp (the radio outage);
+* ``movement_detection``: LinkUp to the mobile node's ``movement.detected`` (the RS/RA round
+  trip; 0 under FMIPv6, where the NCoA is known at link-up);
+* ``address_configuration``: ``movement.detected`` to ``coa.configured`` (DAD; 0 optimistic or
+  under FMIPv6);
+* ``registration``: the first BU after the new address (``home.bu_sent``, or ``map.bu_sent``
+  under a MAP) to its acceptance (``home.registered`` / ``map.registered``): the binding-update
+  latency;
+* ``fast_handover`` (FMIPv6 only): predictive, LinkGoingDown to the FBack on the old link;
+  reactive, LinkUp to the FBack on the new link.
+
+Disruption: :func:`~.metrics.handover_report`, the last downlink packet received on the old
+link to the first received on the new one. Buffered packets: data packets the NAR buffered
+(``fmip.buffered`` events of the mobile node's addresses, less the FBack copy the PAR sends to
+the NCoA, which is buffered too). Signalling: every Mobility Header and
+ICMPv6 message on every link from the start of the traffic, each transmission counted (a load
+measure), except the periodic multicast Router Advertisements that no handover causes.
+
+Determinism: one :class:`~.kernel.Kernel` per run, seeded; every component draws from its own
+named generator (:meth:`~.kernel.Kernel.rng`); nothing iterates over an unordered container.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from ipaddress import IPv6Address, IPv6Network
+from pathlib import Path
+from typing import Any
+
+from ..protocol.access_router import AccessRouter
+from ..protocol.addressing import interface_identifier_from_mac
+from ..protocol.config import HomeAgentConfig, MobileNodeConfig, MobilityCredentials, RouterConfig
+from ..protocol.fast_handover_client import FastHandoverClient
+from ..protocol.fmip_config import (
+    FastHandoverAnchorConfig,
+    FastHandoverClientConfig,
+    FastHandoverRouterConfig,
+    HandoverKey,
+    NeighborRouter,
+)
+from ..protocol.home_agent import HomeAgent
+from ..protocol.link_events import LinkGoingDown, ScanCompleted
+from ..protocol.map import MobilityAnchorPoint
+from ..protocol.map_client import MapClient
+from ..protocol.map_config import MapClientConfig, MapConfig
+from ..protocol.mn_ha_auth import SecurityAssociation
+from ..protocol.mobile_node import MobileNode
+from ..wire.nd_options import MAPOption
+from . import analytic
+from .metrics import (
+    Arrival,
+    flow_report,
+    handover_report,
+    handover_windows,
+    message_type,
+    percentile,
+)
+from .movement import HandoffDecision, grid, handoffs_along, random_waypoint
+from .network import Capture, EventRecord, Network, Node
+from .scenario import (
+    SIGNAL_BYTES,
+    Scenario,
+    handover_schedule,
+    lead_time,
+    ping_pong_targets,
+    scenario_to_dict,
+)
+from .traffic import CBRSource, FlowReceiver, entity_sender
+from .wifi import AccessPoint, HandoffTiming, Station, integrated_access_point
+from .wifi import Scenario as Rfc4260
+
+#: The protocols :func:`compare` runs, in table order.
+PROTOCOLS = ("mipv6", "hmipv6", "fmipv6", "fmipv6-reactive", "fhmipv6")
+_FMIP = frozenset({"fmipv6", "fmipv6-reactive", "fhmipv6"})
+_HIER = frozenset({"hmipv6", "fhmipv6"})
+_PREDICTIVE = frozenset({"fmipv6", "fhmipv6"})
+
+# -- addressing plan [choice] ---------------------------------------------------------------
+HOME_PREFIX = IPv6Network("2001:db8:1::/64")
+HA_ADDRESS = IPv6Address("2001:db8:1::1")
+CN_PREFIX = IPv6Network("2001:db8:100::/64")
+CN_ADDRESS = IPv6Address("2001:db8:100::10")
+MAP_PREFIX = IPv6Network("2001:db8:a1::/64")
+MAP_ADDRESS = IPv6Address("2001:db8:a1::1")
+#: Access router k serves 2001:db8:2:k::/64 (all inside this /48).
+AR_AGGREGATE = IPv6Network("2001:db8:2::/48")
+#: Unix time at virtual time 0, for the RFC 4285 timestamps.
+WALL_CLOCK = 1_700_000_000.0
+#: Downlink CBR port at the mobile node; uplink ports at the correspondent start here.
+DOWNLINK_PORT = 5004
+UPLINK_BASE_PORT = 20_000
+#: Seconds after the end of traffic the run goes on, for packets still in flight.
+DRAIN = 1.0
+#: Window of the trace around the first handover: from this before it ...
+TRACE_BEFORE = 0.2
+#: ... to this after it (seconds).
+TRACE_AFTER = 1.8
+_ALL_NODES = IPv6Address("ff02::1").packed
+_ICMPV6, _RA = 58, 134
+
+
+def ar_prefix(index: int) -> IPv6Network:
+    """The prefix of access router ``index``."""
+    return IPv6Network(f"2001:db8:2:{index:x}::/64")
+
+
+def mn_mac(index: int) -> bytes:
+    """Mobile node ``index``'s MAC (locally administered, distinct from the network's)."""
+    return b"\x02\x01" + index.to_bytes(4, "big")
+
+
+def home_address(index: int) -> IPv6Address:
+    """Mobile node ``index``'s home address."""
+    return IPv6Address(int(HOME_PREFIX.network_address) | (0x1_0000 + index))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProtocolResult:
+    """What one protocol did on one scenario (module docstring for the definitions).
+
+    ``disruption_ms``: ``mean``, ``p50``, ``p95``, ``max`` (None when no handover completed);
+    ``phases_ms``: the mean of each phase over the handovers; ``signalling``:
+    ``messages_per_handover``, ``bytes_per_handover``, ``by_type`` {name: {messages, bytes}};
+    ``trace``: (sequence number, send time, arrival time) of mobile node 0's downlink packets
+    received around its first handover; ``handover_times``: the start (LinkDown) of each of
+    mobile node 0's handoffs.
+    """
+
+    protocol: str
+    handovers: int
+    disruption_ms: dict[str, float | None]
+    phases_ms: dict[str, float | None]
+    packets_sent: int
+    packets_lost: int
+    packets_buffered: int
+    packets_duplicated: int
+    signalling: dict[str, Any]
+    binding_update_latency_ms: float | None
+    analytic_disruption_ms: float | None
+    analytic_packets_lost: float | None
+    trace: tuple[tuple[int, float, float], ...] = ()
+    handover_times: tuple[float, ...] = ()
+    uplink: dict[str, int] = field(default_factory=dict)
+
+
+# -- building the network ------------------------------------------------------------------
+
+
+@dataclass
+class _Mobile:
+    index: int
+    node: Node
+    entity: MobileNode
+    station: Station
+    downlink: CBRSource | None = None
+    down_receiver: FlowReceiver | None = None
+    uplink: CBRSource | None = None
+    up_receiver: FlowReceiver | None = None
+    decisions: list[HandoffDecision] = field(default_factory=list)
+
+
+@dataclass
+class _World:
+    scenario: Scenario
+    protocol: str
+    network: Network
+    aps: list[AccessPoint]
+    mobiles: list[_Mobile]
+    signalling: _SignallingCapture
+    capture: Capture | None
+
+
+class _SignallingCapture(Capture):
+    """Keeps only frames that may be mobility signalling: skips CBR data (UDP, possibly
+    inside tunnels) and periodic multicast Router Advertisements (module docstring)."""
+
+    def __init__(self, since: float) -> None:
+        super().__init__(None)
+        self.since = since
+
+    def record(self, time: float, link: str, data: bytes) -> None:
+        if time < self.since:
+            return
+        offset = 0
+        while data[offset + 6] == 41 and len(data) >= offset + 80:  # IPv6-in-IPv6
+            offset += 40
+        if data[offset + 6] == 17:
+            return
+        if data[24:40] == _ALL_NODES and data[6] == _ICMPV6 and data[40] == _RA:
+            return
+        self.records.append((time, link, data))
+
+
+def _credentials(index: int) -> MobilityCredentials:
+    key = random.Random(f"mn-ha-key/{index}").randbytes(16)
+    return MobilityCredentials(identifier=f"mn{index}@example.com".encode(),
+                               security_association=SecurityAssociation(spi=1000 + index, key=key))
+
+
+def _map_credentials(index: int) -> MobilityCredentials:
+    key = random.Random(f"mn-map-key/{index}").randbytes(16)
+    return MobilityCredentials(identifier=f"mn{index}@example.com".encode(),
+                               security_association=SecurityAssociation(spi=100_000 + index,
+                                                                        key=key))
+
+
+def _handover_key(index: int) -> HandoverKey:
+    return HandoverKey(spi=200_000 + index, key=random.Random(f"mn-par-key/{index}").randbytes(20))
+
+
+def _build(scenario: Scenario, protocol: str, seed: int, capture: bool) -> _World:
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r} (expected one of {', '.join(PROTOCOLS)})")
+    fmip, hier = protocol in _FMIP, protocol in _HIER
+    links = scenario.links
+    net = Network(seed)
+    kernel = net.kernel
+
+    def p2p(name: str, a: Any, b: Any, params: Any) -> None:
+        net.point_to_point(name, a, b, delay=params.delay, bandwidth=params.bandwidth,
+                           loss=params.loss)
+
+    core = net.add_router("core")
+    # Correspondent (a plain host: route optimization is off, module docstring).
+    cn = net.add_node("cn")
+    cn_if, core_cn = cn.add_interface("eth0"), core.add_interface("cn")
+    cn_if.add_address(f"{CN_ADDRESS}/64")
+    core_cn.add_address("2001:db8:100::1/64")
+    cn.add_route("::/0", "eth0", "2001:db8:100::1")
+    p2p("core-cn", core_cn, cn_if, links.core_cn)
+    # Home agent: a router with the (otherwise empty) home link and a link to the core.
+    ha_node = net.add_router("ha")
+    net.shared_link("home", (ha_node.add_interface("home"),))
+    ha_up, core_ha = ha_node.add_interface("core"), core.add_interface("ha")
+    ha_up.add_address("2001:db8:ff01::2/64")
+    core_ha.add_address("2001:db8:ff01::1/64")
+    p2p("core-ha", core_ha, ha_up, links.core_ha)
+    ha_node.add_route("::/0", "core", "2001:db8:ff01::1")
+    core.add_route(HOME_PREFIX, "ha", "2001:db8:ff01::2")
+    # The aggregation router (the MAP's node).
+    agg = net.add_router("map")
+    agg_up, core_map = agg.add_interface("eth0"), core.add_interface("map")
+    agg_up.add_address("2001:db8:ff00::2/64")
+    core_map.add_address("2001:db8:ff00::1/64")
+    p2p("map-core", core_map, agg_up, links.map_core)
+    agg.add_route("::/0", "eth0", "2001:db8:ff00::1")
+    core.add_route(MAP_PREFIX, "map", "2001:db8:ff00::2")
+    core.add_route(AR_AGGREGATE, "map", "2001:db8:ff00::2")
+
+    count = scenario.access_point_count
+    positions = _ap_positions(scenario)
+    routers: list[Node] = []
+    aps: list[AccessPoint] = []
+    w = links.wireless
+    for k in range(count):
+        ar = net.add_router(f"ar{k}")
+        up, down = ar.add_interface("up"), agg.add_interface(f"ar{k}")
+        up.add_address(f"2001:db8:fe:{k:x}::2/64")
+        down.add_address(f"2001:db8:fe:{k:x}::1/64")
+        p2p(f"ar{k}-map", down, up, links.ar_map)
+        ar.add_route("::/0", "up", f"2001:db8:fe:{k:x}::1")
+        agg.add_route(ar_prefix(k), f"ar{k}", f"2001:db8:fe:{k:x}::2")
+        aps.append(integrated_access_point(
+            net, ar, "wlan", f"bss{k}", position=positions[k],
+            buffer_limit=scenario.wifi.ap_buffer_packets, delay=w.delay, bandwidth=w.bandwidth,
+            loss=w.loss))
+        routers.append(ar)
+    # AR-AR links, a full mesh: HI/HAck and the PAR -> NAR tunnel (RFC 5568 §4).
+    pair = 0
+    for i in range(count):
+        for j in range(i + 1, count):
+            a, b = routers[i].add_interface(f"peer{j}"), routers[j].add_interface(f"peer{i}")
+            a.add_address(f"2001:db8:fd:{pair:x}::1/64")
+            b.add_address(f"2001:db8:fd:{pair:x}::2/64")
+            p2p(f"ar{i}-ar{j}", a, b, links.ar_ar)
+            routers[i].add_route(ar_prefix(j), f"peer{j}", f"2001:db8:fd:{pair:x}::2")
+            routers[j].add_route(ar_prefix(i), f"peer{i}", f"2001:db8:fd:{pair:x}::1")
+            pair += 1
+
+    n = scenario.mobile_nodes
+    # Entities.
+    ha = HomeAgent("ha", kernel.rng("entity/ha"), HomeAgentConfig(
+        router=RouterConfig(interface="home", address=HA_ADDRESS, prefix=HOME_PREFIX),
+        credentials=tuple(replace(_credentials(i), home_address=home_address(i))
+                          for i in range(n)),
+        wall_clock_offset=WALL_CLOCK))
+    ha_node.host(ha)
+    net.at(0.0, ha, ha.start)
+    map_options: tuple[MAPOption, ...] = ()
+    keys = tuple(_handover_key(i) for i in range(n)) if fmip else ()
+    neighbours = [NeighborRouter(access_points=(ap.bssid,), link_layer_address=ap.bssid,
+                                 address=IPv6Address(int(ar_prefix(k).network_address) | 1),
+                                 prefix=ar_prefix(k)) for k, ap in enumerate(aps)]
+    map_anchored = protocol == "fhmipv6"
+    if hier:
+        anchor = MobilityAnchorPoint("map", kernel.rng("entity/map"), MapConfig(
+            address=MAP_ADDRESS, interface="eth0",
+            credentials=tuple(_map_credentials(i) for i in range(n)),
+            allowed_lcoa_prefixes=tuple(ar_prefix(k) for k in range(count)),
+            wall_clock_offset=WALL_CLOCK,
+            fast_handover=FastHandoverAnchorConfig(
+                neighbors=tuple(neighbours), handover_keys=keys) if map_anchored else None))
+        agg.host(anchor)
+        net.at(0.0, anchor, anchor.start)
+        map_options = (MAPOption(address=MAP_ADDRESS, distance=2, preference=10,
+                                 valid_lifetime=3600),)
+    for k, (ar, ap) in enumerate(zip(routers, aps, strict=True)):
+        prefix = ar_prefix(k)
+        fast = None
+        if fmip:
+            fast = FastHandoverRouterConfig(
+                neighbors=tuple(nb for j, nb in enumerate(neighbours) if j != k),
+                local_access_points=(ap.bssid,), handover_keys=keys,
+                buffer_packets=scenario.fmipv6.buffer_packets,
+                map_anchor=map_options[0] if map_anchored else None,
+                anchors=(MAP_ADDRESS,) if map_anchored else ())
+        router = AccessRouter(f"ar{k}", kernel.rng(f"entity/ar{k}"), RouterConfig(
+            interface="wlan", address=IPv6Address(int(prefix.network_address) | 1),
+            prefix=prefix, link_layer_address=ap.bssid, map_options=map_options),
+            fast_handover=fast)
+        ar.host(router)
+        net.at(0.0, router, router.start)
+
+    # Mobile nodes, their stations, movement and traffic.
+    timing = _timing(scenario, protocol)
+    mode = (Rfc4260.PREDICTIVE if protocol in _PREDICTIVE else
+            Rfc4260.REACTIVE if protocol == "fmipv6-reactive" else Rfc4260.FULLY_REACTIVE)
+    cn_sender = cn.send
+    mobiles: list[_Mobile] = []
+    for i in range(n):
+        node = net.add_node(f"mn{i}")
+        mac = mn_mac(i)
+        node.add_interface("wlan0", mac)
+        entity = MobileNode(f"mn{i}", kernel.rng(f"entity/mn{i}"), MobileNodeConfig(
+            home_address=home_address(i), home_prefix=HOME_PREFIX, home_agent=HA_ADDRESS,
+            link_layer_address=mac, credentials=_credentials(i), wall_clock_offset=WALL_CLOCK,
+            optimistic_dad=scenario.address.optimistic_dad,
+            dad_delay=scenario.address.dad_delay_ms / 1000.0))
+        if fmip:
+            entity.clients.append(FastHandoverClient(
+                entity, FastHandoverClientConfig(key=keys[i])))
+        if hier:
+            MapClient.install(entity, MapClientConfig(credentials=_map_credentials(i),
+                                                      wall_clock_offset=WALL_CLOCK))
+        node.host(entity)
+        net.at(0.0, entity, entity.start)
+        station = Station(net, node, "wlan0", timing=timing, scenario=mode)
+        mobile = _Mobile(i, node, entity, station)
+        first, mobile.decisions = _movement(scenario, protocol, i, aps,
+                                           kernel.rng(f"movement/mn{i}"))
+        station.associate(aps[first], at=0.1 + 0.001 * (i % 1000))
+        _schedule_handoffs(scenario, protocol, net, mobile, aps)
+        _traffic(scenario, net, mobile, cn, cn_sender)
+        mobiles.append(mobile)
+
+    signalling = _SignallingCapture(scenario.traffic.start_s)
+    net.captures.append(signalling)
+    full = net.capture() if capture else None
+    return _World(scenario, protocol, net, aps, mobiles, signalling, full)
+
+
+def _timing(scenario: Scenario, protocol: str) -> HandoffTiming:
+    wifi = scenario.wifi
+    channels = wifi.channels
+    if wifi.background_scan and protocol not in _PREDICTIVE:
+        # The scan was done in the background: step 1 takes no time inside the handoff.
+        channels = 0
+    return HandoffTiming(channels=channels, probe_delay=wifi.probe_delay_ms / 1000,
+                         channel_time=wifi.channel_time_ms / 1000, join=wifi.join_ms / 1000,
+                         authentication=wifi.authentication_ms / 1000,
+                         association=wifi.association_ms / 1000, eap=wifi.eap_ms / 1000)
+
+
+def _ap_positions(scenario: Scenario) -> list[tuple[float, float]]:
+    m = scenario.movement
+    if m.model == "ping_pong":
+        return [(100.0 * k, 0.0) for k in range(m.access_points)]
+    return grid(m.grid_columns, m.grid_rows, m.cell_m)
+
+
+def _movement(scenario: Scenario, protocol: str, index: int, aps: list[AccessPoint],
+              rng: random.Random) -> tuple[int, list[HandoffDecision]]:
+    m = scenario.movement
+    lead = lead_time(scenario, protocol)
+    if m.model == "ping_pong":
+        times = handover_schedule(scenario, index)
+        targets = ping_pong_targets(m.access_points, m.handovers)
+        return 0, [HandoffDecision(t, aps[k].name, t - lead)
+                   for t, k in zip(times, targets, strict=True)]
+    cells = grid(m.grid_columns, m.grid_rows, m.cell_m)
+    start = scenario.traffic.start_s
+    trajectory = random_waypoint(rng, cells, duration=scenario.duration - start,
+                                 speed=(m.speed_min_mps, m.speed_max_mps), pause=m.pause_s,
+                                 t0=start)
+    first, decisions = handoffs_along(
+        trajectory, {ap.name: ap.position for ap in aps}, step=0.05,
+        hysteresis_db=m.hysteresis_db, lead=lead)
+    names = [ap.name for ap in aps]
+    # Keep handoffs that leave time for the previous one to finish (no overlapping handoffs)
+    # and that change the AP (a skipped one may be followed by a move back).
+    kept: list[HandoffDecision] = []
+    last = -math.inf
+    current = first
+    for decision in decisions:
+        if decision.time >= scenario.duration:
+            break
+        if decision.time - last < 2 * lead + 0.05 or decision.target == current:
+            continue
+        current = decision.target
+        warning = max(decision.warning if decision.warning is not None else decision.time,
+                      last + 0.02)
+        kept.append(HandoffDecision(decision.time, decision.target, warning))
+        last = decision.time
+    return names.index(first), kept
+
+
+def _schedule_handoffs(scenario: Scenario, protocol: str, net: Network, mobile: _Mobile,
+                       aps: list[AccessPoint]) -> None:
+    by_name = {ap.name: ap for ap in aps}
+    station, node, entity = mobile.station, mobile.node, mobile.entity
+    previous = 0.0
+    for decision in mobile.decisions:
+        target = by_name[decision.target]
+        warning = decision.warning if decision.warning is not None else decision.time
+        background = scenario.wifi.background_scan or protocol not in _PREDICTIVE
+        if protocol in _FMIP and background:
+            # RFC 4260 steps a-b "far in advance": a wildcard RtSolPr learns the AR-Info of
+            # every neighbour (RFC 5568 §4 case 4) before the handover decision. (Predictive
+            # without background scanning learns it from its own scan's results instead.)
+            discover = warning - 0.25
+            if discover > previous + 0.05:
+                net.kernel.schedule_at(discover, node.call, entity, entity.l2_trigger,
+                                       ScanCompleted(access_points=()))
+        if protocol in _PREDICTIVE:
+            lead = decision.time - warning
+            prescanned = scenario.wifi.background_scan
+            # Without background scanning the scan ends early enough for the RtSolPr/PrRtAdv
+            # its results trigger (RFC 4260 steps 1, a, b) to complete before LinkGoingDown.
+            solicit = 2 * scenario.links.wireless.one_way(SIGNAL_BYTES) + 0.005
+            try:
+                station.handoff(target, decision.time, lead=lead, prescanned=prescanned,
+                                scan_at=None if prescanned else max(
+                                    warning - solicit - station.timing.scan, previous + 0.05))
+            except ValueError:
+                station.handoff(target, decision.time, lead=lead, prescanned=True)
+        else:
+            station.handoff(target, decision.time)
+        previous = decision.time
+
+
+def _traffic(scenario: Scenario, net: Network, mobile: _Mobile, cn: Node,
+             cn_sender: Callable[..., None]) -> None:
+    t = scenario.traffic
+    interval = t.interval_ms / 1000
+    stop = scenario.duration
+    i = mobile.index
+    if t.downlink:
+        mobile.down_receiver = FlowReceiver(mobile.node, DOWNLINK_PORT, flow=i)
+        mobile.downlink = CBRSource(net, cn_sender, src=CN_ADDRESS, dst=home_address(i),
+                                    src_port=DOWNLINK_PORT, dst_port=DOWNLINK_PORT, flow=i,
+                                    interval=interval, payload=t.payload_bytes,
+                                    start=t.start_s, stop=stop)
+    if t.uplink:
+        port = UPLINK_BASE_PORT + i
+        mobile.up_receiver = FlowReceiver(cn, port, flow=i)
+        # Half an interval after the downlink: the two directions of a call are not in phase.
+        mobile.uplink = CBRSource(net, entity_sender(mobile.node, mobile.entity),
+                                  src=home_address(i), dst=CN_ADDRESS, src_port=port,
+                                  dst_port=port, flow=i, interval=interval,
+                                  payload=t.payload_bytes, start=t.start_s + interval / 2,
+                                  stop=stop)
+
+
+# -- running and measuring ---------------------------------------------------------------------
+
+
+def run_protocol(
+    scenario: Scenario,
+    protocol: str,
+    *,
+    seed: int,
+    capture: Path | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> ProtocolResult:
+    """Run ``protocol`` on ``scenario`` with ``seed`` and measure it (module docstring).
+
+    ``capture``: write a pcap (raw IPv6) of every frame on every link of the run there.
+    ``progress``: called with the fraction of simulated time done (at most ~100 times).
+    """
+    world = _build(scenario, protocol, seed, capture is not None)
+    net = world.network
+    end = scenario.duration + DRAIN
+    if progress is not None:
+        steps = 100
+        for k in range(1, steps + 1):
+            net.kernel.schedule_at(end * k / steps, progress, k / steps)
+    net.run(until=end)
+    if capture is not None and world.capture is not None:
+        capture.parent.mkdir(parents=True, exist_ok=True)
+        world.capture.write_pcap(capture)
+    return _measure(world)
+
+
+def compare(
+    scenario: Scenario,
+    *,
+    seed: int,
+    protocols: Sequence[str] = PROTOCOLS,
+    capture_dir: Path | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> list[ProtocolResult]:
+    """:func:`run_protocol` for each of ``protocols`` (captures in
+    ``capture_dir / f"{protocol}.pcap"``; ``progress(protocol, fraction)``)."""
+    results = []
+    for protocol in protocols:
+        path = None if capture_dir is None else Path(capture_dir) / f"{protocol}.pcap"
+        report = None
+        if progress is not None:
+            report = _bind_progress(progress, protocol)
+        results.append(run_protocol(scenario, protocol, seed=seed, capture=path,
+                                    progress=report))
+    return results
+
+
+def _bind_progress(progress: Callable[[str, float], None],
+                   protocol: str) -> Callable[[float], None]:
+    def report(fraction: float) -> None:
+        progress(protocol, fraction)
+    return report
+
+
+def _events_by_node(events: Iterable[EventRecord]) -> dict[str, list[EventRecord]]:
+    grouped: dict[str, list[EventRecord]] = {}
+    for record in events:
+        grouped.setdefault(record.node, []).append(record)
+    return grouped
+
+
+def _first(events: list[EventRecord], kind: str, since: float, until: float,
+           **fields: Any) -> float | None:
+    for record in events:
+        if record.time < since:
+            continue
+        if record.time >= until:
+            return None
+        if record.kind == kind and all(record.event.fields.get(k) == v
+                                       for k, v in fields.items()):
+            return record.time
+    return None
+
+
+def _measure(world: _World) -> ProtocolResult:
+    scenario, protocol, net = world.scenario, world.protocol, world.network
+    hier = protocol in _HIER
+    ap_links = {ap.name: ap.link.name for ap in world.aps}
+    by_node = _events_by_node(net.events)
+    disruptions: list[float] = []
+    phases: dict[str, list[float]] = {"l2": [], "movement_detection": [],
+                                      "address_configuration": [], "registration": []}
+    if protocol in _FMIP:
+        phases["fast_handover"] = []
+    sent = lost = duplicated = handovers = 0
+    up_sent = up_lost = 0
+    buffered = 0
+    trace: tuple[tuple[int, float, float], ...] = ()
+    handover_times: tuple[float, ...] = ()
+    iid_owner = {interface_identifier_from_mac(mn_mac(m.index)): m.index for m in world.mobiles}
+    buffered_by_mn = _buffered_per_mobile(net.events, iid_owner)
+    for mobile in world.mobiles:
+        station = mobile.station
+        records = [h for h in station.handoffs if h.down is not None and h.up is not None]
+        windows = handover_windows(records, ap_links)
+        events = by_node.get(mobile.node.name, [])
+        arrivals: list[Arrival] = (mobile.down_receiver.arrivals
+                                   if mobile.down_receiver is not None else [])
+        for k, (record, window) in enumerate(zip(records, windows, strict=True)):
+            assert record.down is not None and record.up is not None
+            following = records[k + 1].down if k + 1 < len(records) else math.inf
+            assert following is not None
+            handovers += 1
+            if mobile.down_receiver is not None:
+                report = handover_report(arrivals, window, horizon=following)
+                if report.disruption is not None:
+                    disruptions.append(report.disruption)
+            _phases(phases, protocol, hier, station, record, following, events)
+        if mobile.downlink is not None and mobile.down_receiver is not None:
+            flow = flow_report(arrivals, mobile.downlink.sent)
+            sent += flow.sent
+            lost += flow.lost
+            duplicated += flow.duplicates
+        if mobile.uplink is not None and mobile.up_receiver is not None:
+            flow = flow_report(mobile.up_receiver.arrivals, mobile.uplink.sent)
+            up_sent += flow.sent
+            up_lost += flow.lost
+        buffered += buffered_by_mn.get(mobile.index, 0)
+        if mobile.index == 0:
+            handover_times = tuple(r.down for r in records if r.down is not None)
+            if handover_times:
+                low, high = handover_times[0] - TRACE_BEFORE, handover_times[0] + TRACE_AFTER
+                trace = tuple((a.seq, a.sent, a.arrived) for a in arrivals
+                              if low <= a.arrived <= high)
+    estimate = analytic.expected(scenario, protocol)
+    analytic_lost = estimate.packets_lost
+    if scenario.movement.model != "ping_pong" and estimate.packets_lost_per_handover is not None:
+        analytic_lost = estimate.packets_lost_per_handover * handovers
+    registration = phases["registration"]
+    return ProtocolResult(
+        protocol=protocol,
+        handovers=handovers,
+        disruption_ms=_distribution(disruptions),
+        phases_ms={name: _mean_ms(values) for name, values in phases.items()},
+        packets_sent=sent,
+        packets_lost=lost,
+        packets_buffered=buffered,
+        packets_duplicated=duplicated,
+        signalling=_signalling(world.signalling, handovers),
+        binding_update_latency_ms=_mean_ms(registration),
+        analytic_disruption_ms=estimate.disruption_ms,
+        analytic_packets_lost=analytic_lost,
+        trace=trace,
+        handover_times=handover_times,
+        uplink={"sent": up_sent, "lost": up_lost},
+    )
+
+
+def _phases(phases: dict[str, list[float]], protocol: str, hier: bool, station: Station,
+            record: Any, following: float, events: list[EventRecord]) -> None:
+    down, up = record.down, record.up
+    phases["l2"].append(up - down)
+    detected = _first(events, "movement.detected", up, following)
+    if detected is not None:
+        phases["movement_detection"].append(detected - up)
+        configured = _first(events, "coa.configured", detected, following)
+        if configured is not None:
+            phases["address_configuration"].append(configured - detected)
+            sent_kind, done_kind = (("map.bu_sent", "map.registered") if hier
+                                    else ("home.bu_sent", "home.registered"))
+            bu = _first(events, sent_kind, configured, following)
+            if bu is not None:
+                extra = {"previous": False} if hier else {}
+                done = _first(events, done_kind, bu, following, **extra)
+                if done is not None:
+                    phases["registration"].append(done - bu)
+    if "fast_handover" in phases:
+        if protocol in _PREDICTIVE:
+            warned = [t for t, trigger in station.triggers
+                      if isinstance(trigger, LinkGoingDown) and t <= down]
+            start = warned[-1] if warned else None
+        else:
+            start = up
+        if start is not None:
+            fback = _first(events, "fmip.fback", start, following)
+            if fback is not None:
+                phases["fast_handover"].append(fback - start)
+
+
+def _buffered_per_mobile(events: Iterable[EventRecord], owners: dict[int, int]) -> dict[int, int]:
+    """Data packets NAR buffers held per mobile node (module docstring)."""
+    counts: dict[int, int] = {}
+    mask = (1 << 64) - 1
+    for record in events:
+        kind = record.kind
+        if kind == "fmip.buffered":
+            owner = owners.get(int(record.event.fields["address"]) & mask)
+            if owner is not None:
+                counts[owner] = counts.get(owner, 0) + 1
+        elif kind == "fmip.fback_sent":
+            fields = record.event.fields
+            destinations = fields.get("destinations", ())
+            pcoa = fields.get("pcoa")
+            # Predictive: the copy to the NCoA reaches the NAR while it proxies: buffered.
+            if pcoa in destinations and len(destinations) > 1 and fields.get("lifetime"):
+                owner = owners.get(int(pcoa) & mask)
+                if owner is not None:
+                    counts[owner] = counts.get(owner, 0) - 1
+    return {k: max(0, v) for k, v in counts.items()}
+
+
+def _signalling(capture: Capture, handovers: int) -> dict[str, Any]:
+    totals: dict[str, list[int]] = {}
+    for _time, _link, data in capture.records:
+        name = message_type(data)
+        if name is None or name in ("echo_request", "echo_reply"):
+            continue
+        entry = totals.setdefault(name, [0, 0])
+        entry[0] += 1
+        entry[1] += len(data)
+    messages = sum(m for m, _b in totals.values())
+    size = sum(b for _m, b in totals.values())
+    per = max(handovers, 1)
+    return {
+        "messages_per_handover": messages / per,
+        "bytes_per_handover": size / per,
+        "by_type": {name: {"messages": m, "bytes": b}
+                    for name, (m, b) in sorted(totals.items())},
+    }
+
+
+def _mean_ms(values: Sequence[float]) -> float | None:
+    if not values:
+        return None
+    return math.fsum(values) / len(values) * 1000.0
+
+
+def _distribution(values: Sequence[float]) -> dict[str, float | None]:
+    if not values:
+        return {"mean": None, "p50": None, "p95": None, "max": None}
+    ms = [v * 1000.0 for v in values]
+    return {"mean": math.fsum(ms) / len(ms), "p50": percentile(ms, 50),
+            "p95": percentile(ms, 95), "max": max(ms)}
+
+
+def results_to_dict(scenario: Scenario, results: Sequence[ProtocolResult], *,
+                    seed: int) -> dict[str, Any]:
+    """``{"scenario": ..., "seed": ..., "results": [...]}`` as JSON-ready data; each trace is
+    summarised as its packet count (``trace_packets``) to keep the file small."""
+    rows = []
+    for result in results:
+        rows.append({
+            "protocol": result.protocol,
+            "handovers": result.handovers,
+            "disruption_ms": dict(result.disruption_ms),
+            "phases_ms": dict(result.phases_ms),
+            "packets_sent": result.packets_sent,
+            "packets_lost": result.packets_lost,
+            "packets_buffered": result.packets_buffered,
+            "packets_duplicated": result.packets_duplicated,
+            "signalling": result.signalling,
+            "binding_update_latency_ms": result.binding_update_latency_ms,
+            "analytic_disruption_ms": result.analytic_disruption_ms,
+            "analytic_packets_lost": result.analytic_packets_lost,
+            "uplink": dict(result.uplink),
+            "handover_times": list(result.handover_times),
+            "trace_packets": len(result.trace),
+        })
+    return {"scenario": scenario_to_dict(scenario), "seed": seed, "results": rows}
+
+
+__all__ = [
+    "PROTOCOLS",
+    "ProtocolResult",
+    "compare",
+    "results_to_dict",
+    "run_protocol",
+]

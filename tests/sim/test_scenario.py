@@ -1,0 +1,120 @@
+"""Scenarios: the reference values, the derived round trips, TOML loading and its errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mipshop.sim.scenario import (
+    Scenario,
+    ScenarioError,
+    auto_lead,
+    handover_schedule,
+    load_scenario,
+    ping_pong_targets,
+    reference_scenario,
+    scenario_from_toml,
+    scenario_to_dict,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_reference_round_trips_make_the_home_agent_far_and_the_map_near() -> None:
+    data = scenario_to_dict(reference_scenario())
+    assert data["rtt_ms"]["mn_ar"] == 4.0
+    assert data["rtt_ms"]["mn_map"] == 14.0
+    assert data["rtt_ms"]["mn_ha"] == 154.0
+    assert data["rtt_ms"]["mn_cn"] == 114.0
+    assert data["rtt_ms"]["mn_ha"] > 10 * data["rtt_ms"]["mn_map"]
+    assert data["cbr_interval_ms"] == 20.0
+    assert data["l2_handoff_ms"] == 4.0
+    assert data["duration_s"] == 17.0
+    json.dumps(data, sort_keys=True)  # JSON-ready
+
+
+def test_examples_reference_spells_out_the_built_in_scenario() -> None:
+    assert load_scenario(EXAMPLES / "reference.toml") == reference_scenario()
+
+
+def test_a_file_overrides_only_the_keys_it_gives(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('name = "x"\n[links.core_ha]\ndelay_ms = 80\n[fmipv6]\nlead_ms = 30\n')
+    scenario = load_scenario(path)
+    reference = reference_scenario()
+    assert scenario.links.core_ha.delay_ms == 80.0
+    assert scenario.links.core_ha.rate_mbps == reference.links.core_ha.rate_mbps
+    assert scenario.links.core_cn == reference.links.core_cn
+    assert scenario.fmipv6.lead_ms == 30.0
+    assert scenario_to_dict(scenario)["rtt_ms"]["mn_ha"] == 214.0
+    assert replace(scenario, name="reference", links=reference.links,
+                   fmipv6=reference.fmipv6) == reference
+
+
+def test_auto_lead_covers_fbu_hi_hack_and_the_last_packet() -> None:
+    scenario = reference_scenario()
+    # 2 ms FBU + 2 x 5 ms HI/HAck + 2 ms last packet + 0.5 ms margin (+ serialization).
+    assert auto_lead(scenario) == pytest.approx(0.0145, abs=1e-4)
+    # MAP-anchored: FBU to the MAP (7 ms), HI/HAck over MAP-AR (10 ms), MAP -> MN (7 ms).
+    assert auto_lead(scenario, "fhmipv6") == pytest.approx(0.0245, abs=1e-4)
+
+
+def test_ping_pong_schedule() -> None:
+    assert ping_pong_targets(2, 4) == [1, 0, 1, 0]
+    assert ping_pong_targets(3, 6) == [1, 2, 1, 0, 1, 2]
+    assert handover_schedule(reference_scenario()) == [5.0, 8.0, 11.0, 14.0]
+
+
+BAD = [
+    ('[links.core_ha]\ndelay_ms = "x"\n',
+     'links.core_ha.delay_ms: must be a number >= 0, got "x"'),
+    ("[links.core_ha]\ndelay_ms = -1\n", "links.core_ha.delay_ms: must be a number >= 0, got -1"),
+    ("[links.wireless]\nrate_mbps = 0\n", "links.wireless.rate_mbps: must be a number > 0"),
+    ("[links.wireless]\nloss = 1.5\n", "links.wireless.loss: must be a number >= 0 and <= 1"),
+    ("[links.satellite]\ndelay_ms = 1\n", "links.satellite: unknown key"),
+    ("colour = 1\n", "colour: unknown key"),
+    ("[wifi]\nchannels = 2.5\n", "wifi.channels: must be an integer"),
+    ("[wifi]\nbackground_scan = 1\n", "wifi.background_scan: must be true or false, got 1"),
+    ('[movement]\nmodel = "teleport"\n', 'movement.model: must be one of "ping_pong"'),
+    ("[movement]\nhandovers = 0\n", "movement.handovers: must be an integer >= 1"),
+    ("[movement]\nspeed_min_mps = 3.0\nspeed_max_mps = 2.0\n",
+     "movement.speed_max_mps: must be >= movement.speed_min_mps"),
+    ("[traffic]\ninterval_ms = 0\n", "traffic.interval_ms: must be a number > 0, got 0"),
+    ("[traffic]\nstart_s = 100\n", "traffic.start_s: must be before the end of the run"),
+    ('[fmipv6]\nlead_ms = "soon"\n', 'fmipv6.lead_ms: must be a number or "auto"'),
+    ("mobile_nodes = true\n", "mobile_nodes: must be an integer >= 1"),
+    ("links = 3\n", "links: must be a table, got 3"),
+    ('name = 3\n', "name: must be a string, got 3"),
+    ("[links.core_ha\ndelay_ms = 1\n", "TOML syntax error"),
+    ("[traffic]\ninterval_ms = 20\ninterval_ms = 30\n", "line 3"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD)
+def test_bad_files_name_the_key_and_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert message in str(caught.value)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_syntax_errors_give_the_line() -> None:
+    with pytest.raises(ScenarioError, match=r"line 2"):
+        scenario_from_toml('name = "a"\nmobile_nodes = = 3\n')
+
+
+def test_a_missing_file_is_a_scenario_error(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(tmp_path / "nowhere.toml")
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
+def test_every_example_loads(path: Path) -> None:
+    scenario = load_scenario(path)
+    assert isinstance(scenario, Scenario)
+    assert scenario.name == path.stem
