@@ -186,6 +186,31 @@ def measure(events: int, processes: int, repeats: int) -> dict[str, float]:
     return best
 
 
+def compare_wall_time(repeats: int) -> dict[str, float]:
+    """Wall time of ``mipshop compare`` on the reference scenario.
+
+    ``in_process``: best of ``repeats`` calls of :func:`mipshop.sim.compare.compare` (all five
+    protocols); ``command``: one run of the ``mipshop compare`` command in a new interpreter,
+    start-up, imports and table included.
+    """
+    import subprocess
+    from pathlib import Path
+
+    from mipshop.sim.compare import compare
+    from mipshop.sim.scenario import reference_scenario
+
+    scenario = reference_scenario()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        compare(scenario, seed=1)
+        best = min(best, time.perf_counter() - start)
+    command = Path(sys.executable).with_name("mipshop")
+    start = time.perf_counter()
+    subprocess.run([str(command), "compare"], check=True, capture_output=True)
+    return {"in_process_seconds": best, "command_seconds": time.perf_counter() - start}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer events and repeats")
@@ -200,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {label: measure(events, p, repeats) for label, p in workloads.items()}
     packets = events // 10
     network = network_path(packets, repeats)
+    wall = compare_wall_time(1 if args.quick else 3)
     if args.json:
         print(json.dumps({
             "events": events, "repeats": repeats,
@@ -210,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                 "mipshop_over_heapq": rates["mipshop"] / rates["heapq"],
             } for label, rates in results.items()},
             "network_path": {"packets": packets, **network},
+            "compare_wall_time": wall,
         }, indent=2))
         return 0
     print(f"events per run: {events}, best of {repeats}; Python {sys.version.split()[0]}, "
@@ -225,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nnetwork path (host-router-router-host, {packets} packets of 208 bytes): "
           f"{network['packets_per_second']:,.0f} packets/s end to end, "
           f"{network['events_per_second']:,.0f} kernel events/s")
+    print(f"mipshop compare (reference scenario, 5 protocols): "
+          f"{wall['in_process_seconds']:.2f} s in process, "
+          f"{wall['command_seconds']:.2f} s as a command")
     return 0
 
 
