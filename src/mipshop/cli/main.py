@@ -56,7 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="LIST",
             help="comma-separated subset of: mipv6,hmipv6,fmipv6,fmipv6-reactive,fhmipv6",
         )
+    # Real packets (mipshop.net, root): their own argument parsers; see _real_packets.
+    commands.add_parser("testbed", add_help=False,
+                        help="handovers on real packets in network namespaces (root)")
+    commands.add_parser("daemon", add_help=False,
+                        help="run one node (ha, ar, mn) on real packets (root)")
     return parser
+
+
+def _real_packets(command: str, rest: list[str]) -> int:
+    """``mipshop testbed ...`` / ``mipshop daemon ...``: hand over to :mod:`mipshop.net`."""
+    if command == "testbed":
+        from ..net.experiment import main as testbed_main
+
+        return testbed_main(rest)
+    from ..net.daemon import main as daemon_main
+
+    return daemon_main(rest)
 
 
 def _seed(text: str) -> int:
@@ -113,6 +129,9 @@ def _run_comparison(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``mipshop``; returns the process exit status."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0] in ("testbed", "daemon"):
+        return _real_packets(words[0], words[1:])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "dissect":

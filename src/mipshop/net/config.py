@@ -1,0 +1,338 @@
+"""The daemons' TOML configuration, checked key by key and turned into entities.
+
+A file has a ``[daemon]`` table (how the runtime runs: TUN name, the links it uses, the event
+log, the control socket, the seed) and one table for the role's entity, whose keys are the
+fields of the protocol configuration dataclasses (:mod:`mipshop.protocol.config`) in TOML
+types: addresses and prefixes as strings, link-layer addresses as ``"02:00:00:00:00:01"``,
+keys as hex. An unknown key is an error naming the known ones. Example (home agent)::
+
+    [daemon]
+    name = "ha"
+    interfaces = ["eth0"]
+    event_log = "/tmp/ha.jsonl"
+    control = "/tmp/ha.sock"
+
+    [home_agent]
+    interface = "eth0"
+    address = "2001:db8:1::1"
+    prefix = "2001:db8:1::/64"
+
+    [[home_agent.credentials]]
+    identifier = "mn1@example.com"
+    spi = 1000
+    key = "000102030405060708090a0b0c0d0e0f"
+    home_address = "2001:db8:1::100"
+
+Roles: ``ha`` (``[home_agent]``: the :class:`~mipshop.protocol.config.RouterConfig` keys plus
+the :class:`~mipshop.protocol.config.HomeAgentConfig` ones), ``ar`` (``[access_router]``:
+:class:`RouterConfig`, and an optional ``[access_router.fast_handover]`` table: the RFC 5568
+PAR/NAR configuration with ``[[...neighbors]]`` and ``[[...handover_keys]]``), ``mn``
+(``[mobile_node]``: :class:`MobileNodeConfig`, with a ``[mobile_node.credentials]`` table and
+an optional ``[mobile_node.fast_handover]`` table, the MN-PAR key ``spi``/``key`` and the
+:class:`~mipshop.protocol.fmip_config.FastHandoverClientConfig` fields, and an optional
+``[mobile_node.map_client]`` table for HMIPv6), ``map`` (``[mobility_anchor_point]``:
+:class:`~mipshop.protocol.map_config.MapConfig`). An access router's ``map_options`` is an
+array of tables (``address``, ``distance``, ``preference``, ``valid_lifetime``, ``r_flag``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import time
+import tomllib
+from dataclasses import dataclass, field
+from ipaddress import IPv6Address, IPv6Network
+from pathlib import Path
+from typing import Any
+
+from ..protocol.access_router import AccessRouter
+from ..protocol.config import (
+    HomeAgentConfig,
+    MobileNodeConfig,
+    MobilityCredentials,
+    RouterConfig,
+)
+from ..protocol.entity import Entity
+from ..protocol.fast_handover_client import FastHandoverClient
+from ..protocol.fmip_config import (
+    FastHandoverClientConfig,
+    FastHandoverRouterConfig,
+    HandoverKey,
+    NeighborRouter,
+)
+from ..protocol.home_agent import HomeAgent
+from ..protocol.map import MobilityAnchorPoint
+from ..protocol.map_client import MapClient
+from ..protocol.map_config import MapClientConfig, MapConfig
+from ..protocol.mn_ha_auth import SecurityAssociation
+from ..protocol.mobile_node import MobileNode
+from ..wire.nd_options import MAPOption
+from .errors import NetError
+
+ROLES = ("ha", "ar", "mn", "map")
+_SECTIONS = {"ha": "home_agent", "ar": "access_router", "mn": "mobile_node",
+             "map": "mobility_anchor_point"}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DaemonSettings:
+    """How the runtime runs one entity (the ``[daemon]`` table).
+
+    * ``name``: the entity's name in events; ``seed``: its random generator's seed.
+    * ``tun``: the TUN device that carries the addresses the daemon owns in user space.
+    * ``interfaces``: the links the entity sends and listens on (raw sender, packet listener,
+      proxy NDP); routers also get IPv6 forwarding.
+    * ``event_log``: JSON-lines file of the entity's events; ``control``: a Unix socket taking
+      JSON-lines commands (see :mod:`.daemon`).
+    * ``tun_mtu``: the TUN MTU. It bounds what the kernel forwards into the device, so it
+      must hold a whole tunnelled packet: the links' 1500.
+    * ``application_mtu``: the path MTU of the mobile node's applications (the route from the
+      home address into the TUN device); 1400 leaves room for the IPv6-in-IPv6 header the
+      daemon adds (RFC 2473 §6.7) on 1500-octet links.
+    """
+
+    name: str
+    tun: str = "mip0"
+    interfaces: tuple[str, ...] = ()
+    event_log: str | None = None
+    control: str | None = None
+    seed: int = 1
+    tun_mtu: int = 1500
+    application_mtu: int = 1400
+
+
+def parse_mac(text: str) -> bytes:
+    """``"02:00:00:00:00:01"`` (or plain hex) -> 6 bytes."""
+    value = bytes.fromhex(text.replace(":", "").replace("-", ""))
+    if len(value) != 6:
+        raise ValueError(f"not a 6-octet MAC address: {text!r}")
+    return value
+
+
+def _convert(annotation: str, value: Any, where: str) -> Any:
+    """Convert a TOML value to the dataclass field type named by ``annotation``."""
+    kind = annotation.replace(" ", "").removesuffix("|None")
+    try:
+        if kind == "IPv6Address":
+            return IPv6Address(value)
+        if kind == "IPv6Network":
+            return IPv6Network(value)
+        if kind == "bytes":
+            return parse_mac(value)
+        if kind == "float":
+            return float(value)
+        if kind in ("int", "bool", "str"):
+            expected = {"int": int, "bool": bool, "str": str}[kind]
+            if not isinstance(value, expected):
+                raise TypeError(f"expected {kind}")
+            return value
+        if kind == "frozenset[IPv6Address]":
+            return frozenset(IPv6Address(v) for v in value)
+        if kind == "tuple[IPv6Network,...]":
+            return tuple(IPv6Network(v) for v in value)
+    except (ValueError, TypeError) as exc:
+        raise NetError(f"mipshop: config {where}: {exc}") from exc
+    raise NetError(f"mipshop: config {where}: cannot be set from a TOML file")
+
+
+def _fields(cls: type, table: dict[str, Any], where: str, *, skip: tuple[str, ...] = ()
+            ) -> dict[str, Any]:
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key in skip:
+            continue
+        if key not in known:
+            names = ", ".join(sorted(k for k in known if k not in skip))
+            raise NetError(f"mipshop: config {where}: unknown key {key!r} (known: {names})")
+        out[key] = _convert(str(known[key].type), value, f"{where}.{key}")
+    return out
+
+
+def _credentials(table: dict[str, Any], where: str) -> MobilityCredentials:
+    allowed = {"identifier", "spi", "key", "home_address"}
+    unknown = set(table) - allowed
+    if unknown:
+        raise NetError(f"mipshop: config {where}: unknown key(s) {sorted(unknown)} "
+                       f"(known: {', '.join(sorted(allowed))})")
+    try:
+        return MobilityCredentials(
+            identifier=str(table["identifier"]).encode(),
+            security_association=SecurityAssociation(spi=int(table["spi"]),
+                                                     key=bytes.fromhex(table["key"])),
+            home_address=IPv6Address(table["home_address"]) if "home_address" in table
+            else None,
+        )
+    except (KeyError, ValueError) as exc:
+        raise NetError(f"mipshop: config {where}: {exc!r}") from exc
+
+
+def _handover_key(table: dict[str, Any], where: str) -> HandoverKey:
+    try:
+        return HandoverKey(spi=int(table["spi"]), key=bytes.fromhex(table["key"]))
+    except (KeyError, ValueError) as exc:
+        raise NetError(f"mipshop: config {where}: {exc!r}") from exc
+
+
+def _fast_handover_router(table: dict[str, Any], where: str) -> FastHandoverRouterConfig:
+    """``[access_router.fast_handover]``: RFC 5568 PAR/NAR configuration."""
+    table = dict(table)
+    neighbors = []
+    for entry in table.pop("neighbors", []):
+        entry = dict(entry)
+        aps = tuple(bytes.fromhex(a) for a in entry.pop("access_points", ()))
+        fields = _fields(NeighborRouter, entry, f"{where}.neighbors",
+                         skip=("access_points",))
+        neighbors.append(NeighborRouter(access_points=aps, **fields))
+    keys = tuple(_handover_key(k, f"{where}.handover_keys")
+                 for k in table.pop("handover_keys", []))
+    local = tuple(bytes.fromhex(a) for a in table.pop("local_access_points", ()))
+    fields = _fields(FastHandoverRouterConfig, table, where,
+                     skip=("neighbors", "handover_keys", "local_access_points"))
+    return FastHandoverRouterConfig(neighbors=tuple(neighbors), handover_keys=keys,
+                                    local_access_points=local, **fields)
+
+
+def _map_client(table: dict[str, Any], where: str, offset: float) -> MapClientConfig:
+    """``[mobile_node.map_client]``: the MN-MAP ``credentials`` table and the
+    :class:`~mipshop.protocol.map_config.MapClientConfig` fields."""
+    table = dict(table)
+    creds = table.pop("credentials", None)
+    fields = _fields(MapClientConfig, table, where, skip=("credentials", "map_credentials"))
+    fields.setdefault("wall_clock_offset", offset)
+    return MapClientConfig(
+        credentials=None if creds is None else _credentials(creds, f"{where}.credentials"),
+        **fields)
+
+
+def _fast_handover_client(table: dict[str, Any], where: str) -> FastHandoverClientConfig:
+    """``[mobile_node.fast_handover]``: ``spi`` and ``key`` (the MN-PAR handover key) and
+    the :class:`FastHandoverClientConfig` fields."""
+    table = dict(table)
+    key = _handover_key({"spi": table.pop("spi", None), "key": table.pop("key", "")}, where)
+    fields = _fields(FastHandoverClientConfig, table, where, skip=("key", "placement"))
+    return FastHandoverClientConfig(key=key, **fields)
+
+
+def _map_option(table: dict[str, Any], where: str) -> MAPOption:
+    """One RFC 5380 §4 MAP option an access router advertises (``map_options`` entries)."""
+    try:
+        return MAPOption(**_fields(MAPOption, table, where))
+    except (TypeError, ValueError) as exc:
+        raise NetError(f"mipshop: config {where}: {exc}") from exc
+
+
+def _router(table: dict[str, Any], where: str) -> RouterConfig:
+    table = dict(table)
+    options = tuple(_map_option(o, f"{where}.map_options")
+                    for o in table.pop("map_options", []))
+    try:
+        return RouterConfig(map_options=options,
+                            **_fields(RouterConfig, table, where, skip=("map_options",)))
+    except (TypeError, ValueError) as exc:
+        raise NetError(f"mipshop: config {where}: {exc}") from exc
+
+
+@dataclass(slots=True)
+class DaemonConfig:
+    """A parsed configuration file: the runtime settings and the role's entity table."""
+
+    role: str
+    settings: DaemonSettings
+    entity: dict[str, Any] = field(default_factory=dict)
+    source: str = "<memory>"
+
+    def build(self, *, wall_clock_offset: float | None = None) -> Entity:
+        """The protocol entity this file describes.
+
+        ``wall_clock_offset`` (Unix time minus ``time.monotonic()``) is what RFC 4285
+        timestamps need, since the runtime's ``now`` is the monotonic clock.
+        """
+        offset = time.time() - time.monotonic() if wall_clock_offset is None else (
+            wall_clock_offset)
+        rng = random.Random(self.settings.seed)
+        where = f"{self.source} [{_SECTIONS[self.role]}]"
+        table = dict(self.entity)
+        try:
+            if self.role == "ar":
+                fast = table.pop("fast_handover", None)
+                return AccessRouter(self.settings.name, rng, _router(table, where),
+                                    fast_handover=None if fast is None else (
+                                        _fast_handover_router(fast, f"{where}.fast_handover")))
+            if self.role == "ha":
+                creds = tuple(_credentials(c, f"{where}.credentials")
+                              for c in table.pop("credentials", []))
+                ha_keys = {f.name for f in dataclasses.fields(HomeAgentConfig)} - {"router"}
+                ha_table = {k: table.pop(k) for k in list(table) if k in ha_keys}
+                ha_fields = _fields(HomeAgentConfig, ha_table, where, skip=("credentials",))
+                ha_fields.setdefault("wall_clock_offset", offset)
+                return HomeAgent(self.settings.name, rng, HomeAgentConfig(
+                    router=_router(table, where), credentials=creds, **ha_fields))
+            if self.role == "map":
+                creds = tuple(_credentials(c, f"{where}.credentials")
+                              for c in table.pop("credentials", []))
+                map_fields = _fields(MapConfig, table, where, skip=("credentials",))
+                map_fields.setdefault("wall_clock_offset", offset)
+                return MobilityAnchorPoint(self.settings.name, rng, MapConfig(
+                    credentials=creds, **map_fields))
+            if self.role == "mn":
+                creds_table = table.pop("credentials", None)
+                fast_table = table.pop("fast_handover", None)
+                map_table = table.pop("map_client", None)
+                mn_fields = _fields(MobileNodeConfig, table, where,
+                                    skip=("credentials", "route_optimization"))
+                mn_fields.setdefault("wall_clock_offset", offset)
+                credentials = None if creds_table is None else _credentials(
+                    creds_table, f"{where}.credentials")
+                mobile = MobileNode(self.settings.name, rng, MobileNodeConfig(
+                    credentials=credentials, **mn_fields))
+                if map_table is not None:
+                    # RFC 5380: the MAP client composes into the mobile node.
+                    MapClient.install(mobile, _map_client(map_table, f"{where}.map_client",
+                                                          offset))
+                if fast_table is not None:
+                    # RFC 5568: the fast handover client composes into the mobile node.
+                    mobile.clients.append(FastHandoverClient(mobile, _fast_handover_client(
+                        fast_table, f"{where}.fast_handover")))
+                return mobile
+        except (TypeError, ValueError) as exc:
+            raise NetError(f"mipshop: config {where}: {exc}") from exc
+        raise NetError(f"mipshop: unknown role {self.role!r} (known: {', '.join(ROLES)})")
+
+
+def parse_config(role: str, data: dict[str, Any], source: str = "<memory>") -> DaemonConfig:
+    """Check a TOML document (already parsed) for ``role``."""
+    if role not in ROLES:
+        raise NetError(f"mipshop: unknown role {role!r} (known: {', '.join(ROLES)})")
+    section = _SECTIONS[role]
+    unknown = set(data) - {"daemon", section}
+    if unknown:
+        raise NetError(f"mipshop: config {source}: unknown table(s) {sorted(unknown)} for role "
+                       f"{role} (known: daemon, {section})")
+    daemon = dict(data.get("daemon", {}))
+    daemon.setdefault("name", role)
+    if "interfaces" in daemon:
+        daemon["interfaces"] = tuple(daemon["interfaces"])
+    known = {f.name for f in dataclasses.fields(DaemonSettings)}
+    bad = set(daemon) - known
+    if bad:
+        raise NetError(f"mipshop: config {source} [daemon]: unknown key(s) {sorted(bad)} "
+                       f"(known: {', '.join(sorted(known))})")
+    try:
+        settings = DaemonSettings(**daemon)
+    except TypeError as exc:
+        raise NetError(f"mipshop: config {source} [daemon]: {exc}") from exc
+    return DaemonConfig(role=role, settings=settings, entity=dict(data.get(section, {})),
+                        source=source)
+
+
+def load_config(role: str, path: str | Path) -> DaemonConfig:
+    """Read and check the TOML file ``path`` for ``role``."""
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError as exc:
+        raise NetError(f"mipshop: no configuration file {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise NetError(f"mipshop: config {path}: {exc}") from exc
+    return parse_config(role, data, str(path))

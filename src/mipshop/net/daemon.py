@@ -1,0 +1,142 @@
+"""``python -m mipshop.net.daemon ROLE --config FILE.toml``: run one node on real packets.
+
+Roles: ``ha`` (home agent), ``ar`` (access router), ``mn`` (mobile node); see :mod:`.config`.
+The daemon runs in the network namespace it is started in (``ip netns exec NS ...``), creates
+its TUN device and sockets (:class:`~.runtime.Runtime`), prints one JSON line
+``{"ready": true, ...}`` on standard output once started, and serves JSON-lines commands on the
+Unix socket named by ``[daemon] control``, one answer line per command:
+
+* ``{"cmd": "state"}``: counters, binding cache, mobile node state, proxy entries;
+* ``{"cmd": "events", "since": N}``: the events recorded from index N on;
+* ``{"cmd": "l2", "event": "link_up" | "link_down" | "link_going_down" | "scan",
+  "ap": HEX, "target_ap": HEX, "access_points": [HEX, ...]}``: a link-layer trigger for the
+  mobile node (RFC 4260; :mod:`mipshop.protocol.link_events`);
+* ``{"cmd": "stop"}``: stop the daemon.
+
+SIGTERM and SIGINT stop it too; the TUN device and everything routed through it go with it.
+Exit status: 0 after a clean stop, 2 for a configuration or environment error (message on
+standard error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..protocol.link_events import LinkDown, LinkEvent, LinkGoingDown, LinkUp, ScanCompleted
+from ..protocol.mobile_node import MobileNode
+from .config import ROLES, load_config
+from .errors import NetError
+from .runtime import Runtime
+
+
+def link_event(command: dict[str, Any]) -> LinkEvent:
+    """The :mod:`~mipshop.protocol.link_events` value a control command names."""
+    kind = command.get("event")
+    if kind == "link_up":
+        ap = command.get("ap")
+        return LinkUp(ap=bytes.fromhex(ap) if ap else None)
+    if kind == "link_down":
+        return LinkDown()
+    if kind == "link_going_down":
+        return LinkGoingDown(target_ap=bytes.fromhex(command["target_ap"]))
+    if kind == "scan":
+        return ScanCompleted(access_points=tuple(
+            bytes.fromhex(a) for a in command.get("access_points", ())))
+    raise ValueError(f"unknown link event {kind!r}")
+
+
+class Daemon:
+    """A :class:`Runtime` plus its control socket."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.stopped = asyncio.Event()
+
+    def handle(self, command: dict[str, Any]) -> dict[str, Any]:
+        """Answer one control command."""
+        cmd = command.get("cmd")
+        runtime = self.runtime
+        if cmd == "state":
+            return {"ok": True, "state": runtime.state()}
+        if cmd == "events":
+            events = list(runtime.events)[int(command.get("since", 0)):]
+            return {"ok": True, "events": events}
+        if cmd == "l2":
+            entity = runtime.entity
+            if not isinstance(entity, MobileNode):
+                return {"ok": False, "error": "l2 triggers go to a mobile node"}
+            event = link_event(command)
+            runtime.command(lambda now: entity.l2_trigger(event, now))
+            return {"ok": True}
+        if cmd == "stop":
+            self.stopped.set()
+            return {"ok": True}
+        return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+    async def serve_client(self, reader: asyncio.StreamReader,
+                           writer: asyncio.StreamWriter) -> None:
+        """Serve one control connection (JSON lines both ways)."""
+        try:
+            while line := await reader.readline():
+                try:
+                    answer = self.handle(json.loads(line))
+                except (ValueError, KeyError, TypeError, NetError) as exc:
+                    answer = {"ok": False, "error": str(exc)}
+                writer.write((json.dumps(answer) + "\n").encode())
+                await writer.drain()
+        finally:
+            writer.close()
+
+    async def run(self) -> None:
+        """Run until stopped by a command or a signal."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.stopped.set)
+        self.runtime.attach(loop)
+        server = None
+        control = self.runtime.settings.control
+        if control:
+            with contextlib.suppress(FileNotFoundError):
+                Path(control).unlink()
+            server = await asyncio.start_unix_server(self.serve_client, path=control)
+        print(json.dumps({"ready": True, "name": self.runtime.entity.name}), flush=True)
+        try:
+            await self.stopped.wait()
+        finally:
+            if server is not None:
+                server.close()
+                with contextlib.suppress(FileNotFoundError):
+                    Path(control).unlink()  # type: ignore[arg-type]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m mipshop.net.daemon`` (and ``mipshop daemon``)."""
+    parser = argparse.ArgumentParser(prog="mipshop daemon",
+                                     description="run one mipshop node on real packets")
+    parser.add_argument("role", choices=ROLES)
+    parser.add_argument("--config", required=True, help="TOML configuration file")
+    args = parser.parse_args(argv)
+    runtime: Runtime | None = None
+    try:
+        config = load_config(args.role, args.config)
+        runtime = Runtime(config.build(), config.settings)
+        runtime.open()
+        asyncio.run(Daemon(runtime).run())
+    except NetError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    finally:
+        if runtime is not None:
+            runtime.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The runtime over a real TUN device: one entity, one namespace, UDP echoed (issue 6 (a))."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mipshop.net.config import load_config, parse_config
+from mipshop.net.errors import NetError
+from mipshop.net.testbed import NS_PREFIX, run, to_toml
+from mipshop.protocol.home_agent import HomeAgent
+
+ROOT_DIR = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.netns
+def test_tun_runtime_echoes_udp_through_an_entity() -> None:
+    namespace = f"{NS_PREFIX}{os.getpid()}x0-echo"
+    run(["ip", "netns", "add", namespace])
+    try:
+        env = dict(os.environ, PYTHONPATH=f"{ROOT_DIR}/src{os.pathsep}{ROOT_DIR}")
+        result = subprocess.run(
+            ["ip", "netns", "exec", namespace, sys.executable, "-m", "tests.net.echo_helper",
+             "20"], capture_output=True, text=True, timeout=30, env=env, cwd=ROOT_DIR)
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+    finally:
+        run(["ip", "netns", "del", namespace], check=False)
+    assert report["received"] == 20
+    assert report["max_rtt"] < 0.5
+    assert report["events"].count("echo.reply") == 20
+    assert report["state"]["runtime_counters"]["transmit"] == 20
+
+
+def test_config_round_trip_and_unknown_keys(tmp_path: Path) -> None:
+    text = to_toml({"daemon": {"name": "ha", "interfaces": ["eth0"]}, "home_agent": {
+        "interface": "eth0", "address": "2001:db8:1::1", "prefix": "2001:db8:1::/64",
+        "link_layer_address": "00:00:5e:00:01:01", "ra_interval": 1.0,
+        "credentials": [{"identifier": "mn1@example.com", "spi": 1000,
+                         "key": "00" * 16, "home_address": "2001:db8:1::100"}]}})
+    path = tmp_path / "ha.toml"
+    path.write_text(text)
+    entity = load_config("ha", path).build()
+    assert isinstance(entity, HomeAgent)
+    assert str(entity.address) == "2001:db8:1::1"
+    assert entity.config.credentials[0].security_association.spi == 1000
+    with pytest.raises(NetError, match="unknown key 'adress'"):
+        parse_config("ha", {"home_agent": {"adress": "x"}}).build()
+    with pytest.raises(NetError, match="unknown table"):
+        parse_config("mn", {"mobile_nod": {}})
+    with pytest.raises(NetError, match="unknown role"):
+        parse_config("xx", {})
+    with pytest.raises(NetError, match="no configuration file"):
+        load_config("ha", tmp_path / "missing.toml")
+
+
+def test_not_root_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mipshop.net.errors as errors
+    from mipshop.net.testbed import Testbed
+
+    monkeypatch.setattr(errors.os, "geteuid", lambda: 1000)
+    bed = Testbed()
+    with pytest.raises(NetError, match=r"^mipshop: the testbed needs root \(CAP_NET_ADMIN\)$"):
+        bed.__enter__()
+    assert not bed.workdir.exists()
+
+
+def test_cli_hands_over_to_the_real_packet_commands() -> None:
+    from mipshop.cli.main import main
+
+    assert main(["daemon", "ha", "--config", "/nonexistent/ha.toml"]) == 2
+    with pytest.raises(SystemExit):
+        main(["testbed", "--protocol", "nope"])
