@@ -110,7 +110,10 @@ def _run_comparison(args: argparse.Namespace) -> int:
         try:
             scenario = load_scenario(args.scenario)
         except ScenarioError as exc:
-            raise UsageError(f"{args.scenario}: {exc}") from None
+            message = str(exc)
+            if not message.startswith(str(args.scenario)):
+                message = f"{args.scenario}: {message}"
+            raise UsageError(message) from None
     else:
         scenario = reference_scenario()
     run_and_report(
@@ -137,12 +140,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "dissect":
             if not args.pcap.is_file():
                 raise UsageError(f"{args.pcap}: no such file")
-            failures = dissect(
-                args.pcap,
-                sys.stdout,
-                as_json=args.json,
-                fbu_lifetime_unit=args.fbu_lifetime_unit,
-            )
+            try:
+                failures = dissect(
+                    args.pcap,
+                    sys.stdout,
+                    as_json=args.json,
+                    fbu_lifetime_unit=args.fbu_lifetime_unit,
+                )
+            except MalformedPacket as exc:  # the file itself is not a readable pcap
+                raise UsageError(f"{args.pcap}: not a usable pcap file: {exc}") from None
+            except OSError as exc:
+                raise UsageError(f"{args.pcap}: {exc.strerror}") from None
             return 1 if failures else 0
         if args.command in ("compare", "simulate"):
             return _run_comparison(args)
