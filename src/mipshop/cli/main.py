@@ -57,10 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
             help="comma-separated subset of: mipv6,hmipv6,fmipv6,fmipv6-reactive,fhmipv6",
         )
     # Real packets (mipshop.net, root): their own argument parsers; see _real_packets.
-    commands.add_parser("testbed", add_help=False,
-                        help="handovers on real packets in network namespaces (root)")
-    commands.add_parser("daemon", add_help=False,
-                        help="run one node (ha, ar, mn) on real packets (root)")
+    commands.add_parser(
+        "testbed", add_help=False, help="handovers on real packets in network namespaces (root)"
+    )
+    commands.add_parser(
+        "daemon", add_help=False, help="run one node (ha, ar, mn) on real packets (root)"
+    )
     return parser
 
 
@@ -159,6 +161,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # an output file that cannot be written, a full disk, ...
+        print(
+            f"mipshop {args.command}: error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr
+        )
+        return 2
+    except KeyboardInterrupt:
+        print(f"mipshop {args.command}: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 
