@@ -41,7 +41,7 @@ def check_output_file(path: Path | None, option: str) -> None:
         return
     if path.is_dir():
         raise UsageError(f"{option} {path}: is a directory")
-    if not path.parent.exists():
+    if not path.parent.is_dir():
         raise UsageError(f"{option} {path}: directory {path.parent} does not exist")
 
 
