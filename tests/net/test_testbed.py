@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from mipshop.net.errors import NetError
+from mipshop.net.experiment import run_experiment
 from mipshop.net.testbed import (
     CN_ADDRESS,
     HA_ADDRESS,
@@ -308,3 +309,55 @@ def test_hmipv6_registers_through_the_map_and_moves_locally(tmp_path: Path) -> N
     assert [(p.src, p.home_address) for p in local_bus][:3] == [
         (COA1, rcoa), (COA2, rcoa), (COA1, rcoa)]
     assert all(p.dst == MAP_ADDRESS for p in local_bus)
+
+
+def test_fhmipv6_map_anchored_fast_handovers_lose_nothing(tmp_path: Path) -> None:
+    """F-HMIPv6 (RFC 4140 Appendix A, MAP-anchored): the access routers' PrRtAdvs name the
+    MAP, the FBU goes to the MAP with the RCoA as home address, HI/HAck run between the MAP
+    and the NAR, the MAP tunnels the RCoA's packets to the NCoA (the NAR buffers them until
+    the UNA), then the local BU supersedes the fast binding. The home agent hears nothing
+    after the first registration. 3 handovers with the UDP stream, no downlink loss."""
+    pcap = tmp_path / "mn.pcap"
+    row = run_experiment(protocol="fhmipv6", handovers=3, dwell=1.0, pcap=str(pcap))
+    assert row["handovers"] == 3
+    assert row["packets_lost"] == 0, row["packets_lost_per_handover"]
+    assert row["packets_buffered"] >= 3 * 5
+    assert 95 <= row["disruption_ms"]["mean"] < 400, row["disruption_ms"]
+    by_type = row["signalling"]["by_type"]
+    assert by_type["handover_initiate"]["messages"] >= 3
+    captured = packets(pcap)
+    rcoa = regional_care_of_address()
+    fbus = [p for p in captured if type(p.payload).__name__ == "FastBindingUpdate"]
+    assert len(fbus) == 3
+    assert all(p.dst == MAP_ADDRESS and p.home_address == rcoa for p in fbus)
+    assert [p.src for p in fbus] == [COA1, COA2, COA1]
+    # Home registrations: only the first one (RCoA); the rest are local BUs to the MAP.
+    # (RFC 5380 §6.1: the home BU is reverse-tunnelled through the MAP.)
+    inner = [p.payload for p in captured if isinstance(p.payload, IPv6Packet)]
+    home_bus = [p for p in inner if isinstance(p.payload, BindingUpdate)
+                and not p.payload.map_registration]
+    assert len(home_bus) == 1, home_bus
+    assert (home_bus[0].src, home_bus[0].dst) == (rcoa, HA_ADDRESS)
+
+
+def test_reactive_fmipv6_ping_pong_loses_only_during_the_switch() -> None:
+    """RFC 5568 reactive mode (RFC 4260 §7.2): AR-Info learnt beforehand, no LinkGoingDown;
+    at LinkUp the UNA, then the FBU from the new link. Ping-pong between two routers: the
+    mobile node returns (handovers 2 and 3) to a router still tunnelling that same address
+    to the other one as its PAR; the UNA ends that forwarding (§5.6, ``returning``) before
+    the home registration's BA comes back, so registration takes milliseconds (it took a
+    1 s BU retransmission when no UNA came) and the only loss is what was sent while the
+    link was switching."""
+    row = run_experiment(protocol="fmipv6-reactive", handovers=3, dwell=1.0)
+    assert row["handovers"] == 3
+    assert row["binding_update_latency_ms"] < 200, row["phases_ms"]
+    assert len(row["phases_ms"]) == 5 and row["phases_ms"]["fast_handover"] is not None
+    interval_ms = 10.0
+    for lost, handover in zip(row["packets_lost_per_handover"], range(3), strict=True):
+        # The link is down ~110 ms; then UNA, FBU/HI/HAck/FBack, home BU/BA: milliseconds.
+        assert 1 <= lost <= (row["phases_ms"]["l2"] + 100) / interval_ms, (handover, row)
+    assert row["packets_lost"] == sum(row["packets_lost_per_handover"]), row
+    assert row["disruption_ms"]["max"] < 400, row["disruption_ms"]
+    by_type = row["signalling"]["by_type"]
+    assert by_type["fast_binding_update"]["messages"] >= 3
+    assert by_type["neighbor_advertisement"]["messages"] >= 3  # the UNAs, among others

@@ -19,6 +19,7 @@ Modules:
 * :mod:`.daemon`: ``python -m mipshop.net.daemon ROLE --config FILE.toml``;
 * :mod:`.capture`: an ``AF_PACKET`` capture written as pcap;
 * :mod:`.traffic`: real applications (UDP echo and CBR probe, TCP serve/fetch with SHA-256);
+* :mod:`.delay`: a userspace delay element for the core router (path delays without netem);
 * :mod:`.testbed`: the reference topology in network namespaces (:class:`Testbed`);
 * :mod:`.experiment`: ``mipshop testbed``, a result row in the ``mipshop compare`` schema.
 """

@@ -3,7 +3,8 @@
 A packet socket (``AF_PACKET``/``SOCK_DGRAM``, both directions) per interface; each packet is
 appended at once to ``OUT.pcap`` (link type 229, raw IPv6, :mod:`mipshop.wire.pcap`), so the
 file is readable while the capture runs and complete when it is stopped (SIGTERM/SIGINT).
-It prints ``ready`` once every socket is bound. Run it in the namespace of the interfaces
+It prints ``ready`` once every socket is bound; ``--signalling`` leaves out UDP and TCP
+(the testbed's signalling count). Run it in the namespace of the interfaces
 (the testbed captures on the bridge ports of the mobile node and the home agent).
 """
 
@@ -24,8 +25,22 @@ _SNAPLEN = 262144
 ETH_P_ALL = 0x0003
 
 
-def capture(path: str, interfaces: list[str]) -> int:
-    """Capture until SIGTERM/SIGINT; returns the number of packets written."""
+def is_data(data: bytes) -> bool:
+    """True for a UDP or TCP packet, possibly inside IPv6-in-IPv6 tunnels (its innermost
+    header's Next Header is 6 or 17): what a signalling-only capture leaves out."""
+    offset = 0
+    while len(data) >= offset + 80 and data[offset + 6] == 41:
+        offset += 40
+    return len(data) >= offset + 40 and data[offset + 6] in (6, 17)
+
+
+def capture(path: str, interfaces: list[str], *, signalling: bool = False) -> int:
+    """Capture until SIGTERM/SIGINT; returns the number of packets written.
+
+    With ``signalling``, UDP and TCP packets (tunnelled or not) are left out, so that a long
+    capture of a data transfer keeps only what :func:`mipshop.sim.metrics.message_type` can
+    name (Mobility Header and ICMPv6 messages).
+    """
     stop = False
 
     def _stop(*_: object) -> None:
@@ -63,7 +78,7 @@ def capture(path: str, interfaces: list[str]) -> int:
                         if exc.errno != errno.ENETDOWN:
                             raise
                         break
-                    if address[1] != ETH_P_IPV6:
+                    if address[1] != ETH_P_IPV6 or (signalling and is_data(data)):
                         continue
                     micros = round(time.time() * 1_000_000)
                     seconds, fraction = divmod(micros, 1_000_000)
@@ -76,12 +91,16 @@ def capture(path: str, interfaces: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``OUT.pcap IFACE...``."""
-    args = sys.argv[1:] if argv is None else argv
+    """Entry point: ``[--signalling] OUT.pcap IFACE...``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    signalling = "--signalling" in args
+    if signalling:
+        args.remove("--signalling")
     if len(args) < 2:
-        print("usage: python -m mipshop.net.capture OUT.pcap IFACE...", file=sys.stderr)
+        print("usage: python -m mipshop.net.capture [--signalling] OUT.pcap IFACE...",
+              file=sys.stderr)
         return 2
-    capture(args[0], args[1:])
+    capture(args[0], args[1:], signalling=signalling)
     return 0
 
 

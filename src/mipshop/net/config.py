@@ -31,8 +31,12 @@ PAR/NAR configuration with ``[[...neighbors]]`` and ``[[...handover_keys]]``), `
 an optional ``[mobile_node.fast_handover]`` table, the MN-PAR key ``spi``/``key`` and the
 :class:`~mipshop.protocol.fmip_config.FastHandoverClientConfig` fields, and an optional
 ``[mobile_node.map_client]`` table for HMIPv6), ``map`` (``[mobility_anchor_point]``:
-:class:`~mipshop.protocol.map_config.MapConfig`). An access router's ``map_options`` is an
-array of tables (``address``, ``distance``, ``preference``, ``valid_lifetime``, ``r_flag``).
+:class:`~mipshop.protocol.map_config.MapConfig`, with an optional
+``[mobility_anchor_point.fast_handover]`` table for F-HMIPv6: ``neighbors`` and
+``handover_keys`` as for an access router). Under F-HMIPv6 an access router's
+``fast_handover`` table also takes ``map_anchor`` (a MAP option table) and ``anchors``.
+An access router's ``map_options`` is an array of tables (``address``, ``distance``,
+``preference``, ``valid_lifetime``, ``r_flag``).
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from ..protocol.config import (
 from ..protocol.entity import Entity
 from ..protocol.fast_handover_client import FastHandoverClient
 from ..protocol.fmip_config import (
+    FastHandoverAnchorConfig,
     FastHandoverClientConfig,
     FastHandoverRouterConfig,
     HandoverKey,
@@ -131,6 +136,8 @@ def _convert(annotation: str, value: Any, where: str) -> Any:
             return frozenset(IPv6Address(v) for v in value)
         if kind == "tuple[IPv6Network,...]":
             return tuple(IPv6Network(v) for v in value)
+        if kind == "tuple[IPv6Address,...]":
+            return tuple(IPv6Address(v) for v in value)
     except (ValueError, TypeError) as exc:
         raise NetError(f"mipshop: config {where}: {exc}") from exc
     raise NetError(f"mipshop: config {where}: cannot be set from a TOML file")
@@ -175,9 +182,9 @@ def _handover_key(table: dict[str, Any], where: str) -> HandoverKey:
         raise NetError(f"mipshop: config {where}: {exc!r}") from exc
 
 
-def _fast_handover_router(table: dict[str, Any], where: str) -> FastHandoverRouterConfig:
-    """``[access_router.fast_handover]``: RFC 5568 PAR/NAR configuration."""
-    table = dict(table)
+def _neighbors_and_keys(table: dict[str, Any], where: str
+                        ) -> tuple[tuple[NeighborRouter, ...], tuple[HandoverKey, ...]]:
+    """Pop ``neighbors`` and ``handover_keys`` (arrays of tables) from ``table``."""
     neighbors = []
     for entry in table.pop("neighbors", []):
         entry = dict(entry)
@@ -187,11 +194,34 @@ def _fast_handover_router(table: dict[str, Any], where: str) -> FastHandoverRout
         neighbors.append(NeighborRouter(access_points=aps, **fields))
     keys = tuple(_handover_key(k, f"{where}.handover_keys")
                  for k in table.pop("handover_keys", []))
+    return tuple(neighbors), keys
+
+
+def _fast_handover_router(table: dict[str, Any], where: str) -> FastHandoverRouterConfig:
+    """``[access_router.fast_handover]``: RFC 5568 PAR/NAR configuration; under F-HMIPv6
+    (RFC 4140 Appendix A) also ``map_anchor`` (a MAP option table: the MAP named in this
+    router's PrRtAdvs) and ``anchors`` (the MAP addresses whose HI it accepts)."""
+    table = dict(table)
+    neighbors, keys = _neighbors_and_keys(table, where)
     local = tuple(bytes.fromhex(a) for a in table.pop("local_access_points", ()))
+    anchor = table.pop("map_anchor", None)
     fields = _fields(FastHandoverRouterConfig, table, where,
-                     skip=("neighbors", "handover_keys", "local_access_points"))
-    return FastHandoverRouterConfig(neighbors=tuple(neighbors), handover_keys=keys,
-                                    local_access_points=local, **fields)
+                     skip=("neighbors", "handover_keys", "local_access_points", "map_anchor"))
+    return FastHandoverRouterConfig(
+        neighbors=neighbors, handover_keys=keys, local_access_points=local,
+        map_anchor=None if anchor is None else _map_option(anchor, f"{where}.map_anchor"),
+        **fields)
+
+
+def _fast_handover_anchor(table: dict[str, Any], where: str) -> FastHandoverAnchorConfig:
+    """``[mobility_anchor_point.fast_handover]``: the MAP anchors fast handovers between the
+    access routers below it (RFC 4140 Appendix A): ``neighbors`` (the NARs),
+    ``handover_keys`` (MN-MAP handover keys) and the HI parameters."""
+    table = dict(table)
+    neighbors, keys = _neighbors_and_keys(table, where)
+    fields = _fields(FastHandoverAnchorConfig, table, where,
+                     skip=("neighbors", "handover_keys"))
+    return FastHandoverAnchorConfig(neighbors=neighbors, handover_keys=keys, **fields)
 
 
 def _map_client(table: dict[str, Any], where: str, offset: float) -> MapClientConfig:
@@ -272,10 +302,14 @@ class DaemonConfig:
             if self.role == "map":
                 creds = tuple(_credentials(c, f"{where}.credentials")
                               for c in table.pop("credentials", []))
-                map_fields = _fields(MapConfig, table, where, skip=("credentials",))
+                fast = table.pop("fast_handover", None)
+                map_fields = _fields(MapConfig, table, where,
+                                     skip=("credentials", "fast_handover"))
                 map_fields.setdefault("wall_clock_offset", offset)
                 return MobilityAnchorPoint(self.settings.name, rng, MapConfig(
-                    credentials=creds, **map_fields))
+                    credentials=creds, fast_handover=None if fast is None else (
+                        _fast_handover_anchor(fast, f"{where}.fast_handover")),
+                    **map_fields))
             if self.role == "mn":
                 creds_table = table.pop("credentials", None)
                 fast_table = table.pop("fast_handover", None)

@@ -5,21 +5,40 @@ starts a UDP echo server on the mobile node's home address and a constant-bit-ra
 the correspondent (:mod:`.traffic`), and optionally a TCP download by the mobile node from the
 correspondent; it then hands the mobile node over ``handovers`` times between the two access
 routers and returns one result row in the schema of ``mipshop compare --json``
-(:func:`mipshop.sim.compare.results_to_dict`): ``disruption_ms`` (mean/p50/p95/max of the
-CBR outage per handover), ``phases_ms`` (from the mobile node's events: link-layer
-``l2``, ``movement_detection`` (LinkUp to the RA showing the new prefix),
-``address_configuration``, ``registration`` (to the accepted BA)), ``packets_sent`` /
-``packets_lost`` (round trips CN -> home address -> CN), ``binding_update_latency_ms``,
-``handover_times``; plus ``source = "testbed"`` and ``tcp`` (bytes, SHA-256 equality, error).
+(:func:`mipshop.sim.compare.results_to_dict`), with the simulator's definitions
+(:mod:`mipshop.sim.metrics`):
 
-``mipv6``, ``hmipv6`` (a MAP daemon; after the first registration only local BUs to the MAP),
-``fmipv6`` (predictive: the testbed gives the mobile node LinkGoingDown and waits for the
-FBack before the L2 handoff) and ``fmipv6-reactive`` (no LinkGoingDown) run on real packets;
-``fhmipv6`` does not yet (the MAP as FMIPv6 anchor is not configured in the testbed).
+* ``disruption_ms`` (mean/p50/p95/max over the handovers): the last downlink datagram received
+  on the old link to the first received on the new one, from the arrival times the echo
+  server logs (:func:`downlink_handovers`, :func:`mipshop.sim.metrics.handover_report`). With
+  predictive FMIPv6 nothing is lost, yet the disruption covers the buffering from the FBack
+  to the flush;
+* ``phases_ms`` (mean, from the mobile node's events): ``l2``, ``movement_detection``
+  (LinkUp to the RA showing the new prefix), ``address_configuration``, ``registration`` (to
+  the accepted BA), and under FMIPv6 ``fast_handover`` (LinkGoingDown or LinkUp to FBack);
+* ``packets_sent`` / ``packets_lost`` (downlink), ``packets_lost_per_handover`` (between the
+  last old and first new arrival), ``packets_buffered`` (what the NARs flushed, from their
+  ``fmip.flushed`` events), ``packets_duplicated``;
+* ``signalling``: ``messages_per_handover``, ``bytes_per_handover``, ``by_type`` counted from
+  captures on every link (mobile node's, home link, the core router's links), decoded with the
+  wire layer (:func:`signalling`);
+* ``binding_update_latency_ms``, ``handover_times``; plus ``source = "testbed"``,
+  ``loss_run_ms`` (the older figure: runs of lost datagrams by send time, 0 when nothing is
+  lost), ``round_trip_lost`` (also counting answers lost on the uplink) and ``tcp`` (bytes,
+  SHA-256 equality, error).
 
-``packets_lost`` and ``disruption_ms`` are measured on the downlink (correspondent -> home
-address, what the protocols protect: RFC 5568 buffers towards the mobile node only) from the
-echo server's log; ``round_trip_lost`` also counts the answers lost on the uplink.
+All five protocols run: ``mipv6``, ``hmipv6`` (a MAP daemon; after the first registration only
+local BUs to the MAP), ``fmipv6`` (predictive: the testbed gives the mobile node LinkGoingDown
+and waits for the FBack before the L2 handoff), ``fmipv6-reactive`` (the AR-Info learnt
+beforehand by a wildcard RtSolPr, no LinkGoingDown: UNA and FBU from the new link) and
+``fhmipv6`` (MAP-anchored, RFC 4140 Appendix A: see :mod:`.testbed`).
+
+Measurements are on the downlink (correspondent -> home address, what the protocols protect:
+RFC 5568 buffers towards the mobile node only). Without ``--delay`` the testbed has no path
+delays (veths add microseconds), so registrations cost the daemons' milliseconds, unlike the
+simulator's reference scenario with its distant home agent; ``--delay LINK=MS`` adds them
+with the core router's userspace delay element (:mod:`.delay`), and the row records them in
+``delays_ms``.
 """
 
 from __future__ import annotations
@@ -34,17 +53,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..sim.metrics import Arrival, HandoverReport, HandoverWindow, handover_report, message_type
+from ..wire.pcap import read_pcap
 from .errors import NetError
 from .testbed import CN_ADDRESS, HOME_ADDRESS, Testbed, TestbedOptions, care_of_address
-from .traffic import downlink_lost, outages
+from .traffic import downlink_arrivals, downlink_lost, outages
 
-PROTOCOLS_ON_REAL_PACKETS = ("mipv6", "hmipv6", "fmipv6", "fmipv6-reactive")
-#: ``--protocol all``. Reactive FMIPv6 runs, but the testbed's ping-pong between two access
-#: routers returns the mobile node to a PAR whose tunnel for that same address (the FBU
-#: lifetime, 40 s) is still up: the BA and data for it go back to the other router until the
-#: HI tears the tunnel down, then loop between the two PAR tunnels (measured: ~0.8 s BU
-#: latency, 2 s outages). A third access router would avoid the ping-pong; not built yet.
-ALL_ON_REAL_PACKETS = ("mipv6", "hmipv6", "fmipv6")
+_ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
+
+PROTOCOLS_ON_REAL_PACKETS = ("mipv6", "hmipv6", "fmipv6", "fmipv6-reactive", "fhmipv6")
+#: ``--protocol all``: every protocol of ``mipshop compare``, in its table order.
+ALL_ON_REAL_PACKETS = PROTOCOLS_ON_REAL_PACKETS
 ALL_PROTOCOLS = ("mipv6", "hmipv6", "fmipv6", "fmipv6-reactive", "fhmipv6")
 
 
@@ -62,22 +81,44 @@ def _distribution(values: list[float]) -> dict[str, float | None]:
             "p95": _percentile(values, 95), "max": max(values)}
 
 
-def _phases(events: list[dict[str, Any]]) -> dict[str, list[float]]:
-    """Per-handover phase durations (ms) from the mobile node's events, in order."""
+def _phases(events: list[dict[str, Any]], *, fast: bool = False, predictive: bool = False
+            ) -> dict[str, list[float]]:
+    """Per-handover phase durations (ms) from the mobile node's events, in order.
+
+    As :func:`mipshop.sim.compare._phases`: ``l2`` (LinkDown to LinkUp),
+    ``movement_detection`` (to ``movement.detected``), ``address_configuration`` (to
+    ``coa.configured``), ``registration`` (to the accepted BA of the home agent or the MAP)
+    and with ``fast`` ``fast_handover``: from the LinkGoingDown (predictive: the RtSolPr or
+    FBU it triggers at once; the runtime logs no event for the trigger itself) or from the
+    LinkUp (reactive) to the FBack.
+    """
     phases: dict[str, list[float]] = {"l2": [], "movement_detection": [],
                                       "address_configuration": [], "registration": []}
+    if fast:
+        phases["fast_handover"] = []
     down: float | None = None
+    warned: float | None = None
+    fast_from: float | None = None
     marks: dict[str, float] = {}
     for event in events:
         kind, at = event["kind"], event["time"]
         if kind == "movement.link_down":
-            down, marks = at, {}
-        elif down is None:
-            continue
-        elif kind == "movement.link_up" and "up" not in marks:
+            down, marks, warned = at, {}, None
+        elif kind in ("fmip.rtsolpr_sent", "fmip.fbu_sent") and predictive and (
+                down is None and warned is None):
+            if kind == "fmip.rtsolpr_sent" or event["fields"].get("mode") == "predictive":
+                warned = fast_from = at
+        elif kind == "movement.link_up" and down is not None and "up" not in marks:
             marks["up"] = at
             phases["l2"].append((at - down) * 1000)
-        elif kind == "movement.detected" and "up" in marks and "detected" not in marks:
+            if fast and not predictive:
+                fast_from = at
+        if kind == "fmip.fback" and fast and fast_from is not None:
+            phases["fast_handover"].append((at - fast_from) * 1000)
+            fast_from = None
+        if down is None:
+            continue
+        if kind == "movement.detected" and "up" in marks and "detected" not in marks:
             marks["detected"] = at
             phases["movement_detection"].append((at - marks["up"]) * 1000)
         elif kind == "coa.configured" and "detected" in marks and "coa" not in marks:
@@ -89,21 +130,104 @@ def _phases(events: list[dict[str, Any]]) -> dict[str, list[float]]:
     return phases
 
 
+def downlink_handovers(arrivals: list[tuple[int, float]], report: dict[str, Any],
+                       handover_log: list[tuple[float, float, str]], first: str
+                       ) -> list[HandoverReport]:
+    """The downlink CBR flow through each handover, as the simulator measures it
+    (:func:`mipshop.sim.metrics.handover_report`).
+
+    ``arrivals`` are the echo server's ``(sequence number, arrival Unix time)``; the link an
+    arrival came over is the attachment after the last LinkUp before it (nothing arrives while
+    the port is down: an arrival between LinkDown and LinkUp came over the old link, queued
+    in the mobile node). The disruption is then the last datagram received on the old link to
+    the first received on the new one: with predictive FMIPv6 it covers the buffering from the
+    FBack to the flush, although nothing is lost.
+    """
+    base = report["first_send"]
+    times = report["send_times"]
+    ups = [(up, to) for _down, up, to in handover_log]
+
+    def link(at: float) -> str:
+        current = first
+        for up, to in ups:
+            if up > at:
+                break
+            current = to
+        return current
+
+    records = [Arrival(seq, base + times[seq], at, link(at)) for seq, at in arrivals
+               if seq < len(times) and not math.isnan(at)]
+    in_flight = max(0.0, min((a.delay for a in records), default=0.0))
+    out = []
+    previous = first
+    for k, (down, up, to) in enumerate(handover_log):
+        following = handover_log[k + 1][0] if k + 1 < len(handover_log) else None
+        window = HandoverWindow(down, up, previous, to)
+        out.append(handover_report(records, window, in_flight=in_flight, horizon=following))
+        previous = to
+    return out
+
+
+def signalling(paths: list[Path], handovers: int, since: float) -> dict[str, Any]:
+    """Signalling per handover by message type, decoded with the wire layer from the
+    testbed's signalling captures, from ``since`` (Unix time) on, as ``mipshop compare``
+    counts it (:func:`mipshop.sim.compare._signalling`): every transmission on every link;
+    periodic multicast Router Advertisements, echo request/reply and the ICMPv6 types the wire
+    layer does not name (the kernel's MLD reports, which the simulator has no equivalent of)
+    left out."""
+    totals: dict[str, list[int]] = {}
+    for path in paths:
+        if not path.exists():
+            continue
+        for record in read_pcap(path):
+            data = record.data
+            if record.timestamp < since or len(data) < 41:
+                continue
+            if data[24:40] == _ALL_NODES and data[6] == 58 and data[40] == 134:
+                continue
+            name = message_type(data)
+            if name is None or name in ("echo_request", "echo_reply", "unknown_icmpv6"):
+                continue
+            entry = totals.setdefault(name, [0, 0])
+            entry[0] += 1
+            entry[1] += len(data)
+    per = max(handovers, 1)
+    return {
+        "messages_per_handover": sum(m for m, _b in totals.values()) / per,
+        "bytes_per_handover": sum(b for _m, b in totals.values()) / per,
+        "by_type": {name: {"messages": m, "bytes": b}
+                    for name, (m, b) in sorted(totals.items())},
+    }
+
+
 def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: float = 0.1,
                    dwell: float = 1.5, interval: float = 0.01, tcp_bytes: int = 0,
-                   pcap: str | None = None) -> dict[str, Any]:
-    """Run one protocol on the testbed; returns a ``mipshop compare`` result row."""
+                   pcap: str | None = None, delays: dict[str, float] | None = None
+                   ) -> dict[str, Any]:
+    """Run one protocol on the testbed; returns a ``mipshop compare`` result row.
+
+    ``delays``: one-way delays (seconds) of the core router's links (``cn``, ``home``,
+    ``ar1``, ``ar2``, ``map``; :attr:`~.testbed.TestbedOptions.delays`).
+    """
     if protocol not in PROTOCOLS_ON_REAL_PACKETS:
         raise NetError(f"mipshop: {protocol} does not run on real packets yet (available: "
                        f"{', '.join(PROTOCOLS_ON_REAL_PACKETS)})")
     duration = 1.0 + handovers * (link_down + dwell) + 1.0
     count = int(duration / interval)
     options = TestbedOptions(pcap=pcap, protocol=protocol.removesuffix("-reactive"),
-                             predictive=protocol != "fmipv6-reactive")
+                             predictive=protocol != "fmipv6-reactive", delays=dict(delays or {}))
     # Where the new care-of address is registered: the MAP under HMIPv6 (RFC 5380 §6.1: a
     # move inside the MAP domain changes only the LCoA), else the home agent.
-    registrar = "map" if protocol == "hmipv6" else "ha"
+    registrar = "map" if protocol in ("hmipv6", "fhmipv6") else "ha"
     with Testbed(options) as bed:
+        first = bed.attachment or "ar1"
+        # Signalling on every link: the mobile node's and the home link on the switch, the
+        # core router's links to the correspondent, the access routers and the MAP.
+        captures = [(bed.workdir / "signalling-sw.pcap", "sw", ("p-mn", "p-ha")),
+                    (bed.workdir / "signalling-core.pcap", "core",
+                     ("c-cn", *(f"c-{n}" for n in ("ar1", "ar2", "map") if n in bed.ns)))]
+        tapping = [bed.capture(path, ports, node=node, signalling=True)
+                   for path, node, ports in captures]
         bed.wait_for(lambda: bed.state("ha")["binding_cache"], what="home registration")
         log = bed.workdir / "downlink.txt"
         echo = bed.spawn("mn", [sys.executable, "-m", "mipshop.net.traffic", "echo",
@@ -125,6 +249,7 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
                                  str(interval), "--linger", "1"], name="probe",
                           stdout=subprocess.PIPE)
         time.sleep(1.0)
+        moves_from = time.time()
         targets = ["ar2", "ar1"]
         for k in range(handovers):
             target = targets[k % 2]
@@ -142,30 +267,47 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
             tcp = {"bytes": got["received"], "sha256_equal": got["sha256"] == sent["sha256"],
                    "error": got["error"] or sent["error"], "seconds": got["duration"]}
         mn_events = bed.events("mn")
+        flushed = [e for node in ("ar1", "ar2") for e in bed.events(node, "fmip.flushed")]
         bed.check_daemons()
+        for process in tapping:
+            process.stop()
         handover_log = list(bed.handovers)
+        arrivals = downlink_arrivals(str(log))
         lost_down = set(downlink_lost(report, str(log)))
+        load = signalling([path for path, _node, _ports in captures], len(handover_log),
+                          moves_from)
     start = report["first_send"]
+    reports = downlink_handovers(arrivals, report, handover_log, first)
+    disruptions = [r.disruption * 1000 for r in reports if r.disruption is not None]
+    # The older figure: runs of datagrams lost, by send time (0 when nothing is lost).
     downlink = dict(report, rtts=[None if i in lost_down else 0.0
                                   for i in range(report["sent"])])
     runs = [r for r in outages(downlink) if r["lost"] >= 1]
-    disruptions = []
+    loss_runs = []
     for down, _up, _to in handover_log:
         near = [r for r in runs if down - start - 0.05 <= r["start"] <= down - start + 2.0]
-        disruptions.append(near[0]["duration"] * 1000 if near else 0.0)
-    phases = _phases(mn_events)
+        loss_runs.append(near[0]["duration"] * 1000 if near else 0.0)
+    phases = _phases(mn_events, fast=protocol in ("fmipv6", "fmipv6-reactive", "fhmipv6"),
+                     predictive=protocol in ("fmipv6", "fhmipv6"))
+    # As the simulator counts it: what the NARs' buffers held (their flushes); nothing is
+    # buffered in the network without FMIPv6.
+    buffered = sum(int(e["fields"].get("packets", 0)) for e in flushed)
     return {
         "source": "testbed",
         "protocol": protocol,
         "handovers": len(handover_log),
         "link_down_ms": link_down * 1000,
+        "delays_ms": {name: delay * 1000 for name, delay in (delays or {}).items()},
         "disruption_ms": _distribution(disruptions),
+        "loss_run_ms": _distribution(loss_runs),
         "phases_ms": {k: (math.fsum(v) / len(v) if v else None) for k, v in phases.items()},
         "packets_sent": report["sent"],
         "packets_lost": len(lost_down),
+        "packets_lost_per_handover": [r.lost for r in reports],
         "round_trip_lost": report["sent"] - report["received"],
-        "packets_buffered": 0,
-        "packets_duplicated": 0,
+        "packets_buffered": buffered,
+        "packets_duplicated": len(arrivals) - len({seq for seq, _at in arrivals}),
+        "signalling": load,
         "binding_update_latency_ms": (math.fsum(phases["registration"])
                                       / len(phases["registration"])
                                       if phases["registration"] else None),
@@ -173,6 +315,10 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
         "handover_times": [down - start for down, _up, _to in handover_log],
         "tcp": tcp,
     }
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} ms"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,7 +333,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="OUT")
     parser.add_argument("--pcap", type=Path, metavar="OUT.pcap",
                         help="capture at the mobile node's port")
+    parser.add_argument("--delay", action="append", default=[], metavar="LINK=MS",
+                        help="one-way delay of a core router link: cn, home, ar1, ar2, map "
+                             "(a userspace delay element; repeatable)")
     args = parser.parse_args(argv)
+    delays: dict[str, float] = {}
+    for text in args.delay:
+        name, _, ms = text.partition("=")
+        try:
+            delays[name] = float(ms) / 1000
+        except ValueError:
+            parser.error(f"--delay {text!r}: expected LINK=MS, e.g. home=20")
 
     def _terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # unwinds through Testbed.__exit__, which removes everything
@@ -203,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
                            args.pcap.with_name(f"{args.pcap.stem}-{protocol}.pcap"))
             rows.append(run_experiment(protocol=protocol, handovers=args.handovers,
                                        link_down=args.link_down, tcp_bytes=args.tcp_bytes,
-                                       pcap=pcap))
+                                       pcap=pcap, delays=delays))
     except NetError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -211,13 +367,14 @@ def main(argv: list[str] | None = None) -> int:
         print("mipshop: interrupted; the testbed was removed", file=sys.stderr)
         return 130
     for row in rows:
-        d = row["disruption_ms"]
+        d, runs = row["disruption_ms"], row["loss_run_ms"]
         latency = row["binding_update_latency_ms"]
         print(f"{row['protocol']:15} handovers={row['handovers']} disruption mean="
-              f"{d['mean']:.1f} ms max={d['max']:.1f} ms downlink lost={row['packets_lost']}/"
-              f"{row['packets_sent']} round trips lost={row['round_trip_lost']} BU latency="
-              + (f"{latency:.1f} ms" if latency is not None else "-")
-              + (f" tcp={row['tcp']}" if row["tcp"] else ""))
+              f"{_ms(d['mean'])} max={_ms(d['max'])} loss run mean={_ms(runs['mean'])} "
+              f"downlink lost={row['packets_lost']}/{row['packets_sent']} buffered="
+              f"{row['packets_buffered']} signalling/handover="
+              f"{row['signalling']['messages_per_handover']:.1f} msgs BU latency="
+              f"{_ms(latency)}" + (f" tcp={row['tcp']}" if row["tcp"] else ""))
     if args.json:
         args.json.write_text(json.dumps({"source": "testbed", "results": rows}, indent=2))
     return 0

@@ -3,8 +3,9 @@
 ::
 
       cn ── core ──┬── ar1 ══ br-ar1 ┐
-                   ├── ar2 ══ br-ar2 ├── (mn moves between the bridges)
-                   └── br-home ══ ha ┘
+        (dly0)     ├── ar2 ══ br-ar2 ├── (mn moves between the bridges)
+                   ├── br-home ══ ha ┘
+                   └── map             (hmipv6, fhmipv6)
 
 * one namespace per node (``mipshop-<pid>x<n>-<node>``): ``cn`` (correspondent, a plain
   Linux host), ``core`` (a plain Linux router with static routes), ``ha``, ``ar1``, ``ar2``
@@ -19,14 +20,31 @@
   address ::100), access links 2001:db8:10::/64 and 2001:db8:20::/64, correspondent
   2001:db8:100::10; router links use link-local next hops (core fe80::fffe).
 
-``options.protocol``: ``mipv6`` (the base), or ``fmipv6``: the access routers are each
-other's FMIPv6 neighbours (PAR/NAR, RFC 5568) with a shared MN-PAR handover key, the mobile
-node has a fast handover client, and with ``options.predictive`` a handover first gives the
-mobile node ``LinkGoingDown`` (RFC 4260 step 0) and waits for the FBack before the L2 handoff.
+``options.protocol``:
 
-Not built (yet): the MAP namespace and daemon (HMIPv6, F-HMIPv6), and a userspace delay
-element (the kernel has no netem): links here have the veths' own sub-millisecond delay, so
-the figures measured here are the protocols' processing and signalling, not path delays.
+* ``mipv6`` (the base);
+* ``hmipv6``: a ``map`` namespace behind the core router holds the MAP daemon (RFC 5380), its
+  prefix 2001:db8:a1::/64 holding the RCoAs; the access routers advertise the MAP option;
+* ``fmipv6``: the access routers are each other's FMIPv6 neighbours (PAR/NAR, RFC 5568) with
+  a shared MN-PAR handover key, and the mobile node has a fast handover client. With
+  ``options.predictive`` a handover first gives the mobile node ``LinkGoingDown`` (RFC 4260
+  step 0) and waits for the FBack before the L2 handoff; without it (reactive) the mobile
+  node first learns the AR-Info with a wildcard RtSolPr (RFC 4260 §7.2 steps a-b, as the
+  simulator does), so that it sends the UNA at LinkUp, then the FBU from the new link;
+* ``fhmipv6``: both, MAP-anchored (RFC 4140 Appendix A, as the simulator runs it): the access
+  routers name the MAP in their PrRtAdvs (``map_anchor``) and accept its HIs (``anchors``),
+  the MAP daemon anchors the fast handovers (``[mobility_anchor_point.fast_handover]``: the
+  two access routers as NARs, the handover key). The FBU goes to the MAP with the RCoA as
+  home address, HI/HAck run between the MAP and the NAR, the MAP tunnels the RCoA's packets
+  to the NCoA; the home agent hears nothing after the first registration. [choice] MAP-
+  rather than AR-anchored: the MAP already owns the RCoA's traffic, so redirecting it there
+  needs no forwarding of an LCoA between access routers, and the configuration is the MAP's
+  one table plus two keys per access router.
+
+``options.delays``: one-way delays of the core router's links, from a userspace delay element
+(:mod:`.delay`) that the core router's policy rules route forwarded packets through (the
+kernel has no netem). Without it links have the veths' own sub-millisecond delay, so the
+figures measured are the protocols' processing and signalling, not path delays.
 
 :class:`Testbed` is a context manager that always removes what it created: it stops every
 process it started (daemons, captures, applications) by process group, then deletes its
@@ -84,6 +102,9 @@ MAP_KEY = bytes(range(100, 116)).hex()
 #: The MN-PAR handover key (RFC 5568 §6.4.5), configured in both access routers.
 HANDOVER_SPI = 7777
 HANDOVER_KEY = bytes(range(20)).hex()
+#: The core router's delay element: its TUN device and the routing table that leads into it.
+DELAY_TUN = "dly0"
+DELAY_TABLE = 200
 #: Which bridge each attachment point is.
 BRIDGES = {"home": "br-home", "ar1": "br-ar1", "ar2": "br-ar2"}
 #: Access point identifiers (BSSIDs) given to the mobile node in LinkUp triggers.
@@ -92,6 +113,12 @@ ACCESS_POINTS = {"home": "00005e00aa01", "ar1": "00005e00aa02", "ar2": "00005e00
 
 def _router_address(router: str) -> IPv6Address:
     return IPv6Address(int(ACCESS_PREFIXES[router].network_address) | 1)
+
+
+def _neighbor(router: str) -> dict[str, Any]:
+    """Access router ``router`` as an FMIPv6 neighbour (a NAR) in a configuration table."""
+    return {"access_points": [ACCESS_POINTS[router]], "link_layer_address": AR_MACS[router],
+            "address": str(_router_address(router)), "prefix": str(ACCESS_PREFIXES[router])}
 
 
 def regional_care_of_address() -> IPv6Address:
@@ -205,11 +232,10 @@ class TestbedOptions:
 
     __test__ = False  # not a pytest test class
 
-    #: ``mipv6`` or ``fmipv6`` (RFC 5568 predictive: the access routers are PAR/NAR
-    #: neighbours and the mobile node has a fast handover client).
+    #: ``mipv6``, ``hmipv6``, ``fmipv6`` or ``fhmipv6`` (module docstring).
     protocol: str = "mipv6"
     #: FMIPv6 only: False leaves out the LinkGoingDown trigger, so the client goes reactive
-    #: (FBU from the new link after the UNA, RFC 5568 §3.3).
+    #: (FBU from the new link after the UNA, RFC 5568 §3.3); the AR-Info is learnt first.
     predictive: bool = True
     ra_interval: float = 1.0
     start_at: str = "ar1"
@@ -222,6 +248,10 @@ class TestbedOptions:
     pcap: str | None = None
     capture_ports: tuple[str, ...] = ("p-mn",)
     extra_daemon_settings: dict[str, Any] = field(default_factory=dict)
+    #: One-way delays (seconds) of the core router's links, by the node behind them
+    #: (``cn``, ``home``, ``ar1``, ``ar2``, ``map``), from a userspace delay element on the
+    #: core router (:mod:`.delay`; the kernel has no netem). Empty: no delay element.
+    delays: dict[str, float] = field(default_factory=dict)
 
 
 class Testbed:
@@ -240,7 +270,10 @@ class Testbed:
     def __init__(self, options: TestbedOptions | None = None) -> None:
         self.options = options or TestbedOptions()
         self.tag = f"{os.getpid()}x{next(_serial)}"
-        self.hierarchical = self.options.protocol == "hmipv6"
+        self.hierarchical = self.options.protocol in ("hmipv6", "fhmipv6")
+        #: FMIPv6 clients and PAR/NAR routers: AR-anchored (``fmipv6``) or MAP-anchored
+        #: (``fhmipv6``, RFC 4140 Appendix A).
+        self.fast = self.options.protocol in ("fmipv6", "fhmipv6")
         nodes = (*self.NODES, "map") if self.hierarchical else self.NODES
         self.ns = {node: f"{NS_PREFIX}{self.tag}-{node}" for node in nodes}
         self.daemon_roles = (*self.DAEMONS, ("map", "map")) if self.hierarchical else (
@@ -263,6 +296,8 @@ class Testbed:
             require_tun()
             remove_stale_namespaces()
             self._build()
+            if any(self.options.delays.values()):
+                self._start_delay_element()
             if self.options.pcap:
                 self.capture_process = self.capture(self.options.pcap,
                                                     self.options.capture_ports)
@@ -370,6 +405,43 @@ class Testbed:
         self.ip("sw", "link", "set", "p-mn", "master", BRIDGES[self.options.start_at])
         self.attachment = self.options.start_at
 
+    # -- the delay element ---------------------------------------------------------------------
+
+    def link_prefixes(self) -> dict[str, IPv6Network]:
+        """The prefix of the nodes behind each of the core router's links."""
+        prefixes = {"cn": CN_PREFIX, "home": HOME_PREFIX, **ACCESS_PREFIXES}
+        if self.hierarchical:
+            prefixes["map"] = MAP_PREFIX
+        return prefixes
+
+    def _start_delay_element(self) -> None:
+        """Run :mod:`.delay` on the core router and route what it forwards through it."""
+        prefixes = self.link_prefixes()
+        unknown = set(self.options.delays) - {*prefixes, "map"}
+        if unknown:
+            raise NetError(f"mipshop: no core link {sorted(unknown)} to delay (known: "
+                           "cn, home, ar1, ar2, map)")
+        # (``map`` is ignored when the protocol has no MAP.)
+        links = [f"{prefixes[name]}={delay}" for name, delay in self.options.delays.items()
+                 if name in prefixes]
+        process = self.spawn("core", [sys.executable, "-m", "mipshop.net.delay", "--tun",
+                                      DELAY_TUN, *(a for link in links for a in ("--link", link))],
+                             name="delay")
+        deadline = time.monotonic() + 10
+        while "ready" not in process.log.read_text():
+            if not process.alive() or time.monotonic() > deadline:
+                raise NetError("mipshop: the delay element did not start:\n"
+                               + process.log.read_text())
+            time.sleep(0.02)
+        self.sysctl("core", f"net.ipv6.conf.{DELAY_TUN}.forwarding", 1)
+        self.ip("core", "-6", "route", "add", "default", "dev", DELAY_TUN, "table",
+                str(DELAY_TABLE))
+        for name in prefixes:
+            # What comes in from a link and is forwarded goes through the element first;
+            # what it writes back (iif dly0) is forwarded by the main table.
+            self.ip("core", "-6", "rule", "add", "iif", f"c-{name}", "lookup",
+                    str(DELAY_TABLE), "pref", "100")
+
     # -- daemons -----------------------------------------------------------------------------------
 
     def _config(self, node: str, role: str) -> dict[str, Any]:
@@ -400,24 +472,32 @@ class Testbed:
                 # RFC 5380 §7: the MAP option is configured by hand in each access router.
                 router["map_options"] = [{"address": str(MAP_ADDRESS), "distance": 1,
                                           "preference": 10, "valid_lifetime": 3600}]
-            if opts.protocol == "fmipv6":
+            if self.fast:
                 other = "ar2" if node == "ar1" else "ar1"
                 router["fast_handover"] = {
                     "local_access_points": [ACCESS_POINTS[node]],
-                    "neighbors": [{"access_points": [ACCESS_POINTS[other]],
-                                   "link_layer_address": AR_MACS[other],
-                                   "address": str(_router_address(other)),
-                                   "prefix": str(ACCESS_PREFIXES[other])}],
+                    "neighbors": [_neighbor(other)],
                     "handover_keys": [{"spi": HANDOVER_SPI, "key": HANDOVER_KEY}],
                 }
+                if opts.protocol == "fhmipv6":
+                    # RFC 4140 Appendix A: the PrRtAdv names the MAP, which anchors the
+                    # handover (FBU to the MAP, HI/HAck between the MAP and the NAR).
+                    router["fast_handover"]["map_anchor"] = router["map_options"][0]
+                    router["fast_handover"]["anchors"] = [str(MAP_ADDRESS)]
             return {"daemon": daemon, "access_router": router}
         if role == "map":
             daemon["interfaces"] = ["eth0"]
-            return {"daemon": daemon, "mobility_anchor_point": {
+            anchor: dict[str, Any] = {
                 "address": str(MAP_ADDRESS), "interface": "eth0",
                 "allowed_lcoa_prefixes": [str(p) for p in ACCESS_PREFIXES.values()],
                 "credentials": [{"identifier": MN_ID, "spi": MAP_SPI, "key": MAP_KEY}],
-            }}
+            }
+            if opts.protocol == "fhmipv6":
+                anchor["fast_handover"] = {
+                    "neighbors": [_neighbor(ar) for ar in ACCESS_PREFIXES],
+                    "handover_keys": [{"spi": HANDOVER_SPI, "key": HANDOVER_KEY}],
+                }
+            return {"daemon": daemon, "mobility_anchor_point": anchor}
         daemon["interfaces"] = ["wlan0"]
         return {"daemon": daemon, "mobile_node": {
             "interface": "wlan0", "home_address": str(HOME_ADDRESS),
@@ -426,7 +506,7 @@ class Testbed:
             "home_binding_lifetime": opts.home_binding_lifetime,
             "credentials": {"identifier": MN_ID, "spi": MN_SPI, "key": MN_KEY},
             **({"fast_handover": {"spi": HANDOVER_SPI, "key": HANDOVER_KEY}}
-               if opts.protocol == "fmipv6" else {}),
+               if self.fast else {}),
             **({"map_client": {"credentials": {"identifier": MN_ID, "spi": MAP_SPI,
                                                "key": MAP_KEY}}}
                if self.hierarchical else {}),
@@ -519,8 +599,9 @@ class Testbed:
         return [e for e in events if kind is None or e["kind"] == kind]
 
     def wait_for(self, condition: Callable[[], Any], timeout: float = 10.0,
-                 what: str = "condition") -> Any:
-        """Poll ``condition`` every 20 ms until it is truthy; NetError after ``timeout``."""
+                 what: str = "condition", poll: float = 0.02) -> Any:
+        """Poll ``condition`` every ``poll`` seconds (20 ms) until it is truthy; NetError
+        after ``timeout``."""
         deadline = time.monotonic() + timeout
         while True:
             self.check_daemons()
@@ -529,7 +610,7 @@ class Testbed:
                 return value
             if time.monotonic() > deadline:
                 raise NetError(f"mipshop: timed out after {timeout} s waiting for {what}")
-            time.sleep(0.02)
+            time.sleep(poll)
 
     # -- movement ------------------------------------------------------------------------------
 
@@ -542,7 +623,7 @@ class Testbed:
         """
         if to not in BRIDGES:
             raise ValueError(f"unknown attachment {to!r} (known: {', '.join(BRIDGES)})")
-        if self.options.protocol == "fmipv6" and self.options.predictive and (
+        if self.fast and self.options.predictive and (
                 to != "home" and self.attachment not in (None, "home", to)):
             # RFC 4260 step 0 / RFC 5568 §3.2: the link is going down towards the target AP;
             # the client asks for AR-Info if needed and sends the FBU from the PAR's link.
@@ -552,7 +633,23 @@ class Testbed:
                                 "target_ap": ACCESS_POINTS[to]})
             with contextlib.suppress(NetError):
                 self.wait_for(lambda: len(self.events("mn", "fmip.fback")) > seen,
-                              timeout=self.options.fback_wait, what="FBack")
+                              timeout=self.options.fback_wait, what="FBack", poll=0.002)
+        elif self.fast and to != "home" and self.attachment not in (None, "home", to):
+            # Reactive (RFC 4260 §7.2 "ab123456cdefg", as the simulator runs it): the AR-Info
+            # is learnt beforehand (steps a-b: a wildcard RtSolPr after a background scan,
+            # RFC 5568 §4 case 4), so that at LinkUp the mobile node knows its NCoA and sends
+            # the UNA at once. Without it the client waits for ordinary configuration and
+            # sends no UNA (§3.2), and a router the mobile node returns to keeps tunnelling
+            # the returning address to the other router (its PAR forwarding) until the HI
+            # that the FBU triggers: the BA of the home registration, racing the FBU, goes
+            # back into that tunnel and is lost (a 1 s BU retransmission, traffic looping
+            # between the two routers' tunnels). The UNA ends that forwarding first
+            # (fmip_nar: ``par.returning``, §5.6).
+            seen = len(self.events("mn", "fmip.prrtadv"))
+            self.control("mn", {"cmd": "l2", "event": "scan", "access_points": []})
+            with contextlib.suppress(NetError):
+                self.wait_for(lambda: len(self.events("mn", "fmip.prrtadv")) > seen,
+                              timeout=self.options.fback_wait, what="PrRtAdv", poll=0.002)
         down = time.time()
         self.control("mn", {"cmd": "l2", "event": "link_down"})
         self.ip("sw", "link", "set", "p-mn", "down")
@@ -571,9 +668,12 @@ class Testbed:
         if self.capture_process is not None:
             self.capture_process.stop()
 
-    def capture(self, path: str | Path, ports: Sequence[str] = ("p-mn",)) -> Process:
-        """Start a pcap capture (raw IPv6) on bridge ports of the switch namespace."""
-        process = self.spawn("sw", [sys.executable, "-m", "mipshop.net.capture", str(path),
+    def capture(self, path: str | Path, ports: Sequence[str] = ("p-mn",), *,
+                node: str = "sw", signalling: bool = False) -> Process:
+        """Start a pcap capture (raw IPv6) on interfaces of ``node``'s namespace (by default
+        bridge ports of the switch); ``signalling`` leaves out UDP and TCP packets."""
+        process = self.spawn(node, [sys.executable, "-m", "mipshop.net.capture",
+                                    *(["--signalling"] if signalling else []), str(path),
                                     *ports], name=f"capture-{len(self.processes)}")
         deadline = time.monotonic() + 10
         while "ready" not in process.log.read_text():

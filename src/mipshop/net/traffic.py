@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import hashlib
 import json
+import math
 import random
 import selectors
 import socket
@@ -36,7 +37,8 @@ _HEADER = struct.Struct("!Id")
 
 def echo(bind: str, port: int, log: str | None = None) -> None:
     """Echo UDP datagrams forever; with ``log``, append each probe sequence number received
-    to that file (one per line), so that the downlink alone can be measured."""
+    and its arrival time (Unix time, the clock the testbed's handover log uses) to that file,
+    one ``SEQ TIME`` line per datagram, so that the downlink alone can be measured."""
     sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((bind, port))
@@ -45,16 +47,27 @@ def echo(bind: str, port: int, log: str | None = None) -> None:
     while True:
         data, peer = sock.recvfrom(65_535)
         if out is not None and len(data) >= _HEADER.size:
-            out.write(f"{_HEADER.unpack_from(data)[0]}\n")
+            out.write(f"{_HEADER.unpack_from(data)[0]} {time.time():.6f}\n")
         # The uplink may be down (a handover): the answer is lost, not the server.
         with contextlib.suppress(OSError):
             sock.sendto(data, peer)
 
 
+def downlink_arrivals(log: str) -> list[tuple[int, float]]:
+    """``(sequence number, arrival Unix time)`` of every datagram an ``echo --log`` received,
+    in arrival order (a line without a time, from an older log, gets NaN)."""
+    out = []
+    with open(log) as handle:
+        for line in handle:
+            fields = line.split()
+            if fields:
+                out.append((int(fields[0]), float(fields[1]) if len(fields) > 1 else math.nan))
+    return out
+
+
 def downlink_lost(report: dict[str, Any], log: str) -> list[int]:
     """Sequence numbers the probe sent that the echo server never received."""
-    with open(log) as handle:
-        seen = {int(line) for line in handle if line.strip()}
+    seen = {seq for seq, _at in downlink_arrivals(log)}
     return [i for i in range(report["sent"]) if i not in seen]
 
 
