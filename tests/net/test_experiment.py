@@ -42,7 +42,10 @@ def test_predictive_fmipv6_row_loses_nothing_downlink(tmp_path: Path) -> None:
     the 100 ms link-down, to the flush on the UNA; the datagrams of that gap are buffered."""
     row = run_experiment(protocol="fmipv6", handovers=2, dwell=1.0)
     assert row["protocol"] == "fmipv6" and row["handovers"] == 2
-    assert row["packets_lost"] <= 1  # measured 0 over 5 handovers; MIPv6 ~13 per handover
+    # RFC 5568 predictive mode loses nothing (MIPv6 ~13 per handover). The PAR intercepts the
+    # PCoA before its FBack lets the MN leave (fmip_par: a stray 1 was lost when that route
+    # came after the FBack and the link went down in between).
+    assert row["packets_lost"] == 0
     assert 95 <= row["disruption_ms"]["mean"] < 400, row["disruption_ms"]
     assert row["disruption_ms"]["p50"] is not None and row["disruption_ms"]["max"] < 600
     assert row["packets_buffered"] >= 2 * 5  # at least the link-down's worth per handover

@@ -413,13 +413,17 @@ class PreviousRouterRole:
         lifetime = min(record.fbu_lifetime, self.fmip.config.max_tunnel_lifetime)
         old_endpoint = record.endpoint
         record.ncoa = alternate or record.ncoa
+        if not record.claimed:
+            # Intercept the PCoA on the MN's old link (proxy ND) from now on, before the
+            # FBack: in predictive mode the FBack lets the MN leave, and whatever arrives for
+            # the PCoA once it has gone must already be tunnelled, not delivered on the old
+            # link (actions take effect in order: on real packets the interception is a
+            # route that the kernel must hold before the MN gets the FBack).
+            self.fmip.intercept(record.pcoa, True)
+            record.claimed = True
         self._fback(record, status, lifetime=lifetime, alternate=alternate)
         record.transition(ParInput.HACK_ACCEPTED)
         record.endpoint, record.bound_ncoa = endpoint, record.ncoa
-        if not record.claimed:
-            # Intercept the PCoA on the MN's old link (proxy ND) from now on.
-            self.fmip.intercept(record.pcoa, True)
-            record.claimed = True
         if record.expiry is not None:
             record.expiry.cancel()
         record.expiry = self.router.schedule(
