@@ -46,6 +46,23 @@ def _check_lifetime(name: str, value: float) -> None:
         )
 
 
+def check_binding_agent_limits(
+    *,
+    max_binding_lifetime: float,
+    refresh_interval: float | None,
+    max_bindings: int | None,
+    dad_duration: float,
+) -> None:
+    """The checks every binding agent's configuration (home agent, MAP) shares."""
+    _check_lifetime("max_binding_lifetime", max_binding_lifetime)
+    if refresh_interval is not None:
+        _check_lifetime("refresh_interval", refresh_interval)
+    if max_bindings is not None and max_bindings < 0:
+        raise ValueError("max_bindings must be >= 0")
+    if dad_duration < 0:
+        raise ValueError("dad_duration must be >= 0")
+
+
 def _check_mac(name: str, value: bytes) -> None:
     if len(value) != 6:
         raise ValueError(f"{name} must be a 6-octet MAC address")
@@ -132,13 +149,12 @@ class HomeAgentConfig:
     mobile_prefix_rate_interval: float = 1.0
 
     def __post_init__(self) -> None:
-        _check_lifetime("max_binding_lifetime", self.max_binding_lifetime)
-        if self.refresh_interval is not None:
-            _check_lifetime("refresh_interval", self.refresh_interval)
-        if self.max_bindings is not None and self.max_bindings < 0:
-            raise ValueError("max_bindings must be >= 0")
-        if self.dad_duration < 0:
-            raise ValueError("dad_duration must be >= 0")
+        check_binding_agent_limits(
+            max_binding_lifetime=self.max_binding_lifetime,
+            refresh_interval=self.refresh_interval,
+            max_bindings=self.max_bindings,
+            dad_duration=self.dad_duration,
+        )
         if not 0 < self.home_agent_lifetime <= 0xFFFF:
             raise ValueError("home_agent_lifetime must be 1..65535 s (RFC 6275 §7.4)")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 
-from .config import MobilityCredentials, _check_lifetime
+from .config import MobilityCredentials, _check_lifetime, check_binding_agent_limits
 from .constants import (
     INITIAL_BINDACK_TIMEOUT,
     INITIAL_BINDACK_TIMEOUT_FIRST_REG,
@@ -65,13 +65,12 @@ class MapConfig:
     fast_handover: FastHandoverAnchorConfig | None = None
 
     def __post_init__(self) -> None:
-        _check_lifetime("max_binding_lifetime", self.max_binding_lifetime)
-        if self.refresh_interval is not None:
-            _check_lifetime("refresh_interval", self.refresh_interval)
-        if self.max_bindings is not None and self.max_bindings < 0:
-            raise ValueError("max_bindings must be >= 0")
-        if self.dad_duration < 0:
-            raise ValueError("dad_duration must be >= 0")
+        check_binding_agent_limits(
+            max_binding_lifetime=self.max_binding_lifetime,
+            refresh_interval=self.refresh_interval,
+            max_bindings=self.max_bindings,
+            dad_duration=self.dad_duration,
+        )
         if not 0 < self.valid_lifetime <= 0xFFFFFFFF:
             raise ValueError("valid_lifetime must be 1..2**32-1 s")
 
