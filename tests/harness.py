@@ -35,7 +35,7 @@ from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Any
 
-from mipshop.protocol.actions import (
+from mipshop.protocol.base.actions import (
     Claim,
     ConfigureAddress,
     ConfigureRoute,
@@ -43,7 +43,7 @@ from mipshop.protocol.actions import (
     Event,
     Transmit,
 )
-from mipshop.protocol.entity import Entity
+from mipshop.protocol.base.entity import Entity
 from mipshop.wire.ipv6 import IPv6Packet, decode_packet, encode_packet
 from mipshop.wire.pcap import CapturedPacket, write_pcap
 

@@ -18,8 +18,8 @@ from ipaddress import IPv6Address
 from mipshop.net.config import DaemonSettings
 from mipshop.net.netlink import Netlink
 from mipshop.net.runtime import Runtime
-from mipshop.protocol.actions import Claim, Transmit
-from mipshop.protocol.entity import Entity
+from mipshop.protocol.base.actions import Claim, Transmit
+from mipshop.protocol.base.entity import Entity
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
 
 SERVER = IPv6Address("2001:db8:e::2")

@@ -13,7 +13,7 @@ import pytest
 from mipshop.net.config import load_config, parse_config
 from mipshop.net.errors import NetError
 from mipshop.net.testbed import NS_PREFIX, run, to_toml
-from mipshop.protocol.home_agent import HomeAgent
+from mipshop.protocol.mipv6.home_agent import HomeAgent
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
 

@@ -16,27 +16,24 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
 from mipshop.protocol.access_router import AccessRouter
-from mipshop.protocol.config import (
-    CorrespondentConfig,
-    HomeAgentConfig,
-    MobileNodeConfig,
-    RouterConfig,
-)
-from mipshop.protocol.correspondent import CorrespondentNode
-from mipshop.protocol.fast_handover_client import FastHandoverClient
-from mipshop.protocol.fmip_config import (
+from mipshop.protocol.base.config import RouterConfig
+from mipshop.protocol.base.link_events import LinkDown, LinkEvent, LinkUp
+from mipshop.protocol.fmipv6.client import FastHandoverClient
+from mipshop.protocol.fmipv6.config import (
     FastHandoverAnchorConfig,
     FastHandoverClientConfig,
     FastHandoverRouterConfig,
     HandoverKey,
     NeighborRouter,
 )
-from mipshop.protocol.home_agent import HomeAgent
-from mipshop.protocol.link_events import LinkDown, LinkEvent, LinkUp
-from mipshop.protocol.map import MobilityAnchorPoint
-from mipshop.protocol.map_client import MapClient
-from mipshop.protocol.map_config import MapClientConfig, MapConfig
-from mipshop.protocol.mobile_node import MobileNode
+from mipshop.protocol.fmipv6.map_anchor import FastHandoverMap
+from mipshop.protocol.hmipv6.client import MapClient
+from mipshop.protocol.hmipv6.config import MapClientConfig, MapConfig
+from mipshop.protocol.hmipv6.map import MobilityAnchorPoint
+from mipshop.protocol.mipv6.config import CorrespondentConfig, HomeAgentConfig, MobileNodeConfig
+from mipshop.protocol.mipv6.correspondent import CorrespondentNode
+from mipshop.protocol.mipv6.home_agent import HomeAgent
+from mipshop.protocol.mipv6.mobile_node import MobileNode
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
 from mipshop.wire.nd_options import MAPOption
 from tests.harness import Network
@@ -193,9 +190,12 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
         fast = FastHandoverAnchorConfig(**{
             "neighbors": tuple(neighbor(link) for link in PREFIXES), "handover_keys": (KEY,),
             **(map_fast or {})}) if map_anchored else None
-        anchor = MobilityAnchorPoint("map1", random.Random(rng.random()), MapConfig(
+        map_config = MapConfig(
             address=MAP_ADDRESS, credentials=(MAP_CREDENTIALS,), wall_clock_offset=WALL_CLOCK,
-            allowed_lcoa_prefixes=tuple(PREFIXES.values()), fast_handover=fast))
+            allowed_lcoa_prefixes=tuple(PREFIXES.values()))
+        map_rng = random.Random(rng.random())
+        anchor = MobilityAnchorPoint("map1", map_rng, map_config) if fast is None else (
+            FastHandoverMap("map1", map_rng, map_config, fast_handover=fast))
         net.add_node(anchor, {"eth0": "map1"})
         net.start(anchor)
         map_options = (MAPOption(address=MAP_ADDRESS, distance=2, preference=10,

@@ -22,15 +22,16 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
 from mipshop.protocol.access_router import AccessRouter
-from mipshop.protocol.config import MobilityCredentials, RouterConfig
-from mipshop.protocol.correspondent import CorrespondentNode
-from mipshop.protocol.home_agent import HomeAgent
-from mipshop.protocol.map import MobilityAnchorPoint
-from mipshop.protocol.map_client import MapClient
-from mipshop.protocol.map_config import MapClientConfig, MapConfig
-from mipshop.protocol.mn_ha_auth import SecurityAssociation, unix_to_ntp
-from mipshop.protocol.mobile_node import MobileNode
-from mipshop.protocol.signalling import protect_mn_ha
+from mipshop.protocol.base.config import RouterConfig
+from mipshop.protocol.hmipv6.client import MapClient
+from mipshop.protocol.hmipv6.config import MapClientConfig, MapConfig
+from mipshop.protocol.hmipv6.map import MobilityAnchorPoint
+from mipshop.protocol.mipv6.config import MobilityCredentials
+from mipshop.protocol.mipv6.correspondent import CorrespondentNode
+from mipshop.protocol.mipv6.home_agent import HomeAgent
+from mipshop.protocol.mipv6.mn_ha_auth import SecurityAssociation, unix_to_ntp
+from mipshop.protocol.mipv6.mobile_node import MobileNode
+from mipshop.protocol.mipv6.signalling import protect_mn_ha
 from mipshop.wire.ext_headers import DestinationOptions, HomeAddressOption
 from mipshop.wire.ipv6 import IPv6Packet, encode_packet
 from mipshop.wire.mh import BindingUpdate

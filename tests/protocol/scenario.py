@@ -13,18 +13,18 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
 from mipshop.protocol.access_router import AccessRouter
-from mipshop.protocol.config import (
+from mipshop.protocol.base.config import RouterConfig
+from mipshop.protocol.mipv6.config import (
     CorrespondentConfig,
     HomeAgentConfig,
     MobileNodeConfig,
     MobilityCredentials,
     RouteOptimizationConfig,
-    RouterConfig,
 )
-from mipshop.protocol.correspondent import CorrespondentNode
-from mipshop.protocol.home_agent import HomeAgent
-from mipshop.protocol.mn_ha_auth import SecurityAssociation
-from mipshop.protocol.mobile_node import MobileNode
+from mipshop.protocol.mipv6.correspondent import CorrespondentNode
+from mipshop.protocol.mipv6.home_agent import HomeAgent
+from mipshop.protocol.mipv6.mn_ha_auth import SecurityAssociation
+from mipshop.protocol.mipv6.mobile_node import MobileNode
 from tests.harness import Network
 
 HOME_PREFIX = IPv6Network("2001:db8:1::/64")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from ipaddress import IPv6Address
 
-from mipshop.protocol.actions import Claim, ConfigureAddress, Deliver, Transmit
-from mipshop.protocol.entity import Entity
+from mipshop.protocol.base.actions import Claim, ConfigureAddress, Deliver, Transmit
+from mipshop.protocol.base.entity import Entity
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
 from tests.harness import Network
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from mipshop.protocol.actions import Claim, ConfigureAddress, Deliver, Transmit
-from mipshop.protocol.entity import Entity
-from mipshop.sim.metrics import (
+from mipshop.measure import (
     flow_report,
     handover_report,
     handover_windows,
     handover_windows_from_events,
     summarize_handovers,
 )
+from mipshop.protocol.base.actions import Claim, ConfigureAddress, Deliver, Transmit
+from mipshop.protocol.base.entity import Entity
 from mipshop.sim.movement import ping_pong
 from mipshop.sim.network import Network
 from mipshop.sim.traffic import CBRSource, FlowReceiver

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mipshop.protocol.actions import (
+from mipshop.protocol.base.actions import (
     Claim,
     ConfigureAddress,
     ConfigureRoute,
     Deliver,
     Transmit,
 )
-from mipshop.protocol.entity import Entity
+from mipshop.protocol.base.entity import Entity
 from mipshop.sim.network import Network, Node
 from mipshop.wire.icmpv6 import EchoReply, EchoRequest
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, decode_packet, encode_packet

@@ -7,7 +7,7 @@ from ipaddress import IPv6Address
 
 import pytest
 
-from mipshop.protocol.entity import Entity
+from mipshop.protocol.base.entity import Entity
 from mipshop.sim.network import Network, Node
 from mipshop.sim.triggers import L2Trigger, LinkDown, LinkGoingDown, LinkUp, ScanCompleted
 from mipshop.sim.wifi import (

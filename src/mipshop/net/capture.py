@@ -38,7 +38,7 @@ def capture(path: str, interfaces: list[str], *, signalling: bool = False) -> in
     """Capture until SIGTERM/SIGINT; returns the number of packets written.
 
     With ``signalling``, UDP and TCP packets (tunnelled or not) are left out, so that a long
-    capture of a data transfer keeps only what :func:`mipshop.sim.metrics.message_type` can
+    capture of a data transfer keeps only what :func:`mipshop.measure.message_type` can
     name (Mobility Header and ICMPv6 messages).
     """
     stop = False

@@ -51,27 +51,24 @@ from pathlib import Path
 from typing import Any
 
 from ..protocol.access_router import AccessRouter
-from ..protocol.config import (
-    HomeAgentConfig,
-    MobileNodeConfig,
-    MobilityCredentials,
-    RouterConfig,
-)
-from ..protocol.entity import Entity
-from ..protocol.fast_handover_client import FastHandoverClient
-from ..protocol.fmip_config import (
+from ..protocol.base.config import RouterConfig
+from ..protocol.base.entity import Entity
+from ..protocol.fmipv6.client import FastHandoverClient
+from ..protocol.fmipv6.config import (
     FastHandoverAnchorConfig,
     FastHandoverClientConfig,
     FastHandoverRouterConfig,
     HandoverKey,
     NeighborRouter,
 )
-from ..protocol.home_agent import HomeAgent
-from ..protocol.map import MobilityAnchorPoint
-from ..protocol.map_client import MapClient
-from ..protocol.map_config import MapClientConfig, MapConfig
-from ..protocol.mn_ha_auth import SecurityAssociation
-from ..protocol.mobile_node import MobileNode
+from ..protocol.fmipv6.map_anchor import FastHandoverMap
+from ..protocol.hmipv6.client import MapClient
+from ..protocol.hmipv6.config import MapClientConfig, MapConfig
+from ..protocol.hmipv6.map import MobilityAnchorPoint
+from ..protocol.mipv6.config import HomeAgentConfig, MobileNodeConfig, MobilityCredentials
+from ..protocol.mipv6.home_agent import HomeAgent
+from ..protocol.mipv6.mn_ha_auth import SecurityAssociation
+from ..protocol.mipv6.mobile_node import MobileNode
 from ..wire.nd_options import MAPOption
 from .errors import NetError
 
@@ -306,10 +303,11 @@ class DaemonConfig:
                 map_fields = _fields(MapConfig, table, where,
                                      skip=("credentials", "fast_handover"))
                 map_fields.setdefault("wall_clock_offset", offset)
-                return MobilityAnchorPoint(self.settings.name, rng, MapConfig(
-                    credentials=creds, fast_handover=None if fast is None else (
-                        _fast_handover_anchor(fast, f"{where}.fast_handover")),
-                    **map_fields))
+                map_config = MapConfig(credentials=creds, **map_fields)
+                if fast is None:
+                    return MobilityAnchorPoint(self.settings.name, rng, map_config)
+                return FastHandoverMap(self.settings.name, rng, map_config, fast_handover=(
+                    _fast_handover_anchor(fast, f"{where}.fast_handover")))
             if self.role == "mn":
                 creds_table = table.pop("credentials", None)
                 fast_table = table.pop("fast_handover", None)

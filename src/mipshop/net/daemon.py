@@ -29,8 +29,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..protocol.link_events import LinkDown, LinkEvent, LinkGoingDown, LinkUp, ScanCompleted
-from ..protocol.mobile_node import MobileNode
+from ..protocol.base.link_events import LinkDown, LinkEvent, LinkGoingDown, LinkUp, ScanCompleted
+from ..protocol.mipv6.mobile_node import MobileNode
 from .config import ROLES, load_config
 from .errors import NetError
 from .runtime import Runtime

@@ -6,11 +6,11 @@ the correspondent (:mod:`.traffic`), and optionally a TCP download by the mobile
 correspondent; it then hands the mobile node over ``handovers`` times between the two access
 routers and returns one result row in the schema of ``mipshop compare --json``
 (:func:`mipshop.sim.compare.results_to_dict`), with the simulator's definitions
-(:mod:`mipshop.sim.metrics`):
+(:mod:`mipshop.measure`):
 
 * ``disruption_ms`` (mean/p50/p95/max over the handovers): the last downlink datagram received
   on the old link to the first received on the new one, from the arrival times the echo
-  server logs (:func:`downlink_handovers`, :func:`mipshop.sim.metrics.handover_report`). With
+  server logs (:func:`downlink_handovers`, :func:`mipshop.measure.handover_report`). With
   predictive FMIPv6 nothing is lost, yet the disruption covers the buffering from the FBack
   to the flush;
 * ``phases_ms`` (mean, from the mobile node's events): ``l2``, ``movement_detection``
@@ -53,7 +53,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..sim.metrics import Arrival, HandoverReport, HandoverWindow, handover_report, message_type
+from ..measure import Arrival, HandoverReport, HandoverWindow, handover_report, message_type
 from ..wire.pcap import read_pcap
 from .errors import NetError
 from .testbed import CN_ADDRESS, HOME_ADDRESS, Testbed, TestbedOptions, care_of_address
@@ -134,7 +134,7 @@ def downlink_handovers(arrivals: list[tuple[int, float]], report: dict[str, Any]
                        handover_log: list[tuple[float, float, str]], first: str
                        ) -> list[HandoverReport]:
     """The downlink CBR flow through each handover, as the simulator measures it
-    (:func:`mipshop.sim.metrics.handover_report`).
+    (:func:`mipshop.measure.handover_report`).
 
     ``arrivals`` are the echo server's ``(sequence number, arrival Unix time)``; the link an
     arrival came over is the attachment after the last LinkUp before it (nothing arrives while

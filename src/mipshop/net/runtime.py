@@ -58,7 +58,7 @@ from enum import Enum
 from ipaddress import IPv6Address, IPv6Network
 from typing import IO, Any
 
-from ..protocol.actions import (
+from ..protocol.base.actions import (
     Action,
     Claim,
     ConfigureAddress,
@@ -67,9 +67,9 @@ from ..protocol.actions import (
     Event,
     Transmit,
 )
-from ..protocol.binding_agent import BindingAgent
-from ..protocol.entity import Entity
-from ..protocol.mobile_node import MobileNode
+from ..protocol.base.entity import Entity
+from ..protocol.mipv6.binding_agent import BindingAgent
+from ..protocol.mipv6.mobile_node import MobileNode
 from ..wire.errors import MalformedPacket
 from ..wire.ipv6 import decode_packet, encode_packet
 from .config import DaemonSettings

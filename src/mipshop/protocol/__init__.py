@@ -1,48 +1,29 @@
-"""Sans-IO Mobile IPv6 / HMIPv6 / FMIPv6 protocol core.
+"""Sans-IO Mobile IPv6 / HMIPv6 / FMIPv6 protocol core, one subpackage per RFC.
 
 Nothing in this package reads a clock, draws from module-level randomness or touches a socket:
-time arrives as ``now: float`` (seconds) and randomness as an injected ``random.Random``
-(design.md, "The entity contract").
+time arrives as ``now: float`` (seconds) and randomness as an injected ``random.Random``.
 
-Modules:
+* :mod:`.base`: the entity contract, actions, timers, addressing, constants, sequence
+  arithmetic, backoff, link events and Router Advertisements;
+* :mod:`.mipv6`: Mobile IPv6 (RFC 6275) and RFC 4285 authentication: mobile node, home agent,
+  correspondent node and their building blocks;
+* :mod:`.hmipv6`: Hierarchical Mobile IPv6 (RFC 5380): the MAP and the MAP client;
+* :mod:`.fmipv6`: Fast Handovers (RFC 5568) and the MAP-anchored variant (RFC 4140 App. A);
+* :mod:`.access_router`: the access router, which composes base Router Advertisements, the
+  HMIPv6 MAP options and the FMIPv6 PAR/NAR function.
 
-* entities: :mod:`.home_agent` (:class:`HomeAgent`), :mod:`.mobile_node` (:class:`MobileNode`,
-  composing :mod:`.home_registration` and :mod:`.route_optimization` through
-  :mod:`.mobility_client`), :mod:`.correspondent` (:class:`CorrespondentNode`),
-  :mod:`.access_router` (:class:`AccessRouter`, and the RA builder the HA shares);
-* HMIPv6 (RFC 5380): :mod:`.map` (:class:`MobilityAnchorPoint`, sharing
-  :mod:`.binding_agent` with the home agent), :mod:`.map_client` (:class:`MapClient`, a
-  mobile node client, with :mod:`.local_binding` and the pure :mod:`.map_selection`),
-  :mod:`.map_config`;
-* FMIPv6 (RFC 5568, RFC 4260 triggers): :mod:`.fast_handover_client`
-  (:class:`FastHandoverClient`, a mobile node client, with the pure :mod:`.fmip_neighbourhood`),
-  :mod:`.fast_handover_router` (composed into :class:`AccessRouter`: :mod:`.fmip_par`,
-  :mod:`.fmip_nar`, :mod:`.fmip_buffer`), :mod:`.fmip_security` (BADF), :mod:`.fmip_config`,
-  :mod:`.link_events` (:class:`LinkGoingDown`, :class:`LinkDown`, :class:`LinkUp`,
-  :class:`ScanCompleted`);
-* F-HMIPv6 with the MAP as anchor (RFC 4140 Appendix A): :mod:`.fmip_map` (the PAR role of
-  :mod:`.fmip_par` hosted by a :class:`MobilityAnchorPoint` configured with a
-  :class:`FastHandoverAnchorConfig`), :mod:`.fmip_placement` (the mobile node's choice of
-  anchor, :class:`AnchorPlacement`);
-* configuration: :mod:`.config` (frozen keyword-only dataclasses);
-* shared machinery: :mod:`.entity`, :mod:`.actions`, :mod:`.addressing`, :mod:`.signalling`
-  (RFC 4285 and Binding Authorization Data protection), :mod:`.binding_cache`,
-  :mod:`.binding_update_list`, :mod:`.return_routability`, :mod:`.mn_ha_auth`,
-  :mod:`.sequence`, :mod:`.backoff`, :mod:`.constants`.
+Imports run one way: ``base`` <- ``mipv6`` <- ``hmipv6`` <- ``fmipv6`` (the last only in
+:mod:`.fmipv6.map_anchor` and :mod:`.fmipv6.placement`), and ``access_router`` over them.
+
+The names below were importable from ``mipshop.protocol`` before the subpackages existed and
+stay importable from here; new code should import from the subpackage that defines them.
 """
 
 from .access_router import AccessRouter
-from .config import (
-    CorrespondentConfig,
-    HomeAgentConfig,
-    MobileNodeConfig,
-    MobilityCredentials,
-    RouteOptimizationConfig,
-    RouterConfig,
-)
-from .correspondent import CorrespondentNode
-from .fast_handover_client import FastHandoverClient
-from .fmip_config import (
+from .base.config import RouterConfig
+from .base.link_events import LinkDown, LinkEvent, LinkGoingDown, LinkUp, ScanCompleted
+from .fmipv6.client import FastHandoverClient
+from .fmipv6.config import (
     AnchorPlacement,
     FastHandoverAnchorConfig,
     FastHandoverClientConfig,
@@ -50,13 +31,21 @@ from .fmip_config import (
     HandoverKey,
     NeighborRouter,
 )
-from .home_agent import HomeAgent
-from .link_events import LinkDown, LinkEvent, LinkGoingDown, LinkUp, ScanCompleted
-from .map import MobilityAnchorPoint
-from .map_client import MapClient
-from .map_config import MapClientConfig, MapConfig
-from .mobile_node import MobileNode
-from .mobility_client import MobilityClient
+from .fmipv6.map_anchor import FastHandoverMap
+from .hmipv6.client import MapClient
+from .hmipv6.config import MapClientConfig, MapConfig
+from .hmipv6.map import MobilityAnchorPoint
+from .mipv6.config import (
+    CorrespondentConfig,
+    HomeAgentConfig,
+    MobileNodeConfig,
+    MobilityCredentials,
+    RouteOptimizationConfig,
+)
+from .mipv6.correspondent import CorrespondentNode
+from .mipv6.home_agent import HomeAgent
+from .mipv6.mobile_node import MobileNode
+from .mipv6.mobility_client import MobilityClient
 
 __all__ = [
     "AccessRouter",
@@ -66,6 +55,7 @@ __all__ = [
     "FastHandoverAnchorConfig",
     "FastHandoverClient",
     "FastHandoverClientConfig",
+    "FastHandoverMap",
     "FastHandoverRouterConfig",
     "HandoverKey",
     "HomeAgent",

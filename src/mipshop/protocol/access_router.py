@@ -1,11 +1,14 @@
-"""Router Advertisements, and a minimal access router that sends them (RFC 4861 §6.2).
+"""The access router: where the three RFCs meet on a visited link.
 
-:class:`RouterAdvertiser` builds and schedules the RAs of one link; the home agent composes
-one (with the H flag, RFC 6275 §7.1) and :class:`AccessRouter` is nothing more than one on a
-foreign link, so a mobile node there can detect movement and form a care-of address.
+An :class:`AccessRouter` advertises its prefix (RFC 4861 §6.2, through
+:class:`~.base.router_advertiser.RouterAdvertiser`), carries the HMIPv6 MAP options it is
+configured with (RFC 5380 §7), and, when configured, composes the FMIPv6 PAR/NAR function
+(:class:`~.fmipv6.router.FastHandoverRouter`, RFC 5568). It lives at the top of
+``mipshop.protocol`` because it is a composition of the subpackages, not part of any one RFC.
 Forwarding itself is the runtime's job (the simulator's router, the kernel), not this entity's.
 
-Events: ``router.advertisement`` (``solicited``: bool).
+Events: ``router.advertisement`` (``solicited``: bool), and the ``fmip.*`` events of
+:mod:`.fmipv6`.
 """
 
 from __future__ import annotations
@@ -14,131 +17,26 @@ import random
 from ipaddress import IPv6Address
 from typing import TYPE_CHECKING, Any
 
-from ..wire.icmpv6 import RouterAdvertisement, RouterSolicitation
+from ..wire.icmpv6 import RouterSolicitation
 from ..wire.ipv6 import IPv6Packet
-from ..wire.nd_options import (
-    AdvertisementInterval,
-    HomeAgentInformation,
-    MAPOption,
-    NDOption,
-    PrefixInformation,
-    SourceLinkLayerAddress,
-)
-from .actions import ConfigureAddress, Transmit
-from .addressing import ALL_NODES
-from .config import RouterConfig
-from .entity import Entity
-from .fast_handover_router import FastHandoverRouter
+from ..wire.nd_options import MAPOption
+from .base.actions import ConfigureAddress
+from .base.config import RouterConfig
+from .base.entity import Entity
+from .base.router_advertiser import RouterAdvertiser
+from .fmipv6.router import FastHandoverRouter
 
 if TYPE_CHECKING:
-    from .fmip_config import FastHandoverRouterConfig
-
-#: RFC 4861 §4.2 / §6.1.2: ND messages are sent (and must arrive) with hop limit 255.
-ND_HOP_LIMIT = 255
-
-
-class RouterAdvertiser:
-    """The Router Advertisements of one link, owned by an entity (RFC 4861 §6.2.4, §6.2.6).
-
-    Unsolicited RAs go to all-nodes every ``config.ra_interval`` seconds from :meth:`start`;
-    a Router Solicitation is answered at once, unicast to its source (or to all-nodes if the
-    source is unspecified) [choice: no random delay, for determinism]. With ``home_agent``
-    the RA carries the H flag, the Prefix Information option with the R flag and the router's
-    full address (RFC 6275 §7.2: an HA MUST include one) and the Home Agent Information option
-    (§7.4). The Advertisement Interval option (§7.3) is always included.
-    """
-
-    def __init__(
-        self,
-        owner: Entity,
-        config: RouterConfig,
-        *,
-        home_agent: HomeAgentInformation | None = None,
-    ) -> None:
-        self.owner = owner
-        self.config = config
-        self.home_agent = home_agent
-        #: HMIPv6 MAP options in every RA (RFC 5380 §5, §7); see :meth:`set_map_options`.
-        self.map_options: tuple[MAPOption, ...] = config.map_options
-        #: Set the Prefix Information option's R flag with the router's full address (RFC 6275
-        #: §7.2), as FMIPv6 routers do so that mobile nodes learn the PAR address (RFC 5568 §4).
-        self.advertise_router_address = False
-
-    def set_map_options(self, options: tuple[MAPOption, ...]) -> None:
-        """Advertise ``options`` from now on, starting with an unsolicited RA at once.
-
-        RFC 5380 §10: an access router learning of a MAP failure advertises its option with
-        Valid Lifetime 0 (manually or after probing); mobile nodes then re-select. [choice]
-        The changed RA goes out immediately (RFC 4861 §6.2.4 allows it on a config change).
-        """
-        self.map_options = tuple(options)
-        self.send(ALL_NODES, solicited=False)
-
-    def start(self) -> None:
-        """Send the first unsolicited RA now and schedule the next ones."""
-        self._periodic(self.owner.now)
-
-    def _periodic(self, now: float) -> None:
-        self.send(ALL_NODES, solicited=False)
-        self.owner.schedule(self.config.ra_interval, self._periodic)
-
-    def advertisement(self) -> RouterAdvertisement:
-        """The Router Advertisement this link gets."""
-        cfg = self.config
-        options: list[NDOption] = [SourceLinkLayerAddress(address=cfg.link_layer_address)]
-        is_ha = self.home_agent is not None
-        with_address = is_ha or self.advertise_router_address
-        options.append(
-            PrefixInformation(
-                prefix_length=cfg.prefix.prefixlen,
-                on_link=True,
-                autonomous=True,
-                router_address=with_address,
-                valid_lifetime=cfg.valid_lifetime,
-                preferred_lifetime=cfg.preferred_lifetime,
-                # RFC 6275 §7.2: with R set the Prefix field holds the router's full address.
-                prefix=cfg.address if with_address else cfg.prefix.network_address,
-            )
-        )
-        options.append(AdvertisementInterval(interval=cfg.ra_interval))
-        if self.home_agent is not None:
-            options.append(self.home_agent)
-        options.extend(self.map_options)  # RFC 5380 §7: configured MAP options
-        return RouterAdvertisement(
-            home_agent=is_ha,
-            router_lifetime=cfg.router_lifetime,
-            options=tuple(options),
-        )
-
-    def send(self, destination: IPv6Address, *, solicited: bool) -> None:
-        """Transmit one RA to ``destination`` on the link."""
-        packet = IPv6Packet(
-            src=self.config.link_local,
-            dst=destination,
-            hop_limit=ND_HOP_LIMIT,
-            payload=self.advertisement(),
-        )
-        self.owner.act(Transmit(packet=packet, interface=self.config.interface))
-        self.owner.emit("router.advertisement", solicited=solicited)
-
-    def handle_solicitation(self, packet: IPv6Packet) -> None:
-        """Answer a Router Solicitation (RFC 4861 §6.2.6)."""
-        assert isinstance(packet.payload, RouterSolicitation)
-        if packet.hop_limit != ND_HOP_LIMIT or packet.payload.code != 0:
-            self.owner.counters["drop.invalid_nd"] += 1  # RFC 4861 §6.1.1
-            return
-        unspecified = packet.src == IPv6Address("::")
-        self.send(ALL_NODES if unspecified else packet.src, solicited=True)
+    from .fmipv6.config import FastHandoverRouterConfig
 
 
 class AccessRouter(Entity):
     """A router on a visited link that only advertises its prefix (RFC 4861 §6.2).
 
-    Commands: :meth:`start`, :meth:`set_map_options`, :meth:`trigger_handover`. It answers
-    Router Solicitations; everything else is dropped. Its RAs carry the configured HMIPv6 MAP
-    options (RFC 5380 §7). With ``fast_handover`` it composes a
-    :class:`~.fast_handover_router.FastHandoverRouter` (RFC 5568 PAR and NAR; FMIPv6 packets
-    and the packets it tunnels or buffers go there).
+    Commands: :meth:`start`, :meth:`set_map_options`, :meth:`trigger_handover`. It answers Router
+    Solicitations; everything else is dropped. Its RAs carry the configured HMIPv6 MAP options (RFC
+    5380 §7). With ``fast_handover`` it composes a :class:`~.fmipv6.router.FastHandoverRouter` (RFC
+    5568 PAR and NAR; FMIPv6 packets and the packets it tunnels or buffers go there).
     """
 
     def __init__(self, name: str, rng: random.Random, config: RouterConfig, *,
@@ -181,8 +79,8 @@ class AccessRouter(Entity):
         """Command: network-initiated handover of ``mobile`` to ``target_ap`` (RFC 5568 §3.3).
 
         Sends an unsolicited PrRtAdv Code 1 (see
-        :meth:`~.fast_handover_router.FastHandoverRouter.trigger_handover`); False without
-        FMIPv6 or when the AP is not a fast-handover neighbour.
+        :meth:`~.fmipv6.router.FastHandoverRouter.trigger_handover`); False without FMIPv6 or when
+        the AP is not a fast-handover neighbour.
         """
         self.now = now
         if self.fast_handover is None:

@@ -6,5 +6,5 @@ Modules: :mod:`.kernel` (virtual time, cancellable timers, seeded per-component 
 :mod:`.wifi` (802.11 access points, handoff phases, RFC 4260 deployments and scenarios),
 :mod:`.triggers` (the link-layer triggers given to a mobile node), :mod:`.movement` (scripted
 paths, random waypoint, handoff decisions), :mod:`.traffic` (CBR and bulk flows with
-receivers), :mod:`.metrics` (per-handover and aggregate figures from recorded data).
+receivers); the figures come from :mod:`mipshop.measure`, shared with the testbed.
 """

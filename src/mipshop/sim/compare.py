@@ -65,27 +65,7 @@ from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Any
 
-from ..protocol.access_router import AccessRouter
-from ..protocol.addressing import interface_identifier_from_mac
-from ..protocol.config import HomeAgentConfig, MobileNodeConfig, MobilityCredentials, RouterConfig
-from ..protocol.fast_handover_client import FastHandoverClient
-from ..protocol.fmip_config import (
-    FastHandoverAnchorConfig,
-    FastHandoverClientConfig,
-    FastHandoverRouterConfig,
-    HandoverKey,
-    NeighborRouter,
-)
-from ..protocol.home_agent import HomeAgent
-from ..protocol.link_events import LinkGoingDown, ScanCompleted
-from ..protocol.map import MobilityAnchorPoint
-from ..protocol.map_client import MapClient
-from ..protocol.map_config import MapClientConfig, MapConfig
-from ..protocol.mn_ha_auth import SecurityAssociation
-from ..protocol.mobile_node import MobileNode
-from ..wire.nd_options import MAPOption
-from . import analytic
-from .metrics import (
+from ..measure import (
     Arrival,
     flow_report,
     handover_report,
@@ -93,6 +73,28 @@ from .metrics import (
     message_type,
     percentile,
 )
+from ..protocol.access_router import AccessRouter
+from ..protocol.base.addressing import interface_identifier_from_mac
+from ..protocol.base.config import RouterConfig
+from ..protocol.base.link_events import LinkGoingDown, ScanCompleted
+from ..protocol.fmipv6.client import FastHandoverClient
+from ..protocol.fmipv6.config import (
+    FastHandoverAnchorConfig,
+    FastHandoverClientConfig,
+    FastHandoverRouterConfig,
+    HandoverKey,
+    NeighborRouter,
+)
+from ..protocol.fmipv6.map_anchor import FastHandoverMap
+from ..protocol.hmipv6.client import MapClient
+from ..protocol.hmipv6.config import MapClientConfig, MapConfig
+from ..protocol.hmipv6.map import MobilityAnchorPoint
+from ..protocol.mipv6.config import HomeAgentConfig, MobileNodeConfig, MobilityCredentials
+from ..protocol.mipv6.home_agent import HomeAgent
+from ..protocol.mipv6.mn_ha_auth import SecurityAssociation
+from ..protocol.mipv6.mobile_node import MobileNode
+from ..wire.nd_options import MAPOption
+from . import analytic
 from .movement import HandoffDecision, grid, handoffs_along, random_waypoint
 from .network import Capture, EventRecord, Network, Node
 from .scenario import (
@@ -331,13 +333,15 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool) -> _Worl
                                  prefix=ar_prefix(k)) for k, ap in enumerate(aps)]
     map_anchored = protocol == "fhmipv6"
     if hier:
-        anchor = MobilityAnchorPoint("map", kernel.rng("entity/map"), MapConfig(
+        map_config = MapConfig(
             address=MAP_ADDRESS, interface="eth0",
             credentials=tuple(_map_credentials(i) for i in range(n)),
             allowed_lcoa_prefixes=tuple(ar_prefix(k) for k in range(count)),
-            wall_clock_offset=WALL_CLOCK,
-            fast_handover=FastHandoverAnchorConfig(
-                neighbors=tuple(neighbours), handover_keys=keys) if map_anchored else None))
+            wall_clock_offset=WALL_CLOCK)
+        map_rng = kernel.rng("entity/map")
+        anchor = FastHandoverMap("map", map_rng, map_config, fast_handover=(
+            FastHandoverAnchorConfig(neighbors=tuple(neighbours), handover_keys=keys))
+        ) if map_anchored else MobilityAnchorPoint("map", map_rng, map_config)
         agg.host(anchor)
         net.at(0.0, anchor, anchor.start)
         map_options = (MAPOption(address=MAP_ADDRESS, distance=2, preference=10,

@@ -44,7 +44,7 @@ from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Any
 
-from ..protocol.actions import (
+from ..protocol.base.actions import (
     Claim,
     ConfigureAddress,
     ConfigureRoute,
@@ -52,7 +52,7 @@ from ..protocol.actions import (
     Event,
     Transmit,
 )
-from ..protocol.entity import Entity
+from ..protocol.base.entity import Entity
 from ..wire.errors import MalformedPacket
 from ..wire.ipv6 import IPv6Packet, UDPDatagram, decode_packet, encode_packet
 from ..wire.pcap import CapturedPacket, write_pcap

@@ -27,10 +27,10 @@ import struct
 from collections.abc import Callable
 from ipaddress import IPv6Address
 
-from ..protocol.entity import Entity
+from ..measure import Arrival, FlowReport, flow_report
+from ..protocol.base.entity import Entity
 from ..wire.ipv6 import IPv6Packet, UDPDatagram
 from .kernel import Timer
-from .metrics import Arrival, FlowReport, flow_report
 from .network import Network, Node
 
 #: Flow id, sequence number, send time.

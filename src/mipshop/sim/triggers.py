@@ -19,7 +19,7 @@ the AP's BSSID; :attr:`.wifi.AccessPoint.ar_link_address` records it for the sce
 
 from __future__ import annotations
 
-from ..protocol.link_events import LinkDown, LinkEvent, LinkGoingDown, LinkUp, ScanCompleted
+from ..protocol.base.link_events import LinkDown, LinkEvent, LinkGoingDown, LinkUp, ScanCompleted
 
 #: Any of the four triggers.
 L2Trigger = LinkEvent

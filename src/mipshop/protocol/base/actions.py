@@ -1,0 +1,88 @@
+"""What a sans-IO entity asks its runtime to do (docs/architecture.md, "The entity contract").
+
+Entities never touch a socket, a routing table or a clock. They return these actions, which
+the simulator and the real-packet daemons carry out the same way, so the two cannot disagree
+about protocol behaviour. Packets are :class:`~mipshop.wire.ipv6.IPv6Packet` values; the runtime
+encodes them with the wire layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from ipaddress import IPv6Address, IPv6Network
+from typing import Any
+
+from ...wire.ipv6 import IPv6Packet
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Transmit:
+    """Send ``packet``.
+
+    ``interface`` names the node's interface to send it on; ``None`` lets the runtime route it
+    by destination (routers). ``link_destination`` is the link-layer address to send to when
+    the entity knows it without Neighbor Discovery (RFC 5568 §6.3: an RA carrying a NAACK goes
+    to the L2 address seen in the UNA).
+    """
+
+    packet: IPv6Packet
+    interface: str | None = None
+    link_destination: bytes | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Deliver:
+    """Hand ``packet`` to this node's own upper layers (after decapsulation or HAO processing)."""
+
+    packet: IPv6Packet
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Claim:
+    """Route packets for ``address`` to this entity (``active=False`` releases it).
+
+    A home agent claims the home addresses it serves, a MAP the RCoAs, a PAR a PCoA it forwards,
+    a NAR an NCoA it buffers for. With ``proxy_interface`` set the runtime also answers Neighbor
+    Solicitations for the address on that link (proxy ND, RFC 6275 §10.4.1).
+    """
+
+    address: IPv6Address
+    active: bool = True
+    proxy_interface: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConfigureAddress:
+    """Add (or with ``active=False`` remove) an address on one of the node's interfaces."""
+
+    interface: str
+    address: IPv6Address
+    prefix_length: int = 64
+    active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConfigureRoute:
+    """Add (or remove) a route for ``prefix`` through ``interface`` (optionally via a router)."""
+
+    prefix: IPv6Network
+    interface: str
+    via: IPv6Address | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Event:
+    """Something a test, a metric or a log wants to know about, as structured data.
+
+    ``kind`` is a short dotted name (``binding.registered``, ``fmip.fbu_sent``); ``fields`` holds
+    its details as plain values. Tests and the simulator's metrics read these, never log text.
+    """
+
+    time: float
+    node: str
+    kind: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+Action = Transmit | Deliver | Claim | ConfigureAddress | ConfigureRoute | Event

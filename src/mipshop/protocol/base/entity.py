@@ -1,0 +1,128 @@
+"""The machinery every sans-IO entity shares: timers, the action queue, events and counters.
+
+The contract (docs/architecture.md): inputs are :meth:`Entity.receive`, :meth:`Entity.handle_timer`
+and commands; outputs are pulled with :meth:`Entity.next_deadline` and :meth:`Entity.pull_actions`.
+Time arrives as ``now`` (seconds, any monotonic origin) and randomness from the injected
+``random.Random``; nothing here reads a clock or the operating system.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...wire.errors import MalformedPacket
+from ...wire.ipv6 import IPv6Packet, decode_packet, mobility_header_bytes
+from .actions import Action, Event
+
+
+@dataclass(order=True, slots=True)
+class Timer:
+    """A scheduled callback; cancel it with :meth:`cancel` (it then never fires)."""
+
+    when: float
+    order: int
+    callback: Callable[[float], None] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+    def cancel(self) -> None:
+        """Stop this timer from firing."""
+        self.cancelled = True
+
+
+class Entity:
+    """Base class of every protocol entity (mobile node, home agent, MAP, access router, ...)."""
+
+    def __init__(self, name: str, rng: random.Random) -> None:
+        self.name = name
+        self.rng = rng
+        self.now = 0.0
+        self.counters: Counter[str] = Counter()
+        self._actions: list[Action] = []
+        self._timers: list[Timer] = []
+        self._timer_order = itertools.count()
+        self._received_raw: bytes | None = None
+
+    # -- outputs -----------------------------------------------------------------------------
+
+    def pull_actions(self) -> list[Action]:
+        """Return and forget every action produced since the last call."""
+        actions, self._actions = self._actions, []
+        return actions
+
+    def next_deadline(self) -> float | None:
+        """The time of the earliest pending timer, or None when nothing is scheduled."""
+        timers = self._timers
+        while timers and timers[0].cancelled:
+            heapq.heappop(timers)
+        return timers[0].when if timers else None
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def handle_timer(self, now: float) -> None:
+        """Fire every timer due at or before ``now``, in time order."""
+        self.now = now
+        timers = self._timers
+        while timers and timers[0].when <= now:
+            timer = heapq.heappop(timers)
+            if not timer.cancelled:
+                timer.callback(now)
+
+    def receive(self, packet: IPv6Packet | bytes, interface: str, now: float) -> None:
+        """Take one packet that arrived on ``interface``.
+
+        Bytes are decoded first; a packet that does not decode (or whose checksum is wrong) is
+        dropped and counted (RFC 6275 §9.2: silently discarded), never raised to the runtime.
+        """
+        self.now = now
+        if not isinstance(packet, IPv6Packet):
+            raw = packet
+            try:
+                packet = decode_packet(raw)
+            except MalformedPacket as exc:
+                self.counters["drop.malformed"] += 1
+                self.emit(
+                    "packet.malformed", interface=interface, reason=exc.reason, offset=exc.offset
+                )
+                return
+            self._received_raw = bytes(raw)
+        try:
+            self.on_packet(packet, interface)
+        finally:
+            self._received_raw = None
+
+    @property
+    def received_mobility_header(self) -> bytes | None:
+        """The Mobility Header of the packet being handled, as its sender encoded it.
+
+        None when the packet came in already decoded or carries no Mobility Header.
+        Authenticators are verified over these bytes, not over a re-encoding
+        (:func:`mipshop.wire.ipv6.mobility_header_bytes`).
+        """
+        raw = self._received_raw
+        return None if raw is None else mobility_header_bytes(raw)
+
+    def on_packet(self, packet: IPv6Packet, interface: str) -> None:
+        """Handle a decoded packet; subclasses override."""
+        self.counters["drop.unhandled"] += 1
+
+    # -- helpers for subclasses --------------------------------------------------------------
+
+    def schedule(self, delay: float, callback: Callable[[float], None]) -> Timer:
+        """Run ``callback(now)`` ``delay`` seconds from the current time."""
+        timer = Timer(self.now + delay, next(self._timer_order), callback)
+        heapq.heappush(self._timers, timer)
+        return timer
+
+    def act(self, action: Action) -> None:
+        """Queue one action for the runtime."""
+        self._actions.append(action)
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        """Queue a structured :class:`Event`."""
+        self._actions.append(Event(time=self.now, node=self.name, kind=kind, fields=fields))

@@ -1,0 +1,263 @@
+"""Configuration of the FMIPv6 components (RFC 5568 §9 parameters, neighbourhood, keys).
+
+Frozen keyword-only dataclasses, validated when built, like :mod:`mipshop.protocol.mipv6.config`.
+The access-router side is :class:`FastHandoverRouterConfig` (given to
+:class:`~mipshop.protocol.access_router.AccessRouter`); its PAR-role part,
+:class:`FastHandoverAnchorConfig`, is also what a MAP anchoring fast handovers gets (RFC 4140
+Appendix A, ``MapConfig.fast_handover``); the mobile-node side is :class:`FastHandoverClientConfig`,
+whose :class:`AnchorPlacement` says where the FBU goes.
+
+Security (docs/architecture.md, "Security stance"): the MN-PAR handover key that keys the BADF
+option (RFC 5568 §6.4.5) is configured on both sides; RFC 5269 key distribution is out of scope.
+PAR-NAR signalling (HI/HAck) is accepted only from configured neighbour routers (and MAP-NAR
+signalling from configured MAP anchors), standing in for the IPsec security association RFC 5568
+§6.2.1.1 and §10 require.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from ipaddress import IPv6Address, IPv6Network
+
+from ...wire.nd_options import MAPOption
+from ..base.constants import (
+    FBU_RETRIES,
+    HI_RETRIES,
+    MAX_RTSOLPR_RATE,
+    PROXY_ND_LIFETIME,
+    RTSOLPR_RETRIES,
+)
+
+#: [choice] FBU lifetime the mobile node asks for: RFC 5568 §5.6 wants temporary tunnels of
+#: "the order of tens of seconds", long enough to update every binding. 40 s = 10 units of 4 s.
+DEFAULT_FBU_LIFETIME = 40
+#: [choice] Largest forwarding-tunnel lifetime a PAR grants (RFC 5568 §5.6: tens of seconds).
+DEFAULT_MAX_TUNNEL_LIFETIME = 120
+#: [choice] NAR handover buffer size per mobile node, in packets (RFC 5568 §5.4: local policy,
+#: MUST be bounded). 64 packets hold 1.28 s of a 20 ms voice stream.
+DEFAULT_BUFFER_PACKETS = 64
+
+
+def _check_mac(name: str, value: bytes) -> None:
+    if not isinstance(value, bytes) or not 1 <= len(value) <= 16:
+        raise ValueError(f"{name} must be a link-layer address of 1..16 octets")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HandoverKey:
+    """An MN-PAR handover key (RFC 5568 §6.4.5): the BADF SPI and the HMAC key.
+
+    SPI 0 is reserved for SEND-based handover keys (RFC 5269) and refused here. At a PAR,
+    ``previous_care_of_address`` (if set) is the only PCoA this key may bind: the FBU "MUST be
+    protected so that the PAR is able to determine that [it] is sent by an MN that
+    legitimately owns the PCoA" (§6.2.2).
+    """
+
+    spi: int
+    key: bytes
+    previous_care_of_address: IPv6Address | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.spi <= 0xFFFFFFFF:
+            raise ValueError("spi must be 1..2**32-1 (0 is reserved for SEND, RFC 5568 §6.4.5)")
+        if not self.key:
+            raise ValueError("the handover key must not be empty")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NeighborRouter:
+    """One entry of a PAR's neighbourhood table: AP-IDs -> AR-Info (RFC 5568 §2, §6.1.2).
+
+    ``access_points`` are the BSSIDs on that router's interface; ``link_layer_address``,
+    ``address`` and ``prefix`` are the AR-Info tuple. ``fast_handover`` False means the router
+    does not support FMIPv6 (PrRtAdv option-code 7); ``dhcp`` that addresses on its link come
+    from DHCP (PrRtAdv Code 5, §5.2).
+    """
+
+    access_points: tuple[bytes, ...]
+    link_layer_address: bytes
+    address: IPv6Address
+    prefix: IPv6Network
+    fast_handover: bool = True
+    dhcp: bool = False
+
+    def __post_init__(self) -> None:
+        for ap in self.access_points:
+            _check_mac("access point", ap)
+        _check_mac("link_layer_address", self.link_layer_address)
+        if self.address not in self.prefix:
+            raise ValueError("the neighbour router's address must be inside its prefix")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FastHandoverAnchorConfig:
+    """The PAR role of FMIPv6 (RFC 5568 §4, §6.2), wherever it runs: the anchor of a handover.
+
+    An access router anchors its own mobile nodes' fast handovers (RFC 5568; the subclass
+    :class:`FastHandoverRouterConfig`); a MAP in an aggregation router above the access
+    routers anchors them instead when configured with one of these (RFC 4140 Appendix A,
+    Figure A.2: "the anchor point is moved from the PAR to the MAP"; ``MapConfig.fast_handover``).
+
+    * ``neighbors``: the access routers a handover may go to (HI/HAck peers; at an access
+      router also the neighbourhood table of its PrRtAdvs);
+    * ``handover_keys``: keys that verify the FBU's BADF (§6.4.5: MN-PAR keys, MN-MAP keys at a
+      MAP);
+    * ``request_buffering`` / ``request_assigned_address``: the U and S flags of HI Code 0;
+    * ``hi_retries`` and ``rtt``: HI retransmission (§6.2.1.1: 2 x RTT, or 100 ms unknown);
+    * ``max_tunnel_lifetime``: ceiling of the granted FBU lifetime (§5.6).
+    """
+
+    neighbors: tuple[NeighborRouter, ...] = ()
+    handover_keys: tuple[HandoverKey, ...] = ()
+    request_buffering: bool = True
+    request_assigned_address: bool = False
+    hi_retries: int = HI_RETRIES
+    rtt: float | None = None
+    max_tunnel_lifetime: int = DEFAULT_MAX_TUNNEL_LIFETIME
+
+    def __post_init__(self) -> None:
+        if self.hi_retries < 0:
+            raise ValueError("hi_retries and buffer_packets must be >= 0")
+        if self.rtt is not None and not self.rtt > 0:
+            raise ValueError("rtt must be positive")
+        if self.max_tunnel_lifetime % 4 or not 0 < self.max_tunnel_lifetime <= 0xFFFF * 4:
+            raise ValueError("max_tunnel_lifetime must be a positive multiple of 4 s")
+        spis = [k.spi for k in self.handover_keys]
+        if len(spis) != len(set(spis)):
+            raise ValueError("handover key SPIs must be unique")
+
+    def neighbor_for(self, address: IPv6Address) -> NeighborRouter | None:
+        """The neighbour whose prefix matches ``address`` longest (RFC 5568 §4), or None."""
+        best: NeighborRouter | None = None
+        for neighbor in self.neighbors:
+            if address in neighbor.prefix and (
+                best is None or neighbor.prefix.prefixlen > best.prefix.prefixlen
+            ):
+                best = neighbor
+        return best
+
+    def neighbor_by_ap(self, ap: bytes) -> NeighborRouter | None:
+        """The neighbour router serving access point ``ap``, or None."""
+        for neighbor in self.neighbors:
+            if ap in neighbor.access_points:
+                return neighbor
+        return None
+
+    def neighbor_by_address(self, address: IPv6Address) -> NeighborRouter | None:
+        """The neighbour router whose address is ``address`` (a HI/HAck peer), or None."""
+        for neighbor in self.neighbors:
+            if neighbor.address == address:
+                return neighbor
+        return None
+
+    def key(self, spi: int) -> HandoverKey | None:
+        """The handover key with ``spi``, or None."""
+        for key in self.handover_keys:
+            if key.spi == spi:
+                return key
+        return None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FastHandoverRouterConfig(FastHandoverAnchorConfig):
+    """An access router's FMIPv6 function, both as PAR and as NAR (RFC 5568 §4, §6.2).
+
+    As PAR, the :class:`FastHandoverAnchorConfig` fields, and ``local_access_points``: BSSIDs
+    on this router's own interface (PrRtAdv option-code 5).
+
+    MAP-anchored placement (RFC 4140 Appendix A): ``map_anchor`` is the MAP option this router
+    adds to every PrRtAdv ("the PAR to send a Proxy Router Advertisement to the mobile node
+    with the MAP option"), telling mobile nodes to send their FBU to that MAP, which then
+    runs HI/HAck with the NAR; ``anchors`` are the MAPs whose HI this router accepts as NAR
+    (standing in for the MAP-NAR security association, as ``neighbors`` do for PARs).
+
+    As NAR:
+
+    * ``addresses_in_use``: addresses its DAD finds taken on the link (§4 step 1; DAD is
+      modelled as this set, i.e. DupAddrDetectTransmits = 0 and an address register);
+    * ``address_pool``: addresses it may assign (HAck Code 2, NAACK status 2; §5.5);
+    * ``support_previous_care_of_address``: when no NCoA can be used, offer a host route for the
+      PCoA and a reverse tunnel (HAck Code 3, NAACK status 4);
+    * ``naack_use_router_address``: with no usable NCoA and no pool, NAACK status 3 instead
+      of 1;
+    * ``unrecognized_link_layer_addresses``: MN addresses not valid on this link (NAACK 128);
+    * ``buffer_packets``: per-MN buffer bound (§5.4); ``proxy_lifetime``: PROXY_ND_LIFETIME;
+    * ``accept_handovers`` False refuses every HI (HAck 129); ``max_handovers`` bounds the
+      handovers in progress (HAck 130 beyond it).
+    """
+
+    local_access_points: tuple[bytes, ...] = ()
+    map_anchor: MAPOption | None = None
+    anchors: tuple[IPv6Address, ...] = ()
+    addresses_in_use: frozenset[IPv6Address] = frozenset()
+    address_pool: tuple[IPv6Address, ...] = ()
+    support_previous_care_of_address: bool = False
+    naack_use_router_address: bool = False
+    unrecognized_link_layer_addresses: frozenset[bytes] = frozenset()
+    buffer_packets: int = DEFAULT_BUFFER_PACKETS
+    proxy_lifetime: float = PROXY_ND_LIFETIME
+    accept_handovers: bool = True
+    max_handovers: int | None = None
+
+    def __post_init__(self) -> None:
+        # dataclass(slots=True) makes a new class: zero-argument super() cannot be used here.
+        FastHandoverAnchorConfig.__post_init__(self)
+        if self.buffer_packets < 0:
+            raise ValueError("hi_retries and buffer_packets must be >= 0")
+        if not self.proxy_lifetime > 0:
+            raise ValueError("proxy_lifetime must be positive")
+        if self.map_anchor is not None and self.map_anchor.address not in self.anchors:
+            raise ValueError("a map_anchor must also be one of the anchors (its HI is accepted)")
+
+    def trusts(self, address: IPv6Address) -> bool:
+        """True if an HI from ``address`` is accepted: a neighbour router or a MAP anchor."""
+        return address in self.anchors or self.neighbor_by_address(address) is not None
+
+
+class AnchorPlacement(Enum):
+    """Where the mobile node sends its FBU (RFC 5568; RFC 4140 Appendix A).
+
+    ``ACCESS_ROUTER``: to the PAR (RFC 5568 §6.2.2). ``MAP``: to the MAP of the node's current
+    local binding (RFC 4140 Figure A.2), with the RCoA as the Home Address. ``AUTO`` (default):
+    to the MAP when the PrRtAdv carries that MAP's option (the network is configured
+    MAP-anchored, ``FastHandoverRouterConfig.map_anchor``), else to the PAR.
+    """
+
+    AUTO = "auto"
+    ACCESS_ROUTER = "access_router"
+    MAP = "map"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FastHandoverClientConfig:
+    """The mobile node's fast handover client (RFC 5568 §4, §5.1, §6.1.1, §6.2.2).
+
+    * ``key``: the MN-PAR handover key (BADF SPI and HMAC key, §6.4.5);
+    * ``fbu_lifetime``: lifetime asked in the FBU (seconds, a multiple of 4: the wire unit
+      of mipshop's FBU is 4 s, docs/decisions.md D1);
+    * ``rtsolpr_retries``, ``max_rtsolpr_rate``, ``fbu_retries``, ``rtt``: §9 parameters and the 2 x
+      RTT / 100 ms initial timeout (§6.1.1), doubled per retransmission; the FBU uses the same
+      schedule ([choice], docs/decisions.md D7;
+      :data:`mipshop.protocol.base.constants.FBU_INITIAL_TIMEOUT`);
+    * ``una_to_router``: send the UNA to the NAR's address instead of all-nodes (§6.3);
+    * ``placement``: where the FBU goes (:class:`AnchorPlacement`; RFC 4140 Appendix A). The
+      ``key`` is then the MN-MAP handover key when the FBU goes to a MAP.
+    """
+
+    key: HandoverKey
+    fbu_lifetime: int = DEFAULT_FBU_LIFETIME
+    rtsolpr_retries: int = RTSOLPR_RETRIES
+    max_rtsolpr_rate: int = MAX_RTSOLPR_RATE
+    fbu_retries: int = FBU_RETRIES
+    rtt: float | None = None
+    una_to_router: bool = False
+    placement: AnchorPlacement = AnchorPlacement.AUTO
+
+    def __post_init__(self) -> None:
+        if self.fbu_lifetime % 4 or not 0 < self.fbu_lifetime <= 0xFFFF * 4:
+            raise ValueError("fbu_lifetime must be a positive multiple of 4 s")
+        if min(self.rtsolpr_retries, self.fbu_retries) < 0 or self.max_rtsolpr_rate < 1:
+            raise ValueError("retries must be >= 0 and max_rtsolpr_rate >= 1")
+        if self.rtt is not None and not self.rtt > 0:
+            raise ValueError("rtt must be positive")

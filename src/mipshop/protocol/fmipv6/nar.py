@@ -1,0 +1,484 @@
+"""The new access router's side of FMIPv6 (RFC 5568 §4, §5.4, §6.2.1, §6.3, §6.4.6).
+
+Handover Initiate (§6.2.1.1), accepted only from a configured neighbour router or MAP anchor
+(RFC 4140 Appendix A; standing in for the PAR-NAR or MAP-NAR security association):
+
+* Code 0 (predictive): the NCoA is checked for uniqueness (DAD, modelled by the configured
+  ``addresses_in_use`` and the addresses this router already serves for another MN) and for
+  belonging to the link's prefix; the decision is :func:`decide_handover` (HAck Code 0 valid, 2
+  assigned, 3 use PCoA, 1 not valid, 129/130 refused). For 0 and 2 the NAR proxies the NCoA (a
+  :class:`~mipshop.protocol.base.actions.Claim` with ``proxy_interface``) for PROXY_ND_LIFETIME; for
+  3 it installs a host route for the PCoA (§4 step 3); with U set it buffers (:mod:`.buffer`).
+* Code 1 (reactive): the DAD, proxy and assignment steps are skipped (§4) and the MN's
+  neighbour entry (from its UNA) is validated; HAck Code 0.
+* A retransmitted HI (same PAR and sequence number) gets the same HAck again.
+
+Unsolicited Neighbor Advertisement (§6.3), from the NCoA with the MN's link-layer address:
+a proxied NCoA becomes a STALE neighbour entry and the buffer drains (at most 5 packets back to
+back, then at the metered arrival rate, §5.4) before the claim is released; an NCoA the NAR
+cannot accept gets a Router Advertisement with a NAACK option (§6.4.6), sent to the UNA's
+source at the link-layer address of the UNA: status 2 with the address the NAR assigned (or
+one from its pool), 4 when it serves the PCoA instead (HAck Code 3), 3 or 1 when it has no
+address to offer, 128 when the link-layer address is not valid on this link.
+
+Resolved ambiguities ([choice]): the HAck answering an HI with S set carries Code 2 (the code
+table; docs/decisions.md D3) even when the proposed NCoA is the one assigned; without S an
+unusable NCoA is replaced from the pool (Code 2, §5.3 per-mobile addressing) before falling
+back to Code 3 or 1; a proxied NCoA nobody claims within PROXY_ND_LIFETIME is released and
+its buffer discarded (counted); after the UNA the proxy claim is released at once, so packets
+arriving while the buffer drains are forwarded as usual ("forwards arriving and buffered
+packets", §4) and may overtake buffered ones: queueing them behind the buffer would add the
+buffer's delay to the whole stream, since it drains at the arrival rate.
+
+State machine of one handover at the NAR (:data:`NAR_TRANSITIONS`): ``NONE`` -HI accepted->
+``PROXYING`` (or ``HOST_ROUTE`` for Code 3) -UNA-> ``DRAINING`` -drained-> ``ATTACHED`` (the
+record is then dropped: the neighbour entry remains); ``PROXYING``/``HOST_ROUTE`` -proxy
+timeout-> ``NONE``. An HI Code 1 creates no record (nothing is prepared, §4).
+
+Events: ``fmip.hi_received`` (``code``, ``par``, ``ncoa``), ``fmip.hack_sent`` (``code``, ``ncoa``),
+``fmip.buffered`` (``address``, ``queued``), ``fmip.buffer_overflow`` (``address``, ``dropped``),
+``fmip.una`` (``address``, ``link_layer_address``, ``proxied``), ``fmip.naack_sent`` (``status``,
+``address``, ``new_care_of_address``), ``fmip.drained`` (``address``, ``index``: one buffered packet
+sent), ``fmip.flushed`` (``address``, ``packets``, ``overflow``, ``duration``),
+``fmip.proxy_expired``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from ipaddress import IPv6Address, IPv6Network
+from typing import TYPE_CHECKING
+
+from ...wire.icmpv6 import NeighborAdvertisement
+from ...wire.ipv6 import IPv6Packet, encapsulate
+from ...wire.mh import HandoverAckCode, HandoverAcknowledge, HandoverInitiate
+from ...wire.mh_options import (
+    IPv6AddressPrefixCode,
+    IPv6AddressPrefixOption,
+    MHLinkLayerAddress,
+    MobilityOption,
+)
+from ...wire.nd_options import (
+    NAACKStatus,
+    NeighborAdvertisementAcknowledgment,
+    TargetLinkLayerAddress,
+)
+from ..base.actions import Claim, ConfigureRoute, Transmit
+from ..base.entity import Timer
+from .buffer import HandoverBuffer
+from .config import FastHandoverRouterConfig
+
+if TYPE_CHECKING:
+    from .router import FastHandoverRouter
+
+C = HandoverAckCode
+#: [choice] How many HAcks are remembered for retransmitted HIs.
+_ANSWERS_KEPT = 256
+
+
+class NarState(Enum):
+    """State of one mobile node's handover at the NAR."""
+
+    NONE = "none"
+    PROXYING = "proxying"
+    HOST_ROUTE = "host_route"
+    DRAINING = "draining"
+    ATTACHED = "attached"
+
+
+class NarInput(Enum):
+    """What happens to a handover at the NAR."""
+
+    HI_PROXY = "hi_proxy"  # HI Code 0 answered with HAck 0 or 2
+    HI_PCOA = "hi_pcoa"  # HI Code 0 answered with HAck 3
+    UNA = "una"
+    DRAINED = "drained"
+    PROXY_TIMEOUT = "proxy_timeout"
+
+
+N, E = NarState, NarInput
+#: (state, input) -> next state; a pair missing here leaves the state unchanged.
+NAR_TRANSITIONS: dict[tuple[NarState, NarInput], NarState] = {
+    (N.NONE, E.HI_PROXY): N.PROXYING,
+    (N.NONE, E.HI_PCOA): N.HOST_ROUTE,
+    (N.PROXYING, E.HI_PROXY): N.PROXYING,
+    (N.PROXYING, E.UNA): N.DRAINING,
+    (N.HOST_ROUTE, E.UNA): N.DRAINING,
+    (N.DRAINING, E.DRAINED): N.ATTACHED,
+    (N.PROXYING, E.PROXY_TIMEOUT): N.NONE,
+    (N.HOST_ROUTE, E.PROXY_TIMEOUT): N.NONE,
+}
+
+
+def decide_handover(
+    *, usable: bool, assigned_requested: bool, pool_address: IPv6Address | None,
+    pcoa_supported: bool,
+) -> tuple[int, bool]:
+    """HAck Code for an HI Code 0 (§4 steps 1-4, §6.2.1.2), and whether the pool is used.
+
+    ``usable``: the proposed NCoA is on this link and unique; ``pool_address``: an address
+    the NAR could assign; ``pcoa_supported``: it may serve the PCoA instead (Code 3).
+    """
+    if usable:
+        return (C.ACCEPTED_NCOA_ASSIGNED if assigned_requested else C.ACCEPTED_NCOA_VALID), False
+    if pool_address is not None:
+        return C.ACCEPTED_NCOA_ASSIGNED, True
+    if pcoa_supported:
+        return C.ACCEPTED_USE_PCOA, False
+    return C.ACCEPTED_NCOA_NOT_VALID, False
+
+
+@dataclass
+class NarHandover:
+    """The NAR's record of one mobile node arriving, keyed by its link-layer address."""
+
+    link_layer_address: bytes
+    par: IPv6Address
+    state: NarState = NarState.NONE
+    pcoa: IPv6Address | None = None
+    #: The address the NAR serves for the MN: the (assigned) NCoA, or the PCoA for Code 3.
+    address: IPv6Address | None = None
+    buffer: HandoverBuffer | None = None
+    timer: Timer | None = None
+    drain_started: float = 0.0
+    drained: int = 0
+    claimed: bool = False
+    host_route: bool = False
+    history: list[NarState] = field(default_factory=list)
+
+    def transition(self, event: NarInput) -> NarState:
+        """Apply ``event`` with :data:`NAR_TRANSITIONS`."""
+        self.history.append(self.state)
+        self.state = NAR_TRANSITIONS.get((self.state, event), self.state)
+        return self.state
+
+
+class NewRouterRole:
+    """The NAR half of :class:`~.router.FastHandoverRouter` (module docstring)."""
+
+    def __init__(self, fmip: FastHandoverRouter) -> None:
+        self.fmip = fmip
+        self.router = fmip.router
+        self.config: FastHandoverRouterConfig = fmip.config
+        self.handovers: dict[bytes, NarHandover] = {}
+        #: Neighbour cache entries made from UNAs (STALE, RFC 4861): address -> LLA.
+        self.neighbors: dict[IPv6Address, bytes] = {}
+        #: HAcks sent, to answer a retransmitted HI alike (the last ``_ANSWERS_KEPT``).
+        self._answered: OrderedDict[tuple[IPv6Address, int], HandoverAcknowledge] = (
+            OrderedDict())
+        self._pool = list(self.config.address_pool)
+
+    @property
+    def prefix(self) -> IPv6Network:
+        """The on-link prefix NCoAs must come from."""
+        return self.router.config.prefix
+
+    def by_address(self, address: IPv6Address) -> NarHandover | None:
+        """The handover whose served address is ``address``."""
+        return next((h for h in self.handovers.values() if h.address == address), None)
+
+    def _usable(self, address: IPv6Address | None, lla: bytes) -> bool:
+        if address is None or address not in self.prefix or address in self.config.addresses_in_use:
+            return False
+        owner = self.neighbors.get(address)
+        served = self.by_address(address)
+        return (owner in (None, lla)) and (served is None or served.link_layer_address == lla)
+
+    def _pool_address(self, lla: bytes) -> IPv6Address | None:
+        for address in self._pool:
+            if self._usable(address, lla):
+                return address
+        return None
+
+    # -- HI (§6.2.1.1) -> HAck (§6.2.1.2) --------------------------------------------------
+
+    def handover_initiate(self, packet: IPv6Packet, hi: HandoverInitiate) -> None:
+        """Answer an HI from a neighbour PAR with a HAck, preparing for the MN."""
+        router = self.router
+        if not self.config.trusts(packet.src):
+            # No security association: neither a neighbour PAR nor a MAP anchor (RFC 4140
+            # Appendix A: under a MAP-anchored placement the HI comes from the MAP).
+            router.counters["drop.fmip_hi_unknown_router"] += 1
+            return
+        cached = self._answered.get((packet.src, hi.sequence))
+        if cached is not None:
+            self._send_hack(packet, cached)  # a retransmitted HI gets the same answer
+            return
+        lla_option = next((o for o in hi.options if isinstance(o, MHLinkLayerAddress)), None)
+        pcoa = _address_option(hi.options, IPv6AddressPrefixCode.PREVIOUS_CARE_OF_ADDRESS)
+        ncoa = _address_option(hi.options, IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS)
+        router.emit("fmip.hi_received", code=hi.code, par=packet.src, ncoa=ncoa, pcoa=pcoa,
+                    sequence=hi.sequence, buffer=hi.buffer, assigned_address=hi.assigned_address)
+        # RFC 5568 §5.6 ping-pong: the MN may come back with the PCoA this router still
+        # forwards as its PAR; that forwarding ends first (before any claim of the address),
+        # or the two routers would tunnel the address to each other.
+        self.fmip.par.returning(ncoa)
+        code, address = self._admit(packet.src, hi, lla_option, pcoa, ncoa)
+        options: tuple[MobilityOption, ...] = ()
+        if code == C.ACCEPTED_NCOA_ASSIGNED and address is not None:
+            options = (IPv6AddressPrefixOption(
+                option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS, prefix_length=128,
+                address=address),)
+        hack = HandoverAcknowledge(sequence=hi.sequence, code=code, options=options)
+        self._answered[(packet.src, hi.sequence)] = hack
+        while len(self._answered) > _ANSWERS_KEPT:
+            self._answered.popitem(last=False)
+        self._send_hack(packet, hack)
+
+    def _admit(self, par: IPv6Address, hi: HandoverInitiate, lla_option: MHLinkLayerAddress | None,
+               pcoa: IPv6Address | None, ncoa: IPv6Address | None
+               ) -> tuple[int, IPv6Address | None]:
+        cfg = self.config
+        if not cfg.accept_handovers:
+            return C.ADMINISTRATIVELY_PROHIBITED, None
+        if lla_option is None:
+            return C.NOT_ACCEPTED, None  # §6.2.1.1: the MN's LLA MUST be included
+        lla = lla_option.address
+        if hi.code == 1:
+            # §4: Code 1 skips DAD, proxying and assignment: the neighbour entry the UNA made
+            # (or will make) is validated by the PAR's trust in the MN. Nothing is kept.
+            return C.ACCEPTED_NCOA_VALID, None
+        existing = self.handovers.get(lla)
+        if existing is None and cfg.max_handovers is not None and (
+                len(self.handovers) >= cfg.max_handovers):
+            return C.INSUFFICIENT_RESOURCES, None
+        if existing is not None:
+            # A new handover of the same MN: what is still buffered for it goes out now.
+            while existing.state is NarState.DRAINING and existing.buffer is not None and (
+                    (packet := existing.buffer.pop()) is not None):
+                self._send_buffered(existing, packet)
+            self._release(existing)
+        record = NarHandover(link_layer_address=lla, par=par, pcoa=pcoa)
+        pool = self._pool_address(lla)
+        code, from_pool = decide_handover(
+            usable=self._usable(ncoa, lla), assigned_requested=hi.assigned_address,
+            pool_address=pool,
+            pcoa_supported=cfg.support_previous_care_of_address and pcoa is not None)
+        if code == C.ACCEPTED_NCOA_NOT_VALID:
+            return code, None
+        if hi.buffer:
+            record.buffer = HandoverBuffer(cfg.buffer_packets)
+        self.handovers[lla] = record
+        if code == C.ACCEPTED_USE_PCOA:
+            assert pcoa is not None
+            record.address = pcoa
+            record.transition(NarInput.HI_PCOA)
+            # §4 step 3: a host route for the PCoA on the MN's interface; packets for it
+            # reach this entity (no ND before the MN shows up).
+            self.router.act(ConfigureRoute(prefix=IPv6Network(pcoa), interface=self.fmip.interface))
+            record.host_route = True
+        else:
+            record.address = ncoa
+            if from_pool and pool is not None:
+                record.address = pool
+                self._pool.remove(pool)
+            record.transition(NarInput.HI_PROXY)
+        assert record.address is not None
+        self.router.act(Claim(address=record.address, proxy_interface=self.fmip.interface))
+        record.claimed = True
+        record.timer = self.router.schedule(cfg.proxy_lifetime,
+                                            lambda now: self._proxy_timeout(record))
+        return code, record.address
+
+    def _send_hack(self, hi_packet: IPv6Packet, hack: HandoverAcknowledge) -> None:
+        # §6.2.1.2: addresses copied from the HI, swapped.
+        self.router.act(Transmit(packet=IPv6Packet(src=hi_packet.dst, dst=hi_packet.src,
+                                                   payload=hack)))
+        self.router.emit("fmip.hack_sent", code=hack.code, sequence=hack.sequence,
+                         par=hi_packet.src,
+                         ncoa=_address_option(hack.options,
+                                              IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS))
+
+    def _proxy_timeout(self, record: NarHandover) -> None:
+        record.timer = None
+        if record.transition(NarInput.PROXY_TIMEOUT) is not NarState.NONE:
+            return
+        discarded = record.buffer.clear() if record.buffer is not None else 0
+        self.router.emit("fmip.proxy_expired", address=record.address, discarded=discarded)
+        self._release(record)
+
+    def _release(self, record: NarHandover) -> None:
+        if record.timer is not None:
+            record.timer.cancel()
+            record.timer = None
+        if record.claimed and record.address is not None:
+            self.router.act(Claim(address=record.address, active=False))
+            record.claimed = False
+        if record.host_route and record.pcoa is not None and record.state is NarState.NONE:
+            # The MN never came: the host route goes too (after a UNA it stays, as the
+            # MN keeps using its PCoA here, NAACK status 4).
+            self.router.act(ConfigureRoute(prefix=IPv6Network(record.pcoa),
+                                           interface=self.fmip.interface, active=False))
+            record.host_route = False
+        if self.handovers.get(record.link_layer_address) is record:
+            del self.handovers[record.link_layer_address]
+
+    # -- data plane: buffering (§5.4) ------------------------------------------------------
+
+    def intercept(self, packet: IPv6Packet) -> bool:
+        """Buffer (or drop) a packet for an address this NAR proxies; True if it was one."""
+        record = self.by_address(packet.dst)
+        if record is not None and record.state in (NarState.PROXYING, NarState.HOST_ROUTE):
+            self._hold(record, packet)
+            return True
+        if packet.dst in self.neighbors:
+            # Claimed before the UNA, arriving after it: forward to the neighbour entry.
+            self._deliver(packet)
+            return True
+        return False
+
+    def tunnelled(self, outer: IPv6Packet, inner: IPv6Packet) -> bool:
+        """A PAR's tunnel to this NAR (HAck Code 3): the inner packet is for a PCoA."""
+        record = self.by_address(inner.dst)
+        if record is None or outer.src != record.par:
+            return False
+        if record.state in (NarState.PROXYING, NarState.HOST_ROUTE):
+            self._hold(record, inner)
+        else:
+            self._deliver(inner)
+        return True
+
+    def _hold(self, record: NarHandover, packet: IPv6Packet) -> None:
+        buffer = record.buffer
+        if buffer is None:
+            self.router.counters["drop.fmip_not_buffered"] += 1
+            return
+        if buffer.push(packet, self.router.now):
+            self.router.emit("fmip.buffered", address=record.address, queued=len(buffer))
+        else:
+            self.router.counters["fmip.buffer_overflow"] += 1
+            self.router.emit("fmip.buffer_overflow", address=record.address,
+                             dropped=buffer.overflow)
+
+    def _deliver(self, packet: IPv6Packet) -> None:
+        self.router.act(Transmit(packet=packet, interface=self.fmip.interface,
+                                 link_destination=self.neighbors.get(packet.dst)))
+
+    # -- UNA (§6.3) and NAACK (§6.4.6) -----------------------------------------------------
+
+    def unsolicited_neighbor_advertisement(self, packet: IPv6Packet,
+                                           na: NeighborAdvertisement) -> bool:
+        """Process a UNA from an arriving MN; True if it was one (a target = source NA)."""
+        lla = next((o.address for o in na.options if isinstance(o, TargetLinkLayerAddress)),
+                   None)
+        if lla is None or packet.src != na.target or packet.hop_limit != 255:
+            return False
+        address = packet.src
+        self.fmip.par.returning(address)  # §5.6: back here, no more forwarding it away
+        if lla in self.config.unrecognized_link_layer_addresses:
+            self._naack(packet, lla, NAACKStatus.LLA_UNRECOGNIZED)
+            return True
+        record = self.handovers.get(lla)
+        if record is not None and record.state is NarState.HOST_ROUTE:
+            # HAck Code 3: the NAR serves the PCoA; "PCoA supplied, do not send FBU".
+            assert record.address is not None
+            self.neighbors[record.address] = lla
+            self._naack(packet, lla, NAACKStatus.PCOA_SUPPLIED_NO_FBU)
+            self._attached(record, address)
+            return True
+        if record is not None and record.state in (NarState.PROXYING, NarState.DRAINING):
+            if record.address not in (None, address):
+                # The NAR assigned another NCoA (HAck Code 2) the MN has not taken up.
+                self._naack(packet, lla, NAACKStatus.NCOA_INVALID_USE_SUPPLIED,
+                            record.address)
+                return True
+            self.neighbors[address] = lla
+            self._attached(record, address)
+            return True
+        if self._usable(address, lla):
+            self.neighbors[address] = lla  # RFC 4861: a STALE entry, nothing proxied
+            self.router.emit("fmip.una", address=address, link_layer_address=lla,
+                             proxied=False)
+            return True
+        pool = self._pool_address(lla)
+        if pool is not None:
+            self._pool.remove(pool)
+            self._naack(packet, lla, NAACKStatus.NCOA_INVALID_USE_SUPPLIED, pool)
+        elif self.config.naack_use_router_address:
+            self._naack(packet, lla, NAACKStatus.NCOA_INVALID_USE_NAR_ADDRESS)
+        else:
+            self._naack(packet, lla, NAACKStatus.NCOA_INVALID_CONFIGURE)
+        return True
+
+    def _attached(self, record: NarHandover, una_source: IPv6Address) -> None:
+        """The MN is here: stop proxying, make a neighbour entry, drain the buffer (§4)."""
+        proxied = record.state in (NarState.PROXYING, NarState.HOST_ROUTE)
+        self.router.emit("fmip.una", address=una_source, proxied=proxied,
+                         link_layer_address=record.link_layer_address, served=record.address)
+        if not proxied:
+            return  # a repeated UNA while draining
+        if record.timer is not None:
+            record.timer.cancel()
+            record.timer = None
+        record.transition(NarInput.UNA)
+        assert record.address is not None
+        if record.claimed:
+            # §4: the proxy entry goes; arriving packets are forwarded as usual from now on.
+            self.router.act(Claim(address=record.address, active=False))
+            record.claimed = False
+        record.drain_started, record.drained = self.router.now, 0
+        buffer = record.buffer
+        if buffer is not None:
+            for packet in buffer.drain_burst():
+                self._send_buffered(record, packet)
+        self._drain_step(record)
+
+    def _send_buffered(self, record: NarHandover, packet: IPv6Packet) -> None:
+        record.drained += 1
+        self._deliver(packet)
+        self.router.emit("fmip.drained", address=record.address, index=record.drained)
+
+    def _drain_step(self, record: NarHandover) -> None:
+        buffer = record.buffer
+        if buffer is not None and len(buffer):
+            interval = buffer.interval or 0.0
+            record.timer = self.router.schedule(interval, lambda now: self._paced(record))
+            return
+        record.timer = None
+        record.transition(NarInput.DRAINED)
+        self._release(record)
+        if buffer is not None:
+            self.router.emit("fmip.flushed", address=record.address, packets=record.drained,
+                             overflow=buffer.overflow,
+                             duration=self.router.now - record.drain_started)
+
+    def _paced(self, record: NarHandover) -> None:
+        assert record.buffer is not None
+        packet = record.buffer.pop()
+        if packet is not None:
+            self._send_buffered(record, packet)
+        self._drain_step(record)
+
+    def _naack(self, una: IPv6Packet, lla: bytes, status: int,
+               address: IPv6Address | None = None) -> None:
+        """RA with a NAACK to the UNA's source at the UNA's link-layer address (§6.4.6)."""
+        naack = NeighborAdvertisementAcknowledgment(status=status, new_care_of_address=address)
+        ra = self.router.advertiser.advertisement()
+        ra = replace(ra, options=(*ra.options, naack))
+        cfg = self.router.config
+        self.router.act(Transmit(
+            packet=IPv6Packet(src=cfg.link_local, dst=una.src, hop_limit=255, payload=ra),
+            interface=cfg.interface, link_destination=lla))
+        self.router.emit("fmip.naack_sent", status=status, address=una.src,
+                         new_care_of_address=address, link_layer_address=lla)
+
+    # -- reverse direction for HAck Code 3 (§4 step 3) -------------------------------------
+
+    def from_mobile(self, packet: IPv6Packet) -> bool:
+        """Tunnel a PCoA-sourced packet of an MN served with Code 3 back to its PAR."""
+        record = self.by_address(packet.src)
+        if record is None or record.pcoa != packet.src or record.state not in (
+                NarState.DRAINING, NarState.ATTACHED):
+            return False
+        self.router.act(Transmit(packet=encapsulate(packet, src=self.fmip.address,
+                                                    dst=record.par)))
+        return True
+
+
+def _address_option(options: tuple[MobilityOption, ...], code: int) -> IPv6Address | None:
+    for option in options:
+        if isinstance(option, IPv6AddressPrefixOption) and option.option_code == code:
+            return option.address
+    return None

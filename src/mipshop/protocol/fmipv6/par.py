@@ -1,0 +1,546 @@
+"""The previous access router's side of FMIPv6 (RFC 5568 §3.2, §4, §5.6, §6.2): the anchor.
+
+:class:`PreviousRouterRole` runs wherever the fast handover is anchored, behind an
+:class:`AnchorHost`: an access router (:class:`~.router.FastHandoverRouter`, RFC 5568) or a MAP in
+an aggregation router above the access routers (:class:`~.map_anchor.MapFastHandover`, RFC 4140
+Appendix A, Figure A.2: "the HI/HAck messages now occur between the MAP and NAR ... the anchor point
+is moved from the PAR to the MAP"). What differs is the host's: the FBU's destination
+(:attr:`AnchorHost.address`, also the HI and FBack source, the BADF's "PAR address" and the tunnel
+source), which Home Address an FBU may name (:meth:`AnchorHost.refuse_home_address`: a PCoA on the
+PAR's link, an RCoA bound at the MAP), the care-of address the node is leaving
+(:meth:`AnchorHost.previous_care_of_address`: the PCoA itself at a PAR, the RCoA's registered LCoA
+at a MAP), how the FBack reaches the old link, and how the redirected address is intercepted (the
+PAR claims the PCoA with proxy ND; the MAP already intercepts the RCoA, RFC 5380 §6.2). Below,
+"PCoA" is the FBU's Home Address.
+
+On a Fast Binding Update (§6.2.2) the anchor
+
+1. checks it: a Home Address option the host accepts, A = H = 1, BADF last and valid under
+   the configured handover key (§6.4.5, :mod:`.security`), a newer sequence number;
+   anything else is dropped with an event and changes nothing (no tunnel, no HI);
+2. picks the NAR by longest prefix match of the NCoA (§4) and sends it a Handover Initiate:
+   Code 0 when the FBU came from the care-of address being left (predictive, with the S and
+   U flags of the configuration) or Code 1 otherwise (reactive, S = U = 0, §6.2.1.1), with
+   the MN's link-layer address, that care-of address and the NCoA; the HI is retransmitted
+   with the same sequence number after 2 x RTT (or 100 ms), doubling, up to HI_RETRIES times;
+3. on the HAck (§6.2.1.2) sends the FBack (§6.2.3) to the NCoA and, in predictive mode,
+   also to the previous care-of address on the old link, then intercepts the PCoA and
+   tunnels packets for it to the NCoA (to the NAR for HAck Code 3, at a PAR), for the granted
+   lifetime (§5.6: the FBU's lifetime, capped by ``max_tunnel_lifetime``);
+4. decapsulates the MN's reverse-tunnelled packets (outer source = the bound NCoA, inner
+   source = the PCoA) after checking that binding (§4, last paragraph) and forwards them.
+
+An FBU with lifetime 0 (ping-pong, §5.6) tears the tunnel down; an FBU for a PCoA that is
+already bound (the MN arrived at an unexpected router, §5.6) starts a new HI and replaces the
+binding when its HAck arrives, forwarding to the old NCoA meanwhile.
+
+Resolved ambiguities ([choice]): HAck Code 1 ("NCoA not valid", no alternative offered) and
+an HI that is never answered give FBack status 128 and no tunnel: a tunnel to an address the
+NAR refused would be a black hole. HAck Code 2 gives FBack status 1 with the assigned NCoA in
+an Alternate Care-of Address option (§6.2.3 status 1). HAck codes 128-130 are copied into
+the FBack status. The FBack is sent after the HAck in reactive mode too (§6.2.3 allows sending
+it at once). The FBack lifetime is the granted one, 0 when rejected.
+
+State machine of one fast binding (:data:`PAR_TRANSITIONS`): ``NONE`` -FBU-> ``AWAITING_HACK``
+-HAck accepted-> ``FORWARDING`` -FBU-> ``REBINDING`` -HAck accepted-> ``FORWARDING``; a
+rejection, HI exhaustion, lifetime 0 or expiry lead back (to ``FORWARDING`` while an old tunnel
+exists, else ``NONE``); at a MAP, ``FORWARDING`` -superseded-> ``NONE`` when a local BU
+registers the new LCoA (the regular binding then carries the traffic).
+
+Events: ``fmip.fbu_received`` (``pcoa``, ``ncoa``, ``mode``, ``sequence``, ``lifetime``),
+``fmip.fbu_rejected`` (``reason``), ``fmip.hi_sent`` (``nar``, ``code``, ``sequence``,
+``assigned_address``, ``buffer``, ``retransmission``), ``fmip.hi_failed``, ``fmip.hack``
+(``code``, ``nar``, ``sequence``), ``fmip.fback_sent`` (``status``, ``destinations``),
+``fmip.tunnel_up`` (``pcoa``, ``endpoint``, ``lifetime``), ``fmip.tunnel_down`` (``pcoa``,
+``reason``), ``fmip.forwarded`` (``pcoa``, ``endpoint``), ``fmip.reverse_tunnelled`` (``pcoa``,
+``destination``), ``fmip.reverse_tunnel_rejected`` (``pcoa``, ``source``).
+
+HAck Code 4 (unsolicited, "usually to trigger an HI") answers no HI here and is dropped
+(counted); this implementation's NAR never sends it. A host that cannot tunnel to the NAR
+(:attr:`AnchorHost.tunnels_to_nar` False: the MAP) treats HAck Code 3 as a refusal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from ipaddress import IPv6Address
+from typing import Protocol
+
+from ...wire.ipv6 import IPv6Packet, encapsulate
+from ...wire.mh import (
+    FastBindingAcknowledgement,
+    FastBindingAckStatus,
+    FastBindingUpdate,
+    HandoverAckCode,
+    HandoverAcknowledge,
+    HandoverInitiate,
+)
+from ...wire.mh_options import (
+    AlternateCareOfAddress,
+    IPv6AddressPrefixCode,
+    IPv6AddressPrefixOption,
+    MHLinkLayerAddress,
+    MHLinkLayerAddressCode,
+    MobilityOption,
+)
+from ..base.actions import Transmit
+from ..base.backoff import RetransmissionTimer, fmip_backoff
+from ..base.entity import Entity, Timer
+from ..base.sequence import seq_newer
+from ..mipv6.signalling import binding_care_of_address, find_option
+from .config import FastHandoverAnchorConfig, HandoverKey, NeighborRouter
+from .security import badf_of, sign_badf, verify_badf
+
+
+class AnchorHost(Protocol):
+    """Where :class:`PreviousRouterRole` runs: an access router or a MAP (module docstring)."""
+
+    #: MN link-layer addresses learnt from RtSolPrs (RFC 5568 §6.1.1), keyed by address.
+    link_layer_addresses: dict[IPv6Address, bytes]
+
+    @property
+    def router(self) -> Entity:
+        """The entity that acts, emits, schedules and counts (the router or the MAP)."""
+        ...
+
+    @property
+    def tunnels_to_nar(self) -> bool:
+        """False: a HAck Code 3 ("use PCoA", a tunnel to the NAR) is treated as a refusal."""
+        ...
+
+    @property
+    def config(self) -> FastHandoverAnchorConfig:
+        """The PAR-role configuration (neighbours, keys, HI parameters)."""
+        ...
+
+    @property
+    def address(self) -> IPv6Address:
+        """FBU destination, HI and FBack source, BADF "PAR address", tunnel source."""
+        ...
+
+    def refuse_home_address(self, address: IPv6Address) -> str | None:
+        """Why an FBU naming ``address`` in its Home Address option is refused, or None."""
+        ...
+
+    def previous_care_of_address(self, address: IPv6Address, ncoa: IPv6Address
+                                 ) -> IPv6Address | None:
+        """The care-of address the node leaves (the HI's PCoA option), None if unknown."""
+        ...
+
+    def deliver_on_old_link(self, packet: IPv6Packet, link_layer_address: bytes | None) -> None:
+        """Send ``packet`` (an FBack) to the node on the link it is leaving (§6.2.3)."""
+        ...
+
+    def intercept(self, address: IPv6Address, active: bool) -> None:
+        """Start (or stop) receiving packets for the redirected ``address``."""
+        ...
+
+
+class ParState(Enum):
+    """State of one fast binding at the PAR."""
+
+    NONE = "none"
+    AWAITING_HACK = "awaiting_hack"
+    FORWARDING = "forwarding"
+    REBINDING = "rebinding"
+
+
+class ParInput(Enum):
+    """What happens to a fast binding at the PAR."""
+
+    FBU = "fbu"  # an authentic FBU with a lifetime
+    HACK_ACCEPTED = "hack_accepted"
+    HACK_REJECTED = "hack_rejected"
+    HI_EXHAUSTED = "hi_exhausted"
+    DELETE = "delete"  # FBU with lifetime 0 (§5.6)
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"  # (at a MAP) a local BU registered another LCoA
+
+
+P, E = ParState, ParInput
+#: (state, input) -> next state; a pair missing here is a no-op the PAR ignores.
+PAR_TRANSITIONS: dict[tuple[ParState, ParInput], ParState] = {
+    (P.NONE, E.FBU): P.AWAITING_HACK,
+    (P.AWAITING_HACK, E.FBU): P.AWAITING_HACK,
+    (P.FORWARDING, E.FBU): P.REBINDING,
+    (P.REBINDING, E.FBU): P.REBINDING,
+    (P.AWAITING_HACK, E.HACK_ACCEPTED): P.FORWARDING,
+    (P.REBINDING, E.HACK_ACCEPTED): P.FORWARDING,
+    (P.AWAITING_HACK, E.HACK_REJECTED): P.NONE,
+    (P.REBINDING, E.HACK_REJECTED): P.FORWARDING,
+    (P.AWAITING_HACK, E.HI_EXHAUSTED): P.NONE,
+    (P.REBINDING, E.HI_EXHAUSTED): P.FORWARDING,
+    (P.NONE, E.DELETE): P.NONE,
+    (P.AWAITING_HACK, E.DELETE): P.NONE,
+    (P.FORWARDING, E.DELETE): P.NONE,
+    (P.REBINDING, E.DELETE): P.NONE,
+    (P.FORWARDING, E.EXPIRED): P.NONE,
+    (P.REBINDING, E.EXPIRED): P.NONE,
+    (P.FORWARDING, E.SUPERSEDED): P.NONE,
+}
+
+#: HAck code -> FBack status for the codes that refuse the handover ([choice], docstring).
+_REFUSED = {
+    HandoverAckCode.ACCEPTED_NCOA_NOT_VALID: FastBindingAckStatus.REASON_UNSPECIFIED,
+    HandoverAckCode.NOT_ACCEPTED: FastBindingAckStatus.REASON_UNSPECIFIED,
+    HandoverAckCode.ADMINISTRATIVELY_PROHIBITED: FastBindingAckStatus.ADMINISTRATIVELY_PROHIBITED,
+    HandoverAckCode.INSUFFICIENT_RESOURCES: FastBindingAckStatus.INSUFFICIENT_RESOURCES,
+}
+
+
+_ACCEPTED = frozenset({HandoverAckCode.ACCEPTED_NCOA_VALID, HandoverAckCode.ACCEPTED_NCOA_ASSIGNED,
+                       HandoverAckCode.ACCEPTED_USE_PCOA})
+
+
+@dataclass
+class FastBinding:
+    """The anchor's record of one mobile node's fast handover, keyed by the FBU's Home Address
+    (the PCoA at a PAR, the RCoA at a MAP)."""
+
+    pcoa: IPv6Address
+    key: HandoverKey
+    state: ParState = ParState.NONE
+    #: The care-of address being left (the PCoA at a PAR, the old LCoA at a MAP).
+    previous_care_of_address: IPv6Address | None = None
+    last_sequence: int | None = None
+    #: The FBU being served: its sequence, lifetime, source, NCoA, LLA, mode.
+    fbu_sequence: int = 0
+    fbu_lifetime: int = 0
+    fbu_source: IPv6Address | None = None
+    ncoa: IPv6Address | None = None
+    link_layer_address: bytes | None = None
+    predictive: bool = True
+    nar: NeighborRouter | None = None
+    hi_sequence: int = 0
+    hi_backoff: RetransmissionTimer | None = None
+    hi_timer: Timer | None = None
+    #: The live tunnel: where packets for the PCoA go, and the NCoA that may reverse-tunnel.
+    endpoint: IPv6Address | None = None
+    bound_ncoa: IPv6Address | None = None
+    expiry: Timer | None = None
+    claimed: bool = False
+    history: list[ParState] = field(default_factory=list)
+
+    def transition(self, event: ParInput) -> ParState:
+        """Apply ``event`` with :data:`PAR_TRANSITIONS` (unknown pairs leave the state)."""
+        self.history.append(self.state)
+        self.state = PAR_TRANSITIONS.get((self.state, event), self.state)
+        return self.state
+
+
+class PreviousRouterRole:
+    """The PAR role (module docstring), run by an access router or a MAP (:class:`AnchorHost`).
+    """
+
+    def __init__(self, fmip: AnchorHost) -> None:
+        self.fmip = fmip
+        self.router = fmip.router
+        self.bindings: dict[IPv6Address, FastBinding] = {}
+        self._hi_sequence = fmip.router.rng.randrange(1 << 16)
+
+    def binding(self, pcoa: IPv6Address) -> FastBinding | None:
+        """The fast binding of ``pcoa`` if one exists."""
+        return self.bindings.get(pcoa)
+
+    # -- FBU (§6.2.2) ----------------------------------------------------------------------
+
+    def fast_binding_update(self, packet: IPv6Packet, fbu: FastBindingUpdate) -> None:
+        """Check an FBU and start (or tear down) the fast binding it asks for."""
+        pcoa = packet.home_address
+        if pcoa is None:
+            self._reject("no_home_address_option", packet)
+            return
+        refused = self.fmip.refuse_home_address(pcoa)
+        if refused is not None:
+            self._reject(refused, packet)
+            return
+        badf = badf_of(fbu)
+        key = self.fmip.config.key(badf.spi) if badf is not None else None
+        if badf is None or key is None:
+            self._reject("no_badf" if badf is None else "unknown_spi", packet)
+            return
+        if key.previous_care_of_address not in (None, pcoa):
+            self._reject("key_not_for_pcoa", packet)
+            return
+        ncoa = binding_care_of_address(packet, fbu)
+        if not verify_badf(fbu, key, care_of_address=ncoa, par_address=packet.dst,
+                           encoded=self.fmip.router.received_mobility_header):
+            self._reject("bad_authenticator", packet)
+            return
+        if not (fbu.ack and fbu.home_registration):
+            self._reject("flags", packet)  # §6.2.2: A and H MUST be 1
+            return
+        record = self.bindings.get(pcoa)
+        if record is not None and record.last_sequence is not None and not seq_newer(
+                fbu.sequence, record.last_sequence):
+            self._reject("sequence", packet)
+            return
+        if record is None:
+            record = FastBinding(pcoa=pcoa, key=key)
+            self.bindings[pcoa] = record
+        record.key = key
+        record.last_sequence = fbu.sequence
+        previous = self.fmip.previous_care_of_address(pcoa, ncoa)
+        record.previous_care_of_address = previous
+        mode = "predictive" if packet.src == previous else "reactive"
+        self.router.emit("fmip.fbu_received", pcoa=pcoa, ncoa=ncoa, mode=mode,
+                         sequence=fbu.sequence, lifetime=fbu.lifetime, source=packet.src)
+        if fbu.lifetime == 0:
+            self._delete(record, packet, fbu)
+            return
+        nar = self.fmip.config.neighbor_for(ncoa)
+        lla = find_option(fbu, MHLinkLayerAddress)
+        # An FBU retransmission: the HI under way serves it (the FBack echoes the newest).
+        retransmission = (record.state in (ParState.AWAITING_HACK, ParState.REBINDING)
+                          and record.ncoa == ncoa and record.nar == nar
+                          and record.hi_timer is not None)
+        record.fbu_sequence, record.fbu_lifetime = fbu.sequence, fbu.lifetime
+        record.fbu_source, record.ncoa = packet.src, ncoa
+        record.predictive = mode == "predictive"
+        record.link_layer_address = (lla.address if lla is not None else
+                                     self.fmip.link_layer_addresses.get(pcoa))
+        if nar is None or not nar.fast_handover:
+            # No neighbour serves the NCoA: nothing to hand over to.
+            self.router.emit("fmip.fbu_rejected", reason="no_nar", source=packet.src)
+            self._fback(record, FastBindingAckStatus.REASON_UNSPECIFIED, lifetime=0)
+            if record.state is ParState.NONE:
+                del self.bindings[pcoa]
+            return
+        if retransmission:
+            return
+        record.nar = nar
+        record.transition(ParInput.FBU)
+        self._cancel_hi(record)
+        self._hi_sequence = (self._hi_sequence + 1) & 0xFFFF
+        record.hi_sequence = self._hi_sequence
+        record.hi_backoff = fmip_backoff(self.fmip.config.hi_retries, self.fmip.config.rtt)
+        self._send_hi(record, retransmission=False)
+
+    def _reject(self, reason: str, packet: IPv6Packet) -> None:
+        self.router.counters[f"fmip.fbu_rejected.{reason}"] += 1
+        self.router.emit("fmip.fbu_rejected", reason=reason, source=packet.src)
+
+    def _delete(self, record: FastBinding, packet: IPv6Packet, fbu: FastBindingUpdate) -> None:
+        """Lifetime 0 (§5.6): end the temporary tunnel and deliver directly again."""
+        self._cancel_hi(record)
+        record.fbu_sequence, record.fbu_source = fbu.sequence, packet.src
+        record.ncoa = binding_care_of_address(packet, fbu)
+        self._fback(record, FastBindingAckStatus.ACCEPTED, lifetime=0)
+        self._teardown(record, "fbu_lifetime_zero", ParInput.DELETE)
+
+    # -- HI / HAck (§6.2.1) ----------------------------------------------------------------
+
+    def _send_hi(self, record: FastBinding, *, retransmission: bool) -> None:
+        cfg, nar, backoff = self.fmip.config, record.nar, record.hi_backoff
+        assert nar is not None and backoff is not None and record.ncoa is not None
+        code = 0 if record.predictive else 1
+        options: list[MobilityOption] = []
+        if record.previous_care_of_address is not None:  # §6.2.1.1: SHOULD
+            options.append(IPv6AddressPrefixOption(
+                option_code=IPv6AddressPrefixCode.PREVIOUS_CARE_OF_ADDRESS, prefix_length=128,
+                address=record.previous_care_of_address))
+        options.append(IPv6AddressPrefixOption(
+            option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS, prefix_length=128,
+            address=record.ncoa))
+        if record.link_layer_address is not None:
+            options.append(MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE,
+                                              address=record.link_layer_address))
+        # §6.2.1.1: S MAY be set only with Code 0; U is used with Code 0.
+        hi = HandoverInitiate(
+            sequence=record.hi_sequence, code=code, options=tuple(options),
+            assigned_address=cfg.request_assigned_address and code == 0,
+            buffer=cfg.request_buffering and code == 0,
+        )
+        self.router.act(Transmit(packet=IPv6Packet(src=self.fmip.address, dst=nar.address,
+                                                   payload=hi)))
+        timeout = backoff.next_timeout()
+        record.hi_timer = self.router.schedule(timeout, lambda now: self._hi_timeout(record))
+        self.router.emit("fmip.hi_sent", nar=nar.address, code=code, sequence=hi.sequence,
+                         assigned_address=hi.assigned_address, buffer=hi.buffer,
+                         retransmission=retransmission, timeout=timeout)
+
+    def _hi_timeout(self, record: FastBinding) -> None:
+        record.hi_timer = None
+        if record.state not in (ParState.AWAITING_HACK, ParState.REBINDING):
+            return
+        assert record.hi_backoff is not None
+        if not record.hi_backoff.exhausted:
+            self._send_hi(record, retransmission=True)  # §6.2.1.1, same sequence number
+            return
+        self.router.emit("fmip.hi_failed", pcoa=record.pcoa, nar=record.nar and record.nar.address)
+        self._fback(record, FastBindingAckStatus.REASON_UNSPECIFIED, lifetime=0)
+        self._after_refusal(record, ParInput.HI_EXHAUSTED)
+
+    def _cancel_hi(self, record: FastBinding) -> None:
+        if record.hi_timer is not None:
+            record.hi_timer.cancel()
+            record.hi_timer = None
+
+    def handover_acknowledge(self, packet: IPv6Packet, hack: HandoverAcknowledge) -> None:
+        """Match a HAck to its HI and answer the MN with the FBack (§6.2.1.2, §6.2.3)."""
+        record = next((r for r in self.bindings.values()
+                       if r.state in (ParState.AWAITING_HACK, ParState.REBINDING)
+                       and r.hi_sequence == hack.sequence and r.nar is not None
+                       and r.nar.address == packet.src), None)
+        if record is None:
+            self.router.counters["drop.fmip_hack_unexpected"] += 1
+            return
+        self._cancel_hi(record)
+        self.router.emit("fmip.hack", code=hack.code, nar=packet.src, sequence=hack.sequence,
+                         pcoa=record.pcoa)
+        assert record.ncoa is not None and record.nar is not None
+        no_tunnel = hack.code == HandoverAckCode.ACCEPTED_USE_PCOA and not self.fmip.tunnels_to_nar
+        if hack.code in _REFUSED or hack.code >= 128 or no_tunnel:
+            status = _REFUSED.get(hack.code, FastBindingAckStatus.REASON_UNSPECIFIED)
+            self._fback(record, status, lifetime=0)
+            self._after_refusal(record, ParInput.HACK_REJECTED)
+            return
+        if hack.code not in _ACCEPTED:
+            self.router.counters["drop.fmip_hack_code"] += 1  # Code 4 answers no HI
+            return
+        status, alternate, endpoint = FastBindingAckStatus.ACCEPTED, None, record.ncoa
+        if hack.code == HandoverAckCode.ACCEPTED_NCOA_ASSIGNED:
+            assigned = next((o.address for o in hack.options
+                             if isinstance(o, IPv6AddressPrefixOption)
+                             and o.option_code == IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS), None)
+            if assigned is not None and assigned != record.ncoa:
+                # §4: the FBack MUST carry the assigned NCoA; status 1 + Alternate CoA.
+                status, alternate, endpoint = (FastBindingAckStatus.ACCEPTED_NCOA_INVALID,
+                                               assigned, assigned)
+        elif hack.code == HandoverAckCode.ACCEPTED_USE_PCOA:
+            endpoint = record.nar.address  # §6.2.1.2: tunnel to the NAR
+        lifetime = min(record.fbu_lifetime, self.fmip.config.max_tunnel_lifetime)
+        old_endpoint = record.endpoint
+        record.ncoa = alternate or record.ncoa
+        if not record.claimed:
+            # Intercept the PCoA on the MN's old link (proxy ND) from now on, before the
+            # FBack: in predictive mode the FBack lets the MN leave, and whatever arrives for
+            # the PCoA once it has gone must already be tunnelled, not delivered on the old
+            # link (actions take effect in order: on real packets the interception is a
+            # route that the kernel must hold before the MN gets the FBack).
+            self.fmip.intercept(record.pcoa, True)
+            record.claimed = True
+        self._fback(record, status, lifetime=lifetime, alternate=alternate)
+        record.transition(ParInput.HACK_ACCEPTED)
+        record.endpoint, record.bound_ncoa = endpoint, record.ncoa
+        if record.expiry is not None:
+            record.expiry.cancel()
+        record.expiry = self.router.schedule(
+            lifetime, lambda now: self._teardown(record, "expired", ParInput.EXPIRED))
+        self.router.emit("fmip.tunnel_up", pcoa=record.pcoa, endpoint=endpoint,
+                         ncoa=record.ncoa, lifetime=lifetime, replaced=old_endpoint)
+
+    def _after_refusal(self, record: FastBinding, event: ParInput) -> None:
+        if record.transition(event) is ParState.NONE:
+            self._teardown(record, "refused", None)
+
+    def _fback(self, record: FastBinding, status: int, *, lifetime: int,
+               alternate: IPv6Address | None = None) -> None:
+        """Send the FBack to the NCoA and, predictive, to the PCoA on the old link (§6.2.3)."""
+        options: tuple[MobilityOption, ...] = ()
+        if alternate is not None:
+            options = (AlternateCareOfAddress(address=alternate),)
+        message = FastBindingAcknowledgement(status=status, sequence=record.fbu_sequence,
+                                             lifetime=lifetime, options=options)
+        assert record.ncoa is not None
+        message = sign_badf(message, record.key, care_of_address=alternate or record.ncoa,
+                            par_address=self.fmip.address)
+        destinations: list[IPv6Address] = []
+        old = record.previous_care_of_address
+        if old is not None and record.fbu_source == old:
+            # The MN may still be on the old link: deliver there at its link-layer address.
+            destinations.append(old)
+            self.fmip.deliver_on_old_link(
+                IPv6Packet(src=self.fmip.address, dst=old, payload=message),
+                record.link_layer_address)
+        target = alternate or record.ncoa
+        if target not in destinations:
+            destinations.append(target)
+            self.router.act(Transmit(packet=IPv6Packet(src=self.fmip.address, dst=target,
+                                                       payload=message)))
+        self.router.emit("fmip.fback_sent", status=status, sequence=record.fbu_sequence,
+                         lifetime=lifetime, destinations=tuple(destinations), pcoa=record.pcoa)
+
+    def _teardown(self, record: FastBinding, reason: str, event: ParInput | None) -> None:
+        if event is not None:
+            record.transition(event)
+        if record.state is not ParState.NONE:
+            return
+        self._cancel_hi(record)
+        if record.expiry is not None:
+            record.expiry.cancel()
+            record.expiry = None
+        if record.claimed:
+            self.fmip.intercept(record.pcoa, False)
+            record.claimed = False
+        had_tunnel = record.endpoint is not None
+        record.endpoint = record.bound_ncoa = None
+        if had_tunnel:
+            self.router.emit("fmip.tunnel_down", pcoa=record.pcoa, reason=reason)
+        # The record (and its last sequence number) stays: replayed FBUs remain stale.
+
+    def superseded(self, address: IPv6Address, care_of_address: IPv6Address) -> None:
+        """A regular binding moved ``address`` to ``care_of_address`` (a MAP's local BU).
+
+        RFC 4140 Appendix A: the FBU anticipates the local BU; once the MAP registers a care-of
+        address other than the one the fast binding redirects from, the redirection ends and
+        the ordinary MAP tunnel carries the traffic.
+        """
+        record = self.bindings.get(address)
+        if record is not None and record.state is ParState.FORWARDING and (
+                care_of_address != record.previous_care_of_address):
+            self._teardown(record, "superseded", ParInput.SUPERSEDED)
+
+    def bound_care_of_address(self, address: IPv6Address) -> IPv6Address | None:
+        """The NCoA a live fast binding of ``address`` forwards to (may reverse-tunnel), or None."""
+        record = self.bindings.get(address)
+        return record.bound_ncoa if record is not None and record.endpoint is not None else None
+
+    def returning(self, address: IPv6Address | None) -> bool:
+        """The mobile node is coming back with ``address``, a PCoA this anchor still forwards
+        (RFC 5568 §5.6 ping-pong: a new handover towards this router, announced by an HI):
+        stop forwarding it away. True if a fast binding ended."""
+        record = self.bindings.get(address) if address is not None else None
+        if record is None or record.state is ParState.NONE:
+            return False
+        self._cancel_hi(record)
+        self._teardown(record, "returned", ParInput.DELETE)
+        return True
+
+    # -- data plane (§4: forwarding and reverse tunnel) -------------------------------------
+
+    def forward(self, packet: IPv6Packet) -> bool:
+        """Tunnel a packet for a bound PCoA to its NCoA (or NAR); True if it was one."""
+        record = self.bindings.get(packet.dst)
+        if record is None or record.endpoint is None:
+            return False
+        if packet.hop_limit <= 1:
+            self.router.counters["drop.hop_limit"] += 1
+            return True
+        inner = replace(packet, hop_limit=packet.hop_limit - 1)
+        # §4: the tunnel source is the PAR's global address on the MN's old interface.
+        self.router.act(Transmit(packet=encapsulate(inner, src=self.fmip.address,
+                                                    dst=record.endpoint)))
+        self.router.counters["fmip.forwarded"] += 1
+        self.router.emit("fmip.forwarded", pcoa=record.pcoa, endpoint=record.endpoint)
+        return True
+
+    def reverse_tunnel(self, outer: IPv6Packet, inner: IPv6Packet) -> bool:
+        """Forward a packet the MN reverse-tunnelled from its NCoA (§4); True if handled."""
+        record = self.bindings.get(inner.src)
+        if record is None:
+            return False
+        nar = record.nar.address if record.nar is not None else None
+        if record.endpoint is None or outer.src not in (record.bound_ncoa, nar):
+            # §4: "it must verify if a secure binding exists ... before forwarding".
+            self.router.counters["drop.fmip_reverse_unbound"] += 1
+            self.router.emit("fmip.reverse_tunnel_rejected", pcoa=inner.src, source=outer.src)
+            return True
+        if inner.hop_limit <= 1:
+            self.router.counters["drop.hop_limit"] += 1
+            return True
+        self.router.act(Transmit(packet=replace(inner, hop_limit=inner.hop_limit - 1)))
+        self.router.counters["fmip.reverse_tunnelled"] += 1
+        self.router.emit("fmip.reverse_tunnelled", pcoa=inner.src, destination=inner.dst)
+        return True

@@ -1,0 +1,124 @@
+"""Configuration of the HMIPv6 entities (RFC 5380): the MAP and the mobile node's MAP client.
+
+Frozen keyword-only dataclasses in seconds and addresses, validated when built, like
+:mod:`mipshop.protocol.mipv6.config` (which holds the MIPv6 ones and, in
+``RouterConfig.map_options``, the MAP options an access router advertises).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv6Address, IPv6Network
+
+from ..base.config import check_lifetime
+from ..base.constants import (
+    INITIAL_BINDACK_TIMEOUT,
+    INITIAL_BINDACK_TIMEOUT_FIRST_REG,
+    MAX_BINDACK_TIMEOUT,
+)
+from ..mipv6.config import MobilityCredentials, check_binding_agent_limits
+from .selection import RCOA_PREFIX_LENGTH
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MapConfig:
+    """A Mobility Anchor Point (RFC 5380 §6.2), a "local home agent" on one link.
+
+    * ``address``: the MAP's global address (the one access routers advertise); RCoAs come
+      from its /64 (:attr:`rcoa_prefix`), and the MAP intercepts them on ``interface`` with
+      proxy ND.
+    * ``credentials`` / ``accept_unauthenticated``: the MN-MAP security associations (RFC 4285
+      instead of IKEv2; docs/architecture.md, "Security stance"), looked up by SPI.
+    * ``allowed_lcoa_prefixes``: RFC 5380 §6.2 "valid on-link prefixes" for LCoAs; a local BU
+      with an LCoA outside them is rejected with 129. Empty: any LCoA. RFC 5380 §8 recommends
+      including the neighbouring domains' prefixes, so that a node leaving the domain can
+      have its in-flight packets forwarded.
+    * ``allocate_rcoa``: the MAP assigns RCoAs (what the MAP option's R flag announces, RFC
+      5380 §5). The node proposes its stateless RCoA; the MAP keeps it when it is inside
+      :attr:`rcoa_prefix` and free, and otherwise allocates another one from that prefix,
+      returned in the BA's Type 2 Routing Header. Without it a proposal outside the prefix
+      gets 132 and one bound to another node 134.
+    * ``valid_lifetime``: the Valid Lifetime of the MAP's prefixes (RFC 5380 §5); no binding is
+      granted beyond it. ``max_binding_lifetime``, ``refresh_interval``, ``max_bindings``,
+      ``addresses_in_use``, ``dad_duration``: as for the home agent
+      (:class:`~mipshop.protocol.mipv6.config.HomeAgentConfig`). [choice] ``dad_duration`` defaults
+      to 0: RFC 5380 asks for no DAD on an RCoA, and the MAP checks uniqueness in its own Binding
+      Cache.
+    * ``wall_clock_offset``: added to ``now`` to get Unix time for RFC 4285 timestamps.
+    """
+
+    address: IPv6Address
+    interface: str = "eth0"
+    credentials: tuple[MobilityCredentials, ...] = ()
+    accept_unauthenticated: bool = False
+    allowed_lcoa_prefixes: tuple[IPv6Network, ...] = ()
+    allocate_rcoa: bool = False
+    valid_lifetime: int = 86_400
+    max_binding_lifetime: float = 3600.0
+    refresh_interval: float | None = None
+    max_bindings: int | None = None
+    addresses_in_use: frozenset[IPv6Address] = frozenset()
+    dad_duration: float = 0.0
+    wall_clock_offset: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_binding_agent_limits(
+            max_binding_lifetime=self.max_binding_lifetime,
+            refresh_interval=self.refresh_interval,
+            max_bindings=self.max_bindings,
+            dad_duration=self.dad_duration,
+        )
+        if not 0 < self.valid_lifetime <= 0xFFFFFFFF:
+            raise ValueError("valid_lifetime must be 1..2**32-1 s")
+
+    @property
+    def rcoa_prefix(self) -> IPv6Network:
+        """The prefix RCoAs are formed from: the /64 of the MAP address (RFC 5380 §6)."""
+        return IPv6Network((self.address, RCOA_PREFIX_LENGTH), strict=False)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MapClientConfig:
+    """The mobile node's HMIPv6 client (RFC 5380 §6.1, §7.1, §8, §9, §10).
+
+    * ``credentials``: the MN-MAP security association used with every MAP (RFC 4285 in place
+      of IKEv2), unless ``map_credentials`` names one for that MAP address. None sends
+      unprotected local BUs (only a MAP with ``accept_unauthenticated`` takes them).
+    * ``lifetime``: lifetime asked of the MAP (a multiple of 4 s); the home and correspondent
+      registrations of the RCoA are capped by what the MAP grants (RFC 5380 §6.1).
+    * ``update_previous_map`` / ``previous_map_lifetime``: on entering a new MAP domain, send
+      the previous MAP a local BU binding the old RCoA to the new LCoA (RFC 5380 §6.1, §8:
+      SHOULD), asking this lifetime [choice: 60 s, long enough for the HA and correspondents to
+      learn the new RCoA; the binding is not refreshed, "lazy" release, §9].
+    * ``first_registration_timeout`` / ``bindack_timeout`` / ``max_bindack_timeout``: the
+      RFC 6275 §11.8 retransmission schedule of the local BU; after ``max_retries``
+      unanswered retransmissions the MAP counts as unreachable and the next one is selected
+      (None: retransmit for ever, as §11.8 allows) [choice: 4, about 45 s].
+    * ``wall_clock_offset``: added to ``now`` to get Unix time for RFC 4285 timestamps.
+    """
+
+    credentials: MobilityCredentials | None = None
+    map_credentials: tuple[tuple[IPv6Address, MobilityCredentials], ...] = ()
+    lifetime: float = 600.0
+    update_previous_map: bool = True
+    previous_map_lifetime: float = 60.0
+    first_registration_timeout: float = INITIAL_BINDACK_TIMEOUT_FIRST_REG
+    bindack_timeout: float = INITIAL_BINDACK_TIMEOUT
+    max_bindack_timeout: float = MAX_BINDACK_TIMEOUT
+    max_retries: int | None = 4
+    wall_clock_offset: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_lifetime("lifetime", self.lifetime)
+        if self.max_retries is not None and self.max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        check_lifetime("previous_map_lifetime", self.previous_map_lifetime)
+        if self.lifetime == 0 or self.previous_map_lifetime == 0:
+            raise ValueError("MAP binding lifetimes must be positive")
+
+    def credentials_for(self, map_address: IPv6Address) -> MobilityCredentials | None:
+        """The MN-MAP credentials to use with ``map_address``."""
+        for address, credentials in self.map_credentials:
+            if address == map_address:
+                return credentials
+        return self.credentials

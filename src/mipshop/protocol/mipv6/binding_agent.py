@@ -1,0 +1,467 @@
+"""What a home agent and a MAP share: registrations, the binding cache and the tunnel.
+
+RFC 5380 §6.2 makes the Mobility Anchor Point "a local home agent": it validates a local Binding
+Update exactly as a home agent validates a home registration (RFC 6275 §10.3.1, the same BA
+status codes: "No new error codes are introduced for HMIPv6"), answers with a BA carrying a
+Type 2 Routing Header, intercepts packets for the registered address with proxy Neighbor
+Discovery and tunnels them to the care-of address, and accepts reverse-tunnelled packets
+(RFC 6275 §10.4). :class:`BindingAgent` is that common core; :class:`~.home_agent.HomeAgent`
+and :class:`~mipshop.protocol.hmipv6.map.MobilityAnchorPoint` differ only through the hooks listed
+on the class.
+
+The registered address is called the *home address* throughout (it is the RCoA at a MAP: the
+local BU's Home Address option carries it, RFC 5380 §4, §6.1) and the binding's destination the
+*care-of address* (the LCoA at a MAP).
+
+Order of checks (RFC 6275 §9.5.1, §10.3.1; RFC 4285 §5.1.1, §6), with [choice] where the RFCs
+give none: authentication (a BU without the option, unless ``accept_unauthenticated``, or
+with an unknown SPI is discarded; a wrong authenticator gets 146, a missing timestamp 145, a
+stale or repeated one 144 with the agent's time of day), then the agent's admission rule
+(:meth:`BindingAgent._admit`), then 139 (a BU of the other registration kind for an existing
+entry), 135 (sequence), de-registration (133 without an entry), the agent's own checks
+(:meth:`BindingAgent._registration_status`), 130 (binding cache full), Duplicate Address
+Detection (134), acceptance. Every BU gets a BA whatever its A flag (§10.3.1).
+
+Events (``kind``: fields): ``binding.registered`` / ``binding.refreshed`` /
+``binding.deregistered`` / ``binding.expired`` (``home_address``, ``care_of_address``,
+``lifetime``, ``sequence``), ``binding.rejected`` (``home_address``, ``status``,
+``sequence``), ``auth.failed`` (``reason``, ``home_address``), ``auth.replay``,
+``dad.started``, ``bu.ignored`` (``reason``).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from ipaddress import IPv6Address
+from typing import Protocol
+
+from ...wire.ext_headers import ExtensionHeader, RoutingHeaderType2
+from ...wire.icmpv6 import ICMPv6Message
+from ...wire.ipv6 import IPv6Packet
+from ...wire.ipv6 import encapsulate as _encapsulate
+from ...wire.mh import (
+    BindingAcknowledgement,
+    BindingAckStatus,
+    BindingError,
+    BindingErrorStatus,
+    BindingUpdate,
+    MobilityMessage,
+    UnknownMobilityMessage,
+)
+from ...wire.mh_options import BindingRefreshAdvice, MobilityOption
+from ..base.actions import Claim, Transmit
+from ..base.entity import Entity, Timer
+from ..base.sequence import seq_newer
+from .binding_cache import BindingCache, BindingCacheEntry
+from .config import MobilityCredentials
+from .mn_ha_auth import ReplayChecker, ReplayVerdict
+from .signalling import binding_care_of_address, protect_mn_ha, read_mn_ha, verify_mn_ha
+from .signalling import wire_lifetime as _wire_lifetime
+
+S = BindingAckStatus
+
+
+class AgentConfig(Protocol):
+    """The configuration fields :class:`BindingAgent` reads (HomeAgentConfig, MapConfig)."""
+
+    @property
+    def credentials(self) -> tuple[MobilityCredentials, ...]:
+        """The mobile nodes' security associations, looked up by SPI (RFC 4285)."""
+        ...
+
+    @property
+    def accept_unauthenticated(self) -> bool:
+        """Also accept BUs without the Mobility Message Authentication option."""
+        ...
+
+    @property
+    def max_bindings(self) -> int | None:
+        """Binding Cache limit (status 130 beyond it)."""
+        ...
+
+    @property
+    def addresses_in_use(self) -> frozenset[IPv6Address]:
+        """Addresses DAD finds in use on the agent's link (status 134)."""
+        ...
+
+    @property
+    def dad_duration(self) -> float:
+        """Duration of DAD on a new registered address before the first BA (0: none)."""
+        ...
+
+    @property
+    def max_binding_lifetime(self) -> float:
+        """Ceiling of a granted lifetime."""
+        ...
+
+    @property
+    def refresh_interval(self) -> float | None:
+        """Binding Refresh Advice interval sent in accepted BAs (RFC 6275 §6.2.4)."""
+        ...
+
+    @property
+    def wall_clock_offset(self) -> float:
+        """Added to ``now`` to get Unix time for RFC 4285 timestamps."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A Binding Update that passed authentication, with what its answer needs.
+
+    ``home_address`` is the registered address (the RCoA at a MAP), ``care_of_address`` the
+    address it is bound to (the LCoA at a MAP).
+    """
+
+    packet: IPv6Packet
+    update: BindingUpdate
+    home_address: IPv6Address
+    care_of_address: IPv6Address
+    credentials: MobilityCredentials | None
+    timestamp: int | None
+
+
+class BindingAgent(Entity):
+    """The registration and tunnelling core of a home agent or a MAP (see module docstring).
+
+    Subclass hooks: :meth:`_serves` / :meth:`_same_kind` (which BUs and entries are this
+    agent's: H flag at an HA, M flag at a MAP), :meth:`_unserved`, :meth:`_admit`,
+    :meth:`_registration_status`, :meth:`_lifetime_ceiling`, :meth:`_accepted_status`,
+    :meth:`_new_entry`, :meth:`_is_local`, :meth:`_local_other`, :meth:`_released`,
+    :meth:`_reverse_tunnel_source`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        rng: random.Random,
+        config: AgentConfig,
+        *,
+        address: IPv6Address,
+        interface: str,
+    ) -> None:
+        super().__init__(name, rng)
+        self.agent_config = config
+        self.interface = interface
+        self.address = address
+        self.cache = BindingCache(max_entries=config.max_bindings)
+        self.replay = ReplayChecker(wall_clock_offset=config.wall_clock_offset)
+        self._by_spi = {c.security_association.spi: c for c in config.credentials}
+        self._expiry: dict[IPv6Address, Timer] = {}
+        self._dad: dict[IPv6Address, tuple[Timer, Registration, float]] = {}
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    def _serves(self, bu: BindingUpdate) -> bool:
+        """True if ``bu`` is the kind of registration this agent accepts."""
+        raise NotImplementedError
+
+    def _same_kind(self, entry: BindingCacheEntry) -> bool:
+        """True if ``entry`` was created by a registration of this agent's kind."""
+        raise NotImplementedError
+
+    def _unserved(self, reg: Registration) -> None:
+        """A BU of another kind with no entry of ours: drop it, with an event."""
+        self.counters["drop.unserved_registration"] += 1
+        self.emit("bu.ignored", home_address=reg.home_address, reason="not_served")
+
+    def _admit(self, reg: Registration) -> Registration | None:
+        """Authorisation after authentication; None if rejected (the hook sent the BA)."""
+        return reg
+
+    def _registration_status(self, reg: Registration) -> int | None:
+        """A rejection status for a (non de-registration) BU, or None to go on."""
+        return None
+
+    def _lifetime_ceiling(self) -> float:
+        """Longest lifetime the agent grants besides ``max_binding_lifetime``."""
+        return self.agent_config.max_binding_lifetime
+
+    def _accepted_status(self, granted: int) -> int:
+        """Status of the BA accepting a binding of ``granted`` seconds."""
+        return S.ACCEPTED
+
+    def _new_entry(self, reg: Registration, granted: int) -> BindingCacheEntry:
+        """The Binding Cache entry an accepted registration creates."""
+        raise NotImplementedError
+
+    def _is_local(self, address: IPv6Address) -> bool:
+        """True if ``address`` is one of this agent's own addresses."""
+        return address == self.address
+
+    def _local_other(self, packet: IPv6Packet) -> None:
+        """A packet for the agent that is neither a BU nor a tunnel."""
+        self.counters["drop.unhandled"] += 1
+
+    def _released(self, home_address: IPv6Address) -> None:
+        """The entry for ``home_address`` was removed (de-registered or expired)."""
+
+    def _reverse_tunnel_source(self, entry: BindingCacheEntry, source: IPv6Address) -> bool:
+        """True if ``source`` may reverse-tunnel for ``entry`` (§10.4.5: its care-of address)."""
+        return entry.care_of_address == source
+
+    # -- input dispatch ------------------------------------------------------------------
+
+    def on_packet(self, packet: IPv6Packet, interface: str) -> None:
+        """Dispatch one decoded packet (signalling, reverse tunnel, intercepted traffic)."""
+        if self._is_local(packet.dst):
+            self._local(packet)
+        elif self.cache.lookup(packet.dst, self.now) is not None:
+            self._tunnel_to_mobile(packet)
+        else:
+            self.counters["drop.not_for_us"] += 1
+
+    def _local(self, packet: IPv6Packet) -> None:
+        payload = packet.payload
+        if isinstance(payload, BindingUpdate):
+            self._binding_update(packet, payload)
+        elif isinstance(payload, IPv6Packet):
+            self._reverse_tunnel(packet, payload)
+        elif isinstance(payload, UnknownMobilityMessage):
+            # RFC 6275 §9.2 / §9.3.3: unknown MH Type -> Binding Error status 2.
+            self._send(packet.src, BindingError(
+                status=BindingErrorStatus.UNRECOGNIZED_MH_TYPE,
+                home_address=packet.home_address or IPv6Address("::"),
+            ))
+        else:
+            self._local_other(packet)
+
+    # -- registration (RFC 6275 §10.3.1, §10.3.2; RFC 4285 §5.1.1, §6) -------------------
+
+    def _binding_update(self, packet: IPv6Packet, bu: BindingUpdate) -> None:
+        hoa = packet.home_address or packet.src
+        coa = binding_care_of_address(packet, bu)
+        authenticated = self._authenticate(packet, bu, hoa, coa)
+        reg = self._admit(authenticated) if authenticated is not None else None
+        if reg is None:
+            return
+        hoa = reg.home_address
+        pending = self._dad.get(hoa)
+        if pending is not None:
+            if not seq_newer(bu.sequence, pending[1].update.sequence):
+                self.counters["drop.older_than_pending"] += 1
+                return
+            # A newer BU (a retransmission, another care-of address, a de-registration)
+            # supersedes the one waiting for DAD: only the latest is answered.
+            pending[0].cancel()
+            del self._dad[hoa]
+        dad_started = pending[2] if pending is not None else self.now
+        existing = self.cache.lookup(hoa, self.now)
+        if not self._serves(bu):
+            if existing is not None and self._same_kind(existing):
+                # §9.5.1: the registration type differs from the existing entry's -> 139.
+                self._reject(reg, S.REGISTRATION_TYPE_CHANGE_DISALLOWED)
+            else:
+                self._unserved(reg)
+            return
+        if existing is not None and not seq_newer(bu.sequence, existing.sequence):
+            # §9.5.1: not newer than the entry's -> 135, carrying the last accepted number.
+            self._reject(reg, S.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=existing.sequence)
+            return
+        if bu.lifetime == 0 or reg.care_of_address == hoa:
+            self._deregister(reg, existing)
+            return
+        status = self._registration_status(reg)
+        if status is not None:
+            self._reject(reg, status)
+            return
+        if existing is None and not self.cache.has_room_for(hoa, self.now):
+            self._reject(reg, S.INSUFFICIENT_RESOURCES)  # §10.3.1, §9.5.2
+            return
+        if existing is None and self.agent_config.dad_duration > 0:
+            # §10.3.1: DAD on the registered address before the first BA (a superseding BU
+            # keeps the DAD already running).
+            remaining = max(dad_started + self.agent_config.dad_duration - self.now, 0.0)
+            timer = self.schedule(remaining, lambda now: self._dad_done(hoa))
+            self._dad[hoa] = (timer, reg, dad_started)
+            if pending is None:
+                self.emit("dad.started", home_address=hoa)
+            return
+        if existing is None and hoa in self.agent_config.addresses_in_use:
+            self._reject(reg, S.DUPLICATE_ADDRESS_DETECTION_FAILED)  # no DAD delay configured
+            return
+        self._accept(reg, existing)
+
+    def _dad_done(self, hoa: IPv6Address) -> None:
+        _timer, reg, _started = self._dad.pop(hoa)
+        existing = self.cache.lookup(hoa, self.now)
+        if existing is None and hoa in self.agent_config.addresses_in_use:
+            self._reject(reg, S.DUPLICATE_ADDRESS_DETECTION_FAILED)  # §10.3.1
+        elif existing is None and not self.cache.has_room_for(hoa, self.now):
+            self._reject(reg, S.INSUFFICIENT_RESOURCES)
+        else:
+            self._accept(reg, existing)
+
+    def _authenticate(
+        self, packet: IPv6Packet, bu: BindingUpdate, hoa: IPv6Address, coa: IPv6Address
+    ) -> Registration | None:
+        """RFC 4285 checks; None if the BU must not be processed further (no state changed)."""
+        protection = read_mn_ha(bu)
+        if not protection.present:
+            if self.agent_config.accept_unauthenticated:
+                return Registration(packet, bu, hoa, coa, None, None)
+            # RFC 4285 §5.1.1: no shared-key SA for this BU -> discard.
+            return self._auth_failure("unauthenticated", hoa)
+        assert protection.authentication is not None
+        creds = self._by_spi.get(protection.authentication.spi)
+        if creds is None:
+            return self._auth_failure("unknown_spi", hoa)
+        reg = Registration(packet, bu, hoa, coa, creds, protection.timestamp)
+        if protection.identifier != creds.identifier or not verify_mn_ha(
+            bu, creds, care_of_address=coa, home_address=hoa,
+            encoded=self.received_mobility_header,
+        ):
+            self._auth_failure("bad_authenticator", hoa)
+            self._reject(reg, S.MIPV6_AUTH_FAIL)  # RFC 4285 §5.1.1: MUST send BA 146
+            return None
+        if protection.timestamp is None:
+            self._auth_failure("no_timestamp", hoa)
+            self._reject(reg, S.MIPV6_MESG_ID_REQD)  # RFC 4285 §6, §8
+            return None
+        sa = creds.security_association
+        verdict = self.replay.accept(
+            creds.identifier, protection.timestamp, self.now, window=sa.replay_window
+        )
+        if verdict is not ReplayVerdict.ACCEPTED:
+            # RFC 4285 §6: authenticated but the timestamp is invalid -> 144, no binding; the
+            # BA's timestamp carries the agent's time of day in its high-order 32 bits.
+            self.counters["auth.replay"] += 1
+            self.emit("auth.replay", home_address=hoa, verdict=verdict.value)
+            stamp = self.replay.reply_timestamp(protection.timestamp, verdict, self.now)
+            self._reject(replace(reg, timestamp=stamp), S.MIPV6_ID_MISMATCH)
+            return None
+        return reg
+
+    def _auth_failure(self, reason: str, hoa: IPv6Address) -> None:
+        self.counters[f"auth.{reason}"] += 1
+        self.emit("auth.failed", reason=reason, home_address=hoa)
+
+    def _deregister(self, reg: Registration, existing: BindingCacheEntry | None) -> None:
+        if existing is None or not self._same_kind(existing):
+            self._reject(reg, S.NOT_HOME_AGENT_FOR_THIS_MOBILE_NODE)  # §10.3.2
+            return
+        self._remove(reg.home_address)
+        self.emit("binding.deregistered", home_address=reg.home_address,
+                  care_of_address=existing.care_of_address, sequence=reg.update.sequence)
+        self._acknowledge(reg, S.ACCEPTED, lifetime=0)
+
+    def _accept(self, reg: Registration, existing: BindingCacheEntry | None) -> None:
+        bu, hoa = reg.update, reg.home_address
+        # §10.3.1: the granted lifetime may be reduced; never beyond the prefix's lifetime.
+        granted = _wire_lifetime(min(
+            bu.lifetime, self.agent_config.max_binding_lifetime, self._lifetime_ceiling()))
+        self.cache.update(self._new_entry(reg, granted), self.now)
+        if existing is None:
+            # §10.4.1 (RFC 5380 §6.2 for a MAP): intercept the address with proxy ND.
+            self.act(Claim(address=hoa, proxy_interface=self.interface))
+        timer = self._expiry.pop(hoa, None)
+        if timer is not None:
+            timer.cancel()
+        self._expiry[hoa] = self.schedule(granted, lambda now: self._expire(hoa))
+        kind = "binding.registered" if existing is None or (
+            existing.care_of_address != reg.care_of_address) else "binding.refreshed"
+        self.emit(kind, home_address=hoa, care_of_address=reg.care_of_address,
+                  lifetime=granted, sequence=bu.sequence)
+        refresh = self.agent_config.refresh_interval
+        options: tuple[MobilityOption, ...] = ()
+        if refresh is not None and 0 < refresh < granted:
+            options = (BindingRefreshAdvice(refresh_interval=int(refresh)),)  # §10.3.1
+        self._acknowledge(reg, self._accepted_status(granted), lifetime=granted,
+                          options=options)
+
+    def _expire(self, hoa: IPv6Address) -> None:
+        entry = self.cache.get(hoa)
+        if entry is None or not entry.expired(self.now):
+            return
+        self._remove(hoa)
+        self.emit("binding.expired", home_address=hoa, care_of_address=entry.care_of_address,
+                  sequence=entry.sequence)
+
+    def _remove(self, hoa: IPv6Address) -> None:
+        self.cache.remove(hoa)
+        timer = self._expiry.pop(hoa, None)
+        if timer is not None:
+            timer.cancel()
+        self.act(Claim(address=hoa, active=False, proxy_interface=self.interface))
+        self._released(hoa)
+
+    def _reject(
+        self, reg: Registration, status: int, *, sequence: int | None = None
+    ) -> None:
+        self.counters[f"ba.status.{int(status)}"] += 1
+        self.emit("binding.rejected", home_address=reg.home_address, status=int(status),
+                  sequence=reg.update.sequence)
+        self._acknowledge(reg, status, lifetime=0, sequence=sequence)
+
+    def _acknowledge(
+        self,
+        reg: Registration,
+        status: int,
+        *,
+        lifetime: int,
+        sequence: int | None = None,
+        options: tuple[MobilityOption, ...] = (),
+    ) -> None:
+        """Send the BA for ``reg`` (§10.3.1: always, whatever the A flag says)."""
+        ba = BindingAcknowledgement(
+            status=int(status),
+            sequence=reg.update.sequence if sequence is None else sequence,
+            lifetime=lifetime,
+            options=options,
+        )
+        if reg.credentials is not None and reg.timestamp is not None:
+            # RFC 4285 §5.1.1: the BA carries the option when the BU did.
+            ba = protect_mn_ha(
+                ba, reg.credentials, timestamp=reg.timestamp,
+                care_of_address=reg.care_of_address, home_address=reg.home_address,
+            )
+        # RFC 6275 §6.1.8 / §9.5.4: to the BU's source; a Type 2 Routing Header carries the
+        # home address unless the BA goes to the home address itself (de-registration from
+        # home). RFC 5380 §6.2: a MAP's BA MUST carry the RCoA in a Type 2 Routing Header.
+        destination = reg.packet.src
+        headers = () if destination == reg.home_address else (
+            RoutingHeaderType2(home_address=reg.home_address),)
+        self._send(destination, ba, headers)
+
+    # -- data plane (RFC 6275 §10.4; RFC 5380 §6.2) ----------------------------------------
+
+    def _tunnel_to_mobile(self, packet: IPv6Packet) -> None:
+        entry = self.cache.lookup(packet.dst, self.now)
+        assert entry is not None
+        if packet.hop_limit <= 1:
+            self.counters["drop.hop_limit"] += 1
+            return
+        entry.touch(self.now)
+        inner = replace(packet, hop_limit=packet.hop_limit - 1)
+        # §10.4.2 / RFC 2473 §3: outer source = agent address, outer destination = CoA.
+        outer = _encapsulate(inner, src=self.address, dst=entry.care_of_address)
+        self.counters["tunnel.encapsulated"] += 1
+        self.act(Transmit(packet=outer, interface=self.interface))
+
+    def _reverse_tunnel(self, outer: IPv6Packet, inner: IPv6Packet) -> None:
+        entry = self.cache.lookup(inner.src, self.now)
+        # §10.4.5: the outer source must be the registered care-of address of the inner source.
+        if entry is None or not self._reverse_tunnel_source(entry, outer.src):
+            self.counters["drop.reverse_tunnel_unbound"] += 1
+            return
+        self.counters["tunnel.decapsulated"] += 1
+        if self._is_local(inner.dst):
+            self._local(inner)
+        elif self.cache.lookup(inner.dst, self.now) is not None:
+            self._tunnel_to_mobile(inner)
+        elif inner.hop_limit > 1:
+            self.act(Transmit(packet=replace(inner, hop_limit=inner.hop_limit - 1),
+                              interface=self.interface))
+        else:
+            self.counters["drop.hop_limit"] += 1
+
+    def _send(
+        self,
+        destination: IPv6Address,
+        payload: MobilityMessage | ICMPv6Message,
+        headers: tuple[ExtensionHeader, ...] = (),
+    ) -> None:
+        packet = IPv6Packet(src=self.address, dst=destination, payload=payload,
+                            extension_headers=headers)
+        self.act(Transmit(packet=packet, interface=self.interface))

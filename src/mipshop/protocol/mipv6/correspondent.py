@@ -1,0 +1,325 @@
+"""The correspondent node: return routability and route-optimised bindings (RFC 6275 §9).
+
+* Home Test Init / Care-of Test Init are answered with a Home Test / Care-of Test carrying a
+  nonce index and a keygen token built on the current nonce (§5.2.5, §9.4); nonces rotate every
+  30 s and are accepted for MAX_NONCE_LIFETIME (:class:`~.return_routability.NonceTable`).
+* A Binding Update must carry Nonce Indices and Binding Authorization Data (§9.5.1): unknown or
+  expired nonce indices give status 136/137/138 (a BA without authorization data); a wrong
+  authenticator is silently dropped; then the sequence number (135), registration type (139),
+  home registration to a non-HA (131) and cache room (130) are checked. Lifetimes are capped at
+  MAX_RR_BINDING_LIFETIME (420 s, §5.2.6).
+* Data plane: packets to a bound home address go to the care-of address with a Type 2 Routing
+  Header (§9.3.2); received packets with a Home Address option need a binding whose care-of
+  address is the source, else Binding Error status 1 (§9.3.1, §9.3.3); an unknown MH Type gets
+  Binding Error status 2. Before a recently used entry expires a Binding Refresh Request is
+  sent to the home address (§9.5.5).
+
+Resolved ambiguities ([choice]): the 420 s cap applies to bindings authorised by return
+routability (an ``accept_unauthenticated`` binding keeps the requested lifetime); rejections
+131 and 139 are answered with a BA (authenticated when Kbm is known) even without the A flag;
+the Binding Refresh Request goes out ``refresh_request_lead`` seconds before expiry, only for
+an entry used in the last BRR_RECENT_USE_THRESHOLD (60 s, UMIP's value), and is not
+retransmitted.
+
+Events: ``cn.start``, ``cn.warning`` (``reason``), ``rr.home_test`` / ``rr.care_of_test``
+(``address``, ``nonce_index``), ``binding.registered`` / ``binding.refreshed`` /
+``binding.deregistered`` / ``binding.expired`` (``home_address``, ``care_of_address``,
+``lifetime``, ``sequence``), ``binding.rejected`` (``home_address``, ``status``),
+``auth.failed`` (``reason``), ``binding_error.sent`` (``status``, ``home_address``),
+``brr.sent`` (``home_address``).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from ipaddress import IPv6Address
+
+from ...wire.ext_headers import DestinationOptions, ExtensionHeader, RoutingHeaderType2
+from ...wire.icmpv6 import ICMPv6Message
+from ...wire.ipv6 import IPv6Packet
+from ...wire.mh import (
+    BindingAcknowledgement,
+    BindingAckStatus,
+    BindingError,
+    BindingErrorStatus,
+    BindingRefreshRequest,
+    BindingUpdate,
+    CareOfTest,
+    CareOfTestInit,
+    HomeTest,
+    HomeTestInit,
+    MobilityMessage,
+    UnknownMobilityMessage,
+)
+from ...wire.mh_options import BindingAuthorizationData, NonceIndices
+from ..base.actions import ConfigureAddress, Deliver, Transmit
+from ..base.backoff import RateLimiter
+from ..base.constants import MAX_RR_BINDING_LIFETIME
+from ..base.entity import Entity, Timer
+from ..base.sequence import seq_newer
+from .binding_cache import BindingCache, BindingCacheEntry
+from .config import CorrespondentConfig
+from .return_routability import NonceTable, binding_management_key
+from .signalling import (
+    binding_care_of_address,
+    find_option,
+    sign_binding_authorization,
+    verify_binding_authorization,
+    wire_lifetime,
+)
+
+S = BindingAckStatus
+
+
+class CorrespondentNode(Entity):
+    """A correspondent node with route optimization support (RFC 6275 §9).
+
+    Commands: :meth:`start`, :meth:`send_packet`. ``cache`` is the Binding Cache and
+    ``nonces`` the nonce table.
+    """
+
+    def __init__(self, name: str, rng: random.Random, config: CorrespondentConfig) -> None:
+        super().__init__(name, rng)
+        self.config = config
+        self.address = config.address
+        self.interface = config.interface
+        self.cache = BindingCache(max_entries=config.max_bindings)
+        self.nonces = NonceTable(
+            rng, rotate_node_key=config.rotate_node_key,
+            regeneration_interval=config.nonce_regeneration_interval,
+            nonce_lifetime=config.nonce_lifetime,
+        )
+        self._entry_timers: dict[IPv6Address, list[Timer]] = {}
+        self._error_rate = RateLimiter(rate=1, window=config.binding_error_interval)
+
+    # -- commands ------------------------------------------------------------------------
+
+    def start(self, now: float) -> None:
+        """Configure the node's address."""
+        self.now = now
+        self.act(ConfigureAddress(interface=self.interface, address=self.address))
+        self.emit("cn.start", address=self.address)
+        if self.config.accept_unauthenticated:
+            self.emit("cn.warning", reason="accept_unauthenticated")
+
+    def send_packet(self, packet: IPv6Packet, now: float) -> None:
+        """Send an upper-layer packet, route-optimised when a binding exists (§9.3.2)."""
+        self.now = now
+        entry = self.cache.lookup(packet.dst, now)
+        if entry is not None:
+            entry.touch(now)
+            self.counters["ro.data_sent"] += 1
+            packet = replace(packet, dst=entry.care_of_address, extension_headers=(
+                *packet.extension_headers, RoutingHeaderType2(home_address=entry.home_address)))
+        self.act(Transmit(packet=packet, interface=self.interface))
+
+    # -- input -------------------------------------------------------------------------------
+
+    def on_packet(self, packet: IPv6Packet, interface: str) -> None:
+        """Handle one decoded packet addressed to this node."""
+        if packet.dst != self.address:
+            self.counters["drop.not_for_us"] += 1
+            return
+        payload = packet.payload
+        if isinstance(payload, HomeTestInit):
+            self._home_test_init(packet, payload)
+        elif isinstance(payload, CareOfTestInit):
+            self._care_of_test_init(packet, payload)
+        elif isinstance(payload, BindingUpdate):
+            self._binding_update(packet, payload)
+        elif isinstance(payload, UnknownMobilityMessage):
+            self._binding_error(packet, BindingErrorStatus.UNRECOGNIZED_MH_TYPE)
+        elif hasattr(payload, "MH_TYPE"):
+            self.counters["drop.unhandled"] += 1
+        elif packet.home_address is not None:
+            self._home_address_option(packet)
+        else:
+            self.act(Deliver(packet=packet))
+
+    def _home_address_option(self, packet: IPv6Packet) -> None:
+        hoa = packet.home_address
+        assert hoa is not None
+        entry = self.cache.lookup(hoa, self.now)
+        # §9.3.1: a Home Address option needs a binding whose care-of address is the source.
+        if entry is None or entry.care_of_address != packet.src:
+            self.counters["drop.hao_without_binding"] += 1
+            self._binding_error(packet, BindingErrorStatus.UNKNOWN_BINDING_FOR_HOME_ADDRESS_OPTION)
+            return
+        entry.touch(self.now)
+        self.counters["ro.data_received"] += 1
+        headers = tuple(h for h in packet.extension_headers if not (
+            isinstance(h, DestinationOptions) and h.home_address is not None))
+        # §9.3.1: the home address replaces the source before upper-layer processing.
+        self.act(Deliver(packet=replace(packet, src=hoa, extension_headers=headers)))
+
+    def _binding_error(self, packet: IPv6Packet, status: int) -> None:
+        # §9.3.3: to the offending packet's source, rate-limited like ICMP errors.
+        if packet.src.is_multicast or not self._error_rate.try_acquire(packet.src, self.now):
+            self.counters["binding_error.rate_limited"] += 1
+            return
+        hoa = packet.home_address or IPv6Address("::")
+        self._send(packet.src, BindingError(status=int(status), home_address=hoa))
+        self.emit("binding_error.sent", status=int(status), home_address=hoa,
+                  destination=packet.src)
+
+    # -- return routability (§9.4) -----------------------------------------------------------
+
+    def _home_test_init(self, packet: IPv6Packet, init: HomeTestInit) -> None:
+        nonce = self.nonces.current(self.now)
+        self._send(packet.src, HomeTest(
+            home_nonce_index=nonce.index, cookie=init.cookie,
+            keygen_token=nonce.home_token(packet.src),
+        ))
+        self.emit("rr.home_test", address=packet.src, nonce_index=nonce.index)
+
+    def _care_of_test_init(self, packet: IPv6Packet, init: CareOfTestInit) -> None:
+        nonce = self.nonces.current(self.now)
+        self._send(packet.src, CareOfTest(
+            care_of_nonce_index=nonce.index, cookie=init.cookie,
+            keygen_token=nonce.care_of_token(packet.src),
+        ))
+        self.emit("rr.care_of_test", address=packet.src, nonce_index=nonce.index)
+
+    # -- Binding Updates (§9.5) --------------------------------------------------------------
+
+    def _binding_update(self, packet: IPv6Packet, bu: BindingUpdate) -> None:
+        hoa = packet.home_address or packet.src
+        coa = binding_care_of_address(packet, bu)
+        deregistration = bu.lifetime == 0 or coa == hoa
+        if bu.home_registration:
+            # §10.3.1 / §9.5.1: this node is not a home agent -> 131.
+            self._answer(packet, bu, hoa, coa, None, S.HOME_REGISTRATION_NOT_SUPPORTED)
+            return
+        indices = find_option(bu, NonceIndices)
+        authorized = bu.options and isinstance(bu.options[-1], BindingAuthorizationData)
+        kbm: bytes | None = None
+        if indices is None or not authorized:
+            if not self.config.accept_unauthenticated:
+                # §9.5.1: a BU without the mandatory options is silently discarded.
+                self.counters["auth.unauthenticated"] += 1
+                self.emit("auth.failed", reason="unauthenticated", home_address=hoa)
+                return
+        else:
+            home_token = self.nonces.home_token(indices.home_nonce_index, hoa, self.now)
+            care_of_token = None if deregistration else self.nonces.care_of_token(
+                indices.care_of_nonce_index, coa, self.now)
+            expired_care_of = not deregistration and care_of_token is None
+            if home_token is None or expired_care_of:
+                status = (S.EXPIRED_NONCES if home_token is None and expired_care_of
+                          else S.EXPIRED_HOME_NONCE_INDEX if home_token is None
+                          else S.EXPIRED_CARE_OF_NONCE_INDEX)
+                # §9.5.1: answered without Binding Authorization Data.
+                self._answer(packet, bu, hoa, coa, None, status)
+                return
+            kbm = binding_management_key(home_token, care_of_token)
+            if not verify_binding_authorization(bu, kbm, care_of_address=coa,
+                                                correspondent=self.address,
+                                                encoded=self.received_mobility_header):
+                self.counters["auth.bad_authenticator"] += 1
+                self.emit("auth.failed", reason="bad_authenticator", home_address=hoa)
+                return
+        existing = self.cache.lookup(hoa, self.now)
+        if existing is not None and existing.home_registration != bu.home_registration:
+            self._answer(packet, bu, hoa, coa, kbm, S.REGISTRATION_TYPE_CHANGE_DISALLOWED)
+            return
+        if existing is not None and not seq_newer(bu.sequence, existing.sequence):
+            self._answer(packet, bu, hoa, coa, kbm, S.SEQUENCE_NUMBER_OUT_OF_WINDOW,
+                         sequence=existing.sequence)
+            return
+        if deregistration:
+            removed = self._remove(hoa)
+            if removed is not None:
+                self.emit("binding.deregistered", home_address=hoa,
+                          care_of_address=removed.care_of_address, sequence=bu.sequence)
+            if bu.ack:
+                self._answer(packet, bu, hoa, coa, kbm, S.ACCEPTED)
+            return
+        if existing is None and not self.cache.has_room_for(hoa, self.now):
+            self._answer(packet, bu, hoa, coa, kbm, S.INSUFFICIENT_RESOURCES)
+            return
+        cap = MAX_RR_BINDING_LIFETIME if kbm is not None else bu.lifetime
+        lifetime = wire_lifetime(min(bu.lifetime, cap))  # §5.2.6
+        entry = BindingCacheEntry(
+            home_address=hoa, care_of_address=coa, lifetime=lifetime, registered_at=self.now,
+            sequence=bu.sequence,
+            nonce_indices=(indices.home_nonce_index, indices.care_of_nonce_index)
+            if indices is not None else None,
+        )
+        self.cache.update(entry, self.now)
+        self._arm(entry)
+        kind = "binding.registered" if existing is None or (
+            existing.care_of_address != coa) else "binding.refreshed"
+        self.emit(kind, home_address=hoa, care_of_address=coa, lifetime=lifetime,
+                  sequence=bu.sequence)
+        if bu.ack:
+            self._answer(packet, bu, hoa, coa, kbm, S.ACCEPTED, lifetime=lifetime)
+
+    def _answer(
+        self,
+        packet: IPv6Packet,
+        bu: BindingUpdate,
+        hoa: IPv6Address,
+        coa: IPv6Address,
+        kbm: bytes | None,
+        status: int,
+        *,
+        lifetime: int = 0,
+        sequence: int | None = None,
+    ) -> None:
+        """Send a BA (§9.5.4), with Binding Authorization Data when ``kbm`` is known."""
+        if status >= 128:
+            self.counters[f"ba.status.{int(status)}"] += 1
+            self.emit("binding.rejected", home_address=hoa, status=int(status),
+                      sequence=bu.sequence)
+        ba = BindingAcknowledgement(status=int(status), lifetime=lifetime,
+                                    sequence=bu.sequence if sequence is None else sequence)
+        if kbm is not None:
+            ba = sign_binding_authorization(ba, kbm, care_of_address=coa,
+                                            correspondent=self.address)
+        headers = () if packet.src == hoa else (RoutingHeaderType2(home_address=hoa),)
+        self._send(packet.src, ba, headers)
+
+    # -- entry timers: Binding Refresh Request and expiry (§9.5.5, §9.6) ---------------------
+
+    def _arm(self, entry: BindingCacheEntry) -> None:
+        hoa = entry.home_address
+        for timer in self._entry_timers.pop(hoa, []):
+            timer.cancel()
+        timers = [self.schedule(entry.lifetime, lambda now: self._expire(hoa))]
+        lead = self.config.refresh_request_lead
+        if 0 < lead < entry.lifetime:
+            timers.append(self.schedule(entry.lifetime - lead, lambda now: self._refresh(hoa)))
+        self._entry_timers[hoa] = timers
+
+    def _refresh(self, hoa: IPv6Address) -> None:
+        entry = self.cache.lookup(hoa, self.now)
+        if entry is None or not entry.recently_used(self.now):
+            return
+        # §9.5.5: always sent to the home address (no Binding Cache use for MH messages).
+        self._send(hoa, BindingRefreshRequest())
+        self.emit("brr.sent", home_address=hoa)
+
+    def _expire(self, hoa: IPv6Address) -> None:
+        entry = self.cache.get(hoa)
+        if entry is None or not entry.expired(self.now):
+            return
+        self._remove(hoa)
+        self.emit("binding.expired", home_address=hoa, care_of_address=entry.care_of_address,
+                  sequence=entry.sequence)
+
+    def _remove(self, hoa: IPv6Address) -> BindingCacheEntry | None:
+        for timer in self._entry_timers.pop(hoa, []):
+            timer.cancel()
+        return self.cache.remove(hoa)
+
+    def _send(
+        self,
+        destination: IPv6Address,
+        payload: MobilityMessage | ICMPv6Message,
+        headers: tuple[ExtensionHeader, ...] = (),
+    ) -> None:
+        self.act(Transmit(packet=IPv6Packet(
+            src=self.address, dst=destination, payload=payload,
+            extension_headers=headers,
+        ), interface=self.interface))

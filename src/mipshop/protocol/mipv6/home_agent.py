@@ -1,0 +1,257 @@
+"""The home agent (RFC 6275 §10), with RFC 4285 MN-HA authentication.
+
+Control plane: home registrations and de-registrations with the Binding Acknowledgement status of
+every failure (§9.5.1, §10.3.1, §10.3.2; RFC 4285 §5.1.1, §6), Duplicate Address Detection on a new
+home address (§10.3.1, modelled as a delay and a configured set of addresses in use), proxy ND for
+registered home addresses (a :class:`~mipshop.protocol.base.actions.Claim` on the home link,
+§10.4.1), Router Advertisements with the H flag (§7), DHAAD replies (§10.5), Mobile Prefix
+Advertisements (§10.6).
+
+Data plane: packets for a registered home address are intercepted and tunnelled (IPv6-in-IPv6,
+RFC 2473) to the care-of address (§10.4.1, §10.4.2); reverse-tunnelled packets from a
+registered care-of address are decapsulated and forwarded (§10.4.5).
+
+The registration checks, the Binding Cache with its expiry and proxy ND claims, and the
+tunnels are the :class:`~.binding_agent.BindingAgent` core this class shares with the HMIPv6
+MAP (RFC 5380 §6.2: "a local home agent"); this module adds what only a home agent does.
+
+Resolved ambiguities ([choice]):
+
+* The BA goes to the BU's source address, with a Type 2 Routing Header unless that source is
+  the home address (§9.5.4, §10.3.1); every home registration gets a BA, whatever A says.
+* Order of checks: authentication (RFC 4285), then 139, 135, de-registration (133), 132, 130,
+  DAD (134). An authenticated BU with H = 0 gets 139 if a home entry exists; otherwise it is
+  dropped with an event: this node offers no correspondent (return routability) service.
+* RFC 4285: a BU without the authentication option (unless ``accept_unauthenticated``) or
+  with an unknown SPI is discarded; a wrong authenticator gets BA 146 (MIPV6-AUTH-FAIL), a
+  missing timestamp 145, a stale or repeated timestamp 144 (MIPV6-ID-MISMATCH) with the HA's
+  time of day; these BAs are authenticated under the SPI's SA and echo the BU's timestamp.
+  A timestamp is recorded once the BU has authenticated, before the binding checks.
+* DAD on a new home address is a delay (``dad_duration``) and a configured set of addresses
+  in use; a BU arriving during DAD replaces the waiting one.
+* Status 1 is sent when the home prefix's preferred lifetime is shorter than the granted
+  lifetime (the prefix would be deprecated during the binding, §10.3.1).
+* Unsolicited Mobile Prefix Advertisements are not counted against the one-per-second limit
+  on answers to solicitations.
+
+Events (``kind``: fields):
+
+* ``ha.start``; ``ha.warning`` (``reason="accept_unauthenticated"``)
+* ``binding.registered`` / ``binding.refreshed`` / ``binding.deregistered`` /
+  ``binding.expired``: ``home_address``, ``care_of_address``, ``lifetime``, ``sequence``
+* ``binding.rejected``: ``home_address``, ``status``, ``sequence``
+* ``auth.failed`` (``reason``, ``home_address``), ``auth.replay`` (``verdict``, ...)
+* ``dhaad.reply``, ``mobile_prefix.advertisement`` (``home_address``, ``solicited``)
+
+Commands: :meth:`HomeAgent.start`, :meth:`HomeAgent.advertise_prefixes`.
+"""
+
+from __future__ import annotations
+
+import random
+from ipaddress import IPv6Address
+
+from ...wire.ext_headers import RoutingHeaderType2
+from ...wire.icmpv6 import (
+    HomeAgentAddressDiscoveryReply,
+    HomeAgentAddressDiscoveryRequest,
+    MobilePrefixAdvertisement,
+    MobilePrefixSolicitation,
+    RouterSolicitation,
+)
+from ...wire.ipv6 import IPv6Packet
+from ...wire.mh import BindingAckStatus, BindingUpdate
+from ...wire.nd_options import HomeAgentInformation, PrefixInformation
+from ..base.actions import Claim, ConfigureAddress
+from ..base.addressing import home_agents_anycast
+from ..base.backoff import RateLimiter, RetransmissionTimer
+from ..base.constants import PREFIX_ADV_RETRIES, PREFIX_ADV_TIMEOUT
+from ..base.entity import Timer
+from ..base.router_advertiser import RouterAdvertiser
+from .binding_agent import BindingAgent, Registration
+from .binding_cache import BindingCacheEntry
+from .config import HomeAgentConfig
+
+S = BindingAckStatus
+
+
+class HomeAgent(BindingAgent):
+    """A home agent on one home link (RFC 6275 §10). Commands: :meth:`start`.
+
+    ``cache`` is the Binding Cache (home registrations only). Inputs go through
+    :meth:`~mipshop.protocol.base.entity.Entity.receive` on the home interface
+    (``config.router.interface``).
+    """
+
+    def __init__(self, name: str, rng: random.Random, config: HomeAgentConfig) -> None:
+        super().__init__(name, rng, config, address=config.address,
+                         interface=config.router.interface)
+        self.config = config
+        self.anycast = home_agents_anycast(config.home_prefix)
+        self._prefix_rate = RateLimiter(rate=1, window=config.mobile_prefix_rate_interval)
+        self._unsolicited: dict[IPv6Address, Timer] = {}
+        self.advertiser = RouterAdvertiser(
+            self,
+            config.router,
+            home_agent=HomeAgentInformation(
+                preference=config.preference, lifetime=config.home_agent_lifetime
+            ),
+        )
+
+    # -- commands ------------------------------------------------------------------------
+
+    def start(self, now: float) -> None:
+        """Configure the HA's addresses, claim the HA anycast address and start RAs."""
+        self.now = now
+        for address in (self.config.router.link_local, self.address):
+            self.act(ConfigureAddress(interface=self.interface, address=address))
+        # RFC 6275 §10.5: the HA answers DHAAD requests sent to the subnet anycast address.
+        self.act(Claim(address=self.anycast, proxy_interface=self.interface))
+        self.emit("ha.start", address=self.address)
+        if self.config.accept_unauthenticated:
+            self.emit("ha.warning", reason="accept_unauthenticated")
+        self.advertiser.start()
+
+    def advertise_prefixes(self, now: float) -> None:
+        """Send an unsolicited Mobile Prefix Advertisement to every registered MN (§10.6.2).
+
+        Used when the home prefixes change. Each is retransmitted after PREFIX_ADV_TIMEOUT,
+        doubling, up to PREFIX_ADV_RETRIES times, until the mobile node answers with a Mobile
+        Prefix Solicitation (§10.6.3).
+        """
+        self.now = now
+        for entry in self.cache.entries(now):
+            backoff = RetransmissionTimer(initial=PREFIX_ADV_TIMEOUT,
+                                          ceiling=PREFIX_ADV_TIMEOUT * 2**PREFIX_ADV_RETRIES,
+                                          max_retries=PREFIX_ADV_RETRIES)
+            self._unsolicited_advertisement(entry.home_address, backoff)
+
+    def _unsolicited_advertisement(self, hoa: IPv6Address, backoff: RetransmissionTimer) -> None:
+        previous = self._unsolicited.pop(hoa, None)
+        if previous is not None:
+            previous.cancel()
+        entry = self.cache.lookup(hoa, self.now)
+        if entry is None:
+            return
+        identifier = self.rng.randrange(1 << 16)
+        self._send(entry.care_of_address, self._prefix_advertisement(identifier),
+                   (RoutingHeaderType2(home_address=hoa),))
+        self.emit("mobile_prefix.advertisement", home_address=hoa,
+                  destination=entry.care_of_address, solicited=False)
+        timeout = backoff.next_timeout()
+        if not backoff.exhausted:
+            self._unsolicited[hoa] = self.schedule(
+                timeout, lambda now: self._unsolicited_advertisement(hoa, backoff))
+
+    # -- input dispatch ------------------------------------------------------------------
+
+    def on_packet(self, packet: IPv6Packet, interface: str) -> None:
+        """Dispatch one decoded packet (RS, control messages, tunnels, intercepted traffic)."""
+        if isinstance(packet.payload, RouterSolicitation):
+            self.advertiser.handle_solicitation(packet)
+        else:
+            super().on_packet(packet, interface)
+
+    def _is_local(self, address: IPv6Address) -> bool:
+        return address in (self.address, self.anycast, self.config.router.link_local)
+
+    def _local_other(self, packet: IPv6Packet) -> None:
+        payload = packet.payload
+        if isinstance(payload, HomeAgentAddressDiscoveryRequest):
+            self._dhaad(packet, payload)
+        elif isinstance(payload, MobilePrefixSolicitation):
+            self._mobile_prefix(packet, payload)
+        else:
+            self.counters["drop.unhandled"] += 1
+
+    # -- home registration hooks (RFC 6275 §10.3.1) ----------------------------------------
+
+    def _serves(self, bu: BindingUpdate) -> bool:
+        return bu.home_registration
+
+    def _same_kind(self, entry: BindingCacheEntry) -> bool:
+        return entry.home_registration
+
+    def _unserved(self, reg: Registration) -> None:
+        # This node offers no correspondent service (no RR): nothing to register.
+        self.counters["drop.not_home_registration"] += 1
+        self.emit("bu.ignored", home_address=reg.home_address, reason="not_home_registration")
+
+    def _admit(self, reg: Registration) -> Registration | None:
+        creds = reg.credentials
+        if creds is not None and creds.home_address is not None and (
+                creds.home_address != reg.home_address):
+            # The SA authorises one home address only [choice: 129, administratively
+            # prohibited].
+            self._reject(reg, S.ADMINISTRATIVELY_PROHIBITED)
+            return None
+        return reg
+
+    def _registration_status(self, reg: Registration) -> int | None:
+        if reg.home_address not in self.config.home_prefix:
+            return S.NOT_HOME_SUBNET  # §10.3.1
+        return None
+
+    def _lifetime_ceiling(self) -> float:
+        return self.config.router.valid_lifetime
+
+    def _accepted_status(self, granted: int) -> int:
+        # §10.3.1: status 1 when the home prefix would be deprecated during the binding; the
+        # mobile node then sends a Mobile Prefix Solicitation (§11.4.2).
+        if self.config.router.preferred_lifetime < granted:
+            return S.ACCEPTED_PREFIX_DISCOVERY_NECESSARY
+        return S.ACCEPTED
+
+    def _new_entry(self, reg: Registration, granted: int) -> BindingCacheEntry:
+        return BindingCacheEntry(
+            home_address=reg.home_address, care_of_address=reg.care_of_address,
+            lifetime=granted, registered_at=self.now, sequence=reg.update.sequence,
+            home_registration=True,
+        )
+
+    # -- DHAAD and mobile prefixes (RFC 6275 §10.5, §10.6) ---------------------------------
+
+    def _dhaad(self, packet: IPv6Packet, request: HomeAgentAddressDiscoveryRequest) -> None:
+        agents = sorted(
+            [(self.config.preference, self.address), *(
+                (pref, addr) for addr, pref in self.config.other_home_agents)],
+            key=lambda item: -item[0],
+        )
+        reply = HomeAgentAddressDiscoveryReply(
+            identifier=request.identifier, home_agents=tuple(addr for _pref, addr in agents)
+        )
+        # §10.5.1: source = this HA's address (not the anycast), destination = request source.
+        self._send(packet.src, reply)
+        self.emit("dhaad.reply", destination=packet.src, identifier=request.identifier)
+
+    def _mobile_prefix(self, packet: IPv6Packet, solicitation: MobilePrefixSolicitation) -> None:
+        hoa = packet.home_address
+        entry = self.cache.lookup(hoa, self.now) if hoa is not None else None
+        # §10.6.2 / §11.4.2: the solicitation carries the home address of a registered MN.
+        if hoa is None or entry is None:
+            self.counters["drop.mobile_prefix_unbound"] += 1
+            return
+        pending = self._unsolicited.pop(hoa, None)
+        if pending is not None:
+            pending.cancel()  # §10.6.3: the solicitation acknowledges an unsolicited MPA
+        # [choice] The one-per-second limit applies to answers, not to unsolicited MPAs, so
+        # the solicitation that acknowledges one is answered at once.
+        if not self._prefix_rate.try_acquire(hoa, self.now):
+            self.counters["drop.mobile_prefix_rate"] += 1
+            return
+        # §6.8: sent to the solicitation's source with a Type 2 Routing Header (home address).
+        self._send(packet.src, self._prefix_advertisement(solicitation.identifier),
+                   (RoutingHeaderType2(home_address=hoa),))
+        self.emit("mobile_prefix.advertisement", home_address=hoa, destination=packet.src,
+                  solicited=True)
+
+    def _prefix_advertisement(self, identifier: int) -> MobilePrefixAdvertisement:
+        router = self.config.router
+        return MobilePrefixAdvertisement(
+            identifier=identifier,
+            options=(PrefixInformation(
+                prefix_length=router.prefix.prefixlen, router_address=True,
+                valid_lifetime=router.valid_lifetime,
+                preferred_lifetime=router.preferred_lifetime, prefix=router.address,
+            ),),
+        )

@@ -1,0 +1,552 @@
+"""The mobile node (RFC 6275 §11): movement, care-of addresses, home registration, data plane.
+
+The :class:`MobileNode` entity owns the interface and the addresses and composes clients:
+
+* :class:`~.home_registration.HomeRegistration`: the BU/BA exchange with the home agent;
+* :class:`~.route_optimization.RouteOptimizationClient`: return routability and correspondent
+  registrations;
+* any further :class:`MobilityClient` (HMIPv6 MAP client, FMIPv6 client), appended to
+  :attr:`MobileNode.clients`; each is offered every packet and told about movement.
+
+Movement detection (§11.5): a link-layer attach sends a Router Solicitation; a Router
+Advertisement whose autonomous prefix is the home prefix means "at home" (§11.5.5), any other
+new prefix means movement: a care-of address is formed from that prefix and the interface
+identifier (RFC 4862 SLAAC), usable at once with optimistic DAD (RFC 4429) or after
+``dad_delay``. The home agent address comes from configuration, from the home link's RA (the
+Prefix Information option with the R flag, §7.2) or from DHAAD (§11.4.1).
+
+Data plane (§11.3.1): packets from the upper layer (source = home address) go directly at home,
+route-optimised with a Home Address option to a correspondent holding a binding, or else
+reverse-tunnelled to the home agent. Tunnelled packets from the home agent and packets with a
+Type 2 Routing Header for the home address are delivered (§11.3.3).
+
+What clients change (hooks of :class:`MobilityClient`): the care-of address registered with the home
+agent and correspondents (:attr:`MobileNode.registration_care_of_address`: the on-link one unless a
+client names another, the HMIPv6 RCoA), when it may be registered and for how long
+(:meth:`MobileNode.update_registrations`, :meth:`MobileNode.registration_lifetime_limit`), which
+addresses count as ours for tunnels and Type 2 Routing Headers
+(:meth:`MobileNode.owns_care_of_address`), and every transmitted packet (the ``outbound`` hooks,
+applied in :meth:`MobileNode.act`: the HMIPv6 LCoA -> MAP reverse tunnel).
+
+Resolved ambiguities ([choice]): movement is detected when an RA's autonomous /64 prefix
+differs from the current one (no NUD or router-lifetime probing); the care-of address survives a
+link-layer blip on the same link; DHAAD timeouts double with no ceiling (§11.4.1 names none);
+after MAX_BINDACK_TIMEOUT the next home agent of the DHAAD list is tried (§11.8); an
+unsolicited Mobile Prefix Advertisement is discarded and answered with a solicitation
+(§11.4.3).
+
+Events: ``mn.start``, ``movement.link_up``, ``movement.link_down``, ``movement.detected``
+(``prefix``, ``previous_care_of_address``), ``movement.home``, ``coa.configured``
+(``address``, ``optimistic``), ``dhaad.request``, ``dhaad.completed`` (``home_agents``),
+``dhaad.failed``, ``mobile_prefix.solicitation``, ``mobile_prefix.received`` (``prefixes``),
+``mobile_prefix.failed``, plus those of the clients.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from ipaddress import IPv6Address, IPv6Network
+
+from ...wire.ext_headers import DestinationOptions, HomeAddressOption, RoutingHeaderType2
+from ...wire.icmpv6 import (
+    HomeAgentAddressDiscoveryReply,
+    HomeAgentAddressDiscoveryRequest,
+    MobilePrefixAdvertisement,
+    MobilePrefixSolicitation,
+    NeighborAdvertisement,
+    RouterAdvertisement,
+    RouterSolicitation,
+)
+from ...wire.ipv6 import IPv6Packet, encapsulate
+from ...wire.nd_options import PrefixInformation, SourceLinkLayerAddress, TargetLinkLayerAddress
+from ..base.actions import Action, ConfigureAddress, Deliver, Transmit
+from ..base.addressing import (
+    ALL_NODES,
+    ALL_ROUTERS,
+    ND_HOP_LIMIT,
+    address_from_prefix,
+    home_agents_anycast,
+    interface_identifier_from_mac,
+    link_local_address,
+)
+from ..base.backoff import RetransmissionTimer
+from ..base.entity import Entity, Timer
+from ..base.link_events import LinkDown, LinkEvent, LinkUp
+from .config import MobileNodeConfig
+from .home_registration import HomeRegistration
+from .mobility_client import MobilityClient
+from .route_optimization import RouteOptimizationClient
+
+
+class MobileNode(Entity):
+    """A Mobile IPv6 mobile node with one home address on one interface (RFC 6275 §11).
+
+    Commands: :meth:`start`, :meth:`attach`, :meth:`detach`, :meth:`l2_trigger`,
+    :meth:`send_packet`, :meth:`solicit_mobile_prefix`; from clients, :meth:`adopt_care_of_address`
+    and :meth:`restart_address_configuration`.
+    """
+
+    def __init__(self, name: str, rng: random.Random, config: MobileNodeConfig) -> None:
+        super().__init__(name, rng)
+        self.config = config
+        self.interface = config.interface
+        self.home_address = config.home_address
+        iid = config.interface_identifier
+        self.interface_identifier = (
+            iid if iid is not None else interface_identifier_from_mac(config.link_layer_address)
+        )
+        self.link_local = link_local_address(self.interface_identifier)
+        self.home_agent: IPv6Address | None = config.home_agent
+        self.home_agents: tuple[IPv6Address, ...] = ()
+        self.attached = False
+        #: None until the first Router Advertisement tells where we are.
+        self.at_home: bool | None = None
+        self.current_prefix: IPv6Network | None = None
+        #: Link-local address of the router whose RA was seen last (RFC 4861 §6.3.4).
+        self.default_router: IPv6Address | None = None
+        self.care_of_address: IPv6Address | None = None
+        self.mobile_prefixes: tuple[IPv6Network, ...] = ()
+        #: The access point (BSSID) of the current attachment, from :class:`LinkUp`.
+        self.access_point: bytes | None = None
+        self._dad_timer: Timer | None = None
+        self._dhaad: tuple[int, RetransmissionTimer, Timer] | None = None
+        self._mps: tuple[int, RetransmissionTimer, Timer] | None = None
+        self.home = HomeRegistration(self)
+        self.route_optimization = RouteOptimizationClient(self, config.route_optimization)
+        self.clients: list[MobilityClient] = [self.route_optimization]
+
+    # -- commands ------------------------------------------------------------------------
+
+    def start(self, now: float) -> None:
+        """Configure the link-local address (the node is not attached to any link yet)."""
+        self.now = now
+        self.act(ConfigureAddress(interface=self.interface, address=self.link_local))
+        self.emit("mn.start", home_address=self.home_address)
+
+    def attach(self, now: float, *, access_point: bytes | None = None) -> None:
+        """Link-layer trigger: the interface is up on a (possibly new) link (§11.5.1).
+
+        ``access_point`` names the AP (BSSID) when the link layer knows it (:class:`LinkUp`).
+        """
+        self.now = now
+        self.attached = True
+        self.access_point = access_point
+        self.emit("movement.link_up")
+        for client in self.clients:
+            client.link_up()
+        # RFC 4861 §6.3.7: solicit a Router Advertisement to learn the link's prefix at once.
+        self.act(Transmit(packet=IPv6Packet(
+            src=self.link_local, dst=ALL_ROUTERS, hop_limit=ND_HOP_LIMIT,
+            payload=RouterSolicitation(options=(
+                SourceLinkLayerAddress(address=self.config.link_layer_address),)),
+        ), interface=self.interface))
+
+    def detach(self, now: float) -> None:
+        """Link-layer trigger: the interface lost its link (addresses are kept until an RA)."""
+        self.now = now
+        self.attached = False
+        # The care-of address stays until a Router Advertisement shows another prefix: coming
+        # back to the same link after a link-layer blip needs no new registration.
+        self.emit("movement.link_down")
+        for client in self.clients:
+            client.link_down()
+
+    def l2_trigger(self, event: LinkEvent, now: float) -> None:
+        """Take a link-layer trigger (RFC 4260; :mod:`mipshop.protocol.base.link_events`).
+
+        :class:`LinkUp` is :meth:`attach` (remembering the AP), :class:`LinkDown` is
+        :meth:`detach`; the others go to every client's ``l2_event`` hook.
+        """
+        self.now = now
+        if isinstance(event, LinkUp):
+            self.attach(now, access_point=event.ap)
+        elif isinstance(event, LinkDown):
+            self.detach(now)
+        else:
+            for client in self.clients:
+                client.l2_event(event)
+
+    def adopt_care_of_address(self, address: IPv6Address, prefix_length: int = 64) -> None:
+        """Use ``address``, confirmed by a client, as the care-of address at once.
+
+        A fast handover client (RFC 5568 §4: the NCoA is known before the RA and confirmed by
+        the NAR) calls this on the new link; movement is then handled as if an RA had shown
+        the new prefix, without waiting for DAD, so that the home (and, under HMIPv6, the MAP)
+        registration starts at once. A later RA with the same prefix changes nothing.
+        """
+        if address == self.care_of_address and self.at_home is False:
+            return
+        self._moved(IPv6Network((address, prefix_length), strict=False), address=address)
+
+    def restart_address_configuration(self) -> None:
+        """Forget the current care-of address and solicit a Router Advertisement.
+
+        Used when a client learns the address is unusable (an FMIPv6 NAACK, RFC 5568 §6.4.6):
+        ordinary stateless configuration then runs on the next RA.
+        """
+        if self.care_of_address is not None:
+            self.act(ConfigureAddress(interface=self.interface, address=self.care_of_address,
+                                      active=False))
+        self.care_of_address = None
+        self.current_prefix = None
+        self.at_home = None
+        if self.attached:
+            self.act(Transmit(packet=IPv6Packet(
+                src=self.link_local, dst=ALL_ROUTERS, hop_limit=ND_HOP_LIMIT,
+                payload=RouterSolicitation(options=(
+                    SourceLinkLayerAddress(address=self.config.link_layer_address),)),
+            ), interface=self.interface))
+
+    def send_packet(self, packet: IPv6Packet, now: float) -> None:
+        """Send an upper-layer packet whose source is the home address (§11.3.1)."""
+        self.now = now
+        if self.at_home:
+            self.act(Transmit(packet=packet, interface=self.interface))
+            return
+        for client in self.clients:
+            routed = client.route(packet)
+            if routed is not None:
+                self.act(Transmit(packet=routed, interface=self.interface))
+                return
+        registered = self.home.registered_care_of_address
+        if registered is not None and self.care_of_address is not None and (
+                self.owns_care_of_address(registered)):
+            assert self.home_agent is not None
+            # §11.3.1: reverse tunnelling, outer source = the registered CoA (the RCoA under
+            # HMIPv6, which the MAP client's outbound hook tunnels on), destination = HA.
+            outer = encapsulate(packet, src=registered, dst=self.home_agent)
+            self.counters["tunnel.encapsulated"] += 1
+            self.act(Transmit(packet=outer, interface=self.interface))
+            return
+        self.counters["drop.no_binding"] += 1
+
+    def solicit_mobile_prefix(self, now: float | None = None) -> None:
+        """Send a Mobile Prefix Solicitation to the home agent (§11.4.2)."""
+        if now is not None:
+            self.now = now
+        if self.home_agent is None or self.care_of_address is None or self.at_home:
+            return
+        if self._mps is not None:
+            self._mps[2].cancel()
+        identifier = self.rng.randrange(1 << 16)
+        backoff = RetransmissionTimer(
+            initial=self.config.initial_solicit_timeout,
+            max_retries=self.config.mobile_prefix_retries,
+        )
+        self._mps = (identifier, backoff, self._send_mps(identifier, backoff))
+
+    # -- movement (RFC 6275 §11.5) ----------------------------------------------------------
+
+    def on_packet(self, packet: IPv6Packet, interface: str) -> None:
+        """Handle one decoded packet arriving on the interface."""
+        payload = packet.payload
+        if isinstance(payload, RouterAdvertisement):
+            if packet.hop_limit == ND_HOP_LIMIT and packet.src.is_link_local and self.attached:
+                for client in self.clients:
+                    client.router_advertisement(packet)
+            self._router_advertisement(packet, payload)
+            return
+        if isinstance(payload, IPv6Packet):
+            for client in self.clients:
+                inner = client.decapsulate(packet)
+                if inner is not None:
+                    self.on_packet(inner, interface)
+                    return
+        if isinstance(payload, IPv6Packet) and self.owns_care_of_address(packet.dst):
+            if packet.src != self.home_agent:
+                self.counters["drop.tunnel_not_from_home_agent"] += 1
+                return
+            self.counters["tunnel.decapsulated"] += 1
+            self._dispatch(payload)
+            return
+        routed_home = packet.routing_home_address
+        if routed_home is not None:
+            # §11.3.3: the Type 2 Routing Header must name our home address and arrive at the
+            # current care-of address; the packet is then for the home address. A client's
+            # address (RFC 5380 §6.2: the RCoA in a MAP's BA) counts as one of ours.
+            if not (routed_home == self.home_address or self._client_owns(routed_home)) or (
+                    not self.owns_care_of_address(packet.dst)):
+                self.counters["drop.bad_routing_header"] += 1
+                return
+            headers = tuple(h for h in packet.extension_headers
+                            if not isinstance(h, RoutingHeaderType2))
+            packet = replace(packet, dst=routed_home, extension_headers=headers)
+        self._dispatch(packet)
+
+    def _router_advertisement(self, packet: IPv6Packet, ra: RouterAdvertisement) -> None:
+        if packet.hop_limit != ND_HOP_LIMIT or not packet.src.is_link_local or not self.attached:
+            self.counters["drop.invalid_ra"] += 1  # RFC 4861 §6.1.2
+            return
+        self.default_router = packet.src
+        prefixes = [o for o in ra.options if isinstance(o, PrefixInformation)]
+        home = [o for o in prefixes if _network(o) == self.config.home_prefix]
+        if home:
+            if ra.home_agent and home[0].router_address and self.home_agent is None:
+                self.home_agent = home[0].prefix  # §7.2: R flag, the HA's full address
+            if self.at_home is not True:
+                self._returned_home()
+            return
+        usable = [o for o in prefixes if o.autonomous and o.prefix_length == 64
+                  and o.valid_lifetime > 0]
+        if not usable:
+            return
+        prefix = _network(usable[0])
+        if self.at_home is False and prefix == self.current_prefix:
+            return
+        self._moved(prefix)
+
+    def _moved(self, prefix: IPv6Network, *, address: IPv6Address | None = None) -> None:
+        previous = self.care_of_address
+        if self.at_home:
+            self.act(ConfigureAddress(interface=self.interface, address=self.home_address,
+                                      active=False))
+        self.at_home = False
+        self.current_prefix = prefix
+        if previous is not None:
+            self.act(ConfigureAddress(interface=self.interface, address=previous, active=False))
+        self.care_of_address = None
+        if self._dad_timer is not None:
+            self._dad_timer.cancel()
+        self.emit("movement.detected", prefix=prefix, previous_care_of_address=previous)
+        confirmed = address is not None  # supplied by a client (adopt_care_of_address)
+        if address is None:
+            address = address_from_prefix(prefix, self.interface_identifier)
+        if confirmed or self.config.optimistic_dad or self.config.dad_delay == 0:
+            self._care_of_address_ready(address, optimistic=self.config.optimistic_dad)
+        else:
+            # RFC 4862 §5.4: the address is tentative until DAD completes.
+            self._dad_timer = self.schedule(
+                self.config.dad_delay,
+                lambda now: self._care_of_address_ready(address, optimistic=False),
+            )
+
+    def _care_of_address_ready(self, address: IPv6Address, *, optimistic: bool) -> None:
+        self._dad_timer = None
+        self.care_of_address = address
+        self.act(ConfigureAddress(interface=self.interface, address=address,
+                                  prefix_length=64))
+        self.emit("coa.configured", address=address, optimistic=optimistic)
+        self.update_registrations()
+        for client in self.clients:
+            client.care_of_address_changed(address)
+
+    def _returned_home(self) -> None:
+        previous = self.care_of_address
+        if previous is not None:
+            self.act(ConfigureAddress(interface=self.interface, address=previous, active=False))
+        if self._dad_timer is not None:
+            self._dad_timer.cancel()
+        self.care_of_address = None
+        self.current_prefix = self.config.home_prefix
+        self.at_home = True
+        # §11.5.5: no DAD on the home address while the HA may still defend it.
+        self.act(ConfigureAddress(interface=self.interface, address=self.home_address,
+                                  prefix_length=self.config.home_prefix.prefixlen))
+        self.emit("movement.home", previous_care_of_address=previous)
+        self.home.deregister()
+        for client in self.clients:
+            client.returned_home()
+
+    # -- registrations beyond the local link (clients: RFC 5380 §6.1) -------------------------
+
+    @property
+    def registration_care_of_address(self) -> IPv6Address | None:
+        """The care-of address registered with the home agent and correspondents.
+
+        The on-link care-of address, unless a client says otherwise (the HMIPv6 MAP client:
+        the RCoA, RFC 5380 §6.1). None while the node has no usable on-link address.
+        """
+        if self.care_of_address is None:
+            return None
+        for client in self.clients:
+            address = client.registration_care_of_address()
+            if address is not None:
+                return address
+        return self.care_of_address
+
+    def owns_care_of_address(self, address: IPv6Address) -> bool:
+        """True for the on-link care-of address and any address a client owns (an RCoA)."""
+        return address == self.care_of_address or self._client_owns(address)
+
+    def _client_owns(self, address: IPv6Address) -> bool:
+        return any(client.owns_address(address) for client in self.clients)
+
+    def registration_lifetime_limit(self) -> float | None:
+        """The longest lifetime home and correspondent BUs may ask (RFC 5380 §6.1), or None."""
+        limits = [limit for client in self.clients
+                  if (limit := client.registration_lifetime_limit()) is not None]
+        return min(limits) if limits else None
+
+    def update_registrations(self) -> None:
+        """Register :attr:`registration_care_of_address` with the home agent if needed.
+
+        Called on every new on-link care-of address, and by clients when the address to
+        register (or their readiness, :meth:`MobilityClient.registration_ready`) changes.
+        Nothing is sent when that address is already registered or being registered: under
+        HMIPv6 a move inside a MAP domain changes only the LCoA (RFC 5380 §6.1). Without a
+        known home agent, DHAAD runs first (§11.4.1).
+        """
+        coa = self.registration_care_of_address
+        if self.at_home or coa is None:
+            return
+        if not all(client.registration_ready() for client in self.clients):
+            return
+        if self.home_agent is None:
+            self._discover_home_agent()
+        elif not self.home.covers(coa):
+            self.home.register(coa)
+
+    def act(self, action: Action) -> None:
+        """Queue an action; a packet leaving the interface first passes the clients'
+        :meth:`~MobilityClient.outbound` hooks (RFC 5380 §6.1: the MAP reverse tunnel)."""
+        if isinstance(action, Transmit) and action.interface == self.interface:
+            packet = action.packet
+            for client in self.clients:
+                packet = client.outbound(packet)
+            if packet is not action.packet:
+                action = replace(action, packet=packet)
+        super().act(action)
+
+    # -- hooks called by the home registration client ---------------------------------------
+
+    def home_registered(self, status: int) -> None:
+        """The home agent accepted our care-of address (status < 128)."""
+        if status == 1:
+            # §11.7.3: status 1, prefix discovery necessary -> Mobile Prefix Solicitation.
+            self.solicit_mobile_prefix()
+        for client in self.clients:
+            client.home_registered()
+
+    def switch_home_agent(self) -> bool:
+        """Move to the next home agent of the DHAAD list (§11.8); False if there is none."""
+        if self.home_agent not in self.home_agents or len(self.home_agents) < 2:
+            return False
+        index = self.home_agents.index(self.home_agent)
+        self.home_agent = self.home_agents[(index + 1) % len(self.home_agents)]
+        self.emit("home_agent.switched", home_agent=self.home_agent)
+        self.update_registrations()
+        return True
+
+    def home_deregistered(self) -> None:
+        """The de-registration was acknowledged: advertise our home address (§11.5.5)."""
+        na = NeighborAdvertisement(override=True, target=self.home_address, options=(
+            TargetLinkLayerAddress(address=self.config.link_layer_address),))
+        self.act(Transmit(packet=IPv6Packet(src=self.home_address, dst=ALL_NODES,
+                                            hop_limit=ND_HOP_LIMIT, payload=na),
+                          interface=self.interface))
+
+    # -- dispatch of packets for us ---------------------------------------------------------
+
+    def _dispatch(self, packet: IPv6Packet) -> None:
+        if self.home.handle(packet):
+            return
+        for client in self.clients:
+            if client.handle(packet):
+                return
+        payload = packet.payload
+        if isinstance(payload, HomeAgentAddressDiscoveryReply):
+            self._dhaad_reply(payload)
+        elif isinstance(payload, MobilePrefixAdvertisement):
+            self._mobile_prefix_advertisement(packet, payload)
+        elif packet.dst in (self.home_address, self.link_local) or self.owns_care_of_address(
+                packet.dst):
+            if hasattr(packet.payload, "MH_TYPE") or hasattr(packet.payload, "ICMP_TYPE"):
+                self.counters["drop.unhandled"] += 1
+            else:
+                self.act(Deliver(packet=packet))
+        else:
+            self.counters["drop.not_for_us"] += 1
+
+    # -- DHAAD (RFC 6275 §11.4.1) and mobile prefixes (§11.4.2, §11.4.3) ---------------------
+
+    def _discover_home_agent(self) -> None:
+        if self._dhaad is not None or self.care_of_address is None:
+            return
+        identifier = self.rng.randrange(1 << 16)
+        initial, retries = self.config.initial_dhaad_timeout, self.config.dhaad_retries
+        # §11.4.1: the timeout doubles on every retransmission; no ceiling is given.
+        backoff = RetransmissionTimer(initial=initial, ceiling=initial * 2**retries,
+                                      max_retries=retries)
+        self._dhaad = (identifier, backoff, self._send_dhaad(identifier, backoff))
+
+    def _send_dhaad(self, identifier: int, backoff: RetransmissionTimer) -> Timer:
+        source = self.registration_care_of_address
+        assert source is not None
+        self.act(Transmit(packet=IPv6Packet(
+            src=source, dst=home_agents_anycast(self.config.home_prefix),
+            payload=HomeAgentAddressDiscoveryRequest(identifier=identifier),
+        ), interface=self.interface))
+        self.emit("dhaad.request", identifier=identifier, attempt=backoff.transmissions + 1)
+        return self.schedule(backoff.next_timeout(), lambda now: self._dhaad_timeout())
+
+    def _dhaad_timeout(self) -> None:
+        if self._dhaad is None:
+            return
+        identifier, backoff, _timer = self._dhaad
+        if backoff.exhausted or self.care_of_address is None:
+            self._dhaad = None
+            self.emit("dhaad.failed")
+            return
+        self._dhaad = (identifier, backoff, self._send_dhaad(identifier, backoff))
+
+    def _dhaad_reply(self, reply: HomeAgentAddressDiscoveryReply) -> None:
+        if self._dhaad is None or reply.identifier != self._dhaad[0] or not reply.home_agents:
+            self.counters["drop.dhaad_unexpected"] += 1
+            return
+        self._dhaad[2].cancel()
+        self._dhaad = None
+        self.home_agents = reply.home_agents
+        self.home_agent = reply.home_agents[0]  # §11.4.1: in decreasing preference
+        self.emit("dhaad.completed", home_agents=reply.home_agents)
+        self.update_registrations()
+
+    def _send_mps(self, identifier: int, backoff: RetransmissionTimer) -> Timer:
+        source = self.registration_care_of_address
+        assert source is not None and self.home_agent is not None
+        # §11.4.2: from the care-of address to the HA, with the Home Address option.
+        self.act(Transmit(packet=IPv6Packet(
+            src=source, dst=self.home_agent,
+            extension_headers=(DestinationOptions(
+                options=(HomeAddressOption(home_address=self.home_address),)),),
+            payload=MobilePrefixSolicitation(identifier=identifier),
+        ), interface=self.interface))
+        self.emit("mobile_prefix.solicitation", identifier=identifier)
+        return self.schedule(backoff.next_timeout(), lambda now: self._mps_timeout())
+
+    def _mps_timeout(self) -> None:
+        if self._mps is None:
+            return
+        identifier, backoff, _timer = self._mps
+        if backoff.exhausted or self.care_of_address is None or self.at_home:
+            self._mps = None
+            self.emit("mobile_prefix.failed")
+            return
+        self._mps = (identifier, backoff, self._send_mps(identifier, backoff))
+
+    def _mobile_prefix_advertisement(
+        self, packet: IPv6Packet, advertisement: MobilePrefixAdvertisement
+    ) -> None:
+        if packet.src != self.home_agent:
+            self.counters["drop.mpa_not_from_home_agent"] += 1
+            return
+        if packet.dst != self.home_address:
+            # §11.4.3: it MUST come with a Type 2 Routing Header, processed by now (dst = HoA).
+            self.counters["drop.mpa_without_routing_header"] += 1
+            return
+        if self._mps is None or advertisement.identifier != self._mps[0]:
+            # §11.4.3: an unsolicited advertisement is discarded and answered with a
+            # solicitation, whose answer is then accepted.
+            self.counters["drop.mpa_unsolicited"] += 1
+            self.solicit_mobile_prefix()
+            return
+        self._mps[2].cancel()
+        self._mps = None
+        self.mobile_prefixes = tuple(
+            _network(o) for o in advertisement.options if isinstance(o, PrefixInformation))
+        self.emit("mobile_prefix.received", prefixes=self.mobile_prefixes)
+
+
+def _network(option: PrefixInformation) -> IPv6Network:
+    """The prefix a Prefix Information option announces (R flag: the address's first bits)."""
+    return IPv6Network((option.prefix, option.prefix_length), strict=False)

@@ -1,0 +1,229 @@
+"""The MAP as a local home agent (RFC 5380 §6.2): crafted local BUs and their answers."""
+
+from __future__ import annotations
+
+import dataclasses
+from ipaddress import IPv6Address
+
+import pytest
+
+from mipshop.protocol.base.constants import MN_HA_AUTHENTICATOR_LENGTH
+from mipshop.protocol.mipv6.config import MobilityCredentials
+from mipshop.protocol.mipv6.mn_ha_auth import SecurityAssociation
+from mipshop.protocol.mipv6.signalling import verify_mn_ha
+from mipshop.wire.ext_headers import DestinationOptions, HomeAddressOption
+from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encapsulate, encode_packet
+from mipshop.wire.mh import (
+    BindingAcknowledgement,
+    BindingAckStatus,
+    BindingUpdate,
+    encode_mh,
+    mh_authenticator_input,
+)
+from mipshop.wire.mh_options import (
+    MobileNodeIdentifier,
+    MobilityMessageAuthentication,
+    MobilityMessageAuthenticationSubtype,
+)
+from tests.harness import innermost
+from tests.protocol.hmip_scenario import (
+    MAP_ADDRESSES,
+    MAP_CREDENTIALS,
+    build_hmip,
+    lcoa,
+    local_bu,
+    rcoa,
+)
+from tests.protocol.scenario import CN_ADDRESSES
+
+S = BindingAckStatus
+MAP1 = MAP_ADDRESSES["map1"]
+RCOA = rcoa("map1")
+LCOA = lcoa("d1a")
+OTHER = MobilityCredentials(
+    identifier=b"mn2@example.com",
+    security_association=SecurityAssociation(spi=2001, key=bytes(range(50, 66))),
+)
+
+
+def answers(scn):
+    return [p for _r, p in scn.net.packets(BindingAcknowledgement, sender="map1")]
+
+
+def inject(scn, data, at):
+    scn.net.inject(data, "map1", "eth0", at=at)
+    scn.run(at + 0.5)
+
+
+def test_accepted_local_bu_gets_a_ba_with_the_rcoa_in_a_type_2_routing_header():
+    scn = build_hmip()
+    inject(scn, local_bu(at=1.0, sequence=7), 1.0)
+    (ba_packet,) = answers(scn)
+    ba = ba_packet.payload
+    assert ba.status == S.ACCEPTED and ba.sequence == 7 and ba.lifetime == 600
+    # RFC 5380 §6.2: to the LCoA, with an RH2 carrying the RCoA; authenticated (RFC 4285).
+    assert ba_packet.src == MAP1 and ba_packet.dst == LCOA
+    assert ba_packet.routing_home_address == RCOA
+    assert verify_mn_ha(ba, MAP_CREDENTIALS, care_of_address=LCOA, home_address=RCOA)
+    entry = scn.maps["map1"].cache.lookup(RCOA, scn.net.now)
+    assert entry.care_of_address == LCOA and entry.map_registration and not (
+        entry.home_registration)
+    # Proxy ND on the MAP's link intercepts the RCoA (RFC 5380 §6.2).
+    assert scn.net.claims()[RCOA] == ("map1", "eth0")
+
+
+def _second_identity(scn):
+    # Give the MAP a second MN-MAP SA (the scenario MAP knows only mn1's).
+    anchor = scn.maps["map1"]
+    anchor._by_spi[OTHER.security_association.spi] = OTHER
+
+
+def case_129(scn):
+    return local_bu(at=1.0, sequence=1, lcoa=IPv6Address("2001:db8:99::ff:fe00:1"))
+
+
+def case_131(scn):
+    return local_bu(at=1.0, sequence=1, map_registration=False, home_registration=True)
+
+
+def case_132(scn):
+    return local_bu(at=1.0, sequence=1, rcoa=IPv6Address("2001:db8:a2::ff:fe00:1"))
+
+
+def case_133(scn):
+    return local_bu(at=1.0, sequence=1, lifetime=0)
+
+
+def case_145(scn):
+    # Authenticated (MN-ID and authenticator) but without the Replay Protection option.
+    bu = BindingUpdate(sequence=1, lifetime=600, ack=True, map_registration=True, options=(
+        MobileNodeIdentifier(identifier=MAP_CREDENTIALS.identifier),))
+    sa = MAP_CREDENTIALS.security_association
+
+    def with_auth(authenticator):
+        return dataclasses.replace(bu, options=(*bu.options, MobilityMessageAuthentication(
+            subtype=MobilityMessageAuthenticationSubtype.MN_HA, spi=sa.spi,
+            authenticator=authenticator)))
+
+    draft = with_auth(bytes(MN_HA_AUTHENTICATOR_LENGTH))
+    data = mh_authenticator_input(encode_mh(draft), MN_HA_AUTHENTICATOR_LENGTH)
+    return encode_packet(IPv6Packet(
+        src=LCOA, dst=MAP1, payload=with_auth(sa.authenticator(LCOA, RCOA, data)),
+        extension_headers=(DestinationOptions(options=(HomeAddressOption(home_address=RCOA),)),)))
+
+
+def case_146(scn):
+    forged = dataclasses.replace(MAP_CREDENTIALS, security_association=SecurityAssociation(
+        spi=MAP_CREDENTIALS.security_association.spi, key=b"not the right key"))
+    return local_bu(at=1.0, sequence=1, credentials=forged)
+
+
+@pytest.mark.parametrize(("status", "case", "map_config"), [
+    (S.ADMINISTRATIVELY_PROHIBITED, case_129, {}),
+    (S.HOME_REGISTRATION_NOT_SUPPORTED, case_131, {}),
+    (S.NOT_HOME_SUBNET, case_132, {}),
+    (S.NOT_HOME_AGENT_FOR_THIS_MOBILE_NODE, case_133, {}),
+    (S.INSUFFICIENT_RESOURCES, lambda scn: local_bu(at=1.0, sequence=1), {"max_bindings": 0}),
+    (S.DUPLICATE_ADDRESS_DETECTION_FAILED, lambda scn: local_bu(at=1.0, sequence=1),
+     {"addresses_in_use": frozenset({RCOA})}),
+    (S.MIPV6_MESG_ID_REQD, case_145, {}),
+    (S.MIPV6_AUTH_FAIL, case_146, {}),
+], ids=["129-foreign-lcoa", "131-home-registration", "132-rcoa-off-prefix", "133-no-binding",
+        "130-cache-full", "134-in-use", "145-no-timestamp", "146-forged"])
+def test_rejection_status(status, case, map_config):
+    scn = build_hmip(maps={"map1": map_config})
+    inject(scn, case(scn), 1.0)
+    (ba_packet,) = answers(scn)
+    assert ba_packet.payload.status == status
+    assert ba_packet.payload.lifetime == 0
+    assert len(scn.maps["map1"].cache) == 0
+    assert RCOA not in scn.net.claims()
+
+
+def test_forged_local_bu_leaves_the_binding_cache_unchanged():
+    scn = build_hmip()
+    inject(scn, local_bu(at=1.0, sequence=10), 1.0)
+    before = [dataclasses.astuple(e) for e in scn.maps["map1"].cache]
+    # A forged BU moving the RCoA to another LCoA: 146 and nothing changes.
+    forged = dataclasses.replace(MAP_CREDENTIALS, security_association=SecurityAssociation(
+        spi=MAP_CREDENTIALS.security_association.spi, key=b"not the right key"))
+    inject(scn, local_bu(at=3.0, sequence=11, lcoa=lcoa("d1b"), credentials=forged), 3.0)
+    assert [dataclasses.astuple(e) for e in scn.maps["map1"].cache] == before
+    assert [p.payload.status for p in answers(scn)][-1] == S.MIPV6_AUTH_FAIL
+    assert scn.net.events_of("auth.failed", "map1")[-1].fields["reason"] == "bad_authenticator"
+    # Unknown SPI or no authentication at all: silently discarded (RFC 4285 §5.1.1).
+    count = len(answers(scn))
+    inject(scn, local_bu(at=4.0, sequence=12, credentials=OTHER), 4.0)
+    inject(scn, local_bu(at=5.0, sequence=13, credentials=None), 5.0)
+    assert len(answers(scn)) == count
+    assert [dataclasses.astuple(e) for e in scn.maps["map1"].cache] == before
+
+
+def test_sequence_type_change_and_deregistration():
+    scn = build_hmip()
+    inject(scn, local_bu(at=1.0, sequence=100), 1.0)
+    inject(scn, local_bu(at=2.0, sequence=100), 2.0)  # not newer -> 135 with the last one
+    inject(scn, local_bu(at=3.0, sequence=101, map_registration=False), 3.0)  # -> 139
+    inject(scn, local_bu(at=4.0, sequence=102, lifetime=0), 4.0)  # de-registration
+    statuses = [(p.payload.status, p.payload.sequence) for p in answers(scn)]
+    assert statuses == [(0, 100), (S.SEQUENCE_NUMBER_OUT_OF_WINDOW, 100),
+                        (S.REGISTRATION_TYPE_CHANGE_DISALLOWED, 101), (0, 102)]
+    assert len(scn.maps["map1"].cache) == 0 and RCOA not in scn.net.claims()
+    assert scn.net.events_of("binding.deregistered", "map1")
+
+
+def test_another_node_cannot_take_a_bound_rcoa():
+    scn = build_hmip()
+    _second_identity(scn)
+    inject(scn, local_bu(at=1.0, sequence=1), 1.0)
+    inject(scn, local_bu(at=2.0, sequence=2, lcoa=lcoa("d1b"), credentials=OTHER), 2.0)
+    inject(scn, local_bu(at=3.0, sequence=3, lifetime=0, credentials=OTHER), 3.0)
+    statuses = [p.payload.status for p in answers(scn)]
+    assert statuses == [0, S.DUPLICATE_ADDRESS_DETECTION_FAILED,
+                        S.NOT_HOME_AGENT_FOR_THIS_MOBILE_NODE]
+    assert scn.maps["map1"].cache.lookup(RCOA, scn.net.now).care_of_address == LCOA
+
+
+def test_allocating_map_assigns_a_free_rcoa_in_the_routing_header():
+    scn = build_hmip(maps={"map1": {"allocate_rcoa": True}})
+    _second_identity(scn)
+    inject(scn, local_bu(at=1.0, sequence=1), 1.0)  # free: the proposal is kept
+    inject(scn, local_bu(at=2.0, sequence=1, lcoa=lcoa("d1b"), credentials=OTHER), 2.0)
+    first, second = answers(scn)
+    assert first.routing_home_address == RCOA
+    assigned = second.routing_home_address
+    assert second.payload.status == 0 and assigned != RCOA and assigned in (
+        scn.maps["map1"].config.rcoa_prefix)
+    assert verify_mn_ha(second.payload, OTHER, care_of_address=lcoa("d1b"),
+                        home_address=assigned)
+    (event,) = scn.net.events_of("map.rcoa_assigned", "map1")
+    assert event.fields == {"proposed": RCOA, "assigned": assigned}
+    assert scn.maps["map1"].cache.lookup(assigned, scn.net.now).care_of_address == lcoa("d1b")
+
+
+def test_map_tunnels_intercepted_packets_and_accepts_the_reverse_tunnel():
+    scn = build_hmip()
+    inject(scn, local_bu(at=1.0, sequence=1), 1.0)
+    cn = CN_ADDRESSES["cn1"]
+    down = IPv6Packet(src=cn, dst=RCOA, payload=UDPDatagram(src_port=1, dst_port=2, data=b"d"))
+    scn.net.inject(encode_packet(down), "map1", "eth0", at=2.0)
+    up = IPv6Packet(src=RCOA, dst=cn, payload=UDPDatagram(src_port=2, dst_port=1, data=b"u"))
+    scn.net.inject(encode_packet(encapsulate(up, src=LCOA, dst=MAP1)), "map1", "eth0", at=2.1)
+    # From an LCoA that is not the bound one: dropped (RFC 6275 §10.4.5).
+    scn.net.inject(encode_packet(encapsulate(up, src=lcoa("d1b"), dst=MAP1)), "map1", "eth0",
+                   at=2.2)
+    scn.run(3)
+    sent = [p for _r, p in scn.net.packets(UDPDatagram, sender="map1")]
+    assert [(p.src, p.dst, innermost(p).dst) for p in sent] == [(MAP1, LCOA, RCOA),
+                                                               (RCOA, cn, cn)]
+    (at_cn,) = [d for d in scn.net.delivered if d.node == "cn1"]
+    assert at_cn.packet.src == RCOA
+    assert scn.maps["map1"].counters["drop.reverse_tunnel_unbound"] == 1
+
+
+def test_bu_with_neither_m_nor_h_is_ignored():
+    scn = build_hmip()
+    inject(scn, local_bu(at=1.0, sequence=1, map_registration=False), 1.0)
+    assert answers(scn) == []
+    (ignored,) = scn.net.events_of("bu.ignored", "map1")
+    assert ignored.fields["reason"] == "not_served"

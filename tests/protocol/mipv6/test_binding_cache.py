@@ -1,0 +1,170 @@
+"""RFC 6275 §9.1 / §9.6 Binding Cache."""
+
+from ipaddress import IPv6Address
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mipshop.protocol.mipv6.binding_cache import (
+    BindingCache,
+    BindingCacheEntry,
+    BindingCacheFullError,
+)
+
+
+def hoa(n: int) -> IPv6Address:
+    return IPv6Address(f"2001:db8:1::{n:x}")
+
+
+def entry(n: int, *, at: float = 0.0, lifetime: float = 100.0, seq: int = 1, **kw):
+    return BindingCacheEntry(
+        home_address=hoa(n),
+        care_of_address=IPv6Address(f"2001:db8:2::{n:x}"),
+        lifetime=lifetime,
+        registered_at=at,
+        sequence=seq,
+        **kw,
+    )
+
+
+def test_entry_times():
+    e = entry(1, at=10.0, lifetime=50.0)
+    assert e.expires_at == 60.0
+    assert e.remaining(30.0) == 30.0
+    assert e.remaining(70.0) == 0.0
+    assert not e.expired(59.999) and e.expired(60.0)
+    assert not e.recently_used(10.0)
+    e.touch(20.0)
+    assert e.recently_used(80.0) and not e.recently_used(80.1)
+    assert e.recently_used(25.0, within=5.0)
+    with pytest.raises(ValueError):
+        entry(1, lifetime=-1.0)
+    with pytest.raises(ValueError):
+        entry(1, seq=65536)
+
+
+def test_lookup_ignores_expired():
+    bc = BindingCache()
+    bc.update(entry(1, at=0.0, lifetime=10.0), 0.0)
+    assert bc.lookup(hoa(1), 9.9) is not None
+    assert bc.lookup(hoa(1), 10.0) is None
+    assert bc.get(hoa(1)) is not None  # still stored until expire()
+    assert bc.lookup(hoa(2), 0.0) is None
+
+
+def test_update_replaces_and_keeps_order():
+    bc = BindingCache()
+    for n in (3, 1, 2):
+        assert bc.update(entry(n), 0.0) is None
+    old = bc.get(hoa(1))
+    new = entry(1, at=5.0, seq=2)
+    assert bc.update(new, 5.0) is old
+    assert [e.home_address for e in bc] == [hoa(3), hoa(1), hoa(2)]
+    assert bc.lookup(hoa(1), 5.0) is new
+    assert len(bc) == 3
+
+
+def test_remove():
+    bc = BindingCache()
+    e = entry(1)
+    bc.update(e, 0.0)
+    assert bc.remove(hoa(1)) is e
+    assert bc.remove(hoa(1)) is None
+    assert len(bc) == 0
+
+
+def test_expire_and_next_expiry():
+    bc = BindingCache()
+    assert bc.next_expiry() is None
+    bc.update(entry(1, lifetime=30.0), 0.0)
+    bc.update(entry(2, lifetime=10.0), 0.0)
+    bc.update(entry(3, lifetime=10.0), 0.0)
+    bc.update(entry(4, lifetime=20.0), 0.0)
+    assert bc.next_expiry() == 10.0
+    assert bc.expire(9.0) == []
+    removed = bc.expire(20.0)
+    assert [e.home_address for e in removed] == [hoa(2), hoa(3), hoa(4)]
+    assert [e.home_address for e in bc] == [hoa(1)]
+    assert bc.next_expiry() == 30.0
+
+
+def test_max_entries_status_130():
+    bc = BindingCache(max_entries=2)
+    bc.update(entry(1, lifetime=10.0), 0.0)
+    bc.update(entry(2, lifetime=100.0), 0.0)
+    assert not bc.has_room_for(hoa(3), 5.0)
+    with pytest.raises(BindingCacheFullError):
+        bc.update(entry(3), 5.0)
+    # Updating an existing binding is always possible.
+    bc.update(entry(2, at=5.0, seq=2), 5.0)
+    # Expired entries do not count against the limit.
+    assert bc.has_room_for(hoa(3), 10.0)
+    bc.update(entry(3, at=10.0), 10.0)
+    assert bc.live_count(10.0) == 2
+    assert BindingCache(max_entries=0).has_room_for(hoa(1), 0.0) is False
+    with pytest.raises(ValueError):
+        BindingCache(max_entries=-1)
+
+
+def test_expired_entry_replaced_in_place():
+    bc = BindingCache(max_entries=1)
+    bc.update(entry(1, lifetime=10.0), 0.0)
+    bc.update(entry(1, at=20.0, lifetime=10.0, seq=9), 20.0)
+    assert bc.lookup(hoa(1), 20.0).sequence == 9
+
+
+def test_sequence_acceptable():
+    bc = BindingCache()
+    assert bc.sequence_acceptable(hoa(1), 12345, 0.0)  # no entry: any value (§9.5.1)
+    bc.update(entry(1, seq=15, lifetime=10.0), 0.0)
+    assert bc.sequence_acceptable(hoa(1), 16, 1.0)
+    assert not bc.sequence_acceptable(hoa(1), 15, 1.0)
+    assert not bc.sequence_acceptable(hoa(1), 40000, 1.0)
+    assert bc.sequence_acceptable(hoa(1), 15, 10.0)  # entry expired: any value again
+
+
+def test_lru():
+    bc = BindingCache()
+    bc.update(entry(1, at=0.0, home_registration=True), 0.0)
+    bc.update(entry(2, at=1.0), 1.0)
+    bc.update(entry(3, at=2.0), 2.0)
+    assert bc.least_recently_used(3.0).home_address == hoa(2)
+    bc.get(hoa(2)).touch(5.0)
+    assert bc.least_recently_used(6.0).home_address == hoa(3)
+    assert bc.least_recently_used(6.0, include_home_registrations=True).home_address == hoa(1)
+    assert BindingCache().least_recently_used(0.0) is None
+
+
+def test_entries_filter():
+    bc = BindingCache()
+    bc.update(entry(1, lifetime=5.0), 0.0)
+    bc.update(entry(2, lifetime=50.0, map_registration=True), 0.0)
+    assert [e.home_address for e in bc.entries()] == [hoa(1), hoa(2)]
+    assert [e.home_address for e in bc.entries(10.0)] == [hoa(2)]
+    assert bc.get(hoa(2)).map_registration
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=15),
+            st.floats(min_value=0, max_value=100),
+            st.floats(min_value=0, max_value=100),
+        ),
+        max_size=40,
+    ),
+    st.floats(min_value=0, max_value=250),
+)
+def test_expire_invariants(ops, now):
+    bc = BindingCache()
+    for n, at, lifetime in ops:
+        bc.update(entry(n, at=at, lifetime=lifetime), at)
+    before = {e.home_address: e for e in bc}
+    removed = bc.expire(now)
+    assert all(e.expired(now) for e in removed)
+    assert all(not e.expired(now) for e in bc)
+    assert {e.home_address for e in removed} | {e.home_address for e in bc} == set(before)
+    assert [e.expires_at for e in removed] == sorted(e.expires_at for e in removed)
+    nxt = bc.next_expiry()
+    assert nxt is None or nxt > now

@@ -1,0 +1,186 @@
+"""RFC 4285 §5.1 MN-HA authenticator, SA, and §6 timestamp replay protection."""
+
+import hashlib
+import hmac
+import random
+from ipaddress import IPv6Address
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mipshop.protocol.mipv6.mn_ha_auth import (
+    NTP_UNIX_OFFSET,
+    ReplayChecker,
+    ReplayVerdict,
+    SecurityAssociation,
+    TimestampSource,
+    mn_ha_authenticator,
+    ntp_to_unix,
+    unix_to_ntp,
+    verify_mn_ha_authenticator,
+)
+
+HOA = IPv6Address("2001:db8:1::100")
+COA = IPv6Address("2001:db8:2::100")
+KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
+# BU to the HA: MH header (59, Header Len 3, Type 5, 0, Checksum 0), Sequence 1, H|A,
+# Lifetime 105 units, Pad1 (to reach 4n+1), then the authentication option's Type 9,
+# Length 17, Subtype 1 (MN-HA) and SPI 256: "MH Data" up to and including the SPI.
+MOBILITY_DATA = bytes.fromhex("3b03050000000001c0000069" + "00" + "091101" + "00000100")
+KAT = bytes.fromhex("6b9fc72aab52403c56911f26")  # computed once with ref() below, frozen
+
+
+def ref(key: bytes, coa: IPv6Address, hoa: IPv6Address, data: bytes) -> bytes:
+    # First(96, HMAC_SHA1(key, care-of address | home address | MH Data)), RFC 4285 §5.1
+    return hmac.new(key, coa.packed + hoa.packed + data, hashlib.sha1).digest()[:12]
+
+
+def test_known_answer():
+    assert ref(KEY, COA, HOA, MOBILITY_DATA) == KAT
+    assert mn_ha_authenticator(KEY, COA, HOA, MOBILITY_DATA) == KAT
+    assert verify_mn_ha_authenticator(KEY, COA, HOA, MOBILITY_DATA, KAT)
+    assert not verify_mn_ha_authenticator(KEY, HOA, COA, MOBILITY_DATA, KAT)
+
+
+addresses = st.builds(IPv6Address, st.integers(min_value=0, max_value=(1 << 128) - 1))
+
+
+@given(st.binary(min_size=1, max_size=64), addresses, addresses, st.binary(max_size=100))
+def test_matches_reference(key, coa, hoa, data):
+    out = mn_ha_authenticator(key, coa, hoa, data)
+    assert out == ref(key, coa, hoa, data)
+    assert len(out) == 12
+
+
+def test_security_association():
+    sa = SecurityAssociation(spi=256, key=KEY)
+    assert sa.algorithm == "HMAC_SHA1" and sa.replay_window == 7.0
+    assert sa.authenticator(COA, HOA, MOBILITY_DATA) == KAT
+    assert sa.verify(COA, HOA, MOBILITY_DATA, KAT)
+    assert not sa.verify(COA, HOA, MOBILITY_DATA, bytes(12))
+    assert KEY.hex() not in repr(sa)
+    for bad in (0, 255, 1 << 32):
+        with pytest.raises(ValueError):
+            SecurityAssociation(spi=bad, key=KEY)
+    with pytest.raises(ValueError):
+        SecurityAssociation(spi=300, key=b"")
+    with pytest.raises(ValueError):
+        SecurityAssociation(spi=300, key=KEY, algorithm="HMAC_MD5")
+    with pytest.raises(ValueError):
+        SecurityAssociation(spi=300, key=KEY, replay_window=0)
+    SecurityAssociation(spi=(1 << 32) - 1, key=KEY)
+
+
+# ---- NTP timestamps ---------------------------------------------------------------------------
+
+
+def test_ntp_conversion():
+    assert unix_to_ntp(0.0) == NTP_UNIX_OFFSET << 32
+    assert unix_to_ntp(1.5) == ((NTP_UNIX_OFFSET + 1) << 32) | 0x80000000
+    assert ntp_to_unix(((NTP_UNIX_OFFSET + 10) << 32) | 0x40000000) == 10.25
+    with pytest.raises(ValueError):
+        unix_to_ntp(-NTP_UNIX_OFFSET - 1.0)
+    with pytest.raises(ValueError):
+        ntp_to_unix(1 << 64)
+
+
+@given(st.floats(min_value=0, max_value=2_000_000_000, allow_nan=False))
+def test_ntp_roundtrip(t):
+    assert abs(ntp_to_unix(unix_to_ntp(t)) - t) < 1e-6
+
+
+# ---- Replay checker (RFC 4285 §6) ------------------------------------------------------------
+
+OFFSET = 1_700_000_000.0  # wall clock = now + OFFSET
+
+
+def stamp(now: float) -> int:
+    return unix_to_ntp(now + OFFSET)
+
+
+def test_accepts_fresh_and_rejects_duplicate():
+    rc = ReplayChecker(wall_clock_offset=OFFSET)
+    ts = stamp(100.0)
+    assert rc.accept(HOA, ts, 100.0) is ReplayVerdict.ACCEPTED
+    assert rc.last_accepted(HOA) == ts
+    assert rc.accept(HOA, ts, 100.1) is ReplayVerdict.NOT_NEWER  # replay of the same BU
+    assert rc.accept(HOA, ts - 1, 100.1) is ReplayVerdict.NOT_NEWER  # older, still in window
+    assert rc.accept(HOA, ts + 1, 100.1) is ReplayVerdict.ACCEPTED
+
+
+def test_window():
+    rc = ReplayChecker(wall_clock_offset=OFFSET)  # 7 s default
+    assert rc.verify(HOA, stamp(93.0), 100.0) is ReplayVerdict.ACCEPTED  # exactly 7 s old
+    assert rc.verify(HOA, stamp(92.9), 100.0) is ReplayVerdict.OUTSIDE_WINDOW
+    assert rc.verify(HOA, stamp(107.0), 100.0) is ReplayVerdict.ACCEPTED
+    assert rc.verify(HOA, stamp(107.1), 100.0) is ReplayVerdict.OUTSIDE_WINDOW
+    assert rc.verify(HOA, stamp(95.0), 100.0, window=4.0) is ReplayVerdict.OUTSIDE_WINDOW
+    assert rc.last_accepted(HOA) is None  # verify() records nothing
+
+
+def test_old_timestamp_replayed_later():
+    rc = ReplayChecker(wall_clock_offset=OFFSET)
+    ts = stamp(10.0)
+    assert rc.accept(HOA, ts, 10.0) is ReplayVerdict.ACCEPTED
+    rc.forget(HOA)  # HA dropped its state (e.g. binding removed): the window still protects
+    assert rc.accept(HOA, ts, 60.0) is ReplayVerdict.OUTSIDE_WINDOW
+
+
+def test_per_mn_state():
+    other = IPv6Address("2001:db8:1::200")
+    rc = ReplayChecker(wall_clock_offset=OFFSET)
+    ts = stamp(5.0)
+    assert rc.accept(HOA, ts, 5.0) is ReplayVerdict.ACCEPTED
+    assert rc.accept(other, ts, 5.0) is ReplayVerdict.ACCEPTED
+    assert rc.accept("nai@example.net", ts, 5.0) is ReplayVerdict.ACCEPTED
+
+
+def test_reply_timestamp():
+    rc = ReplayChecker(wall_clock_offset=OFFSET)
+    good = stamp(50.0)
+    assert rc.reply_timestamp(good, ReplayVerdict.ACCEPTED, 50.0) == good
+    bad = unix_to_ntp(OFFSET - 3600.0) | 0x12345678
+    reply = rc.reply_timestamp(bad, ReplayVerdict.OUTSIDE_WINDOW, 50.0)
+    assert reply & 0xFFFFFFFF == bad & 0xFFFFFFFF
+    assert reply >> 32 == int(OFFSET + 50.0) + NTP_UNIX_OFFSET
+
+
+def test_checker_validation():
+    with pytest.raises(ValueError):
+        ReplayChecker(window=0)
+
+
+# ---- Mobile node timestamp source -------------------------------------------------------------
+
+
+def test_source_strictly_increasing():
+    src = TimestampSource(OFFSET)
+    a = src.next(1.0)
+    b = src.next(1.0)  # same instant: still strictly greater
+    c = src.next(0.5)  # clock stepped back: still strictly greater
+    assert a < b < c
+    assert a == stamp(1.0)
+
+
+def test_source_random_low_bits():
+    src = TimestampSource(OFFSET, rng=random.Random(1), random_bits=12)
+    a = src.next(1.0)
+    assert a >> 12 == stamp(1.0) >> 12
+    with pytest.raises(ValueError):
+        TimestampSource(random_bits=4)
+    with pytest.raises(ValueError):
+        TimestampSource(rng=random.Random(1), random_bits=33)
+
+
+def test_resync_after_mismatch():
+    ha = ReplayChecker(wall_clock_offset=OFFSET)
+    mn = TimestampSource(OFFSET + 3600.0)  # MN clock an hour fast
+    ts = mn.next(20.0)
+    verdict = ha.accept(HOA, ts, 20.0)
+    assert verdict is ReplayVerdict.OUTSIDE_WINDOW
+    mn.adjust(ha.reply_timestamp(ts, verdict, 20.0), 20.0)
+    ts2 = mn.next(21.0)
+    assert ha.accept(HOA, ts2, 21.0) is ReplayVerdict.ACCEPTED
+    mn.confirm(ts2)
+    assert ha.accept(HOA, mn.next(22.0), 22.0) is ReplayVerdict.ACCEPTED

@@ -1,0 +1,63 @@
+"""Authenticators are checked over the bytes the peer sent, not over our re-encoding.
+
+RFC 6275 §6.2.1 lets a sender choose its padding (two Pad1 options or one PadN of length 2 are
+equally valid before an Alternate CoA at 8n+6), and RFC 4285 §5 computes the MN-HA
+authenticator over the Mobility Header as sent. A peer that pads differently from mipshop must
+still register.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from mipshop.wire.checksum import upper_layer_checksum
+from mipshop.wire.ipv6 import decode_packet, mobility_header_bytes
+from tests.protocol.mipv6.test_registration_checks import COA, crafted_bu
+from tests.protocol.scenario import CREDENTIALS, HA_ADDRESS, HOME_ADDRESS, build
+
+MH_AT = 40 + 24  # IPv6 header, then the Destination Options header with the Home Address option
+
+
+def _repadded(raw: bytes, *, resign: bool) -> bytes:
+    """``raw`` with the PadN(2) before the Alternate CoA replaced by two Pad1 options."""
+    mh = bytearray(raw[MH_AT:])
+    assert mh[12:14] == b"\x01\x00", "expected PadN(2) at MH offset 12 (digest §2 layout)"
+    mh[12:14] = b"\x00\x00"
+    mh[4:6] = b"\x00\x00"
+    if resign:
+        # RFC 4285 §5: First(96, HMAC_SHA1(key, CoA | HoA | MH up to and including the SPI)),
+        # computed here from the RFC's formula, independently of mipshop.
+        key = CREDENTIALS.security_association.key
+        data = COA.packed + HOME_ADDRESS.packed + bytes(mh[:-12])
+        mh[-12:] = hmac.new(key, data, hashlib.sha1).digest()[:12]
+    checksum = upper_layer_checksum(HOME_ADDRESS, HA_ADDRESS, 135, bytes(mh))
+    mh[4:6] = checksum.to_bytes(2, "big")
+    return raw[:MH_AT] + bytes(mh)
+
+
+def test_peer_padding_that_differs_from_ours_still_registers() -> None:
+    scn = build()
+    raw = _repadded(crafted_bu(at=1.0, sequence=100), resign=True)
+    # Same message but for its authenticator; different bytes on the wire.
+    ours = decode_packet(crafted_bu(at=1.0, sequence=100)).payload
+    theirs = decode_packet(raw).payload
+    assert theirs.options[:-1] == ours.options[:-1]
+    assert (theirs.sequence, theirs.lifetime) == (ours.sequence, ours.lifetime)
+    assert mobility_header_bytes(raw)[12:14] == b"\x00\x00"
+    scn.net.inject(raw, "ha", "home", at=1.0)
+    scn.run(3)
+    entry = scn.ha.cache.lookup(HOME_ADDRESS, scn.net.now)
+    assert entry is not None and entry.care_of_address == COA
+
+
+def test_an_authenticator_over_other_bytes_is_refused() -> None:
+    # The re-padded packet keeps the authenticator computed over our PadN(2) layout: a
+    # verifier that re-encoded the message would accept it; one that reads the wire must not.
+    scn = build()
+    scn.net.inject(_repadded(crafted_bu(at=1.0, sequence=100), resign=False), "ha", "home", at=1.0)
+    scn.run(3)
+    assert scn.ha.cache.lookup(HOME_ADDRESS, scn.net.now) is None
+    assert [e.fields["reason"] for e in scn.net.events_of("auth.failed", "ha")] == [
+        "bad_authenticator"
+    ]
