@@ -27,6 +27,7 @@ from .ext_headers import (
     OPAQUE_EXTENSION_HEADERS,
     DestinationOptions,
     ExtensionHeader,
+    HomeAddressOption,
     RoutingHeaderType2,
     decode_extension_header,
     encode_extension_header,
@@ -334,6 +335,43 @@ def mobility_header_bytes(data: bytes) -> bytes | None:
         if next_header != PROTO_IPV6:
             return None
     return None
+
+
+def outer_mobility_header(data: bytes) -> tuple[int, bool] | None:
+    """Where the outer packet's Mobility Header starts, and whether its checksum is right.
+
+    For the receiver rules of RFC 6275 §9.2, applied to a packet :func:`decode_packet` refused:
+    returns ``(offset, checksum_ok)`` with ``offset`` counted from the start of ``data`` (the
+    Payload Proto octet; Header Len is the next), or None when the IPv6 header or its extension
+    headers cannot be walked, or the outer packet's upper layer is not a Mobility Header. The
+    checksum covers the octets up to the IPv6 Payload Length under the pseudo-header of RFC 6275
+    §6.1.1 (the Home Address option's address as source, the Type 2 Routing Header's as
+    destination).
+    """
+    if len(data) < IPV6_HEADER_LENGTH:
+        return None
+    try:
+        _word, length, next_header, _hop, src_raw, dst_raw = _IPV6.unpack_from(data, 0)
+        end = IPV6_HEADER_LENGTH + length
+        if end > len(data):
+            return None
+        data = data[:end]
+        src, dst = IPv6Address(src_raw), IPv6Address(dst_raw)
+        offset = IPV6_HEADER_LENGTH
+        while next_header in (HOP_BY_HOP, DESTINATION_OPTIONS) or next_header in (
+            OPAQUE_EXTENSION_HEADERS
+        ):
+            header, next_header, offset = decode_extension_header(next_header, data, offset)
+            if isinstance(header, DestinationOptions):
+                src = next((o.home_address for o in header.options
+                            if isinstance(o, HomeAddressOption)), src)
+            elif isinstance(header, RoutingHeaderType2):
+                dst = header.home_address
+    except MalformedPacket:
+        return None
+    if next_header != PROTO_MH or offset >= len(data):
+        return None
+    return offset, upper_layer_checksum(src, dst, PROTO_MH, data[offset:]) == 0
 
 
 def encapsulate(

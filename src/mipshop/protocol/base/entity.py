@@ -89,6 +89,7 @@ class Entity:
                 self.emit(
                     "packet.malformed", interface=interface, reason=exc.reason, offset=exc.offset
                 )
+                self.on_malformed(raw, exc, interface)
                 return
             self._received_raw = bytes(raw)
         try:
@@ -110,6 +111,14 @@ class Entity:
     def on_packet(self, packet: IPv6Packet, interface: str) -> None:
         """Handle a decoded packet; subclasses override."""
         self.counters["drop.unhandled"] += 1
+
+    def on_malformed(self, raw: bytes, error: MalformedPacket, interface: str) -> None:
+        """A packet that did not decode (already counted); subclasses may answer it.
+
+        A node that receives Mobility Headers answers a bad Payload Proto or Header Len with
+        an ICMP Parameter Problem (RFC 6275 §9.2,
+        :func:`~.icmp_errors.mobility_header_parameter_problem`).
+        """
 
     # -- helpers for subclasses --------------------------------------------------------------
 

@@ -39,7 +39,8 @@ Events: ``mn.start``, ``movement.link_up``, ``movement.link_down``, ``movement.d
 (``prefix``, ``previous_care_of_address``), ``movement.home``, ``coa.configured``
 (``address``, ``optimistic``), ``dhaad.request``, ``dhaad.completed`` (``home_agents``),
 ``dhaad.failed``, ``mobile_prefix.solicitation``, ``mobile_prefix.received`` (``prefixes``),
-``mobile_prefix.failed``, plus those of the clients.
+``mobile_prefix.failed``, ``icmp.parameter_problem`` (``destination``, ``pointer``: a bad
+Payload Proto or Header Len answered as RFC 6275 §9.2 says), plus those of the clients.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ import random
 from dataclasses import replace
 from ipaddress import IPv6Address, IPv6Network
 
+from ...wire.errors import MalformedPacket
 from ...wire.ext_headers import DestinationOptions, HomeAddressOption, RoutingHeaderType2
 from ...wire.icmpv6 import (
     HomeAgentAddressDiscoveryReply,
@@ -72,6 +74,7 @@ from ..base.addressing import (
 )
 from ..base.backoff import RetransmissionTimer
 from ..base.entity import Entity, Timer
+from ..base.icmp_errors import IcmpErrorLimiter, mobility_header_parameter_problem
 from ..base.link_events import LinkDown, LinkEvent, LinkUp
 from .config import MobileNodeConfig
 from .home_registration import HomeRegistration
@@ -115,6 +118,7 @@ class MobileNode(Entity):
         self.home = HomeRegistration(self)
         self.route_optimization = RouteOptimizationClient(self, config.route_optimization)
         self.clients: list[MobilityClient] = [self.route_optimization]
+        self._icmp_errors = IcmpErrorLimiter()
 
     # -- commands ------------------------------------------------------------------------
 
@@ -435,6 +439,20 @@ class MobileNode(Entity):
         self.act(Transmit(packet=IPv6Packet(src=self.home_address, dst=ALL_NODES,
                                             hop_limit=ND_HOP_LIMIT, payload=na),
                           interface=self.interface))
+
+    def on_malformed(self, raw: bytes, error: MalformedPacket, interface: str) -> None:
+        """RFC 6275 §9.2: a bad Payload Proto or Header Len gets an ICMP Parameter Problem,
+        sent directly to the packet's source (rate-limited, RFC 4443 §2.4 (f))."""
+        problem = mobility_header_parameter_problem(raw, error)
+        if problem is None:
+            return
+        if not self._icmp_errors.allow(self.now):
+            self.counters["icmp.error_rate_limited"] += 1
+            return
+        self.counters["icmp.parameter_problem_sent"] += 1
+        self.emit("icmp.parameter_problem", destination=problem.dst,
+                  pointer=error.offset, reason=error.reason)
+        self.act(Transmit(packet=problem, interface=self.interface))
 
     # -- dispatch of packets for us ---------------------------------------------------------
 
