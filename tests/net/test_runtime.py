@@ -76,3 +76,19 @@ def test_cli_hands_over_to_the_real_packet_commands() -> None:
     assert main(["daemon", "ha", "--config", "/nonexistent/ha.toml"]) == 2
     with pytest.raises(SystemExit):
         main(["testbed", "--protocol", "nope"])
+
+
+@pytest.mark.parametrize("role", ["ha", "map"])
+def test_agent_credentials_without_an_address_are_refused(role: str) -> None:
+    # RFC 6275 §10.3.1: a key that names no address could register any address of the prefix.
+    section = {"ha": {"address": "2001:db8:1::1", "prefix": "2001:db8:1::/64"},
+               "map": {"address": "2001:db8:a1::1"}}[role]
+    table = {**section, "credentials": [{"identifier": "mn1@example.com", "spi": 1000,
+                                         "key": "00" * 16}]}
+    name = {"ha": "home_agent", "map": "mobility_anchor_point"}[role]
+    with pytest.raises(NetError, match=r"credentials: home_address is required"):
+        parse_config(role, {name: table}).build()
+    address = "2001:db8:1::100" if role == "ha" else "2001:db8:a1::100"
+    table["credentials"][0]["home_address"] = address
+    entity = parse_config(role, {name: table}).build()
+    assert str(entity.config.credentials[0].home_address) == address

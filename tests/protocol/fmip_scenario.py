@@ -191,7 +191,8 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
             "neighbors": tuple(neighbor(link) for link in PREFIXES), "handover_keys": (KEY,),
             **(map_fast or {})}) if map_anchored else None
         map_config = MapConfig(
-            address=MAP_ADDRESS, credentials=(MAP_CREDENTIALS,), wall_clock_offset=WALL_CLOCK,
+            address=MAP_ADDRESS, credentials=(replace(MAP_CREDENTIALS, home_address=RCOA),),
+            wall_clock_offset=WALL_CLOCK,
             allowed_lcoa_prefixes=tuple(PREFIXES.values()))
         map_rng = random.Random(rng.random())
         anchor = MobilityAnchorPoint("map1", map_rng, map_config) if fast is None else (

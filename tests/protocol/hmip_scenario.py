@@ -17,7 +17,7 @@ MN-MAP security association shared with both MAPs.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
@@ -162,7 +162,8 @@ def build_hmip(
         net.add_link(name, 0.002)
         net.add_route(MAP_PREFIXES[name], name)
         options: dict[str, Any] = {
-            "credentials": (MAP_CREDENTIALS,), "wall_clock_offset": WALL_CLOCK,
+            "credentials": (replace(MAP_CREDENTIALS, home_address=rcoa(name)),),
+            "wall_clock_offset": WALL_CLOCK,
             "allowed_lcoa_prefixes": allowed[name]}
         options.update((maps or {}).get(name, {}))
         anchor = MobilityAnchorPoint(name, random.Random(rng.random()),

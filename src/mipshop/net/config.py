@@ -23,6 +23,9 @@ keys as hex. An unknown key is an error naming the known ones. Example (home age
     key = "000102030405060708090a0b0c0d0e0f"
     home_address = "2001:db8:1::100"
 
+A home agent's or MAP's ``credentials`` must each name the one address (home address, RCoA)
+they may register (RFC 6275 §10.3.1); a mobile node's need not.
+
 Roles: ``ha`` (``[home_agent]``: the :class:`~mipshop.protocol.config.RouterConfig` keys plus
 the :class:`~mipshop.protocol.config.HomeAgentConfig` ones), ``ar`` (``[access_router]``:
 :class:`RouterConfig`, and an optional ``[access_router.fast_handover]`` table: the RFC 5568
@@ -154,12 +157,18 @@ def _fields(cls: type, table: dict[str, Any], where: str, *, skip: tuple[str, ..
     return out
 
 
-def _credentials(table: dict[str, Any], where: str) -> MobilityCredentials:
+def _credentials(table: dict[str, Any], where: str, *, agent: bool = False
+                 ) -> MobilityCredentials:
+    """One security association table; at an agent (``agent``) it must name its address."""
     allowed = {"identifier", "spi", "key", "home_address"}
     unknown = set(table) - allowed
     if unknown:
         raise NetError(f"mipshop: config {where}: unknown key(s) {sorted(unknown)} "
                        f"(known: {', '.join(sorted(allowed))})")
+    if agent and "home_address" not in table:
+        # RFC 6275 §10.3.1: the address identifies the SA; a key for any address is a takeover.
+        raise NetError(f"mipshop: config {where}: home_address is required (the one address "
+                       "this security association may register)")
     try:
         return MobilityCredentials(
             identifier=str(table["identifier"]).encode(),
@@ -288,7 +297,7 @@ class DaemonConfig:
                                     fast_handover=None if fast is None else (
                                         _fast_handover_router(fast, f"{where}.fast_handover")))
             if self.role == "ha":
-                creds = tuple(_credentials(c, f"{where}.credentials")
+                creds = tuple(_credentials(c, f"{where}.credentials", agent=True)
                               for c in table.pop("credentials", []))
                 ha_keys = {f.name for f in dataclasses.fields(HomeAgentConfig)} - {"router"}
                 ha_table = {k: table.pop(k) for k in list(table) if k in ha_keys}
@@ -297,7 +306,7 @@ class DaemonConfig:
                 return HomeAgent(self.settings.name, rng, HomeAgentConfig(
                     router=_router(table, where), credentials=creds, **ha_fields))
             if self.role == "map":
-                creds = tuple(_credentials(c, f"{where}.credentials")
+                creds = tuple(_credentials(c, f"{where}.credentials", agent=True)
                               for c in table.pop("credentials", []))
                 fast = table.pop("fast_handover", None)
                 map_fields = _fields(MapConfig, table, where,

@@ -490,7 +490,8 @@ class Testbed:
             anchor: dict[str, Any] = {
                 "address": str(MAP_ADDRESS), "interface": "eth0",
                 "allowed_lcoa_prefixes": [str(p) for p in ACCESS_PREFIXES.values()],
-                "credentials": [{"identifier": MN_ID, "spi": MAP_SPI, "key": MAP_KEY}],
+                "credentials": [{"identifier": MN_ID, "spi": MAP_SPI, "key": MAP_KEY,
+                                 "home_address": str(regional_care_of_address())}],
             }
             if opts.protocol == "fhmipv6":
                 anchor["fast_handover"] = {

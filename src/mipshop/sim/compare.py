@@ -154,6 +154,12 @@ def home_address(index: int) -> IPv6Address:
     return IPv6Address(int(HOME_PREFIX.network_address) | (0x1_0000 + index))
 
 
+def regional_care_of_address(index: int) -> IPv6Address:
+    """Mobile node ``index``'s RCoA: the MAP prefix and its SLAAC identifier (RFC 5380 §6)."""
+    return IPv6Address(int(MAP_PREFIX.network_address)
+                       | interface_identifier_from_mac(mn_mac(index)))
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProtocolResult:
     """What one protocol did on one scenario (module docstring for the definitions).
@@ -335,7 +341,9 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool) -> _Worl
     if hier:
         map_config = MapConfig(
             address=MAP_ADDRESS, interface="eth0",
-            credentials=tuple(_map_credentials(i) for i in range(n)),
+            credentials=tuple(replace(_map_credentials(i),
+                                      home_address=regional_care_of_address(i))
+                              for i in range(n)),
             allowed_lcoa_prefixes=tuple(ar_prefix(k) for k in range(count)),
             wall_clock_offset=WALL_CLOCK)
         map_rng = kernel.rng("entity/map")

@@ -72,10 +72,14 @@ def test_accepted_local_bu_gets_a_ba_with_the_rcoa_in_a_type_2_routing_header():
     assert scn.net.claims()[RCOA] == ("map1", "eth0")
 
 
-def _second_identity(scn):
-    # Give the MAP a second MN-MAP SA (the scenario MAP knows only mn1's).
+OTHER_RCOA = IPv6Address("2001:db8:a1::2:2")
+
+
+def _second_identity(scn, address=OTHER_RCOA):
+    # Give the MAP a second MN-MAP SA (the scenario MAP knows only mn1's), naming ``address``.
     anchor = scn.maps["map1"]
-    anchor._by_spi[OTHER.security_association.spi] = OTHER
+    anchor._by_spi[OTHER.security_association.spi] = dataclasses.replace(
+        OTHER, home_address=address)
 
 
 def case_129(scn):
@@ -87,7 +91,9 @@ def case_131(scn):
 
 
 def case_132(scn):
-    return local_bu(at=1.0, sequence=1, rcoa=IPv6Address("2001:db8:a2::ff:fe00:1"))
+    # An SA names an RCoA of the MAP's prefix: only an unauthenticated BU can propose another.
+    return local_bu(at=1.0, sequence=1, rcoa=IPv6Address("2001:db8:a2::ff:fe00:1"),
+                    credentials=None)
 
 
 def case_133(scn):
@@ -121,7 +127,7 @@ def case_146(scn):
 @pytest.mark.parametrize(("status", "case", "map_config"), [
     (S.ADMINISTRATIVELY_PROHIBITED, case_129, {}),
     (S.HOME_REGISTRATION_NOT_SUPPORTED, case_131, {}),
-    (S.NOT_HOME_SUBNET, case_132, {}),
+    (S.NOT_HOME_SUBNET, case_132, {"accept_unauthenticated": True}),
     (S.NOT_HOME_AGENT_FOR_THIS_MOBILE_NODE, case_133, {}),
     (S.INSUFFICIENT_RESOURCES, lambda scn: local_bu(at=1.0, sequence=1), {"max_bindings": 0}),
     (S.DUPLICATE_ADDRESS_DETECTION_FAILED, lambda scn: local_bu(at=1.0, sequence=1),
@@ -172,9 +178,26 @@ def test_sequence_type_change_and_deregistration():
     assert scn.net.events_of("binding.deregistered", "map1")
 
 
-def test_another_node_cannot_take_a_bound_rcoa():
+def test_an_sa_registers_only_the_rcoa_it_names():
+    # RFC 6275 §10.3.1 at a MAP: mn2's SA names OTHER_RCOA; it cannot register or delete mn1's.
     scn = build_hmip()
     _second_identity(scn)
+    inject(scn, local_bu(at=1.0, sequence=1), 1.0)
+    inject(scn, local_bu(at=2.0, sequence=2, lcoa=lcoa("d1b"), credentials=OTHER), 2.0)
+    inject(scn, local_bu(at=3.0, sequence=3, lifetime=0, credentials=OTHER), 3.0)
+    inject(scn, local_bu(at=4.0, sequence=4, rcoa=IPv6Address("2001:db8:a1::99"),
+                         credentials=MAP_CREDENTIALS), 4.0)
+    statuses = [p.payload.status for p in answers(scn)]
+    assert statuses == [0] + [S.ADMINISTRATIVELY_PROHIBITED] * 3
+    assert scn.maps["map1"].cache.lookup(RCOA, scn.net.now).care_of_address == LCOA
+    assert len(scn.maps["map1"].cache) == 1
+    assert scn.maps["map1"].counters["auth.address_not_in_sa"] == 3
+
+
+def test_another_node_cannot_take_a_bound_rcoa():
+    # Two identities whose SAs name the same RCoA: the first to bind it keeps it.
+    scn = build_hmip()
+    _second_identity(scn, RCOA)
     inject(scn, local_bu(at=1.0, sequence=1), 1.0)
     inject(scn, local_bu(at=2.0, sequence=2, lcoa=lcoa("d1b"), credentials=OTHER), 2.0)
     inject(scn, local_bu(at=3.0, sequence=3, lifetime=0, credentials=OTHER), 3.0)
@@ -184,16 +207,15 @@ def test_another_node_cannot_take_a_bound_rcoa():
     assert scn.maps["map1"].cache.lookup(RCOA, scn.net.now).care_of_address == LCOA
 
 
-def test_allocating_map_assigns_a_free_rcoa_in_the_routing_header():
+def test_allocating_map_assigns_the_rcoa_of_the_sa_in_the_routing_header():
     scn = build_hmip(maps={"map1": {"allocate_rcoa": True}})
     _second_identity(scn)
-    inject(scn, local_bu(at=1.0, sequence=1), 1.0)  # free: the proposal is kept
+    inject(scn, local_bu(at=1.0, sequence=1), 1.0)  # the SA's own RCoA: the proposal is kept
     inject(scn, local_bu(at=2.0, sequence=1, lcoa=lcoa("d1b"), credentials=OTHER), 2.0)
     first, second = answers(scn)
     assert first.routing_home_address == RCOA
     assigned = second.routing_home_address
-    assert second.payload.status == 0 and assigned != RCOA and assigned in (
-        scn.maps["map1"].config.rcoa_prefix)
+    assert second.payload.status == 0 and assigned == OTHER_RCOA
     assert verify_mn_ha(second.payload, OTHER, care_of_address=lcoa("d1b"),
                         home_address=assigned)
     (event,) = scn.net.events_of("map.rcoa_assigned", "map1")

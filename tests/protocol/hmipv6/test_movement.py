@@ -7,6 +7,7 @@ home agent or a correspondent leaves the mobile node inside the LCoA -> MAP tunn
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv6Address
 
 from mipshop.protocol.mipv6.signalling import protect_mn_ha
@@ -290,14 +291,16 @@ def test_registrations_never_outlive_the_map_binding():
 
 
 def test_r_flag_map_assigns_the_rcoa_and_the_node_adopts_it():
+    # The MAP assigns the RCoA the node's MN-MAP SA names (not the node's stateless one).
+    named = IPv6Address("2001:db8:a1::a55:1")
     scn = build_hmip(advertised={"d1a": (map_option("map1", r_flag=True),)},
-                     maps={"map1": {"allocate_rcoa": True,
-                                    "addresses_in_use": frozenset({rcoa("map1")})}})
+                     maps={"map1": {"allocate_rcoa": True, "credentials": (
+                         replace(MAP_CREDENTIALS, home_address=named),)}})
     scn.move("d1a", at=1.0)
     scn.run(8)
     (assigned_event,) = scn.net.events_of("map.rcoa_assigned", "mn")
     assigned = assigned_event.fields["assigned"]
-    assert assigned_event.fields["proposed"] == rcoa("map1") and assigned != rcoa("map1")
+    assert assigned_event.fields["proposed"] == rcoa("map1") and assigned == named
     assert scn.ha.cache.lookup(HOME_ADDRESS, 8).care_of_address == assigned
     assert scn.maps["map1"].cache.lookup(assigned, 8).care_of_address == lcoa("d1a")
     up(scn, 9.0, b"assigned")

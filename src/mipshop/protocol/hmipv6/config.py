@@ -16,7 +16,11 @@ from ..base.constants import (
     INITIAL_BINDACK_TIMEOUT_FIRST_REG,
     MAX_BINDACK_TIMEOUT,
 )
-from ..mipv6.config import MobilityCredentials, check_binding_agent_limits
+from ..mipv6.config import (
+    MobilityCredentials,
+    check_agent_credentials,
+    check_binding_agent_limits,
+)
 from .selection import RCOA_PREFIX_LENGTH
 
 
@@ -28,16 +32,20 @@ class MapConfig:
       from its /64 (:attr:`rcoa_prefix`), and the MAP intercepts them on ``interface`` with
       proxy ND.
     * ``credentials`` / ``accept_unauthenticated``: the MN-MAP security associations (RFC 4285
-      instead of IKEv2; docs/architecture.md, "Security stance"), looked up by SPI.
+      instead of IKEv2; docs/architecture.md, "Security stance"), looked up by SPI; each names
+      the one RCoA (in :attr:`rcoa_prefix`) it may register.
     * ``allowed_lcoa_prefixes``: RFC 5380 §6.2 "valid on-link prefixes" for LCoAs; a local BU
       with an LCoA outside them is rejected with 129. Empty: any LCoA. RFC 5380 §8 recommends
       including the neighbouring domains' prefixes, so that a node leaving the domain can
       have its in-flight packets forwarded.
     * ``allocate_rcoa``: the MAP assigns RCoAs (what the MAP option's R flag announces, RFC
-      5380 §5). The node proposes its stateless RCoA; the MAP keeps it when it is inside
-      :attr:`rcoa_prefix` and free, and otherwise allocates another one from that prefix,
-      returned in the BA's Type 2 Routing Header. Without it a proposal outside the prefix
-      gets 132 and one bound to another node 134.
+      5380 §5). The node proposes its stateless RCoA; the MAP assigns the RCoA its security
+      association names (as an RFC 4877 IKEv2 configuration payload ties the address to the
+      SA), returned in the BA's Type 2 Routing Header when it differs from the proposal; a
+      node without an SA (``accept_unauthenticated``) keeps its proposal when it is inside
+      :attr:`rcoa_prefix` and free, and otherwise gets a random free one. Without
+      ``allocate_rcoa`` a BU for an RCoA other than the SA's gets 129, an RCoA outside the
+      prefix 132 and one bound to another node 134.
     * ``valid_lifetime``: the Valid Lifetime of the MAP's prefixes (RFC 5380 §5); no binding is
       granted beyond it. ``max_binding_lifetime``, ``refresh_interval``, ``max_bindings``,
       ``addresses_in_use``, ``dad_duration``: as for the home agent
@@ -68,6 +76,7 @@ class MapConfig:
             max_bindings=self.max_bindings,
             dad_duration=self.dad_duration,
         )
+        check_agent_credentials(self.credentials, self.rcoa_prefix, "RCoA")
         if not 0 < self.valid_lifetime <= 0xFFFFFFFF:
             raise ValueError("valid_lifetime must be 1..2**32-1 s")
 

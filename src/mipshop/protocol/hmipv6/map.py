@@ -12,11 +12,13 @@ local BU is validated exactly like a home registration, with the same BA statuse
 * the BA carries a Type 2 Routing Header with the RCoA (RFC 5380 §6.2 MUST), sent to the
   LCoA and authenticated with the MN-MAP security association over (LCoA, RCoA);
 * an LCoA outside ``allowed_lcoa_prefixes`` gets 129 (RFC 5380 §6.2, §8);
-* an RCoA outside the MAP's prefix gets 132 (as a home address outside the home subnet), and
-  an RCoA already bound for another node 134 (duplicate address) [choice]; with
-  ``allocate_rcoa`` (what the MAP option's R flag announces) the MAP assigns a free RCoA from
-  its prefix instead and returns it in the BA's Type 2 Routing Header (RFC 5380 §5; the
-  RFC 4877 §9 IKEv2 allocation it refers to is out of scope, docs/decisions.md D8);
+* every MN-MAP security association names the one RCoA it may register: a BU for another
+  gets 129 (as at a home agent, RFC 6275 §10.3.1); an RCoA outside the MAP's prefix gets 132
+  (as a home address outside the home subnet), and an RCoA already bound for another node 134
+  (duplicate address) [choice]; with ``allocate_rcoa`` (what the MAP option's R flag
+  announces) the MAP assigns the SA's RCoA instead and returns it in the BA's Type 2 Routing
+  Header (RFC 5380 §5; the RFC 4877 §9 IKEv2 allocation it refers to is out of scope,
+  docs/decisions.md D8, but like it the address is tied to the SA);
 * packets for a registered RCoA are intercepted (a :class:`~mipshop.protocol.base.actions.Claim`
   with proxy ND on the MAP's link) and tunnelled to the LCoA; reverse-tunnelled packets from the
   LCoA are decapsulated and forwarded (RFC 5380 §6.2 MUST). The MAP never learns the home address:
@@ -92,14 +94,24 @@ class MobilityAnchorPoint(BindingAgent):
 
     def _admit(self, reg: Registration) -> Registration | None:
         rcoa = reg.home_address
-        identity = reg.credentials.identifier if reg.credentials is not None else None
+        creds = reg.credentials
+        if creds is not None:
+            if (self.config.allocate_rcoa and reg.update.lifetime > 0
+                    and creds.home_address is not None and rcoa != creds.home_address):
+                # RFC 5380 §5: the MAP allocates the RCoA; it assigns the one the node's SA
+                # names (as an RFC 4877 configuration payload ties it to the SA).
+                return self._assigned(reg, creds.home_address)
+            admitted = super()._admit(reg)  # the SA's RCoA only (129 otherwise)
+            if admitted is None:
+                return None
+        identity = creds.identifier if creds is not None else None
         entry = self.cache.lookup(rcoa, self.now)
         owner = self._owners.get(rcoa) if entry is not None else None
-        taken = entry is not None and identity is not None and owner != identity
-        if reg.update.lifetime > 0 and self.config.allocate_rcoa:
+        taken = entry is not None and owner != identity
+        if creds is None and reg.update.lifetime > 0 and self.config.allocate_rcoa:
             in_use = entry is None and rcoa in self.config.addresses_in_use
             if taken or in_use or rcoa not in self.config.rcoa_prefix:
-                return self._assign(reg, identity)
+                return self._assign(reg)
             return reg
         if taken:
             # Another node's RCoA [choice]: 133 to a de-registration, 134 (duplicate address,
@@ -109,13 +121,9 @@ class MobilityAnchorPoint(BindingAgent):
             return None
         return reg
 
-    def _assign(self, reg: Registration, identity: Hashable) -> Registration | None:
-        """Give ``reg`` a free RCoA from the MAP prefix (the node's current one if it has one)."""
+    def _assign(self, reg: Registration) -> Registration | None:
+        """Give an unauthenticated ``reg`` a random free RCoA from the MAP prefix."""
         prefix = self.config.rcoa_prefix
-        for rcoa, owner in self._owners.items():
-            if owner == identity and identity is not None and self.cache.lookup(
-                    rcoa, self.now) is not None:
-                return self._assigned(reg, rcoa)
         for _ in range(ALLOCATION_ATTEMPTS):
             candidate = address_from_prefix(prefix, self.rng.getrandbits(64))
             if (candidate != self.address and candidate not in self.config.addresses_in_use

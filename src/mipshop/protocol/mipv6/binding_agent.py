@@ -167,7 +167,17 @@ class BindingAgent(Entity):
         self.emit("bu.ignored", home_address=reg.home_address, reason="not_served")
 
     def _admit(self, reg: Registration) -> Registration | None:
-        """Authorisation after authentication; None if rejected (the hook sent the BA)."""
+        """Authorisation after authentication; None if rejected (the hook sent the BA).
+
+        RFC 6275 §10.3.1: "only the right node can control a particular home address": an SA
+        registers the one address it names (:class:`~.config.MobilityCredentials`), anything
+        else gets 129 [choice: administratively prohibited].
+        """
+        creds = reg.credentials
+        if creds is not None and creds.home_address != reg.home_address:
+            self.counters["auth.address_not_in_sa"] += 1
+            self._reject(reg, S.ADMINISTRATIVELY_PROHIBITED)
+            return None
         return reg
 
     def _registration_status(self, reg: Registration) -> int | None:

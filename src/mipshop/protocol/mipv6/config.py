@@ -47,16 +47,46 @@ def check_binding_agent_limits(
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class MobilityCredentials:
-    """What a mobile node and its home agent share (RFC 4285 §3.1, RFC 4283 §3).
+    """What a mobile node and its home agent (or MAP) share (RFC 4285 §3.1, RFC 4283 §3).
 
     ``identifier`` is the MN-NAI carried in the Mobile Node Identifier option;
-    ``security_association`` the shared-key SA (SPI, key, replay window). At the home agent,
-    ``home_address`` (if set) is the only home address this identity may register.
+    ``security_association`` the shared-key SA (SPI, key, replay window). ``home_address`` is
+    the only address this SA may register: the home address at a home agent, the RCoA at a
+    MAP. An agent refuses a configuration with an SA that names none
+    (:func:`check_agent_credentials`): a key valid for any address of the prefix would let its
+    holder redirect every other node's traffic. A mobile node may leave it unset (its own
+    configuration names its home address).
     """
 
     identifier: bytes
     security_association: SecurityAssociation
     home_address: IPv6Address | None = None
+
+
+def check_agent_credentials(
+    credentials: tuple[MobilityCredentials, ...], prefix: IPv6Network, what: str
+) -> None:
+    """Refuse an agent's security associations that do not each name one address of ``prefix``.
+
+    Every MN-HA (and MN-MAP) SA names the address it may register: RFC 6275 §10.3.1 ("only
+    the right node can control a particular home address ... the home address unequivocally
+    identifying the security association") and §15.3 ("a policy entry needs to be configured
+    for each home address"). SPIs are unique, since they select the SA (RFC 4285 §5.1).
+    """
+    spis: set[int] = set()
+    for creds in credentials:
+        name = creds.identifier.decode(errors="replace")
+        if creds.home_address is None:
+            raise ValueError(
+                f"credentials {name!r} name no {what}: every security association must name "
+                f"the one address it may register")
+        if creds.home_address not in prefix:
+            raise ValueError(
+                f"credentials {name!r}: {what} {creds.home_address} is outside {prefix}")
+        spi = creds.security_association.spi
+        if spi in spis:
+            raise ValueError(f"credentials {name!r}: SPI {spi} is used twice")
+        spis.add(spi)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -65,9 +95,10 @@ class HomeAgentConfig:
 
     * ``router``: the RA parameters of the home link; ``router.address`` is the home agent
       address, ``router.prefix`` the home subnet prefix.
-    * ``credentials``: the mobile nodes it authenticates (looked up by SPI).
-      ``accept_unauthenticated`` also accepts Binding Updates without the Mobility Message
-      Authentication option (a warning event is emitted at start).
+    * ``credentials``: the mobile nodes it authenticates (looked up by SPI), each naming the
+      one home address it may register (in the home prefix). ``accept_unauthenticated``
+      also accepts Binding Updates without the Mobility Message Authentication option (a
+      warning event is emitted at start).
     * ``max_bindings``: Binding Cache limit (status 130 beyond it; None = unbounded).
     * ``addresses_in_use``: addresses the HA's Duplicate Address Detection finds in use on the
       home link (status 134); ``dad_duration`` is how long that DAD takes before the first
@@ -102,6 +133,7 @@ class HomeAgentConfig:
             max_bindings=self.max_bindings,
             dad_duration=self.dad_duration,
         )
+        check_agent_credentials(self.credentials, self.router.prefix, "home_address")
         if not 0 < self.home_agent_lifetime <= 0xFFFF:
             raise ValueError("home_agent_lifetime must be 1..65535 s (RFC 6275 §7.4)")
 
@@ -184,6 +216,9 @@ class MobileNodeConfig:
         check_lifetime("home_binding_lifetime", self.home_binding_lifetime)
         if self.home_address not in self.home_prefix:
             raise ValueError("home_address must be inside home_prefix")
+        named = self.credentials.home_address if self.credentials is not None else None
+        if named is not None and named != self.home_address:
+            raise ValueError("the credentials name another home address")
         if self.dad_delay < 0:
             raise ValueError("dad_delay must be >= 0")
 

@@ -177,16 +177,6 @@ class HomeAgent(BindingAgent):
         self.counters["drop.not_home_registration"] += 1
         self.emit("bu.ignored", home_address=reg.home_address, reason="not_home_registration")
 
-    def _admit(self, reg: Registration) -> Registration | None:
-        creds = reg.credentials
-        if creds is not None and creds.home_address is not None and (
-                creds.home_address != reg.home_address):
-            # The SA authorises one home address only [choice: 129, administratively
-            # prohibited].
-            self._reject(reg, S.ADMINISTRATIVELY_PROHIBITED)
-            return None
-        return reg
-
     def _registration_status(self, reg: Registration) -> int | None:
         if reg.home_address not in self.config.home_prefix:
             return S.NOT_HOME_SUBNET  # §10.3.1
