@@ -12,6 +12,13 @@ Handover Initiate (§6.2.1.1), accepted only from a configured neighbour router 
 * Code 1 (reactive): the DAD, proxy and assignment steps are skipped (§4) and the MN's
   neighbour entry (from its UNA) is validated; HAck Code 0.
 * A retransmitted HI (same PAR and sequence number) gets the same HAck again.
+* A late HI Code 0 (the trigger came too late: the mobile node attached and sent its UNA
+  before the HI arrived) names an NCoA this router already serves as a neighbour: the mobile
+  node announced itself (§6.3) from that NCoA with the HI's link-layer address, with no
+  handover prepared, within PROXY_ND_LIFETIME. Proxying and buffering it now would hold its
+  traffic for a node that will send no further UNA: the HI gets the HAck it would have got
+  (Code 0, or 2 with the NCoA when S is set) and nothing is proxied or buffered, so what the
+  PAR tunnels is delivered at once (the handover degrades to the reactive case, §3.2).
 
 Unsolicited Neighbor Advertisement (§6.3), from the NCoA with the MN's link-layer address:
 a proxied NCoA becomes a STALE neighbour entry and the buffer drains (at most 5 packets back to
@@ -28,7 +35,11 @@ back to Code 3 or 1; a proxied NCoA nobody claims within PROXY_ND_LIFETIME is re
 its buffer discarded (counted); after the UNA the proxy claim is released at once, so packets
 arriving while the buffer drains are forwarded as usual ("forwards arriving and buffered
 packets", §4) and may overtake buffered ones: queueing them behind the buffer would add the
-buffer's delay to the whole stream, since it drains at the arrival rate.
+buffer's delay to the whole stream, since it drains at the arrival rate. An unprepared
+UNA is remembered as an arrival for PROXY_ND_LIFETIME (the time the NAR would hold a prepared
+handover), bounded in number; a late HI must fall inside it, and the PAR role forgets it when
+the mobile node leaves with an FBU for that address; a UNA repeated within it (§6.3
+retransmissions) is not a new arrival.
 
 State machine of one handover at the NAR (:data:`NAR_TRANSITIONS`): ``NONE`` -HI accepted->
 ``PROXYING`` (or ``HOST_ROUTE`` for Code 3) -UNA-> ``DRAINING`` -drained-> ``ATTACHED`` (the
@@ -36,6 +47,7 @@ record is then dropped: the neighbour entry remains); ``PROXYING``/``HOST_ROUTE`
 timeout-> ``NONE``. An HI Code 1 creates no record (nothing is prepared, §4).
 
 Events: ``fmip.hi_received`` (``code``, ``par``, ``ncoa``), ``fmip.hack_sent`` (``code``, ``ncoa``),
+``fmip.hi_late`` (``address``, ``since``: seconds since the UNA),
 ``fmip.buffered`` (``address``, ``queued``), ``fmip.buffer_overflow`` (``address``, ``dropped``),
 ``fmip.una`` (``address``, ``link_layer_address``, ``proxied``), ``fmip.naack_sent`` (``status``,
 ``address``, ``new_care_of_address``), ``fmip.drained`` (``address``, ``index``: one buffered packet
@@ -76,6 +88,8 @@ if TYPE_CHECKING:
 C = HandoverAckCode
 #: [choice] How many HAcks are remembered for retransmitted HIs.
 _ANSWERS_KEPT = 256
+#: [choice] How many recent arrivals (UNAs, module docstring) are remembered for late HIs.
+ARRIVALS_KEPT = 256
 
 
 class NarState(Enum):
@@ -155,6 +169,16 @@ class NarHandover:
         return self.state
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """A mobile node's announcement on this link (its first UNA from ``address``)."""
+
+    link_layer_address: bytes
+    at: float
+    #: A handover was prepared for it (an HI came first), so a later HI is a new handover.
+    prepared: bool
+
+
 class NewRouterRole:
     """The NAR half of :class:`~.router.FastHandoverRouter` (module docstring)."""
 
@@ -169,6 +193,8 @@ class NewRouterRole:
         self._answered: OrderedDict[tuple[IPv6Address, int], HandoverAcknowledge] = (
             OrderedDict())
         self._pool = list(self.config.address_pool)
+        #: Recent arrivals by address (module docstring), oldest first, at most ARRIVALS_KEPT.
+        self.arrivals: OrderedDict[IPv6Address, Arrival] = OrderedDict()
 
     @property
     def prefix(self) -> IPv6Network:
@@ -240,6 +266,12 @@ class NewRouterRole:
             # §4: Code 1 skips DAD, proxying and assignment: the neighbour entry the UNA made
             # (or will make) is validated by the PAR's trust in the MN. Nothing is kept.
             return C.ACCEPTED_NCOA_VALID, None
+        if self._already_here(ncoa, lla):
+            # A late HI (module docstring): answer as for a valid NCoA, prepare nothing.
+            code, _from_pool = decide_handover(
+                usable=True, assigned_requested=hi.assigned_address, pool_address=None,
+                pcoa_supported=False)
+            return code, ncoa
         existing = self.handovers.get(lla)
         if existing is None and cfg.max_handovers is not None and (
                 len(self.handovers) >= cfg.max_handovers):
@@ -281,6 +313,34 @@ class NewRouterRole:
         record.timer = self.router.schedule(cfg.proxy_lifetime,
                                             lambda now: self._proxy_timeout(record))
         return code, record.address
+
+    def _already_here(self, ncoa: IPv6Address | None, lla: bytes) -> bool:
+        """True if ``ncoa`` announced itself with ``lla`` recently, with nothing prepared."""
+        arrival = self.arrivals.get(ncoa) if ncoa is not None else None
+        if arrival is None or arrival.prepared or arrival.link_layer_address != lla:
+            return False
+        since = self.router.now - arrival.at
+        if since >= self.config.proxy_lifetime or self.neighbors.get(ncoa) != lla:
+            return False
+        self.router.emit("fmip.hi_late", address=ncoa, since=since)
+        self.router.counters["fmip.hi_late"] += 1
+        return True
+
+    def _note_arrival(self, address: IPv6Address, lla: bytes, *, prepared: bool) -> None:
+        """Remember a UNA as an arrival unless it repeats a recent one (module docstring)."""
+        now = self.router.now
+        previous = self.arrivals.get(address)
+        if previous is not None and previous.link_layer_address == lla and (
+                now - previous.at < self.config.proxy_lifetime):
+            return
+        self.arrivals.pop(address, None)
+        self.arrivals[address] = Arrival(link_layer_address=lla, at=now, prepared=prepared)
+        while len(self.arrivals) > ARRIVALS_KEPT:
+            self.arrivals.popitem(last=False)
+
+    def departed(self, address: IPv6Address) -> None:
+        """The mobile node leaves ``address`` (an FBU for it, as PAR): no longer an arrival."""
+        self.arrivals.pop(address, None)
 
     def _send_hack(self, hi_packet: IPv6Packet, hack: HandoverAcknowledge) -> None:
         # §6.2.1.2: addresses copied from the HI, swapped.
@@ -375,6 +435,7 @@ class NewRouterRole:
             # HAck Code 3: the NAR serves the PCoA; "PCoA supplied, do not send FBU".
             assert record.address is not None
             self.neighbors[record.address] = lla
+            self._note_arrival(record.address, lla, prepared=True)
             self._naack(packet, lla, NAACKStatus.PCOA_SUPPLIED_NO_FBU)
             self._attached(record, address)
             return True
@@ -385,10 +446,12 @@ class NewRouterRole:
                             record.address)
                 return True
             self.neighbors[address] = lla
+            self._note_arrival(address, lla, prepared=True)
             self._attached(record, address)
             return True
         if self._usable(address, lla):
             self.neighbors[address] = lla  # RFC 4861: a STALE entry, nothing proxied
+            self._note_arrival(address, lla, prepared=False)
             self.router.emit("fmip.una", address=address, link_layer_address=lla,
                              proxied=False)
             return True

@@ -99,6 +99,8 @@ class FastHandoverRouter:
 
     def intercept(self, address: IPv6Address, active: bool) -> None:
         """Claim (or release) the PCoA with proxy ND on the MN's old link (§4)."""
+        if active:
+            self.nar.departed(address)  # it left: a later HI for it is not a late one
         self.router.act(Claim(address=address, active=active, proxy_interface=self.interface))
 
     # -- packets ---------------------------------------------------------------------------
