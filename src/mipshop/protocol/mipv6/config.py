@@ -167,6 +167,8 @@ class RouteOptimizationConfig:
     max_ro_failure: int = MAX_RO_FAILURE
     #: Test inits sent per attempt before it counts as failed (original + retransmissions).
     attempt_transmissions: int = 3
+    #: Reuse keygen tokens younger than MAX_TOKEN_LIFETIME across attempts (§5.2.7, §11.6.1).
+    reuse_tokens: bool = True
 
     def __post_init__(self) -> None:
         check_lifetime("lifetime", self.lifetime)

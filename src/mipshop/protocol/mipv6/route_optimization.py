@@ -13,8 +13,12 @@ home-token-only Kbm (§11.5.5, §5.2.5).
 
 Resolved ambiguities ([choice]):
 
-* Every attempt asks for fresh home *and* care-of keygen tokens (no token reuse, which
-  §5.2.7 only allows); its retransmissions ask only for the tokens still missing. An attempt
+* Keygen tokens are reused for MAX_TOKEN_LIFETIME after they arrive (§5.2.7, §11.6.1 MAY;
+  ``RouteOptimizationConfig.reuse_tokens``): an attempt sends a HoTI only without a usable
+  home token and a CoTI only without a usable care-of token for the care-of address being
+  registered (none at all when both are usable, e.g. a return home soon after leaving); a BA
+  136/137/138 discards the tokens of the expired nonces. Retransmissions ask only for the
+  tokens still missing. An attempt
   is ``attempt_transmissions`` (3) sends of the HoTI/CoTI or of the BU with the usual doubling
   timeout, and a failed attempt counts toward MAX_RO_FAILURE.
 * After the fallback the entry stays FAILED for that care-of address: data uses the home
@@ -27,7 +31,8 @@ Events: ``ro.test_init_sent`` (``correspondent``, ``home``, ``care_of``, ``retra
 ``ro.bu_sent`` (``correspondent``, ``sequence``, ``lifetime``), ``ro.bound``
 (``correspondent``, ``care_of_address``, ``lifetime``), ``ro.deregistered``, ``ro.rejected``
 (``status``), ``ro.nonce_expired`` (``status``), ``ro.attempt_failed`` (``failures``),
-``ro.fallback``, ``ro.retry``, ``ro.refresh_requested``, ``ro.binding_error`` (``status``).
+``ro.fallback``, ``ro.retry``, ``ro.refresh_requested``, ``ro.binding_error`` (``status``),
+``ro.tokens_reused`` (``correspondent``, ``home``, ``care_of``: which tokens an attempt reused).
 """
 
 from __future__ import annotations
@@ -186,12 +191,19 @@ class RouteOptimizationClient(MobilityClient):
         if self._suspended(cn, dereg):
             return
         coa = node.registration_care_of_address
-        # [choice] Every attempt fetches fresh tokens (no reuse across attempts, a §5.2.7 MAY);
-        # a retransmission within an attempt asks only for the tokens still missing.
-        send_home = not retransmission or rr.home_token is None
+        # §11.6.1, §5.2.7: keygen tokens (and their nonce indices) received in the last
+        # MAX_TOKEN_LIFETIME seconds MAY be reused: a move needs only a CoTI, a return home
+        # (home token only, §5.2.5) or a care-of address visited again may need no test at
+        # all. Without reuse every attempt fetches both; a retransmission within an attempt
+        # always asks only for the tokens still missing.
+        fresh = not retransmission and not self.config.reuse_tokens
+        send_home = fresh or not rr.home_token_valid(node.now)
         send_care_of = not dereg and coa is not None and (
-            not retransmission or rr.care_of_token_at is None
-            or rr.care_of_token_address != coa)
+            fresh or not rr.care_of_token_valid(node.now, coa))
+        if not (send_home or send_care_of):
+            node.emit("ro.tokens_reused", correspondent=cn, home=True, care_of=not dereg)
+            self._maybe_send_update(cn, entry)
+            return
         if send_home and self._rate.try_acquire((cn, HomeTestInit.MH_TYPE), node.now):
             # §11.8: a retransmitted HoTI carries a new cookie.
             rr.home_cookie, rr.home_token, rr.home_token_at = generate_cookie(node.rng), None, None
@@ -212,6 +224,9 @@ class RouteOptimizationClient(MobilityClient):
                               interface=node.interface))
         node.emit("ro.test_init_sent", correspondent=cn, home=send_home, care_of=send_care_of,
                   retransmission=retransmission)
+        if not retransmission and not fresh and not (send_home and (send_care_of or dereg)):
+            node.emit("ro.tokens_reused", correspondent=cn, home=not send_home,
+                      care_of=not dereg and not send_care_of)
         assert rr.backoff is not None
         self._arm(cn, rr.backoff.next_timeout(), self._test_timeout)
 
@@ -355,8 +370,13 @@ class RouteOptimizationClient(MobilityClient):
             node.counters["drop.ba_sequence_mismatch"] += 1
             return
         if ba.status in _EXPIRED_NONCES:
-            # §11.7.3: no authorization data; get fresh tokens (a new RR run).
+            # §11.7.3: no authorization data; get fresh tokens (a new RR run): the token of
+            # each nonce index the correspondent no longer knows is not reused (§5.2.7).
             node.emit("ro.nonce_expired", correspondent=cn, status=ba.status)
+            if ba.status in (S.EXPIRED_HOME_NONCE_INDEX, S.EXPIRED_NONCES):
+                entry.rr.home_token = entry.rr.home_token_at = None
+            if ba.status in (S.EXPIRED_CARE_OF_NONCE_INDEX, S.EXPIRED_NONCES):
+                entry.rr.care_of_token = entry.rr.care_of_token_at = None
             self._begin_attempt(cn, entry)
             return
         if not verify_binding_authorization(
