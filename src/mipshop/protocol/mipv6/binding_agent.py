@@ -207,6 +207,11 @@ class BindingAgent(Entity):
     def _released(self, home_address: IPv6Address) -> None:
         """The entry for ``home_address`` was removed (de-registered or expired)."""
 
+    def _defended(self, home_address: IPv6Address, link_local_compat: bool
+                  ) -> tuple[IPv6Address, ...]:
+        """The addresses a binding makes this agent check and defend (§10.3.1)."""
+        return (home_address,)
+
     def _reverse_tunnel_source(self, entry: BindingCacheEntry, source: IPv6Address) -> bool:
         """True if ``source`` may reverse-tunnel for ``entry`` (§10.4.5: its care-of address)."""
         return entry.care_of_address == source
@@ -288,15 +293,22 @@ class BindingAgent(Entity):
             if pending is None:
                 self.emit("dad.started", home_address=hoa)
             return
-        if existing is None and hoa in self.agent_config.addresses_in_use:
+        if existing is None and self._duplicate(reg):
             self._reject(reg, S.DUPLICATE_ADDRESS_DETECTION_FAILED)  # no DAD delay configured
             return
         self._accept(reg, existing)
 
+    def _duplicate(self, reg: Registration) -> bool:
+        """§10.3.1: DAD fails "for the given home address or an associated link local
+        address" (DAD is modelled by ``addresses_in_use``)."""
+        in_use = self.agent_config.addresses_in_use
+        return any(address in in_use for address in self._defended(
+            reg.home_address, reg.update.link_local_compat))
+
     def _dad_done(self, hoa: IPv6Address) -> None:
         _timer, reg, _started = self._dad.pop(hoa)
         existing = self.cache.lookup(hoa, self.now)
-        if existing is None and hoa in self.agent_config.addresses_in_use:
+        if existing is None and self._duplicate(reg):
             self._reject(reg, S.DUPLICATE_ADDRESS_DETECTION_FAILED)  # §10.3.1
         elif existing is None and not self.cache.has_room_for(hoa, self.now):
             self._reject(reg, S.INSUFFICIENT_RESOURCES)
@@ -361,10 +373,18 @@ class BindingAgent(Entity):
         # §10.3.1: the granted lifetime may be reduced; never beyond the prefix's lifetime.
         granted = _wire_lifetime(min(
             bu.lifetime, self.agent_config.max_binding_lifetime, self._lifetime_ceiling()))
-        self.cache.update(self._new_entry(reg, granted), self.now)
-        if existing is None:
-            # §10.4.1 (RFC 5380 §6.2 for a MAP): intercept the address with proxy ND.
-            self.act(Claim(address=hoa, proxy_interface=self.interface))
+        entry = self._new_entry(reg, granted)
+        self.cache.update(entry, self.now)
+        # §10.4.1 (RFC 5380 §6.2 for a MAP): intercept the address with proxy ND, and with the
+        # L bit the derived link-local address too (a refresh may change L).
+        before = () if existing is None else self._defended(hoa, existing.link_local_compat)
+        after = self._defended(hoa, entry.link_local_compat)
+        for address in after:
+            if address not in before:
+                self.act(Claim(address=address, proxy_interface=self.interface))
+        for address in before:
+            if address not in after:
+                self.act(Claim(address=address, active=False, proxy_interface=self.interface))
         timer = self._expiry.pop(hoa, None)
         if timer is not None:
             timer.cancel()
@@ -389,11 +409,13 @@ class BindingAgent(Entity):
                   sequence=entry.sequence)
 
     def _remove(self, hoa: IPv6Address) -> None:
+        entry = self.cache.get(hoa)
         self.cache.remove(hoa)
         timer = self._expiry.pop(hoa, None)
         if timer is not None:
             timer.cancel()
-        self.act(Claim(address=hoa, active=False, proxy_interface=self.interface))
+        for address in self._defended(hoa, entry is not None and entry.link_local_compat):
+            self.act(Claim(address=address, active=False, proxy_interface=self.interface))
         self._released(hoa)
 
     def _reject(

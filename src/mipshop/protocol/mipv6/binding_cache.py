@@ -42,6 +42,8 @@ class BindingCacheEntry:
     sequence: int
     home_registration: bool = False
     map_registration: bool = False
+    #: The L bit of the home registration (§10.3.1: the derived link-local is defended too).
+    link_local_compat: bool = False
     last_used: float | None = None
     nonce_indices: tuple[int, int] | None = None
 

@@ -42,6 +42,9 @@ Events (``kind``: fields):
 * ``binding.rejected``: ``home_address``, ``status``, ``sequence``
 * ``auth.failed`` (``reason``, ``home_address``), ``auth.replay`` (``verdict``, ...)
 * ``dhaad.reply``, ``mobile_prefix.advertisement`` (``home_address``, ``solicited``)
+* ``ha.link_local_unreachable`` (``destination``, ``source``): a packet for the link-local
+  address of a mobile node registered with the L bit, discarded with an ICMP Destination
+  Unreachable Code 3 (§10.4.2)
 
 Commands: :meth:`HomeAgent.start`, :meth:`HomeAgent.advertise_prefixes`.
 """
@@ -53,20 +56,22 @@ from ipaddress import IPv6Address
 
 from ...wire.ext_headers import RoutingHeaderType2
 from ...wire.icmpv6 import (
+    DestinationUnreachable,
     HomeAgentAddressDiscoveryReply,
     HomeAgentAddressDiscoveryRequest,
     MobilePrefixAdvertisement,
     MobilePrefixSolicitation,
     RouterSolicitation,
 )
-from ...wire.ipv6 import IPv6Packet
+from ...wire.ipv6 import IPv6Packet, encode_packet
 from ...wire.mh import BindingAckStatus, BindingUpdate
 from ...wire.nd_options import HomeAgentInformation, PrefixInformation
-from ..base.actions import Claim, ConfigureAddress
-from ..base.addressing import home_agents_anycast
+from ..base.actions import Claim, ConfigureAddress, Transmit
+from ..base.addressing import home_agents_anycast, interface_identifier, link_local_address
 from ..base.backoff import RateLimiter, RetransmissionTimer
 from ..base.constants import PREFIX_ADV_RETRIES, PREFIX_ADV_TIMEOUT
 from ..base.entity import Timer
+from ..base.icmp_errors import MINIMUM_MTU, IcmpErrorLimiter
 from ..base.router_advertiser import RouterAdvertiser
 from .binding_agent import BindingAgent, Registration
 from .binding_cache import BindingCacheEntry
@@ -90,6 +95,7 @@ class HomeAgent(BindingAgent):
         self.anycast = home_agents_anycast(config.home_prefix)
         self._prefix_rate = RateLimiter(rate=1, window=config.mobile_prefix_rate_interval)
         self._unsolicited: dict[IPv6Address, Timer] = {}
+        self._icmp_errors = IcmpErrorLimiter()
         self.advertiser = RouterAdvertiser(
             self,
             config.router,
@@ -145,13 +151,6 @@ class HomeAgent(BindingAgent):
 
     # -- input dispatch ------------------------------------------------------------------
 
-    def on_packet(self, packet: IPv6Packet, interface: str) -> None:
-        """Dispatch one decoded packet (RS, control messages, tunnels, intercepted traffic)."""
-        if isinstance(packet.payload, RouterSolicitation):
-            self.advertiser.handle_solicitation(packet)
-        else:
-            super().on_packet(packet, interface)
-
     def _is_local(self, address: IPv6Address) -> bool:
         return address in (self.address, self.anycast, self.config.router.link_local)
 
@@ -196,8 +195,45 @@ class HomeAgent(BindingAgent):
         return BindingCacheEntry(
             home_address=reg.home_address, care_of_address=reg.care_of_address,
             lifetime=granted, registered_at=self.now, sequence=reg.update.sequence,
-            home_registration=True,
+            home_registration=True, link_local_compat=reg.update.link_local_compat,
         )
+
+    def _defended(self, home_address: IPv6Address, link_local_compat: bool
+                  ) -> tuple[IPv6Address, ...]:
+        # §10.3.1: with L = 1 also "the derived link-local", the home address's interface
+        # identifier under fe80::/64.
+        if not link_local_compat:
+            return (home_address,)
+        return (home_address, link_local_address(interface_identifier(home_address)))
+
+    def on_packet(self, packet: IPv6Packet, interface: str) -> None:
+        """Dispatch one decoded packet (RS, control messages, tunnels, intercepted traffic)."""
+        if isinstance(packet.payload, RouterSolicitation):
+            self.advertiser.handle_solicitation(packet)
+        elif packet.dst.is_link_local and packet.dst in self._defended_link_locals():
+            self._link_local_for_mobile(packet)
+        else:
+            super().on_packet(packet, interface)
+
+    def _defended_link_locals(self) -> set[IPv6Address]:
+        return {link_local_address(interface_identifier(e.home_address))
+                for e in self.cache.entries(self.now) if e.link_local_compat}
+
+    def _link_local_for_mobile(self, packet: IPv6Packet) -> None:
+        """§10.4.2: packets for a mobile node's link-local address MUST NOT be tunnelled;
+        discard them and SHOULD answer Destination Unreachable, Code 3 (address unreachable)."""
+        self.counters["drop.link_local_for_mobile"] += 1
+        if packet.src.is_multicast or packet.src.is_unspecified or getattr(
+                packet.payload, "ICMP_TYPE", 255) < 128:
+            return  # RFC 4443 §2.4 (e): no error to a multicast source, nor about an error
+        if not self._icmp_errors.allow(self.now):
+            self.counters["icmp.error_rate_limited"] += 1
+            return
+        error = DestinationUnreachable(
+            code=3, invoking_packet=encode_packet(packet)[:MINIMUM_MTU - 48])
+        self.act(Transmit(packet=IPv6Packet(src=self.config.router.link_local, dst=packet.src,
+                                            payload=error), interface=self.interface))
+        self.emit("ha.link_local_unreachable", destination=packet.dst, source=packet.src)
 
     # -- DHAAD and mobile prefixes (RFC 6275 §10.5, §10.6) ---------------------------------
 

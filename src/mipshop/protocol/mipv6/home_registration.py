@@ -30,6 +30,7 @@ from ...wire.ipv6 import IPv6Packet
 from ...wire.mh import BindingAcknowledgement, BindingAckStatus, BindingUpdate
 from ...wire.mh_options import AlternateCareOfAddress, BindingRefreshAdvice, MobilityOption
 from ..base.actions import Transmit
+from ..base.addressing import interface_identifier
 from ..base.backoff import RateLimiter, RetransmissionTimer, bu_backoff
 from ..base.constants import LIFETIME_UNIT
 from ..base.entity import Timer
@@ -80,6 +81,13 @@ class HomeRegistration:
     def registered_care_of_address(self) -> IPv6Address | None:
         """The care-of address the home agent holds a live binding for, or None."""
         return self.entry.care_of_address if self.registered and self.entry else None
+
+    @property
+    def link_local_compat(self) -> bool:
+        """True when the node's link-local address and its home address share the interface
+        identifier (§11.7.1: the L bit, and the home agent defends the link-local address)."""
+        node = self.node
+        return interface_identifier(node.link_local) == interface_identifier(node.home_address)
 
     def covers(self, care_of_address: IPv6Address) -> bool:
         """True if ``care_of_address`` is registered with the current home agent, or its
@@ -167,8 +175,11 @@ class HomeRegistration:
         if not deregistration:
             # §11.7.1: the home registration BU MUST carry the Alternate Care-of Address option.
             options = (AlternateCareOfAddress(address=coa),)
+        # §11.7.1: L when the link-local address has the home address's interface identifier
+        # (the home agent then defends that link-local address on the home link, §10.3.1).
         bu = BindingUpdate(
             sequence=sequence, lifetime=lifetime, ack=True, home_registration=True,
+            link_local_compat=not deregistration and self.link_local_compat,
             options=options,
         )
         credentials = self.config.credentials

@@ -433,12 +433,17 @@ class MobileNode(Entity):
         return True
 
     def home_deregistered(self) -> None:
-        """The de-registration was acknowledged: advertise our home address (§11.5.5)."""
-        na = NeighborAdvertisement(override=True, target=self.home_address, options=(
-            TargetLinkLayerAddress(address=self.config.link_layer_address),))
-        self.act(Transmit(packet=IPv6Packet(src=self.home_address, dst=ALL_NODES,
-                                            hop_limit=ND_HOP_LIMIT, payload=na),
-                          interface=self.interface))
+        """The de-registration was acknowledged: advertise our home address (§11.5.5), and
+        our link-local address when the home agent defended it too (the L bit, §10.4.1)."""
+        targets = [self.home_address]
+        if self.home.link_local_compat:
+            targets.append(self.link_local)
+        for target in targets:
+            na = NeighborAdvertisement(override=True, target=target, options=(
+                TargetLinkLayerAddress(address=self.config.link_layer_address),))
+            self.act(Transmit(packet=IPv6Packet(src=target, dst=ALL_NODES,
+                                                hop_limit=ND_HOP_LIMIT, payload=na),
+                              interface=self.interface))
 
     def on_malformed(self, raw: bytes, error: MalformedPacket, interface: str) -> None:
         """RFC 6275 §9.2: a bad Payload Proto or Header Len gets an ICMP Parameter Problem,
