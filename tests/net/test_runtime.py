@@ -92,3 +92,24 @@ def test_agent_credentials_without_an_address_are_refused(role: str) -> None:
     table["credentials"][0]["home_address"] = address
     entity = parse_config(role, {name: table}).build()
     assert str(entity.config.credentials[0].home_address) == address
+
+
+@pytest.mark.parametrize("role", ["ar", "map"])
+def test_anchor_handover_keys_must_name_their_owner(role: str) -> None:
+    # RFC 5568 §10: a key not bound to its owner's PCoA (RCoA at a MAP) redirects anybody's.
+    section, table = {
+        "ar": ("access_router", {"address": "2001:db8:10::1", "prefix": "2001:db8:10::/64"}),
+        "map": ("mobility_anchor_point", {"address": "2001:db8:a1::1"}),
+    }[role]
+    key = {"spi": 7777, "key": "00" * 20}
+    table = {**table, "fast_handover": {"handover_keys": [key]}}
+    with pytest.raises(NetError, match="previous_care_of_address is required"):
+        parse_config(role, {section: table}).build()
+    key["previous_care_of_address"] = "2001:db8:10::ff:fe00:1"
+    entity = parse_config(role, {section: table}).build()
+    fast = entity.fast_handover
+    config = fast.config
+    assert str(config.handover_keys[0].previous_care_of_address) == "2001:db8:10::ff:fe00:1"
+    key["pcoa"] = "x"
+    with pytest.raises(NetError, match=r"unknown key\(s\) \['pcoa'\]"):
+        parse_config(role, {section: table}).build()

@@ -188,7 +188,8 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
         net.add_link("map1", link_delay)
         net.add_route(MAP_PREFIX, "map1")
         fast = FastHandoverAnchorConfig(**{
-            "neighbors": tuple(neighbor(link) for link in PREFIXES), "handover_keys": (KEY,),
+            "neighbors": tuple(neighbor(link) for link in PREFIXES),
+            "handover_keys": (replace(KEY, previous_care_of_address=RCOA),),
             **(map_fast or {})}) if map_anchored else None
         map_config = MapConfig(
             address=MAP_ADDRESS, credentials=(replace(MAP_CREDENTIALS, home_address=RCOA),),
@@ -205,7 +206,10 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
     for link, prefix in PREFIXES.items():
         anchored = {"map_anchor": map_options[0], "anchors": (MAP_ADDRESS,)} if (
             map_anchored) else {}
-        options = {"neighbors": neighbours[link], "handover_keys": (KEY,), **anchored,
+        # RFC 5568 §10: each router binds the key to the node's address on its own link.
+        bound = replace(KEY, previous_care_of_address=IPv6Address(
+            int(prefix.network_address) | IID))
+        options = {"neighbors": neighbours[link], "handover_keys": (bound,), **anchored,
                    **overrides[link]}
         router = AccessRouter(
             link, random.Random(rng.random()),

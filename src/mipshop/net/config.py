@@ -29,7 +29,8 @@ they may register (RFC 6275 §10.3.1); a mobile node's need not.
 Roles: ``ha`` (``[home_agent]``: the :class:`~mipshop.protocol.config.RouterConfig` keys plus
 the :class:`~mipshop.protocol.config.HomeAgentConfig` ones), ``ar`` (``[access_router]``:
 :class:`RouterConfig`, and an optional ``[access_router.fast_handover]`` table: the RFC 5568
-PAR/NAR configuration with ``[[...neighbors]]`` and ``[[...handover_keys]]``), ``mn``
+PAR/NAR configuration with ``[[...neighbors]]`` and ``[[...handover_keys]]``, each key with
+``spi``, ``key`` and the ``previous_care_of_address`` of its owner, RFC 5568 §10), ``mn``
 (``[mobile_node]``: :class:`MobileNodeConfig`, with a ``[mobile_node.credentials]`` table and
 an optional ``[mobile_node.fast_handover]`` table, the MN-PAR key ``spi``/``key`` and the
 :class:`~mipshop.protocol.fmip_config.FastHandoverClientConfig` fields, and an optional
@@ -181,10 +182,22 @@ def _credentials(table: dict[str, Any], where: str, *, agent: bool = False
         raise NetError(f"mipshop: config {where}: {exc!r}") from exc
 
 
-def _handover_key(table: dict[str, Any], where: str) -> HandoverKey:
+def _handover_key(table: dict[str, Any], where: str, *, anchor: bool = False) -> HandoverKey:
+    """A handover key table; at an anchor (``anchor``) it must name its owner's PCoA."""
+    allowed = {"spi", "key"} | ({"previous_care_of_address"} if anchor else set())
+    unknown = set(table) - allowed
+    if unknown:
+        raise NetError(f"mipshop: config {where}: unknown key(s) {sorted(unknown)} "
+                       f"(known: {', '.join(sorted(allowed))})")
+    if anchor and "previous_care_of_address" not in table:
+        # RFC 5568 §10: the PAR must know that the FBU comes from the owner of the PCoA.
+        raise NetError(f"mipshop: config {where}: previous_care_of_address is required (the "
+                       "one address, PCoA or RCoA, its owner may redirect)")
     try:
-        return HandoverKey(spi=int(table["spi"]), key=bytes.fromhex(table["key"]))
-    except (KeyError, ValueError) as exc:
+        pcoa = table.get("previous_care_of_address")
+        return HandoverKey(spi=int(table["spi"]), key=bytes.fromhex(table["key"]),
+                           previous_care_of_address=None if pcoa is None else IPv6Address(pcoa))
+    except (KeyError, ValueError, TypeError) as exc:
         raise NetError(f"mipshop: config {where}: {exc!r}") from exc
 
 
@@ -198,7 +211,7 @@ def _neighbors_and_keys(table: dict[str, Any], where: str
         fields = _fields(NeighborRouter, entry, f"{where}.neighbors",
                          skip=("access_points",))
         neighbors.append(NeighborRouter(access_points=aps, **fields))
-    keys = tuple(_handover_key(k, f"{where}.handover_keys")
+    keys = tuple(_handover_key(k, f"{where}.handover_keys", anchor=True)
                  for k in table.pop("handover_keys", []))
     return tuple(neighbors), keys
 

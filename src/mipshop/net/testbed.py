@@ -477,7 +477,9 @@ class Testbed:
                 router["fast_handover"] = {
                     "local_access_points": [ACCESS_POINTS[node]],
                     "neighbors": [_neighbor(other)],
-                    "handover_keys": [{"spi": HANDOVER_SPI, "key": HANDOVER_KEY}],
+                    # RFC 5568 §10: the key redirects its owner's address on this link only.
+                    "handover_keys": [{"spi": HANDOVER_SPI, "key": HANDOVER_KEY,
+                                       "previous_care_of_address": str(care_of_address(node))}],
                 }
                 if opts.protocol == "fhmipv6":
                     # RFC 4140 Appendix A: the PrRtAdv names the MAP, which anchors the
@@ -496,7 +498,9 @@ class Testbed:
             if opts.protocol == "fhmipv6":
                 anchor["fast_handover"] = {
                     "neighbors": [_neighbor(ar) for ar in ACCESS_PREFIXES],
-                    "handover_keys": [{"spi": HANDOVER_SPI, "key": HANDOVER_KEY}],
+                    "handover_keys": [{"spi": HANDOVER_SPI, "key": HANDOVER_KEY,
+                                       "previous_care_of_address":
+                                           str(regional_care_of_address())}],
                 }
             return {"daemon": daemon, "mobility_anchor_point": anchor}
         daemon["interfaces"] = ["wlan0"]

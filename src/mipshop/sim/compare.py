@@ -347,8 +347,11 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool) -> _Worl
             allowed_lcoa_prefixes=tuple(ar_prefix(k) for k in range(count)),
             wall_clock_offset=WALL_CLOCK)
         map_rng = kernel.rng("entity/map")
+        # RFC 5568 §10 at the MAP anchor: each MN-MAP handover key redirects its owner's RCoA.
+        map_keys = tuple(replace(key, previous_care_of_address=regional_care_of_address(i))
+                         for i, key in enumerate(keys))
         anchor = FastHandoverMap("map", map_rng, map_config, fast_handover=(
-            FastHandoverAnchorConfig(neighbors=tuple(neighbours), handover_keys=keys))
+            FastHandoverAnchorConfig(neighbors=tuple(neighbours), handover_keys=map_keys))
         ) if map_anchored else MobilityAnchorPoint("map", map_rng, map_config)
         agg.host(anchor)
         net.at(0.0, anchor, anchor.start)
@@ -358,9 +361,13 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool) -> _Worl
         prefix = ar_prefix(k)
         fast = None
         if fmip:
+            # RFC 5568 §10: each MN-PAR key redirects its owner's address on this link only.
+            bound = tuple(replace(key, previous_care_of_address=IPv6Address(
+                int(prefix.network_address) | interface_identifier_from_mac(mn_mac(i))))
+                for i, key in enumerate(keys))
             fast = FastHandoverRouterConfig(
                 neighbors=tuple(nb for j, nb in enumerate(neighbours) if j != k),
-                local_access_points=(ap.bssid,), handover_keys=keys,
+                local_access_points=(ap.bssid,), handover_keys=bound,
                 buffer_packets=scenario.fmipv6.buffer_packets,
                 map_anchor=map_options[0] if map_anchored else None,
                 anchors=(MAP_ADDRESS,) if map_anchored else ())

@@ -96,7 +96,8 @@ def _forged(*, key=KEY, spi=None, home_address=RCOA, source=PCOA):
 def test_forged_fbu_to_the_map_is_rejected_and_changes_nothing(reason, kwargs):
     other = HandoverKey(spi=7778, key=KEY.key,
                         previous_care_of_address=IPv6Address("2001:db8:a1::77"))
-    scn = build(hmip=True, map_anchored=True, map_fast={"handover_keys": (KEY, other)})
+    own = HandoverKey(spi=7777, key=KEY.key, previous_care_of_address=RCOA)
+    scn = build(hmip=True, map_anchored=True, map_fast={"handover_keys": (own, other)})
     scn.net.inject(_forged(**kwargs), "map1", "eth0", at=5.0)
     scn.run(7)
     (rejected,) = scn.net.events_of("fmip.fbu_rejected", "map1")

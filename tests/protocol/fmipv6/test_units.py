@@ -3,6 +3,7 @@ parsing, BADF, configuration and link events."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from ipaddress import IPv6Address, IPv6Network
 
@@ -11,6 +12,7 @@ import pytest
 from mipshop.protocol.base.link_events import LinkDown, LinkGoingDown, LinkUp, ScanCompleted
 from mipshop.protocol.fmipv6.buffer import HandoverBuffer
 from mipshop.protocol.fmipv6.config import (
+    FastHandoverAnchorConfig,
     FastHandoverClientConfig,
     FastHandoverRouterConfig,
     HandoverKey,
@@ -175,8 +177,13 @@ def test_configuration_validation():
         HandoverKey(spi=1, key=b"")
     with pytest.raises(ValueError):
         FastHandoverClientConfig(key=KEY, fbu_lifetime=41)
-    with pytest.raises(ValueError):
-        FastHandoverRouterConfig(handover_keys=(KEY, KEY))
+    bound = dataclasses.replace(KEY, previous_care_of_address=PCOA)
+    with pytest.raises(ValueError, match="unique"):
+        FastHandoverRouterConfig(handover_keys=(bound, bound))
+    # RFC 5568 §10: an anchor's key names its owner's PCoA (RCoA at a MAP).
+    for config in (FastHandoverRouterConfig, FastHandoverAnchorConfig):
+        with pytest.raises(ValueError, match="names no previous_care_of_address"):
+            config(handover_keys=(KEY,))
     with pytest.raises(ValueError):
         NeighborRouter(access_points=(), link_layer_address=b"\x00" * 6, address=PAR,
                        prefix=IPv6Network("2001:db8:20::/64"))
@@ -186,11 +193,10 @@ def test_configuration_validation():
     narrow = NeighborRouter(access_points=(b"\x02" * 6,), link_layer_address=b"\x00" * 6,
                             address=IPv6Address("2001:db8:20::1"),
                             prefix=IPv6Network("2001:db8:20::/64"))
-    config = FastHandoverRouterConfig(neighbors=(wide, narrow), handover_keys=(KEY,))
+    config = FastHandoverRouterConfig(neighbors=(wide, narrow), handover_keys=(bound,))
     assert config.neighbor_for(NCOA) is narrow  # longest prefix match (§4)
     assert config.neighbor_for(IPv6Address("2001:db8:99::1")) is wide
-    assert config.neighbor_by_ap(b"\x02" * 6) is narrow and config.key(7777) is KEY
-    assert config.key(1) is None
+    assert config.neighbor_by_ap(b"\x02" * 6) is narrow
 
 
 def test_link_events_validate_and_drive_attach_and_detach():

@@ -48,10 +48,12 @@ def _check_mac(name: str, value: bytes) -> None:
 class HandoverKey:
     """An MN-PAR handover key (RFC 5568 §6.4.5): the BADF SPI and the HMAC key.
 
-    SPI 0 is reserved for SEND-based handover keys (RFC 5269) and refused here. At a PAR,
-    ``previous_care_of_address`` (if set) is the only PCoA this key may bind: the FBU "MUST be
-    protected so that the PAR is able to determine that [it] is sent by an MN that
-    legitimately owns the PCoA" (§6.2.2).
+    SPI 0 is reserved for SEND-based handover keys (RFC 5269) and refused here.
+    ``previous_care_of_address`` is the only address whose traffic this key may redirect: the
+    owner's PCoA on the PAR's link (the FBU's Home Address; at a MAP anchor the owner's RCoA,
+    RFC 4140 Appendix A). The FBU "MUST be protected so that the PAR is able to determine that
+    [it] is sent by an MN that legitimately owns the PCoA" (§6.2.2, §10): an anchor refuses a
+    key that names none (:class:`FastHandoverAnchorConfig`); a mobile node's own key needs none.
     """
 
     spi: int
@@ -102,7 +104,8 @@ class FastHandoverAnchorConfig:
     * ``neighbors``: the access routers a handover may go to (HI/HAck peers; at an access
       router also the neighbourhood table of its PrRtAdvs);
     * ``handover_keys``: keys that verify the FBU's BADF (§6.4.5: MN-PAR keys, MN-MAP keys at a
-      MAP);
+      MAP), each bound to its owner's PCoA (RCoA at a MAP); an FBU naming another address is
+      refused (§10);
     * ``request_buffering`` / ``request_assigned_address``: the U and S flags of HI Code 0;
     * ``hi_retries`` and ``rtt``: HI retransmission (§6.2.1.1: 2 x RTT, or 100 ms unknown);
     * ``max_tunnel_lifetime``: ceiling of the granted FBU lifetime (§5.6).
@@ -126,6 +129,11 @@ class FastHandoverAnchorConfig:
         spis = [k.spi for k in self.handover_keys]
         if len(spis) != len(set(spis)):
             raise ValueError("handover key SPIs must be unique")
+        unbound = [k.spi for k in self.handover_keys if k.previous_care_of_address is None]
+        if unbound:
+            # RFC 5568 §10: the anchor must know which PCoA each key's owner has.
+            raise ValueError(f"handover key SPI {unbound[0]} names no previous_care_of_address "
+                             "(the one address its owner may redirect)")
 
     def neighbor_for(self, address: IPv6Address) -> NeighborRouter | None:
         """The neighbour whose prefix matches ``address`` longest (RFC 5568 §4), or None."""
@@ -149,13 +157,6 @@ class FastHandoverAnchorConfig:
         for neighbor in self.neighbors:
             if neighbor.address == address:
                 return neighbor
-        return None
-
-    def key(self, spi: int) -> HandoverKey | None:
-        """The handover key with ``spi``, or None."""
-        for key in self.handover_keys:
-            if key.spi == spi:
-                return key
         return None
 
 

@@ -237,6 +237,8 @@ class PreviousRouterRole:
         self.fmip = fmip
         self.router = fmip.router
         self.bindings: dict[IPv6Address, FastBinding] = {}
+        #: The handover keys by SPI: one dictionary probe per FBU, whatever their number.
+        self.keys: dict[int, HandoverKey] = {k.spi: k for k in fmip.config.handover_keys}
         self._hi_sequence = fmip.router.rng.randrange(1 << 16)
 
     def binding(self, pcoa: IPv6Address) -> FastBinding | None:
@@ -256,11 +258,13 @@ class PreviousRouterRole:
             self._reject(refused, packet)
             return
         badf = badf_of(fbu)
-        key = self.fmip.config.key(badf.spi) if badf is not None else None
+        key = self.keys.get(badf.spi) if badf is not None else None
         if badf is None or key is None:
             self._reject("no_badf" if badf is None else "unknown_spi", packet)
             return
-        if key.previous_care_of_address not in (None, pcoa):
+        if key.previous_care_of_address != pcoa:
+            # §6.2.2, §10: the FBU must come from the node that owns the PCoA; a key redirects
+            # its owner's address only.
             self._reject("key_not_for_pcoa", packet)
             return
         ncoa = binding_care_of_address(packet, fbu)
