@@ -26,6 +26,7 @@ from mipshop.wire.ipv6 import (
     decode_packet,
     encapsulate,
     encode_packet,
+    packet_length,
 )
 from mipshop.wire.mh import BindingAcknowledgement, BindingUpdate
 from mipshop.wire.mh_options import AlternateCareOfAddress
@@ -234,6 +235,22 @@ def test_any_packet_round_trips(packet: IPv6Packet) -> None:
     raw = encode_packet(packet)
     assert decode_packet(raw) == packet
     assert encode_packet(decode_packet(raw)) == raw
+
+
+@settings(max_examples=300)
+@given(packets())
+def test_packet_length_is_the_encoded_length(packet: IPv6Packet) -> None:
+    # The simulator sizes frames with packet_length and encodes only when bytes are needed.
+    assert packet_length(packet) == len(encode_packet(packet))
+
+
+def test_packet_length_of_every_sample_message() -> None:
+    from mipshop.wire.samples import all_message_packets
+
+    for packet in all_message_packets():
+        tunnelled = encapsulate(packet, src=HA, dst=COA)
+        assert packet_length(packet) == len(encode_packet(packet))
+        assert packet_length(tunnelled) == len(encode_packet(tunnelled))
 
 
 @settings(max_examples=100)

@@ -93,8 +93,11 @@ from ..protocol.mipv6.config import HomeAgentConfig, MobileNodeConfig, MobilityC
 from ..protocol.mipv6.home_agent import HomeAgent
 from ..protocol.mipv6.mn_ha_auth import SecurityAssociation
 from ..protocol.mipv6.mobile_node import MobileNode
+from ..wire.icmpv6 import RouterAdvertisement
+from ..wire.ipv6 import IPv6Packet, UDPDatagram
 from ..wire.nd_options import MAPOption
 from . import analytic
+from .frame import Frame
 from .movement import HandoffDecision, grid, handoffs_along, random_waypoint
 from .network import Capture, EventRecord, Network, Node
 from .scenario import (
@@ -212,29 +215,68 @@ class _World:
     network: Network
     aps: list[AccessPoint]
     mobiles: list[_Mobile]
-    signalling: _SignallingCapture
+    signalling: _SignallingTap
     capture: Capture | None
 
 
-class _SignallingCapture(Capture):
-    """Keeps only frames that may be mobility signalling: skips CBR data (UDP, possibly
-    inside tunnels) and periodic multicast Router Advertisements (module docstring)."""
+class _SignallingTap:
+    """Counts mobility signalling as it is put on links (a :data:`~.network.Tap`): every
+    Mobility Header and ICMPv6 message (innermost in a tunnel) from ``since`` on, each
+    transmission with its bytes, except CBR data (UDP, possibly inside tunnels), periodic
+    multicast Router Advertisements and echo (module docstring). Nothing is stored but the
+    totals. With ``from_bytes`` frames are classified from their encoded bytes by the wire
+    layer (as a capture would be); otherwise from the packet objects, identically."""
 
-    def __init__(self, since: float) -> None:
-        super().__init__(None)
+    def __init__(self, since: float, *, from_bytes: bool = False) -> None:
         self.since = since
+        self.from_bytes = from_bytes
+        self.totals: dict[str, list[int]] = {}
 
-    def record(self, time: float, link: str, data: bytes) -> None:
+    def __call__(self, time: float, link: str, frame: Frame) -> None:
         if time < self.since:
             return
+        packet = frame.packet
+        if packet is None or self.from_bytes:
+            name = self._name_from_bytes(frame.data)
+        else:
+            name = self._name(packet)
+        if name is None or name in ("echo_request", "echo_reply"):
+            return
+        entry = self.totals.get(name)
+        if entry is None:
+            entry = self.totals[name] = [0, 0]
+        entry[0] += 1
+        entry[1] += frame.size
+
+    @staticmethod
+    def _name_from_bytes(data: bytes) -> str | None:
         offset = 0
         while data[offset + 6] == 41 and len(data) >= offset + 80:  # IPv6-in-IPv6
             offset += 40
         if data[offset + 6] == 17:
-            return
+            return None
         if data[24:40] == _ALL_NODES and data[6] == _ICMPV6 and data[40] == _RA:
-            return
-        self.records.append((time, link, data))
+            return None
+        return message_type(data)
+
+    @staticmethod
+    def _name(packet: IPv6Packet) -> str | None:
+        # The same tests as on bytes: a header whose Next Header is 41 or 17 has no extension
+        # header; the RA test reads the outer header's Next Header and ICMPv6 type.
+        inner = packet
+        while not inner.extension_headers and type(inner.payload) is IPv6Packet:
+            inner = inner.payload
+        if not inner.extension_headers and type(inner.payload) is UDPDatagram:
+            return None
+        payload = packet.payload
+        if (type(payload) is RouterAdvertisement and not packet.extension_headers
+                and packet.dst.packed == _ALL_NODES):
+            return None
+        while type(payload) is IPv6Packet:
+            payload = payload.payload
+        if payload is None or not (hasattr(payload, "MH_TYPE") or hasattr(payload, "ICMP_TYPE")):
+            return None
+        return str(payload.NAME)
 
 
 def _credentials(index: int) -> MobilityCredentials:
@@ -254,12 +296,13 @@ def _handover_key(index: int) -> HandoverKey:
     return HandoverKey(spi=200_000 + index, key=random.Random(f"mn-par-key/{index}").randbytes(20))
 
 
-def _build(scenario: Scenario, protocol: str, seed: int, capture: bool) -> _World:
+def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
+           wire_bytes: bool = False) -> _World:
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r} (expected one of {', '.join(PROTOCOLS)})")
     fmip, hier = protocol in _FMIP, protocol in _HIER
     links = scenario.links
-    net = Network(seed)
+    net = Network(seed, wire_bytes=wire_bytes)
     kernel = net.kernel
 
     def p2p(name: str, a: Any, b: Any, params: Any) -> None:
@@ -410,8 +453,8 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool) -> _Worl
         _traffic(scenario, net, mobile, cn, cn_sender)
         mobiles.append(mobile)
 
-    signalling = _SignallingCapture(scenario.traffic.start_s)
-    net.captures.append(signalling)
+    signalling = _SignallingTap(scenario.traffic.start_s, from_bytes=wire_bytes)
+    net.taps.append(signalling)
     full = net.capture() if capture else None
     return _World(scenario, protocol, net, aps, mobiles, signalling, full)
 
@@ -538,13 +581,16 @@ def run_protocol(
     seed: int,
     capture: Path | None = None,
     progress: Callable[[float], None] | None = None,
+    wire_bytes: bool = False,
 ) -> ProtocolResult:
     """Run ``protocol`` on ``scenario`` with ``seed`` and measure it (module docstring).
 
     ``capture``: write a pcap (raw IPv6) of every frame on every link of the run there.
     ``progress``: called with the fraction of simulated time done (at most ~100 times).
+    ``wire_bytes``: carry every packet as bytes that each receiver decodes again
+    (:mod:`.frame`); the results are the same, only slower.
     """
-    world = _build(scenario, protocol, seed, capture is not None)
+    world = _build(scenario, protocol, seed, capture is not None, wire_bytes)
     net = world.network
     end = scenario.duration + DRAIN
     if progress is not None:
@@ -565,6 +611,7 @@ def compare(
     protocols: Sequence[str] = PROTOCOLS,
     capture_dir: Path | None = None,
     progress: Callable[[str, float], None] | None = None,
+    wire_bytes: bool = False,
 ) -> list[ProtocolResult]:
     """:func:`run_protocol` for each of ``protocols`` (captures in
     ``capture_dir / f"{protocol}.pcap"``; ``progress(protocol, fraction)``)."""
@@ -575,7 +622,7 @@ def compare(
         if progress is not None:
             report = _bind_progress(progress, protocol)
         results.append(run_protocol(scenario, protocol, seed=seed, capture=path,
-                                    progress=report))
+                                    progress=report, wire_bytes=wire_bytes))
     return results
 
 
@@ -733,15 +780,8 @@ def _buffered_per_mobile(events: Iterable[EventRecord], owners: dict[int, int]) 
     return {k: max(0, v) for k, v in counts.items()}
 
 
-def _signalling(capture: Capture, handovers: int) -> dict[str, Any]:
-    totals: dict[str, list[int]] = {}
-    for _time, _link, data in capture.records:
-        name = message_type(data)
-        if name is None or name in ("echo_request", "echo_reply"):
-            continue
-        entry = totals.setdefault(name, [0, 0])
-        entry[0] += 1
-        entry[1] += len(data)
+def _signalling(tap: _SignallingTap, handovers: int) -> dict[str, Any]:
+    totals = tap.totals
     messages = sum(m for m, _b in totals.values())
     size = sum(b for _m, b in totals.values())
     per = max(handovers, 1)

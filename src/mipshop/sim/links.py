@@ -29,6 +29,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .frame import Frame
     from .network import Interface, Network
 
 
@@ -149,10 +150,11 @@ class Link:
     def _transmitter(self, sender: Interface) -> _Transmitter:
         raise NotImplementedError
 
-    def transmit(self, sender: Interface, data: bytes, receiver: Interface | None) -> bool:
+    def transmit(self, sender: Interface, frame: Frame, receiver: Interface | None) -> bool:
         """Send one frame to ``receiver`` (None: to every other attached interface).
 
         Returns False when the drop-tail queue refused it. Arrivals are scheduled on the kernel.
+        Captures get the frame's bytes (encoded then, once per packet); taps get the frame.
         """
         network = self.network
         kernel = network.kernel
@@ -164,44 +166,48 @@ class Link:
             waiting.popleft()
         if start > now:
             if self.queue_limit is not None and len(waiting) >= self.queue_limit:
-                network.drop("queue", self.name, data)
+                network.drop("queue", self.name, frame)
                 return False
             waiting.append(start)
-        finish = start + (len(data) * 8 / self.bandwidth if self.bandwidth else 0.0)
+        finish = start + (frame.size * 8 / self.bandwidth if self.bandwidth else 0.0)
         tx.busy_until = finish
         self.sent += 1
         if network.captures:
+            data = frame.data
             for capture in network.captures:
                 capture.record(start, self.name, data)
+        if network.taps:
+            for tap in network.taps:
+                tap(start, self.name, frame)
         arrival = finish + self.delay
         loss = self.loss
         if receiver is not None:
             if loss and self.rng.random() < loss:
-                network.drop("loss", self.name, data)
+                network.drop("loss", self.name, frame)
                 return True
-            kernel.schedule_at(arrival, self._arrive, receiver, data)
+            kernel.schedule_at(arrival, self._arrive, receiver, frame)
             return True
         for other in self.interfaces:
             if other is sender:
                 continue
             if loss and self.rng.random() < loss:
-                network.drop("loss", self.name, data)
+                network.drop("loss", self.name, frame)
                 continue
-            kernel.schedule_at(arrival, self._arrive, other, data)
+            kernel.schedule_at(arrival, self._arrive, other, frame)
         return True
 
-    def _arrive(self, receiver: Interface, data: bytes) -> None:
+    def _arrive(self, receiver: Interface, frame: Frame) -> None:
         if receiver.link is not self:
-            self.network.drop("receiver left the link", self.name, data)
+            self.network.drop("receiver left the link", self.name, frame)
             return
         if not receiver.up:
             handler = receiver.down_handler
             if handler is not None:
-                handler(receiver, data)
+                handler(receiver, frame)
             else:
-                self.network.drop("radio off", self.name, data)
+                self.network.drop("radio off", self.name, frame)
             return
-        receiver.node.receive(receiver, data)
+        receiver.node.receive(receiver, frame)
 
 
 class PointToPointLink(Link):

@@ -1,10 +1,11 @@
 """Nodes, interfaces, IPv6 forwarding and entity hosting on the discrete-event kernel.
 
 A :class:`Network` owns a :class:`~.kernel.Kernel`, the nodes and the links
-(:mod:`.links`). Packets travel as the bytes the wire layer produced
-(:func:`~mipshop.wire.ipv6.encode_packet` once, at the sender); a node reads only what a
-forwarding decision needs, the destination address at bytes 24:40 of the IPv6 header and the hop
-limit at byte 7 (RFC 8200 §3), and hands whole byte strings to entities, which decode them.
+(:mod:`.links`). Links carry :class:`~.frame.Frame`\\ s: real packets that travel as decoded
+objects and are encoded only where bytes are used (a capture, a drop log), or, with
+``Network(wire_bytes=True)``, as the bytes the wire layer produced, which every receiving
+entity and application decodes again (:mod:`.frame`). A node reads only what a forwarding
+decision needs, the destination address and the hop limit (RFC 8200 §3).
 
 Receiving (:meth:`Node.receive`), per RFC 8200 / RFC 4291:
 
@@ -54,8 +55,9 @@ from ..protocol.base.actions import (
 )
 from ..protocol.base.entity import Entity
 from ..wire.errors import MalformedPacket
-from ..wire.ipv6 import IPv6Packet, UDPDatagram, decode_packet, encode_packet
+from ..wire.ipv6 import IPv6Packet, UDPDatagram, decode_packet
 from ..wire.pcap import CapturedPacket, write_pcap
+from .frame import Frame
 from .kernel import Kernel, Timer
 from .links import Link, PointToPointLink, SharedLink
 
@@ -66,6 +68,8 @@ _PROTO_UDP = 17
 
 #: Handler of an application bound to a UDP port: ``(packet, now, link_name)``.
 UDPHandler = Callable[[IPv6Packet, float, "str | None"], None]
+#: Observer of every frame put on a link: ``(start of serialization, link name, frame)``.
+Tap = Callable[[float, str, Frame], None]
 
 
 def _packed(address: IPv6Address | str | bytes) -> bytes:
@@ -175,7 +179,7 @@ class Interface:
         self.proxied: set[bytes] = set()
         self.link: Link | None = None
         self.up = True
-        self.down_handler: Callable[[Interface, bytes], None] | None = None
+        self.down_handler: Callable[[Interface, Frame], None] | None = None
 
     def __repr__(self) -> str:
         return f"<Interface {self.node.name}.{self.name}>"
@@ -369,11 +373,11 @@ class Node:
 
     def _perform(self, hosted: _Hosted, action: object) -> None:
         if isinstance(action, Transmit):
-            data = encode_packet(action.packet)
+            frame = Frame.of(action.packet, encode=self.network.wire_bytes)
             if action.interface is None:
-                self.send_routed(data)
+                self.send_routed(frame)
             else:
-                self.send_on(self.interfaces[action.interface], data, action.link_destination)
+                self.send_on(self.interfaces[action.interface], frame, action.link_destination)
         elif isinstance(action, Event):
             self.network.events.append(EventRecord(self.kernel.now, self.name, action))
         elif isinstance(action, Deliver):
@@ -414,23 +418,23 @@ class Node:
 
     # -- receiving -----
 
-    def receive(self, interface: Interface, data: bytes) -> None:
+    def receive(self, interface: Interface, frame: Frame) -> None:
         """Take a frame that arrived on ``interface`` (called by the link)."""
-        destination = data[24:40]
+        destination = frame.dst
         self._arrival_link = interface.link.name if interface.link is not None else None
         if destination[0] == 0xFF:
             if self._wants_multicast(interface, destination):
-                self._to_entities(interface, data, None)
+                self._to_entities(interface, frame, None)
             else:
                 self.counters["multicast.ignored"] += 1
             return
         if destination in self._local or destination in self._claims:
-            self._local_delivery(interface, data, destination)
+            self._local_delivery(interface, frame, destination)
             return
         if self.forwarding:
-            self.forward(data, destination)
+            self.forward(frame)
             return
-        self.network.drop("not for this host", self.name, data)
+        self.network.drop("not for this host", self.name, frame)
 
     def _wants_multicast(self, interface: Interface, group: bytes) -> bool:
         if group == _ALL_NODES:
@@ -442,36 +446,42 @@ class Node:
             return any(a[13:] == tail for a in interface.address_set | interface.proxied)
         return True
 
-    def _local_delivery(self, interface: Interface, data: bytes, destination: bytes) -> None:
+    def _local_delivery(self, interface: Interface, frame: Frame, destination: bytes) -> None:
         claimant = self._claims.get(destination)
         if claimant is not None:
-            self._to_entity(claimant, interface, data)
+            self._to_entity(claimant, interface, frame)
             return
-        if data[6] == _PROTO_UDP and self._udp:
-            port = int.from_bytes(data[42:44], "big")
-            handler = self._udp.get(port)
+        if self._udp:
+            port = _udp_port(frame)
+            handler = None if port is None else self._udp.get(port)
             if handler is not None:
                 try:
-                    packet = decode_packet(data)
+                    packet = (decode_packet(frame.data) if self.network.wire_bytes
+                              else frame.decoded())
                 except MalformedPacket:
-                    self.network.drop("malformed", self.name, data)
+                    self.network.drop("malformed", self.name, frame)
                     return
                 self.counters["udp.received"] += 1
                 handler(packet, self.kernel.now, self._arrival_link)
                 return
-        self._to_entities(interface, data, "no listener")
+        self._to_entities(interface, frame, "no listener")
 
-    def _to_entities(self, interface: Interface, data: bytes, unheard: str | None) -> None:
+    def _to_entities(self, interface: Interface, frame: Frame, unheard: str | None) -> None:
         taken = False
         for hosted in self.entities:
             if hosted.interfaces is None or interface.name in hosted.interfaces:
-                self._to_entity(hosted, interface, data)
+                self._to_entity(hosted, interface, frame)
                 taken = True
         if not taken and unheard is not None:
-            self.network.drop(unheard, self.name, data)
+            self.network.drop(unheard, self.name, frame)
 
-    def _to_entity(self, hosted: _Hosted, interface: Interface, data: bytes) -> None:
-        hosted.entity.receive(data, interface.name, self.kernel.now)
+    def _to_entity(self, hosted: _Hosted, interface: Interface, frame: Frame) -> None:
+        # An entity decodes bytes itself (and verifies authenticators over them); an object
+        # arrives with the hop limit this copy reached.
+        if self.network.wire_bytes or frame.packet is None:
+            hosted.entity.receive(frame.data, interface.name, self.kernel.now)
+        else:
+            hosted.entity.receive(frame.decoded(), interface.name, self.kernel.now)
         self.flush(hosted)
 
     def deliver_to_application(self, packet: IPv6Packet) -> None:
@@ -489,34 +499,39 @@ class Node:
 
     def send(self, packet: IPv6Packet) -> None:
         """Send an application packet from this node, routed by its destination."""
-        self.send_routed(encode_packet(packet))
+        self.send_routed(Frame.of(packet, encode=self.network.wire_bytes))
 
-    def forward(self, data: bytes, destination: bytes) -> None:
+    def forward(self, frame: Frame, destination: bytes | None = None) -> None:
         """Forward a transit packet: decrement the hop limit and route it (RFC 8200 §3)."""
-        hop_limit = data[7]
-        if hop_limit <= 1:
-            self.network.drop("hop limit exceeded", self.name, data)
+        if frame.hop_limit <= 1:
+            self.network.drop("hop limit exceeded", self.name, frame)
             return
         self.counters["forwarded"] += 1
-        self.send_routed(data[:7] + bytes((hop_limit - 1,)) + data[8:], destination)
+        self.send_routed(frame.forwarded())
 
-    def send_routed(self, data: bytes, destination: bytes | None = None) -> None:
-        """Send bytes out of the interface the longest-prefix route names."""
+    def send_routed(self, frame: Frame | IPv6Packet | bytes,
+                    destination: bytes | None = None) -> None:
+        """Send a frame (or a packet, or raw bytes) out of the interface the longest-prefix
+        route for its destination names."""
+        frame = self._frame(frame)
         if destination is None:
-            destination = data[24:40]
+            destination = frame.dst
         route = self.lookup(destination)
         if route is None:
-            self.network.drop("no route", self.name, data)
+            self.network.drop("no route", self.name, frame)
             return
         interface = self.interfaces[route.interface]
         next_hop = destination if route.via is None else route.via.packed
-        self._emit(interface, data, next_hop, None)
+        self._emit(interface, frame, next_hop, None)
 
     def send_on(
-        self, interface: Interface, data: bytes, link_destination: bytes | None = None
+        self, interface: Interface, frame: Frame | IPv6Packet | bytes,
+        link_destination: bytes | None = None,
     ) -> None:
-        """Send bytes on ``interface`` (an entity's ``Transmit`` with an interface)."""
-        destination = data[24:40]
+        """Send a frame (or a packet, or raw bytes) on ``interface`` (an entity's ``Transmit``
+        with an interface)."""
+        frame = self._frame(frame)
+        destination = frame.dst
         next_hop = destination
         # Multicast and link-local (fe80::/10) destinations are on-link by definition.
         if (destination[0] != 0xFF and link_destination is None
@@ -528,26 +543,33 @@ class Node:
                   and interface.link is not None and interface.link.resolve(destination) is None):
                 # A router's entity named an interface the destination is not on: the routing
                 # table knows better (a home agent tunnelling to a care-of address).
-                self.send_routed(data, destination)
+                self.send_routed(frame, destination)
                 return
-        self._emit(interface, data, next_hop, link_destination)
+        self._emit(interface, frame, next_hop, link_destination)
+
+    def _frame(self, item: Frame | IPv6Packet | bytes) -> Frame:
+        if isinstance(item, Frame):
+            return item
+        if isinstance(item, IPv6Packet):
+            return Frame.of(item, encode=self.network.wire_bytes)
+        return Frame.from_bytes(bytes(item))
 
     def _emit(
         self,
         interface: Interface,
-        data: bytes,
+        frame: Frame,
         next_hop: bytes,
         link_destination: bytes | None,
     ) -> None:
         link = interface.link
         if link is None:
-            self.network.drop("no link", self.name, data)
+            self.network.drop("no link", self.name, frame)
             return
         if not interface.up:
-            self.network.drop("radio off", self.name, data)
+            self.network.drop("radio off", self.name, frame)
             return
         if next_hop[0] == 0xFF:
-            link.transmit(interface, data, None)
+            link.transmit(interface, frame, None)
             return
         if link_destination is not None:
             receiver = link.by_link_address(link_destination)
@@ -556,22 +578,41 @@ class Node:
             if receiver is None and not self.forwarding:
                 receiver = link.default_router(interface)
         if receiver is None or receiver is interface:
-            self.network.drop("address unresolved", self.name, data)
+            self.network.drop("address unresolved", self.name, frame)
             return
-        link.transmit(interface, data, receiver)
+        link.transmit(interface, frame, receiver)
+
+
+def _udp_port(frame: Frame) -> int | None:
+    """The destination port of a UDP datagram right after the IPv6 header (no extension
+    header, no tunnel), or None: what the node's sockets can take without an entity."""
+    packet = frame.packet
+    if packet is None:
+        data = frame.data
+        if len(data) >= 44 and data[6] == _PROTO_UDP:
+            return int.from_bytes(data[42:44], "big")
+        return None
+    payload = packet.payload
+    if type(payload) is UDPDatagram and not packet.extension_headers:
+        return payload.dst_port
+    return None
 
 
 class Network:
     """The simulated network: kernel, nodes, links, event log, drops and captures."""
 
     def __init__(self, seed: int = 0, *, kernel: Kernel | None = None,
-                 record_drops: bool = False) -> None:
+                 record_drops: bool = False, wire_bytes: bool = False) -> None:
         self.kernel = kernel if kernel is not None else Kernel(seed)
+        #: Frames carry encoded bytes that every receiver decodes (:mod:`.frame`).
+        self.wire_bytes = wire_bytes
         self.nodes: dict[str, Node] = {}
         self.links: dict[str, Link] = {}
         self.events: list[EventRecord] = []
         self.entity_nodes: dict[str, Node] = {}
         self.captures: list[Capture] = []
+        #: Observers of every frame put on a link, given the frame itself (no encoding).
+        self.taps: list[Tap] = []
         self.drops: Counter[str] = Counter()
         self.drop_log: list[DropRecord] | None = [] if record_drops else None
         self._mac = itertools.count(1)
@@ -630,11 +671,11 @@ class Network:
         self.captures.append(capture)
         return capture
 
-    def drop(self, reason: str, where: str, data: bytes) -> None:
-        """Count (and with ``record_drops`` log) an undelivered frame."""
+    def drop(self, reason: str, where: str, frame: Frame) -> None:
+        """Count (and with ``record_drops`` log, as bytes) an undelivered frame."""
         self.drops[reason] += 1
         if self.drop_log is not None:
-            self.drop_log.append(DropRecord(self.kernel.now, where, reason, data))
+            self.drop_log.append(DropRecord(self.kernel.now, where, reason, frame.data))
 
     def node_of(self, entity: Entity) -> Node:
         """The node hosting ``entity``."""
@@ -664,6 +705,7 @@ __all__ = [
     "Capture",
     "DropRecord",
     "EventRecord",
+    "Frame",
     "Interface",
     "Network",
     "Node",

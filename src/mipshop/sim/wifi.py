@@ -60,6 +60,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .frame import Frame
 from .links import Link, SharedLink
 from .network import Interface, Network, Node
 from .triggers import L2Trigger, LinkDown, LinkGoingDown, LinkUp, ScanCompleted
@@ -114,7 +115,7 @@ class AccessPoint:
     #: Link-layer address of the AR when it is integrated with the AP (Fig. 2), else None.
     ar_link_address: bytes | None = None
     buffer_limit: int = 0
-    buffered: deque[tuple[Interface, bytes]] = field(default_factory=deque)
+    buffered: deque[tuple[Interface, Frame]] = field(default_factory=deque)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,31 +235,31 @@ class Station:
 
     # -- radio ------------------------------------------------------------------------------
 
-    def _radio_off(self, interface: Interface, data: bytes) -> None:
+    def _radio_off(self, interface: Interface, frame: Frame) -> None:
         ap = self.ap
         if ap is not None and ap.buffer_limit and interface.link is ap.link:
             if len(ap.buffered) < ap.buffer_limit:
-                ap.buffered.append((interface, data))
+                ap.buffered.append((interface, frame))
                 self.buffered += 1
                 return
-            self.network.drop("AP buffer full", ap.name, data)
+            self.network.drop("AP buffer full", ap.name, frame)
             return
-        self.network.drop("radio off", self.node.name, data)
+        self.network.drop("radio off", self.node.name, frame)
 
-    def _take_buffer(self, ap: AccessPoint) -> list[bytes]:
+    def _take_buffer(self, ap: AccessPoint) -> list[Frame]:
         """Remove and return the frames ``ap`` holds for this station (others' stay)."""
-        mine = [data for interface, data in ap.buffered if interface is self.interface]
+        mine = [frame for interface, frame in ap.buffered if interface is self.interface]
         if mine:
             ap.buffered = deque(item for item in ap.buffered if item[0] is not self.interface)
         return mine
 
     def _flush_buffer(self, ap: AccessPoint) -> None:
-        for data in self._take_buffer(ap):
-            self.node.receive(self.interface, data)
+        for frame in self._take_buffer(ap):
+            self.node.receive(self.interface, frame)
 
     def _drop_buffer(self, ap: AccessPoint) -> None:
-        for data in self._take_buffer(ap):
-            self.network.drop("left the AP", ap.name, data)
+        for frame in self._take_buffer(ap):
+            self.network.drop("left the AP", ap.name, frame)
 
     def _phase(self, record: HandoffRecord | None, name: str, duration: float) -> None:
         now = self.kernel.now

@@ -202,6 +202,28 @@ def encode_packet(packet: IPv6Packet, *, fbu_lifetime_unit: int = 4) -> bytes:
     )
 
 
+def packet_length(packet: IPv6Packet) -> int:
+    """``len(encode_packet(packet))``, without encoding data: UDP, tunnelled and raw payloads
+    are counted from their fields; only Mobility Header and ICMPv6 messages (whose option
+    padding is the codec's business) and extension headers are encoded to be measured."""
+    length = IPV6_HEADER_LENGTH
+    for header in packet.extension_headers:
+        length += len(encode_extension_header(header, PROTO_NONE))
+    payload = packet.payload
+    kind = type(payload)
+    if kind is UDPDatagram:
+        return length + 8 + len(payload.data)  # type: ignore[union-attr]
+    if kind is IPv6Packet:
+        return length + packet_length(payload)  # type: ignore[arg-type]
+    if payload is None:
+        return length
+    if kind is RawPayload:
+        return length + len(payload.data)  # type: ignore[union-attr]
+    if hasattr(payload, "MH_TYPE"):
+        return length + len(encode_mh(payload))  # type: ignore[arg-type]
+    return length + len(encode_icmpv6(payload))  # type: ignore[arg-type]
+
+
 def _with_checksum(packet: IPv6Packet, upper: bytes, protocol: int, at: int) -> bytes:
     """Return ``upper`` with its checksum field (at offset ``at``) filled in."""
     src, dst = packet.checksum_addresses()
