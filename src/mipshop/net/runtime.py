@@ -382,8 +382,14 @@ class Runtime:
     def _claim(self, address: IPv6Address, proxy_interface: str | None, active: bool) -> None:
         """Own ``address`` in user space: route it into the TUN device (+ proxy NDP)."""
         assert self.netlink is not None and self.tun is not None
-        self.netlink.route(IPv6Network((address, 128)), self.tun.name, metric=TUN_METRIC,
-                           active=active)
+        if not address.is_link_local:
+            # A link-local address defended for another node (a home agent's, RFC 6275
+            # §10.3.1) gets no route: the kernel looks link-local destinations up on the
+            # arrival interface only. Proxy NDP answers for it and the packet listener hands
+            # its packets over (the kernel, forwarding, also sends the sender a Redirect and
+            # then fails to resolve the address: nothing reaches the mobile node).
+            self.netlink.route(IPv6Network((address, 128)), self.tun.name,
+                               metric=TUN_METRIC, active=active)
         (self._claimed.add if active else self._claimed.discard)(address)
         if proxy_interface is not None and proxy_interface in self.senders:
             self.netlink.proxy(address, proxy_interface, active=active)

@@ -248,6 +248,8 @@ class TestbedOptions:
     pcap: str | None = None
     capture_ports: tuple[str, ...] = ("p-mn",)
     extra_daemon_settings: dict[str, Any] = field(default_factory=dict)
+    #: Extra keys of each node's entity table (``mn``: ``[mobile_node]``, ``ha``, ``ar1``, ...).
+    extra_entity_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: One-way delays (seconds) of the core router's links, by the node behind them
     #: (``cn``, ``home``, ``ar1``, ``ar2``, ``map``), from a userspace delay element on the
     #: core router (:mod:`.delay`; the kernel has no netem). Empty: no delay element.
@@ -520,7 +522,10 @@ class Testbed:
     def _start_daemons(self) -> None:
         for node, role in self.daemon_roles:
             path = self.workdir / f"{node}.toml"
-            path.write_text(to_toml(self._config(node, role)))
+            config = self._config(node, role)
+            entity = next(key for key in config if key != "daemon")
+            config[entity].update(self.options.extra_entity_settings.get(node, {}))
+            path.write_text(to_toml(config))
             process = self.spawn(node, [sys.executable, "-m", "mipshop.net.daemon", role,
                                         "--config", str(path)], name=f"daemon-{node}")
             self.daemons[node] = process

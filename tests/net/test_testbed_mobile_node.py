@@ -1,0 +1,92 @@
+"""The mobile node's RFC 6275 §11 duties on real packets (netns testbed).
+
+Each check reads packets captured on the switch ports (decoded with the wire layer) and the
+daemons' state dumps; the probes that the kernel of another node sends (Neighbor
+Solicitations, a UDP datagram from a plain socket) are packets mipshop did not build.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from ipaddress import IPv6Address
+from pathlib import Path
+
+import pytest
+
+from mipshop.net.testbed import Testbed, TestbedOptions, care_of_address
+from mipshop.wire.icmpv6 import (
+    DestinationUnreachable,
+    EchoRequest,
+    NeighborAdvertisement,
+    NeighborSolicitation,
+)
+from mipshop.wire.ipv6 import IPv6Packet
+from mipshop.wire.mh import BindingUpdate
+from tests.net.test_testbed import binding, packets
+
+pytestmark = pytest.mark.netns
+
+#: The mobile node's interface identifier is the home address's (2001:db8:1::100): its
+#: link-local address fe80::100 is "compatible" (RFC 6275 §11.7.1).
+MN_LINK_LOCAL = IPv6Address("fe80::100")
+COA1 = IPv6Address("2001:db8:10::100")
+HA_LINK_LOCAL = IPv6Address("fe80::1")
+CORE_LINK_LOCAL = IPv6Address("fe80::fffe")
+
+#: An ICMPv6 Echo Request (RFC 4443 §4.1, laid out by hand; the kernel's raw socket fills in
+#: the checksum) from the core router's home-link interface to a link-local address.
+SEND_ECHO = ("import socket,sys; s=socket.socket(socket.AF_INET6,socket.SOCK_RAW,58); "
+             "s.sendto(bytes([128,0,0,0,0,1,0,1])+b'probe', "
+             "(sys.argv[1], 0, 0, socket.if_nametoindex('c-home')))")
+
+
+@pytest.fixture
+def compatible(tmp_path: Path) -> Iterator[Testbed]:
+    options = TestbedOptions(pcap=str(tmp_path / "ports.pcap"),
+                             capture_ports=("p-mn", "p-core"),
+                             extra_entity_settings={"mn": {"interface_identifier": 0x100}})
+    with Testbed(options) as tb:
+        yield tb
+
+
+def test_l_bit_the_home_agent_defends_the_link_local_address(compatible: Testbed,
+                                                             tmp_path: Path) -> None:
+    bed = compatible
+    assert care_of_address("ar1") != COA1  # the identifier is not the MAC's
+    bed.wait_for(lambda: binding(bed) == str(COA1), what="home registration")
+    assert str(MN_LINK_LOCAL) in bed.state("ha")["proxies"]
+    # A node on the home link (the core router's kernel) sends to fe80::100: its Neighbor
+    # Solicitation is answered by the home agent's proxy, and the echo request gets an ICMP
+    # Destination Unreachable Code 3 instead of being tunnelled (RFC 6275 §10.4.2).
+    bed.exec("core", [sys.executable, "-c", SEND_ECHO, str(MN_LINK_LOCAL)])
+    bed.wait_for(lambda: bed.events("ha", "ha.link_local_unreachable"),
+                 what="Destination Unreachable")
+    bed.move("home", link_down=0.05)
+    bed.wait_for(lambda: bed.state("ha")["binding_cache"] == [], what="de-registration")
+    assert str(MN_LINK_LOCAL) not in bed.state("ha")["proxies"]
+    bed.wait_for(lambda: bed.events("mn", "home.deregistered"), what="the node's BA")
+    bed.stop_capture()
+    captured = packets(tmp_path / "ports.pcap")
+    [bu, *_] = [p for p in captured if isinstance(p.payload, BindingUpdate)
+                and p.payload.lifetime > 0]
+    assert bu.payload.link_local_compat and bu.src == COA1  # the L bit on the wire
+    solicitations = [p for p in captured if isinstance(p.payload, NeighborSolicitation)
+                     and p.payload.target == MN_LINK_LOCAL and p.src == CORE_LINK_LOCAL]
+    answers = [p for p in captured if isinstance(p.payload, NeighborAdvertisement)
+               and p.payload.target == MN_LINK_LOCAL and p.dst == CORE_LINK_LOCAL]
+    assert solicitations and answers  # the home agent's kernel proxies fe80::100
+    unreachable = [p for p in captured if isinstance(p.payload, DestinationUnreachable)]
+    assert unreachable and {(p.src, p.dst, p.payload.code) for p in unreachable} == {
+        (HA_LINK_LOCAL, CORE_LINK_LOCAL, 3)}
+    assert unreachable[0].payload.invoking_packet[24:40] == MN_LINK_LOCAL.packed
+    # The echo is never tunnelled to the care-of address. (The home agent's kernel, which
+    # forwards, also sends the core a Redirect and puts the echo back on the home link, where
+    # nobody owns fe80::100: kernel behaviour of this testbed, not the entity's.)
+    assert [p for p in captured if isinstance(p.payload, EchoRequest) and p.dst == MN_LINK_LOCAL]
+    assert not [p for p in captured if isinstance(p.payload, IPv6Packet)
+                and p.payload.dst == MN_LINK_LOCAL]
+    # Back home, the node advertises its link-local address itself (§11.5.5).
+    assert [p for p in captured if isinstance(p.payload, NeighborAdvertisement)
+            and p.payload.target == MN_LINK_LOCAL and p.src == MN_LINK_LOCAL
+            and p.payload.override]
