@@ -91,3 +91,12 @@ def test_against_rfc5568_section_9():
     assert len(rows) == 5
     for name, value in rows:
         assert getattr(c, name) == float(value), name
+
+
+def test_against_rfc4861_section_10():
+    text = (PASSAGES / "rfc4861-section-10.txt").read_text()
+    table = dict(re.findall(r"^\s+([A-Z_]+)\s+([\d.,]+) ", text, flags=re.MULTILINE))
+    assert float(table["MAX_RA_DELAY_TIME"]) == c.MAX_RA_DELAY_TIME
+    assert int(table["MAX_NEIGHBOR_ADVERTISEMENT"]) == c.MAX_NEIGHBOR_ADVERTISEMENT
+    assert float(table["MIN_DELAY_BETWEEN_RAS"]) == c.MIN_DELAY_BETWEEN_RAS
+    assert float(table["RETRANS_TIMER"].replace(",", "")) / 1000 == c.ND_RETRANS_TIMER

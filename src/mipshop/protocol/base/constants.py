@@ -62,6 +62,12 @@ INITIAL_BINDACK_TIMEOUT_FIRST_REG: Final = 1.5
 
 #: RFC 4861 §10 RETRANS_TIMER (1,000 ms), an input of InitialBindackTimeoutFirstReg.
 ND_RETRANS_TIMER: Final = 1.0
+#: RFC 4861 §10 / §6.2.6: a Router Advertisement answering a Router Solicitation MUST be
+#: delayed by a random time between 0 and this many seconds.
+MAX_RA_DELAY_TIME: Final = 0.5
+#: RFC 4861 §10 / §7.2.6: unsolicited Neighbor Advertisements a node MAY send for one change
+#: (RFC 5568 §6.3 allows retransmitting the UNA under this rule).
+MAX_NEIGHBOR_ADVERTISEMENT: Final = 3
 #: RFC 4862 §5.1 DupAddrDetectTransmits default, an input of InitialBindackTimeoutFirstReg.
 DUP_ADDR_DETECT_TRANSMITS: Final = 1
 

@@ -17,7 +17,12 @@ is driven by link-layer triggers (:mod:`mipshop.protocol.base.link_events`, thro
   on the 2 x RTT / 100 ms schedule ([choice] docs/decisions.md D7); unknown target AP -> RtSolPr
   first, FBU on the answer. An FBack (status 1: use the NCoA it carries) completes the
   predictive part.
-* :class:`LinkUp` on the target -> **UNA** from the NCoA (§6.3), the NCoA becomes the care-of
+* :class:`LinkUp` on the target -> **UNA** from the NCoA (§6.3; repeated every 2 x RTT of the
+  access link, measured by the last RtSolPr/PrRtAdv exchange (a first transmission only, as
+  Karn's rule has it), or 100 ms when none was measured, up to ``una_transmissions`` times in
+  all, until a packet for the NCoA arrives, which
+  shows that the NAR has it: a lost UNA would otherwise leave the NAR proxying the NCoA and
+  holding its traffic for PROXY_ND_LIFETIME), the NCoA becomes the care-of
   address at once (:meth:`MobileNode.adopt_care_of_address`, so the home and correspondent
   registrations run, or under HMIPv6 only the MAP registration), and without an FBack the
   **reactive** FBU follows from the NCoA (§3.2 case 2). On an unexpected known AP the same
@@ -46,9 +51,9 @@ Events: ``fmip.rtsolpr_sent`` (``identifier``, ``access_points``, ``retransmissi
 (``sequence``, ``mode``, ``source``, ``pcoa``, ``ncoa``, ``lifetime``, ``retransmission``,
 ``anchor``: the FBU's destination, ``home_address``: its Home Address), ``fmip.fback`` (``status``,
 ``sequence``, ``ncoa``, ``lifetime``, ``on_new_link``), ``fmip.una_sent`` (``ncoa``,
-``destination``), ``fmip.reactive`` (``reason``), ``fmip.naack`` (``status``,
-``new_care_of_address``), ``fmip.returned``, ``fmip.stopped`` (``reason``),
-``fmip.handover_complete`` (``pcoa``, ``ncoa``).
+``destination``, ``retransmission``), ``fmip.una_confirmed`` (``ncoa``, ``transmissions``),
+``fmip.reactive`` (``reason``), ``fmip.naack`` (``status``, ``new_care_of_address``),
+``fmip.returned``, ``fmip.stopped`` (``reason``), ``fmip.handover_complete`` (``pcoa``, ``ncoa``).
 """
 
 from __future__ import annotations
@@ -83,7 +88,7 @@ from ...wire.nd_options import (
 from ...wire.nd_options import LLAOptionCode as L
 from ..base.actions import ConfigureAddress, Transmit
 from ..base.addressing import ALL_NODES, ALL_ROUTERS, ND_HOP_LIMIT
-from ..base.backoff import RateLimiter, RetransmissionTimer, fmip_backoff
+from ..base.backoff import RateLimiter, RetransmissionTimer, fmip_backoff, fmip_initial_timeout
 from ..base.entity import Timer
 from ..base.link_events import LinkEvent, LinkGoingDown, ScanCompleted
 from ..base.sequence import initial_sequence, seq_next
@@ -150,6 +155,12 @@ class FastHandoverClient(MobilityClient):
         self._rtsolpr_timer: Timer | None = None
         self._pending_target: bytes | None = None
         self._rate = RateLimiter(rate=config.max_rtsolpr_rate, window=1.0)
+        #: The UNA being repeated: its NCoA, transmissions so far and the next one's timer.
+        self._una: tuple[IPv6Address, int, Timer] | None = None
+        #: Round trip of the access link, from the last RtSolPr answered at its first
+        #: transmission (seconds), or None; and when that transmission left.
+        self.access_rtt: float | None = None
+        self._rtsolpr_sent_at: float | None = None
 
     # -- RtSolPr (§6.1.1) ------------------------------------------------------------------
 
@@ -175,6 +186,8 @@ class FastHandoverClient(MobilityClient):
                 delay, lambda now: self._send_rtsolpr(retransmission=retransmission))
             return
         self._rate.record("rtsolpr", node.now)
+        # Karn's rule: an answer to a retransmitted RtSolPr gives no round-trip sample.
+        self._rtsolpr_sent_at = None if retransmission else node.now
         options: list[NDOption] = [
             LinkLayerAddress(option_code=L.SOURCE, address=node.config.link_layer_address)]
         if aps:
@@ -214,6 +227,9 @@ class FastHandoverClient(MobilityClient):
             node.counters["drop.fmip_prrtadv_unexpected"] += 1
             return
         if solicited:
+            if self._rtsolpr_sent_at is not None:
+                self.access_rtt = node.now - self._rtsolpr_sent_at
+                self._rtsolpr_sent_at = None
             self._rtsolpr = None
             if self._rtsolpr_timer is not None:
                 self._rtsolpr_timer.cancel()
@@ -273,7 +289,8 @@ class FastHandoverClient(MobilityClient):
                         lifetime=self.config.fbu_lifetime)
 
     def link_down(self) -> None:
-        """Leaving the link: FBU retransmissions from it are pointless now."""
+        """Leaving the link: FBU and UNA retransmissions from it are pointless now."""
+        self._cancel_una()
         h = self.handover
         if h is not None and h.fbu_timer is not None and h.fbu_source == h.pcoa:
             h.fbu_timer.cancel()
@@ -328,7 +345,8 @@ class FastHandoverClient(MobilityClient):
     def _arrive(self, h: FastHandover) -> None:
         """UNA, the NCoA as care-of address, and the reactive FBU if no FBack came (§4)."""
         assert h.ncoa is not None
-        self._send_una(h.ncoa)
+        # Repeated only if an FBU left the old link: only then may the NAR be proxying.
+        self._send_una(h.ncoa, repeat=h.fbu_source is not None and h.fbu_source == h.pcoa)
         h.phase = "moved"
         self.node.adopt_care_of_address(h.ncoa)
         if not h.fback and not h.no_more_fbus:
@@ -354,8 +372,12 @@ class FastHandoverClient(MobilityClient):
         elif h is None or h.phase in ("complete", "returned"):
             self.stopped = None  # a new router: FMIPv6 gets a new chance
 
-    def _send_una(self, ncoa: IPv6Address) -> None:
+    def _send_una(self, ncoa: IPv6Address, *, repeat: bool = False,
+                  transmission: int = 1) -> None:
+        """Send the UNA (§6.3); with ``repeat``, below ``una_transmissions``, schedule its
+        repetition."""
         node, h = self.node, self.handover
+        self._cancel_una()
         una = NeighborAdvertisement.unsolicited(target=ncoa,
                                                 link_layer_address=node.config.link_layer_address)
         info = self.access_points.get(h.target_ap) if h and h.target_ap else None
@@ -364,7 +386,36 @@ class FastHandoverClient(MobilityClient):
             destination = info.router_address
         node.act(Transmit(packet=IPv6Packet(src=ncoa, dst=destination, hop_limit=ND_HOP_LIMIT,
                                             payload=una), interface=node.interface))
-        node.emit("fmip.una_sent", ncoa=ncoa, destination=destination)
+        node.emit("fmip.una_sent", ncoa=ncoa, destination=destination,
+                  retransmission=transmission > 1)
+        if repeat and transmission < self.config.una_transmissions:
+            # RFC 5568 §6.3: "MAY retransmit UNAs subject to [RFC 4861 §7.2.6] while noting
+            # that the default RetransTimer value is large for handover purposes": [choice]
+            # the FMIPv6 timer instead (docs/decisions.md D13).
+            rtt = self.config.rtt if self.config.rtt is not None else self.access_rtt
+            timer = node.schedule(fmip_initial_timeout(rtt or None),
+                                  lambda now: self._repeat_una(ncoa, transmission + 1))
+            self._una = (ncoa, transmission, timer)
+
+    def _repeat_una(self, ncoa: IPv6Address, transmission: int) -> None:
+        self._una = None
+        h = self.handover
+        if h is None or h.ncoa != ncoa or not self.node.attached or h.phase not in (
+                "moved", "complete"):
+            return
+        self._send_una(ncoa, repeat=True, transmission=transmission)
+
+    def _cancel_una(self) -> None:
+        if self._una is not None:
+            self._una[2].cancel()
+            self._una = None
+
+    def received(self, packet: IPv6Packet) -> None:
+        """A packet for the NCoA: the NAR forwards to it (§6.3), so it has our UNA."""
+        if self._una is not None and packet.dst == self._una[0]:
+            ncoa, transmissions, _timer = self._una
+            self._cancel_una()
+            self.node.emit("fmip.una_confirmed", ncoa=ncoa, transmissions=transmissions)
 
     # -- FBU (§6.2.2) and FBack (§6.2.3) ---------------------------------------------------
 
@@ -458,7 +509,7 @@ class FastHandoverClient(MobilityClient):
             # §4: the NAR assigned the NCoA; the MN MUST use it.
             h.ncoa = alternate.address
             if h.phase == "moved":
-                self._send_una(h.ncoa)
+                self._send_una(h.ncoa, repeat=True)  # the NAR proxies the NCoA it assigned
                 node.adopt_care_of_address(h.ncoa)
         if h.phase == "prepared":
             h.phase = "acknowledged"
@@ -530,6 +581,7 @@ class FastHandoverClient(MobilityClient):
     def returned_home(self) -> None:
         """At home: no fast handover state is kept."""
         self._cancel_fbu()
+        self._cancel_una()
         self.handover = None
 
     def owns_address(self, address: IPv6Address) -> bool:
@@ -566,6 +618,7 @@ class FastHandoverClient(MobilityClient):
     def _stop(self, reason: str) -> None:
         """Give FMIPv6 up for this handover; it resumes with the next care-of address."""
         self._cancel_fbu()
+        self._cancel_una()
         self.stopped = reason
         self._pending_target = None
         self.handover = None

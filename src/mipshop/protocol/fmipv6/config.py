@@ -24,6 +24,7 @@ from ...wire.nd_options import MAPOption
 from ..base.constants import (
     FBU_RETRIES,
     HI_RETRIES,
+    MAX_NEIGHBOR_ADVERTISEMENT,
     MAX_RTSOLPR_RATE,
     PROXY_ND_LIFETIME,
     RTSOLPR_RETRIES,
@@ -242,6 +243,10 @@ class FastHandoverClientConfig:
       schedule ([choice], docs/decisions.md D7;
       :data:`mipshop.protocol.base.constants.FBU_INITIAL_TIMEOUT`);
     * ``una_to_router``: send the UNA to the NAR's address instead of all-nodes (§6.3);
+    * ``una_transmissions``: UNAs sent per arrival (§6.3 allows retransmitting them under
+      RFC 4861 §7.2.6, at most MAX_NEIGHBOR_ADVERTISEMENT), every 2 x RTT (``rtt``, else the
+      access link's, measured by the RtSolPr/PrRtAdv exchange) or 100 ms ([choice]
+      docs/decisions.md D13), until a packet for the NCoA shows that the NAR has one;
     * ``placement``: where the FBU goes (:class:`AnchorPlacement`; RFC 4140 Appendix A). The
       ``key`` is then the MN-MAP handover key when the FBU goes to a MAP.
     """
@@ -253,6 +258,7 @@ class FastHandoverClientConfig:
     fbu_retries: int = FBU_RETRIES
     rtt: float | None = None
     una_to_router: bool = False
+    una_transmissions: int = MAX_NEIGHBOR_ADVERTISEMENT
     placement: AnchorPlacement = AnchorPlacement.AUTO
 
     def __post_init__(self) -> None:
@@ -262,3 +268,6 @@ class FastHandoverClientConfig:
             raise ValueError("retries must be >= 0 and max_rtsolpr_rate >= 1")
         if self.rtt is not None and not self.rtt > 0:
             raise ValueError("rtt must be positive")
+        if not 1 <= self.una_transmissions <= MAX_NEIGHBOR_ADVERTISEMENT:
+            raise ValueError("una_transmissions must be 1..MAX_NEIGHBOR_ADVERTISEMENT "
+                             "(RFC 4861 §7.2.6)")

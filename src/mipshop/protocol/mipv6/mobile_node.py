@@ -244,6 +244,8 @@ class MobileNode(Entity):
 
     def on_packet(self, packet: IPv6Packet, interface: str) -> None:
         """Handle one decoded packet arriving on the interface."""
+        for client in self.clients:
+            client.received(packet)
         payload = packet.payload
         if isinstance(payload, RouterAdvertisement):
             if packet.hop_limit == ND_HOP_LIMIT and packet.src.is_link_local and self.attached:

@@ -28,6 +28,10 @@ class MobilityClient:
         """Offer a received (decapsulated, RH2-processed) packet; True if consumed."""
         return False
 
+    def received(self, packet: IPv6Packet) -> None:
+        """A packet arrived for the node: the outer packet as received, then each packet
+        found inside it (tunnels), before any processing. Observes only."""
+
     def link_up(self) -> None:
         """Link-layer trigger: the interface is attached to a link (maybe a new one)."""
 

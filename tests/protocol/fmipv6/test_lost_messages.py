@@ -1,0 +1,142 @@
+"""Lost UNA and FBack (RFC 5568 §3.2, §4, §6.3): no 1 s retransmission, nothing held for long.
+
+A predictive handover whose UNA is lost leaves the NAR proxying the NCoA and buffering its
+traffic; the mobile node repeats its UNA on the FMIPv6 timer (2 x the access round trip it
+measured with RtSolPr/PrRtAdv) until a packet for the NCoA shows that the NAR has it. A lost
+FBack on the old link makes the handover continue as a reactive one from the new link (the
+FBU goes again after the UNA, §3.2 case 2), while the PAR's tunnel already carries the data.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mipshop.protocol.base.constants import MAX_NEIGHBOR_ADVERTISEMENT
+from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
+from mipshop.wire.icmpv6 import NeighborAdvertisement, RouterSolicitationForProxy
+from mipshop.wire.mh import FastBindingAcknowledgement
+from tests.protocol.fmip_scenario import APS, build, coa
+
+NCOA = coa("nar")
+SCAN, DECIDE, LEAVE, LINK_DOWN = 5.0, 5.5, 5.6, 0.05
+INTERVAL = 0.02
+
+
+def predictive(scn, *, stop: float = 7.0):
+    scn.cbr(start=4.0, stop=stop, interval=INTERVAL)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(10)
+    return scn
+
+
+def _una(packet, _record) -> bool:
+    return isinstance(packet.payload, NeighborAdvertisement) and packet.payload.is_una
+
+
+def _lose_first(scn, match):
+    """Lose the first packet ``match`` accepts."""
+    state = {"lost": 0}
+
+    def first(packet, record) -> bool:
+        if state["lost"] or not match(packet, record):
+            return False
+        state["lost"] = 1
+        return True
+    scn.net.drop_if(first)
+
+
+def test_the_access_round_trip_is_measured_by_the_first_rtsolpr_exchange():
+    scn = build()
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.run(6)
+    (sent,) = scn.net.events_of("fmip.rtsolpr_sent", "mn")
+    (answer,) = scn.net.events_of("fmip.prrtadv", "mn")
+    assert scn.fmip.access_rtt == pytest.approx(answer.time - sent.time)
+
+
+def test_an_answer_to_a_retransmitted_rtsolpr_gives_no_round_trip_sample():
+    """Karn's rule: the answer may be to either transmission."""
+    scn = build()
+    _lose_first(scn, lambda p, r: isinstance(p.payload, RouterSolicitationForProxy))
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.run(6)
+    assert [e.fields["retransmission"] for e in scn.net.events_of("fmip.rtsolpr_sent")] == [
+        False, True]
+    assert scn.net.events_of("fmip.prrtadv", "mn")
+    assert scn.fmip.access_rtt is None
+
+
+def test_a_lost_una_is_repeated_and_nothing_is_lost():
+    scn = build()
+    _lose_first(scn, _una)
+    predictive(scn)
+    unas = scn.net.events_of("fmip.una_sent", "mn")
+    assert [e.fields["retransmission"] for e in unas] == [False, True]
+    gap = unas[1].time - unas[0].time
+    assert gap == pytest.approx(2 * scn.fmip.access_rtt)  # RFC 5568 §6.1.1's 2 x RTT
+    (confirmed,) = scn.net.events_of("fmip.una_confirmed", "mn")
+    assert confirmed.fields["transmissions"] == 2
+    (flushed,) = scn.net.events_of("fmip.flushed", "nar")
+    assert flushed.time > unas[1].time and flushed.fields["overflow"] == 0
+    assert not scn.net.events_of("fmip.proxy_expired")
+    assert sorted(scn.received()) == scn.sent
+
+
+def test_without_una_repetition_a_lost_una_holds_the_traffic_until_the_proxy_expires():
+    """The same loss with one UNA per arrival: the NAR keeps proxying for PROXY_ND_LIFETIME
+    and discards what it buffered (what the repetition above prevents)."""
+    scn = build(client={"una_transmissions": 1})
+    _lose_first(scn, _una)
+    predictive(scn)
+    assert len(scn.net.events_of("fmip.una_sent", "mn")) == 1
+    (expired,) = scn.net.events_of("fmip.proxy_expired", "nar")
+    assert expired.fields["discarded"] > 0
+    assert len(scn.received()) < len(scn.sent)
+
+
+def test_unas_stop_at_max_neighbor_advertisement_when_nothing_confirms_them():
+    """No traffic for the NCoA: the UNA goes MAX_NEIGHBOR_ADVERTISEMENT times (RFC 4861
+    §7.2.6), no more."""
+    scn = build()
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.net.drop_if(lambda p, r: p.dst == NCOA)  # nothing for the NCoA ever arrives
+    scn.run(10)
+    assert len(scn.net.events_of("fmip.una_sent", "mn")) == MAX_NEIGHBOR_ADVERTISEMENT
+    assert not scn.net.events_of("fmip.una_confirmed", "mn")
+
+
+def test_una_repetition_stops_when_the_node_leaves_the_link():
+    scn = build()
+    _lose_first(scn, _una)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    leave = LEAVE + LINK_DOWN + 0.001  # gone again before the repetition is due
+    scn.net.at(leave, lambda now: scn.net.connect("mn", "wlan0", None))
+    scn.net.at(leave, lambda now: scn.mn.detach(now))
+    scn.run(8)
+    assert len(scn.net.events_of("fmip.una_sent", "mn")) == 1
+
+
+@pytest.mark.parametrize("transmissions", [0, MAX_NEIGHBOR_ADVERTISEMENT + 1])
+def test_una_transmissions_are_bounded_by_rfc4861(transmissions: int):
+    with pytest.raises(ValueError, match="una_transmissions"):
+        build(client={"una_transmissions": transmissions})
+
+
+def test_a_lost_fback_on_the_old_link_turns_the_handover_reactive_and_loses_nothing():
+    """The PAR's FBack to the PCoA is lost: the node arrives without it, sends the UNA and
+    the FBU again from the NCoA (§3.2 case 2); the PAR's tunnel (up since the HAck) and the
+    NAR's buffer carry every packet meanwhile."""
+    scn = build()
+    _lose_first(scn, lambda p, r: isinstance(p.payload, FastBindingAcknowledgement))
+    predictive(scn)
+    modes = [e.fields["mode"] for e in scn.net.events_of("fmip.fbu_sent", "mn")]
+    assert modes[:2] == ["predictive", "reactive"]
+    fbacks = scn.net.events_of("fmip.fback", "mn")
+    assert fbacks and fbacks[0].fields["on_new_link"]
+    assert sorted(scn.received()) == scn.sent
