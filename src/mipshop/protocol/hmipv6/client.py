@@ -118,7 +118,7 @@ class MapClient(MobilityClient):
             return
         prefixes = [IPv6Network((o.prefix, o.prefix_length), strict=False)
                     for o in ra.options if isinstance(o, PrefixInformation)]
-        if self.node.config.home_prefix in prefixes:
+        if self.node.home_prefix in prefixes:
             return  # the home link: returned_home() follows
         options = merge_map_options(o for o in ra.options if isinstance(o, MAPOption))
         if options != self.options:

@@ -19,9 +19,11 @@ from ..base.constants import (
     INITIAL_DHAAD_TIMEOUT,
     INITIAL_SOLICIT_TIMER,
     MAX_BINDACK_TIMEOUT,
+    MAX_MOB_PFX_ADV_INTERVAL,
     MAX_NONCE_LIFETIME,
     MAX_RO_FAILURE,
     MAX_RR_BINDING_LIFETIME,
+    MIN_MOB_PFX_ADV_INTERVAL,
     ND_RETRANS_TIMER,
     NONCE_REGENERATION_INTERVAL,
 )
@@ -125,8 +127,17 @@ class HomeAgentConfig:
     other_home_agents: tuple[tuple[IPv6Address, int], ...] = ()
     wall_clock_offset: float = 0.0
     mobile_prefix_rate_interval: float = 1.0
+    #: RFC 6275 §10.6.2, §13: unsolicited Mobile Prefix Advertisements to every registered
+    #: mobile node, at a random delay in [min, min(max, preferred lifetime)) after the last
+    #: one (MinMobPfxAdvInterval, MaxMobPfxAdvInterval); ``periodic_mobile_prefixes`` False
+    #: sends them only when commanded.
+    periodic_mobile_prefixes: bool = True
+    min_mobile_prefix_interval: float = MIN_MOB_PFX_ADV_INTERVAL
+    max_mobile_prefix_interval: float = MAX_MOB_PFX_ADV_INTERVAL
 
     def __post_init__(self) -> None:
+        if not 0 < self.min_mobile_prefix_interval <= self.max_mobile_prefix_interval:
+            raise ValueError("mobile prefix intervals must satisfy 0 < min <= max")
         check_binding_agent_limits(
             max_binding_lifetime=self.max_binding_lifetime,
             refresh_interval=self.refresh_interval,

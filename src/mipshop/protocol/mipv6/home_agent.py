@@ -32,7 +32,12 @@ Resolved ambiguities ([choice]):
 * Status 1 is sent when the home prefix's preferred lifetime is shorter than the granted
   lifetime (the prefix would be deprecated during the binding, §10.3.1).
 * Unsolicited Mobile Prefix Advertisements are not counted against the one-per-second limit
-  on answers to solicitations.
+  on answers to solicitations. They go to every registered mobile node RAND_ADV_DELAY after
+  its registration and after each advertisement it got (§10.6.2, MinMobPfxAdvInterval and
+  MaxMobPfxAdvInterval configurable), and when :meth:`HomeAgent.change_prefixes` reports a
+  change, to the care-of address with a Type 2 Routing Header; each is retransmitted until a
+  Mobile Prefix Solicitation acknowledges it. RAND_ADV_DELAY's "rand() % spread" is a
+  uniform draw over the spread.
 
 Events (``kind``: fields):
 
@@ -41,18 +46,20 @@ Events (``kind``: fields):
   ``binding.expired``: ``home_address``, ``care_of_address``, ``lifetime``, ``sequence``
 * ``binding.rejected``: ``home_address``, ``status``, ``sequence``
 * ``auth.failed`` (``reason``, ``home_address``), ``auth.replay`` (``verdict``, ...)
-* ``dhaad.reply``, ``mobile_prefix.advertisement`` (``home_address``, ``solicited``)
+* ``dhaad.reply``, ``mobile_prefix.advertisement`` (``home_address``, ``destination``,
+  ``solicited``, ``periodic``, ``retransmission``), ``ha.prefixes_changed`` (``prefixes``)
 * ``ha.link_local_unreachable`` (``destination``, ``source``): a packet for the link-local
   address of a mobile node registered with the L bit, discarded with an ICMP Destination
   Unreachable Code 3 (§10.4.2)
 
-Commands: :meth:`HomeAgent.start`, :meth:`HomeAgent.advertise_prefixes`.
+Commands: :meth:`HomeAgent.start`, :meth:`HomeAgent.advertise_prefixes`,
+:meth:`HomeAgent.change_prefixes`.
 """
 
 from __future__ import annotations
 
 import random
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 
 from ...wire.ext_headers import RoutingHeaderType2
 from ...wire.icmpv6 import (
@@ -95,7 +102,16 @@ class HomeAgent(BindingAgent):
         self.anycast = home_agents_anycast(config.home_prefix)
         self._prefix_rate = RateLimiter(rate=1, window=config.mobile_prefix_rate_interval)
         self._unsolicited: dict[IPv6Address, Timer] = {}
+        #: The next periodic unsolicited Mobile Prefix Advertisement of each home address.
+        self._periodic: dict[IPv6Address, Timer] = {}
         self._icmp_errors = IcmpErrorLimiter()
+        router = config.router
+        #: The prefixes of the home link as Mobile Prefix Advertisements carry them (§10.6.3);
+        #: :meth:`change_prefixes` replaces them (renumbering, lifetimes reconfigured).
+        self.prefixes: tuple[PrefixInformation, ...] = (PrefixInformation(
+            prefix_length=router.prefix.prefixlen, router_address=True,
+            valid_lifetime=router.valid_lifetime, preferred_lifetime=router.preferred_lifetime,
+            prefix=router.address),)
         self.advertiser = RouterAdvertiser(
             self,
             config.router,
@@ -132,7 +148,52 @@ class HomeAgent(BindingAgent):
                                           max_retries=PREFIX_ADV_RETRIES)
             self._unsolicited_advertisement(entry.home_address, backoff)
 
-    def _unsolicited_advertisement(self, hoa: IPv6Address, backoff: RetransmissionTimer) -> None:
+    def change_prefixes(self, prefixes: tuple[PrefixInformation, ...], now: float) -> None:
+        """Command: the home link's prefixes changed (added, lifetimes or flags reconfigured).
+
+        §10.6.2: a transmission to every registered mobile node is scheduled at
+        RAND_ADV_DELAY (one already scheduled is kept, and sends the new list); the list is
+        sent in its entirety. A prefix with Valid Lifetime 0 no longer takes new
+        registrations (132).
+        """
+        self.now = now
+        self.prefixes = tuple(prefixes)
+        self.emit("ha.prefixes_changed", prefixes=tuple(
+            IPv6Network((p.prefix, p.prefix_length), strict=False) for p in self.prefixes))
+        for entry in self.cache.entries(now):
+            if entry.home_registration and entry.home_address not in self._periodic:
+                self._schedule_periodic(entry.home_address)
+
+    def _rand_adv_delay(self) -> float:
+        """§10.6.2: MinMobPfxAdvInterval + rand() % |MaxScheduleDelay - Min|, where
+        MaxScheduleDelay = min(MaxMobPfxAdvInterval, Preferred Lifetime)."""
+        low = self.config.min_mobile_prefix_interval
+        preferred = min((p.preferred_lifetime for p in self.prefixes), default=0)
+        spread = abs(min(self.config.max_mobile_prefix_interval, preferred) - low)
+        return low + (self.rng.uniform(0.0, spread) if spread > 0 else 0.0)
+
+    def _schedule_periodic(self, hoa: IPv6Address) -> None:
+        """Ensure an unsolicited advertisement to ``hoa`` is scheduled (§10.6.2)."""
+        previous = self._periodic.pop(hoa, None)
+        if previous is not None:
+            previous.cancel()
+        self._periodic[hoa] = self.schedule(self._rand_adv_delay(),
+                                            lambda now: self._periodic_due(hoa))
+
+    def _periodic_due(self, hoa: IPv6Address) -> None:
+        self._periodic.pop(hoa, None)
+        entry = self.cache.lookup(hoa, self.now)
+        if entry is None or not entry.home_registration:
+            return
+        # §10.6.2: retransmitted after PREFIX_ADV_TIMEOUT, doubling, until a solicitation
+        # acknowledges it (at most PREFIX_ADV_RETRIES times).
+        backoff = RetransmissionTimer(initial=PREFIX_ADV_TIMEOUT,
+                                      ceiling=PREFIX_ADV_TIMEOUT * 2**PREFIX_ADV_RETRIES,
+                                      max_retries=PREFIX_ADV_RETRIES)
+        self._unsolicited_advertisement(hoa, backoff, periodic=True)
+
+    def _unsolicited_advertisement(self, hoa: IPv6Address, backoff: RetransmissionTimer, *,
+                                   periodic: bool = False) -> None:
         previous = self._unsolicited.pop(hoa, None)
         if previous is not None:
             previous.cancel()
@@ -143,11 +204,19 @@ class HomeAgent(BindingAgent):
         self._send(entry.care_of_address, self._prefix_advertisement(identifier),
                    (RoutingHeaderType2(home_address=hoa),))
         self.emit("mobile_prefix.advertisement", home_address=hoa,
-                  destination=entry.care_of_address, solicited=False)
+                  destination=entry.care_of_address, solicited=False, periodic=periodic,
+                  retransmission=backoff.transmissions > 0)
+        self._advertised(hoa)
         timeout = backoff.next_timeout()
         if not backoff.exhausted:
             self._unsolicited[hoa] = self.schedule(
                 timeout, lambda now: self._unsolicited_advertisement(hoa, backoff))
+
+    def _advertised(self, hoa: IPv6Address) -> None:
+        """An advertisement went to ``hoa``: the next periodic one is due RAND_ADV_DELAY
+        later (§10.6.2: none may be missing for MaxMobPfxAdvInterval)."""
+        if self.config.periodic_mobile_prefixes:
+            self._schedule_periodic(hoa)
 
     # -- input dispatch ------------------------------------------------------------------
 
@@ -176,10 +245,37 @@ class HomeAgent(BindingAgent):
         self.counters["drop.not_home_registration"] += 1
         self.emit("bu.ignored", home_address=reg.home_address, reason="not_home_registration")
 
+    def _admit(self, reg: Registration) -> Registration | None:
+        # [choice] A security association names one home address; after renumbering
+        # (change_prefixes, §10.6.2, §11.4.3: "security associations ... needed for new
+        # prefixes have been pre-configured") it authorises that address's interface
+        # identifier under every prefix this home agent advertises.
+        creds = reg.credentials
+        named = creds.home_address if creds is not None else None
+        if named is not None and reg.home_address != named and (
+                interface_identifier(reg.home_address) == interface_identifier(named)
+                and self._home_prefix(reg.home_address) is not None
+                and self._home_prefix(named) is not self._home_prefix(reg.home_address)):
+            return reg
+        return super()._admit(reg)
+
     def _registration_status(self, reg: Registration) -> int | None:
-        if reg.home_address not in self.config.home_prefix:
-            return S.NOT_HOME_SUBNET  # §10.3.1
+        if self._home_prefix(reg.home_address) is None:
+            return S.NOT_HOME_SUBNET  # §10.3.1 (a withdrawn prefix is no home subnet)
         return None
+
+    def _accept(self, reg: Registration, existing: BindingCacheEntry | None) -> None:
+        super()._accept(reg, existing)
+        if existing is None and self.config.periodic_mobile_prefixes and (
+                reg.home_address not in self._periodic):
+            self._schedule_periodic(reg.home_address)
+
+    def _released(self, home_address: IPv6Address) -> None:
+        # §10.6.2: "If a home registration expires, cancel any scheduled advertisements".
+        for timers in (self._periodic, self._unsolicited):
+            timer = timers.pop(home_address, None)
+            if timer is not None:
+                timer.cancel()
 
     def _lifetime_ceiling(self) -> float:
         return self.config.router.valid_lifetime
@@ -269,15 +365,16 @@ class HomeAgent(BindingAgent):
         self._send(packet.src, self._prefix_advertisement(solicitation.identifier),
                    (RoutingHeaderType2(home_address=hoa),))
         self.emit("mobile_prefix.advertisement", home_address=hoa, destination=packet.src,
-                  solicited=True)
+                  solicited=True, periodic=False, retransmission=False)
+        self._advertised(hoa)
 
     def _prefix_advertisement(self, identifier: int) -> MobilePrefixAdvertisement:
-        router = self.config.router
-        return MobilePrefixAdvertisement(
-            identifier=identifier,
-            options=(PrefixInformation(
-                prefix_length=router.prefix.prefixlen, router_address=True,
-                valid_lifetime=router.valid_lifetime,
-                preferred_lifetime=router.preferred_lifetime, prefix=router.address,
-            ),),
-        )
+        return MobilePrefixAdvertisement(identifier=identifier, options=self.prefixes)
+
+    def _home_prefix(self, address: IPv6Address) -> PrefixInformation | None:
+        """The advertised home prefix holding ``address`` with a non-zero valid lifetime."""
+        for option in self.prefixes:
+            if option.valid_lifetime > 0 and address in IPv6Network(
+                    (option.prefix, option.prefix_length), strict=False):
+                return option
+        return None

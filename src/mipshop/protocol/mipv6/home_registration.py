@@ -121,7 +121,7 @@ class HomeRegistration:
             # A new entry; after a failure the sequence numbers carry on (§11.8).
             sequence = initial_sequence(node.rng) if entry is None else entry.sequence
             entry = BindingUpdateListEntry(
-                destination=node.home_agent, home_address=self.config.home_address,
+                destination=node.home_agent, home_address=self.node.home_address,
                 care_of_address=care_of_address, sequence=sequence, home_registration=True,
             )
             self.entry = entry
@@ -139,13 +139,27 @@ class HomeRegistration:
             entry.transition(BindingEvent.SEND_BU)
         self._send(retransmission=False)
 
+    def renumbered(self) -> None:
+        """The home address changed (§11.4.3): the binding of the old one is left to lapse
+        and the next :meth:`register` starts an entry for the new one; sequence numbers
+        carry on."""
+        entry = self.entry
+        self._forget()
+        if entry is not None:
+            fresh = BindingUpdateListEntry(
+                destination=entry.destination, home_address=self.node.home_address,
+                care_of_address=entry.care_of_address, sequence=entry.sequence,
+                home_registration=True)
+            self.entry = fresh
+        self.home_address_unusable = False
+
     def deregister(self) -> None:
         """Send the de-registration BU from the home link (§11.5.5): lifetime 0, CoA = HoA."""
         entry = self.entry
         if entry is None or entry.state in (BindingState.DELETED, BindingState.FAILED):
             self._forget()
             return
-        entry.care_of_address = self.config.home_address
+        entry.care_of_address = self.node.home_address
         entry.backoff = _backoff(self.config.bindack_timeout, self.config.max_bindack_timeout)
         entry.transition(BindingEvent.SEND_DEREG)
         self._send(retransmission=False)
@@ -162,7 +176,7 @@ class HomeRegistration:
                       lambda now: self._send(retransmission=retransmission))
             return
         self._rate.record(key, node.now)
-        hoa = self.config.home_address
+        hoa = self.node.home_address
         deregistration = entry.state is BindingState.DEREGISTERING
         coa = hoa if deregistration else entry.care_of_address
         lifetime = 0 if deregistration else self._lifetime()
@@ -328,7 +342,7 @@ class HomeRegistration:
         protection = read_mn_ha(ba)
         if not protection.present or not verify_mn_ha(
             ba, credentials, care_of_address=entry.care_of_address,
-            home_address=self.config.home_address,
+            home_address=self.node.home_address,
             encoded=self.node.received_mobility_header,
         ):
             node.counters["auth.ba_failed"] += 1

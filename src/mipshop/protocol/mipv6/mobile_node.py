@@ -33,14 +33,16 @@ differs from the current one (no NUD or router-lifetime probing); the care-of ad
 link-layer blip on the same link; DHAAD timeouts double with no ceiling (§11.4.1 names none);
 after MAX_BINDACK_TIMEOUT the next home agent of the DHAAD list is tried (§11.8); an
 unsolicited Mobile Prefix Advertisement is discarded and answered with a solicitation
-(§11.4.3).
+(§11.4.3), whose answer may renumber the home address (:meth:`MobileNode._home_prefixes_changed`).
 
 Events: ``mn.start``, ``movement.link_up``, ``movement.link_down``, ``movement.detected``
 (``prefix``, ``previous_care_of_address``), ``movement.home``, ``coa.configured``
 (``address``, ``optimistic``), ``dhaad.request``, ``dhaad.completed`` (``home_agents``),
 ``dhaad.failed``, ``mobile_prefix.solicitation``, ``mobile_prefix.received`` (``prefixes``),
-``mobile_prefix.failed``, ``icmp.parameter_problem`` (``destination``, ``pointer``: a bad
-Payload Proto or Header Len answered as RFC 6275 §9.2 says), plus those of the clients.
+``mobile_prefix.failed``, ``home.renumbered`` (``previous_home_address``, ``home_address``,
+``prefix``), ``home.prefix_lost`` (``prefix``), ``icmp.parameter_problem``
+(``destination``, ``pointer``: a bad Payload Proto or Header Len answered as RFC 6275 §9.2
+says), plus those of the clients.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ from ..base.addressing import (
     ND_HOP_LIMIT,
     address_from_prefix,
     home_agents_anycast,
+    interface_identifier,
     interface_identifier_from_mac,
     link_local_address,
 )
@@ -95,6 +98,8 @@ class MobileNode(Entity):
         self.config = config
         self.interface = config.interface
         self.home_address = config.home_address
+        #: The home subnet prefix (changed by a renumbering Mobile Prefix Advertisement).
+        self.home_prefix = config.home_prefix
         iid = config.interface_identifier
         self.interface_identifier = (
             iid if iid is not None else interface_identifier_from_mac(config.link_layer_address)
@@ -286,7 +291,7 @@ class MobileNode(Entity):
             return
         self.default_router = packet.src
         prefixes = [o for o in ra.options if isinstance(o, PrefixInformation)]
-        home = [o for o in prefixes if _network(o) == self.config.home_prefix]
+        home = [o for o in prefixes if _network(o) == self.home_prefix]
         if home:
             if ra.home_agent and home[0].router_address and self.home_agent is None:
                 self.home_agent = home[0].prefix  # §7.2: R flag, the HA's full address
@@ -344,11 +349,11 @@ class MobileNode(Entity):
         if self._dad_timer is not None:
             self._dad_timer.cancel()
         self.care_of_address = None
-        self.current_prefix = self.config.home_prefix
+        self.current_prefix = self.home_prefix
         self.at_home = True
         # §11.5.5: no DAD on the home address while the HA may still defend it.
         self.act(ConfigureAddress(interface=self.interface, address=self.home_address,
-                                  prefix_length=self.config.home_prefix.prefixlen))
+                                  prefix_length=self.home_prefix.prefixlen))
         self.emit("movement.home", previous_care_of_address=previous)
         self.home.deregister()
         for client in self.clients:
@@ -499,7 +504,7 @@ class MobileNode(Entity):
         source = self.registration_care_of_address
         assert source is not None
         self.act(Transmit(packet=IPv6Packet(
-            src=source, dst=home_agents_anycast(self.config.home_prefix),
+            src=source, dst=home_agents_anycast(self.home_prefix),
             payload=HomeAgentAddressDiscoveryRequest(identifier=identifier),
         ), interface=self.interface))
         self.emit("dhaad.request", identifier=identifier, attempt=backoff.transmissions + 1)
@@ -567,9 +572,43 @@ class MobileNode(Entity):
             return
         self._mps[2].cancel()
         self._mps = None
-        self.mobile_prefixes = tuple(
-            _network(o) for o in advertisement.options if isinstance(o, PrefixInformation))
+        options = [o for o in advertisement.options if isinstance(o, PrefixInformation)]
+        self.mobile_prefixes = tuple(_network(o) for o in options)
         self.emit("mobile_prefix.received", prefixes=self.mobile_prefixes)
+        self._home_prefixes_changed(options)
+
+    def _home_prefixes_changed(self, options: list[PrefixInformation]) -> None:
+        """§11.4.3: process the Prefix Information options "as if they arrived in a Router
+        Advertisement on the home link", which "may result in the mobile node configuring a
+        new home address".
+
+        [choice] The node keeps one home address: while its prefix is advertised and
+        preferred nothing changes; when it is withdrawn (absent, or Valid Lifetime 0) or
+        deprecated (Preferred Lifetime 0) and another autonomous /64 with non-zero
+        lifetimes is offered, the node forms the new home address from that prefix and its
+        home address's interface identifier (RFC 4862 §5.5.3), registers it with the home
+        agent, and lets the old bindings lapse (their lifetimes are bounded by the old
+        prefix's, §10.3.1, §10.6.4).
+        """
+        current = [o for o in options if _network(o) == self.home_prefix]
+        if current and current[0].valid_lifetime > 0 and current[0].preferred_lifetime > 0:
+            return
+        offered = [o for o in options if _network(o) != self.home_prefix and o.autonomous
+                   and o.prefix_length == 64 and o.valid_lifetime > 0
+                   and o.preferred_lifetime > 0]
+        if not offered:
+            self.emit("home.prefix_lost", prefix=self.home_prefix)
+            return
+        prefix = _network(offered[0])
+        previous = self.home_address
+        self.home_prefix = prefix
+        self.home_address = address_from_prefix(prefix, interface_identifier(previous))
+        self.emit("home.renumbered", previous_home_address=previous,
+                  home_address=self.home_address, prefix=prefix)
+        for client in self.clients:
+            client.home_address_changed(previous)
+        self.home.renumbered()
+        self.update_registrations()
 
 
 def _network(option: PrefixInformation) -> IPv6Network:

@@ -53,6 +53,9 @@ class MobilityClient:
     def returned_home(self) -> None:
         """The mobile node is on its home link again."""
 
+    def home_address_changed(self, previous: IPv6Address) -> None:
+        """The home address was renumbered (RFC 6275 §11.4.3); ``previous`` is the old one."""
+
     def route(self, packet: IPv6Packet) -> IPv6Packet | None:
         """The packet to send for an upper-layer ``packet`` (None: not this client's)."""
         return None

@@ -124,6 +124,13 @@ class RouteOptimizationClient(MobilityClient):
             self._deregistering.add(cn)
             self._begin_attempt(cn, entry)
 
+    def home_address_changed(self, previous: IPv6Address) -> None:
+        """Renumbered (§11.4.3): bindings and tokens were for the old home address; forget
+        them (the correspondents' entries lapse) and start again once the home agent holds
+        the new one (:meth:`home_registered`)."""
+        for cn in list(self.entries):
+            self._drop(cn)
+
     def _fresh_entry(
         self, cn: IPv6Address, old: BindingUpdateListEntry
     ) -> BindingUpdateListEntry:

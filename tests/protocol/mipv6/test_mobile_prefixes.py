@@ -1,0 +1,208 @@
+"""Unsolicited Mobile Prefix Advertisements, periodic at the home agent (RFC 6275 §10.6.2,
+§10.6.3), and the mobile node's reaction to them and to a changed home prefix (§11.4.3)."""
+
+from __future__ import annotations
+
+from ipaddress import IPv6Address, IPv6Network
+
+import pytest
+
+from mipshop.protocol.base.constants import PREFIX_ADV_RETRIES, PREFIX_ADV_TIMEOUT
+from mipshop.wire.icmpv6 import MobilePrefixAdvertisement, MobilePrefixSolicitation
+from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
+from mipshop.wire.mh import BindingUpdate
+from mipshop.wire.nd_options import PrefixInformation
+from tests.protocol.scenario import (
+    CN_ADDRESSES,
+    HA_ADDRESS,
+    HOME_ADDRESS,
+    HOME_PREFIX,
+    build,
+    care_of,
+)
+
+COA = care_of("visited1")
+NEW_PREFIX = IPv6Network("2001:db8:2::/64")
+NEW_HOME_ADDRESS = IPv6Address("2001:db8:2::100")
+
+
+def periodic(interval: float = 20.0, **ha):
+    options = {"min_mobile_prefix_interval": interval, "max_mobile_prefix_interval": interval}
+    options.update(ha)
+    scn = build(ha=options)
+    scn.move("visited1", at=1.0)
+    return scn
+
+
+def advertisements(scn, **fields):
+    return [e for e in scn.net.events_of("mobile_prefix.advertisement", "ha")
+            if all(e.fields[k] == v for k, v in fields.items())]
+
+
+def registered_at(scn) -> float:
+    return scn.net.events_of("binding.registered", "ha")[0].time
+
+
+def test_the_home_agent_advertises_periodically_and_the_node_acknowledges():
+    scn = periodic()
+    scn.run(70)
+    start = registered_at(scn)
+    unsolicited = advertisements(scn, solicited=False, retransmission=False)
+    # RAND_ADV_DELAY after the registration, then after each advertisement the node got
+    # (its solicited answer included), never a retransmission: each one is acknowledged.
+    assert [round(e.time - start, 3) for e in unsolicited][:1] == [20.0]
+    assert len(unsolicited) == 3 and not advertisements(scn, retransmission=True)
+    solicited = advertisements(scn, solicited=True)
+    assert len(solicited) == 3
+    for ad, answer in zip(unsolicited, solicited, strict=True):
+        assert ad.fields["periodic"] and ad.fields["destination"] == COA
+        assert 0 < answer.time - ad.time < 0.2
+    for first, second in zip(solicited, unsolicited[1:], strict=False):
+        assert second.time - first.time == pytest.approx(20.0)
+    # On the wire: to the care-of address with a Type 2 Routing Header (§10.6.3), answered
+    # with a solicitation from the care-of address with the Home Address option (§11.4.2).
+    [(_r, first)] = [(r, p) for r, p in scn.net.packets(MobilePrefixAdvertisement,
+                                                          sender="ha")][:1]
+    assert (first.src, first.dst, first.routing_home_address) == (HA_ADDRESS, COA,
+                                                                  HOME_ADDRESS)
+    assert [o.prefix_length for o in first.payload.options] == [64]
+    mps = [p for _r, p in scn.net.packets(MobilePrefixSolicitation, sender="mn")]
+    assert len(mps) == 3 and all(p.home_address == HOME_ADDRESS and p.src == COA for p in mps)
+    # §11.4.3: the unsolicited ones are discarded, the solicited ones processed.
+    assert scn.mn.counters["drop.mpa_unsolicited"] == 3
+    assert len(scn.net.events_of("mobile_prefix.received", "mn")) == 3
+    assert scn.mn.home_address == HOME_ADDRESS  # nothing changed
+
+
+def test_an_unacknowledged_advertisement_is_retransmitted_with_backoff():
+    scn = periodic()
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, MobilePrefixSolicitation))
+    scn.run(60)
+    first = advertisements(scn, periodic=True)[0].time
+    times = [e.time - first for e in advertisements(scn) if e.time < first + 30]
+    waits = [PREFIX_ADV_TIMEOUT * 2**i for i in range(PREFIX_ADV_RETRIES)]
+    expected = [0.0] + [sum(waits[:i + 1]) for i in range(PREFIX_ADV_RETRIES)]
+    assert times == pytest.approx(expected)
+
+
+def test_periodic_advertisements_can_be_disabled_and_stop_with_the_binding():
+    scn = periodic(periodic_mobile_prefixes=False)
+    scn.run(70)
+    assert advertisements(scn) == []
+    scn = periodic(max_binding_lifetime=32.0)
+    scn.net.at(5.0, lambda now: scn.net.connect("mn", "wlan0", None))  # the node vanishes
+    scn.run(100)
+    # §10.6.2: "If a home registration expires, cancel any scheduled advertisements".
+    expired = scn.net.events_of("binding.expired", "ha")[0].time
+    assert advertisements(scn) and all(e.time < expired for e in advertisements(scn))
+
+
+@pytest.mark.parametrize(("preferred", "low", "high"), [
+    (604_800, 10.0, 30.0),  # MaxScheduleDelay = MaxMobPfxAdvInterval
+    (15, 10.0, 15.0),       # ... or the preferred lifetime when shorter
+])
+def test_rand_adv_delay(preferred, low, high):
+    delays = []
+    for seed in range(20):
+        scn = build(seed=seed, home_router={"preferred_lifetime": preferred},
+                    ha={"min_mobile_prefix_interval": 10.0, "max_mobile_prefix_interval": 30.0})
+        scn.move("visited1", at=1.0)
+        scn.run(60)
+        # From the last advertisement before the first periodic one (a preferred lifetime
+        # shorter than the binding makes the BA ask for a solicitation first, status 1).
+        ads = advertisements(scn)
+        first = next(i for i, e in enumerate(ads) if e.fields["periodic"])
+        before = ads[first - 1].time if first else registered_at(scn)
+        delays.append(ads[first].time - before)
+    assert all(low <= d < high for d in delays) and len(set(delays)) > 10
+
+
+def renumbered_scenario(old_lifetimes: tuple[int, int] | None):
+    """The home link gains 2001:db8:2::/64; the old prefix is withdrawn or deprecated
+    (``old_lifetimes`` = (valid, preferred); None: the old prefix stays untouched)."""
+    scn = build(ha={"min_mobile_prefix_interval": 5.0, "max_mobile_prefix_interval": 5.0},
+                correspondents=("cn1",))
+    scn.net.add_route(NEW_PREFIX, "home")
+    scn.move("visited1", at=1.0)
+    old = scn.ha.prefixes[0]
+    if old_lifetimes is not None:
+        old = PrefixInformation(prefix_length=64, router_address=True, prefix=HA_ADDRESS,
+                                valid_lifetime=old_lifetimes[0],
+                                preferred_lifetime=old_lifetimes[1])
+    new = PrefixInformation(prefix_length=64, prefix=NEW_PREFIX.network_address,
+                            valid_lifetime=86_400, preferred_lifetime=14_400)
+    scn.net.at(3.0, lambda now: scn.ha.change_prefixes((old, new), now))
+    return scn
+
+
+@pytest.mark.parametrize("old_lifetimes", [(0, 0), (3600, 0)])
+def test_a_changed_home_prefix_renumbers_the_home_address(old_lifetimes):
+    scn = renumbered_scenario(old_lifetimes)
+    scn.run(20)
+    [renumbered] = scn.net.events_of("home.renumbered", "mn")
+    assert renumbered.fields == {"previous_home_address": HOME_ADDRESS,
+                                 "home_address": NEW_HOME_ADDRESS, "prefix": NEW_PREFIX}
+    assert scn.mn.home_address == NEW_HOME_ADDRESS and scn.mn.home_prefix == NEW_PREFIX
+    # The new home address is registered (a BU with it in the Home Address option) ...
+    bus = [p for r, p in scn.net.packets(BindingUpdate, sender="mn") if r.time >= renumbered.time]
+    assert bus and bus[0].home_address == NEW_HOME_ADDRESS and bus[0].src == COA
+    entry = scn.ha.cache.lookup(NEW_HOME_ADDRESS, 20)
+    assert entry is not None and entry.care_of_address == COA
+    # ... and traffic to it reaches the node through the home agent's tunnel; route
+    # optimization starts again for the new home address.
+    cn1 = scn.cns["cn1"]
+    scn.net.at(20.0, lambda now: cn1.send_packet(IPv6Packet(
+        src=CN_ADDRESSES["cn1"], dst=NEW_HOME_ADDRESS,
+        payload=UDPDatagram(src_port=7, dst_port=9, data=b"renumbered")), now))
+    scn.run(25)
+    assert [d.packet.payload.data for d in scn.net.delivered if d.node == "mn"] == [b"renumbered"]
+    assert cn1.cache.lookup(NEW_HOME_ADDRESS, 25) is not None
+
+
+def test_an_unchanged_home_prefix_keeps_the_home_address():
+    scn = renumbered_scenario(None)
+    scn.run(20)
+    assert scn.net.events_of("mobile_prefix.received", "mn")
+    assert not scn.net.events_of("home.renumbered", "mn")
+    assert scn.mn.home_address == HOME_ADDRESS
+
+
+def test_a_withdrawn_prefix_takes_no_new_registrations():
+    scn = build()
+    withdrawn = PrefixInformation(prefix_length=64, router_address=True, prefix=HA_ADDRESS,
+                                  valid_lifetime=0, preferred_lifetime=0)
+    scn.net.at(0.5, lambda now: scn.ha.change_prefixes((withdrawn,), now))
+    scn.move("visited1", at=1.0)
+    scn.run(5)
+    assert [e.fields["status"] for e in scn.net.events_of("binding.rejected", "ha")][:1] == [132]
+    assert HOME_PREFIX  # the scenario's home prefix, now without a valid lifetime
+
+
+@pytest.mark.parametrize(("home_address", "status"), [
+    (NEW_HOME_ADDRESS, 0),                      # the SA's identifier under the new prefix
+    (IPv6Address("2001:db8:2::200"), 129),      # another identifier: not this SA's address
+    (IPv6Address("2001:db8:3::100"), 129),      # a prefix the home agent does not advertise
+])
+def test_a_security_association_follows_its_address_into_a_new_prefix(home_address, status):
+    from mipshop.protocol.mipv6.mn_ha_auth import unix_to_ntp
+    from mipshop.protocol.mipv6.signalling import protect_mn_ha
+    from mipshop.wire.ext_headers import DestinationOptions, HomeAddressOption
+    from mipshop.wire.ipv6 import encode_packet
+    from mipshop.wire.mh import BindingAcknowledgement
+    from mipshop.wire.mh_options import AlternateCareOfAddress
+    from tests.protocol.scenario import CREDENTIALS, WALL_CLOCK
+
+    scn = build(mn={"home_agent": None}, ha={"dad_duration": 0.0})
+    new = PrefixInformation(prefix_length=64, prefix=NEW_PREFIX.network_address)
+    scn.net.at(0.5, lambda now: scn.ha.change_prefixes((scn.ha.prefixes[0], new), now))
+    bu = protect_mn_ha(
+        BindingUpdate(sequence=1, lifetime=100, ack=True, home_registration=True,
+                      options=(AlternateCareOfAddress(address=COA),)),
+        CREDENTIALS, timestamp=unix_to_ntp(WALL_CLOCK + 1.0), care_of_address=COA,
+        home_address=home_address)
+    scn.net.inject(encode_packet(IPv6Packet(
+        src=COA, dst=HA_ADDRESS, payload=bu, extension_headers=(DestinationOptions(
+            options=(HomeAddressOption(home_address=home_address),)),))), "ha", "home", at=1.0)
+    scn.run(2)
+    [ba] = [p.payload for _r, p in scn.net.packets(BindingAcknowledgement, sender="ha")]
+    assert ba.status == status
