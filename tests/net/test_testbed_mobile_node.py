@@ -14,16 +14,25 @@ from pathlib import Path
 
 import pytest
 
-from mipshop.net.testbed import Testbed, TestbedOptions, care_of_address
+from mipshop.net.testbed import (
+    HA_ADDRESS,
+    HOME_ADDRESS,
+    Testbed,
+    TestbedOptions,
+    care_of_address,
+)
 from mipshop.wire.icmpv6 import (
     DestinationUnreachable,
     EchoRequest,
+    MobilePrefixAdvertisement,
+    MobilePrefixSolicitation,
     NeighborAdvertisement,
     NeighborSolicitation,
 )
-from mipshop.wire.ipv6 import IPv6Packet
+from mipshop.wire.ipv6 import IPv6Packet, encode_packet
 from mipshop.wire.mh import BindingUpdate
 from tests.net.test_testbed import binding, packets
+from tests.tshark_support import dissect, walk
 
 pytestmark = pytest.mark.netns
 
@@ -90,3 +99,37 @@ def test_l_bit_the_home_agent_defends_the_link_local_address(compatible: Testbed
     assert [p for p in captured if isinstance(p.payload, NeighborAdvertisement)
             and p.payload.target == MN_LINK_LOCAL and p.src == MN_LINK_LOCAL
             and p.payload.override]
+
+
+def test_periodic_mobile_prefix_advertisements(tmp_path: Path) -> None:
+    """RFC 6275 §10.6.2-3, §11.4.2-3 on real packets: the home agent's unsolicited Mobile
+    Prefix Advertisement (to the care-of address, Type 2 Routing Header) every interval, the
+    mobile node's solicitation acknowledging it and the solicited answer it accepts."""
+    intervals = {"min_mobile_prefix_interval": 1.0, "max_mobile_prefix_interval": 1.0}
+    options = TestbedOptions(pcap=str(tmp_path / "mn.pcap"),
+                             extra_entity_settings={"ha": intervals})
+    with Testbed(options) as bed:
+        coa = care_of_address("ar1")
+        bed.wait_for(lambda: binding(bed) == str(coa), what="home registration")
+        bed.wait_for(lambda: len(bed.events("mn", "mobile_prefix.received")) >= 2,
+                     timeout=15, what="two periodic rounds")
+        periodic = [e for e in bed.events("ha", "mobile_prefix.advertisement")
+                    if e["fields"]["periodic"]]
+        assert len(periodic) >= 2 and not [
+            e for e in bed.events("ha", "mobile_prefix.advertisement")
+            if e["fields"]["retransmission"]]  # each acknowledged by a solicitation
+        bed.stop_capture()
+    captured = packets(tmp_path / "mn.pcap")
+    ads = [p for p in captured if isinstance(p.payload, MobilePrefixAdvertisement)]
+    solicitations = [p for p in captured if isinstance(p.payload, MobilePrefixSolicitation)]
+    assert len(ads) >= 4 and len(solicitations) >= 2
+    assert all((p.src, p.dst, p.routing_home_address) == (HA_ADDRESS, coa, HOME_ADDRESS)
+               for p in ads)
+    assert all((p.src, p.dst, p.home_address) == (coa, HA_ADDRESS, HOME_ADDRESS)
+               for p in solicitations)
+    answered = {p.payload.identifier for p in solicitations}
+    assert answered <= {p.payload.identifier for p in ads}
+    # Wireshark reads the advertisement as RFC 6275 §6.8 lays it out.
+    layers = dissect([encode_packet(ads[0])])[0]
+    assert layers["icmpv6"]["icmpv6.type"] == "147"
+    assert dict(walk(layers)).get("ipv6.routing.type") == "2"
