@@ -113,3 +113,22 @@ def test_anchor_handover_keys_must_name_their_owner(role: str) -> None:
     key["pcoa"] = "x"
     with pytest.raises(NetError, match=r"unknown key\(s\) \['pcoa'\]"):
         parse_config(role, {section: table}).build()
+
+
+def test_router_keys_are_required_for_every_fast_handover_neighbour() -> None:
+    # RFC 5568 §10: HI/HAck with a neighbour are authenticated with the pair's key.
+    neighbour = {"access_points": ["00005e00aa03"], "link_layer_address": "00:00:5e:00:01:03",
+                 "address": "2001:db8:20::1", "prefix": "2001:db8:20::/64"}
+    table = {"address": "2001:db8:10::1", "prefix": "2001:db8:10::/64",
+             "fast_handover": {"neighbors": [neighbour]}}
+    with pytest.raises(NetError, match="has no router key"):
+        parse_config("ar", {"access_router": table}).build()
+    key = {"peer": "2001:db8:20::1", "spi": 300, "key": "11" * 16}
+    table["fast_handover"]["router_keys"] = [key]
+    entity = parse_config("ar", {"access_router": table}).build(wall_clock_offset=5.0)
+    config = entity.fast_handover.config
+    assert config.router_keys[0].security_association.spi == 300
+    assert config.wall_clock_offset == 5.0
+    del key["spi"]
+    with pytest.raises(NetError, match="a router key has exactly the keys key, peer, spi"):
+        parse_config("ar", {"access_router": table}).build()

@@ -9,6 +9,7 @@ link-layer triggers (:meth:`FmipScenario.move`), as the simulator's 802.11 model
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,7 @@ from mipshop.protocol.fmipv6.config import (
     FastHandoverRouterConfig,
     HandoverKey,
     NeighborRouter,
+    RouterKey,
 )
 from mipshop.protocol.fmipv6.map_anchor import FastHandoverMap
 from mipshop.protocol.hmipv6.client import MapClient
@@ -33,6 +35,7 @@ from mipshop.protocol.hmipv6.map import MobilityAnchorPoint
 from mipshop.protocol.mipv6.config import CorrespondentConfig, HomeAgentConfig, MobileNodeConfig
 from mipshop.protocol.mipv6.correspondent import CorrespondentNode
 from mipshop.protocol.mipv6.home_agent import HomeAgent
+from mipshop.protocol.mipv6.mn_ha_auth import SecurityAssociation
 from mipshop.protocol.mipv6.mobile_node import MobileNode
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
 from mipshop.wire.nd_options import MAPOption
@@ -78,6 +81,19 @@ def neighbor(link: str, **overrides: Any) -> NeighborRouter:
     """``link``'s router as a neighbourhood-table entry."""
     return NeighborRouter(access_points=(APS[link],), link_layer_address=ROUTER_MACS[link],
                           address=router_address(link), prefix=PREFIXES[link], **overrides)
+
+
+def pair_key(own: IPv6Address, peer: IPv6Address) -> RouterKey:
+    """The HI/HAck key ``own`` shares with ``peer`` (RFC 5568 §10): the same SA at both ends."""
+    digest = hashlib.sha1(b"".join(sorted((own.packed, peer.packed)))).digest()
+    return RouterKey(peer=peer, security_association=SecurityAssociation(
+        spi=256 + int.from_bytes(digest[:2], "big"), key=digest[2:18]))
+
+
+def peer_keys(own: IPv6Address) -> tuple[RouterKey, ...]:
+    """``own``'s keys for every other router of the scenario and the MAP."""
+    routers = [router_address(link) for link in PREFIXES] + [MAP_ADDRESS]
+    return tuple(pair_key(own, peer) for peer in routers if peer != own)
 
 
 @dataclass
@@ -190,6 +206,7 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
         fast = FastHandoverAnchorConfig(**{
             "neighbors": tuple(neighbor(link) for link in PREFIXES),
             "handover_keys": (replace(KEY, previous_care_of_address=RCOA),),
+            "router_keys": peer_keys(MAP_ADDRESS),
             **(map_fast or {})}) if map_anchored else None
         map_config = MapConfig(
             address=MAP_ADDRESS, credentials=(replace(MAP_CREDENTIALS, home_address=RCOA),),
@@ -209,7 +226,8 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
         # RFC 5568 §10: each router binds the key to the node's address on its own link.
         bound = replace(KEY, previous_care_of_address=IPv6Address(
             int(prefix.network_address) | IID))
-        options = {"neighbors": neighbours[link], "handover_keys": (bound,), **anchored,
+        options = {"neighbors": neighbours[link], "handover_keys": (bound,),
+                   "router_keys": peer_keys(router_address(link)), **anchored,
                    **overrides[link]}
         router = AccessRouter(
             link, random.Random(rng.random()),

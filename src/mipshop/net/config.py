@@ -30,7 +30,9 @@ Roles: ``ha`` (``[home_agent]``: the :class:`~mipshop.protocol.config.RouterConf
 the :class:`~mipshop.protocol.config.HomeAgentConfig` ones), ``ar`` (``[access_router]``:
 :class:`RouterConfig`, and an optional ``[access_router.fast_handover]`` table: the RFC 5568
 PAR/NAR configuration with ``[[...neighbors]]`` and ``[[...handover_keys]]``, each key with
-``spi``, ``key`` and the ``previous_care_of_address`` of its owner, RFC 5568 §10), ``mn``
+``spi``, ``key`` and the ``previous_care_of_address`` of its owner, RFC 5568 §10, and
+``[[...router_keys]]``, one ``peer``/``spi``/``key`` per neighbour or MAP anchor: HI and HAck
+are authenticated per router pair), ``mn``
 (``[mobile_node]``: :class:`MobileNodeConfig`, with a ``[mobile_node.credentials]`` table and
 an optional ``[mobile_node.fast_handover]`` table, the MN-PAR key ``spi``/``key`` and the
 :class:`~mipshop.protocol.fmip_config.FastHandoverClientConfig` fields, and an optional
@@ -64,6 +66,7 @@ from ..protocol.fmipv6.config import (
     FastHandoverRouterConfig,
     HandoverKey,
     NeighborRouter,
+    RouterKey,
 )
 from ..protocol.fmipv6.map_anchor import FastHandoverMap
 from ..protocol.hmipv6.client import MapClient
@@ -201,9 +204,25 @@ def _handover_key(table: dict[str, Any], where: str, *, anchor: bool = False) ->
         raise NetError(f"mipshop: config {where}: {exc!r}") from exc
 
 
+def _router_key(table: dict[str, Any], where: str) -> RouterKey:
+    """A ``router_keys`` table: ``peer``, ``spi``, ``key`` (RFC 5568 §10 stand-in)."""
+    allowed = {"peer", "spi", "key"}
+    unknown = set(table) - allowed
+    missing = allowed - set(table)
+    if unknown or missing:
+        raise NetError(f"mipshop: config {where}: a router key has exactly the keys "
+                       f"{', '.join(sorted(allowed))}")
+    try:
+        return RouterKey(peer=IPv6Address(table["peer"]), security_association=(
+            SecurityAssociation(spi=int(table["spi"]), key=bytes.fromhex(table["key"]))))
+    except (ValueError, TypeError) as exc:
+        raise NetError(f"mipshop: config {where}: {exc}") from exc
+
+
 def _neighbors_and_keys(table: dict[str, Any], where: str
                         ) -> tuple[tuple[NeighborRouter, ...], tuple[HandoverKey, ...]]:
-    """Pop ``neighbors`` and ``handover_keys`` (arrays of tables) from ``table``."""
+    """Pop ``neighbors``, ``handover_keys`` and ``router_keys`` (arrays of tables) from
+    ``table``; the router keys are put back parsed."""
     neighbors = []
     for entry in table.pop("neighbors", []):
         entry = dict(entry)
@@ -213,10 +232,13 @@ def _neighbors_and_keys(table: dict[str, Any], where: str
         neighbors.append(NeighborRouter(access_points=aps, **fields))
     keys = tuple(_handover_key(k, f"{where}.handover_keys", anchor=True)
                  for k in table.pop("handover_keys", []))
+    table["router_keys"] = tuple(_router_key(k, f"{where}.router_keys")
+                                 for k in table.pop("router_keys", []))
     return tuple(neighbors), keys
 
 
-def _fast_handover_router(table: dict[str, Any], where: str) -> FastHandoverRouterConfig:
+def _fast_handover_router(table: dict[str, Any], where: str, offset: float
+                          ) -> FastHandoverRouterConfig:
     """``[access_router.fast_handover]``: RFC 5568 PAR/NAR configuration; under F-HMIPv6
     (RFC 4140 Appendix A) also ``map_anchor`` (a MAP option table: the MAP named in this
     router's PrRtAdvs) and ``anchors`` (the MAP addresses whose HI it accepts)."""
@@ -224,23 +246,30 @@ def _fast_handover_router(table: dict[str, Any], where: str) -> FastHandoverRout
     neighbors, keys = _neighbors_and_keys(table, where)
     local = tuple(bytes.fromhex(a) for a in table.pop("local_access_points", ()))
     anchor = table.pop("map_anchor", None)
+    router_keys = table.pop("router_keys")
     fields = _fields(FastHandoverRouterConfig, table, where,
                      skip=("neighbors", "handover_keys", "local_access_points", "map_anchor"))
+    fields.setdefault("wall_clock_offset", offset)
     return FastHandoverRouterConfig(
+        router_keys=router_keys,
         neighbors=neighbors, handover_keys=keys, local_access_points=local,
         map_anchor=None if anchor is None else _map_option(anchor, f"{where}.map_anchor"),
         **fields)
 
 
-def _fast_handover_anchor(table: dict[str, Any], where: str) -> FastHandoverAnchorConfig:
+def _fast_handover_anchor(table: dict[str, Any], where: str, offset: float
+                          ) -> FastHandoverAnchorConfig:
     """``[mobility_anchor_point.fast_handover]``: the MAP anchors fast handovers between the
     access routers below it (RFC 4140 Appendix A): ``neighbors`` (the NARs),
     ``handover_keys`` (MN-MAP handover keys) and the HI parameters."""
     table = dict(table)
     neighbors, keys = _neighbors_and_keys(table, where)
+    router_keys = table.pop("router_keys")
     fields = _fields(FastHandoverAnchorConfig, table, where,
                      skip=("neighbors", "handover_keys"))
-    return FastHandoverAnchorConfig(neighbors=neighbors, handover_keys=keys, **fields)
+    fields.setdefault("wall_clock_offset", offset)
+    return FastHandoverAnchorConfig(neighbors=neighbors, handover_keys=keys,
+                                    router_keys=router_keys, **fields)
 
 
 def _map_client(table: dict[str, Any], where: str, offset: float) -> MapClientConfig:
@@ -307,8 +336,8 @@ class DaemonConfig:
             if self.role == "ar":
                 fast = table.pop("fast_handover", None)
                 return AccessRouter(self.settings.name, rng, _router(table, where),
-                                    fast_handover=None if fast is None else (
-                                        _fast_handover_router(fast, f"{where}.fast_handover")))
+                                    fast_handover=None if fast is None else _fast_handover_router(
+                                        fast, f"{where}.fast_handover", offset))
             if self.role == "ha":
                 creds = tuple(_credentials(c, f"{where}.credentials", agent=True)
                               for c in table.pop("credentials", []))
@@ -329,7 +358,7 @@ class DaemonConfig:
                 if fast is None:
                     return MobilityAnchorPoint(self.settings.name, rng, map_config)
                 return FastHandoverMap(self.settings.name, rng, map_config, fast_handover=(
-                    _fast_handover_anchor(fast, f"{where}.fast_handover")))
+                    _fast_handover_anchor(fast, f"{where}.fast_handover", offset)))
             if self.role == "mn":
                 creds_table = table.pop("credentials", None)
                 fast_table = table.pop("fast_handover", None)

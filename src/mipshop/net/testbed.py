@@ -56,6 +56,7 @@ it cannot.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import os
@@ -119,6 +120,17 @@ def _neighbor(router: str) -> dict[str, Any]:
     """Access router ``router`` as an FMIPv6 neighbour (a NAR) in a configuration table."""
     return {"access_points": [ACCESS_POINTS[router]], "link_layer_address": AR_MACS[router],
             "address": str(_router_address(router)), "prefix": str(ACCESS_PREFIXES[router])}
+
+
+def _router_keys(own: IPv6Address, peers: Sequence[IPv6Address]) -> list[dict[str, Any]]:
+    """``router_keys`` tables of ``own`` for ``peers``: one shared SA per router pair, the
+    stand-in for the IPsec SA that protects HI/HAck (RFC 5568 §10)."""
+    tables = []
+    for peer in peers:
+        digest = hashlib.sha1(b"".join(sorted((own.packed, peer.packed)))).digest()
+        tables.append({"peer": str(peer), "spi": 256 + int.from_bytes(digest[:2], "big"),
+                       "key": digest[2:18].hex()})
+    return tables
 
 
 def regional_care_of_address() -> IPv6Address:
@@ -482,6 +494,9 @@ class Testbed:
                     # RFC 5568 §10: the key redirects its owner's address on this link only.
                     "handover_keys": [{"spi": HANDOVER_SPI, "key": HANDOVER_KEY,
                                        "previous_care_of_address": str(care_of_address(node))}],
+                    "router_keys": _router_keys(_router_address(node), [
+                        _router_address(other),
+                        *([MAP_ADDRESS] if opts.protocol == "fhmipv6" else [])]),
                 }
                 if opts.protocol == "fhmipv6":
                     # RFC 4140 Appendix A: the PrRtAdv names the MAP, which anchors the
@@ -503,6 +518,8 @@ class Testbed:
                     "handover_keys": [{"spi": HANDOVER_SPI, "key": HANDOVER_KEY,
                                        "previous_care_of_address":
                                            str(regional_care_of_address())}],
+                    "router_keys": _router_keys(MAP_ADDRESS, [
+                        _router_address(ar) for ar in ACCESS_PREFIXES]),
                 }
             return {"daemon": daemon, "mobility_anchor_point": anchor}
         daemon["interfaces"] = ["wlan0"]

@@ -84,6 +84,7 @@ from ..protocol.fmipv6.config import (
     FastHandoverRouterConfig,
     HandoverKey,
     NeighborRouter,
+    RouterKey,
 )
 from ..protocol.fmipv6.map_anchor import FastHandoverMap
 from ..protocol.hmipv6.client import MapClient
@@ -292,6 +293,14 @@ def _map_credentials(index: int) -> MobilityCredentials:
                                                                         key=key))
 
 
+def _router_key(own: IPv6Address, peer: IPv6Address) -> RouterKey:
+    """The HI/HAck key of a router pair (RFC 5568 §10): the same SA at both ends."""
+    low, high = sorted((own, peer))
+    rng = random.Random(f"router-pair/{low}/{high}")
+    return RouterKey(peer=peer, security_association=SecurityAssociation(
+        spi=rng.randrange(256, 1 << 32), key=rng.randbytes(20)))
+
+
 def _handover_key(index: int) -> HandoverKey:
     return HandoverKey(spi=200_000 + index, key=random.Random(f"mn-par-key/{index}").randbytes(20))
 
@@ -394,7 +403,9 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
         map_keys = tuple(replace(key, previous_care_of_address=regional_care_of_address(i))
                          for i, key in enumerate(keys))
         anchor = FastHandoverMap("map", map_rng, map_config, fast_handover=(
-            FastHandoverAnchorConfig(neighbors=tuple(neighbours), handover_keys=map_keys))
+            FastHandoverAnchorConfig(neighbors=tuple(neighbours), handover_keys=map_keys,
+                                     router_keys=tuple(_router_key(MAP_ADDRESS, nb.address)
+                                                       for nb in neighbours)))
         ) if map_anchored else MobilityAnchorPoint("map", map_rng, map_config)
         agg.host(anchor)
         net.at(0.0, anchor, anchor.start)
@@ -408,9 +419,13 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
             bound = tuple(replace(key, previous_care_of_address=IPv6Address(
                 int(prefix.network_address) | interface_identifier_from_mac(mn_mac(i))))
                 for i, key in enumerate(keys))
+            own = neighbours[k].address
+            peers = [nb.address for j, nb in enumerate(neighbours) if j != k]
             fast = FastHandoverRouterConfig(
                 neighbors=tuple(nb for j, nb in enumerate(neighbours) if j != k),
                 local_access_points=(ap.bssid,), handover_keys=bound,
+                router_keys=tuple(_router_key(own, peer) for peer in (
+                    *peers, *((MAP_ADDRESS,) if map_anchored else ()))),
                 buffer_packets=scenario.fmipv6.buffer_packets,
                 map_anchor=map_options[0] if map_anchored else None,
                 anchors=(MAP_ADDRESS,) if map_anchored else ())

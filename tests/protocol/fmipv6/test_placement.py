@@ -26,6 +26,7 @@ from tests.protocol.fmip_scenario import (
     RCOA,
     build,
     coa,
+    pair_key,
 )
 from tests.protocol.fmip_scenario import router_address as ar
 
@@ -103,8 +104,10 @@ def test_anchor_configuration_is_validated():
     option = MAPOption(address=MAP_ADDRESS, distance=2, preference=10, valid_lifetime=3600)
     with pytest.raises(ValueError):
         FastHandoverRouterConfig(map_anchor=option)  # its HIs would be refused
-    FastHandoverRouterConfig(map_anchor=option, anchors=(MAP_ADDRESS,))
+    keyed = {"router_keys": (pair_key(ar("par"), MAP_ADDRESS),)}
+    FastHandoverRouterConfig(map_anchor=option, anchors=(MAP_ADDRESS,), **keyed)
     with pytest.raises(ValueError):
         FastHandoverAnchorConfig(max_tunnel_lifetime=6)
-    assert FastHandoverRouterConfig(anchors=(MAP_ADDRESS,)).trusts(MAP_ADDRESS)
-    assert not FastHandoverRouterConfig().trusts(MAP_ADDRESS)
+    # RFC 5568 §10: an anchor whose HI could not be authenticated is a configuration error.
+    with pytest.raises(ValueError, match="has no router key"):
+        FastHandoverRouterConfig(map_anchor=option, anchors=(MAP_ADDRESS,))

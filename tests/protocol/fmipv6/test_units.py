@@ -34,6 +34,7 @@ from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
 from mipshop.wire.mh import FastBindingAcknowledgement, FastBindingUpdate, decode_mh, encode_mh
 from mipshop.wire.mh_options import AlternateCareOfAddress
 from mipshop.wire.nd_options import IPAddressPrefix, LinkLayerAddress
+from tests.protocol.fmip_scenario import pair_key
 
 PCOA = IPv6Address("2001:db8:10::ff:fe00:1")
 NCOA = IPv6Address("2001:db8:20::ff:fe00:1")
@@ -193,7 +194,13 @@ def test_configuration_validation():
     narrow = NeighborRouter(access_points=(b"\x02" * 6,), link_layer_address=b"\x00" * 6,
                             address=IPv6Address("2001:db8:20::1"),
                             prefix=IPv6Network("2001:db8:20::/64"))
-    config = FastHandoverRouterConfig(neighbors=(wide, narrow), handover_keys=(bound,))
+    keys = tuple(pair_key(PAR, n.address) for n in (wide, narrow))
+    with pytest.raises(ValueError, match="has no router key"):  # RFC 5568 §10
+        FastHandoverRouterConfig(neighbors=(wide, narrow), router_keys=keys[:1])
+    with pytest.raises(ValueError, match="one per peer router"):
+        FastHandoverRouterConfig(neighbors=(wide,), router_keys=(keys[0], keys[0]))
+    config = FastHandoverRouterConfig(neighbors=(wide, narrow), handover_keys=(bound,),
+                                      router_keys=keys)
     assert config.neighbor_for(NCOA) is narrow  # longest prefix match (§4)
     assert config.neighbor_for(IPv6Address("2001:db8:99::1")) is wide
     assert config.neighbor_by_ap(b"\x02" * 6) is narrow

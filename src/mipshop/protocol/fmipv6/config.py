@@ -8,14 +8,15 @@ Appendix A, ``MapConfig.fast_handover``); the mobile-node side is :class:`FastHa
 whose :class:`AnchorPlacement` says where the FBU goes.
 
 Security (docs/architecture.md, "Security stance"): the MN-PAR handover key that keys the BADF
-option (RFC 5568 §6.4.5) is configured on both sides; RFC 5269 key distribution is out of scope.
-PAR-NAR signalling (HI/HAck) is accepted only from configured neighbour routers (and MAP-NAR
-signalling from configured MAP anchors), standing in for the IPsec security association RFC 5568
-§6.2.1.1 and §10 require.
+option (RFC 5568 §6.4.5) is configured on both sides, bound at the anchor to its owner's PCoA;
+RFC 5269 key distribution is out of scope. PAR-NAR (and MAP-NAR) signalling, HI and HAck, is
+authenticated with a shared key per router pair (:class:`RouterKey`, :mod:`.security`), standing
+in for the IPsec security association RFC 5568 §10 requires.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from ipaddress import IPv6Address, IPv6Network
@@ -29,6 +30,7 @@ from ..base.constants import (
     PROXY_ND_LIFETIME,
     RTSOLPR_RETRIES,
 )
+from ..mipv6.mn_ha_auth import SecurityAssociation
 
 #: [choice] FBU lifetime the mobile node asks for: RFC 5568 §5.6 wants temporary tunnels of
 #: "the order of tens of seconds", long enough to update every binding. 40 s = 10 units of 4 s.
@@ -66,6 +68,22 @@ class HandoverKey:
             raise ValueError("spi must be 1..2**32-1 (0 is reserved for SEND, RFC 5568 §6.4.5)")
         if not self.key:
             raise ValueError("the handover key must not be empty")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RouterKey:
+    """The security association this router shares with one peer router (RFC 5568 §10).
+
+    RFC 5568 §10: HI and HAck "MUST be protected using end-to-end security association(s)
+    offering integrity and data origin authentication" (IPsec ESP). This stand-in keys an
+    RFC 4285-style authenticator on every HI and HAck exchanged with ``peer`` (a neighbour
+    access router, a MAP anchor or, at a MAP, a NAR) under ``security_association`` (SPI,
+    HMAC-SHA1 key, replay window); the format is :mod:`.security`'s. Both routers of a pair
+    configure the same SPI and key, each naming the other as ``peer``.
+    """
+
+    peer: IPv6Address
+    security_association: SecurityAssociation
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -107,6 +125,9 @@ class FastHandoverAnchorConfig:
     * ``handover_keys``: keys that verify the FBU's BADF (§6.4.5: MN-PAR keys, MN-MAP keys at a
       MAP), each bound to its owner's PCoA (RCoA at a MAP); an FBU naming another address is
       refused (§10);
+    * ``router_keys``: one :class:`RouterKey` per peer router that HI/HAck are exchanged with;
+      every neighbour with FMIPv6 (and, at an access router, every MAP anchor) must have one;
+      ``wall_clock_offset`` turns ``now`` into the Unix time of their timestamps;
     * ``request_buffering`` / ``request_assigned_address``: the U and S flags of HI Code 0;
     * ``hi_retries`` and ``rtt``: HI retransmission (§6.2.1.1: 2 x RTT, or 100 ms unknown);
     * ``max_tunnel_lifetime``: ceiling of the granted FBU lifetime (§5.6).
@@ -114,6 +135,8 @@ class FastHandoverAnchorConfig:
 
     neighbors: tuple[NeighborRouter, ...] = ()
     handover_keys: tuple[HandoverKey, ...] = ()
+    router_keys: tuple[RouterKey, ...] = ()
+    wall_clock_offset: float = 0.0
     request_buffering: bool = True
     request_assigned_address: bool = False
     hi_retries: int = HI_RETRIES
@@ -135,6 +158,18 @@ class FastHandoverAnchorConfig:
             # RFC 5568 §10: the anchor must know which PCoA each key's owner has.
             raise ValueError(f"handover key SPI {unbound[0]} names no previous_care_of_address "
                              "(the one address its owner may redirect)")
+        peers = [k.peer for k in self.router_keys]
+        if len(peers) != len(set(peers)):
+            raise ValueError("router keys: at most one per peer router")
+        self._check_router_keys(n.address for n in self.neighbors if n.fast_handover)
+
+    def _check_router_keys(self, peers: Iterable[IPv6Address]) -> None:
+        """Refuse a peer without a router key: its HI/HAck could not be authenticated (§10)."""
+        keyed = {k.peer for k in self.router_keys}
+        for peer in peers:
+            if peer not in keyed:
+                raise ValueError(f"peer router {peer} has no router key (HI and HAck are "
+                                 "authenticated per router pair, RFC 5568 §10)")
 
     def neighbor_for(self, address: IPv6Address) -> NeighborRouter | None:
         """The neighbour whose prefix matches ``address`` longest (RFC 5568 §4), or None."""
@@ -172,7 +207,7 @@ class FastHandoverRouterConfig(FastHandoverAnchorConfig):
     adds to every PrRtAdv ("the PAR to send a Proxy Router Advertisement to the mobile node
     with the MAP option"), telling mobile nodes to send their FBU to that MAP, which then
     runs HI/HAck with the NAR; ``anchors`` are the MAPs whose HI this router accepts as NAR
-    (standing in for the MAP-NAR security association, as ``neighbors`` do for PARs).
+    (each with a :class:`RouterKey`, as the neighbours have).
 
     As NAR:
 
@@ -211,10 +246,7 @@ class FastHandoverRouterConfig(FastHandoverAnchorConfig):
             raise ValueError("proxy_lifetime must be positive")
         if self.map_anchor is not None and self.map_anchor.address not in self.anchors:
             raise ValueError("a map_anchor must also be one of the anchors (its HI is accepted)")
-
-    def trusts(self, address: IPv6Address) -> bool:
-        """True if an HI from ``address`` is accepted: a neighbour router or a MAP anchor."""
-        return address in self.anchors or self.neighbor_by_address(address) is not None
+        self._check_router_keys(self.anchors)
 
 
 class AnchorPlacement(Enum):

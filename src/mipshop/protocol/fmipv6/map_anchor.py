@@ -54,6 +54,7 @@ from ..mipv6.binding_agent import Registration
 from ..mipv6.binding_cache import BindingCacheEntry
 from .config import FastHandoverAnchorConfig
 from .par import PreviousRouterRole
+from .security import RouterAuthenticator
 
 
 class MapFastHandover:
@@ -66,6 +67,9 @@ class MapFastHandover:
         #: The MAP hears no RtSolPr: link-layer addresses come from the FBU's MH-LLA option.
         self.link_layer_addresses: dict[IPv6Address, bytes] = {}
         self.tunnels_to_nar = False
+        #: HI/HAck authentication with the NARs (RFC 5568 §10).
+        self.router_auth = RouterAuthenticator(config.router_keys,
+                                               wall_clock_offset=config.wall_clock_offset)
         self.role = PreviousRouterRole(self)
 
     @property

@@ -1,7 +1,10 @@
 """The new access router's side of FMIPv6 (RFC 5568 §4, §5.4, §6.2.1, §6.3, §6.4.6).
 
-Handover Initiate (§6.2.1.1), accepted only from a configured neighbour router or MAP anchor
-(RFC 4140 Appendix A; standing in for the PAR-NAR or MAP-NAR security association):
+Handover Initiate (§6.2.1.1), accepted only when authenticated by a peer router (a neighbour
+PAR, or a MAP anchor under RFC 4140 Appendix A) with the key of that router pair
+(:class:`~.security.RouterAuthenticator`, standing in for the IPsec SA of §10); the HAck is
+authenticated alike and echoes the HI's Mobile Node link-layer address option [choice], so the
+PAR matches it on (router, sequence, mobile node):
 
 * Code 0 (predictive): the NCoA is checked for uniqueness (DAD, modelled by the configured
   ``addresses_in_use`` and the addresses this router already serves for another MN) and for
@@ -223,10 +226,13 @@ class NewRouterRole:
     def handover_initiate(self, packet: IPv6Packet, hi: HandoverInitiate) -> None:
         """Answer an HI from a neighbour PAR with a HAck, preparing for the MN."""
         router = self.router
-        if not self.config.trusts(packet.src):
-            # No security association: neither a neighbour PAR nor a MAP anchor (RFC 4140
-            # Appendix A: under a MAP-anchored placement the HI comes from the MAP).
-            router.counters["drop.fmip_hi_unknown_router"] += 1
+        refused = self.fmip.router_auth.verify(packet, hi, router.now,
+                                               encoded=router.received_mobility_header)
+        if refused is not None:
+            # RFC 5568 §10: only an HI authenticated by a peer router (a neighbour PAR, or a
+            # MAP anchor under RFC 4140 Appendix A) prepares anything; a spoofed one would
+            # have this router proxy a live host and discard its traffic.
+            router.counters[f"drop.fmip_hi.{refused}"] += 1
             return
         cached = self._answered.get((packet.src, hi.sequence))
         if cached is not None:
@@ -247,6 +253,10 @@ class NewRouterRole:
             options = (IPv6AddressPrefixOption(
                 option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS, prefix_length=128,
                 address=address),)
+        if lla_option is not None:
+            # [choice] The MN's link-layer address is echoed (RFC 5568 §6.2.1.1 names the MN by
+            # it) so that the PAR matches the HAck on router, sequence and mobile node.
+            options = (*options, lla_option)
         hack = HandoverAcknowledge(sequence=hi.sequence, code=code, options=options)
         self._answered[(packet.src, hi.sequence)] = hack
         while len(self._answered) > _ANSWERS_KEPT:
@@ -343,9 +353,12 @@ class NewRouterRole:
         self.arrivals.pop(address, None)
 
     def _send_hack(self, hi_packet: IPv6Packet, hack: HandoverAcknowledge) -> None:
-        # §6.2.1.2: addresses copied from the HI, swapped.
+        # §6.2.1.2: addresses copied from the HI, swapped; §10: authenticated for the pair
+        # (signed on every send, so a repeated answer carries a fresh timestamp).
+        signed = self.fmip.router_auth.sign(hack, source=hi_packet.dst,
+                                            destination=hi_packet.src, now=self.router.now)
         self.router.act(Transmit(packet=IPv6Packet(src=hi_packet.dst, dst=hi_packet.src,
-                                                   payload=hack)))
+                                                   payload=signed)))
         self.router.emit("fmip.hack_sent", code=hack.code, sequence=hack.sequence,
                          par=hi_packet.src,
                          ncoa=_address_option(hack.options,

@@ -90,7 +90,7 @@ from ..base.entity import Entity, Timer
 from ..base.sequence import seq_newer
 from ..mipv6.signalling import binding_care_of_address, find_option
 from .config import FastHandoverAnchorConfig, HandoverKey, NeighborRouter
-from .security import badf_of, sign_badf, verify_badf
+from .security import RouterAuthenticator, badf_of, sign_badf, verify_badf
 
 
 class AnchorHost(Protocol):
@@ -98,6 +98,8 @@ class AnchorHost(Protocol):
 
     #: MN link-layer addresses learnt from RtSolPrs (RFC 5568 §6.1.1), keyed by address.
     link_layer_addresses: dict[IPv6Address, bytes]
+    #: HI/HAck authentication with the peer routers (RFC 5568 §10).
+    router_auth: RouterAuthenticator
 
     @property
     def router(self) -> Entity:
@@ -239,6 +241,9 @@ class PreviousRouterRole:
         self.bindings: dict[IPv6Address, FastBinding] = {}
         #: The handover keys by SPI: one dictionary probe per FBU, whatever their number.
         self.keys: dict[int, HandoverKey] = {k.spi: k for k in fmip.config.handover_keys}
+        #: Fast bindings waiting for a HAck, by (NAR address, HI sequence number): a HAck is
+        #: matched with one probe; no two outstanding HIs to one NAR share a number.
+        self.awaiting: dict[tuple[IPv6Address, int], FastBinding] = {}
         self._hi_sequence = fmip.router.rng.randrange(1 << 16)
 
     def binding(self, pcoa: IPv6Address) -> FastBinding | None:
@@ -313,11 +318,11 @@ class PreviousRouterRole:
             return
         if retransmission:
             return
+        self._cancel_hi(record)  # before ``nar`` changes: it indexes the awaited HAck
         record.nar = nar
         record.transition(ParInput.FBU)
-        self._cancel_hi(record)
-        self._hi_sequence = (self._hi_sequence + 1) & 0xFFFF
-        record.hi_sequence = self._hi_sequence
+        record.hi_sequence = self._next_hi_sequence(nar.address)
+        self.awaiting[(nar.address, record.hi_sequence)] = record
         record.hi_backoff = fmip_backoff(self.fmip.config.hi_retries, self.fmip.config.rtt)
         self._send_hi(record, retransmission=False)
 
@@ -334,6 +339,15 @@ class PreviousRouterRole:
         self._teardown(record, "fbu_lifetime_zero", ParInput.DELETE)
 
     # -- HI / HAck (§6.2.1) ----------------------------------------------------------------
+
+    def _next_hi_sequence(self, nar: IPv6Address) -> int:
+        """The next HI sequence number not outstanding towards ``nar`` (§6.2.1.1: "so replies
+        can be matched"). Fewer than 2**16 HIs are ever outstanding (the records are
+        bounded), so the search ends."""
+        while True:
+            self._hi_sequence = (self._hi_sequence + 1) & 0xFFFF
+            if (nar, self._hi_sequence) not in self.awaiting:
+                return self._hi_sequence
 
     def _send_hi(self, record: FastBinding, *, retransmission: bool) -> None:
         cfg, nar, backoff = self.fmip.config, record.nar, record.hi_backoff
@@ -356,8 +370,11 @@ class PreviousRouterRole:
             assigned_address=cfg.request_assigned_address and code == 0,
             buffer=cfg.request_buffering and code == 0,
         )
+        # §10: authenticated for the router pair, signed anew (a fresh timestamp) each time.
+        signed = self.fmip.router_auth.sign(hi, source=self.fmip.address, destination=nar.address,
+                                            now=self.router.now)
         self.router.act(Transmit(packet=IPv6Packet(src=self.fmip.address, dst=nar.address,
-                                                   payload=hi)))
+                                                   payload=signed)))
         timeout = backoff.next_timeout()
         record.hi_timer = self.router.schedule(timeout, lambda now: self._hi_timeout(record))
         self.router.emit("fmip.hi_sent", nar=nar.address, code=code, sequence=hi.sequence,
@@ -372,6 +389,7 @@ class PreviousRouterRole:
         if not record.hi_backoff.exhausted:
             self._send_hi(record, retransmission=True)  # §6.2.1.1, same sequence number
             return
+        self._cancel_hi(record)  # no HAck is awaited any more
         self.router.emit("fmip.hi_failed", pcoa=record.pcoa, nar=record.nar and record.nar.address)
         self._fback(record, FastBindingAckStatus.REASON_UNSPECIFIED, lifetime=0)
         self._after_refusal(record, ParInput.HI_EXHAUSTED)
@@ -380,14 +398,26 @@ class PreviousRouterRole:
         if record.hi_timer is not None:
             record.hi_timer.cancel()
             record.hi_timer = None
+        if record.nar is not None:
+            key = (record.nar.address, record.hi_sequence)
+            if self.awaiting.get(key) is record:
+                del self.awaiting[key]
 
     def handover_acknowledge(self, packet: IPv6Packet, hack: HandoverAcknowledge) -> None:
-        """Match a HAck to its HI and answer the MN with the FBack (§6.2.1.2, §6.2.3)."""
-        record = next((r for r in self.bindings.values()
-                       if r.state in (ParState.AWAITING_HACK, ParState.REBINDING)
-                       and r.hi_sequence == hack.sequence and r.nar is not None
-                       and r.nar.address == packet.src), None)
-        if record is None:
+        """Match a HAck to its HI and answer the MN with the FBack (§6.2.1.2, §6.2.3).
+
+        Only a HAck authenticated by the NAR (§10, :class:`~.security.RouterAuthenticator`)
+        counts; it is matched on (NAR, sequence number) and, when it names the mobile node
+        with its link-layer address (as this implementation's NAR does), on that node too.
+        """
+        refused = self.fmip.router_auth.verify(
+            packet, hack, self.router.now, encoded=self.router.received_mobility_header)
+        if refused is not None:
+            self.router.counters[f"drop.fmip_hack.{refused}"] += 1
+            return
+        record = self.awaiting.get((packet.src, hack.sequence))
+        lla = find_option(hack, MHLinkLayerAddress)
+        if record is None or (lla is not None and lla.address != record.link_layer_address):
             self.router.counters["drop.fmip_hack_unexpected"] += 1
             return
         self._cancel_hi(record)

@@ -49,6 +49,7 @@ from ..base.addressing import ND_HOP_LIMIT, address_from_prefix, interface_ident
 from .config import FastHandoverRouterConfig, NeighborRouter
 from .nar import NewRouterRole
 from .par import PreviousRouterRole
+from .security import RouterAuthenticator
 
 if TYPE_CHECKING:
     from ..access_router import AccessRouter
@@ -68,6 +69,9 @@ class FastHandoverRouter:
         self.link_layer_addresses: dict[IPv6Address, bytes] = {}
         #: An access router tunnels to the NAR for HAck Code 3 (RFC 5568 §6.2.1.2).
         self.tunnels_to_nar = True
+        #: HI/HAck authentication with the peer routers (RFC 5568 §10), both roles.
+        self.router_auth = RouterAuthenticator(config.router_keys,
+                                               wall_clock_offset=config.wall_clock_offset)
         self.par = PreviousRouterRole(self)
         self.nar = NewRouterRole(self)
 
