@@ -44,7 +44,7 @@ def test_late_hi_is_answered_without_proxying_and_traffic_flows_at_once(anchor: 
     scn = late(hmip=hmip, map_anchored=hmip)
     nar = scn.net.events_of
     (hi,) = [e for e in nar("fmip.hi_received", "nar") if e.fields["code"] == 0]
-    una = [e for e in nar("fmip.una", "nar") if e.fields["address"] == NCOA][0]
+    una = next(e for e in nar("fmip.una", "nar") if e.fields["address"] == NCOA)
     assert una.time < hi.time  # the trigger was late: the UNA came first
     (flagged,) = nar("fmip.hi_late", "nar")
     assert flagged.fields["address"] == NCOA and flagged.time == hi.time

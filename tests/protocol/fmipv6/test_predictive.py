@@ -155,20 +155,53 @@ def test_par_tunnel_and_buffered_packets_carry_the_stream():
         assert middle.dst == PCOA and innermost(outer).src == CN1
 
 
-def test_reverse_tunnel_through_the_par_until_the_home_agent_is_updated():
+def _uplink(scn, at: float) -> None:
+    up = IPv6Packet(src=HOME_ADDRESS, dst=CN1, payload=UDPDatagram(src_port=1, dst_port=2,
+                                                                     data=b"up"))
+    scn.net.at(at, lambda now: scn.mn.send_packet(up, now))
+
+
+def test_reverse_tunnel_through_the_par_until_the_home_bu_leaves():
+    """RFC 5568 §4: from the new link, before the home agent can know the NCoA, the node
+    reverse-tunnels through the PAR (outer NCoA -> PAR, inner from the PCoA). Here the home
+    BU is held back by the RFC 6275 §11.8 rate limit (three BUs just went to the home agent)."""
     scn = build(mn={"dad_delay": 1.0})
     scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
     scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
     scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
-    # Hold the home BU back so the reverse tunnel is needed.
-    scn.net.drop_if(lambda p, r: isinstance(p.payload, BindingUpdate) and p.src == NCOA
-                    and r.time < 5.75)
-    up = IPv6Packet(src=HOME_ADDRESS, dst=CN1, payload=UDPDatagram(src_port=1, dst_port=2,
-                                                                     data=b"up"))
-    scn.net.at(5.72, lambda now: scn.mn.send_packet(up, now))
+
+    def exhaust_rate(now: float) -> None:
+        key = (HA_ADDRESS, BindingUpdate.MH_TYPE)
+        for _ in range(3):
+            scn.mn.home._rate.record(key, now)
+    scn.net.at(LEAVE + LINK_DOWN - 0.001, exhaust_rate)
+    _uplink(scn, 5.72)
     scn.run(8)
+    bu_times = [e.time for e in scn.net.events_of("home.bu_sent", "mn") if e.time > LEAVE]
+    assert bu_times and bu_times[0] > 5.72  # the BU was not out yet
     (sent,) = [p for _, p in scn.net.packets(UDPDatagram, sender="mn")]
     assert sent.src == NCOA and sent.dst == ar("par")
     assert sent.payload.src == PCOA and sent.payload.dst == HA_ADDRESS
     assert scn.net.events_of("fmip.reverse_tunnelled", "par")
     assert [d.packet.payload.data for d in scn.net.delivered if d.node == "cn1"] == [b"up"]
+
+
+def test_reverse_tunnel_follows_the_home_bu():
+    """Once the BU for the NCoA has left, what the node sends follows it: outer source the
+    NCoA, straight to the home agent, which holds the NCoA by the time it arrives (RFC 6275
+    §10.4.5: its source check passes, unweakened); a packet through the PAR from the PCoA
+    would arrive after the BU and be refused."""
+    scn = build(mn={"dad_delay": 1.0})
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    _uplink(scn, LEAVE + LINK_DOWN + 0.001)  # BU sent, BA far from back
+    scn.run(8)
+    (bu,) = [e for e in scn.net.events_of("home.bu_sent", "mn") if e.time > LEAVE][:1]
+    (registered,) = [e for e in scn.net.events_of("home.registered", "mn") if e.time > LEAVE]
+    assert bu.time < LEAVE + LINK_DOWN + 0.001 < registered.time
+    (sent,) = [p for _, p in scn.net.packets(UDPDatagram, sender="mn")]
+    assert sent.src == NCOA and sent.dst == HA_ADDRESS and sent.payload.src == HOME_ADDRESS
+    assert not scn.net.events_of("fmip.reverse_tunnelled", "par")
+    assert [d.packet.payload.data for d in scn.net.delivered if d.node == "cn1"] == [b"up"]
+    assert not scn.ha.counters["drop.reverse_tunnel_unbound"]

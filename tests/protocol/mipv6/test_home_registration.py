@@ -482,3 +482,26 @@ def test_a_retransmission_during_dad_does_not_restart_it():
     sent = scn.net.events_of("home.bu_sent", "mn")
     assert len(sent) == 2 and sent[1].time < registered_at.time  # retransmitted during DAD
     assert registered(scn)[0]["sequence"] == sent[1].fields["sequence"]
+
+
+def test_reverse_tunnelling_follows_the_bu_before_its_ba():
+    """§11.3.1 with the care-of address of the BU just sent: a packet sent between the BU and
+    its BA reaches the home agent after the BU and is accepted (§10.4.5), instead of being
+    held back at the node (no registered care-of address) or sent from the old one."""
+    scn = build()
+    scn.move("visited1", at=FIRST_ATTACH)
+    scn.move("visited2", at=20.0, link_down=0.1)
+    cn = scn.cns["cn1"]
+    bu_at = 20.1 + 0.004 + 1.0  # attach + RS/RA + DAD
+    scn.net.at(bu_at + 0.001, lambda now: scn.mn.send_packet(
+        _udp(HOME_ADDRESS, cn.address, b"up"), now))
+    scn.run(30)
+    sent = [e for e in scn.net.events_of("home.bu_sent", "mn") if e.time > 20]
+    assert sent[0].time == pytest.approx(bu_at)
+    assert registered(scn)[-1]["care_of_address"] == care_of("visited2")
+    assert scn.net.events_of("home.registered", "mn")[-1].time > bu_at + 0.001
+    (at_cn,) = [d for d in scn.net.delivered if d.node == "cn1"]
+    assert at_cn.packet.payload.data == b"up"
+    (outer,) = [p for r, p in scn.net.packets(UDPDatagram) if r.sender == "mn"]
+    assert outer.src == care_of("visited2") and outer.dst == HA_ADDRESS
+    assert not scn.mn.counters["drop.no_binding"]

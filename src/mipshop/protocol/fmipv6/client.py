@@ -601,7 +601,7 @@ class FastHandoverClient(MobilityClient):
         return packet.payload
 
     def route(self, packet: IPv6Packet) -> IPv6Packet | None:
-        """Reverse-tunnel to the PAR until the home agent has the NCoA (§3.2, §4)."""
+        """Reverse-tunnel to the PAR until the home BU for the NCoA has left (§3.2, §4)."""
         h, node = self.handover, self.node
         if (h is None or h.phase != "moved" or not h.fback or node.home_agent is None
                 or node.care_of_address != h.ncoa or node.now >= h.tunnel_until):
@@ -610,6 +610,11 @@ class FastHandoverClient(MobilityClient):
         if entry is None or entry.bound_care_of_address != h.pcoa:
             # The home agent's binding is not the PCoA (already the NCoA, or an HMIPv6
             # RCoA): an inner packet from the PCoA would be refused there.
+            return None
+        if node.home.tunnel_care_of_address == h.ncoa:
+            # The BU for the NCoA is on its way: what is sent now follows it to the home
+            # agent, which will refuse the PCoA by then (RFC 6275 §10.4.5); the node's own
+            # reverse tunnel from the NCoA takes over.
             return None
         inner = encapsulate(packet, src=h.pcoa, dst=node.home_agent)
         node.counters["fmip.reverse_tunnelled"] += 1

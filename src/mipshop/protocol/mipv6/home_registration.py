@@ -69,6 +69,9 @@ class HomeRegistration:
         self._rate = RateLimiter()
         #: The home address is unusable (the HA's DAD failed, status 134, §11.7.3).
         self.home_address_unusable = False
+        #: The care-of address of the last registration BU sent to the current home agent
+        #: (not a de-registration), or None: what reverse tunnelling follows.
+        self.sent_care_of_address: IPv6Address | None = None
 
     # -- state -----------------------------------------------------------------------------
 
@@ -81,6 +84,25 @@ class HomeRegistration:
     def registered_care_of_address(self) -> IPv6Address | None:
         """The care-of address the home agent holds a live binding for, or None."""
         return self.entry.care_of_address if self.registered and self.entry else None
+
+    @property
+    def tunnel_care_of_address(self) -> IPv6Address | None:
+        """The care-of address to reverse-tunnel from (§11.3.1): the one of the last
+        registration BU sent, even before its BA, else the registered one.
+
+        A packet sent after the BU follows it along the same path to the home agent, which by
+        then holds the new care-of address as primary and accepts it (§10.4.5); one sent from
+        the old care-of address would arrive after that and be refused. [choice] Waiting for
+        the BA instead would lose everything sent in the BU's round trip; a lost BU loses what
+        follows it until the retransmission (§11.8).
+        """
+        entry = self.entry
+        sent = self.sent_care_of_address
+        if entry is not None and sent is not None and entry.destination == self.node.home_agent \
+                and entry.state in (BindingState.WAITING_ACK, BindingState.REFRESHING,
+                                    BindingState.BOUND):
+            return sent
+        return self.registered_care_of_address
 
     @property
     def link_local_compat(self) -> bool:
@@ -207,6 +229,7 @@ class HomeRegistration:
         packet = IPv6Packet(src=source, dst=entry.destination, payload=bu,
                             extension_headers=headers)
         node.act(Transmit(packet=packet, interface=node.interface))
+        self.sent_care_of_address = None if deregistration else coa
         node.emit("home.bu_sent", sequence=sequence, care_of_address=coa, lifetime=lifetime,
                   retransmission=retransmission, timeout=timeout)
 
@@ -263,6 +286,7 @@ class HomeRegistration:
             self._timer.cancel()
         self._timer = None
         self.entry = None
+        self.sent_care_of_address = None
 
     # -- receiving -------------------------------------------------------------------------
 

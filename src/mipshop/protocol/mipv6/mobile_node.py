@@ -218,11 +218,12 @@ class MobileNode(Entity):
             if routed is not None:
                 self.act(Transmit(packet=routed, interface=self.interface))
                 return
-        registered = self.home.registered_care_of_address
+        registered = self.home.tunnel_care_of_address
         if registered is not None and self.care_of_address is not None and (
                 self.owns_care_of_address(registered)):
             assert self.home_agent is not None
-            # §11.3.1: reverse tunnelling, outer source = the registered CoA (the RCoA under
+            # §11.3.1: reverse tunnelling, outer source = the care-of address of the last BU
+            # (HomeRegistration.tunnel_care_of_address: it follows its BU; the RCoA under
             # HMIPv6, which the MAP client's outbound hook tunnels on), destination = HA.
             outer = encapsulate(packet, src=registered, dst=self.home_agent)
             self.counters["tunnel.encapsulated"] += 1
