@@ -8,6 +8,11 @@
   authenticator is silently dropped; then the sequence number (135), registration type (139),
   home registration to a non-HA (131) and cache room (130) are checked. Lifetimes are capped at
   MAX_RR_BINDING_LIFETIME (420 s, §5.2.6).
+* Replays (§5.2.8, §9.5.3): when a binding authorised by return routability is deleted
+  (de-registration or expiry), its sequence number is retained as an *inactive* entry for as
+  long as any nonce that authorised it (or the de-registration) is still accepted; a BU that is
+  not newer meanwhile gets 135, so a captured BU replayed later cannot recreate the binding.
+  Inactive entries count against ``max_bindings``.
 * Data plane: packets to a bound home address go to the care-of address with a Type 2 Routing
   Header (§9.3.2); received packets with a Home Address option need a binding whose care-of
   address is the source, else Binding Error status 1 (§9.3.1, §9.3.3); an unknown MH Type gets
@@ -91,6 +96,8 @@ class CorrespondentNode(Entity):
             nonce_lifetime=config.nonce_lifetime,
         )
         self._entry_timers: dict[IPv6Address, list[Timer]] = {}
+        #: Inactive entries (§5.2.8): home address -> (last accepted sequence, retained until).
+        self.retired: dict[IPv6Address, tuple[int, float]] = {}
         self._error_rate = RateLimiter(rate=1, window=config.binding_error_interval)
 
     # -- commands ------------------------------------------------------------------------
@@ -223,19 +230,23 @@ class CorrespondentNode(Entity):
         if existing is not None and existing.home_registration != bu.home_registration:
             self._answer(packet, bu, hoa, coa, kbm, S.REGISTRATION_TYPE_CHANGE_DISALLOWED)
             return
-        if existing is not None and not seq_newer(bu.sequence, existing.sequence):
+        last = existing.sequence if existing is not None else self._retired_sequence(hoa)
+        if last is not None and not seq_newer(bu.sequence, last):
+            # §9.5.1 (and §5.2.8 for an inactive entry): not newer -> 135.
             self._answer(packet, bu, hoa, coa, kbm, S.SEQUENCE_NUMBER_OUT_OF_WINDOW,
-                         sequence=existing.sequence)
+                         sequence=last)
             return
         if deregistration:
             removed = self._remove(hoa)
             if removed is not None:
                 self.emit("binding.deregistered", home_address=hoa,
                           care_of_address=removed.care_of_address, sequence=bu.sequence)
+            home_index = indices.home_nonce_index if indices is not None else None
+            self._retire(hoa, bu.sequence, removed, home_index)
             if bu.ack:
                 self._answer(packet, bu, hoa, coa, kbm, S.ACCEPTED)
             return
-        if existing is None and not self.cache.has_room_for(hoa, self.now):
+        if existing is None and not self._has_room(hoa):
             self._answer(packet, bu, hoa, coa, kbm, S.INSUFFICIENT_RESOURCES)
             return
         cap = MAX_RR_BINDING_LIFETIME if kbm is not None else bu.lifetime
@@ -246,6 +257,7 @@ class CorrespondentNode(Entity):
             nonce_indices=(indices.home_nonce_index, indices.care_of_nonce_index)
             if indices is not None else None,
         )
+        self._forget(hoa)  # a live entry carries the sequence from now on
         self.cache.update(entry, self.now)
         self._arm(entry)
         kind = "binding.registered" if existing is None or (
@@ -305,8 +317,55 @@ class CorrespondentNode(Entity):
         if entry is None or not entry.expired(self.now):
             return
         self._remove(hoa)
+        self._retire(hoa, entry.sequence, entry, None)
         self.emit("binding.expired", home_address=hoa, care_of_address=entry.care_of_address,
                   sequence=entry.sequence)
+
+    # -- inactive entries (§5.2.8, §9.5.3) ---------------------------------------------------
+
+    def _retire(self, hoa: IPv6Address, sequence: int, entry: BindingCacheEntry | None,
+                home_index: int | None) -> None:
+        """Keep ``sequence`` for ``hoa`` while a nonce that authorised it is still accepted.
+
+        §5.2.8: "Correspondent nodes must retain bindings and the associated sequence number
+        information at least as long as the nonces used in the authorization of the binding
+        are still valid": the nonces of the deleted binding (its stored ``nonce_indices``) and
+        the home nonce of the de-registration that deleted it.
+        """
+        indices = list(entry.nonce_indices) if entry is not None and (
+            entry.nonce_indices is not None) else []
+        if home_index is not None:
+            indices.append(home_index)
+        previous = self.retired.pop(hoa, None)  # its timers went with the entry's
+        times = [self.nonces.valid_until(i, self.now) for i in indices]
+        if previous is not None:
+            times.append(previous[1])  # what it protected stays protected
+        until = max((t for t in times if t is not None), default=None)
+        if until is None or until <= self.now:
+            return  # no nonce left that could authorise a replay
+        self.retired[hoa] = (sequence, until)
+        self._entry_timers[hoa] = [self.schedule(until - self.now,
+                                                 lambda now: self._forget(hoa))]
+        self.counters["binding.retired"] += 1
+
+    def _retired_sequence(self, hoa: IPv6Address) -> int | None:
+        """The sequence number of an inactive entry still retained for ``hoa``, or None."""
+        retired = self.retired.get(hoa)
+        return retired[0] if retired is not None and self.now < retired[1] else None
+
+    def _forget(self, hoa: IPv6Address) -> None:
+        """End the inactive entry of ``hoa`` (its nonces expired, or a new binding)."""
+        if self.retired.pop(hoa, None) is not None:
+            for timer in self._entry_timers.pop(hoa, []):
+                timer.cancel()
+
+    def _has_room(self, hoa: IPv6Address) -> bool:
+        """Room for a new binding: inactive entries count against ``max_bindings`` (§5.2.8)."""
+        limit = self.config.max_bindings
+        if limit is None:
+            return True
+        inactive = len(self.retired) - (hoa in self.retired)
+        return len(self.cache) + inactive < limit
 
     def _remove(self, hoa: IPv6Address) -> BindingCacheEntry | None:
         for timer in self._entry_timers.pop(hoa, []):

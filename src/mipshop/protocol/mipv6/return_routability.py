@@ -255,6 +255,11 @@ class NonceTable:
             return None
         return found
 
+    def valid_until(self, index: int, now: float) -> float | None:
+        """When the nonce ``index`` stops being accepted, or None if it no longer is (§5.2.7)."""
+        found = self.entry(index, now)
+        return None if found is None else found.generated_at + self.nonce_lifetime
+
     def lookup(self, index: int, now: float) -> bytes | None:
         """Return the nonce for ``index`` if it may still be accepted at ``now``, else None.
 
