@@ -77,6 +77,7 @@ def build(
     ha: dict[str, Any] | None = None,
     cn: dict[str, Any] | None = None,
     home_router: dict[str, Any] | None = None,
+    visited_router: dict[str, Any] | None = None,
     correspondents: tuple[str, ...] = (),
     link_delay: float = 0.002,
     cn_delay: float = 0.01,
@@ -111,6 +112,7 @@ def build(
         router = AccessRouter(f"ar-{link}", random.Random(rng.random()), RouterConfig(
             interface="eth0", address=IPv6Address(int(prefix.network_address) | 1),
             prefix=prefix, link_layer_address=bytes.fromhex(f"00005e0001{len(routers) + 2:02x}"),
+            **(visited_router or {}),
         ))
         net.add_node(router, {"eth0": link})
         net.start(router)

@@ -34,7 +34,8 @@ class AccessRouter(Entity):
     """A router on a visited link that only advertises its prefix (RFC 4861 §6.2).
 
     Commands: :meth:`start`, :meth:`set_map_options`, :meth:`trigger_handover`. It answers Router
-    Solicitations; everything else is dropped. Its RAs carry the configured HMIPv6 MAP options (RFC
+    Solicitations and Neighbor Solicitations for its own addresses; everything else is
+    dropped. Its RAs carry the configured HMIPv6 MAP options (RFC
     5380 §7). With ``fast_handover`` it composes a :class:`~.fmipv6.router.FastHandoverRouter` (RFC
     5568 PAR and NAR; FMIPv6 packets and the packets it tunnels or buffers go there).
     """
@@ -66,12 +67,15 @@ class AccessRouter(Entity):
         self.advertiser.set_map_options(options)
 
     def on_packet(self, packet: IPv6Packet, interface: str) -> None:
-        """Answer Router Solicitations; count anything else as unhandled."""
+        """Answer Router and Neighbor Solicitations; FMIPv6 gets the rest; count what is left
+        as unhandled."""
         if isinstance(packet.payload, RouterSolicitation):
             self.advertiser.handle_solicitation(packet)
-        elif self.fast_handover is not None and self.fast_handover.handle(packet, interface):
             return
-        else:
+        if self.advertiser.answer_neighbor_solicitation(packet):
+            return
+        fast = self.fast_handover
+        if fast is None or not fast.handle(packet, interface):
             self.counters["drop.unhandled"] += 1
 
     def trigger_handover(self, mobile: IPv6Address, target_ap: bytes, now: float, **kwargs: Any

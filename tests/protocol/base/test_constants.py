@@ -100,3 +100,6 @@ def test_against_rfc4861_section_10():
     assert int(table["MAX_NEIGHBOR_ADVERTISEMENT"]) == c.MAX_NEIGHBOR_ADVERTISEMENT
     assert float(table["MIN_DELAY_BETWEEN_RAS"]) == c.MIN_DELAY_BETWEEN_RAS
     assert float(table["RETRANS_TIMER"].replace(",", "")) / 1000 == c.ND_RETRANS_TIMER
+    assert int(table["MAX_UNICAST_SOLICIT"]) == c.MAX_UNICAST_SOLICIT
+    assert int(table["MAX_RTR_SOLICITATIONS"]) == c.MAX_RTR_SOLICITATIONS
+    assert float(table["RTR_SOLICITATION_INTERVAL"]) == c.RTR_SOLICITATION_INTERVAL

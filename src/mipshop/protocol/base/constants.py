@@ -68,6 +68,12 @@ MAX_RA_DELAY_TIME: Final = 0.5
 #: RFC 4861 §10 / §7.2.6: unsolicited Neighbor Advertisements a node MAY send for one change
 #: (RFC 5568 §6.3 allows retransmitting the UNA under this rule).
 MAX_NEIGHBOR_ADVERTISEMENT: Final = 3
+#: RFC 4861 §10 / §7.3.3: unicast Neighbor Solicitations of Neighbor Unreachability Detection
+#: (RFC 6275 §11.5.1 uses it on the default router).
+MAX_UNICAST_SOLICIT: Final = 3
+#: RFC 4861 §10 / §6.3.7: Router Solicitations a host sends, RTR_SOLICITATION_INTERVAL apart.
+MAX_RTR_SOLICITATIONS: Final = 3
+RTR_SOLICITATION_INTERVAL: Final = 4.0
 #: RFC 4862 §5.1 DupAddrDetectTransmits default, an input of InitialBindackTimeoutFirstReg.
 DUP_ADDR_DETECT_TRANSMITS: Final = 1
 

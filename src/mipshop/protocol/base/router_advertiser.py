@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from ipaddress import IPv6Address
 
-from ...wire.icmpv6 import RouterAdvertisement, RouterSolicitation
+from ...wire.icmpv6 import (
+    NeighborAdvertisement,
+    NeighborSolicitation,
+    RouterAdvertisement,
+    RouterSolicitation,
+)
 from ...wire.ipv6 import IPv6Packet
 from ...wire.nd_options import (
     AdvertisementInterval,
@@ -22,6 +27,7 @@ from ...wire.nd_options import (
     NDOption,
     PrefixInformation,
     SourceLinkLayerAddress,
+    TargetLinkLayerAddress,
 )
 from .actions import Transmit
 from .addressing import ALL_NODES, ND_HOP_LIMIT
@@ -112,6 +118,27 @@ class RouterAdvertiser:
         )
         self.owner.act(Transmit(packet=packet, interface=self.config.interface))
         self.owner.emit("router.advertisement", solicited=solicited)
+
+    def answer_neighbor_solicitation(self, packet: IPv6Packet) -> bool:
+        """Answer a Neighbor Solicitation for one of the router's own addresses (RFC 4861
+        §7.2.4), as the mobile nodes' Neighbor Unreachability Detection of their default
+        router needs (RFC 6275 §11.5.1); True if it was one."""
+        ns = packet.payload
+        cfg = self.config
+        if not isinstance(ns, NeighborSolicitation) or ns.target not in (
+                cfg.link_local, cfg.address):
+            return False
+        if packet.hop_limit != ND_HOP_LIMIT:
+            self.owner.counters["drop.invalid_nd"] += 1  # RFC 4861 §7.1.1
+            return True
+        unspecified = packet.src.is_unspecified  # DAD: answer all-nodes, S = 0 (§7.2.4)
+        na = NeighborAdvertisement(
+            router=True, solicited=not unspecified, override=True, target=ns.target,
+            options=(TargetLinkLayerAddress(address=cfg.link_layer_address),))
+        self.owner.act(Transmit(packet=IPv6Packet(
+            src=ns.target, dst=ALL_NODES if unspecified else packet.src, hop_limit=ND_HOP_LIMIT,
+            payload=na), interface=cfg.interface))
+        return True
 
     def handle_solicitation(self, packet: IPv6Packet) -> None:
         """Answer a Router Solicitation (RFC 4861 §6.2.6)."""

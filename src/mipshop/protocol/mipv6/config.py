@@ -202,6 +202,12 @@ class MobileNodeConfig:
     * ``home_binding_lifetime``: lifetime asked of the HA (a multiple of 4 s).
     * ``first_registration_timeout`` / ``bindack_timeout`` / ``max_bindack_timeout``: the
       §11.8 retransmission schedule.
+    * ``lost_advertisements``: after this many Advertisement Intervals (RFC 6275 §7.3)
+      without an RA from the default router, check it with Neighbor Unreachability
+      Detection (§11.5.1: "its own policy to determine how many lost Advertisements ...
+      constitute an L3 handover indication"; [choice] 3; 0 never); ``confirm_router_change``:
+      hold back an RA from another router (other prefixes, no link-layer hint) until NUD
+      finds the default router unreachable (§11.5.1; :mod:`.movement_detection`).
     """
 
     home_address: IPv6Address
@@ -223,6 +229,8 @@ class MobileNodeConfig:
     mobile_prefix_retries: int = 3
     wall_clock_offset: float = 0.0
     route_optimization: RouteOptimizationConfig = field(default_factory=RouteOptimizationConfig)
+    lost_advertisements: int = 3
+    confirm_router_change: bool = True
 
     def __post_init__(self) -> None:
         check_mac("link_layer_address", self.link_layer_address)

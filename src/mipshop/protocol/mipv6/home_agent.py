@@ -306,6 +306,8 @@ class HomeAgent(BindingAgent):
         """Dispatch one decoded packet (RS, control messages, tunnels, intercepted traffic)."""
         if isinstance(packet.payload, RouterSolicitation):
             self.advertiser.handle_solicitation(packet)
+        elif self.advertiser.answer_neighbor_solicitation(packet):
+            return
         elif packet.dst.is_link_local and packet.dst in self._defended_link_locals():
             self._link_local_for_mobile(packet)
         else:

@@ -8,7 +8,9 @@ The :class:`MobileNode` entity owns the interface and the addresses and composes
 * any further :class:`MobilityClient` (HMIPv6 MAP client, FMIPv6 client), appended to
   :attr:`MobileNode.clients`; each is offered every packet and told about movement.
 
-Movement detection (§11.5): a link-layer attach sends a Router Solicitation; a Router
+Movement detection (§11.5): a link-layer attach sends a Router Solicitation; without one, the
+default router's lifetime, missed advertisements and Neighbor Unreachability Detection tell
+that it is gone (§11.5.1, :mod:`.movement_detection`). A Router
 Advertisement whose autonomous prefix is the home prefix means "at home" (§11.5.5), any other
 new prefix means movement: a care-of address is formed from that prefix and the interface
 identifier (RFC 4862 SLAAC), usable at once with optimistic DAD (RFC 4429) or after
@@ -29,7 +31,8 @@ addresses count as ours for tunnels and Type 2 Routing Headers
 applied in :meth:`MobileNode.act`: the HMIPv6 LCoA -> MAP reverse tunnel).
 
 Resolved ambiguities ([choice]): movement is detected when an RA's autonomous /64 prefix
-differs from the current one (no NUD or router-lifetime probing); the care-of address survives a
+differs from the current one, from the default router or once that router is found gone
+(:mod:`.movement_detection`); the care-of address survives a
 link-layer blip on the same link; DHAAD timeouts double with no ceiling (§11.4.1 names none);
 after MAX_BINDACK_TIMEOUT the next home agent of the DHAAD list is tried (§11.8); an
 unsolicited Mobile Prefix Advertisement is discarded and answered with a solicitation
@@ -60,14 +63,12 @@ from ...wire.icmpv6 import (
     MobilePrefixSolicitation,
     NeighborAdvertisement,
     RouterAdvertisement,
-    RouterSolicitation,
 )
 from ...wire.ipv6 import IPv6Packet, encapsulate
-from ...wire.nd_options import PrefixInformation, SourceLinkLayerAddress, TargetLinkLayerAddress
+from ...wire.nd_options import PrefixInformation, TargetLinkLayerAddress
 from ..base.actions import Action, ConfigureAddress, Deliver, Transmit
 from ..base.addressing import (
     ALL_NODES,
-    ALL_ROUTERS,
     ND_HOP_LIMIT,
     address_from_prefix,
     home_agents_anycast,
@@ -82,6 +83,7 @@ from ..base.link_events import LinkDown, LinkEvent, LinkUp
 from .config import MobileNodeConfig
 from .home_registration import HomeRegistration
 from .mobility_client import MobilityClient
+from .movement_detection import MovementDetector
 from .route_optimization import RouteOptimizationClient
 
 
@@ -121,6 +123,8 @@ class MobileNode(Entity):
         self._dhaad: tuple[int, RetransmissionTimer, Timer] | None = None
         self._mps: tuple[int, RetransmissionTimer, Timer] | None = None
         self.home = HomeRegistration(self)
+        #: The default router's reachability (RFC 6275 §11.5.1, :mod:`.movement_detection`).
+        self.movement = MovementDetector(self)
         self.route_optimization = RouteOptimizationClient(self, config.route_optimization)
         self.clients: list[MobilityClient] = [self.route_optimization]
         self._icmp_errors = IcmpErrorLimiter()
@@ -145,11 +149,7 @@ class MobileNode(Entity):
         for client in self.clients:
             client.link_up()
         # RFC 4861 §6.3.7: solicit a Router Advertisement to learn the link's prefix at once.
-        self.act(Transmit(packet=IPv6Packet(
-            src=self.link_local, dst=ALL_ROUTERS, hop_limit=ND_HOP_LIMIT,
-            payload=RouterSolicitation(options=(
-                SourceLinkLayerAddress(address=self.config.link_layer_address),)),
-        ), interface=self.interface))
+        self.movement.attached()
 
     def detach(self, now: float) -> None:
         """Link-layer trigger: the interface lost its link (addresses are kept until an RA)."""
@@ -158,6 +158,7 @@ class MobileNode(Entity):
         # The care-of address stays until a Router Advertisement shows another prefix: coming
         # back to the same link after a link-layer blip needs no new registration.
         self.emit("movement.link_down")
+        self.movement.detached()
         for client in self.clients:
             client.link_down()
 
@@ -201,11 +202,8 @@ class MobileNode(Entity):
         self.current_prefix = None
         self.at_home = None
         if self.attached:
-            self.act(Transmit(packet=IPv6Packet(
-                src=self.link_local, dst=ALL_ROUTERS, hop_limit=ND_HOP_LIMIT,
-                payload=RouterSolicitation(options=(
-                    SourceLinkLayerAddress(address=self.config.link_layer_address),)),
-            ), interface=self.interface))
+            self.movement.fresh = True  # whichever router answers, its RA is taken
+            self.movement.solicit()
 
     def send_packet(self, packet: IPv6Packet, now: float) -> None:
         """Send an upper-layer packet whose source is the home address (§11.3.1)."""
@@ -255,9 +253,14 @@ class MobileNode(Entity):
         payload = packet.payload
         if isinstance(payload, RouterAdvertisement):
             if packet.hop_limit == ND_HOP_LIMIT and packet.src.is_link_local and self.attached:
+                if not self.movement.router_advertisement(packet, payload):
+                    return  # held back while the default router is probed (§11.5.1)
                 for client in self.clients:
                     client.router_advertisement(packet)
             self._router_advertisement(packet, payload)
+            return
+        if isinstance(payload, NeighborAdvertisement) and packet.hop_limit == ND_HOP_LIMIT and (
+                self.movement.neighbor_advertisement(packet, payload)):
             return
         if isinstance(payload, IPv6Packet):
             for client in self.clients:
