@@ -42,6 +42,7 @@ MN_LINK_LOCAL = IPv6Address("fe80::100")
 COA1 = IPv6Address("2001:db8:10::100")
 HA_LINK_LOCAL = IPv6Address("fe80::1")
 CORE_LINK_LOCAL = IPv6Address("fe80::fffe")
+AR1_LINK_LOCAL = IPv6Address("fe80::a1")
 
 #: An ICMPv6 Echo Request (RFC 4443 §4.1, laid out by hand; the kernel's raw socket fills in
 #: the checksum) from the core router's home-link interface to a link-local address.
@@ -133,3 +134,42 @@ def test_periodic_mobile_prefix_advertisements(tmp_path: Path) -> None:
     layers = dissect([encode_packet(ads[0])])[0]
     assert layers["icmpv6"]["icmpv6.type"] == "147"
     assert dict(walk(layers)).get("ipv6.routing.type") == "2"
+
+
+@pytest.mark.parametrize("detection", ["nud", "router_lifetime"])
+def test_movement_detected_without_link_layer_triggers(tmp_path: Path, detection: str) -> None:
+    """RFC 6275 §11.5.1 on real packets: the mobile node's port changes bridge and its daemon
+    is told nothing.
+
+    ``nud``: the new router's RA is held back while the node probes its default router
+    (unicast Neighbor Solicitations, which the old router can no longer hear); when NUD fails
+    the node moves. ``router_lifetime``: the routers advertise rarely (60 s) with a 3 s Router
+    Lifetime; when ar1's runs out the node solicits, and ar2 answers (RFC 4861 §6.3.5, §6.3.7).
+    Either way it registers its new care-of address."""
+    options = TestbedOptions(pcap=str(tmp_path / "mn.pcap"))
+    if detection == "router_lifetime":
+        options = TestbedOptions(pcap=str(tmp_path / "mn.pcap"), ra_interval=60.0,
+                                 extra_entity_settings={
+                                     "ar1": {"router_lifetime": 3}, "ar2": {"router_lifetime": 3},
+                                     "mn": {"lost_advertisements": 0}})
+    with Testbed(options) as bed:
+        coa1, coa2 = care_of_address("ar1"), care_of_address("ar2")
+        bed.wait_for(lambda: binding(bed) == str(coa1), what="home registration")
+        bed.move("ar2", link_down=0.05, silent=True)
+        bed.wait_for(lambda: binding(bed) == str(coa2), timeout=15,
+                     what="registration after NUD")
+        assert len(bed.events("mn", "movement.link_up")) == 1  # the first attachment only
+        lost = bed.events("mn", "movement.router_lost")
+        reason = "unreachable" if detection == "nud" else "router_lifetime"
+        assert lost and lost[-1]["fields"]["reason"] == reason
+        deferred = bed.events("mn", "movement.ra_deferred")
+        bed.stop_capture()
+    probes = [p for p in packets(tmp_path / "mn.pcap")
+              if isinstance(p.payload, NeighborSolicitation)
+              and p.payload.target == AR1_LINK_LOCAL and p.dst == AR1_LINK_LOCAL]
+    if detection == "nud":
+        assert len(probes) == 3  # MAX_UNICAST_SOLICIT, unanswered on ar2's link
+    else:
+        assert probes == [] and deferred == []
+    bus = [p for p in packets(tmp_path / "mn.pcap") if isinstance(p.payload, BindingUpdate)]
+    assert bus[-1].src == care_of_address("ar2")

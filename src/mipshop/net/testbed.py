@@ -641,15 +641,24 @@ class Testbed:
 
     # -- movement ------------------------------------------------------------------------------
 
-    def move(self, to: str, *, link_down: float = 0.1) -> float:
+    def move(self, to: str, *, link_down: float = 0.1, silent: bool = False) -> float:
         """Hand the mobile node over to ``to`` (``home``, ``ar1``, ``ar2``).
 
         The bridge port goes down and leaves its bridge (LinkDown to the daemon), stays down
         ``link_down`` seconds, then joins the other bridge and comes up (LinkUp). Returns
-        the wall-clock time of the LinkUp.
+        the wall-clock time of the LinkUp. ``silent``: the daemon gets no trigger at all (a
+        link layer that reports nothing; RFC 6275 §11.5.1 movement detection must notice).
         """
         if to not in BRIDGES:
             raise ValueError(f"unknown attachment {to!r} (known: {', '.join(BRIDGES)})")
+        if silent:
+            self.ip("sw", "link", "set", "p-mn", "nomaster")
+            time.sleep(link_down)
+            self.ip("sw", "link", "set", "p-mn", "master", BRIDGES[to])
+            up = time.time()
+            self.handovers.append((up - link_down, up, to))
+            self.attachment = to
+            return up
         if self.fast and self.options.predictive and (
                 to != "home" and self.attachment not in (None, "home", to)):
             # RFC 4260 step 0 / RFC 5568 §3.2: the link is going down towards the target AP;
