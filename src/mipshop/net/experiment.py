@@ -85,7 +85,7 @@ def _phases(events: list[dict[str, Any]], *, fast: bool = False, predictive: boo
             ) -> dict[str, list[float]]:
     """Per-handover phase durations (ms) from the mobile node's events, in order.
 
-    As :func:`mipshop.sim.compare._phases`: ``l2`` (LinkDown to LinkUp),
+    As the simulator (:mod:`mipshop.sim.recorder`): ``l2`` (LinkDown to LinkUp),
     ``movement_detection`` (to ``movement.detected``), ``address_configuration`` (to
     ``coa.configured``), ``registration`` (to the accepted BA of the home agent or the MAP)
     and with ``fast`` ``fast_handover``: from the LinkGoingDown (predictive: the RtSolPr or

@@ -4,7 +4,8 @@
 MAP router above the access routers, one integrated 802.11 AP per access router, a full mesh of
 AR-AR links), hosts the *unchanged* protocol entities of :mod:`mipshop.protocol` on it, moves the
 mobile nodes (:mod:`.movement`, :mod:`.wifi`), runs a G.711 call per mobile node
-(:mod:`.traffic`) and measures (:mod:`.metrics`). :func:`compare` does it for every protocol.
+(:mod:`.traffic`) and measures it as it runs (:mod:`.recorder`, which keeps no event log, arrival
+list or station history). :func:`compare` does it for every protocol.
 
 Protocols (:data:`PROTOCOLS`):
 
@@ -44,7 +45,7 @@ events, never log text), the phases (ms):
 * ``fast_handover`` (FMIPv6 only): predictive, LinkGoingDown to the FBack on the old link;
   reactive, LinkUp to the FBack on the new link.
 
-Disruption: :func:`~.metrics.handover_report`, the last downlink packet received on the old
+Disruption: :func:`~mipshop.measure.handover_report`, the last downlink packet received on the old
 link to the first received on the new one. Buffered packets: data packets the NAR buffered
 (``fmip.buffered`` events of the mobile node's addresses, less the FBack copy the PAR sends to
 the NCoA, which is buffered too). Signalling: every Mobility Header and
@@ -57,26 +58,23 @@ named generator (:meth:`~.kernel.Kernel.rng`); nothing iterates over an unordere
 
 from __future__ import annotations
 
+import functools
 import math
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Any
 
 from ..measure import (
-    Arrival,
-    flow_report,
-    handover_report,
-    handover_windows,
     message_type,
     percentile,
 )
 from ..protocol.access_router import AccessRouter
 from ..protocol.base.addressing import interface_identifier_from_mac
 from ..protocol.base.config import RouterConfig
-from ..protocol.base.link_events import LinkGoingDown, ScanCompleted
+from ..protocol.base.link_events import ScanCompleted
 from ..protocol.fmipv6.client import FastHandoverClient
 from ..protocol.fmipv6.config import (
     FastHandoverAnchorConfig,
@@ -100,7 +98,8 @@ from ..wire.nd_options import MAPOption
 from . import analytic
 from .frame import Frame
 from .movement import HandoffDecision, grid, handoffs_along, random_waypoint
-from .network import Capture, EventRecord, Network, Node
+from .network import Capture, Network, Node
+from .recorder import ExactSum, FlowCounter, RunRecorder, mobile_index_owner
 from .scenario import (
     SIGNAL_BYTES,
     Scenario,
@@ -218,6 +217,7 @@ class _World:
     mobiles: list[_Mobile]
     signalling: _SignallingTap
     capture: Capture | None
+    recorder: RunRecorder
 
 
 class _SignallingTap:
@@ -306,12 +306,14 @@ def _handover_key(index: int) -> HandoverKey:
 
 
 def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
-           wire_bytes: bool = False) -> _World:
+           wire_bytes: bool = False, keep_history: bool = False) -> _World:
+    """The run's network, entities, movement and traffic. ``keep_history`` also keeps the
+    event log, the stations' histories and the arrivals (the recorder needs none of them)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r} (expected one of {', '.join(PROTOCOLS)})")
     fmip, hier = protocol in _FMIP, protocol in _HIER
     links = scenario.links
-    net = Network(seed, wire_bytes=wire_bytes)
+    net = Network(seed, wire_bytes=wire_bytes, record_events=keep_history)
     kernel = net.kernel
 
     def p2p(name: str, a: Any, b: Any, params: Any) -> None:
@@ -442,6 +444,11 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
             Rfc4260.REACTIVE if protocol == "fmipv6-reactive" else Rfc4260.FULLY_REACTIVE)
     cn_sender = cn.send
     mobiles: list[_Mobile] = []
+    recorder = RunRecorder(
+        ap_links={ap.bssid: ap.link.name for ap in aps}, hierarchical=hier, fast=fmip,
+        predictive=protocol in _PREDICTIVE, trace_window=(TRACE_BEFORE, TRACE_AFTER),
+        owner_of=mobile_index_owner(n, mn_mac))
+    recorder.subscribe(net)
     for i in range(n):
         node = net.add_node(f"mn{i}")
         mac = mn_mac(i)
@@ -459,19 +466,20 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
                                                       wall_clock_offset=WALL_CLOCK))
         node.host(entity)
         net.at(0.0, entity, entity.start)
-        station = Station(net, node, "wlan0", timing=timing, scenario=mode)
+        station = Station(net, node, "wlan0", timing=timing, scenario=mode,
+                          keep_history=keep_history)
         mobile = _Mobile(i, node, entity, station)
         first, mobile.decisions = _movement(scenario, protocol, i, aps,
                                            kernel.rng(f"movement/mn{i}"))
         station.associate(aps[first], at=0.1 + 0.001 * (i % 1000))
         _schedule_handoffs(scenario, protocol, net, mobile, aps)
-        _traffic(scenario, net, mobile, cn, cn_sender)
+        _traffic(scenario, net, mobile, cn, cn_sender, recorder, keep_history)
         mobiles.append(mobile)
 
     signalling = _SignallingTap(scenario.traffic.start_s, from_bytes=wire_bytes)
     net.taps.append(signalling)
     full = net.capture() if capture else None
-    return _World(scenario, protocol, net, aps, mobiles, signalling, full)
+    return _World(scenario, protocol, net, aps, mobiles, signalling, full, recorder)
 
 
 def _timing(scenario: Scenario, protocol: str) -> HandoffTiming:
@@ -564,20 +572,24 @@ def _schedule_handoffs(scenario: Scenario, protocol: str, net: Network, mobile: 
 
 
 def _traffic(scenario: Scenario, net: Network, mobile: _Mobile, cn: Node,
-             cn_sender: Callable[..., None]) -> None:
+             cn_sender: Callable[..., None], recorder: RunRecorder, keep: bool) -> None:
     t = scenario.traffic
     interval = t.interval_ms / 1000
     stop = scenario.duration
     i = mobile.index
+    tracked = recorder.add_mobile(mobile.node.name, i, flow=t.downlink, trace=i == 0)
     if t.downlink:
-        mobile.down_receiver = FlowReceiver(mobile.node, DOWNLINK_PORT, flow=i)
+        mobile.down_receiver = FlowReceiver(
+            mobile.node, DOWNLINK_PORT, flow=i, keep_arrivals=keep,
+            on_arrival=functools.partial(recorder.arrival, tracked))
         mobile.downlink = CBRSource(net, cn_sender, src=CN_ADDRESS, dst=home_address(i),
                                     src_port=DOWNLINK_PORT, dst_port=DOWNLINK_PORT, flow=i,
                                     interval=interval, payload=t.payload_bytes,
                                     start=t.start_s, stop=stop)
     if t.uplink:
         port = UPLINK_BASE_PORT + i
-        mobile.up_receiver = FlowReceiver(cn, port, flow=i)
+        mobile.up_receiver = FlowReceiver(cn, port, flow=i, keep_arrivals=keep,
+                                          on_arrival=_counting(FlowCounter()))
         # Half an interval after the downlink: the two directions of a call are not in phase.
         mobile.uplink = CBRSource(net, entity_sender(mobile.node, mobile.entity),
                                   src=home_address(i), dst=CN_ADDRESS, src_port=port,
@@ -648,86 +660,48 @@ def _bind_progress(progress: Callable[[str, float], None],
     return report
 
 
-def _events_by_node(events: Iterable[EventRecord]) -> dict[str, list[EventRecord]]:
-    grouped: dict[str, list[EventRecord]] = {}
-    for record in events:
-        grouped.setdefault(record.node, []).append(record)
-    return grouped
-
-
-def _first(events: list[EventRecord], kind: str, since: float, until: float,
-           **fields: Any) -> float | None:
-    for record in events:
-        if record.time < since:
-            continue
-        if record.time >= until:
-            return None
-        if record.kind == kind and all(record.event.fields.get(k) == v
-                                       for k, v in fields.items()):
-            return record.time
-    return None
+def _counting(counter: FlowCounter) -> Callable[[int, float, float, str | None], None]:
+    def arrived(seq: int, sent: float, now: float, link: str | None) -> None:
+        counter.arrived(seq)
+    arrived.counter = counter  # type: ignore[attr-defined]
+    return arrived
 
 
 def _measure(world: _World) -> ProtocolResult:
-    scenario, protocol, net = world.scenario, world.protocol, world.network
-    hier = protocol in _HIER
-    ap_links = {ap.name: ap.link.name for ap in world.aps}
-    by_node = _events_by_node(net.events)
-    disruptions: list[float] = []
-    phases: dict[str, list[float]] = {"l2": [], "movement_detection": [],
-                                      "address_configuration": [], "registration": []}
-    if protocol in _FMIP:
-        phases["fast_handover"] = []
-    sent = lost = duplicated = handovers = 0
+    scenario, protocol = world.scenario, world.protocol
+    recorder = world.recorder
+    recorder.finish()
+    sent = lost = duplicated = 0
     up_sent = up_lost = 0
     buffered = 0
     trace: tuple[tuple[int, float, float], ...] = ()
     handover_times: tuple[float, ...] = ()
-    iid_owner = {interface_identifier_from_mac(mn_mac(m.index)): m.index for m in world.mobiles}
-    buffered_by_mn = _buffered_per_mobile(net.events, iid_owner)
     for mobile in world.mobiles:
-        station = mobile.station
-        records = [h for h in station.handoffs if h.down is not None and h.up is not None]
-        windows = handover_windows(records, ap_links)
-        events = by_node.get(mobile.node.name, [])
-        arrivals: list[Arrival] = (mobile.down_receiver.arrivals
-                                   if mobile.down_receiver is not None else [])
-        for k, (record, window) in enumerate(zip(records, windows, strict=True)):
-            assert record.down is not None and record.up is not None
-            following = records[k + 1].down if k + 1 < len(records) else math.inf
-            assert following is not None
-            handovers += 1
-            if mobile.down_receiver is not None:
-                report = handover_report(arrivals, window, horizon=following)
-                if report.disruption is not None:
-                    disruptions.append(report.disruption)
-            _phases(phases, protocol, hier, station, record, following, events)
-        if mobile.downlink is not None and mobile.down_receiver is not None:
-            flow = flow_report(arrivals, mobile.downlink.sent)
-            sent += flow.sent
-            lost += flow.lost
-            duplicated += flow.duplicates
+        tracked = recorder.mobiles[mobile.node.name]
+        if mobile.downlink is not None and tracked.flow is not None:
+            sent += mobile.downlink.sent
+            lost += tracked.flow.lost(mobile.downlink.sent)
+            duplicated += tracked.flow.duplicates
         if mobile.uplink is not None and mobile.up_receiver is not None:
-            flow = flow_report(mobile.up_receiver.arrivals, mobile.uplink.sent)
-            up_sent += flow.sent
-            up_lost += flow.lost
-        buffered += buffered_by_mn.get(mobile.index, 0)
+            counter = mobile.up_receiver.on_arrival.counter  # type: ignore[union-attr]
+            up_sent += mobile.uplink.sent
+            up_lost += counter.lost(mobile.uplink.sent)
+        buffered += max(0, tracked.buffered)
         if mobile.index == 0:
-            handover_times = tuple(r.down for r in records if r.down is not None)
+            handover_times = tuple(tracked.downs or ())
             if handover_times:
-                low, high = handover_times[0] - TRACE_BEFORE, handover_times[0] + TRACE_AFTER
-                trace = tuple((a.seq, a.sent, a.arrived) for a in arrivals
-                              if low <= a.arrived <= high)
+                trace = tuple(tracked.trace or ())
+    handovers = recorder.handovers
     estimate = analytic.expected(scenario, protocol)
     analytic_lost = estimate.packets_lost
     if scenario.movement.model != "ping_pong" and estimate.packets_lost_per_handover is not None:
         analytic_lost = estimate.packets_lost_per_handover * handovers
-    registration = phases["registration"]
+    registration = recorder.phases["registration"]
     return ProtocolResult(
         protocol=protocol,
         handovers=handovers,
-        disruption_ms=_distribution(disruptions),
-        phases_ms={name: _mean_ms(values) for name, values in phases.items()},
+        disruption_ms=_distribution(recorder.disruptions),
+        phases_ms={name: _mean_ms(total) for name, total in recorder.phases.items()},
         packets_sent=sent,
         packets_lost=lost,
         packets_buffered=buffered,
@@ -740,59 +714,6 @@ def _measure(world: _World) -> ProtocolResult:
         handover_times=handover_times,
         uplink={"sent": up_sent, "lost": up_lost},
     )
-
-
-def _phases(phases: dict[str, list[float]], protocol: str, hier: bool, station: Station,
-            record: Any, following: float, events: list[EventRecord]) -> None:
-    down, up = record.down, record.up
-    phases["l2"].append(up - down)
-    detected = _first(events, "movement.detected", up, following)
-    if detected is not None:
-        phases["movement_detection"].append(detected - up)
-        configured = _first(events, "coa.configured", detected, following)
-        if configured is not None:
-            phases["address_configuration"].append(configured - detected)
-            sent_kind, done_kind = (("map.bu_sent", "map.registered") if hier
-                                    else ("home.bu_sent", "home.registered"))
-            bu = _first(events, sent_kind, configured, following)
-            if bu is not None:
-                extra = {"previous": False} if hier else {}
-                done = _first(events, done_kind, bu, following, **extra)
-                if done is not None:
-                    phases["registration"].append(done - bu)
-    if "fast_handover" in phases:
-        if protocol in _PREDICTIVE:
-            warned = [t for t, trigger in station.triggers
-                      if isinstance(trigger, LinkGoingDown) and t <= down]
-            start = warned[-1] if warned else None
-        else:
-            start = up
-        if start is not None:
-            fback = _first(events, "fmip.fback", start, following)
-            if fback is not None:
-                phases["fast_handover"].append(fback - start)
-
-
-def _buffered_per_mobile(events: Iterable[EventRecord], owners: dict[int, int]) -> dict[int, int]:
-    """Data packets NAR buffers held per mobile node (module docstring)."""
-    counts: dict[int, int] = {}
-    mask = (1 << 64) - 1
-    for record in events:
-        kind = record.kind
-        if kind == "fmip.buffered":
-            owner = owners.get(int(record.event.fields["address"]) & mask)
-            if owner is not None:
-                counts[owner] = counts.get(owner, 0) + 1
-        elif kind == "fmip.fback_sent":
-            fields = record.event.fields
-            destinations = fields.get("destinations", ())
-            pcoa = fields.get("pcoa")
-            # Predictive: the copy to the NCoA reaches the NAR while it proxies: buffered.
-            if pcoa in destinations and len(destinations) > 1 and fields.get("lifetime"):
-                owner = owners.get(int(pcoa) & mask)
-                if owner is not None:
-                    counts[owner] = counts.get(owner, 0) - 1
-    return {k: max(0, v) for k, v in counts.items()}
 
 
 def _signalling(tap: _SignallingTap, handovers: int) -> dict[str, Any]:
@@ -808,10 +729,9 @@ def _signalling(tap: _SignallingTap, handovers: int) -> dict[str, Any]:
     }
 
 
-def _mean_ms(values: Sequence[float]) -> float | None:
-    if not values:
-        return None
-    return math.fsum(values) / len(values) * 1000.0
+def _mean_ms(total: ExactSum) -> float | None:
+    mean = total.mean()
+    return None if mean is None else mean * 1000.0
 
 
 def _distribution(values: Sequence[float]) -> dict[str, float | None]:

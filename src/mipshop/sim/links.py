@@ -69,10 +69,14 @@ class Link:
         self.queue_limit = queue_limit
         self.loss = loss
         self.rng = network.kernel.rng(f"link/{name}")
-        self.interfaces: list[Interface] = []
+        #: Attached interfaces, in the order they joined (a dict: O(1) to leave).
+        self.interfaces: dict[Interface, int] = {}
         self.sent = 0
+        self._joined = 0
         self._owners: dict[bytes, Interface] = {}
         self._proxied: set[bytes] = set()
+        self._holders: dict[bytes, list[Interface]] = {}
+        self._by_mac: dict[bytes, Interface] = {}
         self._routers: list[Interface] = []
 
     def __repr__(self) -> str:
@@ -84,7 +88,9 @@ class Link:
         """Connect ``interface`` (it answers for its addresses on this link from now on)."""
         if interface.link is not None:
             interface.link.detach(interface)
-        self.interfaces.append(interface)
+        self._joined += 1
+        self.interfaces[interface] = self._joined
+        self._by_mac.setdefault(interface.link_address, interface)
         interface.link = self
         for address in interface.address_set:
             self.register(address, interface, proxy=False)
@@ -97,15 +103,26 @@ class Link:
         """Disconnect ``interface``; frames still in flight to it are dropped on arrival."""
         if interface.link is not self:
             return
-        self.interfaces.remove(interface)
+        del self.interfaces[interface]
+        if self._by_mac.get(interface.link_address) is interface:
+            del self._by_mac[interface.link_address]
+            for other in self.interfaces:
+                if other.link_address == interface.link_address:
+                    self._by_mac[other.link_address] = other
+                    break
         interface.link = None
         if interface in self._routers:
             self._routers.remove(interface)
-        for address in [a for a, owner in self._owners.items() if owner is interface]:
+        for address in (*interface.address_set, *interface.proxied):
             self.unregister(address, interface)
 
     def register(self, address: bytes, interface: Interface, *, proxy: bool) -> None:
         """Record that ``interface`` answers for ``address`` (packed) on this link."""
+        holders = self._holders.get(address)
+        if holders is None:
+            self._holders[address] = [interface]
+        elif interface not in holders:
+            holders.append(interface)
         if proxy:
             self._owners[address] = interface
             self._proxied.add(address)
@@ -113,17 +130,27 @@ class Link:
             self._owners.setdefault(address, interface)
 
     def unregister(self, address: bytes, interface: Interface) -> None:
-        """Forget ``interface`` as the answerer for ``address``; another may take over."""
+        """Forget ``interface`` as an answerer for ``address``; another may take over (a
+        proxy first, then an interface with the address, earliest joined first)."""
+        holders = self._holders.get(address)
+        if holders is not None and interface in holders:
+            holders.remove(interface)
+            if not holders:
+                del self._holders[address]
         if self._owners.get(address) is not interface:
             return
         del self._owners[address]
         self._proxied.discard(address)
-        for other in self.interfaces:
-            if other is not interface and address in other.proxied:
+        if not holders:
+            return
+        joined = self.interfaces
+        others = sorted((o for o in holders if o in joined), key=joined.__getitem__)
+        for other in others:
+            if address in other.proxied:
                 self.register(address, other, proxy=True)
                 return
-        for other in self.interfaces:
-            if other is not interface and address in other.address_set:
+        for other in others:
+            if address in other.address_set:
                 self.register(address, other, proxy=False)
                 return
 
@@ -132,11 +159,8 @@ class Link:
         return self._owners.get(address)
 
     def by_link_address(self, link_address: bytes) -> Interface | None:
-        """The attached interface with this link-layer address."""
-        for interface in self.interfaces:
-            if interface.link_address == link_address:
-                return interface
-        return None
+        """The attached interface with this link-layer address (the earliest joined)."""
+        return self._by_mac.get(link_address)
 
     def default_router(self, exclude: Interface) -> Interface | None:
         """A forwarding node's interface on this link (a host's default router)."""

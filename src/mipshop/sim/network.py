@@ -236,8 +236,85 @@ class _Hosted:
         self.deadline: float | None = None
 
 
+class RoutingTable:
+    """Longest-prefix match in O(number of distinct prefix lengths): one dict per prefix
+    length, from the prefix's leading bits to the routes for it in the order they were added
+    (the earliest wins among equal prefixes). No per-destination cache, so the table's size is
+    the routes' count however many addresses packets are sent to."""
+
+    __slots__ = ("_by_length", "_count", "_lengths")
+
+    def __init__(self) -> None:
+        self._by_length: dict[int, dict[bytes | int, list[tuple[int, Route]]]] = {}
+        self._lengths: list[int] = []
+        self._count = 0
+
+    @staticmethod
+    def _key(packed: bytes, length: int) -> bytes | int:
+        if length & 7 == 0:
+            return packed[: length >> 3]
+        return int.from_bytes(packed, "big") >> (128 - length)
+
+    def add(self, route: Route) -> bool:
+        """Add ``route``; False if the very same route is already there."""
+        length = route.prefix.prefixlen
+        table = self._by_length.get(length)
+        if table is None:
+            table = self._by_length[length] = {}
+            self._lengths = sorted(self._by_length, reverse=True)
+        entries = table.setdefault(self._key(route.prefix.network_address.packed, length), [])
+        if any(existing == route for _order, existing in entries):
+            return False
+        self._count += 1
+        entries.append((self._count, route))
+        return True
+
+    def remove(self, prefix: IPv6Network, interface: str, connected: bool | None) -> None:
+        """Remove the routes for ``prefix`` out of ``interface`` (with ``connected`` set, only
+        the connected, or only the other, ones)."""
+        length = prefix.prefixlen
+        table = self._by_length.get(length)
+        if table is None:
+            return
+        key = self._key(prefix.network_address.packed, length)
+        entries = table.get(key)
+        if not entries:
+            return
+        kept = [(order, r) for order, r in entries
+                if not (r.prefix == prefix and r.interface == interface
+                        and (connected is None or r.connected == connected))]
+        if kept:
+            table[key] = kept
+            return
+        del table[key]
+        if not table:
+            del self._by_length[length]
+            self._lengths = sorted(self._by_length, reverse=True)
+
+    def lookup(self, packed: bytes) -> Route | None:
+        """The route for a destination address (packed), or None."""
+        by_length = self._by_length
+        for length in self._lengths:
+            if length & 7 == 0:
+                entries = by_length[length].get(packed[: length >> 3])
+            else:
+                entries = by_length[length].get(int.from_bytes(packed, "big") >> (128 - length))
+            if entries:
+                return entries[0][1]
+        return None
+
+    def routes(self) -> list[Route]:
+        """Every route, longest prefix first, then in the order they were added."""
+        every = [(-length, order, route) for length, table in self._by_length.items()
+                 for entries in table.values() for order, route in entries]
+        return [route for _length, _order, route in sorted(every, key=lambda e: e[:2])]
+
+
 class Node:
     """A host or router (``forwarding=True``) with interfaces, routes, entities and sockets."""
+
+    __slots__ = ("_arrival_link", "_claims", "_local", "_table", "_udp", "counters",
+                 "entities", "forwarding", "interfaces", "kernel", "name", "network")
 
     def __init__(self, network: Network, name: str, *, forwarding: bool = False) -> None:
         self.network = network
@@ -245,13 +322,12 @@ class Node:
         self.name = name
         self.forwarding = forwarding
         self.interfaces: dict[str, Interface] = {}
-        self.routes: list[Route] = []
         self.counters: Counter[str] = Counter()
         self.entities: list[_Hosted] = []
         self._local: set[bytes] = set()
         self._claims: dict[bytes, _Hosted] = {}
         self._udp: dict[int, UDPHandler] = {}
-        self._route_cache: dict[bytes, Route | None] = {}
+        self._table = RoutingTable()
         self._arrival_link: str | None = None
 
     def __repr__(self) -> str:
@@ -283,38 +359,21 @@ class Node:
         self, prefix: IPv6Network | str, interface: str, *, connected: bool | None = None
     ) -> None:
         """Remove the routes for ``prefix`` out of ``interface``."""
-        network = IPv6Network(prefix)
-        self.routes = [
-            r for r in self.routes
-            if not (r.prefix == network and r.interface == interface
-                    and (connected is None or r.connected == connected))
-        ]
-        self._route_cache.clear()
+        self._table.remove(IPv6Network(prefix), interface, connected)
 
     def _add_route(self, route: Route) -> None:
         if route.interface not in self.interfaces:
             raise ValueError(f"{self.name} has no interface {route.interface}")
-        if route in self.routes:
-            return
-        self.routes.append(route)
-        # Longest prefix first; among equals, the earliest added wins (stable sort).
-        self.routes.sort(key=lambda r: -r.prefix.prefixlen)
-        self._route_cache.clear()
+        self._table.add(route)
+
+    @property
+    def routes(self) -> list[Route]:
+        """The routes, longest prefix first (among equal prefixes, the earliest added)."""
+        return self._table.routes()
 
     def lookup(self, destination: IPv6Address | bytes) -> Route | None:
-        """Longest-prefix-match route for ``destination`` (cached per destination)."""
-        key = _packed(destination)
-        cache = self._route_cache
-        if key in cache:
-            return cache[key]
-        address = IPv6Address(key)
-        found = None
-        for route in self.routes:
-            if address in route.prefix:
-                found = route
-                break
-        cache[key] = found
-        return found
+        """Longest-prefix-match route for ``destination``."""
+        return self._table.lookup(_packed(destination))
 
     def bind_udp(self, port: int, handler: UDPHandler) -> None:
         """Deliver UDP datagrams for ``port`` addressed to this node to ``handler``."""
@@ -379,7 +438,9 @@ class Node:
             else:
                 self.send_on(self.interfaces[action.interface], frame, action.link_destination)
         elif isinstance(action, Event):
-            self.network.events.append(EventRecord(self.kernel.now, self.name, action))
+            network = self.network
+            if network.record_events or action.kind in network.subscribers:
+                network.record(EventRecord(self.kernel.now, self.name, action))
         elif isinstance(action, Deliver):
             self.deliver_to_application(action.packet)
         elif isinstance(action, ConfigureAddress):
@@ -602,13 +663,19 @@ class Network:
     """The simulated network: kernel, nodes, links, event log, drops and captures."""
 
     def __init__(self, seed: int = 0, *, kernel: Kernel | None = None,
-                 record_drops: bool = False, wire_bytes: bool = False) -> None:
+                 record_drops: bool = False, wire_bytes: bool = False,
+                 record_events: bool = True) -> None:
         self.kernel = kernel if kernel is not None else Kernel(seed)
         #: Frames carry encoded bytes that every receiver decodes (:mod:`.frame`).
         self.wire_bytes = wire_bytes
         self.nodes: dict[str, Node] = {}
         self.links: dict[str, Link] = {}
+        #: Every event, in order, when ``record_events`` (a long run would rather
+        #: :meth:`subscribe` to the kinds it measures: nothing is then kept).
         self.events: list[EventRecord] = []
+        self.record_events = record_events
+        #: Handlers of events by kind (:meth:`subscribe`).
+        self.subscribers: dict[str, list[Callable[[EventRecord], None]]] = {}
         self.entity_nodes: dict[str, Node] = {}
         self.captures: list[Capture] = []
         #: Observers of every frame put on a link, given the frame itself (no encoding).
@@ -690,11 +757,26 @@ class Network:
         """Logged events of ``kind`` (optionally from ``node``), in order."""
         return [e for e in self.events if e.event.kind == kind and (node is None or e.node == node)]
 
+    def subscribe(self, kind: str, handler: Callable[[EventRecord], None]) -> None:
+        """Call ``handler(record)`` for every event of ``kind`` from now on."""
+        self.subscribers.setdefault(kind, []).append(handler)
+
+    def record(self, record: EventRecord) -> None:
+        """Log an event (when recording) and hand it to the subscribers of its kind."""
+        if self.record_events:
+            self.events.append(record)
+        handlers = self.subscribers.get(record.event.kind)
+        if handlers is not None:
+            for handler in handlers:
+                handler(record)
+
     def log_event(self, node: str, kind: str, **fields: Any) -> None:
         """Log an event produced by the simulator itself (802.11, movement, traffic)."""
+        if not self.record_events and kind not in self.subscribers:
+            return
         now = self.kernel.now
-        self.events.append(EventRecord(now, node, Event(time=now, node=node, kind=kind,
-                                                        fields=dict(fields))))
+        self.record(EventRecord(now, node, Event(time=now, node=node, kind=kind,
+                                                 fields=dict(fields))))
 
     def run(self, until: float | None = None, max_events: int | None = None) -> int:
         """Run the kernel (see :meth:`.kernel.Kernel.run`)."""

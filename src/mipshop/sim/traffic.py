@@ -174,16 +174,26 @@ class BulkSource(_Source):
             self._fill()
 
 
+#: Called for each datagram of a flow: ``(seq, send time, arrival time, arrival link)``.
+ArrivalHandler = Callable[[int, float, float, "str | None"], None]
+
+
 class FlowReceiver:
     """Records the datagrams of one flow (or any flow with ``flow=None``) arriving at ``port``
-    on ``node``; with ``ack`` it acknowledges each (for :class:`BulkSource`)."""
+    on ``node``; with ``ack`` it acknowledges each (for :class:`BulkSource`).
+
+    ``on_arrival`` is called for each datagram as it arrives; with ``keep_arrivals`` False
+    nothing is stored (a long run measures online, :mod:`.recorder`)."""
 
     def __init__(self, node: Node, port: int, *, flow: int | None = None,
-                 ack: Sender | None = None) -> None:
+                 ack: Sender | None = None, on_arrival: ArrivalHandler | None = None,
+                 keep_arrivals: bool = True) -> None:
         self.node = node
         self.port = port
         self.flow = flow
         self.ack = ack
+        self.on_arrival = on_arrival
+        self.keep_arrivals = keep_arrivals
         self.arrivals: list[Arrival] = []
         self.malformed = 0
         node.bind_udp(port, self._on_packet)
@@ -198,7 +208,10 @@ class FlowReceiver:
             return
         if self.flow is not None and flow != self.flow:
             return
-        self.arrivals.append(Arrival(seq, sent, now, link))
+        if self.keep_arrivals:
+            self.arrivals.append(Arrival(seq, sent, now, link))
+        if self.on_arrival is not None:
+            self.on_arrival(seq, sent, now, link)
         if self.ack is not None:
             self.ack(IPv6Packet(
                 src=packet.dst, dst=packet.src,

@@ -191,6 +191,8 @@ class Station:
     (default) an entity without it but with ``detach(now)`` / ``attach(now)`` gets those at
     LinkDown / LinkUp. Every step is also logged as a ``wifi.*`` event on the network (node =
     the station's node). ``buffered`` counts the frames an AP held for this station.
+    ``handoffs`` and ``triggers`` keep the station's history unless ``keep_history`` is False
+    (a long run measures from the ``wifi.*`` events instead, and keeps nothing).
     """
 
     def __init__(
@@ -202,6 +204,7 @@ class Station:
         timing: HandoffTiming | None = None,
         scenario: Scenario = Scenario.PREDICTIVE,
         legacy_commands: bool = True,
+        keep_history: bool = True,
     ) -> None:
         self.network = network
         self.kernel = network.kernel
@@ -210,6 +213,7 @@ class Station:
         self.timing = timing or HandoffTiming()
         self.scenario = scenario
         self.legacy_commands = legacy_commands
+        self.keep_history = keep_history
         self.ap: AccessPoint | None = None
         self.handoffs: list[HandoffRecord] = []
         self.triggers: list[tuple[float, L2Trigger]] = []
@@ -220,7 +224,8 @@ class Station:
     # -- triggers -------------------------------------------------------------------------
 
     def _trigger(self, event: L2Trigger) -> None:
-        self.triggers.append((self.kernel.now, event))
+        if self.keep_history:
+            self.triggers.append((self.kernel.now, event))
         self.network.log_event(self.node.name, "wifi." + type(event).__name__, trigger=event)
         for hosted in list(self.node.entities):
             entity = hosted.entity
@@ -263,7 +268,7 @@ class Station:
 
     def _phase(self, record: HandoffRecord | None, name: str, duration: float) -> None:
         now = self.kernel.now
-        if record is not None:
+        if record is not None and self.keep_history:
             record.phases.append(Phase(name, now, now + duration))
         self.network.log_event(self.node.name, "wifi." + name, duration=duration)
 
@@ -353,7 +358,8 @@ class Station:
                 self.kernel.schedule_at(start, self._scan_start, (target,), record,
                                         (warning, going_down))
         self.kernel.schedule_at(at, self._switch, record, joined)
-        self.handoffs.append(record)
+        if self.keep_history:
+            self.handoffs.append(record)
         return record
 
     def _switch(self, record: HandoffRecord, ap: AccessPoint) -> None:

@@ -1,0 +1,410 @@
+"""Measuring a comparison run as it happens, keeping only what the figures still need.
+
+:mod:`.compare` defines the figures (handovers, disruption, phases, loss, buffering); this
+module computes them *online*, from the events the network hands to its subscribers
+(:meth:`.network.Network.subscribe`) and from each arrival of a measured flow, so that a run of
+an hour with thousands of mobile nodes keeps no event log, no arrival list and no station
+history. The results are the same numbers :func:`mipshop.measure.handover_report`,
+:func:`mipshop.measure.flow_report` and the post-run definitions give (the simulator's tests
+compare them on whole runs):
+
+* a handover is a station's ``wifi.LinkDown`` followed by its ``wifi.LinkUp``; its window is
+  its old and new links; the next completed handover's LinkDown bounds it (``following``);
+* phases (``movement.detected``, ``coa.configured``, the registration, the FBack) are the first
+  events of their kind inside ``[since, following)``, so a handover is settled when the next
+  one completes (or when the run ends), and only the events after the oldest unsettled
+  handover are kept;
+* a handover's disruption waits for the first arrival on the new link at or after the outage
+  (:func:`~mipshop.measure.handover_report`), and takes the last arrival on the old link
+  before it from a per-link "last arrival" record;
+* a flow's loss and duplicates come from its highest sequence number and the set of gaps
+  below it (:class:`FlowCounter`), the same counts :func:`~mipshop.measure.flow_report` gives
+  for senders that number their packets from 0;
+* means are exact sums (:class:`ExactSum`, :func:`math.fsum`'s partials), so the order in
+  which handovers settle does not change a digit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from ..protocol.base.addressing import interface_identifier_from_mac
+
+#: The kinds a mobile node's phases are read from, with the field a kind must match.
+PHASE_KINDS = ("movement.detected", "coa.configured", "home.bu_sent", "home.registered",
+               "map.bu_sent", "map.registered", "fmip.fback")
+
+
+class ExactSum:
+    """A running sum whose value is ``math.fsum`` of everything added (Shewchuk's partials,
+    the algorithm of ``math.fsum`` and of Python's ``msum`` recipe)."""
+
+    __slots__ = ("count", "partials")
+
+    def __init__(self) -> None:
+        self.partials: list[float] = []
+        self.count = 0
+
+    def add(self, value: float) -> None:
+        """Add one value."""
+        self.count += 1
+        partials = self.partials
+        x = value
+        i = 0
+        for y in partials:
+            if abs(x) < abs(y):
+                x, y = y, x
+            high = x + y
+            low = y - (high - x)
+            if low:
+                partials[i] = low
+                i += 1
+            x = high
+        partials[i:] = [x]
+
+    @property
+    def total(self) -> float:
+        """The correctly rounded sum."""
+        return math.fsum(self.partials)
+
+    def mean(self) -> float | None:
+        """The mean, or None when nothing was added."""
+        return self.total / self.count if self.count else None
+
+
+class FlowCounter:
+    """Loss and duplicates of one flow numbered from 0, online (see the module docstring):
+    ``lost = gaps below the highest sequence number + sequence numbers sent above it``."""
+
+    __slots__ = ("duplicates", "highest", "missing", "received")
+
+    def __init__(self) -> None:
+        self.highest = -1
+        self.missing: set[int] = set()
+        self.duplicates = 0
+        self.received = 0
+
+    def arrived(self, seq: int) -> bool:
+        """Count one arrival; True for a first copy."""
+        highest = self.highest
+        if seq > highest:
+            if seq > highest + 1:
+                self.missing.update(range(highest + 1, seq))
+            self.highest = seq
+        elif seq in self.missing:
+            self.missing.discard(seq)
+        else:
+            self.duplicates += 1
+            return False
+        self.received += 1
+        return True
+
+    def lost(self, sent: int) -> int:
+        """Sequence numbers ``0 .. sent - 1`` that never arrived."""
+        below = sum(1 for s in self.missing if s < sent)
+        return below + max(0, sent - 1 - self.highest)
+
+
+class _Watch:
+    """A handover waiting for its first arrival on the new link."""
+
+    __slots__ = ("index", "new", "old", "threshold")
+
+    def __init__(self, index: int, old: str | None, new: str | None, threshold: float) -> None:
+        self.index = index
+        self.old = old
+        self.new = new
+        self.threshold = threshold
+
+
+class _Handover:
+    """A completed handover not settled yet (its phases need the next one's LinkDown)."""
+
+    __slots__ = ("down", "up")
+
+    def __init__(self, down: float, up: float) -> None:
+        self.down = down
+        self.up = up
+
+
+class MobileRecorder:
+    """What one mobile node's figures still need (see the module docstring)."""
+
+    __slots__ = ("buffered", "count", "current", "down", "downs", "events", "first_down",
+                 "flow", "last_on", "lgd", "pending", "trace", "trace_open", "watches",
+                 "windows")
+
+    def __init__(self, *, flow: bool, trace: bool) -> None:
+        self.count = 0  # completed handovers
+        self.current: str | None = None  # link of the AP the station is on
+        self.down: float | None = None  # LinkDown of the handover in progress
+        self.pending: list[_Handover] = []
+        self.events: list[tuple[float, str, Any]] = []
+        self.lgd: list[float] = []  # LinkGoingDown times not yet used
+        self.buffered = 0
+        self.flow = FlowCounter() if flow else None
+        self.last_on: dict[str | None, tuple[float, float | None]] | None = {} if flow else None
+        self.watches: list[_Watch] = []
+        #: Mobile node 0 only: its handover times, disruption windows and trace.
+        self.first_down: float | None = None
+        self.downs: list[float] | None = [] if trace else None
+        self.trace: deque[tuple[int, float, float]] | None = deque() if trace else None
+        self.trace_open = trace
+        self.windows: dict[int, tuple[float, float] | None] | None = {} if trace else None
+
+    def disruption_windows(self) -> list[tuple[float, float] | None]:
+        """For each completed handover (traced node only), the arrival times of the last
+        packet on the old link and the first on the new one, or None."""
+        windows = self.windows or {}
+        return [windows.get(k) for k in range(self.count)]
+
+
+class RunRecorder:
+    """Measures one comparison run online (see the module docstring).
+
+    ``ap_links`` maps an AP's BSSID to its link's name; ``names`` a mobile node's name to its
+    index; ``hierarchical`` reads the registration phase at the MAP; ``predictive`` starts the
+    fast-handover phase at LinkGoingDown (else at LinkUp); ``fast`` measures that phase at all.
+    ``trace_window`` is (before, after) the first handover of mobile node 0 for its trace.
+    """
+
+    def __init__(
+        self,
+        *,
+        ap_links: dict[bytes, str],
+        hierarchical: bool,
+        fast: bool,
+        predictive: bool,
+        trace_window: tuple[float, float],
+        owner_of: Callable[[int], int | None],
+    ) -> None:
+        self.ap_links = ap_links
+        self.hierarchical = hierarchical
+        self.fast = fast
+        self.predictive = predictive
+        self.trace_before, self.trace_after = trace_window
+        self.owner_of = owner_of
+        self.mobiles: dict[str, MobileRecorder] = {}
+        self.by_index: dict[int, MobileRecorder] = {}
+        self.handovers = 0
+        self.disruptions: list[float] = []
+        self.phases: dict[str, ExactSum] = {name: ExactSum() for name in (
+            "l2", "movement_detection", "address_configuration", "registration")}
+        if fast:
+            self.phases["fast_handover"] = ExactSum()
+        sent, done = (("map.bu_sent", "map.registered") if hierarchical
+                      else ("home.bu_sent", "home.registered"))
+        self._sent_kind, self._done_kind = sent, done
+        kinds = {"movement.detected", "coa.configured", sent, done}
+        if fast:
+            kinds.add("fmip.fback")
+        self.kinds = frozenset(kinds)
+
+    # -- wiring ----------------------------------------------------------------------------
+
+    def add_mobile(self, name: str, index: int, *, flow: bool, trace: bool) -> MobileRecorder:
+        """Follow the mobile node ``name`` (its downlink measured when ``flow``)."""
+        recorder = MobileRecorder(flow=flow, trace=trace)
+        self.mobiles[name] = recorder
+        self.by_index[index] = recorder
+        return recorder
+
+    def subscribe(self, network: Any) -> None:
+        """Subscribe to the events the figures are read from."""
+        network.subscribe("wifi.LinkDown", self._link_down)
+        network.subscribe("wifi.LinkUp", self._link_up)
+        if self.fast and self.predictive:
+            network.subscribe("wifi.LinkGoingDown", self._going_down)
+        for kind in sorted(self.kinds):
+            network.subscribe(kind, self._phase_event)
+        if self.fast:
+            network.subscribe("fmip.buffered", self._buffered)
+            network.subscribe("fmip.fback_sent", self._fback_sent)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _link_down(self, record: Any) -> None:
+        mobile = self.mobiles.get(record.node)
+        if mobile is not None:
+            mobile.down = record.time
+
+    def _going_down(self, record: Any) -> None:
+        mobile = self.mobiles.get(record.node)
+        if mobile is not None:
+            mobile.lgd.append(record.time)
+
+    def _link_up(self, record: Any) -> None:
+        mobile = self.mobiles.get(record.node)
+        if mobile is None:
+            return
+        trigger = record.event.fields["trigger"]
+        new = self.ap_links.get(trigger.ap) if trigger.ap is not None else None
+        old, mobile.current = mobile.current, new
+        down, mobile.down = mobile.down, None
+        if down is None:  # the first association
+            return
+        up = record.time
+        index = mobile.count
+        mobile.count += 1
+        if mobile.pending:
+            # The previous handover is bounded by this one's LinkDown: settle it.
+            self._settle(mobile, mobile.pending.pop(), down)
+        mobile.pending.append(_Handover(down, up))
+        if mobile.flow is not None:
+            mobile.watches.append(_Watch(index, old, new, up if old == new else down))
+        if mobile.downs is not None:
+            mobile.downs.append(down)
+        if mobile.trace is not None and mobile.first_down is None:
+            mobile.first_down = down
+            low = down - self.trace_before
+            while mobile.trace and mobile.trace[0][2] < low:
+                mobile.trace.popleft()
+
+    def _phase_event(self, record: Any) -> None:
+        mobile = self.mobiles.get(record.node)
+        if mobile is None:
+            return
+        events = mobile.events
+        time = record.time
+        if (events and events[0][0] < time and not mobile.pending and mobile.down is None
+                and not mobile.lgd):
+            # No handover can look back before now: forget the older events.
+            mobile.events = events = [e for e in events if e[0] >= time]
+        events.append((time, record.event.kind, record.event.fields.get("previous")))
+
+    def _buffered(self, record: Any) -> None:
+        mobile = self.by_index.get(self._owner(record.event.fields["address"]))  # type: ignore[arg-type]
+        if mobile is not None:
+            mobile.buffered += 1
+
+    def _fback_sent(self, record: Any) -> None:
+        fields = record.event.fields
+        destinations = fields.get("destinations", ())
+        pcoa = fields.get("pcoa")
+        # Predictive: the copy to the NCoA reaches the NAR while it proxies: buffered.
+        if pcoa in destinations and len(destinations) > 1 and fields.get("lifetime"):
+            mobile = self.by_index.get(self._owner(pcoa))  # type: ignore[arg-type]
+            if mobile is not None:
+                mobile.buffered -= 1
+
+    def _owner(self, address: Any) -> int | None:
+        return self.owner_of(int(address) & 0xFFFF_FFFF_FFFF_FFFF)
+
+    # -- arrivals --------------------------------------------------------------------------
+
+    def arrival(self, mobile: MobileRecorder, seq: int, sent: float, now: float,
+                link: str | None) -> None:
+        """One downlink datagram of ``mobile``'s flow arrived at ``now`` on ``link``."""
+        assert mobile.flow is not None and mobile.last_on is not None
+        mobile.flow.arrived(seq)
+        watches = mobile.watches
+        if watches:
+            resolved = [w for w in watches if w.new == link and now >= w.threshold]
+            for watch in resolved:
+                watches.remove(watch)
+                last = mobile.last_on.get(watch.old)
+                before = None
+                if last is not None:
+                    before = last[0] if last[0] < now else last[1]
+                if before is not None:
+                    self.disruptions.append(now - before)
+                if mobile.windows is not None:
+                    mobile.windows[watch.index] = None if before is None else (before, now)
+        previous = mobile.last_on.get(link)
+        if previous is None:
+            mobile.last_on[link] = (now, None)
+        elif previous[0] != now:
+            mobile.last_on[link] = (now, previous[0])
+        trace = mobile.trace
+        if trace is not None and mobile.trace_open:
+            first = mobile.first_down
+            if first is None:
+                low = (mobile.down if mobile.down is not None else now) - self.trace_before
+                while trace and trace[0][2] < low:
+                    trace.popleft()
+                trace.append((seq, sent, now))
+            elif now <= first + self.trace_after:
+                trace.append((seq, sent, now))
+            else:
+                mobile.trace_open = False
+
+    # -- settling --------------------------------------------------------------------------
+
+    def _settle(self, mobile: MobileRecorder, handover: _Handover, following: float) -> None:
+        self.handovers += 1
+        down, up = handover.down, handover.up
+        phases = self.phases
+        phases["l2"].add(up - down)
+        events = mobile.events
+        detected = _first(events, "movement.detected", up, following)
+        if detected is not None:
+            phases["movement_detection"].add(detected - up)
+            configured = _first(events, "coa.configured", detected, following)
+            if configured is not None:
+                phases["address_configuration"].add(configured - detected)
+                bu = _first(events, self._sent_kind, configured, following)
+                if bu is not None:
+                    done = _first(events, self._done_kind, bu, following,
+                                  previous=self.hierarchical)
+                    if done is not None:
+                        phases["registration"].add(done - bu)
+        start: float | None = None
+        if self.fast:
+            if self.predictive:
+                warned = [t for t in mobile.lgd if t <= down]
+                start = warned[-1] if warned else None
+                if warned:
+                    # Later handovers start at this warning or a later one.
+                    mobile.lgd = [t for t in mobile.lgd if t >= start]  # type: ignore[operator]
+            else:
+                start = up
+            if start is not None:
+                fback = _first(events, "fmip.fback", start, following)
+                if fback is not None:
+                    phases["fast_handover"].add(fback - start)
+        # Later handovers read events from their own LinkDown or warning on.
+        keep = following
+        if mobile.lgd:
+            keep = min(keep, mobile.lgd[0])
+        if events and events[0][0] < keep:
+            mobile.events = [e for e in events if e[0] >= keep]
+
+    def finish(self) -> None:
+        """Settle every handover still open (the run is over)."""
+        for mobile in self.mobiles.values():
+            if mobile.pending:
+                self._settle(mobile, mobile.pending.pop(), math.inf)
+
+
+def _first(events: list[tuple[float, str, Any]], kind: str, since: float, until: float,
+           previous: bool = False) -> float | None:
+    """The time of the first ``kind`` event in ``[since, until)`` (with ``previous`` False
+    when ``previous`` is asked for: a registration of the current binding, not the old)."""
+    for time, event_kind, was_previous in events:
+        if time < since:
+            continue
+        if time >= until:
+            return None
+        if event_kind == kind and (not previous or was_previous is False):
+            return time
+    return None
+
+
+def mobile_index_owner(count: int, mac_of: Callable[[int], bytes]) -> Callable[[int], int | None]:
+    """The mobile node index whose MAC gives an interface identifier (RFC 4291 App. A), for
+    MACs ``mac_of(i)`` that carry ``i`` in their last four octets."""
+
+    def owner(iid: int) -> int | None:
+        raw = iid.to_bytes(8, "big")
+        index = int.from_bytes(raw[2:3] + raw[5:8], "big")
+        if index < count and interface_identifier_from_mac(mac_of(index)) == iid:
+            return index
+        return None
+
+    return owner
+
+
+__all__ = ["ExactSum", "FlowCounter", "MobileRecorder", "RunRecorder", "mobile_index_owner"]
