@@ -173,3 +173,38 @@ def test_movement_detected_without_link_layer_triggers(tmp_path: Path, detection
         assert probes == [] and deferred == []
     bus = [p for p in packets(tmp_path / "mn.pcap") if isinstance(p.payload, BindingUpdate)]
     assert bus[-1].src == care_of_address("ar2")
+
+
+def test_parameter_problem_for_a_bad_payload_proto(tmp_path: Path) -> None:
+    """RFC 6275 §9.2 on real packets: the correspondent host sends the mobile node's care-of
+    address a Binding Refresh Request whose Payload Proto is 6 (laid out by hand, sent with
+    a raw socket); the node answers with an ICMP Parameter Problem pointing at it."""
+    from mipshop.net.testbed import CN_ADDRESS
+    from mipshop.wire.errors import MalformedPacket
+    from mipshop.wire.icmpv6 import ParameterProblem
+    from mipshop.wire.ipv6 import decode_packet
+    from mipshop.wire.pcap import read_pcap
+    from tests.protocol.mipv6.test_parameter_problem import raw_brr
+
+    with Testbed(TestbedOptions(pcap=str(tmp_path / "mn.pcap"))) as bed:
+        coa = care_of_address("ar1")
+        bed.wait_for(lambda: binding(bed) == str(coa), what="home registration")
+        raw = raw_brr(src=CN_ADDRESS, dst=coa, payload_proto=6)
+        send = ("import socket,sys; s=socket.socket(socket.AF_INET6,socket.SOCK_RAW,255); "
+                "s.sendto(bytes.fromhex(sys.argv[1]), (sys.argv[2], 0))")
+        bed.exec("cn", [sys.executable, "-c", send, raw.hex(), str(coa)])
+        bed.wait_for(lambda: bed.events("mn", "icmp.parameter_problem"), what="the answer")
+        bed.stop_capture()
+    decoded, refused = [], []
+    for record in read_pcap(tmp_path / "mn.pcap"):
+        try:
+            decoded.append(decode_packet(record.data, verify_checksums=False))
+        except MalformedPacket:
+            refused.append(record.data)
+    # The bad message crossed the mobile node's link as sent (two routers decremented the
+    # hop limit, octet 7).
+    assert [r[:7] + r[8:] for r in refused] == [raw[:7] + raw[8:]]
+    [problem] = [p for p in decoded if isinstance(p.payload, ParameterProblem)]
+    assert (problem.src, problem.dst) == (coa, CN_ADDRESS)
+    assert problem.payload.code == 0 and problem.payload.pointer == 40
+    assert problem.payload.invoking_packet[40] == 6
