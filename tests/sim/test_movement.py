@@ -6,7 +6,7 @@ import math
 import random
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mipshop.sim.movement import (
@@ -108,3 +108,35 @@ def test_random_waypoint_handoffs_repeat_for_a_seed() -> None:
     assert decisions(1) == decisions(1)
     assert decisions(1) != decisions(2)
     assert len(decisions(1)) > 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32), st.integers(1, 5), st.integers(1, 4),
+       st.sampled_from([7.3, 20.0, 50.0, 150.0]), st.sampled_from([0.0, 1.0, 3.0, 6.0]),
+       st.sampled_from([0.01, 0.05]), st.sampled_from([0.0, 2.0]))
+def test_the_geometric_search_decides_as_evaluating_every_sample(
+    seed: int, columns: int, rows: int, cell: float, hysteresis: float, step: float,
+    pause: float,
+) -> None:
+    from mipshop.sim.movement import _sampled_handoffs
+
+    cells = grid(max(columns, 2), rows, cell)
+    aps = {f"bss{k}": p for k, p in enumerate(cells)}
+    path = random_waypoint(random.Random(seed), cells, duration=60.0, speed=(1.0, 12.0),
+                           pause=pause, t0=3.0)
+    fast = handoffs_along(path, aps, step=step, hysteresis_db=hysteresis, lead=0.1)
+    every = _sampled_handoffs(path, aps, step=step, hysteresis_db=hysteresis, lead=0.1,
+                              warning_margin_db=None, exponent=3.0)
+    assert fast == every
+
+
+def test_random_waypoint_legs_are_the_trajectory_drawn_lazily() -> None:
+    from mipshop.sim.movement import random_waypoint_legs
+
+    cells = grid(4, 3, 30.0)
+    path = random_waypoint(random.Random(5), cells, duration=300.0, pause=2.0, t0=1.0)
+    legs = random_waypoint_legs(random.Random(5), cells, pause=2.0, t0=1.0)
+    points = [next(legs)]
+    while len(points) < len(path.waypoints):
+        points.extend(next(legs))
+    assert tuple(points) == path.waypoints

@@ -61,7 +61,7 @@ from __future__ import annotations
 import functools
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
@@ -97,7 +97,14 @@ from ..wire.ipv6 import IPv6Packet, UDPDatagram
 from ..wire.nd_options import MAPOption
 from . import analytic
 from .frame import Frame
-from .movement import HandoffDecision, grid, handoffs_along, random_waypoint
+from .movement import (
+    HandoffDecision,
+    HandoffFinder,
+    grid,
+    handoffs_along,
+    random_waypoint,
+    random_waypoint_legs,
+)
 from .network import Capture, Network, Node
 from .recorder import ExactSum, FlowCounter, RunRecorder, mobile_index_owner
 from .scenario import (
@@ -132,6 +139,8 @@ WALL_CLOCK = 1_700_000_000.0
 #: Downlink CBR port at the mobile node; uplink ports at the correspondent start here.
 DOWNLINK_PORT = 5004
 UPLINK_BASE_PORT = 20_000
+#: Seconds between two samples of the signal strength along a path (movement.handoffs_along).
+_SAMPLE_STEP = 0.05
 #: Seconds after the end of traffic the run goes on, for packets still in flight.
 DRAIN = 1.0
 #: Window of the trace around the first handover: from this before it ...
@@ -205,7 +214,7 @@ class _Mobile:
     down_receiver: FlowReceiver | None = None
     uplink: CBRSource | None = None
     up_receiver: FlowReceiver | None = None
-    decisions: list[HandoffDecision] = field(default_factory=list)
+    mover: _Mover | None = None
 
 
 @dataclass
@@ -449,6 +458,8 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
         predictive=protocol in _PREDICTIVE, trace_window=(TRACE_BEFORE, TRACE_AFTER),
         owner_of=mobile_index_owner(n, mn_mac))
     recorder.subscribe(net)
+    finder = _finder(scenario, protocol, aps)
+    by_name = {ap.name: ap for ap in aps}
     for i in range(n):
         node = net.add_node(f"mn{i}")
         mac = mn_mac(i)
@@ -469,10 +480,10 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
         station = Station(net, node, "wlan0", timing=timing, scenario=mode,
                           keep_history=keep_history)
         mobile = _Mobile(i, node, entity, station)
-        first, mobile.decisions = _movement(scenario, protocol, i, aps,
-                                           kernel.rng(f"movement/mn{i}"))
+        first, decisions = _movement(scenario, protocol, i, aps,
+                                     kernel.rng(f"movement/mn{i}"), finder)
         station.associate(aps[first], at=0.1 + 0.001 * (i % 1000))
-        _schedule_handoffs(scenario, protocol, net, mobile, aps)
+        mobile.mover = _Mover(scenario, protocol, net, mobile, by_name, decisions)
         _traffic(scenario, net, mobile, cn, cn_sender, recorder, keep_history)
         mobiles.append(mobile)
 
@@ -501,49 +512,99 @@ def _ap_positions(scenario: Scenario) -> list[tuple[float, float]]:
     return grid(m.grid_columns, m.grid_rows, m.cell_m)
 
 
+def _finder(scenario: Scenario, protocol: str,
+            aps: list[AccessPoint]) -> HandoffFinder | None:
+    """The run's handoff search over its APs (None: ping-pong, or APs too close together for
+    the geometric search, :meth:`~.movement.HandoffFinder.applies`)."""
+    m = scenario.movement
+    positions = {ap.name: ap.position for ap in aps}
+    if m.model == "ping_pong" or not HandoffFinder.applies(positions, m.hysteresis_db, 3.0):
+        return None
+    return HandoffFinder(positions, step=_SAMPLE_STEP, hysteresis_db=m.hysteresis_db,
+                         lead=lead_time(scenario, protocol))
+
+
 def _movement(scenario: Scenario, protocol: str, index: int, aps: list[AccessPoint],
-              rng: random.Random) -> tuple[int, list[HandoffDecision]]:
+              rng: random.Random,
+              finder: HandoffFinder | None) -> tuple[int, Iterator[HandoffDecision]]:
+    """The AP a mobile node starts on and its handoffs, drawn lazily as the run goes."""
     m = scenario.movement
     lead = lead_time(scenario, protocol)
     if m.model == "ping_pong":
         times = handover_schedule(scenario, index)
         targets = ping_pong_targets(m.access_points, m.handovers)
-        return 0, [HandoffDecision(t, aps[k].name, t - lead)
-                   for t, k in zip(times, targets, strict=True)]
+        return 0, iter([HandoffDecision(t, aps[k].name, t - lead)
+                        for t, k in zip(times, targets, strict=True)])
     cells = grid(m.grid_columns, m.grid_rows, m.cell_m)
     start = scenario.traffic.start_s
-    trajectory = random_waypoint(rng, cells, duration=scenario.duration - start,
-                                 speed=(m.speed_min_mps, m.speed_max_mps), pause=m.pause_s,
-                                 t0=start)
-    first, decisions = handoffs_along(
-        trajectory, {ap.name: ap.position for ap in aps}, step=0.05,
-        hysteresis_db=m.hysteresis_db, lead=lead)
     names = [ap.name for ap in aps]
-    # Keep handoffs that leave time for the previous one to finish (no overlapping handoffs)
-    # and that change the AP (a skipped one may be followed by a move back).
-    kept: list[HandoffDecision] = []
+    found: Iterator[HandoffDecision]
+    if finder is not None:
+        legs = random_waypoint_legs(rng, cells, speed=(m.speed_min_mps, m.speed_max_mps),
+                                    pause=m.pause_s, t0=start)
+        first, found = finder.decisions(legs)
+    else:
+        trajectory = random_waypoint(rng, cells, duration=scenario.duration - start,
+                                     speed=(m.speed_min_mps, m.speed_max_mps), pause=m.pause_s,
+                                     t0=start)
+        first, listed = handoffs_along(
+            trajectory, {ap.name: ap.position for ap in aps}, step=_SAMPLE_STEP,
+            hysteresis_db=m.hysteresis_db, lead=lead)
+        found = iter(listed)
+    return names.index(first), _kept(scenario, found, first, lead)
+
+
+def _kept(scenario: Scenario, decisions: Iterator[HandoffDecision], first: str,
+          lead: float) -> Iterator[HandoffDecision]:
+    """Keep handoffs that leave time for the previous one to finish (no overlapping handoffs)
+    and that change the AP (a skipped one may be followed by a move back); warn ``lead``
+    before each, not before the previous one."""
     last = -math.inf
     current = first
     for decision in decisions:
         if decision.time >= scenario.duration:
-            break
+            return
         if decision.time - last < 2 * lead + 0.05 or decision.target == current:
             continue
         current = decision.target
         warning = max(decision.warning if decision.warning is not None else decision.time,
                       last + 0.02)
-        kept.append(HandoffDecision(decision.time, decision.target, warning))
+        yield HandoffDecision(decision.time, decision.target, warning)
         last = decision.time
-    return names.index(first), kept
 
 
-def _schedule_handoffs(scenario: Scenario, protocol: str, net: Network, mobile: _Mobile,
-                       aps: list[AccessPoint]) -> None:
-    by_name = {ap.name: ap for ap in aps}
-    station, node, entity = mobile.station, mobile.node, mobile.entity
-    previous = 0.0
-    for decision in mobile.decisions:
-        target = by_name[decision.target]
+class _Mover:
+    """Schedules one mobile node's handoffs one at a time: each one's events when the previous
+    one switches, so a run holds one pending handoff per mobile node, not its whole path."""
+
+    __slots__ = ("aps", "decisions", "mobile", "network", "previous", "protocol", "scenario")
+
+    def __init__(self, scenario: Scenario, protocol: str, net: Network, mobile: _Mobile,
+                 aps: dict[str, AccessPoint], decisions: Iterator[HandoffDecision]) -> None:
+        self.scenario = scenario
+        self.protocol = protocol
+        self.network = net
+        self.mobile = mobile
+        self.aps = aps
+        self.decisions = decisions
+        self.previous = 0.0
+        self.advance()
+
+    def advance(self) -> None:
+        """Schedule the next handoff (if any) and the call that schedules the one after."""
+        decision = next(self.decisions, None)
+        if decision is None:
+            self.decisions = iter(())
+            return
+        self._schedule(decision)
+        self.previous = decision.time
+        self.network.kernel.schedule_at(decision.time, self.advance)
+
+    def _schedule(self, decision: HandoffDecision) -> None:
+        scenario, protocol, net = self.scenario, self.protocol, self.network
+        station, node, entity = self.mobile.station, self.mobile.node, self.mobile.entity
+        previous = self.previous
+        target = self.aps[decision.target]
         warning = decision.warning if decision.warning is not None else decision.time
         background = scenario.wifi.background_scan or protocol not in _PREDICTIVE
         if protocol in _FMIP and background:
@@ -568,7 +629,6 @@ def _schedule_handoffs(scenario: Scenario, protocol: str, net: Network, mobile: 
                 station.handoff(target, decision.time, lead=lead, prescanned=True)
         else:
             station.handoff(target, decision.time)
-        previous = decision.time
 
 
 def _traffic(scenario: Scenario, net: Network, mobile: _Mobile, cn: Node,

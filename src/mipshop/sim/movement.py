@@ -26,8 +26,9 @@ from __future__ import annotations
 import bisect
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 Point = tuple[float, float]
 
@@ -123,23 +124,45 @@ def random_waypoint(
 ) -> Trajectory:
     """Random waypoint over ``cells``: go to a random cell centre at a uniform random speed in
     ``speed`` (m/s), pause, repeat until ``duration`` seconds have passed."""
+    legs = random_waypoint_legs(rng, cells, speed=speed, pause=pause, start=start, t0=t0)
+    points = [next(legs)]
+    while points[-1][0] < t0 + duration:
+        points.extend(next(legs))
+    return Trajectory(tuple(points))
+
+
+Waypoint = tuple[float, float, float]
+
+
+def random_waypoint_legs(
+    rng: random.Random,
+    cells: Sequence[Point],
+    *,
+    speed: tuple[float, float] = (1.0, 1.5),
+    pause: float = 0.0,
+    start: Point | None = None,
+    t0: float = 0.0,
+) -> Iterator[Any]:
+    """:func:`random_waypoint` drawn lazily, with no end: the start ``(t0, x, y)`` first, then
+    each leg as a tuple of its waypoints (the destination, and the end of the pause there)."""
     low, high = speed
     if low <= 0 or high < low:
         raise ValueError("speed range must be positive and ordered")
     here = start if start is not None else rng.choice(cells)
     time = t0
-    points = [(time, *here)]
-    while time < t0 + duration:
+    yield (time, *here)
+    while True:
         target = rng.choice(cells)
         if target == here:
             continue
         time += math.dist(here, target) / rng.uniform(low, high)
-        points.append((time, *target))
+        arrival = (time, *target)
         here = target
         if pause:
             time += pause
-            points.append((time, *here))
-    return Trajectory(tuple(points))
+            yield (arrival, (time, *here))
+        else:
+            yield (arrival,)
 
 
 def received_power(
@@ -168,7 +191,34 @@ def handoffs_along(
     (not before the previous switch), or, with ``warning_margin_db``, the first sample after
     the previous switch where that AP was within ``warning_margin_db`` of the switching
     condition.
+
+    Without ``warning_margin_db`` the samples where the condition may hold are found from the
+    geometry first (:class:`HandoffFinder`), and only those are evaluated; the decisions are
+    those of evaluating every sample.
     """
+    if warning_margin_db is None and HandoffFinder.applies(access_points, hysteresis_db,
+                                                             exponent):
+        finder = HandoffFinder(access_points, step=step, hysteresis_db=hysteresis_db, lead=lead,
+                               exponent=exponent)
+        samples = math.floor((trajectory.end - trajectory.start) / step + 1e-9)
+        points = trajectory.waypoints
+        first, found = finder.decisions(iter(points), last_sample=samples)
+        return first, list(found)
+    return _sampled_handoffs(trajectory, access_points, step=step, hysteresis_db=hysteresis_db,
+                             lead=lead, warning_margin_db=warning_margin_db, exponent=exponent)
+
+
+def _sampled_handoffs(
+    trajectory: Trajectory,
+    access_points: Mapping[str, Point],
+    *,
+    step: float,
+    hysteresis_db: float,
+    lead: float,
+    warning_margin_db: float | None,
+    exponent: float,
+) -> tuple[str, list[HandoffDecision]]:
+    """:func:`handoffs_along` evaluating the condition at every sample."""
     names = sorted(access_points)
     if not names:
         raise ValueError("no access points")
@@ -203,3 +253,270 @@ def handoffs_along(
             last_switch = time
             early.clear()
     return max(names, key=lambda n: (first[n], n)), decisions
+
+
+class _Grid:
+    """Access points in square buckets, for the ones within a distance of a point."""
+
+    def __init__(self, positions: Sequence[Point]) -> None:
+        xs = [p[0] for p in positions]
+        ys = [p[1] for p in positions]
+        self.x0, self.y0 = min(xs), min(ys)
+        span = max(max(xs) - self.x0, max(ys) - self.y0)
+        self.size = max(span / max(1, math.isqrt(len(positions))), 1e-6)
+        self.positions = positions
+        self.buckets: dict[tuple[int, int], list[int]] = {}
+        for index, (x, y) in enumerate(positions):
+            key = (int((x - self.x0) // self.size), int((y - self.y0) // self.size))
+            self.buckets.setdefault(key, []).append(index)
+
+    def within(self, x: float, y: float, radius: float) -> list[int]:
+        """Indices of the access points at most ``radius`` from ``(x, y)``, in index order."""
+        size, x0, y0 = self.size, self.x0, self.y0
+        low_i, high_i = int((x - radius - x0) // size), int((x + radius - x0) // size)
+        low_j, high_j = int((y - radius - y0) // size), int((y + radius - y0) // size)
+        found: list[int] = []
+        buckets = self.buckets
+        if (high_i - low_i + 1) * (high_j - low_j + 1) > len(buckets):
+            candidates: Iterable[list[int]] = buckets.values()
+        else:
+            candidates = (buckets[key] for i in range(low_i, high_i + 1)
+                          for j in range(low_j, high_j + 1) if (key := (i, j)) in buckets)
+        positions = self.positions
+        for bucket in candidates:
+            for index in bucket:
+                px, py = positions[index]
+                if math.hypot(px - x, py - y) <= radius:
+                    found.append(index)
+        found.sort()
+        return found
+
+
+class HandoffFinder:
+    """:func:`handoffs_along` without evaluating every sample, over a trajectory given lazily.
+
+    With the log-distance model, AP ``b`` beats the current AP ``c`` by ``h`` dB where
+    ``|p - c| >= r |p - b|``, ``r = 10 ** (h / 10 n)``: outside ``c``'s side of an Apollonius
+    circle. Along a straight piece of the path, ``|p(s) - c|^2 - r^2 |p(s) - b|^2`` is a
+    quadratic in time, so the times where ``b`` may win are an interval found in closed form;
+    only the samples in (or one step around) such an interval are evaluated, by the same
+    computation as every sample would be (:func:`received_power` of each AP near the point),
+    so the decisions are identical. Pieces are at most one AP spacing long, and only APs
+    close enough to win anywhere on the piece (``|b - c| <= (1 + 1/r) max |p - c|``) are
+    solved for. The distance clamp of :func:`received_power` (the reference distance) plays no
+    part when APs stand further apart than :meth:`applies` asks.
+    """
+
+    def __init__(self, access_points: Mapping[str, Point], *, step: float,
+                 hysteresis_db: float, lead: float, exponent: float = 3.0) -> None:
+        self.names = sorted(access_points)
+        self.positions = [access_points[n] for n in self.names]
+        self.index = _Grid(self.positions)
+        self.step = step
+        self.hysteresis = hysteresis_db
+        self.lead = lead
+        self.exponent = exponent
+        self.ratio = 10 ** (hysteresis_db / (10.0 * exponent))
+        self.piece = max(self.index.size, 1.0)
+
+    @staticmethod
+    def applies(access_points: Mapping[str, Point], hysteresis_db: float,
+                exponent: float) -> bool:
+        """True when no two APs are within a few reference distances (1 m) of each other, so
+        the closed form describes the model exactly (up to rounding, which the exact
+        evaluation of the candidate samples settles)."""
+        if len(access_points) < 2 or hysteresis_db < 0 or exponent <= 0:
+            return False
+        positions = list(access_points.values())
+        grid = _Grid(positions)
+        for index, (x, y) in enumerate(positions):
+            if any(other != index for other in grid.within(x, y, 4.0)):
+                return False
+        return True
+
+    # -- the exact evaluation of one sample -------------------------------------------------
+
+    def _power(self, here: Point, index: int) -> float:
+        return received_power(math.dist(here, self.positions[index]), exponent=self.exponent)
+
+    def _best(self, here: Point) -> int:
+        """The AP serving ``here``: the strongest, the greatest name among equals."""
+        radius = self.index.size
+        while True:
+            near = self.index.within(here[0], here[1], radius)
+            if near:
+                closest = min(math.dist(here, self.positions[i]) for i in near)
+                if closest <= radius:
+                    break
+            radius *= 2
+        chosen = self.index.within(here[0], here[1], max(closest, 1.0) * (1 + 1e-9) + 1e-9)
+        return max(chosen, key=lambda i: (self._power(here, i), self.names[i]))
+
+    def _switch(self, here: Point, current: int) -> int | None:
+        """The AP to switch to at ``here``, or None (the sampled rule)."""
+        own = self._power(here, current)
+        reach = max(math.dist(here, self.positions[current]), 1.0) * (1 + 1e-9) + 1e-9
+        best = -1
+        best_power = -math.inf
+        for index in self.index.within(here[0], here[1], reach):
+            if index == current:
+                continue
+            power = self._power(here, index)
+            if power > best_power or (power == best_power
+                                      and self.names[index] > self.names[best]):
+                best, best_power = index, power
+        if best >= 0 and best_power - own >= self.hysteresis:
+            return best
+        return None
+
+    # -- the candidate samples of a straight piece ------------------------------------------
+
+    def _intervals(self, ax: float, ay: float, ux: float, uy: float, s0: float, s1: float,
+                   current: int) -> list[tuple[float, float]]:
+        """Sub-intervals of ``[s0, s1]`` (time since the piece's start) where some AP may beat
+        ``current``, for the path ``a + u s``."""
+        cx, cy = self.positions[current]
+        r2 = self.ratio * self.ratio
+        reach = (1.0 + 1.0 / self.ratio) * max(
+            math.hypot(ax + ux * s0 - cx, ay + uy * s0 - cy),
+            math.hypot(ax + ux * s1 - cx, ay + uy * s1 - cy)) * (1 + 1e-9) + 1e-6
+        uu = ux * ux + uy * uy
+        a1x, a1y = ax - cx, ay - cy
+        c1 = a1x * ux + a1y * uy
+        g1 = a1x * a1x + a1y * a1y
+        found = []
+        for index in self.index.within(cx, cy, reach):
+            if index == current:
+                continue
+            bx, by = self.positions[index]
+            a2x, a2y = ax - bx, ay - by
+            alpha = (1.0 - r2) * uu
+            beta = c1 - r2 * (a2x * ux + a2y * uy)
+            gamma = g1 - r2 * (a2x * a2x + a2y * a2y)
+            scale = abs(beta) * abs(beta) + abs(alpha * gamma) + 1e-300
+            if alpha == 0.0:
+                if beta == 0.0:
+                    if gamma >= -1e-9 * (abs(g1) + 1.0):
+                        found.append((s0, s1))
+                    continue
+                root = -gamma / (2 * beta)
+                low, high = (root, s1) if beta > 0 else (s0, root)
+            else:
+                # alpha < 0: f >= 0 between the roots.
+                disc = beta * beta - alpha * gamma
+                if disc < -1e-9 * scale:
+                    continue
+                width = math.sqrt(max(disc, 0.0))
+                r_a, r_b = (-beta + width) / alpha, (-beta - width) / alpha
+                low, high = min(r_a, r_b), max(r_a, r_b)
+            if high < s0 or low > s1:
+                continue
+            found.append((max(low, s0), min(high, s1)))
+        return found
+
+    # -- the walk -------------------------------------------------------------------------
+
+    def decisions(self, points: Iterator[Waypoint], *,
+                  last_sample: int | None = None) -> tuple[str, Iterator[HandoffDecision]]:
+        """The AP serving the first waypoint, and the handoffs along the waypoints (a lazy
+        generator; with ``last_sample`` the samples stop there and the path holds still
+        after its last waypoint, as :meth:`Trajectory.position` clamps)."""
+        first_point = next(points)
+        start = first_point[0]
+        current = self._best((first_point[1], first_point[2]))
+        return self.names[current], self._walk(points, first_point, start, current, last_sample)
+
+    def _walk(self, points: Iterator[Waypoint], first_point: Waypoint, start: float,
+              current: int, last_sample: int | None) -> Iterator[HandoffDecision]:
+        step = self.step
+        last_switch = start
+        k = 1  # the next sample to look at
+        t0, x0, y0 = first_point
+        for following in _segments(points):
+            t1, x1, y1 = following if following is not None else (math.inf, x0, y0)
+            # The samples whose time falls in [t0, t1): a sample exactly at a waypoint is on
+            # the segment the waypoint starts (Trajectory.position bisects to the right).
+            high: int | None = None if t1 == math.inf else _last_before(start, step, t1)
+            if last_sample is not None:
+                high = last_sample if high is None else min(high, last_sample)
+            moving = t1 != math.inf and (x0 != x1 or y0 != y1)
+            while high is None or k <= high:
+                if moving:
+                    assert high is not None
+                    chosen, target = self._next_switch(k, high, start, t0, x0, y0, t1, x1, y1,
+                                                       current)
+                else:
+                    # Standing still: every sample sees the same point.
+                    chosen, target = k, self._switch((x0, y0), current)
+                    if target is None and high is None:
+                        return
+                if target is None:
+                    k = high + 1  # type: ignore[operator]
+                    break
+                time = start + chosen * step
+                warning = max(time - self.lead, last_switch)
+                yield HandoffDecision(round(time, 9), self.names[target], round(warning, 9))
+                current = target
+                last_switch = time
+                k = chosen + 1
+            if following is None or (last_sample is not None and k > last_sample):
+                return
+            t0, x0, y0 = t1, x1, y1
+
+    def _next_switch(self, k_low: int, k_high: int, start: float, t0: float, x0: float,
+                     y0: float, t1: float, x1: float, y1: float,
+                     current: int) -> tuple[int, int | None]:
+        """The first sample in ``[k_low, k_high]`` of the moving segment where the station
+        switches, and the AP it switches to (None: no switch on the segment)."""
+        step = self.step
+        span = t1 - t0
+        ux, uy = (x1 - x0) / span, (y1 - y0) / span
+        speed = math.hypot(ux, uy)
+        # Pieces of at most one AP spacing, in samples.
+        per_piece = max(1, int(self.piece / (speed * step)) if speed > 0 else k_high - k_low + 1)
+        piece_low = k_low
+        while piece_low <= k_high:
+            piece_high = min(k_high, piece_low + per_piece - 1)
+            s0 = max(start + piece_low * step - t0, 0.0)
+            s1 = min(start + piece_high * step - t0, span)
+            candidates: set[int] = set()
+            for low, high in self._intervals(x0, y0, ux, uy, s0, s1, current):
+                first = math.ceil((t0 + low - start) / step) - 1
+                last = math.floor((t0 + high - start) / step) + 1
+                candidates.update(range(max(first, piece_low), min(last, piece_high) + 1))
+            for sample in sorted(candidates):
+                here = _at(start + sample * step, t0, x0, y0, t1, x1, y1)
+                target = self._switch(here, current)
+                if target is not None:
+                    return sample, target
+            piece_low = piece_high + 1
+        return k_high, None
+
+
+def _segments(points: Iterator[Any]) -> Iterator[Waypoint | None]:
+    """The waypoints after the first, one at a time, then None (the path holds still)."""
+    for item in points:
+        if item and isinstance(item[0], tuple):
+            yield from item
+        else:
+            yield item
+    yield None
+
+
+def _last_before(start: float, step: float, end: float) -> int:
+    """The largest k with ``start + k * step < end`` (computed as the samples are)."""
+    k = math.floor((end - start) / step)
+    while start + k * step >= end:
+        k -= 1
+    while start + (k + 1) * step < end:
+        k += 1
+    return k
+
+
+def _at(time: float, t0: float, x0: float, y0: float, t1: float, x1: float,
+        y1: float) -> Point:
+    """:meth:`Trajectory.position` on the segment ``(t0, x0, y0)`` - ``(t1, x1, y1)``."""
+    if t1 == t0:
+        return x1, y1
+    f = (time - t0) / (t1 - t0)
+    return x0 + f * (x1 - x0), y0 + f * (y1 - y0)
