@@ -86,7 +86,7 @@ from ...wire.nd_options import (
     PrefixInformation,
 )
 from ...wire.nd_options import LLAOptionCode as L
-from ..base.actions import ConfigureAddress, Transmit
+from ..base.actions import Transmit
 from ..base.addressing import ALL_NODES, ALL_ROUTERS, ND_HOP_LIMIT
 from ..base.backoff import RateLimiter, RetransmissionTimer, fmip_backoff, fmip_initial_timeout
 from ..base.entity import Timer
@@ -530,19 +530,50 @@ class FastHandoverClient(MobilityClient):
             node.adopt_care_of_address(h.ncoa)
             self._begin_fbu(source=h.ncoa, alternate=None, lifetime=self.config.fbu_lifetime)
         elif status == NAACKStatus.NCOA_INVALID_USE_NAR_ADDRESS:
+            # "use NAR's IP address as NCoA in FBU": the PAR then tunnels the PCoA's packets to
+            # the NAR, which serves the PCoA on its link. The NCoA is invalid, so the node keeps
+            # its PCoA (and sends the FBU from it) while that tunnel lasts.
             info = self.access_points.get(h.target_ap) if h.target_ap else None
-            if info is not None and info.router_address is not None and h.ncoa is not None:
-                self._begin_fbu(source=h.ncoa, alternate=info.router_address,
-                                lifetime=self.config.fbu_lifetime)
+            nar = info.router_address if info is not None and info.router_address else (
+                self.router_address)
+            if nar is None:
+                self._stop("naack_3_without_nar_address")
+                node.restart_address_configuration()
+                return
+            self._use_pcoa(h)
+            h.fback = False
+            self._begin_fbu(source=h.pcoa, alternate=nar, lifetime=self.config.fbu_lifetime)
         elif status == NAACKStatus.PCOA_SUPPLIED_NO_FBU:
             # The NAR forwards for the PCoA (host route): keep it, send no more FBUs.
             self._cancel_fbu()
-            h.no_more_fbus, h.phase = True, "pcoa"
-            node.act(ConfigureAddress(interface=node.interface, address=h.pcoa))
+            h.no_more_fbus = True
+            self._use_pcoa(h)
         else:
             # 1: configure another address; 128: neither NCoA nor PCoA may be used.
             self._stop(f"naack_{status}")
             node.restart_address_configuration()
+
+    def _use_pcoa(self, h: FastHandover) -> None:
+        """The NAR serves the PCoA on its link (NAACK 3 or 4, §6.4.6): it is the care-of
+        address again, and stays so while the PAR forwards it (:meth:`holds_care_of_address`);
+        then ordinary address configuration takes over."""
+        h.phase = "pcoa"
+        node = self.node
+        if node.care_of_address != h.pcoa:
+            node.adopt_care_of_address(h.pcoa, prefix_length=128)
+        node.emit("fmip.pcoa_kept", pcoa=h.pcoa)
+
+    def holds_care_of_address(self) -> bool:
+        """While the NAR serves the PCoA (its forwarding lives: no FBack yet, or within the
+        FBack lifetime), a Router Advertisement of the NAR's prefix is no reason to form a
+        new care-of address: the NCoA was refused (§6.4.6)."""
+        h = self.handover
+        if h is None or h.phase != "pcoa":
+            return False
+        if h.fback and self.node.now >= h.tunnel_until:
+            h.phase = "complete"  # the forwarding is over: ordinary configuration runs
+            return False
+        return True
 
     # -- hooks from the mobile node --------------------------------------------------------
 

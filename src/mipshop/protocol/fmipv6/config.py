@@ -220,6 +220,9 @@ class FastHandoverRouterConfig(FastHandoverAnchorConfig):
       of 1;
     * ``unrecognized_link_layer_addresses``: MN addresses not valid on this link (NAACK 128);
     * ``buffer_packets``: per-MN buffer bound (§5.4); ``proxy_lifetime``: PROXY_ND_LIFETIME;
+    * ``pcoa_service_lifetime``: how long a PCoA served here (HAck Code 3, NAACK status 3 or
+      4) keeps its host route and tunnel [choice: the longest forwarding tunnel a PAR grants
+      by default, DEFAULT_MAX_TUNNEL_LIFETIME];
     * ``accept_handovers`` False refuses every HI (HAck 129); ``max_handovers`` bounds the
       handovers in progress (HAck 130 beyond it).
     """
@@ -234,6 +237,7 @@ class FastHandoverRouterConfig(FastHandoverAnchorConfig):
     unrecognized_link_layer_addresses: frozenset[bytes] = frozenset()
     buffer_packets: int = DEFAULT_BUFFER_PACKETS
     proxy_lifetime: float = PROXY_ND_LIFETIME
+    pcoa_service_lifetime: float = DEFAULT_MAX_TUNNEL_LIFETIME
     accept_handovers: bool = True
     max_handovers: int | None = None
 
@@ -242,8 +246,8 @@ class FastHandoverRouterConfig(FastHandoverAnchorConfig):
         FastHandoverAnchorConfig.__post_init__(self)
         if self.buffer_packets < 0:
             raise ValueError("hi_retries and buffer_packets must be >= 0")
-        if not self.proxy_lifetime > 0:
-            raise ValueError("proxy_lifetime must be positive")
+        if not (self.proxy_lifetime > 0 and self.pcoa_service_lifetime > 0):
+            raise ValueError("proxy_lifetime and pcoa_service_lifetime must be positive")
         if self.map_anchor is not None and self.map_anchor.address not in self.anchors:
             raise ValueError("a map_anchor must also be one of the anchors (its HI is accepted)")
         self._check_router_keys(self.anchors)

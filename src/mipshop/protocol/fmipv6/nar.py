@@ -93,6 +93,8 @@ C = HandoverAckCode
 _ANSWERS_KEPT = 256
 #: [choice] How many recent arrivals (UNAs, module docstring) are remembered for late HIs.
 ARRIVALS_KEPT = 256
+#: [choice] How many PCoAs a NAR serves at once (HAck Code 3, NAACK 3); the oldest goes first.
+SERVED_KEPT = 256
 
 
 class NarState(Enum):
@@ -182,6 +184,18 @@ class Arrival:
     prepared: bool
 
 
+@dataclass
+class PcoaService:
+    """This router serves a mobile node's PCoA on its link (HAck Code 3, NAACK status 3 or 4):
+    a host route to the node's link-layer address, packets from the PAR's tunnel delivered
+    there, packets from the PCoA tunnelled back to the PAR (§4 step 3, §6.2.1.2, §6.4.6)."""
+
+    pcoa: IPv6Address
+    par: IPv6Address
+    link_layer_address: bytes
+    timer: Timer | None = None
+
+
 class NewRouterRole:
     """The NAR half of :class:`~.router.FastHandoverRouter` (module docstring)."""
 
@@ -198,6 +212,11 @@ class NewRouterRole:
         self._pool = list(self.config.address_pool)
         #: Recent arrivals by address (module docstring), oldest first, at most ARRIVALS_KEPT.
         self.arrivals: OrderedDict[IPv6Address, Arrival] = OrderedDict()
+        #: PCoAs served on this link, oldest first, at most SERVED_KEPT (module docstring).
+        self.served: OrderedDict[IPv6Address, PcoaService] = OrderedDict()
+        #: Mobile nodes told to name this router's address as their NCoA (NAACK status 3),
+        #: by link-layer address: when, oldest first, at most ARRIVALS_KEPT.
+        self._told_router_address: OrderedDict[bytes, float] = OrderedDict()
 
     @property
     def prefix(self) -> IPv6Network:
@@ -272,6 +291,16 @@ class NewRouterRole:
         if lla_option is None:
             return C.NOT_ACCEPTED, None  # §6.2.1.1: the MN's LLA MUST be included
         lla = lla_option.address
+        if ncoa == self.fmip.address:
+            # §6.4.6 status 3: a mobile node this router told to "use NAR's IP address as NCoA
+            # in FBU". The PAR tunnels the PCoA's packets here; the node, already on this link,
+            # keeps its PCoA, which this router now serves (NAACK status 3 -> tunnel to us).
+            told = self._told_router_address.get(lla)
+            if pcoa is None or told is None or self.router.now - told >= cfg.proxy_lifetime:
+                return C.ACCEPTED_NCOA_NOT_VALID, None
+            del self._told_router_address[lla]
+            self._serve_pcoa(pcoa, par, lla)
+            return C.ACCEPTED_NCOA_VALID, None
         if hi.code == 1:
             # §4: Code 1 skips DAD, proxying and assignment: the neighbour entry the UNA made
             # (or will make) is validated by the PAR's trust in the MN. Nothing is kept.
@@ -403,7 +432,12 @@ class NewRouterRole:
         return False
 
     def tunnelled(self, outer: IPv6Packet, inner: IPv6Packet) -> bool:
-        """A PAR's tunnel to this NAR (HAck Code 3): the inner packet is for a PCoA."""
+        """A PAR's tunnel to this NAR (HAck Code 3, NAACK 3): the inner packet is for a PCoA."""
+        service = self.served.get(inner.dst)
+        if service is not None and outer.src == service.par:
+            self._deliver(inner)  # to the node's link-layer address (the neighbour entry)
+            self.router.counters["fmip.pcoa_delivered"] += 1
+            return True
         record = self.by_address(inner.dst)
         if record is None or outer.src != record.par:
             return False
@@ -445,9 +479,11 @@ class NewRouterRole:
             return True
         record = self.handovers.get(lla)
         if record is not None and record.state is NarState.HOST_ROUTE:
-            # HAck Code 3: the NAR serves the PCoA; "PCoA supplied, do not send FBU".
+            # HAck Code 3: the NAR serves the PCoA; "PCoA supplied, do not send FBU". The
+            # service outlives the record (which goes once the buffer is drained).
             assert record.address is not None
-            self.neighbors[record.address] = lla
+            record.host_route = False  # the service owns the host route from now on
+            self._serve_pcoa(record.address, record.par, lla, routed=True)
             self._note_arrival(record.address, lla, prepared=True)
             self._naack(packet, lla, NAACKStatus.PCOA_SUPPLIED_NO_FBU)
             self._attached(record, address)
@@ -473,6 +509,10 @@ class NewRouterRole:
             self._pool.remove(pool)
             self._naack(packet, lla, NAACKStatus.NCOA_INVALID_USE_SUPPLIED, pool)
         elif self.config.naack_use_router_address:
+            self._told_router_address.pop(lla, None)
+            self._told_router_address[lla] = self.router.now
+            while len(self._told_router_address) > ARRIVALS_KEPT:
+                self._told_router_address.popitem(last=False)
             self._naack(packet, lla, NAACKStatus.NCOA_INVALID_USE_NAR_ADDRESS)
         else:
             self._naack(packet, lla, NAACKStatus.NCOA_INVALID_CONFIGURE)
@@ -543,14 +583,50 @@ class NewRouterRole:
     # -- reverse direction for HAck Code 3 (§4 step 3) -------------------------------------
 
     def from_mobile(self, packet: IPv6Packet) -> bool:
-        """Tunnel a PCoA-sourced packet of an MN served with Code 3 back to its PAR."""
-        record = self.by_address(packet.src)
-        if record is None or record.pcoa != packet.src or record.state not in (
-                NarState.DRAINING, NarState.ATTACHED):
+        """Tunnel a PCoA-sourced packet of a node whose PCoA is served here back to its PAR
+        (§4 step 3: "a reverse tunnel to the PAR")."""
+        service = self.served.get(packet.src)
+        if service is None:
             return False
         self.router.act(Transmit(packet=encapsulate(packet, src=self.fmip.address,
-                                                    dst=record.par)))
+                                                    dst=service.par)))
         return True
+
+    # -- serving a PCoA (§4 step 3, §6.2.1.2, §6.4.6 status 3 and 4) ----------------------
+
+    def _serve_pcoa(self, pcoa: IPv6Address, par: IPv6Address, lla: bytes, *,
+                    routed: bool = False) -> None:
+        """Serve ``pcoa`` for the node at ``lla`` from now on, for ``pcoa_service_lifetime``
+        (``routed``: the host route exists already, a Code 3 handover's)."""
+        service = self.served.pop(pcoa, None)
+        if service is None and not routed:
+            # §4 step 3: a host route for the PCoA on the interface the node is on.
+            self.router.act(ConfigureRoute(prefix=IPv6Network(pcoa),
+                                           interface=self.fmip.interface))
+        if service is not None and service.timer is not None:
+            service.timer.cancel()
+        service = PcoaService(pcoa=pcoa, par=par, link_layer_address=lla)
+        self.served[pcoa] = service
+        self.neighbors[pcoa] = lla
+        service.timer = self.router.schedule(self.config.pcoa_service_lifetime,
+                                             lambda now: self._end_service(pcoa, "expired"))
+        self.router.emit("fmip.pcoa_served", pcoa=pcoa, par=par, link_layer_address=lla)
+        while len(self.served) > SERVED_KEPT:
+            oldest = next(iter(self.served))
+            self.router.counters["fmip.pcoa_service_evicted"] += 1
+            self._end_service(oldest, "evicted")
+
+    def _end_service(self, pcoa: IPv6Address, reason: str) -> None:
+        service = self.served.pop(pcoa, None)
+        if service is None:
+            return
+        if service.timer is not None:
+            service.timer.cancel()
+        if self.neighbors.get(pcoa) == service.link_layer_address:
+            del self.neighbors[pcoa]
+        self.router.act(ConfigureRoute(prefix=IPv6Network(pcoa), interface=self.fmip.interface,
+                                       active=False))
+        self.router.emit("fmip.pcoa_service_ended", pcoa=pcoa, reason=reason)
 
 
 def _address_option(options: tuple[MobilityOption, ...], code: int) -> IPv6Address | None:

@@ -292,13 +292,17 @@ class PreviousRouterRole:
         record.last_sequence = fbu.sequence
         previous = self.fmip.previous_care_of_address(pcoa, ncoa)
         record.previous_care_of_address = previous
-        mode = "predictive" if packet.src == previous else "reactive"
+        nar = self.fmip.config.neighbor_for(ncoa)
+        # §4: an FBU from the PCoA is predictive (HI Code 0); from elsewhere reactive (Code 1).
+        # An NCoA that is the NAR's own address comes from a node the NAR answered with NAACK
+        # status 3 (§6.4.6): on the NAR's link already, still sending from its PCoA: reactive.
+        at_nar = nar is not None and ncoa == nar.address
+        mode = "predictive" if packet.src == previous and not at_nar else "reactive"
         self.router.emit("fmip.fbu_received", pcoa=pcoa, ncoa=ncoa, mode=mode,
                          sequence=fbu.sequence, lifetime=fbu.lifetime, source=packet.src)
         if fbu.lifetime == 0:
             self._delete(record, packet, fbu)
             return
-        nar = self.fmip.config.neighbor_for(ncoa)
         lla = find_option(fbu, MHLinkLayerAddress)
         # An FBU retransmission: the HI under way serves it (the FBack echoes the newest).
         retransmission = (record.state in (ParState.AWAITING_HACK, ParState.REBINDING)
@@ -482,13 +486,22 @@ class PreviousRouterRole:
                             par_address=self.fmip.address)
         destinations: list[IPv6Address] = []
         old = record.previous_care_of_address
-        if old is not None and record.fbu_source == old:
+        target = alternate or record.ncoa
+        if record.nar is not None and target == record.nar.address and old is not None:
+            # NCoA = the NAR's address (NAACK status 3, §6.4.6): the node keeps its PCoA on
+            # the NAR's link; the FBack goes there through the tunnel to the NAR.
+            packet = IPv6Packet(src=self.fmip.address, dst=old, payload=message)
+            self.router.act(Transmit(packet=encapsulate(packet, src=self.fmip.address,
+                                                        dst=target)))
+            self.router.emit("fmip.fback_sent", status=status, sequence=record.fbu_sequence,
+                             lifetime=lifetime, destinations=(old,), pcoa=record.pcoa)
+            return
+        if old is not None and record.fbu_source == old and record.predictive:
             # The MN may still be on the old link: deliver there at its link-layer address.
             destinations.append(old)
             self.fmip.deliver_on_old_link(
                 IPv6Packet(src=self.fmip.address, dst=old, payload=message),
                 record.link_layer_address)
-        target = alternate or record.ncoa
         if target not in destinations:
             destinations.append(target)
             self.router.act(Transmit(packet=IPv6Packet(src=self.fmip.address, dst=target,

@@ -309,6 +309,9 @@ class MobileNode(Entity):
         prefix = _network(usable[0])
         if self.at_home is False and prefix == self.current_prefix:
             return
+        if self.at_home is False and any(c.holds_care_of_address() for c in self.clients):
+            self.counters["movement.held_by_client"] += 1
+            return
         self._moved(prefix)
 
     def _moved(self, prefix: IPv6Network, *, address: IPv6Address | None = None) -> None:
@@ -328,19 +331,24 @@ class MobileNode(Entity):
         if address is None:
             address = address_from_prefix(prefix, self.interface_identifier)
         if confirmed or self.config.optimistic_dad or self.config.dad_delay == 0:
-            self._care_of_address_ready(address, optimistic=self.config.optimistic_dad)
+            self._care_of_address_ready(address, optimistic=self.config.optimistic_dad,
+                                        prefix_length=prefix.prefixlen)
         else:
             # RFC 4862 §5.4: the address is tentative until DAD completes.
             self._dad_timer = self.schedule(
                 self.config.dad_delay,
-                lambda now: self._care_of_address_ready(address, optimistic=False),
+                lambda now: self._care_of_address_ready(address, optimistic=False,
+                                                        prefix_length=prefix.prefixlen),
             )
 
-    def _care_of_address_ready(self, address: IPv6Address, *, optimistic: bool) -> None:
+    def _care_of_address_ready(self, address: IPv6Address, *, optimistic: bool,
+                               prefix_length: int = 64) -> None:
         self._dad_timer = None
         self.care_of_address = address
+        # The on-link prefix (a /128 for an address that is not on this link's prefix: a
+        # PCoA an FMIPv6 NAR serves, RFC 5568 §6.4.6).
         self.act(ConfigureAddress(interface=self.interface, address=address,
-                                  prefix_length=64))
+                                  prefix_length=prefix_length))
         self.emit("coa.configured", address=address, optimistic=optimistic)
         self.update_registrations()
         for client in self.clients:

@@ -53,6 +53,11 @@ class MobilityClient:
     def returned_home(self) -> None:
         """The mobile node is on its home link again."""
 
+    def holds_care_of_address(self) -> bool:
+        """True while a Router Advertisement with a new prefix must not replace the care-of
+        address (an FMIPv6 NAR serving the PCoA, RFC 5568 §6.4.6)."""
+        return False
+
     def home_address_changed(self, previous: IPv6Address) -> None:
         """The home address was renumbered (RFC 6275 §11.4.3); ``previous`` is the old one."""
 

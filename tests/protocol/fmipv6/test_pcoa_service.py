@@ -1,0 +1,119 @@
+"""A NAR serving the mobile node's PCoA on its link (RFC 5568 §4 step 3, §6.2.1.2, §6.4.6):
+HAck Code 3 and NAACK status 4, and NAACK status 3 (the FBU names the NAR's address as NCoA,
+so the PAR tunnels the PCoA's packets to the NAR, which delivers them through that tunnel)."""
+
+from __future__ import annotations
+
+from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
+from mipshop.wire.ipv6 import IPv6Packet
+from mipshop.wire.mh import FastBindingAcknowledgement, FastBindingUpdate, HandoverInitiate
+from mipshop.wire.mh_options import AlternateCareOfAddress, IPv6AddressPrefixOption
+from tests.protocol.fmip_scenario import APS, HOME_ADDRESS, build, coa
+from tests.protocol.fmip_scenario import router_address as ar
+
+PCOA, NCOA = coa("par"), coa("nar")
+NAR = ar("nar")
+
+
+def naack_3(**nar):
+    options = {"addresses_in_use": frozenset({NCOA}), "naack_use_router_address": True}
+    options.update(nar)
+    scn = build(nar=options)
+    scn.cbr(start=4.0, stop=12.0)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=5.0)
+    scn.move("nar", at=5.6, link_down=0.1)  # reactive: the NAR first hears of the MN's UNA
+    return scn
+
+
+def test_naack_3_the_nar_delivers_the_pcoa_through_the_pars_tunnel():
+    scn = naack_3()
+    scn.run(14)
+    naack = scn.net.events_of("fmip.naack", "mn")[0]
+    assert naack.fields["status"] == 3
+    # The node keeps its PCoA and sends the FBU from it, naming the NAR's address as NCoA.
+    [kept] = scn.net.events_of("fmip.pcoa_kept", "mn")
+    assert kept.fields["pcoa"] == PCOA and scn.mn.care_of_address == PCOA
+    fbus = [(r.time, p) for r, p in scn.net.packets(FastBindingUpdate, sender="mn")
+            if r.time >= naack.time]
+    assert fbus and all(p.src == PCOA for _t, p in fbus)
+    assert [o.address for o in fbus[0][1].payload.options
+            if isinstance(o, AlternateCareOfAddress)] == [NAR]
+    # The PAR takes it for a node on the NAR's link (HI Code 1 naming the NAR's address) ...
+    hi = [p.payload for r, p in scn.net.packets(HandoverInitiate) if r.time >= naack.time][-1]
+    assert hi.code == 1
+    assert NAR in [o.address for o in hi.options if isinstance(o, IPv6AddressPrefixOption)]
+    # ... the NAR serves the PCoA, the PAR tunnels to the NAR ...
+    [served] = scn.net.events_of("fmip.pcoa_served", "nar")
+    assert served.fields["pcoa"] == PCOA and served.fields["par"] == ar("par")
+    [up] = scn.net.events_of("fmip.tunnel_up", "par")
+    assert up.fields["endpoint"] == NAR
+    # ... the FBack reaches the node through that tunnel, at its PCoA on the new link ...
+    [(_r, fback_tunnel)] = [(r, p) for r, p in scn.net.packets(FastBindingAcknowledgement,
+                                                                  sender="par")]
+    assert (fback_tunnel.src, fback_tunnel.dst) == (ar("par"), NAR)
+    assert isinstance(fback_tunnel.payload, IPv6Packet) and fback_tunnel.payload.dst == PCOA
+    [fback] = scn.net.events_of("fmip.fback", "mn")
+    assert fback.fields["status"] == 0 and fback.fields["on_new_link"] is False
+    # ... and so does the data: the home agent's binding is the PCoA, the PAR forwards it
+    # to the NAR, the NAR to the node's link-layer address.
+    assert scn.ha.cache.lookup(HOME_ADDRESS, 14).care_of_address == PCOA
+    assert scn.routers["nar"].counters["fmip.pcoa_delivered"] > 0
+    after = [seq for seq in scn.sent if 4.0 + seq * 0.02 > up.time + 0.1]
+    assert after and set(after) <= set(scn.received())
+
+
+def test_naack_3_the_nars_address_is_refused_as_ncoa_without_the_naack():
+    """Only a node this NAR answered with NAACK status 3, within PROXY_ND_LIFETIME, may name
+    its address as NCoA (here the HI comes 28 ms after the NAACK, too late for 10 ms)."""
+    scn = naack_3(proxy_lifetime=0.01)
+    scn.run(9)
+    assert not scn.net.events_of("fmip.pcoa_served", "nar")
+    codes = [e.fields["code"] for e in scn.net.events_of("fmip.hack_sent", "nar")]
+    assert codes and codes[-1] == 1  # Handover Accepted, NCoA not valid: no tunnel
+
+
+def test_the_pcoa_is_kept_while_the_forwarding_lives_then_ordinary_configuration():
+    scn = naack_3()
+    scn.run(30)
+    # The NAR's periodic RAs (every 3 s) hold its prefix; the node does not move to it
+    # while the PAR forwards the PCoA (the FBack lifetime, 40 s).
+    assert scn.mn.care_of_address == PCOA
+    assert scn.mn.counters["movement.held_by_client"] >= 5
+    fback = scn.net.events_of("fmip.fback", "mn")[0]
+    scn.run(fback.time + fback.fields["lifetime"] + 4)
+    assert scn.mn.care_of_address == NCOA  # ordinary stateless configuration took over
+    assert scn.ha.cache.lookup(HOME_ADDRESS, scn.net.now).care_of_address == NCOA
+
+
+def test_hack_3_the_pcoa_stays_served_after_the_buffer_drains():
+    scn = build(nar={"addresses_in_use": frozenset({NCOA}),
+                     "support_previous_care_of_address": True})
+    scn.cbr(start=4.0, stop=12.0)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"], APS["ar3"])), at=5.0)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=5.5)
+    scn.move("nar", at=5.6, link_down=0.1)
+    scn.run(14)
+    assert [e.fields["status"] for e in scn.net.events_of("fmip.naack", "mn")] == [4]
+    [flushed] = scn.net.events_of("fmip.flushed", "nar")
+    # Packets arriving after the drain still reach the node through the NAR.
+    late = [seq for seq in scn.sent if 4.0 + seq * 0.02 > flushed.time + 0.1]
+    assert late and set(late) <= set(scn.received())
+    assert scn.routers["nar"].counters["fmip.pcoa_delivered"] >= len(late)
+    # NAACK status 4: the node's care-of address is the PCoA again (it had taken the NCoA
+    # the NAR refused); its home binding follows.
+    assert scn.mn.care_of_address == PCOA
+    assert scn.ha.cache.lookup(HOME_ADDRESS, 14).care_of_address == PCOA
+    routes = [(str(a.prefix), a.active) for n, a in scn.net.routes_configured if n == "nar"]
+    assert routes == [(f"{PCOA}/128", True)]  # one host route, owned by the service
+
+
+def test_the_pcoa_service_ends_with_its_lifetime():
+    scn = naack_3(pcoa_service_lifetime=10.0)
+    scn.run(20)
+    [served] = scn.net.events_of("fmip.pcoa_served", "nar")
+    [ended] = scn.net.events_of("fmip.pcoa_service_ended", "nar")
+    assert ended.fields == {"pcoa": PCOA, "reason": "expired"}
+    assert ended.time - served.time == 10.0
+    routes = [(str(a.prefix), a.active) for n, a in scn.net.routes_configured if n == "nar"]
+    assert routes == [(f"{PCOA}/128", True), (f"{PCOA}/128", False)]
+    assert PCOA not in scn.routers["nar"].fast_handover.nar.neighbors
