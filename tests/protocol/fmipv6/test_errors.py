@@ -297,6 +297,28 @@ def test_forged_fbu_is_rejected_and_changes_nothing():
         assert scn.ha.cache.lookup(HOME_ADDRESS, scn.net.now).care_of_address == PCOA
 
 
+@pytest.mark.parametrize("bound", [PCOA, None])
+def test_keys_looked_up_in_a_mapping_redirect_only_the_address_they_name(bound):
+    # A key server (a mapping from SPI) is not checked at configuration: every FBU is.
+    key = HandoverKey(spi=7777, key=KEY.key, previous_care_of_address=bound)
+    scn = build(par={"handover_keys": {7777: key}})
+    other = IPv6Address("2001:db8:10::99")
+    scn.net.inject(_forged(scn, home_address=other if bound else PCOA), "par", "eth0", at=5.0)
+    scn.run(7)
+    (rejected,) = scn.net.events_of("fmip.fbu_rejected", "par")
+    assert rejected.fields["reason"] == "key_not_for_pcoa"
+    assert scn.routers["par"].fast_handover.par.bindings == {}
+
+
+def test_a_key_from_a_mapping_that_names_the_pcoa_is_accepted():
+    key = HandoverKey(spi=7777, key=KEY.key, previous_care_of_address=PCOA)
+    scn = build(par={"handover_keys": {7777: key}})
+    scn.net.inject(_forged(scn), "par", "eth0", at=5.0)
+    scn.run(7)
+    assert not scn.net.events_of("fmip.fbu_rejected", "par")
+    assert PCOA in scn.routers["par"].fast_handover.par.bindings
+
+
 # -- routers without FMIPv6, unanswered RtSolPr (§5.1, §6.1.2) --------------------------------
 
 

@@ -334,8 +334,12 @@ def test_binding_cache_limit_rejects_the_second_mobile_node_with_130():
     assert rejected.fields["status"] == S.INSUFFICIENT_RESOURCES
 
 
-def test_a_mobile_node_cannot_register_another_nodes_home_address():
-    scn = build(ha={"credentials": BOTH})
+@pytest.mark.parametrize("store", ["tuple", "mapping"])
+def test_a_mobile_node_cannot_register_another_nodes_home_address(store):
+    # A mapping from SPI (a key server) is checked per BU, as a tuple is at configuration.
+    credentials = BOTH if store == "tuple" else {
+        c.security_association.spi: c for c in BOTH}
+    scn = build(ha={"credentials": credentials})
     # mn2's SA is valid, but it claims mn1's home address: 129, administratively prohibited.
     mn2 = MobileNode("mn2", random.Random(2), MobileNodeConfig(
         home_address=HOME_ADDRESS, home_prefix=HOME_PREFIX, home_agent=HA_ADDRESS,

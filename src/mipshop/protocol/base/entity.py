@@ -20,6 +20,9 @@ from ...wire.errors import MalformedPacket
 from ...wire.ipv6 import IPv6Packet, decode_packet, mobility_header_bytes
 from .actions import Action, Event
 
+#: Heap size below which cancelled timers are left to surface on their own.
+_MIN_COMPACTION = 16
+
 
 @dataclass(order=True, slots=True)
 class Timer:
@@ -45,6 +48,7 @@ class Entity:
         self.counters: Counter[str] = Counter()
         self._actions: list[Action] = []
         self._timers: list[Timer] = []
+        self._compact_at = _MIN_COMPACTION
         self._timer_order = itertools.count()
         self._received_raw: bytes | None = None
 
@@ -123,9 +127,20 @@ class Entity:
     # -- helpers for subclasses --------------------------------------------------------------
 
     def schedule(self, delay: float, callback: Callable[[float], None]) -> Timer:
-        """Run ``callback(now)`` ``delay`` seconds from the current time."""
+        """Run ``callback(now)`` ``delay`` seconds from the current time.
+
+        A cancelled timer stays in the heap until it surfaces; when the heap has grown to twice
+        its live size it is rebuilt without them, so a timer restarted by every packet from a
+        peer (a router lifetime restarted by each Router Advertisement) costs no memory.
+        """
         timer = Timer(self.now + delay, next(self._timer_order), callback)
-        heapq.heappush(self._timers, timer)
+        timers = self._timers
+        heapq.heappush(timers, timer)
+        if len(timers) > self._compact_at:
+            live = [t for t in timers if not t.cancelled]
+            heapq.heapify(live)
+            self._timers = live
+            self._compact_at = max(_MIN_COMPACTION, 2 * len(live))
         return timer
 
     def act(self, action: Action) -> None:

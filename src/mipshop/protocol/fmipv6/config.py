@@ -16,7 +16,7 @@ in for the IPsec security association RFC 5568 §10 requires.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from ipaddress import IPv6Address, IPv6Network
@@ -124,7 +124,9 @@ class FastHandoverAnchorConfig:
       router also the neighbourhood table of its PrRtAdvs);
     * ``handover_keys``: keys that verify the FBU's BADF (§6.4.5: MN-PAR keys, MN-MAP keys at a
       MAP), each bound to its owner's PCoA (RCoA at a MAP); an FBU naming another address is
-      refused (§10);
+      refused (§10). A tuple is checked here; a mapping from SPI (a key server standing in for
+      the SEND or AAA exchange that would set the key up) is looked up per FBU, where the
+      same binding is checked;
     * ``router_keys``: one :class:`RouterKey` per peer router that HI/HAck are exchanged with;
       every neighbour with FMIPv6 (and, at an access router, every MAP anchor) must have one;
       ``wall_clock_offset`` turns ``now`` into the Unix time of their timestamps;
@@ -134,7 +136,7 @@ class FastHandoverAnchorConfig:
     """
 
     neighbors: tuple[NeighborRouter, ...] = ()
-    handover_keys: tuple[HandoverKey, ...] = ()
+    handover_keys: tuple[HandoverKey, ...] | Mapping[int, HandoverKey] = ()
     router_keys: tuple[RouterKey, ...] = ()
     wall_clock_offset: float = 0.0
     request_buffering: bool = True
@@ -150,14 +152,16 @@ class FastHandoverAnchorConfig:
             raise ValueError("rtt must be positive")
         if self.max_tunnel_lifetime % 4 or not 0 < self.max_tunnel_lifetime <= 0xFFFF * 4:
             raise ValueError("max_tunnel_lifetime must be a positive multiple of 4 s")
-        spis = [k.spi for k in self.handover_keys]
-        if len(spis) != len(set(spis)):
-            raise ValueError("handover key SPIs must be unique")
-        unbound = [k.spi for k in self.handover_keys if k.previous_care_of_address is None]
-        if unbound:
-            # RFC 5568 §10: the anchor must know which PCoA each key's owner has.
-            raise ValueError(f"handover key SPI {unbound[0]} names no previous_care_of_address "
-                             "(the one address its owner may redirect)")
+        if not isinstance(self.handover_keys, Mapping):
+            spis = [k.spi for k in self.handover_keys]
+            if len(spis) != len(set(spis)):
+                raise ValueError("handover key SPIs must be unique")
+            unbound = [k.spi for k in self.handover_keys if k.previous_care_of_address is None]
+            if unbound:
+                # RFC 5568 §10: the anchor must know which PCoA each key's owner has.
+                raise ValueError(f"handover key SPI {unbound[0]} names no "
+                                 "previous_care_of_address (the one address its owner may "
+                                 "redirect)")
         peers = [k.peer for k in self.router_keys]
         if len(peers) != len(set(peers)):
             raise ValueError("router keys: at most one per peer router")

@@ -62,6 +62,7 @@ HAck Code 4 (unsolicited, "usually to trigger an HI") answers no HI here and is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from ipaddress import IPv6Address
@@ -240,7 +241,9 @@ class PreviousRouterRole:
         self.router = fmip.router
         self.bindings: dict[IPv6Address, FastBinding] = {}
         #: The handover keys by SPI: one dictionary probe per FBU, whatever their number.
-        self.keys: dict[int, HandoverKey] = {k.spi: k for k in fmip.config.handover_keys}
+        keys = fmip.config.handover_keys
+        self.keys: Mapping[int, HandoverKey] = (
+            keys if isinstance(keys, Mapping) else {k.spi: k for k in keys})
         #: Fast bindings waiting for a HAck, by (NAR address, HI sequence number): a HAck is
         #: matched with one probe; no two outstanding HIs to one NAR share a number.
         self.awaiting: dict[tuple[IPv6Address, int], FastBinding] = {}

@@ -17,6 +17,7 @@ from ..base.constants import (
     MAX_BINDACK_TIMEOUT,
 )
 from ..mipv6.config import (
+    AgentCredentials,
     MobilityCredentials,
     check_agent_credentials,
     check_binding_agent_limits,
@@ -32,8 +33,9 @@ class MapConfig:
       from its /64 (:attr:`rcoa_prefix`), and the MAP intercepts them on ``interface`` with
       proxy ND.
     * ``credentials`` / ``accept_unauthenticated``: the MN-MAP security associations (RFC 4285
-      instead of IKEv2; docs/architecture.md, "Security stance"), looked up by SPI; each names
-      the one RCoA (in :attr:`rcoa_prefix`) it may register.
+      instead of IKEv2; docs/architecture.md, "Security stance"), looked up by SPI (a tuple, or
+      a mapping from SPI, :data:`~mipshop.protocol.mipv6.config.AgentCredentials`); each
+      names the one RCoA (in :attr:`rcoa_prefix`) it may register.
     * ``allowed_lcoa_prefixes``: RFC 5380 §6.2 "valid on-link prefixes" for LCoAs; a local BU
       with an LCoA outside them is rejected with 129. Empty: any LCoA. RFC 5380 §8 recommends
       including the neighbouring domains' prefixes, so that a node leaving the domain can
@@ -57,7 +59,7 @@ class MapConfig:
 
     address: IPv6Address
     interface: str = "eth0"
-    credentials: tuple[MobilityCredentials, ...] = ()
+    credentials: AgentCredentials = ()
     accept_unauthenticated: bool = False
     allowed_lcoa_prefixes: tuple[IPv6Network, ...] = ()
     allocate_rcoa: bool = False

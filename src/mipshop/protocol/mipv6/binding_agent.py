@@ -32,6 +32,7 @@ Events (``kind``: fields): ``binding.registered`` / ``binding.refreshed`` /
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from ipaddress import IPv6Address
 from typing import Protocol
@@ -54,7 +55,7 @@ from ..base.actions import Claim, Transmit
 from ..base.entity import Entity, Timer
 from ..base.sequence import seq_newer
 from .binding_cache import BindingCache, BindingCacheEntry
-from .config import MobilityCredentials
+from .config import AgentCredentials, MobilityCredentials
 from .mn_ha_auth import ReplayChecker, ReplayVerdict
 from .signalling import binding_care_of_address, protect_mn_ha, read_mn_ha, verify_mn_ha
 from .signalling import wire_lifetime as _wire_lifetime
@@ -66,7 +67,7 @@ class AgentConfig(Protocol):
     """The configuration fields :class:`BindingAgent` reads (HomeAgentConfig, MapConfig)."""
 
     @property
-    def credentials(self) -> tuple[MobilityCredentials, ...]:
+    def credentials(self) -> AgentCredentials:
         """The mobile nodes' security associations, looked up by SPI (RFC 4285)."""
         ...
 
@@ -147,7 +148,11 @@ class BindingAgent(Entity):
         self.address = address
         self.cache = BindingCache(max_entries=config.max_bindings)
         self.replay = ReplayChecker(wall_clock_offset=config.wall_clock_offset)
-        self._by_spi = {c.security_association.spi: c for c in config.credentials}
+        credentials = config.credentials
+        # A mapping by SPI is used as it is (looked up per BU); a tuple is indexed once.
+        self._by_spi: Mapping[int, MobilityCredentials] = (
+            credentials if isinstance(credentials, Mapping)
+            else {c.security_association.spi: c for c in credentials})
         self._expiry: dict[IPv6Address, Timer] = {}
         self._dad: dict[IPv6Address, tuple[Timer, Registration, float]] = {}
 

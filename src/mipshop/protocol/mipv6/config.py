@@ -8,6 +8,7 @@ unit).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
 
@@ -65,8 +66,14 @@ class MobilityCredentials:
     home_address: IPv6Address | None = None
 
 
+#: An agent's security associations: listed, or a mapping from SPI to credentials that is
+#: looked up as BUs come (a key server standing in for the AAA or IKEv2 exchange that would
+#: set the SA up, so that an agent serving a city's mobile nodes holds none in advance).
+AgentCredentials = tuple[MobilityCredentials, ...] | Mapping[int, MobilityCredentials]
+
+
 def check_agent_credentials(
-    credentials: tuple[MobilityCredentials, ...], prefix: IPv6Network, what: str
+    credentials: AgentCredentials, prefix: IPv6Network, what: str
 ) -> None:
     """Refuse an agent's security associations that do not each name one address of ``prefix``.
 
@@ -74,7 +81,11 @@ def check_agent_credentials(
     the right node can control a particular home address ... the home address unequivocally
     identifying the security association") and §15.3 ("a policy entry needs to be configured
     for each home address"). SPIs are unique, since they select the SA (RFC 4285 §5.1).
+    A mapping by SPI is not enumerated: the agent checks the address each SA names against
+    every BU it authenticates (:meth:`~.binding_agent.BindingAgent`).
     """
+    if isinstance(credentials, Mapping):
+        return
     spis: set[int] = set()
     for creds in credentials:
         name = creds.identifier.decode(errors="replace")
@@ -115,7 +126,7 @@ class HomeAgentConfig:
     """
 
     router: RouterConfig
-    credentials: tuple[MobilityCredentials, ...] = ()
+    credentials: AgentCredentials = ()
     accept_unauthenticated: bool = False
     max_bindings: int | None = None
     addresses_in_use: frozenset[IPv6Address] = frozenset()

@@ -1,0 +1,36 @@
+"""The entity machinery: timers fire in order, and cancelled timers do not pile up."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mipshop.protocol.base.entity import Entity
+
+
+@settings(max_examples=100)
+@given(st.lists(st.tuples(st.floats(0, 100), st.booleans()), max_size=200))
+def test_timers_fire_in_time_order_and_cancelled_ones_never(plan: list[tuple[float, bool]]) -> None:
+    entity = Entity("e", random.Random(0))
+    fired: list[int] = []
+    expected = []
+    for index, (delay, cancel) in enumerate(plan):
+        timer = entity.schedule(delay, lambda now, i=index: fired.append(i))
+        if cancel:
+            timer.cancel()
+        else:
+            expected.append((delay, index))
+    entity.handle_timer(1000.0)
+    assert fired == [index for _delay, index in sorted(expected)]
+
+
+def test_a_timer_restarted_by_every_packet_keeps_the_heap_small() -> None:
+    entity = Entity("e", random.Random(0))
+    timer = entity.schedule(1800.0, lambda now: None)
+    for _ in range(10_000):  # a router lifetime restarted by each Router Advertisement
+        timer.cancel()
+        timer = entity.schedule(1800.0, lambda now: None)
+    assert len(entity._timers) <= 32
+    assert entity.next_deadline() == 1800.0
