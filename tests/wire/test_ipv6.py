@@ -260,3 +260,4 @@ def test_every_truncation_raises_only_malformed_packet(packet: IPv6Packet, data)
     cut = data.draw(st.integers(0, len(raw) - 1))
     with pytest.raises(MalformedPacket):
         decode_packet(raw[:cut])
+

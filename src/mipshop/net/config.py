@@ -384,6 +384,64 @@ class DaemonConfig:
         raise NetError(f"mipshop: unknown role {self.role!r} (known: {', '.join(ROLES)})")
 
 
+@dataclass(frozen=True, slots=True)
+class InterfaceFacts:
+    """What an interface really has: its MAC and its IPv6 addresses."""
+
+    link_layer_address: bytes
+    addresses: tuple[IPv6Address, ...] = ()
+
+
+#: The entity-table key naming the interface whose facts apply, and its default.
+_INTERFACE_KEY = {"ha": ("interface", RouterConfig), "ar": ("interface", RouterConfig),
+                  "mn": ("interface", MobileNodeConfig)}
+
+
+def _default(cls: type, name: str) -> Any:
+    return next(f.default for f in dataclasses.fields(cls) if f.name == name)
+
+
+def complete_from_interface(config: DaemonConfig, facts: dict[str, InterfaceFacts]) -> None:
+    """Take the link-layer and link-local addresses the file leaves out from the interface,
+    and refuse those it gives that the interface does not have.
+
+    The Router and Neighbor Advertisements of a home agent or an access router carry its
+    link-local address (their source) and its MAC (Source or Target Link-Layer Address
+    option), and a mobile node's interface identifier comes from its MAC: an address the
+    interface does not have would send the link's traffic nowhere (RFC 4861 §4.2, §4.4).
+    """
+    where = f"{config.source} [{_SECTIONS[config.role]}]"
+    if config.role not in _INTERFACE_KEY:
+        return
+    key, cls = _INTERFACE_KEY[config.role]
+    table = config.entity
+    name = table.get(key, _default(cls, key))
+    fact = facts.get(name)
+    if fact is None:
+        raise NetError(f"mipshop: config {where}.{key}: no interface {name!r} here")
+    actual = fact.link_layer_address.hex(":")
+    if "link_layer_address" in table:
+        configured = _convert("bytes", table["link_layer_address"], f"{where}.link_layer_address")
+        if configured != fact.link_layer_address:
+            raise NetError(f"mipshop: config {where}.link_layer_address: "
+                           f"{configured.hex(':')} is not the MAC of {name} ({actual})")
+    else:
+        table["link_layer_address"] = actual
+    if config.role == "mn":
+        return
+    link_locals = [a for a in fact.addresses if a.is_link_local]
+    if "link_local" in table:
+        configured_ll = _convert("IPv6Address", table["link_local"], f"{where}.link_local")
+        if configured_ll not in link_locals:
+            have = ", ".join(map(str, link_locals)) or "none"
+            raise NetError(f"mipshop: config {where}.link_local: {configured_ll} is not an "
+                           f"address of {name} (its link-local addresses: {have})")
+    elif link_locals:
+        table["link_local"] = str(link_locals[0])
+    else:
+        raise NetError(f"mipshop: config {where}: {name} has no link-local address")
+
+
 def parse_config(role: str, data: dict[str, Any], source: str = "<memory>") -> DaemonConfig:
     """Check a TOML document (already parsed) for ``role``."""
     if role not in ROLES:

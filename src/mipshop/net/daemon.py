@@ -31,8 +31,9 @@ from typing import Any
 
 from ..protocol.base.link_events import LinkDown, LinkEvent, LinkGoingDown, LinkUp, ScanCompleted
 from ..protocol.mipv6.mobile_node import MobileNode
-from .config import ROLES, load_config
-from .errors import NetError
+from .config import ROLES, InterfaceFacts, complete_from_interface, load_config
+from .errors import NetError, require_root
+from .netlink import Netlink
 from .runtime import Runtime
 
 
@@ -116,6 +117,21 @@ class Daemon:
                     Path(control).unlink()  # type: ignore[arg-type]
 
 
+def interface_facts(names: tuple[str, ...]) -> dict[str, InterfaceFacts]:
+    """The MAC and IPv6 addresses of each of ``names`` in this network namespace."""
+    require_root()
+    netlink = Netlink()
+    try:
+        facts = {}
+        for name in names:
+            netlink.ifindex(name)  # NetError naming the interface if it is missing
+            facts[name] = InterfaceFacts(link_layer_address=netlink.link_layer_address(name),
+                                         addresses=tuple(netlink.addresses(name)))
+        return facts
+    finally:
+        netlink.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m mipshop.net.daemon`` (and ``mipshop daemon``)."""
     parser = argparse.ArgumentParser(prog="mipshop daemon",
@@ -126,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     runtime: Runtime | None = None
     try:
         config = load_config(args.role, args.config)
+        complete_from_interface(config, interface_facts(config.settings.interfaces))
         runtime = Runtime(config.build(), config.settings)
         runtime.open()
         asyncio.run(Daemon(runtime).run())

@@ -137,6 +137,25 @@ class Netlink:
             kwargs["iifname"] = iif
         self._call("rule", self.ipr.rule, "add", (errno.EEXIST,), **kwargs)
 
+    def rule_blackhole(self, destination: IPv6Network, *, iif: str, priority: int) -> None:
+        """Policy rule: packets to ``destination`` arriving on ``iif`` that are not for this
+        host (the local table's rule comes first) are dropped, silently, instead of
+        forwarded."""
+        self._call("rule", self.ipr.rule, "add", (errno.EEXIST,), family=socket.AF_INET6,
+                   dst=str(destination.network_address), dst_len=destination.prefixlen,
+                   iifname=iif, priority=priority, action="FR_ACT_BLACKHOLE")
+
+    def addresses(self, name: str) -> list[IPv6Address]:
+        """The IPv6 addresses of interface ``name``."""
+        found = self._in_worker(self.ipr.get_addr, family=socket.AF_INET6,
+                                index=self.ifindex(name))
+        return [IPv6Address(a.get_attr("IFA_ADDRESS")) for a in found]
+
+    def link_layer_address(self, name: str) -> bytes:
+        """The MAC address of interface ``name``."""
+        (link,) = self._in_worker(self.ipr.get_links, self.ifindex(name))
+        return bytes.fromhex(link.get_attr("IFLA_ADDRESS").replace(":", ""))
+
     def neighbour(self, address: IPv6Address, lladdr: bytes, name: str) -> None:
         """Install (replace) a reachable neighbour entry: ``address`` is at ``lladdr``."""
         self._call("neighbour", self.ipr.neigh, "replace", (), dst=str(address),

@@ -18,7 +18,8 @@ timer                one asyncio timer armed at ``entity.next_deadline()``
 ``Deliver``          the inner packet is written into the TUN device: the kernel delivers it
                      to its sockets (the mobile node's home address lives on the TUN device)
 ``Claim``            ``address/128`` is routed into the TUN device, with a proxy neighbour
-                     entry on ``proxy_interface`` (RFC 6275 §10.4.1)
+                     entry on ``proxy_interface`` (RFC 6275 §10.4.1) unless the entity
+                     answers Neighbor Solicitations itself (the home agent)
 ``ConfigureAddress`` a link-local address is given to the kernel; any other address is owned
                      in user space like a claim (TUN route + proxy NDP) plus its on-link prefix
                      route, because the kernel would drop the Home Address options and Type 2
@@ -39,11 +40,17 @@ Kernel behaviours this relies on or works around (found on this kernel, 6.x, no 
 * the TUN MTU bounds what the kernel forwards *into* the device: it must hold a whole
   tunnelled packet (1500), while applications get 1400 from their route;
 * forwarding into the TUN device decrements the hop limit, so ICMPv6 sent with hop limit 255
-  (FMIPv6 RtSolPr/PrRtAdv) is taken from the packet listener instead;
+  (FMIPv6 RtSolPr/PrRtAdv) is taken from the packet listener instead, and every other packet
+  read from the TUN device gets its hop limit back before the entity sees it (the entity
+  is the router that forwards it, and decrements it itself);
 * proxy NDP answers only on forwarding interfaces, and delays answers to multicast NS by up
   to ``proxy_delay`` (set to 0);
 * an unanswered NS is retried after RetransTimer (1 s): a mobile node configures (and
-  proxies) a new address before it sends anything from it.
+  proxies) a new address before it sends anything from it;
+* a router forwards a packet for a link-local address it does not own back onto the link it
+  came from, with an ICMPv6 Redirect: a home agent's links get a policy rule that drops
+  such packets in the kernel (the entity sees them on the packet listener and answers as
+  RFC 6275 §10.4.2 says).
 """
 
 from __future__ import annotations
@@ -84,6 +91,8 @@ MN_RULE_PRIORITY = 100
 _ICMPV6 = 58
 #: Metric of routes into the TUN device.
 TUN_METRIC = 64
+#: Priority of the rule dropping forwarded link-local destinations (after the local table's).
+LINK_LOCAL_RULE_PRIORITY = 90
 
 
 def json_value(value: Any) -> Any:
@@ -143,6 +152,8 @@ class Runtime:
         #: The RA-learnt router that was current when the route went via the NAR.
         self._via_nar: IPv6Address | None = None
         self.main_interface = settings.interfaces[0] if settings.interfaces else settings.tun
+        #: The entity answers Neighbor Solicitations for what it claims (no kernel proxy).
+        self.answers_solicitations = entity.answers_neighbor_solicitations
 
     # -- set-up and tear-down ------------------------------------------------------------------
 
@@ -162,8 +173,13 @@ class Runtime:
         nl.prepare_interface(self.tun.name, proxy_ndp=False)
         self.senders[None] = RawSender(None)
         for name in self.settings.interfaces:
-            nl.prepare_interface(name)
+            nl.prepare_interface(name, proxy_ndp=not self.answers_solicitations)
             nl.set_up(name)
+            if self.answers_solicitations:
+                # RFC 6275 §10.4.2: packets for a mobile node's link-local address are not
+                # forwarded; the entity discards them (Destination Unreachable, code 3).
+                nl.rule_blackhole(IPv6Network("fe80::/10"), iif=name,
+                                  priority=LINK_LOCAL_RULE_PRIORITY)
             self.senders[name] = RawSender(name, nl.ifindex(name))
             self.listeners.append(PacketListener(name))
         entity = self.entity
@@ -241,6 +257,11 @@ class Runtime:
             entity.send_packet(packet, now)
         else:
             self._count("tun.received")
+            if data[7] < 255:
+                # The kernel decremented the hop limit forwarding the packet from a link into
+                # the TUN device; the entity is the router that forwards it (and decrements
+                # it once, RFC 8200 §3, RFC 2473 §3.1), so it gets the hop limit as received.
+                data = data[:7] + bytes((data[7] + 1,)) + data[8:]
             entity.receive(data, self.main_interface, now)
         self._after_input()
 
@@ -391,7 +412,8 @@ class Runtime:
             self.netlink.route(IPv6Network((address, 128)), self.tun.name,
                                metric=TUN_METRIC, active=active)
         (self._claimed.add if active else self._claimed.discard)(address)
-        if proxy_interface is not None and proxy_interface in self.senders:
+        if proxy_interface is not None and proxy_interface in self.senders and (
+                not self.answers_solicitations):
             self.netlink.proxy(address, proxy_interface, active=active)
 
     def _configure_address(self, action: ConfigureAddress) -> None:

@@ -27,6 +27,7 @@ from .errors import NetError
 
 ETH_P_IPV6 = 0x86DD
 SO_ATTACH_FILTER = 26
+PACKET_OTHERHOST = 3
 PACKET_OUTGOING = 4
 #: Next Header values the BPF filter lets through whatever the destination: the Mobility
 #: Header (135), Destination Options (60, a Home Address option) and Routing (43).
@@ -104,7 +105,9 @@ class PacketListener:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def attach(self, loop: asyncio.AbstractEventLoop, callback: Callable[[bytes], None]) -> None:
-        """Call ``callback(packet)`` for every received (not outgoing) IPv6 packet."""
+        """Call ``callback(packet)`` for every IPv6 packet received for this host: not one
+        it sent, nor a unicast frame for another link-layer address (which a bridge floods
+        to every port until it learns where that address is)."""
 
         def readable() -> None:
             while True:
@@ -112,7 +115,7 @@ class PacketListener:
                     data, address = self.sock.recvfrom(65_535)
                 except BlockingIOError:
                     return
-                if address[2] != PACKET_OUTGOING:
+                if address[2] not in (PACKET_OUTGOING, PACKET_OTHERHOST):
                     callback(data)
 
         loop.add_reader(self.sock.fileno(), readable)

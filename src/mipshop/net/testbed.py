@@ -391,6 +391,7 @@ class Testbed:
         self.ip("core", "addr", "add", "2001:db8:1::fffe/64", "dev", "c-home", "nodad")
         self.ip("core", "addr", "add", f"{CORE_LINK_LOCAL}/64", "dev", "c-home", "nodad")
         self._veth("ha", "eth0", "sw", "p-ha", a_mac=HA_MAC)
+        self.ip("ha", "addr", "add", f"{HA_LINK_LOCAL}/64", "dev", "eth0", "nodad")
         self.ip("sw", "link", "set", "p-ha", "master", "br-home")
         self.ip("ha", "-6", "route", "add", "default", "via", str(CORE_LINK_LOCAL), "dev", "eth0")
         # access routers: uplink to core, access link on their bridge
@@ -403,6 +404,7 @@ class Testbed:
             self.ip(ar, "-6", "route", "add", "default", "via", str(CORE_LINK_LOCAL),
                     "dev", "up0")
             self._veth(ar, "eth0", "sw", f"p-{ar}", a_mac=AR_MACS[ar])
+            self.ip(ar, "addr", "add", f"{AR_LINK_LOCALS[ar]}/64", "dev", "eth0", "nodad")
             self.ip("sw", "link", "set", f"p-{ar}", "master", BRIDGES[ar])
         if self.hierarchical:
             # The MAP (RFC 5380) on a link of its own behind the core; its prefix holds the

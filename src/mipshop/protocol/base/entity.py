@@ -39,7 +39,14 @@ class Timer:
 
 
 class Entity:
-    """Base class of every protocol entity (mobile node, home agent, MAP, access router, ...)."""
+    """Base class of every protocol entity (mobile node, home agent, MAP, access router, ...).
+
+    ``answers_neighbor_solicitations``: True for an entity that answers Neighbor
+    Solicitations for every address it claims or configures outside the link-local prefix
+    (RFC 4861 §7.2.4), so a runtime must not answer for them too (no kernel proxy entries).
+    """
+
+    answers_neighbor_solicitations: bool = False
 
     def __init__(self, name: str, rng: random.Random) -> None:
         self.name = name
@@ -100,6 +107,11 @@ class Entity:
             self.on_packet(packet, interface)
         finally:
             self._received_raw = None
+
+    @property
+    def received_packet(self) -> bytes | None:
+        """The packet being handled, as received; None when it came in already decoded."""
+        return self._received_raw
 
     @property
     def received_mobility_header(self) -> bytes | None:

@@ -20,13 +20,28 @@ stale or repeated one 144 with the agent's time of day), then the agent's admiss
 (:meth:`BindingAgent._admit`), then 139 (a BU of the other registration kind for an existing
 entry), 135 (sequence), de-registration (133 without an entry), the agent's own checks
 (:meth:`BindingAgent._registration_status`), 130 (binding cache full), Duplicate Address
-Detection (134), acceptance. Every BU gets a BA whatever its A flag (§10.3.1).
+Detection (134), acceptance. Every BU gets a BA whatever its A flag (§10.3.1). Before all of
+them, a BU whose home or care-of address is not a unicast routable address is silently
+discarded (§6.1.7, §9.5.1).
+
+Duplicate Address Detection (§10.3.1) runs for ``dad_duration`` (RetransTimer x
+DupAddrDetectTransmits) before a new binding is accepted: :meth:`BindingAgent._probe` sends the
+probes (the home agent's Neighbor Solicitations), and :meth:`BindingAgent._dad_conflict` ends
+it with 134 when the link answers. An address in ``addresses_in_use`` counts as answered.
+
+De-registration (§10.3.2): the entry stops intercepting at once, but its sequence number is
+kept, inactive, for MAX_DELETE_BCE_TIMEOUT: a delayed older BU is then refused with 135
+instead of creating the binding again, and a retransmitted de-registration is acknowledged.
+
+A Mobility Header whose Payload Proto is not 59, or whose Header Len is below its type's
+minimum, is answered with an ICMPv6 Parameter Problem (code 0) pointing at the field (§9.2).
 
 Events (``kind``: fields): ``binding.registered`` / ``binding.refreshed`` /
 ``binding.deregistered`` / ``binding.expired`` (``home_address``, ``care_of_address``,
 ``lifetime``, ``sequence``), ``binding.rejected`` (``home_address``, ``status``,
 ``sequence``), ``auth.failed`` (``reason``, ``home_address``), ``auth.replay``,
-``dad.started``, ``bu.ignored`` (``reason``).
+``dad.started``, ``dad.failed`` (``home_address``, ``address``), ``bu.ignored`` (``reason``),
+``icmp.parameter_problem`` (``destination``, ``pointer``).
 """
 
 from __future__ import annotations
@@ -37,8 +52,11 @@ from dataclasses import dataclass, replace
 from ipaddress import IPv6Address
 from typing import Protocol
 
+from ...wire.errors import MalformedPacket
 from ...wire.ext_headers import ExtensionHeader, RoutingHeaderType2
-from ...wire.icmpv6 import ICMPv6Message
+from ...wire.icmpv6 import (
+    ICMPv6Message,
+)
 from ...wire.ipv6 import IPv6Packet
 from ...wire.ipv6 import encapsulate as _encapsulate
 from ...wire.mh import (
@@ -52,7 +70,9 @@ from ...wire.mh import (
 )
 from ...wire.mh_options import BindingRefreshAdvice, MobilityOption
 from ..base.actions import Claim, Transmit
+from ..base.constants import MAX_DELETE_BCE_TIMEOUT
 from ..base.entity import Entity, Timer
+from ..base.icmp_errors import IcmpErrorLimiter, mobility_header_parameter_problem
 from ..base.sequence import seq_newer
 from .binding_cache import BindingCache, BindingCacheEntry
 from .config import AgentCredentials, MobilityCredentials
@@ -155,6 +175,10 @@ class BindingAgent(Entity):
             else {c.security_association.spi: c for c in credentials})
         self._expiry: dict[IPv6Address, Timer] = {}
         self._dad: dict[IPv6Address, tuple[Timer, Registration, float]] = {}
+        #: De-registered entries kept inactive (§10.3.2): home address -> (last sequence,
+        #: removal timer). At most one per entry the cache held, so bounded like the cache.
+        self._inactive: dict[IPv6Address, tuple[int, Timer]] = {}
+        self._icmp_errors = IcmpErrorLimiter()
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -221,6 +245,16 @@ class BindingAgent(Entity):
         """True if ``source`` may reverse-tunnel for ``entry`` (§10.4.5: its care-of address)."""
         return entry.care_of_address == source
 
+    def _probe(self, reg: Registration) -> None:
+        """Duplicate Address Detection for ``reg`` starts: send its probes (none here)."""
+
+    def _dad_cleared(self, home_address: IPv6Address) -> None:
+        """Duplicate Address Detection for ``home_address`` is over (whatever its outcome)."""
+
+    def _intercepting(self, addresses: tuple[IPv6Address, ...]) -> None:
+        """An accepted registration made the agent intercept ``addresses`` (a new binding's
+        home address, and its link-local address with the L flag)."""
+
     # -- input dispatch ------------------------------------------------------------------
 
     def on_packet(self, packet: IPv6Packet, interface: str) -> None:
@@ -231,6 +265,25 @@ class BindingAgent(Entity):
             self._tunnel_to_mobile(packet)
         else:
             self.counters["drop.not_for_us"] += 1
+
+    def on_malformed(self, raw: bytes, error: MalformedPacket, interface: str) -> None:
+        """RFC 6275 §9.2: a Mobility Header with a wrong Payload Proto or a short Header Len
+        is discarded and answered with ICMPv6 Parameter Problem, code 0, pointing at the field,
+        sent directly to the packet's source (rate-limited, RFC 4443 §2.4 (f))."""
+        problem = mobility_header_parameter_problem(raw, error)
+        if problem is None or not self._is_local(problem.src):
+            return
+        if not problem.src.is_link_local and problem.src != self.address:
+            # RFC 4443 §2.2: from a unicast address of ours (the packet may have gone to an
+            # anycast address).
+            problem = replace(problem, src=self.address)
+        if not self._icmp_errors.allow(self.now):
+            self.counters["icmp.error_rate_limited"] += 1
+            return
+        self.counters["icmp.parameter_problem_sent"] += 1
+        self.emit("icmp.parameter_problem", destination=problem.dst, pointer=error.offset,
+                  reason=error.reason)
+        self.act(Transmit(packet=problem, interface=self.interface))
 
     def _local(self, packet: IPv6Packet) -> None:
         payload = packet.payload
@@ -252,6 +305,11 @@ class BindingAgent(Entity):
     def _binding_update(self, packet: IPv6Packet, bu: BindingUpdate) -> None:
         hoa = packet.home_address or packet.src
         coa = binding_care_of_address(packet, bu)
+        if not (_unicast_routable(hoa) and _unicast_routable(coa)):
+            # §9.5.1: a unicast routable home address; §6.1.7: a BU for a care-of address
+            # that is not unicast routable MUST be silently discarded.
+            self.counters["drop.not_unicast_routable"] += 1
+            return
         authenticated = self._authenticate(packet, bu, hoa, coa)
         reg = self._admit(authenticated) if authenticated is not None else None
         if reg is None:
@@ -264,29 +322,40 @@ class BindingAgent(Entity):
                 return
             # A newer BU (a retransmission, another care-of address, a de-registration)
             # supersedes the one waiting for DAD: only the latest is answered.
-            pending[0].cancel()
-            del self._dad[hoa]
+            self._pop_dad(hoa, keep_probing=True)
         dad_started = pending[2] if pending is not None else self.now
         existing = self.cache.lookup(hoa, self.now)
         if not self._serves(bu):
+            if pending is not None:
+                self._dad_cleared(hoa)
             if existing is not None and self._same_kind(existing):
                 # §9.5.1: the registration type differs from the existing entry's -> 139.
                 self._reject(reg, S.REGISTRATION_TYPE_CHANGE_DISALLOWED)
             else:
                 self._unserved(reg)
             return
-        if existing is not None and not seq_newer(bu.sequence, existing.sequence):
+        # §10.3.2: a de-registered entry, kept inactive, still holds its sequence number.
+        last = existing.sequence if existing is not None else self._inactive_sequence(hoa)
+        if last is not None and not seq_newer(bu.sequence, last):
+            if pending is not None:
+                self._dad_cleared(hoa)
             # §9.5.1: not newer than the entry's -> 135, carrying the last accepted number.
-            self._reject(reg, S.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=existing.sequence)
+            self._reject(reg, S.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=last)
             return
         if bu.lifetime == 0 or reg.care_of_address == hoa:
+            if pending is not None:
+                self._dad_cleared(hoa)
             self._deregister(reg, existing)
             return
         status = self._registration_status(reg)
         if status is not None:
+            if pending is not None:
+                self._dad_cleared(hoa)
             self._reject(reg, status)
             return
         if existing is None and not self.cache.has_room_for(hoa, self.now):
+            if pending is not None:
+                self._dad_cleared(hoa)
             self._reject(reg, S.INSUFFICIENT_RESOURCES)  # §10.3.1, §9.5.2
             return
         if existing is None and self.agent_config.dad_duration > 0:
@@ -297,7 +366,10 @@ class BindingAgent(Entity):
             self._dad[hoa] = (timer, reg, dad_started)
             if pending is None:
                 self.emit("dad.started", home_address=hoa)
+                self._probe(reg)
             return
+        if pending is not None:
+            self._dad_cleared(hoa)
         if existing is None and self._duplicate(reg):
             self._reject(reg, S.DUPLICATE_ADDRESS_DETECTION_FAILED)  # no DAD delay configured
             return
@@ -310,8 +382,28 @@ class BindingAgent(Entity):
         return any(address in in_use for address in self._defended(
             reg.home_address, reg.update.link_local_compat))
 
+    def _pop_dad(self, hoa: IPv6Address, *, keep_probing: bool = False
+                 ) -> tuple[Timer, Registration, float] | None:
+        """End the DAD waiting for ``hoa`` (its timer cancelled); returns what waited."""
+        pending = self._dad.pop(hoa, None)
+        if pending is not None:
+            pending[0].cancel()
+            if not keep_probing:
+                self._dad_cleared(hoa)
+        return pending
+
+    def _dad_conflict(self, hoa: IPv6Address, address: IPv6Address) -> None:
+        """The link answered a DAD probe for ``address`` (``hoa`` or its link-local address):
+        the registration waiting for it fails with 134 (§10.3.1)."""
+        pending = self._pop_dad(hoa)
+        if pending is None:
+            return
+        self.emit("dad.failed", home_address=hoa, address=address)
+        self._reject(pending[1], S.DUPLICATE_ADDRESS_DETECTION_FAILED)
+
     def _dad_done(self, hoa: IPv6Address) -> None:
         _timer, reg, _started = self._dad.pop(hoa)
+        self._dad_cleared(hoa)
         existing = self.cache.lookup(hoa, self.now)
         if existing is None and self._duplicate(reg):
             self._reject(reg, S.DUPLICATE_ADDRESS_DETECTION_FAILED)  # §10.3.1
@@ -365,13 +457,38 @@ class BindingAgent(Entity):
         self.emit("auth.failed", reason=reason, home_address=hoa)
 
     def _deregister(self, reg: Registration, existing: BindingCacheEntry | None) -> None:
+        hoa = reg.home_address
+        if existing is None and hoa in self._inactive:
+            # §10.3.2: a retransmitted (newer) de-registration of an inactive entry: still
+            # de-registered, acknowledged again.
+            self._keep_inactive(hoa, reg.update.sequence)
+            self._acknowledge(reg, S.ACCEPTED, lifetime=0)
+            return
         if existing is None or not self._same_kind(existing):
             self._reject(reg, S.NOT_HOME_AGENT_FOR_THIS_MOBILE_NODE)  # §10.3.2
             return
-        self._remove(reg.home_address)
-        self.emit("binding.deregistered", home_address=reg.home_address,
+        self._remove(hoa)
+        # §10.3.2: the entry stops intercepting at once but is kept (inactive) for
+        # MAX_DELETE_BCE_TIMEOUT, so that a delayed older BU cannot recreate the binding.
+        self._keep_inactive(hoa, reg.update.sequence)
+        self.emit("binding.deregistered", home_address=hoa,
                   care_of_address=existing.care_of_address, sequence=reg.update.sequence)
         self._acknowledge(reg, S.ACCEPTED, lifetime=0)
+
+    def _keep_inactive(self, hoa: IPv6Address, sequence: int) -> None:
+        previous = self._inactive.pop(hoa, None)
+        if previous is not None:
+            previous[1].cancel()
+        timer = self.schedule(MAX_DELETE_BCE_TIMEOUT, lambda now: self._forget_inactive(hoa))
+        self._inactive[hoa] = (sequence, timer)
+
+    def _forget_inactive(self, hoa: IPv6Address) -> None:
+        self._inactive.pop(hoa, None)
+
+    def _inactive_sequence(self, hoa: IPv6Address) -> int | None:
+        """The sequence number of the de-registered entry kept for ``hoa``, if any."""
+        kept = self._inactive.get(hoa)
+        return None if kept is None else kept[0]
 
     def _accept(self, reg: Registration, existing: BindingCacheEntry | None) -> None:
         bu, hoa = reg.update, reg.home_address
@@ -380,16 +497,21 @@ class BindingAgent(Entity):
             bu.lifetime, self.agent_config.max_binding_lifetime, self._lifetime_ceiling()))
         entry = self._new_entry(reg, granted)
         self.cache.update(entry, self.now)
+        inactive = self._inactive.pop(hoa, None)
+        if inactive is not None:
+            inactive[1].cancel()  # §10.3.2: a new registration replaces the inactive entry
         # §10.4.1 (RFC 5380 §6.2 for a MAP): intercept the address with proxy ND, and with the
         # L bit the derived link-local address too (a refresh may change L).
         before = () if existing is None else self._defended(hoa, existing.link_local_compat)
         after = self._defended(hoa, entry.link_local_compat)
-        for address in after:
-            if address not in before:
-                self.act(Claim(address=address, proxy_interface=self.interface))
+        started = tuple(address for address in after if address not in before)
+        for address in started:
+            self.act(Claim(address=address, proxy_interface=self.interface))
         for address in before:
             if address not in after:
                 self.act(Claim(address=address, active=False, proxy_interface=self.interface))
+        if started:
+            self._intercepting(started)
         timer = self._expiry.pop(hoa, None)
         if timer is not None:
             timer.cancel()
@@ -469,6 +591,11 @@ class BindingAgent(Entity):
         if packet.hop_limit <= 1:
             self.counters["drop.hop_limit"] += 1
             return
+        if _is_neighbor_discovery(packet.payload):
+            # §10.4.1: Neighbor Discovery addressed to the home link stays on it (the agent
+            # answers for the address itself); it is never tunnelled to the mobile node.
+            self.counters["drop.nd_not_tunnelled"] += 1
+            return
         entry.touch(self.now)
         inner = replace(packet, hop_limit=packet.hop_limit - 1)
         # §10.4.2 / RFC 2473 §3: outer source = agent address, outer destination = CoA.
@@ -502,3 +629,18 @@ class BindingAgent(Entity):
         packet = IPv6Packet(src=self.address, dst=destination, payload=payload,
                             extension_headers=headers)
         self.act(Transmit(packet=packet, interface=self.interface))
+
+
+def _is_neighbor_discovery(payload: object) -> bool:
+    """RFC 4861 §4: Router/Neighbor Solicitation and Advertisement, Redirect (133-137)."""
+    kind = getattr(payload, "ICMP_TYPE", None)
+    if kind is None:
+        kind = getattr(payload, "icmp_type", None)
+    return kind is not None and 133 <= kind <= 137
+
+
+def _unicast_routable(address: IPv6Address) -> bool:
+    """RFC 6275 §2: an address that can carry a binding (not unspecified, loopback,
+    multicast or link-local)."""
+    return not (address.is_unspecified or address.is_loopback or address.is_multicast
+                or address.is_link_local)

@@ -121,7 +121,8 @@ class HomeAgentConfig:
       None for none.
     * ``preference`` / ``home_agent_lifetime``: the Home Agent Information option (§7.4);
       ``other_home_agents``: (address, preference) of other HAs on the link, listed in DHAAD
-      replies (§10.5.1).
+      replies (§10.5.1) besides those learnt from their Router Advertisements; at most
+      ``max_home_agents`` are learnt (the Home Agents List is bounded).
     * ``wall_clock_offset``: added to ``now`` to get Unix time for RFC 4285 timestamps.
     """
 
@@ -136,6 +137,7 @@ class HomeAgentConfig:
     preference: int = 0
     home_agent_lifetime: int = 1800
     other_home_agents: tuple[tuple[IPv6Address, int], ...] = ()
+    max_home_agents: int = 64
     wall_clock_offset: float = 0.0
     mobile_prefix_rate_interval: float = 1.0
     #: RFC 6275 §10.6.2, §13: unsolicited Mobile Prefix Advertisements to every registered
@@ -156,6 +158,8 @@ class HomeAgentConfig:
             dad_duration=self.dad_duration,
         )
         check_agent_credentials(self.credentials, self.router.prefix, "home_address")
+        if self.max_home_agents < 0:
+            raise ValueError("max_home_agents must be >= 0")
         if not 0 < self.home_agent_lifetime <= 0xFFFF:
             raise ValueError("home_agent_lifetime must be 1..65535 s (RFC 6275 §7.4)")
 

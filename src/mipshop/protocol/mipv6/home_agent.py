@@ -1,11 +1,32 @@
 """The home agent (RFC 6275 §10), with RFC 4285 MN-HA authentication.
 
 Control plane: home registrations and de-registrations with the Binding Acknowledgement status of
-every failure (§9.5.1, §10.3.1, §10.3.2; RFC 4285 §5.1.1, §6), Duplicate Address Detection on a new
-home address (§10.3.1, modelled as a delay and a configured set of addresses in use), proxy ND for
-registered home addresses (a :class:`~mipshop.protocol.base.actions.Claim` on the home link,
-§10.4.1), Router Advertisements with the H flag (§7), DHAAD replies (§10.5), Mobile Prefix
-Advertisements (§10.6).
+every failure (§9.5.1, §10.3.1, §10.3.2; RFC 4285 §5.1.1, §6), Router Advertisements with the H
+flag (§7), the Home Agents List learnt from the other home agents' Router Advertisements and
+DHAAD replies listing them (§10.5), Mobile Prefix Advertisements (§10.6).
+
+Neighbor Discovery on the home link (RFC 4861, RFC 4862) for the addresses it serves:
+
+* Duplicate Address Detection before accepting a new home registration (§10.3.1, RFC 4862
+  §5.4): a Neighbor Solicitation from the unspecified address to the solicited-node group,
+  hop limit 255, for the home address and, when the L flag is set, for the link-local address
+  with the home address's interface identifier; a Neighbor Advertisement for one of them (or
+  another node's DAD Neighbor Solicitation for it) ends the registration with status 134;
+* on accepting, unsolicited Neighbor Advertisements to all-nodes for those addresses with
+  O = 1, R = 0, S = 0 and the home agent's own link-layer address (§10.4.1);
+* answers to every Neighbor Solicitation, multicast or unicast, for a proxied address (a
+  proxy NA: R = 0, O = 0 as RFC 4861 §7.2.8 asks of proxies), for its own address and for the
+  Home-Agents anycast address (§10.4.1, RFC 4861 §7.2.4), so that the runtime needs no proxy
+  entries of the host's kernel; Neighbor Discovery messages for the home link are never
+  tunnelled;
+* a packet for a mobile node's link-local address (one with the interface identifier of a
+  bound home address) is never tunnelled: it is discarded with ICMPv6 Destination
+  Unreachable, code 3 (§10.4.2).
+
+The home agent is also a host on its own address (RFC 4443 §4.1): it answers Echo Requests,
+and one carrying a Home Address option from a registered mobile node is answered at the
+care-of address with a Type 2 Routing Header (§9.3.1, §9.3.2). A packet with a Home Address
+option that no binding backs is answered with a Binding Error, status 1 (§9.3.1, §9.3.3).
 
 Data plane: packets for a registered home address are intercepted and tunnelled (IPv6-in-IPv6,
 RFC 2473) to the care-of address (§10.4.1, §10.4.2); reverse-tunnelled packets from a
@@ -27,8 +48,9 @@ Resolved ambiguities ([choice]):
   missing timestamp 145, a stale or repeated timestamp 144 (MIPV6-ID-MISMATCH) with the HA's
   time of day; these BAs are authenticated under the SPI's SA and echo the BU's timestamp.
   A timestamp is recorded once the BU has authenticated, before the binding checks.
-* DAD on a new home address is a delay (``dad_duration``) and a configured set of addresses
-  in use; a BU arriving during DAD replaces the waiting one.
+* DAD lasts ``dad_duration`` (RetransTimer x DupAddrDetectTransmits: one probe per address);
+  ``addresses_in_use`` also fails it at once; a BU arriving during DAD replaces the waiting
+  one. Neighbor Advertisements go out from the home agent's link-local address.
 * Status 1 is sent when the home prefix's preferred lifetime is shorter than the granted
   lifetime (the prefix would be deprecated during the binding, §10.3.1).
 * Unsolicited Mobile Prefix Advertisements are not counted against the one-per-second limit
@@ -49,11 +71,11 @@ Events (``kind``: fields):
 * ``dhaad.reply``, ``mobile_prefix.advertisement`` (``home_address``, ``destination``,
   ``solicited``, ``periodic``, ``retransmission``), ``ha.prefixes_changed`` (``prefixes``)
 * ``ha.link_local_unreachable`` (``destination``, ``source``): a packet for the link-local
-  address of a mobile node registered with the L bit, discarded with an ICMP Destination
-  Unreachable Code 3 (§10.4.2)
-
-Commands: :meth:`HomeAgent.start`, :meth:`HomeAgent.advertise_prefixes`,
-:meth:`HomeAgent.change_prefixes`.
+  address of a registered mobile node, discarded with an ICMP Destination Unreachable Code 3
+  (§10.4.2)
+* ``dad.started``, ``dad.failed`` (``home_address``, ``address``), ``nd.proxy_advertisement``
+  (``target``, ``solicited``), ``home_agents.update`` (``link_local``, ``outcome``),
+  ``echo.reply`` (``destination``), ``binding_error.sent`` (``status``, ``destination``)
 """
 
 from __future__ import annotations
@@ -61,28 +83,42 @@ from __future__ import annotations
 import random
 from ipaddress import IPv6Address, IPv6Network
 
-from ...wire.ext_headers import RoutingHeaderType2
+from ...wire.ext_headers import ExtensionHeader, RoutingHeaderType2
 from ...wire.icmpv6 import (
     DestinationUnreachable,
+    EchoReply,
+    EchoRequest,
     HomeAgentAddressDiscoveryReply,
     HomeAgentAddressDiscoveryRequest,
     MobilePrefixAdvertisement,
     MobilePrefixSolicitation,
+    NeighborAdvertisement,
+    NeighborSolicitation,
+    RouterAdvertisement,
     RouterSolicitation,
 )
 from ...wire.ipv6 import IPv6Packet, encode_packet
-from ...wire.mh import BindingAckStatus, BindingUpdate
-from ...wire.nd_options import HomeAgentInformation, PrefixInformation
+from ...wire.mh import BindingAckStatus, BindingError, BindingErrorStatus, BindingUpdate
+from ...wire.nd_options import HomeAgentInformation, PrefixInformation, TargetLinkLayerAddress
 from ..base.actions import Claim, ConfigureAddress, Transmit
-from ..base.addressing import home_agents_anycast, interface_identifier, link_local_address
+from ..base.addressing import (
+    ALL_NODES,
+    ND_HOP_LIMIT,
+    UNSPECIFIED,
+    home_agents_anycast,
+    interface_identifier,
+    link_local_address,
+    solicited_node_address,
+)
 from ..base.backoff import RateLimiter, RetransmissionTimer
 from ..base.constants import PREFIX_ADV_RETRIES, PREFIX_ADV_TIMEOUT
 from ..base.entity import Timer
-from ..base.icmp_errors import MINIMUM_MTU, IcmpErrorLimiter
+from ..base.icmp_errors import MINIMUM_MTU
 from ..base.router_advertiser import RouterAdvertiser
 from .binding_agent import BindingAgent, Registration
 from .binding_cache import BindingCacheEntry
 from .config import HomeAgentConfig
+from .home_agents_list import HomeAgentsList
 
 S = BindingAckStatus
 
@@ -90,10 +126,14 @@ S = BindingAckStatus
 class HomeAgent(BindingAgent):
     """A home agent on one home link (RFC 6275 §10). Commands: :meth:`start`.
 
-    ``cache`` is the Binding Cache (home registrations only). Inputs go through
-    :meth:`~mipshop.protocol.base.entity.Entity.receive` on the home interface
-    (``config.router.interface``).
+    ``cache`` is the Binding Cache (home registrations only), ``home_agents`` the Home Agents
+    List. Inputs go through :meth:`~mipshop.protocol.base.entity.Entity.receive` on the home
+    interface (``config.router.interface``).
     """
+
+    #: The entity answers Neighbor Solicitations for the addresses it claims (a runtime must
+    #: not add proxy entries of its own for them).
+    answers_neighbor_solicitations = True
 
     def __init__(self, name: str, rng: random.Random, config: HomeAgentConfig) -> None:
         super().__init__(name, rng, config, address=config.address,
@@ -104,7 +144,6 @@ class HomeAgent(BindingAgent):
         self._unsolicited: dict[IPv6Address, Timer] = {}
         #: The next periodic unsolicited Mobile Prefix Advertisement of each home address.
         self._periodic: dict[IPv6Address, Timer] = {}
-        self._icmp_errors = IcmpErrorLimiter()
         router = config.router
         #: The prefixes of the home link as Mobile Prefix Advertisements carry them (§10.6.3);
         #: :meth:`change_prefixes` replaces them (renumbering, lifetimes reconfigured).
@@ -112,6 +151,11 @@ class HomeAgent(BindingAgent):
             prefix_length=router.prefix.prefixlen, router_address=True,
             valid_lifetime=router.valid_lifetime, preferred_lifetime=router.preferred_lifetime,
             prefix=router.address),)
+        self.link_local = config.router.link_local
+        self.link_layer_address = config.router.link_layer_address
+        self.home_agents = HomeAgentsList(max_entries=config.max_home_agents)
+        #: DAD in progress (§10.3.1): probed address -> the home address it is for.
+        self._probing: dict[IPv6Address, IPv6Address] = {}
         self.advertiser = RouterAdvertiser(
             self,
             config.router,
@@ -220,17 +264,202 @@ class HomeAgent(BindingAgent):
 
     # -- input dispatch ------------------------------------------------------------------
 
+    def on_packet(self, packet: IPv6Packet, interface: str) -> None:
+        """Dispatch one decoded packet (ND, control messages, tunnels, intercepted traffic)."""
+        payload = packet.payload
+        if isinstance(payload, RouterSolicitation):
+            self.advertiser.handle_solicitation(packet)
+        elif self.advertiser.answer_neighbor_solicitation(packet):
+            return  # RFC 4861 §7.2.4: one of the home agent's own addresses
+        elif isinstance(payload, RouterAdvertisement):
+            self._router_advertisement(packet, payload)
+        elif isinstance(payload, NeighborSolicitation):
+            self._neighbor_solicitation(packet, payload)
+        elif isinstance(payload, NeighborAdvertisement):
+            self._neighbor_advertisement(packet, payload)
+        elif packet.dst.is_link_local and packet.dst != self.link_local:
+            self._for_link_local(packet)
+        else:
+            super().on_packet(packet, interface)
+
     def _is_local(self, address: IPv6Address) -> bool:
         return address in (self.address, self.anycast, self.config.router.link_local)
 
     def _local_other(self, packet: IPv6Packet) -> None:
         payload = packet.payload
+        if packet.home_address is not None and not self._backed(packet):
+            return
         if isinstance(payload, HomeAgentAddressDiscoveryRequest):
             self._dhaad(packet, payload)
         elif isinstance(payload, MobilePrefixSolicitation):
             self._mobile_prefix(packet, payload)
+        elif isinstance(payload, EchoRequest):
+            self._echo(packet, payload)
         else:
             self.counters["drop.unhandled"] += 1
+
+    def _backed(self, packet: IPv6Packet) -> bool:
+        """§9.3.1: a Home Address option needs a binding whose care-of address is the source;
+        otherwise the packet is dropped and answered with a Binding Error, status 1."""
+        hoa = packet.home_address
+        assert hoa is not None
+        entry = self.cache.lookup(hoa, self.now)
+        if entry is not None and entry.care_of_address == packet.src:
+            return True
+        self.counters["drop.hao_without_binding"] += 1
+        if not (packet.src.is_multicast or packet.dst.is_multicast) and (
+                self._icmp_errors.allow(self.now)):
+            # §9.3.3: to the packet's source, Home Address field copied from the option;
+            # rate-limited like ICMP errors (one budget for both).
+            self._send(packet.src, BindingError(
+                status=BindingErrorStatus.UNKNOWN_BINDING_FOR_HOME_ADDRESS_OPTION,
+                home_address=hoa))
+            self.emit("binding_error.sent", status=1, destination=packet.src, home_address=hoa)
+        return False
+
+    # -- the home agent as a host (RFC 4443 §4; RFC 6275 §9.3) -----------------------------
+
+    def _echo(self, packet: IPv6Packet, request: EchoRequest) -> None:
+        """RFC 4443 §4.2: an Echo Reply with the request's identifier, sequence and data,
+        from a unicast address of ours; to a registered mobile node's home address through
+        its care-of address with a Type 2 Routing Header (§9.3.2)."""
+        reply = EchoReply(identifier=request.identifier, sequence=request.sequence,
+                          data=request.data)
+        hoa = packet.home_address
+        headers: tuple[ExtensionHeader, ...] = ()
+        if hoa is not None:
+            headers = (RoutingHeaderType2(home_address=hoa),)
+        self._send(packet.src, reply, headers)
+        self.counters["echo.replied"] += 1
+        self.emit("echo.reply", destination=hoa or packet.src)
+
+    # -- Neighbor Discovery on the home link (RFC 4861, RFC 4862; RFC 6275 §10.3.1, §10.4) ---
+
+    def _nd(self, destination: IPv6Address, message: NeighborAdvertisement | NeighborSolicitation,
+            source: IPv6Address | None = None) -> None:
+        self.act(Transmit(packet=IPv6Packet(
+            src=self.link_local if source is None else source, dst=destination,
+            hop_limit=ND_HOP_LIMIT, payload=message), interface=self.interface))
+
+    def _probe(self, reg: Registration) -> None:
+        """§10.3.1 / RFC 4862 §5.4.2: one Neighbor Solicitation per address, from the
+        unspecified address to its solicited-node group, hop limit 255, no options."""
+        hoa = reg.home_address
+        targets = [hoa]
+        if reg.update.link_local_compat:
+            targets.append(link_local_address(interface_identifier(hoa)))
+        for target in targets:
+            self._probing[target] = hoa
+            self._nd(solicited_node_address(target), NeighborSolicitation(target=target),
+                     source=UNSPECIFIED)
+
+    def _dad_cleared(self, home_address: IPv6Address) -> None:
+        for target in (home_address, link_local_address(interface_identifier(home_address))):
+            if self._probing.get(target) == home_address:
+                del self._probing[target]
+
+    def _bound_to_link_local(self, address: IPv6Address) -> BindingCacheEntry | None:
+        """The binding whose home address has the interface identifier of the link-local
+        ``address`` (O(1): one cache lookup), if any."""
+        home = IPv6Address(int(self.config.home_prefix.network_address)
+                           | interface_identifier(address))
+        return self.cache.lookup(home, self.now)
+
+    def _intercepting(self, addresses: tuple[IPv6Address, ...]) -> None:
+        """§10.4.1: multicast an unsolicited Neighbor Advertisement for each address the home
+        agent now intercepts, so that neighbours that cached the mobile node's link-layer
+        address switch to the home agent's."""
+        for target in addresses:
+            self._nd(ALL_NODES, NeighborAdvertisement(
+                router=False, solicited=False, override=True, target=target,
+                options=(TargetLinkLayerAddress(address=self.link_layer_address),)))
+            self.emit("nd.proxy_advertisement", target=target, solicited=False)
+
+    def _neighbor_solicitation(self, packet: IPv6Packet, ns: NeighborSolicitation) -> None:
+        unspecified = packet.src.is_unspecified
+        if packet.hop_limit != ND_HOP_LIMIT or ns.target.is_multicast or (
+                unspecified and packet.dst != solicited_node_address(ns.target)):
+            self.counters["drop.invalid_ns"] += 1  # RFC 4861 §7.1.1
+            return
+        target = ns.target
+        probed = self._probing.get(target)
+        if probed is not None and unspecified:
+            # RFC 4862 §5.4.3: another node probes the same tentative address.
+            self._dad_conflict(probed, target)
+            return
+        if target == self.anycast:
+            kind = "anycast"
+        elif self.cache.lookup(target, self.now) is not None:
+            kind = "proxy"
+        elif target.is_link_local and (entry := self._bound_to_link_local(target)) is not None \
+                and entry.link_local_compat:
+            kind = "proxy"  # §10.4.1: the derived link-local address of an L = 1 binding
+        else:
+            return  # not ours (the router's own addresses were answered before)
+        # RFC 4861 §7.2.4: to the solicitation's source, or to all-nodes when it was the
+        # unspecified address (someone's DAD: the address is defended). §10.4.1: a proxy
+        # answer has R = 0; RFC 4861 §7.2.7/§7.2.8: O = 0 for anycast and proxied addresses,
+        # so that the node itself, if present, overrides.
+        na = NeighborAdvertisement(
+            router=kind != "proxy", solicited=not unspecified, override=False,
+            target=target, options=(TargetLinkLayerAddress(address=self.link_layer_address),))
+        self._nd(ALL_NODES if unspecified else packet.src, na)
+        self.counters[f"nd.answered.{kind}"] += 1
+        if kind == "proxy":
+            self.emit("nd.proxy_advertisement", target=target, solicited=not unspecified)
+
+    def _neighbor_advertisement(self, packet: IPv6Packet, na: NeighborAdvertisement) -> None:
+        if packet.hop_limit != ND_HOP_LIMIT:
+            self.counters["drop.invalid_na"] += 1  # RFC 4861 §7.1.2
+            return
+        probed = self._probing.get(na.target)
+        if probed is not None:
+            # RFC 4862 §5.4.4: the address is in use on the home link -> 134 (§10.3.1).
+            self._dad_conflict(probed, na.target)
+
+    def _for_link_local(self, packet: IPv6Packet) -> None:
+        """§10.4.2: packets for a mobile node's link-local address (the interface identifier
+        of a bound home address, whatever its L flag) MUST NOT be tunnelled: they are
+        discarded, with a Destination Unreachable, Code 3 (address unreachable), to their
+        source."""
+        if self._bound_to_link_local(packet.dst) is None:
+            self.counters["drop.not_for_us"] += 1
+            return
+        self.counters["drop.link_local_for_mobile"] += 1
+        if packet.src.is_multicast or packet.src.is_unspecified or getattr(
+                packet.payload, "ICMP_TYPE", 255) < 128:
+            return  # RFC 4443 §2.4 (e): no error to a multicast source, nor about an error
+        if not self._icmp_errors.allow(self.now):
+            self.counters["icmp.error_rate_limited"] += 1
+            return
+        raw = self.received_packet or encode_packet(packet)
+        error = DestinationUnreachable(code=3, invoking_packet=raw[:MINIMUM_MTU - 48])
+        # RFC 4443 §2.2: from the address of ours most helpful to the source (same scope).
+        source = self.link_local if packet.src.is_link_local else self.address
+        self.act(Transmit(packet=IPv6Packet(src=source, dst=packet.src, payload=error),
+                          interface=self.interface))
+        self.emit("ha.link_local_unreachable", destination=packet.dst, source=packet.src)
+
+    # -- the Home Agents List (RFC 6275 §10.5.1) -------------------------------------------
+
+    def _router_advertisement(self, packet: IPv6Packet, ra: RouterAdvertisement) -> None:
+        if packet.hop_limit != ND_HOP_LIMIT or not packet.src.is_link_local:
+            self.counters["drop.invalid_ra"] += 1  # RFC 4861 §6.1.2
+            return
+        if packet.src == self.link_local:
+            return
+        info = next((o for o in ra.options if isinstance(o, HomeAgentInformation)), None)
+        preference = info.preference if info is not None else 0
+        lifetime = info.lifetime if info is not None else ra.router_lifetime
+        addresses = [o.prefix for o in ra.options
+                     if isinstance(o, PrefixInformation) and o.router_address]
+        outcome = self.home_agents.router_advertisement(
+            packet.src, home_agent=ra.home_agent, preference=preference, lifetime=lifetime,
+            addresses=addresses, now=self.now)
+        self.counters[f"home_agents.{outcome}"] += 1
+        if outcome != "ignored":
+            self.emit("home_agents.update", link_local=packet.src, outcome=outcome,
+                      preference=preference, lifetime=lifetime)
 
     # -- home registration hooks (RFC 6275 §10.3.1) ----------------------------------------
 
@@ -302,48 +531,15 @@ class HomeAgent(BindingAgent):
             return (home_address,)
         return (home_address, link_local_address(interface_identifier(home_address)))
 
-    def on_packet(self, packet: IPv6Packet, interface: str) -> None:
-        """Dispatch one decoded packet (RS, control messages, tunnels, intercepted traffic)."""
-        if isinstance(packet.payload, RouterSolicitation):
-            self.advertiser.handle_solicitation(packet)
-        elif self.advertiser.answer_neighbor_solicitation(packet):
-            return
-        elif packet.dst.is_link_local and packet.dst in self._defended_link_locals():
-            self._link_local_for_mobile(packet)
-        else:
-            super().on_packet(packet, interface)
-
-    def _defended_link_locals(self) -> set[IPv6Address]:
-        return {link_local_address(interface_identifier(e.home_address))
-                for e in self.cache.entries(self.now) if e.link_local_compat}
-
-    def _link_local_for_mobile(self, packet: IPv6Packet) -> None:
-        """§10.4.2: packets for a mobile node's link-local address MUST NOT be tunnelled;
-        discard them and SHOULD answer Destination Unreachable, Code 3 (address unreachable)."""
-        self.counters["drop.link_local_for_mobile"] += 1
-        if packet.src.is_multicast or packet.src.is_unspecified or getattr(
-                packet.payload, "ICMP_TYPE", 255) < 128:
-            return  # RFC 4443 §2.4 (e): no error to a multicast source, nor about an error
-        if not self._icmp_errors.allow(self.now):
-            self.counters["icmp.error_rate_limited"] += 1
-            return
-        error = DestinationUnreachable(
-            code=3, invoking_packet=encode_packet(packet)[:MINIMUM_MTU - 48])
-        self.act(Transmit(packet=IPv6Packet(src=self.config.router.link_local, dst=packet.src,
-                                            payload=error), interface=self.interface))
-        self.emit("ha.link_local_unreachable", destination=packet.dst, source=packet.src)
-
     # -- DHAAD and mobile prefixes (RFC 6275 §10.5, §10.6) ---------------------------------
 
     def _dhaad(self, packet: IPv6Packet, request: HomeAgentAddressDiscoveryRequest) -> None:
-        agents = sorted(
-            [(self.config.preference, self.address), *(
-                (pref, addr) for addr, pref in self.config.other_home_agents)],
-            key=lambda item: -item[0],
-        )
-        reply = HomeAgentAddressDiscoveryReply(
-            identifier=request.identifier, home_agents=tuple(addr for _pref, addr in agents)
-        )
+        # §10.5.1: every home agent of the list (and the configured ones), in decreasing
+        # preference, equal preferences shuffled afresh for every reply.
+        agents = self.home_agents.reply((self.config.preference, self.address), self.rng,
+                                        self.now, static=self.config.other_home_agents)
+        reply = HomeAgentAddressDiscoveryReply(identifier=request.identifier,
+                                               home_agents=agents)
         # §10.5.1: source = this HA's address (not the anycast), destination = request source.
         self._send(packet.src, reply)
         self.emit("dhaad.reply", destination=packet.src, identifier=request.identifier)
