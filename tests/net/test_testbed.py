@@ -135,7 +135,7 @@ def test_handover_and_return_home(bed: Testbed, tmp_path: Path) -> None:
     assert state["at_home"] is True and state["care_of_address"] is None
     assert bed.events("ha", "binding.deregistered")
     # At home the home address is the mobile node's own again (no proxy at the HA).
-    assert str(HOME_ADDRESS) not in bed.state("ha")["proxies"]
+    assert str(HOME_ADDRESS) not in bed.state("ha")["claimed"]
     assert bed.wait_for(lambda: probe(bed, 10)["received"] == 10, what="traffic at home")
     bed.stop_capture()
     bus = binding_updates(tmp_path / "mn.pcap")

@@ -464,6 +464,7 @@ class Runtime:
                 "registered_care_of_address": entity.home.registered_care_of_address,
                 "default_router": entity.default_router, "home_agent": entity.home_agent,
             })
+        out["claimed"] = sorted(str(address) for address in self._claimed)
         if self.netlink is not None:
             with contextlib.suppress(OSError):
                 out["proxies"] = self.netlink.proxies()
