@@ -49,7 +49,16 @@ State machine of one handover at the NAR (:data:`NAR_TRANSITIONS`): ``NONE`` -HI
 record is then dropped: the neighbour entry remains); ``PROXYING``/``HOST_ROUTE`` -proxy
 timeout-> ``NONE``. An HI Code 1 creates no record (nothing is prepared, §4).
 
-Events: ``fmip.hi_received`` (``code``, ``par``, ``ncoa``), ``fmip.hack_sent`` (``code``, ``ncoa``),
+HAck Code 4 (§6.2.1.2, "sent unsolicited, usually to trigger an HI message"): a node whose
+prepared handover expired (PROXY_ND_LIFETIME) before it came announces itself with a UNA;
+the NAR makes its neighbour entry as for any UNA and sends that handover's PAR an unsolicited
+HAck Code 4 naming the node (MH-LLA, PCoA, NCoA), whose HI Code 1 then validates the entry
+(§4). A PCoA served here (HAck Code 3, NAACK 3 or 4) keeps a host route and the PAR's tunnel
+is delivered to the node for ``pcoa_service_lifetime``, after the buffer has drained.
+
+Events: ``fmip.hi_received`` (``code``, ``par``, ``ncoa``), ``fmip.hack_sent`` (``code``, ``ncoa``,
+``unsolicited`` for Code 4), ``fmip.pcoa_served`` (``pcoa``, ``par``),
+``fmip.pcoa_service_ended`` (``pcoa``, ``reason``),
 ``fmip.hi_late`` (``address``, ``since``: seconds since the UNA),
 ``fmip.buffered`` (``address``, ``queued``), ``fmip.buffer_overflow`` (``address``, ``dropped``),
 ``fmip.una`` (``address``, ``link_layer_address``, ``proxied``), ``fmip.naack_sent`` (``status``,
@@ -73,6 +82,7 @@ from ...wire.mh_options import (
     IPv6AddressPrefixCode,
     IPv6AddressPrefixOption,
     MHLinkLayerAddress,
+    MHLinkLayerAddressCode,
     MobilityOption,
 )
 from ...wire.nd_options import (
@@ -214,6 +224,10 @@ class NewRouterRole:
         self.arrivals: OrderedDict[IPv6Address, Arrival] = OrderedDict()
         #: PCoAs served on this link, oldest first, at most SERVED_KEPT (module docstring).
         self.served: OrderedDict[IPv6Address, PcoaService] = OrderedDict()
+        #: Handovers whose preparation expired before the node came (PROXY_ND_LIFETIME), by
+        #: link-layer address, with the time: a late UNA asks their PAR for an HI (HAck Code
+        #: 4). Oldest first, at most ARRIVALS_KEPT.
+        self._expired: OrderedDict[bytes, tuple[NarHandover, float]] = OrderedDict()
         #: Mobile nodes told to name this router's address as their NCoA (NAACK status 3),
         #: by link-layer address: when, oldest first, at most ARRIVALS_KEPT.
         self._told_router_address: OrderedDict[bytes, float] = OrderedDict()
@@ -399,6 +413,12 @@ class NewRouterRole:
             return
         discarded = record.buffer.clear() if record.buffer is not None else 0
         self.router.emit("fmip.proxy_expired", address=record.address, discarded=discarded)
+        if record.pcoa is not None:
+            # If the node still comes, its PAR is asked for the context again (HAck Code 4).
+            self._expired.pop(record.link_layer_address, None)
+            self._expired[record.link_layer_address] = (record, self.router.now)
+            while len(self._expired) > ARRIVALS_KEPT:
+                self._expired.popitem(last=False)
         self._release(record)
 
     def _release(self, record: NarHandover) -> None:
@@ -503,6 +523,7 @@ class NewRouterRole:
             self._note_arrival(address, lla, prepared=False)
             self.router.emit("fmip.una", address=address, link_layer_address=lla,
                              proxied=False)
+            self._request_context(lla, address)
             return True
         pool = self._pool_address(lla)
         if pool is not None:
@@ -517,6 +538,35 @@ class NewRouterRole:
         else:
             self._naack(packet, lla, NAACKStatus.NCOA_INVALID_CONFIGURE)
         return True
+
+    def _request_context(self, lla: bytes, address: IPv6Address) -> None:
+        """A node arrives whose prepared handover expired: send its PAR an unsolicited HAck
+        Code 4 (§6.2.1.2: "usually to trigger an HI message"), naming the node (MH-LLA) and
+        its PCoA and NCoA, so that the PAR's HI validates the neighbour entry just made
+        (§4: "Sending an HI message with Code 1 allows the NAR to validate the neighbor
+        cache entry it creates for the MN during UNA processing"). [choice] Within the
+        longest forwarding tunnel a PAR grants (``pcoa_service_lifetime``) of the expiry."""
+        expired = self._expired.pop(lla, None)
+        if expired is None:
+            return
+        record, at = expired
+        if self.router.now - at >= self.config.pcoa_service_lifetime or record.pcoa is None:
+            return
+        options: tuple[MobilityOption, ...] = (
+            IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.PREVIOUS_CARE_OF_ADDRESS,
+                                    prefix_length=128, address=record.pcoa),
+            IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS,
+                                    prefix_length=128, address=address),
+            MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE, address=lla))
+        hack = HandoverAcknowledge(sequence=self.router.rng.randrange(1 << 16),
+                                   code=C.UNSOLICITED, options=options)
+        signed = self.fmip.router_auth.sign(hack, source=self.fmip.address,
+                                            destination=record.par, now=self.router.now)
+        self.router.act(Transmit(packet=IPv6Packet(src=self.fmip.address, dst=record.par,
+                                                   payload=signed)))
+        self.router.counters["fmip.hack_unsolicited"] += 1
+        self.router.emit("fmip.hack_sent", code=hack.code, sequence=hack.sequence,
+                         par=record.par, ncoa=address, unsolicited=True)
 
     def _attached(self, record: NarHandover, una_source: IPv6Address) -> None:
         """The MN is here: stop proxying, make a neighbour entry, drain the buffer (§4)."""

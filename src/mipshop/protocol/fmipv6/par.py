@@ -55,9 +55,11 @@ Events: ``fmip.fbu_received`` (``pcoa``, ``ncoa``, ``mode``, ``sequence``, ``lif
 ``reason``), ``fmip.forwarded`` (``pcoa``, ``endpoint``), ``fmip.reverse_tunnelled`` (``pcoa``,
 ``destination``), ``fmip.reverse_tunnel_rejected`` (``pcoa``, ``source``).
 
-HAck Code 4 (unsolicited, "usually to trigger an HI") answers no HI here and is dropped
-(counted); this implementation's NAR never sends it. A host that cannot tunnel to the NAR
-(:attr:`AnchorHost.tunnels_to_nar` False: the MAP) treats HAck Code 3 as a refusal.
+HAck Code 4 (unsolicited, "usually to trigger an HI", §6.2.1.2) from the NAR a fast binding
+forwards to, naming that node, triggers an HI Code 1 for it (:meth:`PreviousRouterRole.
+_unsolicited_hack`); its HAck changes nothing else. Every HAck code thus reaches the mobile
+node as an FBack status (0, 2 -> 1 with the NCoA, 3 -> 0 and a tunnel to the NAR, whose NAACK
+status 4 then tells the node to keep its PCoA; 1, 128-130 -> a refusal) or not at all (4).
 """
 
 from __future__ import annotations
@@ -223,6 +225,8 @@ class FastBinding:
     bound_ncoa: IPv6Address | None = None
     expiry: Timer | None = None
     claimed: bool = False
+    #: The outstanding HI answers a NAR's HAck Code 4 (no FBack, the tunnel unchanged).
+    context_request: bool = False
     history: list[ParState] = field(default_factory=list)
 
     def transition(self, event: ParInput) -> ParState:
@@ -422,6 +426,9 @@ class PreviousRouterRole:
         if refused is not None:
             self.router.counters[f"drop.fmip_hack.{refused}"] += 1
             return
+        if hack.code == HandoverAckCode.UNSOLICITED:
+            self._unsolicited_hack(packet, hack)
+            return
         record = self.awaiting.get((packet.src, hack.sequence))
         lla = find_option(hack, MHLinkLayerAddress)
         if record is None or (lla is not None and lla.address != record.link_layer_address):
@@ -431,6 +438,15 @@ class PreviousRouterRole:
         self.router.emit("fmip.hack", code=hack.code, nar=packet.src, sequence=hack.sequence,
                          pcoa=record.pcoa)
         assert record.ncoa is not None and record.nar is not None
+        if record.context_request:
+            # The answer to an HI a HAck Code 4 asked for: the NAR has the context now; the
+            # tunnel, its lifetime and the node's FBack stay as they were.
+            record.context_request = False
+            accepted = hack.code in _ACCEPTED and not (hack.code in _REFUSED or hack.code >= 128)
+            record.transition(ParInput.HACK_ACCEPTED if accepted else ParInput.HACK_REJECTED)
+            self.router.emit("fmip.context_sent", pcoa=record.pcoa, nar=packet.src,
+                             code=hack.code)
+            return
         no_tunnel = hack.code == HandoverAckCode.ACCEPTED_USE_PCOA and not self.fmip.tunnels_to_nar
         if hack.code in _REFUSED or hack.code >= 128 or no_tunnel:
             status = _REFUSED.get(hack.code, FastBindingAckStatus.REASON_UNSPECIFIED)
@@ -471,6 +487,32 @@ class PreviousRouterRole:
             lifetime, lambda now: self._teardown(record, "expired", ParInput.EXPIRED))
         self.router.emit("fmip.tunnel_up", pcoa=record.pcoa, endpoint=endpoint,
                          ncoa=record.ncoa, lifetime=lifetime, replaced=old_endpoint)
+
+    def _unsolicited_hack(self, packet: IPv6Packet, hack: HandoverAcknowledge) -> None:
+        """HAck Code 4, "sent unsolicited, usually to trigger an HI message" (§6.2.1.2).
+
+        A NAR sends it when a mobile node it had prepared for arrives after that preparation
+        expired (:mod:`.nar`); it names the node (MH-LLA) and its PCoA. If this anchor still
+        forwards that PCoA to that NAR, it sends an HI again, Code 1 (the node is on the NAR's
+        link, §4), so that the NAR validates the node's neighbour entry; nothing else changes.
+        """
+        lla = find_option(hack, MHLinkLayerAddress)
+        pcoa = next((o.address for o in hack.options if isinstance(o, IPv6AddressPrefixOption)
+                     and o.option_code == IPv6AddressPrefixCode.PREVIOUS_CARE_OF_ADDRESS), None)
+        record = self.bindings.get(pcoa) if pcoa is not None else None
+        if (record is None or record.state is not ParState.FORWARDING or record.nar is None
+                or record.nar.address != packet.src or lla is None
+                or lla.address != record.link_layer_address):
+            self.router.counters["drop.fmip_hack_unsolicited"] += 1
+            return
+        self.router.emit("fmip.hack", code=hack.code, nar=packet.src, sequence=hack.sequence,
+                         pcoa=record.pcoa)
+        record.transition(ParInput.FBU)  # FORWARDING -> REBINDING: an HI is outstanding
+        record.context_request, record.predictive = True, False
+        record.hi_sequence = self._next_hi_sequence(record.nar.address)
+        self.awaiting[(record.nar.address, record.hi_sequence)] = record
+        record.hi_backoff = fmip_backoff(self.fmip.config.hi_retries, self.fmip.config.rtt)
+        self._send_hi(record, retransmission=False)
 
     def _after_refusal(self, record: FastBinding, event: ParInput) -> None:
         if record.transition(event) is ParState.NONE:
