@@ -132,7 +132,10 @@ class FastHandoverAnchorConfig:
       ``wall_clock_offset`` turns ``now`` into the Unix time of their timestamps;
     * ``request_buffering`` / ``request_assigned_address``: the U and S flags of HI Code 0;
     * ``hi_retries`` and ``rtt``: HI retransmission (§6.2.1.1: 2 x RTT, or 100 ms unknown);
-    * ``max_tunnel_lifetime``: ceiling of the granted FBU lifetime (§5.6).
+    * ``max_tunnel_lifetime``: ceiling of the granted FBU lifetime (§5.6);
+    * ``simultaneous_binding``: seconds during which, after a predictive FBU is accepted, the
+      anchor delivers the PCoA's (RCoA's) packets the old way as well as through the tunnel
+      (:mod:`.par`, "simultaneous bindings"); 0 (default) switches at once.
     """
 
     neighbors: tuple[NeighborRouter, ...] = ()
@@ -144,10 +147,13 @@ class FastHandoverAnchorConfig:
     hi_retries: int = HI_RETRIES
     rtt: float | None = None
     max_tunnel_lifetime: int = DEFAULT_MAX_TUNNEL_LIFETIME
+    simultaneous_binding: float = 0.0
 
     def __post_init__(self) -> None:
         if self.hi_retries < 0:
             raise ValueError("hi_retries and buffer_packets must be >= 0")
+        if not 0 <= self.simultaneous_binding <= self.max_tunnel_lifetime:
+            raise ValueError("simultaneous_binding must be 0..max_tunnel_lifetime s")
         if self.rtt is not None and not self.rtt > 0:
             raise ValueError("rtt must be positive")
         if self.max_tunnel_lifetime % 4 or not 0 < self.max_tunnel_lifetime <= 0xFFFF * 4:

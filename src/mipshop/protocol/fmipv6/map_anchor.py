@@ -45,7 +45,7 @@ from __future__ import annotations
 import random
 from ipaddress import IPv6Address
 
-from ...wire.ipv6 import IPv6Packet
+from ...wire.ipv6 import IPv6Packet, encapsulate
 from ...wire.mh import FastBindingUpdate, HandoverAcknowledge
 from ..base.actions import Transmit
 from ..hmipv6.config import MapConfig
@@ -100,6 +100,13 @@ class MapFastHandover:
     def deliver_on_old_link(self, packet: IPv6Packet, link_layer_address: bytes | None) -> None:
         """Routed to the PCoA: the MAP is not on the old link."""
         self.anchor.act(Transmit(packet=packet, interface=self.anchor.interface))
+
+    def deliver_previous(self, packet: IPv6Packet, previous: IPv6Address,
+                         link_layer_address: bytes | None) -> None:
+        """A copy through the MAP's tunnel to the old LCoA (simultaneous bindings)."""
+        self.anchor.act(Transmit(packet=encapsulate(packet, src=self.anchor.address,
+                                                    dst=previous),
+                                 interface=self.anchor.interface))
 
     def intercept(self, address: IPv6Address, active: bool) -> None:
         """Nothing to do: the MAP intercepts the RCoA already (RFC 5380 §6.2)."""

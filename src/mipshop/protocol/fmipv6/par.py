@@ -30,6 +30,16 @@ On a Fast Binding Update (§6.2.2) the anchor
 4. decapsulates the MN's reverse-tunnelled packets (outer source = the bound NCoA, inner
    source = the PCoA) after checking that binding (§4, last paragraph) and forwards them.
 
+Simultaneous bindings ([choice], ``simultaneous_binding`` seconds, 0 = off): RFC 5568 leaves the
+moment of the switch to the link layer, and asks the PAR to keep delivering on the current link
+until the FBU (§3.3) and, when it buffers, to "continue forwarding the packets to the PCoA (i.e.,
+buffer and forward)" (§4); RFC 4140 Appendix A cites "simultaneous bindings" (traffic sent to
+both the PAR and the NAR for a while) against handover timing, ping-pong and failed link-layer
+handovers. With the option, after accepting a predictive FBU the anchor delivers each packet
+for the PCoA (the RCoA at a MAP) both through the tunnel and the old way (on the old link, or
+tunnelled to the old LCoA) for that time. The FBU has no flag for it (the draft that defined
+one never became an RFC): it is the anchor's configuration. The node may receive copies twice.
+
 An FBU with lifetime 0 (ping-pong, §5.6) tears the tunnel down; an FBU for a PCoA that is
 already bound (the MN arrived at an unexpected router, §5.6) starts a new HI and replaces the
 binding when its HAck arrives, forwarding to the old NCoA meanwhile.
@@ -137,6 +147,13 @@ class AnchorHost(Protocol):
         """Send ``packet`` (an FBack) to the node on the link it is leaving (§6.2.3)."""
         ...
 
+    def deliver_previous(self, packet: IPv6Packet, previous: IPv6Address,
+                         link_layer_address: bytes | None) -> None:
+        """Deliver a packet for the redirected address the way it went before the fast
+        binding (simultaneous bindings): on the old link at a PAR, tunnelled to the
+        ``previous`` care-of address at a MAP."""
+        ...
+
     def intercept(self, address: IPv6Address, active: bool) -> None:
         """Start (or stop) receiving packets for the redirected ``address``."""
         ...
@@ -227,6 +244,8 @@ class FastBinding:
     claimed: bool = False
     #: The outstanding HI answers a NAR's HAck Code 4 (no FBack, the tunnel unchanged).
     context_request: bool = False
+    #: Until then packets are also delivered the old way (simultaneous bindings).
+    bicast_until: float = 0.0
     history: list[ParState] = field(default_factory=list)
 
     def transition(self, event: ParInput) -> ParState:
@@ -481,6 +500,11 @@ class PreviousRouterRole:
         self._fback(record, status, lifetime=lifetime, alternate=alternate)
         record.transition(ParInput.HACK_ACCEPTED)
         record.endpoint, record.bound_ncoa = endpoint, record.ncoa
+        window = self.fmip.config.simultaneous_binding
+        if window > 0 and record.predictive:
+            # The node may still be on the old link for a while (it leaves when its link
+            # layer does, RFC 5568 §3.3, §5.4; RFC 4140 Appendix A "simultaneous bindings").
+            record.bicast_until = self.router.now + window
         if record.expiry is not None:
             record.expiry.cancel()
         record.expiry = self.router.schedule(
@@ -616,6 +640,11 @@ class PreviousRouterRole:
                                                     dst=record.endpoint)))
         self.router.counters["fmip.forwarded"] += 1
         self.router.emit("fmip.forwarded", pcoa=record.pcoa, endpoint=record.endpoint)
+        previous = record.previous_care_of_address
+        if self.router.now < record.bicast_until and previous is not None:
+            # Simultaneous bindings (module docstring): a copy the old way too.
+            self.fmip.deliver_previous(inner, previous, record.link_layer_address)
+            self.router.counters["fmip.bicast"] += 1
         return True
 
     def reverse_tunnel(self, outer: IPv6Packet, inner: IPv6Packet) -> bool:

@@ -101,6 +101,12 @@ class FastHandoverRouter:
         self.router.act(Transmit(packet=packet, interface=self.interface,
                                  link_destination=link_layer_address))
 
+    def deliver_previous(self, packet: IPv6Packet, previous: IPv6Address,
+                         link_layer_address: bytes | None) -> None:
+        """A copy on the old link, at the node's link-layer address (simultaneous bindings)."""
+        self.router.act(Transmit(packet=packet, interface=self.interface,
+                                 link_destination=link_layer_address))
+
     def intercept(self, address: IPv6Address, active: bool) -> None:
         """Claim (or release) the PCoA with proxy ND on the MN's old link (§4)."""
         if active:
