@@ -22,6 +22,7 @@ from ..wire.ipv6 import IPv6Packet
 from ..wire.nd_options import MAPOption
 from .base.actions import ConfigureAddress
 from .base.config import RouterConfig
+from .base.dhcpv6 import Dhcpv6Server, Dhcpv6ServerConfig
 from .base.entity import Entity
 from .base.router_advertiser import RouterAdvertiser
 from .fmipv6.router import FastHandoverRouter
@@ -37,14 +38,21 @@ class AccessRouter(Entity):
     Solicitations and Neighbor Solicitations for its own addresses; everything else is
     dropped. Its RAs carry the configured HMIPv6 MAP options (RFC
     5380 §7). With ``fast_handover`` it composes a :class:`~.fmipv6.router.FastHandoverRouter` (RFC
-    5568 PAR and NAR; FMIPv6 packets and the packets it tunnels or buffers go there).
+    5568 PAR and NAR; FMIPv6 packets and the packets it tunnels or buffers go there); with
+    ``dhcp`` a DHCPv6 server (RFC 8415, :mod:`.base.dhcpv6`) assigns the link's addresses.
     """
 
     def __init__(self, name: str, rng: random.Random, config: RouterConfig, *,
-                 fast_handover: FastHandoverRouterConfig | None = None) -> None:
+                 fast_handover: FastHandoverRouterConfig | None = None,
+                 dhcp: Dhcpv6ServerConfig | None = None) -> None:
         super().__init__(name, rng)
         self.config = config
         self.advertiser = RouterAdvertiser(self, config)
+        #: The link's DHCPv6 server (RFC 8415), when addresses here are assigned statefully.
+        self.dhcp: Dhcpv6Server | None = None
+        if dhcp is not None:
+            self.dhcp = Dhcpv6Server(self, dhcp, interface=config.interface,
+                                     source=config.link_local, mac=config.link_layer_address)
         #: The FMIPv6 PAR/NAR function (RFC 5568), composed in when configured.
         self.fast_handover: FastHandoverRouter | None = None
         if fast_handover is not None:
@@ -73,6 +81,8 @@ class AccessRouter(Entity):
             self.advertiser.handle_solicitation(packet)
             return
         if self.advertiser.answer_neighbor_solicitation(packet):
+            return
+        if self.dhcp is not None and self.dhcp.handle(packet):
             return
         fast = self.fast_handover
         if fast is None or not fast.handle(packet, interface):

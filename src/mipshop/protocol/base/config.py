@@ -46,6 +46,9 @@ class RouterConfig:
     ``ra_interval`` seconds (no jitter: the simulator wants determinism; [choice]).
     ``map_options``: the HMIPv6 MAP options (ND type 23) every RA carries; RFC 5380 §7 has
     them configured by hand in each access router (Dist, Pref, R, Valid Lifetime, address).
+    ``managed`` sets the RA's M flag (addresses come from DHCPv6, RFC 4861 §4.2) and
+    ``autonomous`` the prefix's A flag (stateless autoconfiguration, RFC 4862 §5.5.3): a
+    DHCPv6-managed link advertises M = 1 and A = 0.
     """
 
     interface: str = "eth0"
@@ -58,6 +61,8 @@ class RouterConfig:
     valid_lifetime: int = 86_400
     preferred_lifetime: int = 14_400
     map_options: tuple[MAPOption, ...] = ()
+    managed: bool = False
+    autonomous: bool = True
 
     def __post_init__(self) -> None:
         check_mac("link_layer_address", self.link_layer_address)

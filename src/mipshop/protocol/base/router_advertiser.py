@@ -90,7 +90,7 @@ class RouterAdvertiser:
             PrefixInformation(
                 prefix_length=cfg.prefix.prefixlen,
                 on_link=True,
-                autonomous=True,
+                autonomous=cfg.autonomous,
                 router_address=with_address,
                 valid_lifetime=cfg.valid_lifetime,
                 preferred_lifetime=cfg.preferred_lifetime,
@@ -103,6 +103,7 @@ class RouterAdvertiser:
             options.append(self.home_agent)
         options.extend(self.map_options)  # RFC 5380 §7: configured MAP options
         return RouterAdvertisement(
+            managed=cfg.managed,
             home_agent=is_ha,
             router_lifetime=cfg.router_lifetime,
             options=tuple(options),

@@ -43,7 +43,9 @@ Events: ``mn.start``, ``movement.link_up``, ``movement.link_down``, ``movement.d
 (``address``, ``optimistic``), ``dhaad.request``, ``dhaad.completed`` (``home_agents``),
 ``dhaad.failed``, ``mobile_prefix.solicitation``, ``mobile_prefix.received`` (``prefixes``),
 ``mobile_prefix.failed``, ``home.renumbered`` (``previous_home_address``, ``home_address``,
-``prefix``), ``home.prefix_lost`` (``prefix``), ``icmp.parameter_problem``
+``prefix``), ``home.prefix_lost`` (``prefix``), ``coa.dhcp`` (``address``, ``valid_lifetime``:
+a care-of address from DHCPv6 on a link whose RAs set M, RFC 8415, and the ``dhcp.*`` events of
+:mod:`..base.dhcpv6`), ``icmp.parameter_problem``
 (``destination``, ``pointer``: a bad Payload Proto or Header Len answered as RFC 6275 §9.2
 says), plus those of the clients.
 """
@@ -77,6 +79,7 @@ from ..base.addressing import (
     link_local_address,
 )
 from ..base.backoff import RetransmissionTimer
+from ..base.dhcpv6 import Dhcpv6Client
 from ..base.entity import Entity, Timer
 from ..base.icmp_errors import IcmpErrorLimiter, mobility_header_parameter_problem
 from ..base.link_events import LinkDown, LinkEvent, LinkUp
@@ -128,6 +131,10 @@ class MobileNode(Entity):
         self.route_optimization = RouteOptimizationClient(self, config.route_optimization)
         self.clients: list[MobilityClient] = [self.route_optimization]
         self._icmp_errors = IcmpErrorLimiter()
+        #: Stateful address configuration on links that ask for it (RFC 8415).
+        self.dhcp = Dhcpv6Client(self, self, mac=config.link_layer_address)
+        #: On-link prefixes of the latest RA of a DHCPv6-managed link.
+        self.dhcp_prefixes: tuple[IPv6Network, ...] = ()
 
     # -- commands ------------------------------------------------------------------------
 
@@ -159,6 +166,7 @@ class MobileNode(Entity):
         # back to the same link after a link-layer blip needs no new registration.
         self.emit("movement.link_down")
         self.movement.detached()
+        self.dhcp.stop()  # [choice] a new link is a new subnet: solicit again there
         for client in self.clients:
             client.link_down()
 
@@ -201,6 +209,7 @@ class MobileNode(Entity):
         self.care_of_address = None
         self.current_prefix = None
         self.at_home = None
+        self.dhcp.stop()
         if self.attached:
             self.movement.fresh = True  # whichever router answers, its RA is taken
             self.movement.solicit()
@@ -305,6 +314,9 @@ class MobileNode(Entity):
         usable = [o for o in prefixes if o.autonomous and o.prefix_length == 64
                   and o.valid_lifetime > 0]
         if not usable:
+            if ra.managed:
+                self._managed_link([_network(o) for o in prefixes
+                                    if o.on_link and o.valid_lifetime > 0])
             return
         prefix = _network(usable[0])
         if self.at_home is False and prefix == self.current_prefix:
@@ -313,6 +325,38 @@ class MobileNode(Entity):
             self.counters["movement.held_by_client"] += 1
             return
         self._moved(prefix)
+
+    # -- stateful address configuration (RFC 8415; RFC 4861 §4.2 M flag) ---------------------
+
+    def _managed_link(self, on_link: list[IPv6Network]) -> None:
+        """An RA with M set and no prefix for stateless configuration: unless the care-of
+        address is on this link already, ask DHCPv6 for one (:mod:`..base.dhcpv6`)."""
+        self.dhcp_prefixes = tuple(on_link)
+        coa = self.care_of_address
+        if coa is not None and any(coa in prefix for prefix in on_link) and (
+                self.at_home is False):
+            return
+        if any(c.holds_care_of_address() for c in self.clients):
+            self.counters["movement.held_by_client"] += 1
+            return
+        self.start_dhcp()
+
+    def start_dhcp(self) -> None:
+        """Obtain a care-of address with DHCPv6 on the current link (RFC 8415 §18)."""
+        if self.attached:
+            self.dhcp.start()
+
+    def dhcp_bound(self, address: IPv6Address, valid_lifetime: int) -> None:
+        """DHCPv6 assigned ``address``: it is the care-of address, with the on-link prefix
+        that holds it (RFC 4861 Prefix Information with L), else as a /128 (RFC 8415 §21.6)."""
+        prefix = next((p for p in self.dhcp_prefixes if address in p), None)
+        self.emit("coa.dhcp", address=address, valid_lifetime=valid_lifetime)
+        self.adopt_care_of_address(address, prefix.prefixlen if prefix else 128)
+
+    def dhcp_lost(self, address: IPv6Address) -> None:
+        """The DHCPv6 lease ran out: configure again, if it was the care-of address."""
+        if address == self.care_of_address:
+            self.restart_address_configuration()
 
     def _moved(self, prefix: IPv6Network, *, address: IPv6Address | None = None) -> None:
         previous = self.care_of_address
@@ -363,6 +407,7 @@ class MobileNode(Entity):
         self.care_of_address = None
         self.current_prefix = self.home_prefix
         self.at_home = True
+        self.dhcp.stop()
         # §11.5.5: no DAD on the home address while the HA may still defend it.
         self.act(ConfigureAddress(interface=self.interface, address=self.home_address,
                                   prefix_length=self.home_prefix.prefixlen))
@@ -481,6 +526,8 @@ class MobileNode(Entity):
     # -- dispatch of packets for us ---------------------------------------------------------
 
     def _dispatch(self, packet: IPv6Packet) -> None:
+        if packet.dst == self.link_local and self.dhcp.handle(packet):
+            return
         if self.home.handle(packet):
             return
         for client in self.clients:
