@@ -18,6 +18,7 @@ from typing import Any
 
 from mipshop.protocol.access_router import AccessRouter
 from mipshop.protocol.base.config import RouterConfig
+from mipshop.protocol.base.dhcpv6 import Dhcpv6ServerConfig
 from mipshop.protocol.base.link_events import LinkDown, LinkEvent, LinkUp
 from mipshop.protocol.fmipv6.client import FastHandoverClient
 from mipshop.protocol.fmipv6.config import (
@@ -165,7 +166,8 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
           nar_neighbor: dict[str, Any] | None = None, mn: dict[str, Any] | None = None,
           link_delay: float = 0.002, router_delay: float = 0.01,
           hmip: bool = False, map_anchored: bool = False,
-          map_fast: dict[str, Any] | None = None) -> FmipScenario:
+          map_fast: dict[str, Any] | None = None,
+          nar_dhcp: dict[str, Any] | None = None) -> FmipScenario:
     """Build the topology; the MN attaches to the PAR's link at t = 1 s.
 
     With ``hmip`` a MAP (``2001:db8:a1::1`` on link ``map1``) serves the three access routers'
@@ -173,7 +175,10 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
     ``map_anchored`` too, the network anchors fast handovers at the MAP (RFC 4140 Appendix A):
     the MAP gets a fast-handover configuration (the three routers as NARs, the handover key;
     ``map_fast`` overrides), and the routers put its MAP option in their PrRtAdvs and accept
-    its HIs. The mobile node's configuration is the same either way.
+    its HIs. The mobile node's configuration is the same either way. With ``nar_dhcp`` the
+    NAR's link assigns addresses with DHCPv6 (a :class:`Dhcpv6ServerConfig` from those
+    fields; RAs with M = 1, A = 0) and the PAR's neighbourhood entry for it says so (PrRtAdv
+    Code 5, RFC 5568 §5.2).
     """
     rng = random.Random(seed)
     net = Network(router_delay=router_delay)
@@ -192,8 +197,11 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
     net.add_node(ha, {"home": "home"})
     net.start(ha)
 
+    nar_entry = dict(nar_neighbor or {})
+    if nar_dhcp is not None:
+        nar_entry.setdefault("dhcp", True)
     neighbours = {
-        "par": (neighbor("nar", **(nar_neighbor or {})), neighbor("ar3")),
+        "par": (neighbor("nar", **nar_entry), neighbor("ar3")),
         "nar": (neighbor("par"), neighbor("ar3")),
         "ar3": (neighbor("par"), neighbor("nar")),
     }
@@ -229,11 +237,16 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
         options = {"neighbors": neighbours[link], "handover_keys": (bound,),
                    "router_keys": peer_keys(router_address(link)), **anchored,
                    **overrides[link]}
+        stateful = link == "nar" and nar_dhcp is not None
         router = AccessRouter(
             link, random.Random(rng.random()),
             RouterConfig(interface="eth0", address=router_address(link), prefix=prefix,
-                         link_layer_address=ROUTER_MACS[link], map_options=map_options),
-            fast_handover=FastHandoverRouterConfig(**options))
+                         link_layer_address=ROUTER_MACS[link], map_options=map_options,
+                         managed=stateful, autonomous=not stateful),
+            fast_handover=FastHandoverRouterConfig(**options),
+            dhcp=Dhcpv6ServerConfig(**{"pool_start": IPv6Address(
+                int(prefix.network_address) | 0x1_0000), **(nar_dhcp or {})})
+            if stateful else None)
         net.add_node(router, {"eth0": link})
         net.start(router)
         routers[link] = router

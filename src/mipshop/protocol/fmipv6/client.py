@@ -30,8 +30,14 @@ is driven by link-layer triggers (:mod:`mipshop.protocol.base.link_events`, thro
   the FBU is sent once ordinary configuration gives a new care-of address (§6.2.2). Back on
   the PAR's AP: an FBU with lifetime 0 (ping-pong, §5.6).
 * A **NAACK** in a Router Advertisement (§6.4.6): 2 -> use the supplied NCoA (UNA + FBU with
-  it); 3 -> FBU naming the NAR's address as NCoA; 4 -> the NAR serves the PCoA, no more
-  FBUs; 1 and 128 -> FMIPv6 stops and ordinary address configuration runs.
+  it); 3 -> FBU from the PCoA naming the NAR's address as NCoA; 4 -> the NAR serves the
+  PCoA, no more FBUs; after 3 and 4 the PCoA is the care-of address again while the PAR
+  forwards it (a new prefix in the NAR's RAs does not replace it), then ordinary address
+  configuration runs; 1 and 128 -> FMIPv6 stops and ordinary address configuration runs.
+* **PrRtAdv Code 5** (the NAR's link uses DHCPv6, §5.2, §6.1.2): the NCoA formed from the
+  PrRtAdv is used for the FBU and the UNA only; on the new link the node keeps its PCoA, which
+  the PAR and the NAR forward (HAck Code 3), and runs DHCPv6 (RFC 8415,
+  :mod:`..base.dhcpv6`); the address it obtains becomes the care-of address.
 * **Placement** (RFC 4140 Appendix A; :mod:`.placement`): the FBU goes to the PAR with
   the PCoA as Home Address, or, MAP-anchored (configured, or a PrRtAdv carrying the MAP
   option), to the MAP with the RCoA as Home Address; the FBack then comes from the MAP, whose
@@ -86,7 +92,7 @@ from ...wire.nd_options import (
     PrefixInformation,
 )
 from ...wire.nd_options import LLAOptionCode as L
-from ..base.actions import Transmit
+from ..base.actions import ConfigureAddress, Transmit
 from ..base.addressing import ALL_NODES, ALL_ROUTERS, ND_HOP_LIMIT
 from ..base.backoff import RateLimiter, RetransmissionTimer, fmip_backoff, fmip_initial_timeout
 from ..base.entity import Timer
@@ -133,6 +139,8 @@ class FastHandover:
     fbu_alternate: IPv6Address | None = None
     no_more_fbus: bool = False
     home_address: IPv6Address | None = None
+    #: The NCoA configured for signalling only (PrRtAdv Code 5, §5.2), while it is.
+    signalling_address: IPv6Address | None = None
 
 
 class FastHandoverClient(MobilityClient):
@@ -343,14 +351,33 @@ class FastHandoverClient(MobilityClient):
                             target_ap=target_ap, ncoa=ncoa, home_address=anchor.home_address)
 
     def _arrive(self, h: FastHandover) -> None:
-        """UNA, the NCoA as care-of address, and the reactive FBU if no FBack came (§4)."""
+        """UNA, the NCoA as care-of address, and the reactive FBU if no FBack came (§4).
+
+        On a NAR announced with PrRtAdv Code 5 (DHCPv6, §5.2, §6.1.2) the NCoA serves the
+        FBU and the UNA only: "it MUST NOT send data packets using the NCoA". The node keeps
+        its PCoA (which the PAR and NAR forward) and obtains its new care-of address with
+        DHCPv6; that address ends the fast handover (:meth:`care_of_address_changed`).
+        """
         assert h.ncoa is not None
+        node = self.node
+        info = self.access_points.get(h.target_ap) if h.target_ap is not None else None
+        dhcp = info is not None and info.dhcp
+        if dhcp:
+            # The NCoA receives signalling only (the NAACK, the FBack of a reactive FBU).
+            node.act(ConfigureAddress(interface=node.interface, address=h.ncoa,
+                                      prefix_length=128))
+            h.signalling_address = h.ncoa
         # Repeated only if an FBU left the old link: only then may the NAR be proxying.
         self._send_una(h.ncoa, repeat=h.fbu_source is not None and h.fbu_source == h.pcoa)
-        h.phase = "moved"
-        self.node.adopt_care_of_address(h.ncoa)
+        if dhcp:
+            self._use_pcoa(h)
+            node.emit("fmip.stateful", ncoa=h.ncoa, pcoa=h.pcoa)
+            node.start_dhcp()
+        else:
+            h.phase = "moved"
+            node.adopt_care_of_address(h.ncoa)
         if not h.fback and not h.no_more_fbus:
-            self.node.emit("fmip.reactive", reason="no_fback", ncoa=h.ncoa)
+            node.emit("fmip.reactive", reason="no_fback", ncoa=h.ncoa)
             self._begin_fbu(source=h.ncoa, alternate=None, lifetime=self.config.fbu_lifetime)
 
     def _returned(self, h: FastHandover) -> None:
@@ -369,8 +396,41 @@ class FastHandoverClient(MobilityClient):
             self.node.emit("fmip.reactive", reason="no_ar_info", ncoa=care_of_address)
             self._begin_fbu(source=care_of_address, alternate=None,
                             lifetime=self.config.fbu_lifetime)
+        elif h is not None and h.phase == "pcoa" and care_of_address != h.pcoa:
+            # The address the PCoA stood in for (DHCPv6 on a Code 5 NAR, or ordinary
+            # configuration after the forwarding): the handover completes when it is
+            # registered (:meth:`home_registered`).
+            h.ncoa, h.phase = care_of_address, "moved"
+            if h.fbu_timer is None:
+                self._forget_signalling_address(h)  # else once the FBack has come
+            self._keep_pcoa(h)
         elif h is None or h.phase in ("complete", "returned"):
             self.stopped = None  # a new router: FMIPv6 gets a new chance
+
+    def _keep_pcoa(self, h: FastHandover) -> None:
+        """The NAR still delivers the PAR's forwarding to the PCoA on this link: keep the
+        address configured (as a /128) while that forwarding lives (the FBack lifetime, or
+        the FBU's when no FBack came yet), so nothing in flight is refused."""
+        node = self.node
+        until = h.tunnel_until if h.fback else node.now + h.fbu_lifetime
+        if until <= node.now:
+            return
+        node.act(ConfigureAddress(interface=node.interface, address=h.pcoa, prefix_length=128))
+        pcoa = h.pcoa
+
+        def release(now: float) -> None:
+            if node.care_of_address != pcoa:
+                node.act(ConfigureAddress(interface=node.interface, address=pcoa,
+                                          prefix_length=128, active=False))
+
+        node.schedule(until - node.now, release)
+
+    def _forget_signalling_address(self, h: FastHandover) -> None:
+        address, h.signalling_address = h.signalling_address, None
+        node = self.node
+        if address is not None and address != node.care_of_address:
+            node.act(ConfigureAddress(interface=node.interface, address=address,
+                                      prefix_length=128, active=False))
 
     def _send_una(self, ncoa: IPv6Address, *, repeat: bool = False,
                   transmission: int = 1) -> None:
@@ -494,6 +554,8 @@ class FastHandoverClient(MobilityClient):
             return
         h.answered.add(fback.sequence)
         self._cancel_fbu()
+        if h.signalling_address is not None and h.phase != "pcoa":
+            self._forget_signalling_address(h)  # the FBU exchange it served is over
         on_new_link = node.care_of_address != h.pcoa
         node.emit("fmip.fback", status=fback.status, sequence=fback.sequence, ncoa=coa,
                   lifetime=fback.lifetime, on_new_link=on_new_link)
@@ -655,6 +717,8 @@ class FastHandoverClient(MobilityClient):
         """Give FMIPv6 up for this handover; it resumes with the next care-of address."""
         self._cancel_fbu()
         self._cancel_una()
+        if self.handover is not None:
+            self._forget_signalling_address(self.handover)
         self.stopped = reason
         self._pending_target = None
         self.handover = None

@@ -315,7 +315,13 @@ class NewRouterRole:
             del self._told_router_address[lla]
             self._serve_pcoa(pcoa, par, lla)
             return C.ACCEPTED_NCOA_VALID, None
+        stateful = self.fmip.stateful
         if hi.code == 1:
+            if stateful and pcoa is not None:
+                # §5.2, §6.1.2 Code 5: on a DHCPv6 link "the PAR and NAR will forward packets
+                # to the PCoA"; the node is here (it sent the FBU from the new link).
+                self._serve_pcoa(pcoa, par, lla)
+                return C.ACCEPTED_USE_PCOA, None
             # §4: Code 1 skips DAD, proxying and assignment: the neighbour entry the UNA made
             # (or will make) is validated by the PAR's trust in the MN. Nothing is kept.
             return C.ACCEPTED_NCOA_VALID, None
@@ -337,10 +343,13 @@ class NewRouterRole:
             self._release(existing)
         record = NarHandover(link_layer_address=lla, par=par, pcoa=pcoa)
         pool = self._pool_address(lla)
+        # §5.2: with DHCPv6 here the NCoA is never used for forwarding: the PCoA is served.
         code, from_pool = decide_handover(
-            usable=self._usable(ncoa, lla), assigned_requested=hi.assigned_address,
-            pool_address=pool,
-            pcoa_supported=cfg.support_previous_care_of_address and pcoa is not None)
+            usable=self._usable(ncoa, lla) and not stateful,
+            assigned_requested=hi.assigned_address,
+            pool_address=None if stateful else pool,
+            pcoa_supported=(cfg.support_previous_care_of_address or stateful)
+            and pcoa is not None)
         if code == C.ACCEPTED_NCOA_NOT_VALID:
             return code, None
         if hi.buffer:

@@ -13,7 +13,8 @@ is a PAR for the mobile nodes leaving it and a NAR for those arriving:
 * the NAR role (:mod:`.nar`): HI/HAck as responder, proxying, buffering, UNA, NAACK.
 
 PrRtAdv Codes (§6.1.2), decided per RtSolPr from the outcome for each requested AP:
-every AP resolved (option-code 1) -> Code 0 (Code 5 when a resolved neighbour uses DHCP);
+every AP resolved (option-code 1) -> Code 0 (Code 5 when a resolved neighbour uses DHCP; a
+wildcard gets Code 5 when every neighbour listed does);
 none resolved -> Code 2; some -> Code 3. Unresolved APs are echoed with option-code 5 (on
 this router's own interface), 6 (unknown: "no prefix information") or 7 (neighbour without
 FMIPv6). A wildcard gets every tuple of the neighbourhood (§4 case 4), or Code 2 with
@@ -79,6 +80,12 @@ class FastHandoverRouter:
     def address(self) -> IPv6Address:
         """The router's global address on the MN's link (FBU destination, tunnel end, §4)."""
         return self.router.config.address
+
+    @property
+    def stateful(self) -> bool:
+        """True when this router's link assigns addresses with DHCPv6 (RFC 5568 §5.2: as NAR
+        it then forwards for the PCoA only)."""
+        return self.router.dhcp is not None
 
     @property
     def interface(self) -> str:
@@ -172,6 +179,9 @@ class FastHandoverRouter:
         if not options:
             return PrRtAdvCode.NO_NEW_ROUTER_INFO, [
                 LinkLayerAddress(option_code=L.NO_PREFIX_INFORMATION, address=bytes(6))]
+        listed = [n for n in self.config.neighbors if n.fast_handover and n.access_points]
+        if all(n.dhcp for n in listed):
+            return PrRtAdvCode.DHCP, options  # [choice] Code 5 holds for the whole message
         return PrRtAdvCode.TUPLES, options
 
     def _resolve(self, requested: list[bytes]) -> tuple[int, list[NDOption]]:
