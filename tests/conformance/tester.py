@@ -200,6 +200,48 @@ def home_bu(identity: MobileIdentity, *, care_of: str, ha: str, sequence: int,
     return sign_mn_ha(packet, identity.key, care_of=care_of, home=home)
 
 
+def binding_authorization(kbm: bytes, address: str, correspondent: str, mh: bytes) -> bytes:
+    """RFC 6275 §6.2.7: First(96, HMAC_SHA1(Kbm, care-of address | correspondent | MH Data)),
+    MH Data being the Mobility Header without the authenticator (the option's last 12
+    octets), Checksum zero. ``address`` is the home address for a de-registration."""
+    data = bytearray(mh[:-12])
+    data[4:6] = b"\x00\x00"
+    message = IPv6Address(address).packed + IPv6Address(correspondent).packed + bytes(data)
+    return hmac.new(kbm, message, hashlib.sha1).digest()[:12]
+
+
+def management_key(home_token: bytes, care_of_token: bytes | None) -> bytes:
+    """RFC 6275 §5.2.5: Kbm = SHA1(home keygen token | care-of keygen token), the home token
+    alone for a de-registration."""
+    return hashlib.sha1(home_token + (care_of_token or b"")).digest()
+
+
+def correspondent_bu(*, hoa: str, coa: str, cn: str, sequence: int, lifetime: float,
+                     home_index: int, care_of_index: int, kbm: bytes, flags: str = "A",
+                     home_address_option: bool = True, signed_address: str | None = None
+                     ) -> Packet:
+    """A correspondent registration as RFC 6275 §11.7.2 lays it out: from the care-of
+    address (or the home address), Home Address option, Nonce Indices (Length 4), Binding
+    Authorization Data last (Length 12) over ``signed_address`` (the care-of address, or
+    the home address when de-registering, §6.2.7)."""
+    from scapy.layers.inet6 import MIP6OptBindingAuthData, MIP6OptNonceIndices
+
+    def build(authenticator: bytes) -> Packet:
+        bu = MIP6MH_BU(seq=sequence, flags=flags, mhtime=int(lifetime // 4), options=[
+            MIP6OptNonceIndices(olen=4, hni=home_index, coni=care_of_index),
+            MIP6OptBindingAuthData(olen=12, authenticator=int.from_bytes(authenticator,
+                                                                           "big"))])
+        if home_address_option:
+            return IPv6(src=coa, dst=cn) / IPv6ExtHdrDestOpt(options=[HAO(hoa=hoa)]) / bu
+        return IPv6(src=hoa, dst=cn) / bu
+
+    raw = bytes(build(b"\x00" * 12))
+    mh = raw[mh_offset(raw):]
+    assert mh[-14:-12] == b"\x05\x0c", "BAD must be the last option, with no padding after"
+    authenticator = binding_authorization(kbm, signed_address or coa, cn, mh)
+    return IPv6(bytes(build(authenticator)))
+
+
 def routing_header_type2(home: str) -> IPv6ExtHdrRouting:
     """RFC 6275 §6.4: Routing Type 2, Segments Left 1, the home address."""
     return IPv6ExtHdrRouting(type=2, segleft=1, addresses=[home])
@@ -378,6 +420,7 @@ class NodeUnderTest:
         self.workdir = Path(tempfile.mkdtemp(prefix="mipshop-conformance-"))
         self.dut_mac = dut_mac
         self.process: subprocess.Popen[str] | None = None
+        self.helpers: list[subprocess.Popen[str]] = []
         self.created: list[str] = []
         self.tester: Tester | None = None
         try:
@@ -411,6 +454,16 @@ class NodeUnderTest:
     def sysctl(self, key: str, value: int | str) -> None:
         """Set a sysctl in the node's namespace."""
         run(["ip", "netns", "exec", self.ns, "sysctl", "-q", "-w", f"{key}={value}"])
+
+    def spawn(self, argv: list[str]) -> subprocess.Popen[str]:
+        """Start ``argv`` in the node's namespace (stopped at :meth:`close`)."""
+        env = dict(os.environ, PYTHONPATH=f"{ROOT / 'src'}{os.pathsep}{ROOT}")
+        process = subprocess.Popen(["ip", "netns", "exec", self.ns, *argv], env=env,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)
+        self.helpers.append(process)
+        return process
 
     def exec(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         """Run ``argv`` in the node's namespace."""
@@ -478,6 +531,10 @@ class NodeUnderTest:
         """Stop the daemon and the tester; delete both namespaces."""
         if self.tester is not None:
             self.tester.close()
+        for helper in self.helpers:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(helper.pid, 9)
+            helper.wait(5)
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, 15)

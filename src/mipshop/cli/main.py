@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "testbed", add_help=False, help="handovers on real packets in network namespaces (root)"
     )
     commands.add_parser(
-        "daemon", add_help=False, help="run one node (ha, ar, mn) on real packets (root)"
+        "daemon", add_help=False, help="run one node (ha, ar, mn, map, cn) on real packets (root)"
     )
     return parser
 

@@ -42,7 +42,13 @@ an optional ``[mobile_node.fast_handover]`` table, the MN-PAR key ``spi``/``key`
 ``handover_keys`` as for an access router). Under F-HMIPv6 an access router's
 ``fast_handover`` table also takes ``map_anchor`` (a MAP option table) and ``anchors``.
 An access router's ``map_options`` is an array of tables (``address``, ``distance``,
-``preference``, ``valid_lifetime``, ``r_flag``).
+``preference``, ``valid_lifetime``, ``r_flag``). ``cn`` (``[correspondent]``:
+:class:`~mipshop.protocol.mipv6.config.CorrespondentConfig`): a correspondent node with route
+optimization (RFC 6275 §9); its ``address`` must be an address of its ``interface`` already.
+
+A home agent's or access router's ``link_local`` and ``link_layer_address``, and a mobile
+node's ``link_layer_address``, default to the interface's own; one the
+interface does not have is refused (:func:`complete_from_interface`).
 """
 
 from __future__ import annotations
@@ -72,15 +78,21 @@ from ..protocol.fmipv6.map_anchor import FastHandoverMap
 from ..protocol.hmipv6.client import MapClient
 from ..protocol.hmipv6.config import MapClientConfig, MapConfig
 from ..protocol.hmipv6.map import MobilityAnchorPoint
-from ..protocol.mipv6.config import HomeAgentConfig, MobileNodeConfig, MobilityCredentials
+from ..protocol.mipv6.config import (
+    CorrespondentConfig,
+    HomeAgentConfig,
+    MobileNodeConfig,
+    MobilityCredentials,
+)
+from ..protocol.mipv6.correspondent import CorrespondentNode
 from ..protocol.mipv6.home_agent import HomeAgent
 from ..protocol.mipv6.mn_ha_auth import SecurityAssociation
 from ..protocol.mipv6.mobile_node import MobileNode
 from ..wire.nd_options import MAPOption
 from .errors import NetError
 
-ROLES = ("ha", "ar", "mn", "map")
-_SECTIONS = {"ha": "home_agent", "ar": "access_router", "mn": "mobile_node",
+ROLES = ("ha", "ar", "mn", "map", "cn")
+_SECTIONS = {"ha": "home_agent", "ar": "access_router", "mn": "mobile_node", "cn": "correspondent",
              "map": "mobility_anchor_point"}
 
 
@@ -379,6 +391,9 @@ class DaemonConfig:
                     mobile.clients.append(FastHandoverClient(mobile, _fast_handover_client(
                         fast_table, f"{where}.fast_handover")))
                 return mobile
+            if self.role == "cn":
+                return CorrespondentNode(self.settings.name, rng, CorrespondentConfig(
+                    **_fields(CorrespondentConfig, table, where)))
         except (TypeError, ValueError) as exc:
             raise NetError(f"mipshop: config {where}: {exc}") from exc
         raise NetError(f"mipshop: unknown role {self.role!r} (known: {', '.join(ROLES)})")
@@ -411,6 +426,16 @@ def complete_from_interface(config: DaemonConfig, facts: dict[str, InterfaceFact
     interface does not have would send the link's traffic nowhere (RFC 4861 §4.2, §4.4).
     """
     where = f"{config.source} [{_SECTIONS[config.role]}]"
+    if config.role == "cn":
+        # The correspondent is an ordinary host: its address is the kernel's, on the link.
+        name = config.entity.get("interface", _default(CorrespondentConfig, "interface"))
+        if name not in facts:
+            raise NetError(f"mipshop: config {where}.interface: no interface {name!r} here")
+        address = _convert("IPv6Address", config.entity.get("address"), f"{where}.address")
+        if address not in facts[name].addresses:
+            raise NetError(f"mipshop: config {where}.address: {address} is not an address of "
+                           f"{name}")
+        return
     if config.role not in _INTERFACE_KEY:
         return
     key, cls = _INTERFACE_KEY[config.role]

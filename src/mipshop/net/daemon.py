@@ -1,6 +1,8 @@
 """``python -m mipshop.net.daemon ROLE --config FILE.toml``: run one node on real packets.
 
-Roles: ``ha`` (home agent), ``ar`` (access router), ``mn`` (mobile node); see :mod:`.config`.
+Roles: ``ha`` (home agent), ``ar`` (access router), ``mn`` (mobile node), ``map`` (Mobility
+Anchor Point), ``cn`` (correspondent node: an ordinary host with route optimization, RFC 6275
+§9); see :mod:`.config`.
 The daemon runs in the network namespace it is started in (``ip netns exec NS ...``), creates
 its TUN device and sockets (:class:`~.runtime.Runtime`), prints one JSON line
 ``{"ready": true, ...}`` on standard output once started, and serves JSON-lines commands on the

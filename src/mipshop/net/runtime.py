@@ -58,6 +58,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
 import time
 from collections import deque
 from collections.abc import Callable
@@ -72,10 +73,12 @@ from ..protocol.base.actions import (
     ConfigureRoute,
     Deliver,
     Event,
+    Intercept,
     Transmit,
 )
 from ..protocol.base.entity import Entity
 from ..protocol.mipv6.binding_agent import BindingAgent
+from ..protocol.mipv6.correspondent import CorrespondentNode
 from ..protocol.mipv6.mobile_node import MobileNode
 from ..wire.errors import MalformedPacket
 from ..wire.ipv6 import decode_packet, encode_packet
@@ -93,6 +96,9 @@ _ICMPV6 = 58
 TUN_METRIC = 64
 #: Priority of the rule dropping forwarded link-local destinations (after the local table's).
 LINK_LOCAL_RULE_PRIORITY = 90
+#: Next Header values a correspondent's ingress filter diverts (see ``_correspondent_host``).
+_DESTINATION_OPTIONS = 60
+_MOBILITY_HEADER = 135
 
 
 def json_value(value: Any) -> Any:
@@ -146,6 +152,12 @@ class Runtime:
         #: comes from the packet listener; all others come through the TUN device.
         self.kernel_addresses: set[IPv6Address] = set()
         self._claimed: set[IPv6Address] = set()
+        #: Addresses whose locally generated packets are routed into the TUN device.
+        self._intercepted: set[IPv6Address] = set()
+        self._ingress_qdisc: str | None = None
+        #: Packets read from the TUN device were forwarded into it by the kernel (which
+        #: decremented their hop limit); a correspondent's come from an ingress filter.
+        self._forwarded_into_tun = not isinstance(entity, CorrespondentNode)
         self._prefix_users: dict[tuple[str, IPv6Network], int] = {}
         self._default_router: IPv6Address | None = None
         self._attached = False
@@ -168,8 +180,8 @@ class Runtime:
         nl.set_up("lo")
         nl.set_up(self.tun.name, mtu=self.settings.tun_mtu)
         # Forwarding carries packets between the links and the TUN device, and proxy NDP only
-        # answers on forwarding interfaces (the kernel's rule).
-        nl.forwarding(True)
+        # answers on forwarding interfaces (the kernel's rule). A correspondent is a host.
+        nl.forwarding(not isinstance(self.entity, CorrespondentNode))
         nl.prepare_interface(self.tun.name, proxy_ndp=False)
         self.senders[None] = RawSender(None)
         for name in self.settings.interfaces:
@@ -185,6 +197,8 @@ class Runtime:
         entity = self.entity
         if isinstance(entity, MobileNode):
             self._mobile_node_applications(entity)
+        if isinstance(entity, CorrespondentNode):
+            self._correspondent_host(entity)
         start = getattr(entity, "start", None)
         if start is not None:
             start(time.monotonic())
@@ -200,6 +214,37 @@ class Runtime:
                            mtu=self.settings.application_mtu)
         self.netlink.rule_from(IPv6Network((hoa, 128)), MN_APPLICATION_TABLE,
                                priority=MN_RULE_PRIORITY, iif="lo")
+
+    def _correspondent_host(self, cn: CorrespondentNode) -> None:
+        """A correspondent node is a host whose address the kernel owns (its applications
+        use ordinary sockets), but the kernel has no Mobile IPv6: it would drop a packet with
+        a Home Address option (answering an ICMPv6 Parameter Problem) and knows no Mobility
+        Header. So the packets for that address whose first extension header is Destination
+        Options (a Home Address option) or that carry a Mobility Header are taken off the
+        link before the IP stack sees them (a ``tc`` ingress filter redirecting them into
+        the TUN device, unchanged); the entity handles them and hands the rest back
+        (``Deliver``, written into the TUN device, is delivered locally). Everything else
+        (Neighbor Discovery, plain TCP, UDP, ICMPv6) is the kernel's, as for any host; and
+        the host forwards nothing."""
+        assert self.tun is not None
+        name = cn.interface
+        self._tc(["qdisc", "add", "dev", name, "ingress"])
+        self._ingress_qdisc = name
+        for protocol in (_DESTINATION_OPTIONS, _MOBILITY_HEADER):
+            self._tc(["filter", "add", "dev", name, "parent", "ffff:", "protocol", "ipv6",
+                      "prio", str(protocol), "u32", "match", "ip6", "dst", f"{cn.address}/128",
+                      "match", "ip6", "protocol", str(protocol), "0xff", "action", "mirred",
+                      "egress", "redirect", "dev", self.tun.name])
+
+    @staticmethod
+    def _tc(args: list[str]) -> None:
+        try:
+            result = subprocess.run(["tc", *args], capture_output=True, text=True, timeout=10,
+                                    check=False)
+        except FileNotFoundError as exc:
+            raise NetError("mipshop: tc is not installed (iproute2 is needed)") from exc
+        if result.returncode != 0:
+            raise NetError(f"mipshop: tc {' '.join(args)} failed: {result.stderr.strip()}")
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start reading the TUN device and listeners from ``loop``; arm the entity's timer."""
@@ -223,6 +268,10 @@ class Runtime:
             self.tun.close()
         if self.netlink is not None:
             self.netlink.close()
+        if self._ingress_qdisc is not None:
+            with contextlib.suppress(NetError):
+                self._tc(["qdisc", "del", "dev", self._ingress_qdisc, "ingress"])
+            self._ingress_qdisc = None
         if self._log is not None:
             self._log.close()
         self.listeners.clear()
@@ -255,9 +304,19 @@ class Runtime:
                 return
             self._count("application.sent")
             entity.send_packet(packet, now)
+        elif isinstance(entity, CorrespondentNode) and data[8:24] == entity.address.packed and (
+                data[24:40] != entity.address.packed):
+            # An application's packet for an intercepted home address (RFC 6275 §9.3.2).
+            try:
+                packet = decode_packet(data)
+            except MalformedPacket:
+                self._count("drop.application_malformed")
+                return
+            self._count("application.sent")
+            entity.send_packet(packet, now)
         else:
             self._count("tun.received")
-            if data[7] < 255:
+            if data[7] < 255 and self._forwarded_into_tun:
                 # The kernel decremented the hop limit forwarding the packet from a link into
                 # the TUN device; the entity is the router that forwards it (and decrements
                 # it once, RFC 8200 §3, RFC 2473 §3.1), so it gets the hop limit as received.
@@ -373,7 +432,8 @@ class Runtime:
             # Link-scope destinations, and addresses this daemon claims (a NAR's flush to the
             # NCoA it stops proxying), leave by the named interface; anything else follows the
             # routing table, as a router forwards an off-link destination (sim/network.py).
-            bound = dst.is_link_local or dst.is_multicast or dst in self._claimed
+            bound = dst.is_link_local or dst.is_multicast or dst in self._claimed or (
+                dst in self._intercepted)
             sender = (self.senders.get(action.interface) if bound else None) or (
                 self.senders[None])
             sender.send(data)
@@ -384,6 +444,13 @@ class Runtime:
             self._count("deliver")
         elif isinstance(action, Claim):
             self._claim(action.address, action.proxy_interface, action.active)
+        elif isinstance(action, Intercept):
+            assert self.netlink is not None and self.tun is not None
+            self.netlink.route(IPv6Network((action.address, 128)), self.tun.name,
+                               metric=TUN_METRIC, active=action.active,
+                               mtu=self.settings.application_mtu)
+            (self._intercepted.add if action.active else self._intercepted.discard)(
+                action.address)
         elif isinstance(action, ConfigureAddress):
             self._configure_address(action)
         elif isinstance(action, ConfigureRoute):
@@ -419,6 +486,8 @@ class Runtime:
     def _configure_address(self, action: ConfigureAddress) -> None:
         assert self.netlink is not None
         address, interface = action.address, action.interface
+        if isinstance(self.entity, CorrespondentNode) and address == self.entity.address:
+            return  # the host's own address, on its interface already (checked at start)
         if address.is_link_local:
             self.netlink.address(interface, address, 64, active=action.active)
             (self.kernel_addresses.add if action.active else self.kernel_addresses.discard)(

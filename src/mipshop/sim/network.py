@@ -51,6 +51,7 @@ from ..protocol.base.actions import (
     ConfigureRoute,
     Deliver,
     Event,
+    Intercept,
     Transmit,
 )
 from ..protocol.base.entity import Entity
@@ -456,6 +457,8 @@ class Node:
                 self.remove_route(action.prefix, action.interface, connected=False)
         elif isinstance(action, Claim):
             self._claim(hosted, action)
+        elif isinstance(action, Intercept):
+            pass  # the simulator's applications hand their packets to send_packet already
         else:
             raise TypeError(f"unknown action {action!r}")
 

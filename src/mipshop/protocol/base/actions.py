@@ -52,6 +52,21 @@ class Claim:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Intercept:
+    """Pass this node's own outgoing packets for ``address`` through the entity (its
+    ``send_packet`` command) instead of sending them as they are (``active=False`` stops).
+
+    A correspondent node intercepts the home address of every binding it holds, so that its
+    applications' packets get the Type 2 Routing Header (RFC 6275 §9.3.2). The simulator's
+    applications call ``send_packet`` already; a real-packet runtime routes the node's own
+    packets for the address into its TUN device.
+    """
+
+    address: IPv6Address
+    active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ConfigureAddress:
     """Add (or with ``active=False`` remove) an address on one of the node's interfaces."""
 
@@ -85,4 +100,4 @@ class Event:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-Action = Transmit | Deliver | Claim | ConfigureAddress | ConfigureRoute | Event
+Action = Transmit | Deliver | Claim | Intercept | ConfigureAddress | ConfigureRoute | Event

@@ -3,11 +3,16 @@
 * Home Test Init / Care-of Test Init are answered with a Home Test / Care-of Test carrying a
   nonce index and a keygen token built on the current nonce (§5.2.5, §9.4); nonces rotate every
   30 s and are accepted for MAX_NONCE_LIFETIME (:class:`~.return_routability.NonceTable`).
+  One that carries a Home Address option is silently ignored (§9.4.1, §9.4.2).
 * A Binding Update must carry Nonce Indices and Binding Authorization Data (§9.5.1): unknown or
   expired nonce indices give status 136/137/138 (a BA without authorization data); a wrong
   authenticator is silently dropped; then the sequence number (135), registration type (139),
   home registration to a non-HA (131) and cache room (130) are checked. Lifetimes are capped at
-  MAX_RR_BINDING_LIFETIME (420 s, §5.2.6).
+  MAX_RR_BINDING_LIFETIME (420 s, §5.2.6). The authenticator of a de-registration (lifetime 0,
+  or the home address as care-of address), and of the BA answering it, is computed with the
+  home address in place of the care-of address (§6.2.7); every BA other than 136-138 carries
+  Binding Authorization Data when Kbm is known, 131 included (§9.5.4). A BU whose home or
+  care-of address is not unicast routable is silently discarded (§6.1.7, §9.5.1).
 * Replays (§5.2.8, §9.5.3): when a binding authorised by return routability is deleted
   (de-registration or expiry), its sequence number is retained as an *inactive* entry for as
   long as any nonce that authorised it (or the de-registration) is still accepted; a BU that is
@@ -17,7 +22,12 @@
   Header (§9.3.2); received packets with a Home Address option need a binding whose care-of
   address is the source, else Binding Error status 1 (§9.3.1, §9.3.3); an unknown MH Type gets
   Binding Error status 2. Before a recently used entry expires a Binding Refresh Request is
-  sent to the home address (§9.5.5).
+  sent to the home address (§9.5.5). While a binding exists the node intercepts its home
+  address (:class:`~mipshop.protocol.base.actions.Intercept`): a runtime passes the node's own
+  packets for it through :meth:`CorrespondentNode.send_packet`, which adds the Type 2
+  Routing Header.
+* A Mobility Header with a wrong Payload Proto or a short Header Len gets an ICMPv6 Parameter
+  Problem (§9.2).
 
 Resolved ambiguities ([choice]): the 420 s cap applies to bindings authorised by return
 routability (an ``accept_unauthenticated`` binding keeps the requested lifetime); rejections
@@ -40,6 +50,7 @@ import random
 from dataclasses import replace
 from ipaddress import IPv6Address
 
+from ...wire.errors import MalformedPacket
 from ...wire.ext_headers import DestinationOptions, ExtensionHeader, RoutingHeaderType2
 from ...wire.icmpv6 import ICMPv6Message
 from ...wire.ipv6 import IPv6Packet
@@ -58,10 +69,11 @@ from ...wire.mh import (
     UnknownMobilityMessage,
 )
 from ...wire.mh_options import BindingAuthorizationData, NonceIndices
-from ..base.actions import ConfigureAddress, Deliver, Transmit
+from ..base.actions import ConfigureAddress, Deliver, Intercept, Transmit
 from ..base.backoff import RateLimiter
 from ..base.constants import MAX_RR_BINDING_LIFETIME
 from ..base.entity import Entity, Timer
+from ..base.icmp_errors import IcmpErrorLimiter, mobility_header_parameter_problem
 from ..base.sequence import seq_newer
 from .binding_cache import BindingCache, BindingCacheEntry
 from .config import CorrespondentConfig
@@ -99,6 +111,7 @@ class CorrespondentNode(Entity):
         #: Inactive entries (§5.2.8): home address -> (last accepted sequence, retained until).
         self.retired: dict[IPv6Address, tuple[int, float]] = {}
         self._error_rate = RateLimiter(rate=1, window=config.binding_error_interval)
+        self._icmp_errors = IcmpErrorLimiter()
 
     # -- commands ------------------------------------------------------------------------
 
@@ -129,7 +142,12 @@ class CorrespondentNode(Entity):
             self.counters["drop.not_for_us"] += 1
             return
         payload = packet.payload
-        if isinstance(payload, HomeTestInit):
+        if isinstance(payload, HomeTestInit | CareOfTestInit) and (
+                packet.home_address is not None):
+            # §9.4.1, §9.4.2: the packet MUST NOT include a Home Address option; one that does
+            # is silently ignored.
+            self.counters["drop.test_init_with_home_address_option"] += 1
+        elif isinstance(payload, HomeTestInit):
             self._home_test_init(packet, payload)
         elif isinstance(payload, CareOfTestInit):
             self._care_of_test_init(packet, payload)
@@ -143,6 +161,20 @@ class CorrespondentNode(Entity):
             self._home_address_option(packet)
         else:
             self.act(Deliver(packet=packet))
+
+    def on_malformed(self, raw: bytes, error: MalformedPacket, interface: str) -> None:
+        """RFC 6275 §9.2: a bad Payload Proto or Header Len gets an ICMPv6 Parameter Problem,
+        sent directly to the packet's source (rate-limited, RFC 4443 §2.4 (f))."""
+        problem = mobility_header_parameter_problem(raw, error)
+        if problem is None or problem.src != self.address:
+            return
+        if not self._icmp_errors.allow(self.now):
+            self.counters["icmp.error_rate_limited"] += 1
+            return
+        self.counters["icmp.parameter_problem_sent"] += 1
+        self.emit("icmp.parameter_problem", destination=problem.dst, pointer=error.offset,
+                  reason=error.reason)
+        self.act(Transmit(packet=problem, interface=self.interface))
 
     def _home_address_option(self, packet: IPv6Packet) -> None:
         hoa = packet.home_address
@@ -193,13 +225,23 @@ class CorrespondentNode(Entity):
     def _binding_update(self, packet: IPv6Packet, bu: BindingUpdate) -> None:
         hoa = packet.home_address or packet.src
         coa = binding_care_of_address(packet, bu)
-        deregistration = bu.lifetime == 0 or coa == hoa
-        if bu.home_registration:
-            # §10.3.1 / §9.5.1: this node is not a home agent -> 131.
-            self._answer(packet, bu, hoa, coa, None, S.HOME_REGISTRATION_NOT_SUPPORTED)
+        if not (_unicast_routable(hoa) and _unicast_routable(coa)):
+            # §9.5.1: a unicast routable home address; §6.1.7: a BU for a care-of address
+            # that is not unicast routable MUST be silently discarded.
+            self.counters["drop.not_unicast_routable"] += 1
             return
+        deregistration = bu.lifetime == 0 or coa == hoa
+        # §6.2.7: the authenticator covers the care-of address that will be registered, or
+        # the home address when the BU de-registers.
+        signed = hoa if deregistration else coa
         indices = find_option(bu, NonceIndices)
         authorized = bu.options and isinstance(bu.options[-1], BindingAuthorizationData)
+        if bu.home_registration:
+            # §10.3.1 / §9.5.1: this node is not a home agent -> 131; §9.5.4: with Binding
+            # Authorization Data when the BU brought a key (it should carry no Nonce Indices).
+            kbm = self._home_registration_key(bu, indices, hoa, coa, signed, deregistration)
+            self._answer(packet, bu, hoa, signed, kbm, S.HOME_REGISTRATION_NOT_SUPPORTED)
+            return
         kbm: bytes | None = None
         if indices is None or not authorized:
             if not self.config.accept_unauthenticated:
@@ -217,10 +259,10 @@ class CorrespondentNode(Entity):
                           else S.EXPIRED_HOME_NONCE_INDEX if home_token is None
                           else S.EXPIRED_CARE_OF_NONCE_INDEX)
                 # §9.5.1: answered without Binding Authorization Data.
-                self._answer(packet, bu, hoa, coa, None, status)
+                self._answer(packet, bu, hoa, signed, None, status)
                 return
             kbm = binding_management_key(home_token, care_of_token)
-            if not verify_binding_authorization(bu, kbm, care_of_address=coa,
+            if not verify_binding_authorization(bu, kbm, care_of_address=signed,
                                                 correspondent=self.address,
                                                 encoded=self.received_mobility_header):
                 self.counters["auth.bad_authenticator"] += 1
@@ -228,12 +270,12 @@ class CorrespondentNode(Entity):
                 return
         existing = self.cache.lookup(hoa, self.now)
         if existing is not None and existing.home_registration != bu.home_registration:
-            self._answer(packet, bu, hoa, coa, kbm, S.REGISTRATION_TYPE_CHANGE_DISALLOWED)
+            self._answer(packet, bu, hoa, signed, kbm, S.REGISTRATION_TYPE_CHANGE_DISALLOWED)
             return
         last = existing.sequence if existing is not None else self._retired_sequence(hoa)
         if last is not None and not seq_newer(bu.sequence, last):
             # §9.5.1 (and §5.2.8 for an inactive entry): not newer -> 135.
-            self._answer(packet, bu, hoa, coa, kbm, S.SEQUENCE_NUMBER_OUT_OF_WINDOW,
+            self._answer(packet, bu, hoa, signed, kbm, S.SEQUENCE_NUMBER_OUT_OF_WINDOW,
                          sequence=last)
             return
         if deregistration:
@@ -244,10 +286,10 @@ class CorrespondentNode(Entity):
             home_index = indices.home_nonce_index if indices is not None else None
             self._retire(hoa, bu.sequence, removed, home_index)
             if bu.ack:
-                self._answer(packet, bu, hoa, coa, kbm, S.ACCEPTED)
+                self._answer(packet, bu, hoa, signed, kbm, S.ACCEPTED)
             return
         if existing is None and not self._has_room(hoa):
-            self._answer(packet, bu, hoa, coa, kbm, S.INSUFFICIENT_RESOURCES)
+            self._answer(packet, bu, hoa, signed, kbm, S.INSUFFICIENT_RESOURCES)
             return
         cap = MAX_RR_BINDING_LIFETIME if kbm is not None else bu.lifetime
         lifetime = wire_lifetime(min(bu.lifetime, cap))  # §5.2.6
@@ -259,13 +301,16 @@ class CorrespondentNode(Entity):
         )
         self._forget(hoa)  # a live entry carries the sequence from now on
         self.cache.update(entry, self.now)
+        if existing is None:
+            # §9.3.2: the node's own packets for the home address now pass through it.
+            self.act(Intercept(address=hoa))
         self._arm(entry)
         kind = "binding.registered" if existing is None or (
             existing.care_of_address != coa) else "binding.refreshed"
         self.emit(kind, home_address=hoa, care_of_address=coa, lifetime=lifetime,
                   sequence=bu.sequence)
         if bu.ack:
-            self._answer(packet, bu, hoa, coa, kbm, S.ACCEPTED, lifetime=lifetime)
+            self._answer(packet, bu, hoa, signed, kbm, S.ACCEPTED, lifetime=lifetime)
 
     def _answer(
         self,
@@ -279,7 +324,8 @@ class CorrespondentNode(Entity):
         lifetime: int = 0,
         sequence: int | None = None,
     ) -> None:
-        """Send a BA (§9.5.4), with Binding Authorization Data when ``kbm`` is known."""
+        """Send a BA (§9.5.4), with Binding Authorization Data when ``kbm`` is known;
+        ``coa`` is the address the authenticator covers (§6.2.7)."""
         if status >= 128:
             self.counters[f"ba.status.{int(status)}"] += 1
             self.emit("binding.rejected", home_address=hoa, status=int(status),
@@ -370,7 +416,31 @@ class CorrespondentNode(Entity):
     def _remove(self, hoa: IPv6Address) -> BindingCacheEntry | None:
         for timer in self._entry_timers.pop(hoa, []):
             timer.cancel()
-        return self.cache.remove(hoa)
+        removed = self.cache.remove(hoa)
+        if removed is not None:
+            self.act(Intercept(address=hoa, active=False))
+        return removed
+
+    def _home_registration_key(self, bu: BindingUpdate, indices: NonceIndices | None,
+                               hoa: IPv6Address, coa: IPv6Address, signed: IPv6Address,
+                               deregistration: bool) -> bytes | None:
+        """Kbm for answering a home registration sent here, if the BU carries valid return
+        routability authorization (§9.5.4: every BA but 136-138 carries the option when a
+        key is known); None otherwise."""
+        if indices is None or not (bu.options and isinstance(bu.options[-1],
+                                                             BindingAuthorizationData)):
+            return None
+        home_token = self.nonces.home_token(indices.home_nonce_index, hoa, self.now)
+        care_of_token = None if deregistration else self.nonces.care_of_token(
+            indices.care_of_nonce_index, coa, self.now)
+        if home_token is None or (care_of_token is None and not deregistration):
+            return None
+        kbm = binding_management_key(home_token, care_of_token)
+        if not verify_binding_authorization(bu, kbm, care_of_address=signed,
+                                            correspondent=self.address,
+                                            encoded=self.received_mobility_header):
+            return None
+        return kbm
 
     def _send(
         self,
@@ -382,3 +452,10 @@ class CorrespondentNode(Entity):
             src=self.address, dst=destination, payload=payload,
             extension_headers=headers,
         ), interface=self.interface))
+
+
+def _unicast_routable(address: IPv6Address) -> bool:
+    """RFC 6275 §2: an address that can carry a binding (not unspecified, loopback,
+    multicast or link-local)."""
+    return not (address.is_unspecified or address.is_loopback or address.is_multicast
+                or address.is_link_local)
