@@ -186,6 +186,12 @@ def _kill_namespace_processes(namespace: str) -> None:
             os.kill(int(pid), signal.SIGKILL)
 
 
+#: Seconds a helper process (daemon, delay element, capture) may take to report ready. A dead
+#: process fails at once; a live one may be slow to import on a loaded machine (seen: more than
+#: 10 s at a load average of 6 on 2 cores), which is no fault of the testbed.
+STARTUP_TIMEOUT = 60.0
+
+
 def remove_stale_namespaces() -> list[str]:
     """Delete ``mipshop-*`` namespaces whose creating process is dead; returns their names.
 
@@ -443,7 +449,7 @@ class Testbed:
         process = self.spawn("core", [sys.executable, "-m", "mipshop.net.delay", "--tun",
                                       DELAY_TUN, *(a for link in links for a in ("--link", link))],
                              name="delay")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + STARTUP_TIMEOUT
         while "ready" not in process.log.read_text():
             if not process.alive() or time.monotonic() > deadline:
                 raise NetError("mipshop: the delay element did not start:\n"
@@ -548,7 +554,7 @@ class Testbed:
             process = self.spawn(node, [sys.executable, "-m", "mipshop.net.daemon", role,
                                         "--config", str(path)], name=f"daemon-{node}")
             self.daemons[node] = process
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + STARTUP_TIMEOUT
         for node, process in self.daemons.items():
             sock = self.workdir / f"{node}.sock"
             while not sock.exists():
@@ -556,7 +562,8 @@ class Testbed:
                     raise NetError(f"mipshop: daemon {node} died at start:\n"
                                    + process.log.read_text()[-2000:])
                 if time.monotonic() > deadline:
-                    raise NetError(f"mipshop: daemon {node} did not start in 15 s")
+                    raise NetError(f"mipshop: daemon {node} did not start in "
+                                   f"{STARTUP_TIMEOUT:g} s")
                 time.sleep(0.02)
         # The mobile node is on its first link from the start (RFC 4260 step 4-6: LinkUp).
         self.control("mn", {"cmd": "l2", "event": "link_up",
@@ -713,7 +720,7 @@ class Testbed:
         process = self.spawn(node, [sys.executable, "-m", "mipshop.net.capture",
                                     *(["--signalling"] if signalling else []), str(path),
                                     *ports], name=f"capture-{len(self.processes)}")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + STARTUP_TIMEOUT
         while "ready" not in process.log.read_text():
             if not process.alive() or time.monotonic() > deadline:
                 raise NetError("mipshop: the capture did not start:\n" + process.log.read_text())
