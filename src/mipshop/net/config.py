@@ -64,6 +64,7 @@ from typing import Any
 
 from ..protocol.access_router import AccessRouter
 from ..protocol.base.config import RouterConfig
+from ..protocol.base.dhcpv6 import Dhcpv6ServerConfig
 from ..protocol.base.entity import Entity
 from ..protocol.fmipv6.client import FastHandoverClient
 from ..protocol.fmipv6.config import (
@@ -305,6 +306,15 @@ def _fast_handover_client(table: dict[str, Any], where: str) -> FastHandoverClie
     return FastHandoverClientConfig(key=key, **fields)
 
 
+def _dhcp_server(table: dict[str, Any], where: str) -> Dhcpv6ServerConfig:
+    """``[access_router.dhcp]``: the link's DHCPv6 server (RFC 8415): ``pool_start``,
+    ``pool_size``, lifetimes, ``t1``/``t2``, ``preference``, ``offer_hold``."""
+    try:
+        return Dhcpv6ServerConfig(**_fields(Dhcpv6ServerConfig, table, where, skip=("duid",)))
+    except (TypeError, ValueError) as exc:
+        raise NetError(f"mipshop: config {where}: {exc}") from exc
+
+
 def _map_option(table: dict[str, Any], where: str) -> MAPOption:
     """One RFC 5380 §4 MAP option an access router advertises (``map_options`` entries)."""
     try:
@@ -347,9 +357,12 @@ class DaemonConfig:
         try:
             if self.role == "ar":
                 fast = table.pop("fast_handover", None)
+                dhcp = table.pop("dhcp", None)
                 return AccessRouter(self.settings.name, rng, _router(table, where),
                                     fast_handover=None if fast is None else _fast_handover_router(
-                                        fast, f"{where}.fast_handover", offset))
+                                        fast, f"{where}.fast_handover", offset),
+                                    dhcp=None if dhcp is None else _dhcp_server(
+                                        dhcp, f"{where}.dhcp"))
             if self.role == "ha":
                 creds = tuple(_credentials(c, f"{where}.credentials", agent=True)
                               for c in table.pop("credentials", []))

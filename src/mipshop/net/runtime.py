@@ -58,6 +58,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import subprocess
 import time
 from collections import deque
@@ -80,6 +81,7 @@ from ..protocol.base.entity import Entity
 from ..protocol.mipv6.binding_agent import BindingAgent
 from ..protocol.mipv6.correspondent import CorrespondentNode
 from ..protocol.mipv6.mobile_node import MobileNode
+from ..wire.dhcpv6 import CLIENT_PORT as DHCP_CLIENT_PORT
 from ..wire.errors import MalformedPacket
 from ..wire.ipv6 import decode_packet, encode_packet
 from .config import DaemonSettings
@@ -141,6 +143,7 @@ class Runtime:
         self.tun: TunDevice | None = None
         self.senders: dict[str | None, RawSender] = {}
         self.listeners: list[PacketListener] = []
+        self._dhcp_socket: socket.socket | None = None
         self.counters: dict[str, int] = {}
         self.events: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.event_hooks: list[Callable[[dict[str, Any]], None]] = []
@@ -197,6 +200,12 @@ class Runtime:
         entity = self.entity
         if isinstance(entity, MobileNode):
             self._mobile_node_applications(entity)
+            # The DHCPv6 client (RFC 8415) is the entity's: its messages reach it from the
+            # packet listener (link-local destination). A socket on the client port only keeps
+            # the kernel from answering each with an ICMPv6 Port Unreachable; it is drained.
+            self._dhcp_socket = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            self._dhcp_socket.setblocking(False)
+            self._dhcp_socket.bind(("::", DHCP_CLIENT_PORT))
         if isinstance(entity, CorrespondentNode):
             self._correspondent_host(entity)
         start = getattr(entity, "start", None)
@@ -254,7 +263,15 @@ class Runtime:
         for listener in self.listeners:
             listener.attach(loop, lambda data, name=listener.interface: self._from_link(
                 data, name))
+        if self._dhcp_socket is not None:
+            loop.add_reader(self._dhcp_socket.fileno(), self._drain_dhcp_socket)
         self._arm()
+
+    def _drain_dhcp_socket(self) -> None:
+        assert self._dhcp_socket is not None
+        with contextlib.suppress(BlockingIOError, OSError):
+            while True:
+                self._dhcp_socket.recv(2048)
 
     def close(self) -> None:
         """Stop everything; the TUN device (and the routes through it) disappear with it."""
@@ -275,6 +292,12 @@ class Runtime:
         if self._log is not None:
             self._log.close()
         self.listeners.clear()
+        if self._dhcp_socket is not None:
+            if self._loop is not None:
+                with contextlib.suppress(Exception):
+                    self._loop.remove_reader(self._dhcp_socket.fileno())
+            self._dhcp_socket.close()
+            self._dhcp_socket = None
         self.senders.clear()
 
     # -- inputs ----------------------------------------------------------------------------------

@@ -133,6 +133,11 @@ def _router_keys(own: IPv6Address, peers: Sequence[IPv6Address]) -> list[dict[st
     return tables
 
 
+def dhcp_address(attachment: str) -> IPv6Address:
+    """The first address the DHCPv6 server of ``ar1`` or ``ar2`` assigns (``dhcp_links``)."""
+    return IPv6Address(int(ACCESS_PREFIXES[attachment].network_address) | 0x1_0000)
+
+
 def regional_care_of_address() -> IPv6Address:
     """The RCoA the mobile node forms from the MAP's prefix (RFC 5380 §6.1)."""
     return IPv6Address(int(MAP_PREFIX.network_address) | 0x0000_00FF_FE00_0001)
@@ -266,6 +271,10 @@ class TestbedOptions:
     pcap: str | None = None
     capture_ports: tuple[str, ...] = ("p-mn",)
     extra_daemon_settings: dict[str, Any] = field(default_factory=dict)
+    #: Access links (``ar1``, ``ar2``) whose addresses come from DHCPv6 (RFC 8415): the
+    #: router runs a DHCPv6 server and advertises M = 1, A = 0; under FMIPv6 the other
+    #: router announces it with PrRtAdv Code 5 (RFC 5568 §5.2).
+    dhcp_links: tuple[str, ...] = ()
     #: Extra keys of each node's entity table (``mn``: ``[mobile_node]``, ``ha``, ``ar1``, ...).
     extra_entity_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: One-way delays (seconds) of the core router's links, by the node behind them
@@ -494,11 +503,18 @@ class Testbed:
                 # RFC 5380 §7: the MAP option is configured by hand in each access router.
                 router["map_options"] = [{"address": str(MAP_ADDRESS), "distance": 1,
                                           "preference": 10, "valid_lifetime": 3600}]
+            if node in opts.dhcp_links:
+                # RFC 8415 on this link: RAs with M = 1 and A = 0, the router's DHCPv6 server.
+                router.update(managed=True, autonomous=False)
+                router["dhcp"] = {"pool_start": str(dhcp_address(node)), "pool_size": 16}
             if self.fast:
                 other = "ar2" if node == "ar1" else "ar1"
+                neighbour = _neighbor(other)
+                if other in opts.dhcp_links:
+                    neighbour["dhcp"] = True  # RFC 5568 §5.2: PrRtAdv Code 5 for it
                 router["fast_handover"] = {
                     "local_access_points": [ACCESS_POINTS[node]],
-                    "neighbors": [_neighbor(other)],
+                    "neighbors": [neighbour],
                     # RFC 5568 §10: the key redirects its owner's address on this link only.
                     "handover_keys": [{"spi": HANDOVER_SPI, "key": HANDOVER_KEY,
                                        "previous_care_of_address": str(care_of_address(node))}],
