@@ -267,6 +267,9 @@ class TestbedOptions:
     keep_workdir: bool = False
     #: FMIPv6: how long a handover waits for the FBack before leaving the link.
     fback_wait: float = 1.0
+    #: FMIPv6 predictive: how long the node stays on the old link after the FBack (a late
+    #: link-layer switch), 0: it leaves at once.
+    linger: float = 0.0
     #: Capture (pcap, raw IPv6) on these switch ports from before the daemons start.
     pcap: str | None = None
     capture_ports: tuple[str, ...] = ("p-mn",)
@@ -275,7 +278,8 @@ class TestbedOptions:
     #: router runs a DHCPv6 server and advertises M = 1, A = 0; under FMIPv6 the other
     #: router announces it with PrRtAdv Code 5 (RFC 5568 §5.2).
     dhcp_links: tuple[str, ...] = ()
-    #: Extra keys of each node's entity table (``mn``: ``[mobile_node]``, ``ha``, ``ar1``, ...).
+    #: Extra keys of each node's entity table (``mn``: ``[mobile_node]``, ``ha``, ``ar1``, ...),
+    #: merged into its sub-tables (``{"fast_handover": {...}}`` adds to that table).
     extra_entity_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: One-way delays (seconds) of the core router's links, by the node behind them
     #: (``cn``, ``home``, ``ar1``, ``ar2``, ``map``), from a userspace delay element on the
@@ -565,7 +569,7 @@ class Testbed:
             path = self.workdir / f"{node}.toml"
             config = self._config(node, role)
             entity = next(key for key in config if key != "daemon")
-            config[entity].update(self.options.extra_entity_settings.get(node, {}))
+            _merge(config[entity], self.options.extra_entity_settings.get(node, {}))
             path.write_text(to_toml(config))
             process = self.spawn(node, [sys.executable, "-m", "mipshop.net.daemon", role,
                                         "--config", str(path)], name=f"daemon-{node}")
@@ -695,6 +699,7 @@ class Testbed:
             with contextlib.suppress(NetError):
                 self.wait_for(lambda: len(self.events("mn", "fmip.fback")) > seen,
                               timeout=self.options.fback_wait, what="FBack", poll=0.002)
+            time.sleep(self.options.linger)
         elif self.fast and to != "home" and self.attachment not in (None, "home", to):
             # Reactive (RFC 4260 §7.2 "ab123456cdefg", as the simulator runs it): the AR-Info
             # is learnt beforehand (steps a-b: a wildcard RtSolPr after a background scan,
@@ -742,6 +747,15 @@ class Testbed:
                 raise NetError("mipshop: the capture did not start:\n" + process.log.read_text())
             time.sleep(0.02)
         return process
+
+
+def _merge(table: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Add ``extra`` to ``table``, merging sub-tables key by key."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(table.get(key), dict):
+            _merge(table[key], value)
+        else:
+            table[key] = value
 
 
 def to_toml(data: dict[str, Any]) -> str:
