@@ -148,16 +148,36 @@ def test_hi_retries_exhausted_at_the_map_means_no_redirection():
     assert scn.map.cache.lookup(RCOA, scn.net.now).care_of_address == NCOA
 
 
-def test_hack_use_pcoa_is_a_refusal_at_the_map():
+def test_hack_use_pcoa_at_the_map_keeps_the_lcoa_served_by_the_nar():
+    """HAck Code 3 at a MAP anchor: not a refusal. The MAP keeps tunnelling the RCoA to the
+    old LCoA, through the NAR (which serves it on its link: NAACK status 4), and tells the
+    node with FBack status 1 naming that LCoA; the node keeps it and sends no local BU."""
     scn = build(hmip=True, map_anchored=True, nar={
         "support_previous_care_of_address": True, "addresses_in_use": frozenset({NCOA})})
+    scn.cbr(start=4.0, stop=9.0)
     _predictive(scn)
-    scn.run(8)
+    scn.run(10)
     (hack,) = scn.net.events_of("fmip.hack", "map1")
     assert hack.fields["code"] == 3
     (sent,) = scn.net.events_of("fmip.fback_sent", "map1")
-    assert sent.fields["status"] == 128
-    assert not scn.net.events_of("fmip.tunnel_up")
+    assert sent.fields["status"] == 1
+    fback = next(p.payload for r, p in scn.net.packets(FastBindingAcknowledgement)
+                 if r.sender == "map1")
+    assert [o.address for o in fback.options if isinstance(o, AlternateCareOfAddress)] == [PCOA]
+    (up,) = scn.net.events_of("fmip.tunnel_up", "map1")
+    assert up.fields["endpoint"] == PCOA
+    # Tunnelled twice: MAP -> NAR around MAP -> old LCoA around the RCoA's packet.
+    twice = [p for r, p in scn.net.packets(sender="map1")
+             if p.dst == ar("nar") and isinstance(p.payload, IPv6Packet)
+             and p.payload.dst == PCOA and isinstance(p.payload.payload, IPv6Packet)
+             and p.payload.payload.dst == RCOA]
+    assert twice
+    assert [e.fields["status"] for e in scn.net.events_of("fmip.naack", "mn")] == [4]
+    assert scn.mn.care_of_address == PCOA
+    assert scn.map.cache.lookup(RCOA, 10).care_of_address == PCOA
+    assert not [p for r, p in scn.net.packets(sender="mn")
+                if r.time > up.time and p.src == NCOA]  # no local BU, nothing from the NCoA
+    assert set(scn.sent) <= set(scn.received())  # the NAR buffered and then delivered
 
 
 def test_ping_pong_back_to_the_par_ends_the_fast_binding_at_the_map():
@@ -173,3 +193,20 @@ def test_ping_pong_back_to_the_par_ends_the_fast_binding_at_the_map():
     (down,) = scn.net.events_of("fmip.tunnel_down", "map1")
     assert down.fields["reason"] == "fbu_lifetime_zero"
     assert scn.map.cache.lookup(RCOA, scn.net.now).care_of_address == PCOA
+
+
+def test_the_maps_own_packets_to_the_served_lcoa_go_through_the_nar():
+    """A local BU refreshing the LCoA the NAR serves: the MAP's BA (to that LCoA, RH2 with
+    the RCoA) reaches the node through the NAR too."""
+    scn = build(hmip=True, map_anchored=True, nar={
+        "support_previous_care_of_address": True, "addresses_in_use": frozenset({NCOA})})
+    _predictive(scn)
+    assert scn.map_client is not None
+    scn.net.at(8.0, lambda now: scn.map_client.current.register(PCOA))
+    scn.run(9)
+    [refreshed] = [e for e in scn.net.events_of("map.refreshed", "mn") if e.time > 8.0]
+    assert refreshed.fields["lcoa"] == PCOA
+    wrapped = [p for r, p in scn.net.packets(sender="map1")
+               if r.time > 8.0 and p.dst == ar("nar") and isinstance(p.payload, IPv6Packet)
+               and p.payload.dst == PCOA and not isinstance(p.payload.payload, IPv6Packet)]
+    assert wrapped  # the BA, in a tunnel to the NAR

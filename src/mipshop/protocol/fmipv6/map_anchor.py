@@ -31,9 +31,12 @@ details):
 * **The end**: the local BU the node sends from the new link (RCoA -> NCoA) supersedes the
   fast binding (state ``FORWARDING`` -> ``NONE``, ``fmip.tunnel_down`` reason
   ``superseded``); otherwise it ends with the FBU lifetime, or a lifetime-0 FBU (§5.6).
-* The FBack to the PCoA is routed to the old link (the MAP is not on it); HAck Code 3 ("use
-  PCoA", a tunnel to the NAR) is treated as a refusal (FBack 128): the NAR would serve the
-  PCoA, not the RCoA the MAP redirects.
+* The FBack to the PCoA is routed to the old link (the MAP is not on it).
+* HAck Code 3 ("use PCoA"): the NAR will serve the node's old LCoA on its link (a host route,
+  NAACK status 4). The MAP keeps its RCoA -> old LCoA tunnel and wraps each tunnelled packet
+  once more to the NAR, which delivers the inner one on its link; its own packets to that LCoA
+  (a BA) go the same way. The FBack has status 1 with the old LCoA as Alternate CoA: the node
+  keeps its LCoA on the new link and sends no local BU for the NCoA [choice].
 
 The BADF is keyed with an MN-MAP handover key (``FastHandoverAnchorConfig.handover_keys``)
 with the MAP's address as the "PAR address" (RFC 5568 §6.4.5). Events are the PAR role's,
@@ -43,11 +46,12 @@ emitted by the MAP.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from ipaddress import IPv6Address
 
 from ...wire.ipv6 import IPv6Packet, encapsulate
 from ...wire.mh import FastBindingUpdate, HandoverAcknowledge
-from ..base.actions import Transmit
+from ..base.actions import Action, Transmit
 from ..hmipv6.config import MapConfig
 from ..hmipv6.map import MobilityAnchorPoint
 from ..mipv6.binding_agent import Registration
@@ -162,6 +166,16 @@ class FastHandoverMap(MobilityAnchorPoint):
         # A fast binding redirects the RCoA to the NCoA until the local BU supersedes it.
         if not self.fast_handover.forward(packet):
             super()._tunnel_to_mobile(packet)
+
+    def act(self, action: Action) -> None:
+        """Queue an action; a packet of this MAP for an old LCoA a NAR serves (HAck Code 3)
+        goes to that NAR in a tunnel, as the tunnelled traffic does."""
+        if isinstance(action, Transmit):
+            via = self.fast_handover.role.via(action.packet.dst)
+            if via is not None:
+                action = replace(action, packet=encapsulate(action.packet, src=self.address,
+                                                            dst=via))
+        super().act(action)
 
     def _reverse_tunnel_source(self, entry: BindingCacheEntry, source: IPv6Address) -> bool:
         # RFC 5568 §4 at the anchor: the NCoA of a secure fast binding may reverse-tunnel.

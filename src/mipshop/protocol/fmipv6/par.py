@@ -65,6 +65,11 @@ Events: ``fmip.fbu_received`` (``pcoa``, ``ncoa``, ``mode``, ``sequence``, ``lif
 ``reason``), ``fmip.forwarded`` (``pcoa``, ``endpoint``), ``fmip.reverse_tunnelled`` (``pcoa``,
 ``destination``), ``fmip.reverse_tunnel_rejected`` (``pcoa``, ``source``).
 
+HAck Code 3 at a MAP (:attr:`AnchorHost.tunnels_to_nar` False): the NAR serves the node's old
+LCoA on its link, so the MAP keeps tunnelling the RCoA to that LCoA, each packet wrapped once
+more to the NAR (which delivers the inner tunnel on its link), and answers the node with FBack
+status 1 naming the old LCoA as Alternate CoA ("use NCoA supplied": keep it), [choice].
+
 HAck Code 4 (unsolicited, "usually to trigger an HI", §6.2.1.2) from the NAR a fast binding
 forwards to, naming that node, triggers an HI Code 1 for it (:meth:`PreviousRouterRole.
 _unsolicited_hack`); its HAck changes nothing else. Every HAck code thus reaches the mobile
@@ -121,7 +126,9 @@ class AnchorHost(Protocol):
 
     @property
     def tunnels_to_nar(self) -> bool:
-        """False: a HAck Code 3 ("use PCoA", a tunnel to the NAR) is treated as a refusal."""
+        """For HAck Code 3 ("use PCoA"): True, tunnel to the NAR (an access router's PCoA is
+        the FBU's Home Address); False, keep tunnelling to the previous care-of address, through
+        the NAR, and tell the node to keep it (a MAP: the RCoA's old LCoA)."""
         ...
 
     @property
@@ -246,6 +253,8 @@ class FastBinding:
     context_request: bool = False
     #: Until then packets are also delivered the old way (simultaneous bindings).
     bicast_until: float = 0.0
+    #: HAck Code 3 at a MAP: the NAR the tunnel to the old LCoA goes through.
+    via: IPv6Address | None = None
     history: list[ParState] = field(default_factory=list)
 
     def transition(self, event: ParInput) -> ParState:
@@ -267,6 +276,8 @@ class PreviousRouterRole:
         keys = fmip.config.handover_keys
         self.keys: Mapping[int, HandoverKey] = (
             keys if isinstance(keys, Mapping) else {k.spi: k for k in keys})
+        #: HAck Code 3 at a MAP: LCoAs a NAR serves -> that NAR (see :meth:`via`).
+        self.served_via: dict[IPv6Address, IPv6Address] = {}
         #: Fast bindings waiting for a HAck, by (NAR address, HI sequence number): a HAck is
         #: matched with one probe; no two outstanding HIs to one NAR share a number.
         self.awaiting: dict[tuple[IPv6Address, int], FastBinding] = {}
@@ -466,7 +477,9 @@ class PreviousRouterRole:
             self.router.emit("fmip.context_sent", pcoa=record.pcoa, nar=packet.src,
                              code=hack.code)
             return
-        no_tunnel = hack.code == HandoverAckCode.ACCEPTED_USE_PCOA and not self.fmip.tunnels_to_nar
+        use_pcoa = hack.code == HandoverAckCode.ACCEPTED_USE_PCOA
+        no_tunnel = use_pcoa and not self.fmip.tunnels_to_nar and (
+            record.previous_care_of_address is None)
         if hack.code in _REFUSED or hack.code >= 128 or no_tunnel:
             status = _REFUSED.get(hack.code, FastBindingAckStatus.REASON_UNSPECIFIED)
             self._fback(record, status, lifetime=0)
@@ -484,8 +497,16 @@ class PreviousRouterRole:
                 # §4: the FBack MUST carry the assigned NCoA; status 1 + Alternate CoA.
                 status, alternate, endpoint = (FastBindingAckStatus.ACCEPTED_NCOA_INVALID,
                                                assigned, assigned)
-        elif hack.code == HandoverAckCode.ACCEPTED_USE_PCOA:
+        elif use_pcoa and self.fmip.tunnels_to_nar:
             endpoint = record.nar.address  # §6.2.1.2: tunnel to the NAR
+        elif use_pcoa:
+            # At a MAP (RFC 4140 Appendix A): the NAR serves the old LCoA on its link, so the
+            # MAP's tunnel keeps going to that LCoA, through the NAR; the node is told to keep
+            # it with FBack status 1 and the LCoA as Alternate CoA (§6.2.3).
+            assert record.previous_care_of_address is not None
+            endpoint = record.previous_care_of_address
+            status = FastBindingAckStatus.ACCEPTED_NCOA_INVALID
+            alternate = record.previous_care_of_address
         lifetime = min(record.fbu_lifetime, self.fmip.config.max_tunnel_lifetime)
         old_endpoint = record.endpoint
         record.ncoa = alternate or record.ncoa
@@ -500,6 +521,9 @@ class PreviousRouterRole:
         self._fback(record, status, lifetime=lifetime, alternate=alternate)
         record.transition(ParInput.HACK_ACCEPTED)
         record.endpoint, record.bound_ncoa = endpoint, record.ncoa
+        record.via = record.nar.address if use_pcoa and not self.fmip.tunnels_to_nar else None
+        if record.via is not None:
+            self.served_via[endpoint] = record.via
         window = self.fmip.config.simultaneous_binding
         if window > 0 and record.predictive:
             # The node may still be on the old link for a while (it leaves when its link
@@ -591,7 +615,9 @@ class PreviousRouterRole:
             self.fmip.intercept(record.pcoa, False)
             record.claimed = False
         had_tunnel = record.endpoint is not None
-        record.endpoint = record.bound_ncoa = None
+        if record.via is not None and record.endpoint is not None:
+            self.served_via.pop(record.endpoint, None)
+        record.endpoint = record.bound_ncoa = record.via = None
         if had_tunnel:
             self.router.emit("fmip.tunnel_down", pcoa=record.pcoa, reason=reason)
         # The record (and its last sequence number) stays: replayed FBUs remain stale.
@@ -607,6 +633,10 @@ class PreviousRouterRole:
         if record is not None and record.state is ParState.FORWARDING and (
                 care_of_address != record.previous_care_of_address):
             self._teardown(record, "superseded", ParInput.SUPERSEDED)
+
+    def via(self, address: IPv6Address) -> IPv6Address | None:
+        """The NAR that serves ``address`` (an old LCoA, HAck Code 3 at a MAP), or None."""
+        return self.served_via.get(address)
 
     def bound_care_of_address(self, address: IPv6Address) -> IPv6Address | None:
         """The NCoA a live fast binding of ``address`` forwards to (may reverse-tunnel), or None."""
@@ -636,8 +666,10 @@ class PreviousRouterRole:
             return True
         inner = replace(packet, hop_limit=packet.hop_limit - 1)
         # §4: the tunnel source is the PAR's global address on the MN's old interface.
-        self.router.act(Transmit(packet=encapsulate(inner, src=self.fmip.address,
-                                                    dst=record.endpoint)))
+        outer = encapsulate(inner, src=self.fmip.address, dst=record.endpoint)
+        if record.via is not None:
+            outer = encapsulate(outer, src=self.fmip.address, dst=record.via)  # HAck 3 at a MAP
+        self.router.act(Transmit(packet=outer))
         self.router.counters["fmip.forwarded"] += 1
         self.router.emit("fmip.forwarded", pcoa=record.pcoa, endpoint=record.endpoint)
         previous = record.previous_care_of_address
