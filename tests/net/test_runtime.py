@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from ipaddress import IPv6Address
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,25 @@ def test_router_keys_are_required_for_every_fast_handover_neighbour() -> None:
     del key["spi"]
     with pytest.raises(NetError, match="a router key has exactly the keys key, peer, spi"):
         parse_config("ar", {"access_router": table}).build()
+
+
+def test_state_reports_refusals_and_table_sizes() -> None:
+    # What the control socket's "state" command returns (Runtime.state), after a flood.
+    from mipshop.net.runtime import Runtime
+    from mipshop.wire.ipv6 import IPv6Packet
+    from mipshop.wire.mh import UnknownMobilityMessage
+
+    config = parse_config("ha", {"daemon": {"name": "ha", "interfaces": ["eth0"]}, "home_agent": {
+        "interface": "eth0", "address": "2001:db8:1::1", "prefix": "2001:db8:1::/64"}})
+    entity = config.build(wall_clock_offset=0.0)
+    runtime = Runtime(entity, config.settings)
+    ha = IPv6Address("2001:db8:1::1")
+    for i in range(5000):
+        entity.receive(IPv6Packet(src=IPv6Address(f"2001:db8:2::{i + 1:x}"), dst=ha,
+                                  payload=UnknownMobilityMessage(mh_type=99, data=bytes(10))),
+                       "eth0", 1.0 + i * 1e-4)
+        entity.pull_actions()
+    state = json.loads(json.dumps(runtime.state()))
+    assert state["entity_counters"]["drop.reply_rate"] == 5000 - 100
+    assert state["tables"]["reply_sources"] == 100
+    assert state["tables"]["binding_cache"] == 0 and state["tables"]["pending_dad"] == 0

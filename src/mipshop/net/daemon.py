@@ -8,7 +8,8 @@ its TUN device and sockets (:class:`~.runtime.Runtime`), prints one JSON line
 ``{"ready": true, ...}`` on standard output once started, and serves JSON-lines commands on the
 Unix socket named by ``[daemon] control``, one answer line per command:
 
-* ``{"cmd": "state"}``: counters, binding cache, mobile node state, proxy entries;
+* ``{"cmd": "state"}``: counters (refusals included), table sizes, binding cache, mobile node
+  state, proxy entries;
 * ``{"cmd": "events", "since": N}``: the events recorded from index N on;
 * ``{"cmd": "l2", "event": "link_up" | "link_down" | "link_going_down" | "scan",
   "ap": HEX, "target_ap": HEX, "access_points": [HEX, ...]}``: a link-layer trigger for the

@@ -536,12 +536,15 @@ class Runtime:
     # -- state for the control socket and tests --------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        """A JSON-friendly dump: counters, binding cache, mobile node state."""
+        """A JSON-friendly dump: counters (what the entity refused is counted there, under
+        ``drop.*``, ``auth.*``, ``fmip.*_refused.*`` ...), the size of every table a peer can
+        grow (``tables``), binding cache, mobile node state."""
         entity = self.entity
         now = time.monotonic()
         out: dict[str, Any] = {
             "name": entity.name, "now": now,
             "entity_counters": dict(entity.counters), "runtime_counters": dict(self.counters),
+            "tables": entity.table_sizes(),
         }
         if isinstance(entity, BindingAgent):
             out["binding_cache"] = [

@@ -88,6 +88,13 @@ class AccessRouter(Entity):
         if fast is None or not fast.handle(packet, interface):
             self.counters["drop.unhandled"] += 1
 
+    def table_sizes(self) -> dict[str, int]:
+        """The timers, and the FMIPv6 function's tables when configured."""
+        sizes = super().table_sizes()
+        if self.fast_handover is not None:
+            sizes.update(self.fast_handover.table_sizes())
+        return sizes
+
     def trigger_handover(self, mobile: IPv6Address, target_ap: bytes, now: float, **kwargs: Any
                          ) -> bool:
         """Command: network-initiated handover of ``mobile`` to ``target_ap`` (RFC 5568 §3.3).

@@ -34,3 +34,24 @@ def test_a_timer_restarted_by_every_packet_keeps_the_heap_small() -> None:
         timer = entity.schedule(1800.0, lambda now: None)
     assert len(entity._timers) <= 32
     assert entity.next_deadline() == 1800.0
+
+
+def test_a_compaction_while_timers_fire_fires_each_timer_once() -> None:
+    # A callback that schedules (and cancels) enough timers to compact the heap while
+    # handle_timer is popping it must not make the remaining due timers fire twice.
+    entity = Entity("e", random.Random(0))
+    fired: list[str] = []
+    doomed = [entity.schedule(50.0, lambda now: None) for _ in range(40)]
+
+    def busy(now: float) -> None:
+        fired.append("busy")
+        for timer in doomed:
+            timer.cancel()
+        for _ in range(30):
+            entity.schedule(100.0, lambda now: None).cancel()
+
+    entity.schedule(1.0, busy)
+    entity.schedule(1.0, lambda now: fired.append("second"))
+    entity.handle_timer(1.0)
+    entity.handle_timer(2.0)
+    assert fired == ["busy", "second"]

@@ -316,7 +316,8 @@ def test_a_key_from_a_mapping_that_names_the_pcoa_is_accepted():
     scn.net.inject(_forged(scn), "par", "eth0", at=5.0)
     scn.run(7)
     assert not scn.net.events_of("fmip.fbu_rejected", "par")
-    assert PCOA in scn.routers["par"].fast_handover.par.bindings
+    assert scn.net.events_of("fmip.hi_sent", "par")  # accepted: the handover started
+    assert PCOA in scn.routers["par"].fast_handover.par.sequences
 
 
 # -- routers without FMIPv6, unanswered RtSolPr (§5.1, §6.1.2) --------------------------------

@@ -70,7 +70,7 @@ def test_par_state_machine_every_pair(state, event):
     expected = PAR_EXPECTED[state].get(event, state)
     assert record.transition(event) is expected
     assert PAR_TRANSITIONS.get((state, event), state) is expected
-    assert record.history == [state]
+    assert list(record.history) == [state]
 
 
 @pytest.mark.parametrize("state", list(NarState))

@@ -22,6 +22,9 @@ from .actions import Action, Event
 
 #: Heap size below which cancelled timers are left to surface on their own.
 _MIN_COMPACTION = 16
+#: [choice] Refusal events of one kind an entity emits per second (:meth:`Entity.refuse`);
+#: beyond it a flood is counted, not logged packet by packet.
+REFUSAL_EVENTS_PER_SECOND = 10
 
 
 @dataclass(order=True, slots=True)
@@ -58,6 +61,8 @@ class Entity:
         self._compact_at = _MIN_COMPACTION
         self._timer_order = itertools.count()
         self._received_raw: bytes | None = None
+        #: Refusal events emitted in the current second, per kind (:meth:`refuse`).
+        self._refusal_window: dict[str, tuple[float, int]] = {}
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -72,6 +77,16 @@ class Entity:
         while timers and timers[0].cancelled:
             heapq.heappop(timers)
         return timers[0].when if timers else None
+
+    @property
+    def pending_timers(self) -> int:
+        """Timers in the heap, cancelled ones not yet discarded included (at most twice the
+        live ones, :meth:`schedule`)."""
+        return len(self._timers)
+
+    def table_sizes(self) -> dict[str, int]:
+        """The size of every table a peer can grow, for the ``state`` dump; subclasses add."""
+        return {"timers": len(self._timers)}
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -96,10 +111,8 @@ class Entity:
             try:
                 packet = decode_packet(raw)
             except MalformedPacket as exc:
-                self.counters["drop.malformed"] += 1
-                self.emit(
-                    "packet.malformed", interface=interface, reason=exc.reason, offset=exc.offset
-                )
+                self.refuse("drop.malformed", "packet.malformed", interface=interface,
+                            reason=exc.reason, offset=exc.offset)
                 self.on_malformed(raw, exc, interface)
                 return
             self._received_raw = bytes(raw)
@@ -149,11 +162,32 @@ class Entity:
         timers = self._timers
         heapq.heappush(timers, timer)
         if len(timers) > self._compact_at:
-            live = [t for t in timers if not t.cancelled]
-            heapq.heapify(live)
-            self._timers = live
-            self._compact_at = max(_MIN_COMPACTION, 2 * len(live))
+            # In place: handle_timer may be iterating over this very list (a callback that
+            # schedules); a new list would leave it firing timers the new one also holds.
+            timers[:] = [t for t in timers if not t.cancelled]
+            heapq.heapify(timers)
+            self._compact_at = max(_MIN_COMPACTION, 2 * len(timers))
         return timer
+
+    def refuse(self, counter: str, kind: str | None = None, **fields: Any) -> None:
+        """Count one refused input under ``counter``; emit the event ``kind`` with ``fields``
+        only while fewer than REFUSAL_EVENTS_PER_SECOND of that kind went out this second.
+
+        A flood of bad input is thus logged as counters (and ``events.suppressed``), not as
+        one event line per packet.
+        """
+        self.counters[counter] += 1
+        if kind is None:
+            return
+        start, sent = self._refusal_window.get(kind, (self.now, 0))
+        if self.now - start >= 1.0:
+            start, sent = self.now, 0
+        if sent >= REFUSAL_EVENTS_PER_SECOND:
+            self.counters["events.suppressed"] += 1
+            self._refusal_window[kind] = (start, sent)
+            return
+        self._refusal_window[kind] = (start, sent + 1)
+        self.emit(kind, **fields)
 
     def act(self, action: Action) -> None:
         """Queue one action for the runtime."""

@@ -29,16 +29,34 @@ from ..base.constants import BUFFER_BURST_PACKETS
 GAP_WEIGHT = 0.25
 
 
+class BufferBudget:
+    """Packets all of a router's handover buffers may hold together (§5.4 "MUST be bounded",
+    §10 resource exhaustion): per mobile node bounds alone let many handovers in flight hold
+    without limit."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 0:
+            raise ValueError("limit must be >= 0")
+        self.limit = limit
+        #: Packets held now, in every buffer sharing this budget.
+        self.used = 0
+
+
 class HandoverBuffer:
-    """A bounded FIFO of packets for one mobile node, metering their arrival rate (§5.4)."""
+    """A bounded FIFO of packets for one mobile node, metering their arrival rate (§5.4).
+
+    ``budget``, when given, is shared with the router's other buffers: a packet is also
+    refused when the budget is spent.
+    """
 
     def __init__(self, limit: int, *, burst: int = BUFFER_BURST_PACKETS,
-                 gap_weight: float = GAP_WEIGHT) -> None:
+                 gap_weight: float = GAP_WEIGHT, budget: BufferBudget | None = None) -> None:
         if limit < 0 or burst < 1 or not 0 < gap_weight <= 1:
             raise ValueError("need limit >= 0, burst >= 1 and 0 < gap_weight <= 1")
         self.limit = limit
         self.burst = burst
         self.gap_weight = gap_weight
+        self.budget = budget if budget is not None else BufferBudget(limit)
         self._packets: deque[IPv6Packet] = deque()
         self._last_arrival: float | None = None
         self._gap: float | None = None
@@ -63,10 +81,12 @@ class HandoverBuffer:
             self._gap = gap if self._gap is None else (
                 (1 - self.gap_weight) * self._gap + self.gap_weight * gap)
         self._last_arrival = now
-        if len(self._packets) >= self.limit:
+        budget = self.budget
+        if len(self._packets) >= self.limit or budget.used >= budget.limit:
             self.overflow += 1
             return False
         self._packets.append(packet)
+        budget.used += 1
         self.accepted += 1
         return True
 
@@ -76,14 +96,19 @@ class HandoverBuffer:
         Without a metered rate everything goes now (RFC 5568 §5.4 gives no other rate).
         """
         count = len(self._packets) if self._gap is None else min(self.burst, len(self._packets))
+        self.budget.used -= count
         return [self._packets.popleft() for _ in range(count)]
 
     def pop(self) -> IPv6Packet | None:
         """The next packet of a paced drain, or None when empty."""
-        return self._packets.popleft() if self._packets else None
+        if not self._packets:
+            return None
+        self.budget.used -= 1
+        return self._packets.popleft()
 
     def clear(self) -> int:
         """Discard every waiting packet; returns how many there were."""
         count = len(self._packets)
         self._packets.clear()
+        self.budget.used -= count
         return count

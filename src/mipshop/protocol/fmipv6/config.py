@@ -40,6 +40,19 @@ DEFAULT_MAX_TUNNEL_LIFETIME = 120
 #: [choice] NAR handover buffer size per mobile node, in packets (RFC 5568 §5.4: local policy,
 #: MUST be bounded). 64 packets hold 1.28 s of a 20 ms voice stream.
 DEFAULT_BUFFER_PACKETS = 64
+#: [choice] Packets all of a NAR's handover buffers hold together (RFC 5568 §10: buffering
+#: "could create resource exhaustion concerns"): 16,384, about 24 MB of 1500-octet packets.
+DEFAULT_BUFFERED_PACKETS_TOTAL = 16_384
+#: [choice] Handovers a NAR prepares at once (HAck 130 beyond), and HIs a PAR (or MAP anchor)
+#: awaits answers to at once (FBack 130 beyond; below 2**16, the HI sequence space).
+DEFAULT_MAX_HANDOVERS = 4096
+#: [choice] Link-layer addresses a PAR remembers from RtSolPrs (the oldest forgotten beyond).
+DEFAULT_RTSOLPR_ENTRIES = 4096
+#: [choice] Neighbour entries a NAR makes from UNAs, and how long each lasts: RFC 4861 leaves
+#: the garbage collection of STALE entries to the implementation; they serve the handover
+#: only (forwarding what was claimed before the UNA, NCoA uniqueness).
+DEFAULT_NEIGHBOR_ENTRIES = 4096
+DEFAULT_NEIGHBOR_LIFETIME = 60.0
 
 
 def _check_mac(name: str, value: bytes) -> None:
@@ -132,6 +145,7 @@ class FastHandoverAnchorConfig:
       ``wall_clock_offset`` turns ``now`` into the Unix time of their timestamps;
     * ``request_buffering`` / ``request_assigned_address``: the U and S flags of HI Code 0;
     * ``hi_retries`` and ``rtt``: HI retransmission (§6.2.1.1: 2 x RTT, or 100 ms unknown);
+    * ``max_pending_handovers``: HIs awaiting a HAck at once (an FBU beyond gets FBack 130);
     * ``max_tunnel_lifetime``: ceiling of the granted FBU lifetime (§5.6);
     * ``simultaneous_binding``: seconds during which, after a predictive FBU is accepted, the
       anchor delivers the PCoA's (RCoA's) packets the old way as well as through the tunnel
@@ -148,12 +162,15 @@ class FastHandoverAnchorConfig:
     rtt: float | None = None
     max_tunnel_lifetime: int = DEFAULT_MAX_TUNNEL_LIFETIME
     simultaneous_binding: float = 0.0
+    max_pending_handovers: int = DEFAULT_MAX_HANDOVERS
 
     def __post_init__(self) -> None:
         if self.hi_retries < 0:
             raise ValueError("hi_retries and buffer_packets must be >= 0")
         if not 0 <= self.simultaneous_binding <= self.max_tunnel_lifetime:
             raise ValueError("simultaneous_binding must be 0..max_tunnel_lifetime s")
+        if not 1 <= self.max_pending_handovers < 1 << 16:
+            raise ValueError("max_pending_handovers must be 1..65535 (HI sequence numbers)")
         if self.rtt is not None and not self.rtt > 0:
             raise ValueError("rtt must be positive")
         if self.max_tunnel_lifetime % 4 or not 0 < self.max_tunnel_lifetime <= 0xFFFF * 4:
@@ -229,12 +246,18 @@ class FastHandoverRouterConfig(FastHandoverAnchorConfig):
     * ``naack_use_router_address``: with no usable NCoA and no pool, NAACK status 3 instead
       of 1;
     * ``unrecognized_link_layer_addresses``: MN addresses not valid on this link (NAACK 128);
-    * ``buffer_packets``: per-MN buffer bound (§5.4); ``proxy_lifetime``: PROXY_ND_LIFETIME;
+    * ``buffer_packets``: per-MN buffer bound (§5.4); ``buffered_packets_total``: what all
+      buffers hold together (a packet beyond either bound is dropped and counted);
+      ``proxy_lifetime``: PROXY_ND_LIFETIME;
     * ``pcoa_service_lifetime``: how long a PCoA served here (HAck Code 3, NAACK status 3 or
       4) keeps its host route and tunnel [choice: the longest forwarding tunnel a PAR grants
       by default, DEFAULT_MAX_TUNNEL_LIFETIME];
     * ``accept_handovers`` False refuses every HI (HAck 129); ``max_handovers`` bounds the
-      handovers in progress (HAck 130 beyond it).
+      handovers in progress (HAck 130 beyond it);
+    * ``rtsolpr_entries``: link-layer addresses remembered from RtSolPrs (as PAR);
+      ``neighbor_entries`` / ``neighbor_lifetime``: the neighbour entries made from UNAs.
+
+    Every bound has a finite default (the ``DEFAULT_*`` constants of this module).
     """
 
     local_access_points: tuple[bytes, ...] = ()
@@ -246,16 +269,25 @@ class FastHandoverRouterConfig(FastHandoverAnchorConfig):
     naack_use_router_address: bool = False
     unrecognized_link_layer_addresses: frozenset[bytes] = frozenset()
     buffer_packets: int = DEFAULT_BUFFER_PACKETS
+    buffered_packets_total: int = DEFAULT_BUFFERED_PACKETS_TOTAL
     proxy_lifetime: float = PROXY_ND_LIFETIME
     pcoa_service_lifetime: float = DEFAULT_MAX_TUNNEL_LIFETIME
     accept_handovers: bool = True
-    max_handovers: int | None = None
+    max_handovers: int = DEFAULT_MAX_HANDOVERS
+    rtsolpr_entries: int = DEFAULT_RTSOLPR_ENTRIES
+    neighbor_entries: int = DEFAULT_NEIGHBOR_ENTRIES
+    neighbor_lifetime: float = DEFAULT_NEIGHBOR_LIFETIME
 
     def __post_init__(self) -> None:
         # dataclass(slots=True) makes a new class: zero-argument super() cannot be used here.
         FastHandoverAnchorConfig.__post_init__(self)
-        if self.buffer_packets < 0:
-            raise ValueError("hi_retries and buffer_packets must be >= 0")
+        if self.buffer_packets < 0 or self.buffered_packets_total < 0 or self.max_handovers < 0:
+            raise ValueError("buffer_packets, buffered_packets_total and max_handovers must "
+                             "be >= 0")
+        if self.rtsolpr_entries < 1 or self.neighbor_entries < 1 or not (
+                self.neighbor_lifetime > 0):
+            raise ValueError("rtsolpr_entries, neighbor_entries and neighbor_lifetime must be "
+                             "positive")
         if not (self.proxy_lifetime > 0 and self.pcoa_service_lifetime > 0):
             raise ValueError("proxy_lifetime and pcoa_service_lifetime must be positive")
         if self.map_anchor is not None and self.map_anchor.address not in self.anchors:

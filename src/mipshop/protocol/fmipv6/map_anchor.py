@@ -154,6 +154,10 @@ class FastHandoverMap(MobilityAnchorPoint):
         #: The fast-handover anchor function (RFC 4140 Appendix A).
         self.fast_handover = MapFastHandover(self, fast_handover)
 
+    def table_sizes(self) -> dict[str, int]:
+        """The MAP's tables and the fast-handover anchor's."""
+        return {**super().table_sizes(), **self.fast_handover.role.table_sizes()}
+
     def _accept(self, reg: Registration, existing: BindingCacheEntry | None) -> None:
         super()._accept(reg, existing)
         self.fast_handover.registered(reg.home_address, reg.care_of_address)

@@ -69,7 +69,7 @@ sent), ``fmip.flushed`` (``address``, ``packets``, ``overflow``, ``duration``),
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from ipaddress import IPv6Address, IPv6Network
@@ -92,7 +92,8 @@ from ...wire.nd_options import (
 )
 from ..base.actions import Claim, ConfigureRoute, Transmit
 from ..base.entity import Timer
-from .buffer import HandoverBuffer
+from ..base.tables import BoundedTable
+from .buffer import BufferBudget, HandoverBuffer
 from .config import FastHandoverRouterConfig
 
 if TYPE_CHECKING:
@@ -105,6 +106,8 @@ _ANSWERS_KEPT = 256
 ARRIVALS_KEPT = 256
 #: [choice] How many PCoAs a NAR serves at once (HAck Code 3, NAACK 3); the oldest goes first.
 SERVED_KEPT = 256
+#: [choice] States remembered in a record's ``history``.
+HISTORY_KEPT = 16
 
 
 class NarState(Enum):
@@ -175,7 +178,8 @@ class NarHandover:
     drained: int = 0
     claimed: bool = False
     host_route: bool = False
-    history: list[NarState] = field(default_factory=list)
+    #: The last states, for tests and debugging (bounded).
+    history: deque[NarState] = field(default_factory=lambda: deque(maxlen=HISTORY_KEPT))
 
     def transition(self, event: NarInput) -> NarState:
         """Apply ``event`` with :data:`NAR_TRANSITIONS`."""
@@ -213,13 +217,24 @@ class NewRouterRole:
         self.fmip = fmip
         self.router = fmip.router
         self.config: FastHandoverRouterConfig = fmip.config
+        #: Handovers in progress by the MN's link-layer address (at most ``max_handovers``).
         self.handovers: dict[bytes, NarHandover] = {}
-        #: Neighbour cache entries made from UNAs (STALE, RFC 4861): address -> LLA.
-        self.neighbors: dict[IPv6Address, bytes] = {}
+        #: The same records by the address they serve: one probe per packet, whatever their
+        #: number.
+        self.serving: dict[IPv6Address, NarHandover] = {}
+        #: Neighbour cache entries made from UNAs (STALE, RFC 4861): address -> LLA; any host
+        #: on the link can send UNAs, so the table is bounded and its entries expire.
+        self.neighbors: BoundedTable[IPv6Address, bytes] = BoundedTable(
+            self.config.neighbor_entries, lifetime=self.config.neighbor_lifetime,
+            clock=lambda: self.router.now)
+        #: Packets every buffer of this router holds together (RFC 5568 §5.4, §10).
+        self.budget = BufferBudget(self.config.buffered_packets_total)
         #: HAcks sent, to answer a retransmitted HI alike (the last ``_ANSWERS_KEPT``).
         self._answered: OrderedDict[tuple[IPv6Address, int], HandoverAcknowledge] = (
             OrderedDict())
-        self._pool = list(self.config.address_pool)
+        #: Assignable addresses not yet handed out (ordered; removal is O(1)).
+        self._pool = dict.fromkeys(a for a in self.config.address_pool
+                                   if a not in self.config.addresses_in_use)
         #: Recent arrivals by address (module docstring), oldest first, at most ARRIVALS_KEPT.
         self.arrivals: OrderedDict[IPv6Address, Arrival] = OrderedDict()
         #: PCoAs served on this link, oldest first, at most SERVED_KEPT (module docstring).
@@ -238,8 +253,8 @@ class NewRouterRole:
         return self.router.config.prefix
 
     def by_address(self, address: IPv6Address) -> NarHandover | None:
-        """The handover whose served address is ``address``."""
-        return next((h for h in self.handovers.values() if h.address == address), None)
+        """The handover whose served address is ``address`` (O(1))."""
+        return self.serving.get(address)
 
     def _usable(self, address: IPv6Address | None, lla: bytes) -> bool:
         if address is None or address not in self.prefix or address in self.config.addresses_in_use:
@@ -249,10 +264,23 @@ class NewRouterRole:
         return (owner in (None, lla)) and (served is None or served.link_layer_address == lla)
 
     def _pool_address(self, lla: bytes) -> IPv6Address | None:
+        # Addresses leave the pool when assigned or taken by a neighbour, so the first one is
+        # normally usable: the scan stops at once.
         for address in self._pool:
             if self._usable(address, lla):
                 return address
         return None
+
+    def _learn(self, address: IPv6Address, lla: bytes) -> None:
+        """A neighbour entry from a UNA; an address in the pool is no longer assignable."""
+        self.neighbors[address] = lla
+        self._pool.pop(address, None)
+
+    def table_sizes(self) -> dict[str, int]:
+        """Handovers, neighbour entries, buffered packets, remembered answers and arrivals."""
+        return {"nar_handovers": len(self.handovers), "nar_neighbors": len(self.neighbors),
+                "nar_buffered": self.budget.used, "nar_answers": len(self._answered),
+                "nar_arrivals": len(self.arrivals)}
 
     # -- HI (§6.2.1.1) -> HAck (§6.2.1.2) --------------------------------------------------
 
@@ -332,8 +360,8 @@ class NewRouterRole:
                 pcoa_supported=False)
             return code, ncoa
         existing = self.handovers.get(lla)
-        if existing is None and cfg.max_handovers is not None and (
-                len(self.handovers) >= cfg.max_handovers):
+        if existing is None and len(self.handovers) >= cfg.max_handovers:
+            self.router.counters["fmip.hi_refused.max_handovers"] += 1
             return C.INSUFFICIENT_RESOURCES, None
         if existing is not None:
             # A new handover of the same MN: what is still buffered for it goes out now.
@@ -353,7 +381,7 @@ class NewRouterRole:
         if code == C.ACCEPTED_NCOA_NOT_VALID:
             return code, None
         if hi.buffer:
-            record.buffer = HandoverBuffer(cfg.buffer_packets)
+            record.buffer = HandoverBuffer(cfg.buffer_packets, budget=self.budget)
         self.handovers[lla] = record
         if code == C.ACCEPTED_USE_PCOA:
             assert pcoa is not None
@@ -367,9 +395,10 @@ class NewRouterRole:
             record.address = ncoa
             if from_pool and pool is not None:
                 record.address = pool
-                self._pool.remove(pool)
+                del self._pool[pool]
             record.transition(NarInput.HI_PROXY)
         assert record.address is not None
+        self.serving[record.address] = record
         self.router.act(Claim(address=record.address, proxy_interface=self.fmip.interface))
         record.claimed = True
         record.timer = self.router.schedule(cfg.proxy_lifetime,
@@ -443,8 +472,13 @@ class NewRouterRole:
             self.router.act(ConfigureRoute(prefix=IPv6Network(record.pcoa),
                                            interface=self.fmip.interface, active=False))
             record.host_route = False
+        if record.buffer is not None and len(record.buffer):
+            # Whatever is still held goes (its share of the router's budget comes back).
+            self.router.counters["fmip.buffer_discarded"] += record.buffer.clear()
         if self.handovers.get(record.link_layer_address) is record:
             del self.handovers[record.link_layer_address]
+        if record.address is not None and self.serving.get(record.address) is record:
+            del self.serving[record.address]
 
     # -- data plane: buffering (§5.4) ------------------------------------------------------
 
@@ -523,12 +557,12 @@ class NewRouterRole:
                 self._naack(packet, lla, NAACKStatus.NCOA_INVALID_USE_SUPPLIED,
                             record.address)
                 return True
-            self.neighbors[address] = lla
+            self._learn(address, lla)
             self._note_arrival(address, lla, prepared=True)
             self._attached(record, address)
             return True
         if self._usable(address, lla):
-            self.neighbors[address] = lla  # RFC 4861: a STALE entry, nothing proxied
+            self._learn(address, lla)  # RFC 4861: a STALE entry, nothing proxied
             self._note_arrival(address, lla, prepared=False)
             self.router.emit("fmip.una", address=address, link_layer_address=lla,
                              proxied=False)
@@ -536,7 +570,7 @@ class NewRouterRole:
             return True
         pool = self._pool_address(lla)
         if pool is not None:
-            self._pool.remove(pool)
+            del self._pool[pool]
             self._naack(packet, lla, NAACKStatus.NCOA_INVALID_USE_SUPPLIED, pool)
         elif self.config.naack_use_router_address:
             self._told_router_address.pop(lla, None)

@@ -79,6 +79,7 @@ status 4 then tells the node to keep its PCoA; 1, 128-130 -> a refusal) or not a
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -114,8 +115,9 @@ from .security import RouterAuthenticator, badf_of, sign_badf, verify_badf
 class AnchorHost(Protocol):
     """Where :class:`PreviousRouterRole` runs: an access router or a MAP (module docstring)."""
 
-    #: MN link-layer addresses learnt from RtSolPrs (RFC 5568 §6.1.1), keyed by address.
-    link_layer_addresses: dict[IPv6Address, bytes]
+    #: MN link-layer addresses learnt from RtSolPrs (RFC 5568 §6.1.1), keyed by address
+    #: (a bounded table at an access router).
+    link_layer_addresses: Mapping[IPv6Address, bytes]
     #: HI/HAck authentication with the peer routers (RFC 5568 §10).
     router_auth: RouterAuthenticator
 
@@ -218,6 +220,9 @@ _REFUSED = {
 }
 
 
+#: [choice] States remembered in a record's ``history``.
+HISTORY_KEPT = 16
+
 _ACCEPTED = frozenset({HandoverAckCode.ACCEPTED_NCOA_VALID, HandoverAckCode.ACCEPTED_NCOA_ASSIGNED,
                        HandoverAckCode.ACCEPTED_USE_PCOA})
 
@@ -255,7 +260,8 @@ class FastBinding:
     bicast_until: float = 0.0
     #: HAck Code 3 at a MAP: the NAR the tunnel to the old LCoA goes through.
     via: IPv6Address | None = None
-    history: list[ParState] = field(default_factory=list)
+    #: The last states, for tests and debugging (bounded: a node may send FBUs forever).
+    history: deque[ParState] = field(default_factory=lambda: deque(maxlen=HISTORY_KEPT))
 
     def transition(self, event: ParInput) -> ParState:
         """Apply ``event`` with :data:`PAR_TRANSITIONS` (unknown pairs leave the state)."""
@@ -271,7 +277,14 @@ class PreviousRouterRole:
     def __init__(self, fmip: AnchorHost) -> None:
         self.fmip = fmip
         self.router = fmip.router
+        #: Fast bindings in progress or forwarding, by PCoA (RCoA at a MAP); a record goes
+        #: when its binding ends (state NONE).
         self.bindings: dict[IPv6Address, FastBinding] = {}
+        #: The last FBU sequence number accepted per PCoA, kept after the record goes: the BADF
+        #: carries no timestamp, so only this stops a captured FBU from being replayed. Only an
+        #: authentic FBU writes it and each key is bound to one PCoA, so it holds at most one
+        #: number per handover key.
+        self.sequences: dict[IPv6Address, int] = {}
         #: The handover keys by SPI: one dictionary probe per FBU, whatever their number.
         keys = fmip.config.handover_keys
         self.keys: Mapping[int, HandoverKey] = (
@@ -282,6 +295,11 @@ class PreviousRouterRole:
         #: matched with one probe; no two outstanding HIs to one NAR share a number.
         self.awaiting: dict[tuple[IPv6Address, int], FastBinding] = {}
         self._hi_sequence = fmip.router.rng.randrange(1 << 16)
+
+    def table_sizes(self) -> dict[str, int]:
+        """Fast bindings, retained sequence numbers, HIs awaiting a HAck."""
+        return {"par_bindings": len(self.bindings), "par_sequences": len(self.sequences),
+                "par_awaiting": len(self.awaiting)}
 
     def binding(self, pcoa: IPv6Address) -> FastBinding | None:
         """The fast binding of ``pcoa`` if one exists."""
@@ -317,11 +335,12 @@ class PreviousRouterRole:
         if not (fbu.ack and fbu.home_registration):
             self._reject("flags", packet)  # §6.2.2: A and H MUST be 1
             return
-        record = self.bindings.get(pcoa)
-        if record is not None and record.last_sequence is not None and not seq_newer(
-                fbu.sequence, record.last_sequence):
+        last = self.sequences.get(pcoa)
+        if last is not None and not seq_newer(fbu.sequence, last):
             self._reject("sequence", packet)
             return
+        self.sequences[pcoa] = fbu.sequence
+        record = self.bindings.get(pcoa)
         if record is None:
             record = FastBinding(pcoa=pcoa, key=key)
             self.bindings[pcoa] = record
@@ -355,9 +374,18 @@ class PreviousRouterRole:
             self.router.emit("fmip.fbu_rejected", reason="no_nar", source=packet.src)
             self._fback(record, FastBindingAckStatus.REASON_UNSPECIFIED, lifetime=0)
             if record.state is ParState.NONE:
-                del self.bindings[pcoa]
+                self._forget(record)
             return
         if retransmission:
+            return
+        waiting = record.nar is not None and (
+            (record.nar.address, record.hi_sequence) in self.awaiting)
+        if not waiting and len(self.awaiting) >= self.fmip.config.max_pending_handovers:
+            # Too many handovers waiting for a HAck at once: refused, nothing started.
+            self.router.counters["fmip.fbu_refused.pending_handovers"] += 1
+            self._fback(record, FastBindingAckStatus.INSUFFICIENT_RESOURCES, lifetime=0)
+            if record.state is ParState.NONE:
+                self._forget(record)
             return
         self._cancel_hi(record)  # before ``nar`` changes: it indexes the awaited HAck
         record.nar = nar
@@ -368,8 +396,14 @@ class PreviousRouterRole:
         self._send_hi(record, retransmission=False)
 
     def _reject(self, reason: str, packet: IPv6Packet) -> None:
-        self.router.counters[f"fmip.fbu_rejected.{reason}"] += 1
-        self.router.emit("fmip.fbu_rejected", reason=reason, source=packet.src)
+        # A flood of forged FBUs is counted; only a few events a second are logged.
+        self.router.refuse(f"fmip.fbu_rejected.{reason}", "fmip.fbu_rejected", reason=reason,
+                           source=packet.src)
+
+    def _forget(self, record: FastBinding) -> None:
+        """Drop an ended record (its PCoA's last sequence number stays in ``sequences``)."""
+        if self.bindings.get(record.pcoa) is record:
+            del self.bindings[record.pcoa]
 
     def _delete(self, record: FastBinding, packet: IPv6Packet, fbu: FastBindingUpdate) -> None:
         """Lifetime 0 (§5.6): end the temporary tunnel and deliver directly again."""
@@ -620,7 +654,8 @@ class PreviousRouterRole:
         record.endpoint = record.bound_ncoa = record.via = None
         if had_tunnel:
             self.router.emit("fmip.tunnel_down", pcoa=record.pcoa, reason=reason)
-        # The record (and its last sequence number) stays: replayed FBUs remain stale.
+        # The record goes; its last sequence number stays: replayed FBUs remain stale.
+        self._forget(record)
 
     def superseded(self, address: IPv6Address, care_of_address: IPv6Address) -> None:
         """A regular binding moved ``address`` to ``care_of_address`` (a MAP's local BU).
@@ -687,8 +722,8 @@ class PreviousRouterRole:
         nar = record.nar.address if record.nar is not None else None
         if record.endpoint is None or outer.src not in (record.bound_ncoa, nar):
             # §4: "it must verify if a secure binding exists ... before forwarding".
-            self.router.counters["drop.fmip_reverse_unbound"] += 1
-            self.router.emit("fmip.reverse_tunnel_rejected", pcoa=inner.src, source=outer.src)
+            self.router.refuse("drop.fmip_reverse_unbound", "fmip.reverse_tunnel_rejected",
+                               pcoa=inner.src, source=outer.src)
             return True
         if inner.hop_limit <= 1:
             self.router.counters["drop.hop_limit"] += 1

@@ -47,6 +47,7 @@ from ...wire.nd_options import IPAddressOptionCode, IPAddressPrefix, LinkLayerAd
 from ...wire.nd_options import LLAOptionCode as L
 from ..base.actions import Claim, Transmit
 from ..base.addressing import ND_HOP_LIMIT, address_from_prefix, interface_identifier_from_mac
+from ..base.tables import BoundedTable
 from .config import FastHandoverRouterConfig, NeighborRouter
 from .nar import NewRouterRole
 from .par import PreviousRouterRole
@@ -66,8 +67,10 @@ class FastHandoverRouter:
     def __init__(self, router: AccessRouter, config: FastHandoverRouterConfig) -> None:
         self.router = router
         self.config = config
-        #: Link-layer addresses learnt from RtSolPr source LLA options (RFC 5568 §6.1.1).
-        self.link_layer_addresses: dict[IPv6Address, bytes] = {}
+        #: Link-layer addresses learnt from RtSolPr source LLA options (RFC 5568 §6.1.1); any
+        #: host on the link can send RtSolPrs, so the table is bounded (oldest forgotten).
+        self.link_layer_addresses: BoundedTable[IPv6Address, bytes] = BoundedTable(
+            config.rtsolpr_entries, clock=lambda: router.now)
         #: An access router tunnels to the NAR for HAck Code 3 (RFC 5568 §6.2.1.2).
         self.tunnels_to_nar = True
         #: HI/HAck authentication with the peer routers (RFC 5568 §10), both roles.
@@ -91,6 +94,11 @@ class FastHandoverRouter:
     def interface(self) -> str:
         """The interface towards the mobile nodes."""
         return self.router.config.interface
+
+    def table_sizes(self) -> dict[str, int]:
+        """The PAR and NAR roles' tables and the RtSolPr link-layer addresses."""
+        return {**self.par.table_sizes(), **self.nar.table_sizes(),
+                "rtsolpr_addresses": len(self.link_layer_addresses)}
 
     # -- AnchorHost (the PAR role, :mod:`.par`) -----------------------------------------
 

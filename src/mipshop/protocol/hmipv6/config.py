@@ -15,8 +15,11 @@ from ..base.constants import (
     INITIAL_BINDACK_TIMEOUT,
     INITIAL_BINDACK_TIMEOUT_FIRST_REG,
     MAX_BINDACK_TIMEOUT,
+    MAX_UPDATE_RATE,
 )
 from ..mipv6.config import (
+    DEFAULT_MAX_BINDINGS,
+    DEFAULT_MAX_PENDING_DAD,
     AgentCredentials,
     MobilityCredentials,
     check_agent_credentials,
@@ -50,7 +53,8 @@ class MapConfig:
       prefix 132 and one bound to another node 134.
     * ``valid_lifetime``: the Valid Lifetime of the MAP's prefixes (RFC 5380 §5); no binding is
       granted beyond it. ``max_binding_lifetime``, ``refresh_interval``, ``max_bindings``,
-      ``addresses_in_use``, ``dad_duration``: as for the home agent
+      ``max_pending_dad``, ``registration_rate``, ``addresses_in_use``, ``dad_duration``: as
+      for the home agent
       (:class:`~mipshop.protocol.mipv6.config.HomeAgentConfig`). [choice] ``dad_duration`` defaults
       to 0: RFC 5380 asks for no DAD on an RCoA, and the MAP checks uniqueness in its own Binding
       Cache.
@@ -66,7 +70,9 @@ class MapConfig:
     valid_lifetime: int = 86_400
     max_binding_lifetime: float = 3600.0
     refresh_interval: float | None = None
-    max_bindings: int | None = None
+    max_bindings: int = DEFAULT_MAX_BINDINGS
+    max_pending_dad: int = DEFAULT_MAX_PENDING_DAD
+    registration_rate: int = MAX_UPDATE_RATE
     addresses_in_use: frozenset[IPv6Address] = frozenset()
     dad_duration: float = 0.0
     wall_clock_offset: float = 0.0
@@ -77,6 +83,8 @@ class MapConfig:
             refresh_interval=self.refresh_interval,
             max_bindings=self.max_bindings,
             dad_duration=self.dad_duration,
+            max_pending_dad=self.max_pending_dad,
+            registration_rate=self.registration_rate,
         )
         check_agent_credentials(self.credentials, self.rcoa_prefix, "RCoA")
         if not 0 < self.valid_lifetime <= 0xFFFFFFFF:

@@ -74,6 +74,7 @@ from ..base.constants import MAX_DELETE_BCE_TIMEOUT
 from ..base.entity import Entity, Timer
 from ..base.icmp_errors import IcmpErrorLimiter, mobility_header_parameter_problem
 from ..base.sequence import seq_newer
+from ..base.tables import ReplyLimiter
 from .binding_cache import BindingCache, BindingCacheEntry
 from .config import AgentCredentials, MobilityCredentials
 from .mn_ha_auth import ReplayChecker, ReplayVerdict
@@ -97,8 +98,18 @@ class AgentConfig(Protocol):
         ...
 
     @property
-    def max_bindings(self) -> int | None:
-        """Binding Cache limit (status 130 beyond it)."""
+    def max_bindings(self) -> int:
+        """Binding Cache limit, pending DAD included (status 130 beyond it)."""
+        ...
+
+    @property
+    def max_pending_dad(self) -> int:
+        """Registrations waiting for DAD at once (status 130 beyond it)."""
+        ...
+
+    @property
+    def registration_rate(self) -> int:
+        """Authenticated BUs accepted per second per mobile node (more are dropped)."""
         ...
 
     @property
@@ -179,6 +190,12 @@ class BindingAgent(Entity):
         #: removal timer). At most one per entry the cache held, so bounded like the cache.
         self._inactive: dict[IPv6Address, tuple[int, Timer]] = {}
         self._icmp_errors = IcmpErrorLimiter()
+        #: Answers to BUs that failed authentication and to unknown MH types, per source and
+        #: in total (a forged BU with a real SPI must not make the agent a reflector).
+        self.replies = ReplyLimiter()
+        #: Authenticated BUs per mobile node per second (RFC 6275 §11.8 MAX_UPDATE_RATE is
+        #: what a mobile node may send; more is a misbehaving or compromised node).
+        self._registrations = ReplyLimiter(per_source=config.registration_rate, total=None)
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -292,7 +309,11 @@ class BindingAgent(Entity):
         elif isinstance(payload, IPv6Packet):
             self._reverse_tunnel(packet, payload)
         elif isinstance(payload, UnknownMobilityMessage):
-            # RFC 6275 §9.2 / §9.3.3: unknown MH Type -> Binding Error status 2.
+            # RFC 6275 §9.2 / §9.3.3: unknown MH Type -> Binding Error status 2, rate-limited
+            # ("the rate ... SHOULD be limited", §9.3.3) per source and in total.
+            if not self.replies.allow(packet.src, self.now):
+                self.counters["drop.reply_rate"] += 1
+                return
             self._send(packet.src, BindingError(
                 status=BindingErrorStatus.UNRECOGNIZED_MH_TYPE,
                 home_address=packet.home_address or IPv6Address("::"),
@@ -311,7 +332,16 @@ class BindingAgent(Entity):
             self.counters["drop.not_unicast_routable"] += 1
             return
         authenticated = self._authenticate(packet, bu, hoa, coa)
-        reg = self._admit(authenticated) if authenticated is not None else None
+        if authenticated is None:
+            return
+        creds = authenticated.credentials
+        if not self._registrations.allow(creds.identifier if creds is not None else hoa,
+                                         self.now):
+            # More than ``registration_rate`` fresh BUs a second from one node: dropped
+            # (it retransmits, RFC 6275 §11.8), so one node cannot monopolise the agent.
+            self.counters["drop.registration_rate"] += 1
+            return
+        reg = self._admit(authenticated)
         if reg is None:
             return
         hoa = reg.home_address
@@ -353,7 +383,7 @@ class BindingAgent(Entity):
                 self._dad_cleared(hoa)
             self._reject(reg, status)
             return
-        if existing is None and not self.cache.has_room_for(hoa, self.now):
+        if existing is None and not self._has_room(hoa):
             if pending is not None:
                 self._dad_cleared(hoa)
             self._reject(reg, S.INSUFFICIENT_RESOURCES)  # §10.3.1, §9.5.2
@@ -361,6 +391,9 @@ class BindingAgent(Entity):
         if existing is None and self.agent_config.dad_duration > 0:
             # §10.3.1: DAD on the registered address before the first BA (a superseding BU
             # keeps the DAD already running).
+            if pending is None and len(self._dad) >= self.agent_config.max_pending_dad:
+                self._reject(reg, S.INSUFFICIENT_RESOURCES)  # too many DADs at once
+                return
             remaining = max(dad_started + self.agent_config.dad_duration - self.now, 0.0)
             timer = self.schedule(remaining, lambda now: self._dad_done(hoa))
             self._dad[hoa] = (timer, reg, dad_started)
@@ -407,10 +440,26 @@ class BindingAgent(Entity):
         existing = self.cache.lookup(hoa, self.now)
         if existing is None and self._duplicate(reg):
             self._reject(reg, S.DUPLICATE_ADDRESS_DETECTION_FAILED)  # §10.3.1
-        elif existing is None and not self.cache.has_room_for(hoa, self.now):
+        elif existing is None and not self._has_room(hoa):
             self._reject(reg, S.INSUFFICIENT_RESOURCES)
         else:
             self._accept(reg, existing)
+
+    def _has_room(self, hoa: IPv6Address) -> bool:
+        """Room for a binding of ``hoa`` (O(1)): the Binding Cache and the registrations
+        waiting for DAD together stay within ``max_bindings`` (§9.5.2, §10.3.1: 130)."""
+        if self.cache.get(hoa) is not None:
+            return True  # replaces its own entry
+        waiting = len(self._dad) - (hoa in self._dad)
+        return len(self.cache) + waiting < self.agent_config.max_bindings
+
+    def table_sizes(self) -> dict[str, int]:
+        """Binding Cache, pending DAD, replay state and reply limiters, besides the timers."""
+        return {**super().table_sizes(), "binding_cache": len(self.cache),
+                "pending_dad": len(self._dad), "inactive_bindings": len(self._inactive),
+                "replay": len(self.replay),
+                "reply_sources": len(self.replies),
+                "registration_sources": len(self._registrations)}
 
     def _authenticate(
         self, packet: IPv6Packet, bu: BindingUpdate, hoa: IPv6Address, coa: IPv6Address
@@ -432,11 +481,11 @@ class BindingAgent(Entity):
             encoded=self.received_mobility_header,
         ):
             self._auth_failure("bad_authenticator", hoa)
-            self._reject(reg, S.MIPV6_AUTH_FAIL)  # RFC 4285 §5.1.1: MUST send BA 146
+            self._reject_untrusted(reg, S.MIPV6_AUTH_FAIL)  # RFC 4285 §5.1.1: MUST send 146
             return None
         if protection.timestamp is None:
             self._auth_failure("no_timestamp", hoa)
-            self._reject(reg, S.MIPV6_MESG_ID_REQD)  # RFC 4285 §6, §8
+            self._reject_untrusted(reg, S.MIPV6_MESG_ID_REQD)  # RFC 4285 §6, §8
             return None
         sa = creds.security_association
         verdict = self.replay.accept(
@@ -445,16 +494,26 @@ class BindingAgent(Entity):
         if verdict is not ReplayVerdict.ACCEPTED:
             # RFC 4285 §6: authenticated but the timestamp is invalid -> 144, no binding; the
             # BA's timestamp carries the agent's time of day in its high-order 32 bits.
-            self.counters["auth.replay"] += 1
-            self.emit("auth.replay", home_address=hoa, verdict=verdict.value)
+            self.refuse("auth.replay", "auth.replay", home_address=hoa, verdict=verdict.value)
             stamp = self.replay.reply_timestamp(protection.timestamp, verdict, self.now)
-            self._reject(replace(reg, timestamp=stamp), S.MIPV6_ID_MISMATCH)
+            self._reject_untrusted(replace(reg, timestamp=stamp), S.MIPV6_ID_MISMATCH)
             return None
         return reg
 
     def _auth_failure(self, reason: str, hoa: IPv6Address) -> None:
-        self.counters[f"auth.{reason}"] += 1
-        self.emit("auth.failed", reason=reason, home_address=hoa)
+        self.refuse(f"auth.{reason}", "auth.failed", reason=reason, home_address=hoa)
+
+    def _reject_untrusted(self, reg: Registration, status: int) -> None:
+        """Answer a BU that failed authentication or replay protection (144-146).
+
+        Anyone can send such a BU from any source with a real SPI, and the answer is signed
+        and about its size: answers are rate-limited per source and in total (a reflector
+        otherwise), and logged as counters beyond a few events a second.
+        """
+        if not self.replies.allow(reg.packet.src, self.now):
+            self.counters["drop.reply_rate"] += 1
+            return
+        self._reject(reg, status, untrusted=True)
 
     def _deregister(self, reg: Registration, existing: BindingCacheEntry | None) -> None:
         hoa = reg.home_address
@@ -546,11 +605,16 @@ class BindingAgent(Entity):
         self._released(hoa)
 
     def _reject(
-        self, reg: Registration, status: int, *, sequence: int | None = None
+        self, reg: Registration, status: int, *, sequence: int | None = None,
+        untrusted: bool = False,
     ) -> None:
-        self.counters[f"ba.status.{int(status)}"] += 1
-        self.emit("binding.rejected", home_address=reg.home_address, status=int(status),
-                  sequence=reg.update.sequence)
+        fields = {"home_address": reg.home_address, "status": int(status),
+                  "sequence": reg.update.sequence}
+        if untrusted:
+            self.refuse(f"ba.status.{int(status)}", "binding.rejected", **fields)
+        else:
+            self.counters[f"ba.status.{int(status)}"] += 1
+            self.emit("binding.rejected", **fields)
         self._acknowledge(reg, status, lifetime=0, sequence=sequence)
 
     def _acknowledge(

@@ -105,8 +105,15 @@ class BindingCache:
         return sum(1 for e in self._entries.values() if not e.expired(now))
 
     def has_room_for(self, home_address: IPv6Address, now: float) -> bool:
-        """True if :meth:`update` for ``home_address`` at ``now`` would not overflow."""
-        if self.max_entries is None or self.lookup(home_address, now) is not None:
+        """True if :meth:`update` for ``home_address`` at ``now`` would not overflow.
+
+        O(1) while fewer than ``max_entries`` entries are stored (the entities remove an entry
+        when it expires, so this is the normal case); only a full cache counts its live
+        entries.
+        """
+        entries = self._entries
+        if self.max_entries is None or home_address in entries or (
+                len(entries) < self.max_entries):
             return True
         return self.live_count(now) < self.max_entries
 

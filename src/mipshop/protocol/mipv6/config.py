@@ -24,28 +24,39 @@ from ..base.constants import (
     MAX_NONCE_LIFETIME,
     MAX_RO_FAILURE,
     MAX_RR_BINDING_LIFETIME,
+    MAX_UPDATE_RATE,
     MIN_MOB_PFX_ADV_INTERVAL,
     ND_RETRANS_TIMER,
     NONCE_REGENERATION_INTERVAL,
 )
 from .mn_ha_auth import SecurityAssociation
 
+#: [choice] Default Binding Cache limit of a home agent, MAP or correspondent (RFC 6275 §9.6:
+#: "by necessity, a finite size"); about 40 MB of bindings at the measured bytes per binding.
+DEFAULT_MAX_BINDINGS = 100_000
+#: [choice] Registrations a binding agent lets wait for DAD at once (status 130 beyond).
+DEFAULT_MAX_PENDING_DAD = 1024
+
 
 def check_binding_agent_limits(
     *,
     max_binding_lifetime: float,
     refresh_interval: float | None,
-    max_bindings: int | None,
+    max_bindings: int,
     dad_duration: float,
+    max_pending_dad: int = DEFAULT_MAX_PENDING_DAD,
+    registration_rate: int = MAX_UPDATE_RATE,
 ) -> None:
     """The checks every binding agent's configuration (home agent, MAP) shares."""
     check_lifetime("max_binding_lifetime", max_binding_lifetime)
     if refresh_interval is not None:
         check_lifetime("refresh_interval", refresh_interval)
-    if max_bindings is not None and max_bindings < 0:
-        raise ValueError("max_bindings must be >= 0")
+    if max_bindings < 0:
+        raise ValueError("max_bindings must be >= 0 (finite: RFC 6275 §9.6)")
     if dad_duration < 0:
         raise ValueError("dad_duration must be >= 0")
+    if max_pending_dad < 1 or registration_rate < 1:
+        raise ValueError("max_pending_dad and registration_rate must be >= 1")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -112,7 +123,10 @@ class HomeAgentConfig:
       one home address it may register (in the home prefix). ``accept_unauthenticated``
       also accepts Binding Updates without the Mobility Message Authentication option (a
       warning event is emitted at start).
-    * ``max_bindings``: Binding Cache limit (status 130 beyond it; None = unbounded).
+    * ``max_bindings``: Binding Cache limit, registrations waiting for DAD included (status
+      130 beyond it); ``max_pending_dad``: registrations waiting for DAD at once (130
+      beyond); ``registration_rate``: authenticated BUs accepted per second from one mobile
+      node (RFC 6275 §11.8 MAX_UPDATE_RATE by default; more are dropped and counted).
     * ``addresses_in_use``: addresses the HA's Duplicate Address Detection finds in use on the
       home link (status 134); ``dad_duration`` is how long that DAD takes before the first
       BA (RetransTimer x DupAddrDetectTransmits, RFC 6275 §10.3.1 and §13).
@@ -129,7 +143,9 @@ class HomeAgentConfig:
     router: RouterConfig
     credentials: AgentCredentials = ()
     accept_unauthenticated: bool = False
-    max_bindings: int | None = None
+    max_bindings: int = DEFAULT_MAX_BINDINGS
+    max_pending_dad: int = DEFAULT_MAX_PENDING_DAD
+    registration_rate: int = MAX_UPDATE_RATE
     addresses_in_use: frozenset[IPv6Address] = frozenset()
     dad_duration: float = ND_RETRANS_TIMER
     max_binding_lifetime: float = 3600.0
@@ -156,6 +172,8 @@ class HomeAgentConfig:
             refresh_interval=self.refresh_interval,
             max_bindings=self.max_bindings,
             dad_duration=self.dad_duration,
+            max_pending_dad=self.max_pending_dad,
+            registration_rate=self.registration_rate,
         )
         check_agent_credentials(self.credentials, self.router.prefix, "home_address")
         if self.max_home_agents < 0:
@@ -266,18 +284,20 @@ class CorrespondentConfig:
     * ``accept_unauthenticated``: accept Binding Updates without return routability
       authorization (Nonce Indices + Binding Authorization Data); a warning event is emitted
       at start.
-    * ``max_bindings``: Binding Cache limit (status 130 beyond it).
+    * ``max_bindings``: Binding Cache limit, inactive entries included (status 130 beyond it;
+      finite, RFC 6275 §9.6).
     * ``nonce_regeneration_interval`` / ``nonce_lifetime``: the §5.2.7 nonce schedule.
     * ``refresh_request_lead``: send a Binding Refresh Request this many seconds before a
       recently used entry expires (§9.5.5; the RFC leaves the time open) [choice].
     * ``binding_error_interval``: at most one Binding Error per this many seconds per
-      destination (§9.3.3: rate limited like ICMP errors) [choice].
+      destination, and REPLIES_TOTAL in all (§9.3.3: rate limited like ICMP errors), the
+      destinations remembered in a bounded table [choice].
     """
 
     address: IPv6Address
     interface: str = "eth0"
     accept_unauthenticated: bool = False
-    max_bindings: int | None = None
+    max_bindings: int = DEFAULT_MAX_BINDINGS
     nonce_regeneration_interval: float = NONCE_REGENERATION_INTERVAL
     nonce_lifetime: float = MAX_NONCE_LIFETIME
     rotate_node_key: bool = False

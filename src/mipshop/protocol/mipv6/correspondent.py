@@ -70,11 +70,11 @@ from ...wire.mh import (
 )
 from ...wire.mh_options import BindingAuthorizationData, NonceIndices
 from ..base.actions import ConfigureAddress, Deliver, Intercept, Transmit
-from ..base.backoff import RateLimiter
 from ..base.constants import MAX_RR_BINDING_LIFETIME
 from ..base.entity import Entity, Timer
 from ..base.icmp_errors import IcmpErrorLimiter, mobility_header_parameter_problem
 from ..base.sequence import seq_newer
+from ..base.tables import ReplyLimiter
 from .binding_cache import BindingCache, BindingCacheEntry
 from .config import CorrespondentConfig
 from .return_routability import NonceTable, binding_management_key
@@ -110,7 +110,9 @@ class CorrespondentNode(Entity):
         self._entry_timers: dict[IPv6Address, list[Timer]] = {}
         #: Inactive entries (§5.2.8): home address -> (last accepted sequence, retained until).
         self.retired: dict[IPv6Address, tuple[int, float]] = {}
-        self._error_rate = RateLimiter(rate=1, window=config.binding_error_interval)
+        #: Binding Errors per destination and in total (§9.3.3), in a bounded table: spoofed
+        #: sources neither make the node a reflector nor grow its memory.
+        self.error_replies = ReplyLimiter(per_source=1, window=config.binding_error_interval)
         self._icmp_errors = IcmpErrorLimiter()
 
     # -- commands ------------------------------------------------------------------------
@@ -194,7 +196,7 @@ class CorrespondentNode(Entity):
 
     def _binding_error(self, packet: IPv6Packet, status: int) -> None:
         # §9.3.3: to the offending packet's source, rate-limited like ICMP errors.
-        if packet.src.is_multicast or not self._error_rate.try_acquire(packet.src, self.now):
+        if packet.src.is_multicast or not self.error_replies.allow(packet.src, self.now):
             self.counters["binding_error.rate_limited"] += 1
             return
         hoa = packet.home_address or IPv6Address("::")
@@ -246,8 +248,8 @@ class CorrespondentNode(Entity):
         if indices is None or not authorized:
             if not self.config.accept_unauthenticated:
                 # §9.5.1: a BU without the mandatory options is silently discarded.
-                self.counters["auth.unauthenticated"] += 1
-                self.emit("auth.failed", reason="unauthenticated", home_address=hoa)
+                self.refuse("auth.unauthenticated", "auth.failed", reason="unauthenticated",
+                            home_address=hoa)
                 return
         else:
             home_token = self.nonces.home_token(indices.home_nonce_index, hoa, self.now)
@@ -265,8 +267,8 @@ class CorrespondentNode(Entity):
             if not verify_binding_authorization(bu, kbm, care_of_address=signed,
                                                 correspondent=self.address,
                                                 encoded=self.received_mobility_header):
-                self.counters["auth.bad_authenticator"] += 1
-                self.emit("auth.failed", reason="bad_authenticator", home_address=hoa)
+                self.refuse("auth.bad_authenticator", "auth.failed", reason="bad_authenticator",
+                            home_address=hoa)
                 return
         existing = self.cache.lookup(hoa, self.now)
         if existing is not None and existing.home_registration != bu.home_registration:
@@ -406,12 +408,16 @@ class CorrespondentNode(Entity):
                 timer.cancel()
 
     def _has_room(self, hoa: IPv6Address) -> bool:
-        """Room for a new binding: inactive entries count against ``max_bindings`` (§5.2.8)."""
-        limit = self.config.max_bindings
-        if limit is None:
-            return True
+        """Room for a new binding (O(1)): inactive entries count against ``max_bindings``
+        (§5.2.8); an entry counts until its expiry timer removes it."""
         inactive = len(self.retired) - (hoa in self.retired)
-        return len(self.cache) + inactive < limit
+        return len(self.cache) + inactive < self.config.max_bindings
+
+    def table_sizes(self) -> dict[str, int]:
+        """Binding Cache, inactive entries, nonces and the Binding Error limiter."""
+        return {**super().table_sizes(), "binding_cache": len(self.cache),
+                "inactive_bindings": len(self.retired), "nonces": len(self.nonces),
+                "binding_error_sources": len(self.error_replies)}
 
     def _remove(self, hoa: IPv6Address) -> BindingCacheEntry | None:
         for timer in self._entry_timers.pop(hoa, []):

@@ -212,6 +212,10 @@ class ReplayChecker:
         """Drop the state kept for ``mn`` (e.g. when its security association is removed)."""
         self._last.pop(mn, None)
 
+    def __len__(self) -> int:
+        """Identities with a recorded timestamp (only authenticated ones: bounded by the SAs)."""
+        return len(self._last)
+
 
 class TimestampSource:
     """Mobile-node side timestamps for the replay protection option (RFC 4285 §6).

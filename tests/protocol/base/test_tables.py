@@ -1,0 +1,88 @@
+"""Bounded tables, the reply limiter, refusal events and the timer heap's compaction."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mipshop.protocol.base.entity import REFUSAL_EVENTS_PER_SECOND, Entity
+from mipshop.protocol.base.tables import BoundedTable, ReplyLimiter
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_bounded_table_evicts_the_oldest_and_expires_entries():
+    clock = Clock()
+    table: BoundedTable[int, str] = BoundedTable(3, lifetime=10.0, clock=clock)
+    for key in range(5):
+        table[key] = f"v{key}"
+    assert len(table) == 3 and table.evicted == 2
+    assert 0 not in table and table.get(4) == "v4" and table[2] == "v2"
+    table[2] = "again"  # rewriting makes it the newest
+    table[5] = "v5"
+    assert list(table) == [4, 2, 5]
+    clock.now = 10.0
+    assert table.get(4) is None and 4 not in table  # expired: invisible
+    with pytest.raises(KeyError):
+        table[4]
+    table[6] = "v6"  # a write drops the expired ones from the old end
+    assert list(table) == [6]
+    assert table.pop(6) == "v6" and table.pop(6) is None
+    with pytest.raises(ValueError):
+        BoundedTable(0, clock=clock)
+    with pytest.raises(ValueError):
+        BoundedTable(1, lifetime=0, clock=clock)
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.floats(0, 5)), max_size=200))
+def test_bounded_table_never_exceeds_its_capacity(writes):
+    clock = Clock()
+    table: BoundedTable[int, int] = BoundedTable(8, lifetime=3.0, clock=clock)
+    for key, delay in writes:
+        clock.now += delay
+        table[key] = key
+        assert len(table) <= 8 and table.get(key) == key
+
+
+def test_reply_limiter_per_source_and_in_total():
+    limiter = ReplyLimiter(per_source=2, total=5, window=1.0, max_sources=3)
+    assert [limiter.allow("a", 0.0) for _ in range(3)] == [True, True, False]
+    assert [limiter.allow(s, 0.1) for s in "bcd"] == [True, True, True]
+    assert limiter.allow("e", 0.2) is False  # the total of 5 is spent
+    assert len(limiter) <= 3
+    assert limiter.allow("a", 1.0) is True  # a new window
+    with pytest.raises(ValueError):
+        ReplyLimiter(per_source=0)
+
+
+def test_reply_limiter_without_a_total_and_its_memory():
+    limiter = ReplyLimiter(per_source=1, total=None, window=1.0, max_sources=100)
+    assert all(limiter.allow(i, 0.5) for i in range(10_000))  # no overall cap
+    assert len(limiter) == 100  # but a bounded memory
+    assert limiter.allow(9_999, 0.6) is False
+    limiter.allow("x", 2.0)
+    assert len(limiter) == 1  # sources whose window is over are forgotten
+
+
+def test_refusals_are_counted_and_their_events_limited():
+    entity = Entity("e", random.Random(1))
+    for i in range(100):
+        entity.now = 1.0 + i * 0.001
+        entity.refuse("drop.x", "x.refused", index=i)
+    entity.now = 2.5
+    entity.refuse("drop.x", "x.refused", index=100)
+    events = [a for a in entity.pull_actions() if a.kind == "x.refused"]
+    assert len(events) == REFUSAL_EVENTS_PER_SECOND + 1
+    assert entity.counters["drop.x"] == 101
+    assert entity.counters["events.suppressed"] == 100 - REFUSAL_EVENTS_PER_SECOND
+    entity.refuse("drop.y")
+    assert entity.counters["drop.y"] == 1
