@@ -223,6 +223,18 @@ def encode_extension_header(header: ExtensionHeader, next_header: int) -> bytes:
     return bytes((next_header, length)) + body
 
 
+def skip_extension_header(kind: int, data: bytes, offset: int) -> tuple[int, int]:
+    """``(next_header, end_offset)`` of the extension header of type ``kind`` at ``offset``,
+    without decoding it: for walking bytes :func:`decode_extension_header` already accepted."""
+    if kind == FRAGMENT:
+        size = 8
+    elif kind == AUTHENTICATION_HEADER:
+        size = (data[offset + 1] + 2) * 4
+    else:
+        size = (data[offset + 1] + 1) * 8
+    return data[offset], offset + size
+
+
 def decode_extension_header(
     kind: int, data: bytes, offset: int
 ) -> tuple[ExtensionHeader, int, int]:

@@ -32,6 +32,7 @@ from .ext_headers import (
     decode_extension_header,
     encode_extension_header,
     header_type,
+    skip_extension_header,
 )
 from .icmpv6 import ICMPV6_CHECKSUM_OFFSET, ICMPv6Message, decode_icmpv6, encode_icmpv6
 from .mh import MH_CHECKSUM_OFFSET, MobilityMessage, decode_mh, encode_mh
@@ -349,7 +350,8 @@ def mobility_header_bytes(data: bytes) -> bytes | None:
         ):
             if len(data) - offset < 2:
                 return None
-            _, next_header, offset = decode_extension_header(next_header, data, offset)
+            # Accepted bytes: the lengths suffice, the options need no second decode.
+            next_header, offset = skip_extension_header(next_header, data, offset)
         if next_header == PROTO_MH:
             if len(data) - offset < 2:
                 return None

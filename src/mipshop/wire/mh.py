@@ -51,10 +51,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import IntEnum
 from ipaddress import IPv6Address
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from .errors import MalformedPacket
 from .mh_options import (
@@ -99,6 +99,8 @@ __all__ = [
     "decode_mh",
     "encode_mh",
     "mh_authenticator_input",
+    "sign_last_option",
+    "with_options",
 ]
 
 IPPROTO_NONE = 59
@@ -867,6 +869,9 @@ def encode_mh(msg: MobilityMessage, *, fbu_lifetime_unit: int = 4) -> bytes:
     option not last, more than 2048 octets, an FBU lifetime that the unit cannot carry) and
     ``TypeError`` for an object that is not a message.
     """
+    signed = _signed
+    if signed is not None and signed[0] is msg and signed[2] == fbu_lifetime_unit:
+        return signed[1]  # encoded when signed (sign_last_option)
     try:
         encode = _ENCODERS[msg.__class__]
     except KeyError:
@@ -892,6 +897,16 @@ _new_fna = _fast_new(FastNeighborAdvertisement)
 _new_hi = _fast_new(HandoverInitiate)
 _new_hack = _fast_new(HandoverAcknowledge)
 _new_unknown = _fast_new(UnknownMobilityMessage)
+#: Messages with options: how to build them without ``__init__`` (:func:`with_last_option`).
+_BUILDERS: dict[type, Callable[..., Any]] = {
+    BindingRefreshRequest: _new_brr, HomeTestInit: _new_hoti, CareOfTestInit: _new_coti,
+    HomeTest: _new_hot, CareOfTest: _new_cot, BindingUpdate: _new_bu,
+    BindingAcknowledgement: _new_ba, BindingError: _new_be, FastBindingUpdate: _new_fbu,
+    FastBindingAcknowledgement: _new_fback, FastNeighborAdvertisement: _new_fna,
+    HandoverInitiate: _new_hi, HandoverAcknowledge: _new_hack,
+}
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in fields(cls)) for cls in _BUILDERS}
 
 # Decoders test the option area against the padding an encoder writes for an option-less
 # message (the usual case) before calling the option decoder, which works on the whole header
@@ -1101,6 +1116,47 @@ def _decode_mh_checked(data: bytes, unit: int) -> MobilityMessage:
             f"Header Len {data[1]} means {total} octets but only {n} are present", 1
         )
     return decode(data, total, unit)
+
+
+_MsgT = TypeVar("_MsgT")
+
+#: The last message :func:`sign_last_option` built and its encoding (``encode_mh`` returns
+#: it for that very object, so a signed message is encoded once: for its MAC).
+_signed: tuple[object, bytes, int] | None = None
+
+
+def with_options(message: _MsgT, options: tuple[MobilityOption, ...]) -> _MsgT:
+    """``message`` with ``options`` instead of its own, checked as the constructor checks them,
+    built without ``__init__`` (:func:`_fast_new`): the other fields were validated when
+    ``message`` was. For signers, which append options to a message many times a second."""
+    _check_options(options)
+    cls = message.__class__
+    names = _FIELD_NAMES[cls]
+    values = [getattr(message, name) for name in names]
+    values[names.index("options")] = options
+    return _BUILDERS[cls](*values)  # type: ignore[no-any-return]
+
+
+def sign_last_option(draft: _MsgT, encoded: bytes, option: MobilityOption, *,
+                     fbu_lifetime_unit: int = 4) -> _MsgT:
+    """``draft`` with its last option, an authorization option holding a placeholder
+    authenticator, replaced by ``option`` (same class, an authenticator of the same length).
+
+    ``encoded`` is ``draft`` as :func:`encode_mh` wrote it (the authenticator was computed
+    over it): the result's encoding is the same octets with the authenticator's replaced, and
+    :func:`encode_mh` returns them for the result without encoding it again. Raises
+    ``ValueError`` when the last option is not of ``option``'s class or its length differs.
+    """
+    global _signed
+    options = draft.options  # type: ignore[attr-defined]
+    last = options[-1] if options else None
+    if last is None or last.__class__ is not option.__class__ or (
+            len(last.authenticator) != len(option.authenticator)):  # type: ignore[union-attr]
+        raise ValueError(f"the last option of {draft!r} is not a {option.NAME} of that length")
+    signed = with_options(draft, (*options[:-1], option))
+    size = len(option.authenticator)  # type: ignore[union-attr]
+    _signed = (signed, encoded[:-size] + option.authenticator, fbu_lifetime_unit)  # type: ignore[union-attr]
+    return signed
 
 
 def mh_authenticator_input(encoded: bytes, authenticator_length: int) -> bytes:

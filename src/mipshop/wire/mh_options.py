@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from enum import IntEnum
 from ipaddress import IPv6Address
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias, TypeVar
 
 from .errors import MalformedPacket
 from .nd_options import address_from_bytes, packed_address
@@ -68,6 +68,7 @@ __all__ = [
     "decode_mobility_options",
     "encode_mobility_options",
     "is_mobility_option",
+    "with_authenticator",
 ]
 
 
@@ -577,6 +578,23 @@ _ENCODERS: dict[type, tuple[tuple[bytes, ...], bool, Callable[[Any], bytes]]] = 
     )
 }
 _AUTH_SET = frozenset(_AUTH_CLASSES)
+_AuthOption = TypeVar("_AuthOption", BindingAuthorizationData, MobilityMessageAuthentication,
+                      FastBindingAuthorizationData)
+
+
+def with_authenticator(option: _AuthOption, authenticator: bytes) -> _AuthOption:
+    """A copy of an authorization option (BAD, MMA, BADF) with another ``authenticator`` of the
+    same length, built without ``__init__`` (the rest was validated when ``option`` was)."""
+    cls = option.__class__
+    if cls not in _AUTH_SET:
+        raise TypeError(f"not an authorization option: {option!r}")
+    if authenticator.__class__ is not bytes or len(authenticator) != len(option.authenticator):
+        raise ValueError("the authenticator must be bytes of the placeholder's length")
+    if cls is MobilityMessageAuthentication:
+        return _new_mma(option.subtype, option.spi, authenticator)  # type: ignore[union-attr,no-any-return]
+    if cls is FastBindingAuthorizationData:
+        return _new_badf(option.spi, authenticator)  # type: ignore[union-attr,no-any-return]
+    return _new_bad(authenticator)  # type: ignore[no-any-return]
 
 
 def is_mobility_option(value: object) -> bool:

@@ -8,6 +8,7 @@ still register.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 
@@ -61,3 +62,43 @@ def test_an_authenticator_over_other_bytes_is_refused() -> None:
     assert [e.fields["reason"] for e in scn.net.events_of("auth.failed", "ha")] == [
         "bad_authenticator"
     ]
+
+
+def test_a_registration_decodes_the_bu_once_and_encodes_the_ba_once(monkeypatch) -> None:
+    # The authenticator is checked over the received bytes without decoding them a second
+    # time, and the signed BA is encoded once (for its MAC): sending it reuses those octets.
+    import random
+
+    from mipshop.protocol.base.actions import Transmit
+    from mipshop.protocol.base.config import RouterConfig
+    from mipshop.protocol.mipv6.config import HomeAgentConfig
+    from mipshop.protocol.mipv6.home_agent import HomeAgent
+    from mipshop.protocol.mipv6.signalling import verify_mn_ha
+    from mipshop.wire import mh as mh_module
+    from mipshop.wire.ipv6 import encode_packet
+    from mipshop.wire.mh import BindingAcknowledgement, BindingUpdate
+    from tests.protocol.scenario import HOME_PREFIX, WALL_CLOCK
+
+    agent = HomeAgent("ha", random.Random(1), HomeAgentConfig(
+        router=RouterConfig(interface="home", address=HA_ADDRESS, prefix=HOME_PREFIX),
+        credentials=(dataclasses.replace(CREDENTIALS, home_address=HOME_ADDRESS),),
+        wall_clock_offset=WALL_CLOCK, dad_duration=0.0))
+    raw = crafted_bu(at=1.0, sequence=7)
+    decoded: list[object] = []
+    encoded: list[object] = []
+    real_bu, real_ba = mh_module._DECODERS[BindingUpdate.MH_TYPE], mh_module._ENCODERS[
+        BindingAcknowledgement]
+    minimum, decode = real_bu
+    monkeypatch.setitem(mh_module._DECODERS, BindingUpdate.MH_TYPE,
+                        (minimum, lambda *a: decoded.append(a) or decode(*a)))
+    monkeypatch.setitem(mh_module._ENCODERS, BindingAcknowledgement,
+                        lambda m, u: encoded.append(m) or real_ba(m, u))
+    agent.receive(raw, "home", 1.0)
+    (ba,) = [a.packet for a in agent.pull_actions()
+             if isinstance(a, Transmit) and isinstance(a.packet.payload, BindingAcknowledgement)]
+    wire = encode_packet(ba)
+    assert len(decoded) == 1 and len(encoded) == 1
+    back = decode_packet(wire)
+    assert back.payload.status == 0
+    assert verify_mn_ha(back.payload, CREDENTIALS, care_of_address=COA,
+                        home_address=HOME_ADDRESS)

@@ -27,6 +27,17 @@ _MIN_COMPACTION = 16
 REFUSAL_EVENTS_PER_SECOND = 10
 
 
+class ReceivedHeader(bytes):
+    """A received Mobility Header's bytes, with the message object they were decoded into
+    (:attr:`Entity.received_mobility_header`)."""
+
+    message: object = None
+
+    def of(self, message: object) -> bool:
+        """True if these are the bytes ``message`` itself was decoded from."""
+        return self.message is message
+
+
 @dataclass(order=True, slots=True)
 class Timer:
     """A scheduled callback; cancel it with :meth:`cancel` (it then never fires)."""
@@ -57,10 +68,12 @@ class Entity:
         self.now = 0.0
         self.counters: Counter[str] = Counter()
         self._actions: list[Action] = []
-        self._timers: list[Timer] = []
+        #: The timer heap: (when, order, timer) tuples, compared in C (no dataclass ``__lt__``).
+        self._timers: list[tuple[float, int, Timer]] = []
         self._compact_at = _MIN_COMPACTION
         self._timer_order = itertools.count()
         self._received_raw: bytes | None = None
+        self._received_packet: IPv6Packet | None = None
         #: Refusal events emitted in the current second, per kind (:meth:`refuse`).
         self._refusal_window: dict[str, tuple[float, int]] = {}
 
@@ -74,9 +87,9 @@ class Entity:
     def next_deadline(self) -> float | None:
         """The time of the earliest pending timer, or None when nothing is scheduled."""
         timers = self._timers
-        while timers and timers[0].cancelled:
+        while timers and timers[0][2].cancelled:
             heapq.heappop(timers)
-        return timers[0].when if timers else None
+        return timers[0][0] if timers else None
 
     @property
     def pending_timers(self) -> int:
@@ -94,8 +107,8 @@ class Entity:
         """Fire every timer due at or before ``now``, in time order."""
         self.now = now
         timers = self._timers
-        while timers and timers[0].when <= now:
-            timer = heapq.heappop(timers)
+        while timers and timers[0][0] <= now:
+            timer = heapq.heappop(timers)[2]
             if not timer.cancelled:
                 timer.callback(now)
 
@@ -115,11 +128,12 @@ class Entity:
                             reason=exc.reason, offset=exc.offset)
                 self.on_malformed(raw, exc, interface)
                 return
-            self._received_raw = bytes(raw)
+            self._received_raw = raw if raw.__class__ is bytes else bytes(raw)
+            self._received_packet = packet
         try:
             self.on_packet(packet, interface)
         finally:
-            self._received_raw = None
+            self._received_raw = self._received_packet = None
 
     @property
     def received_packet(self) -> bytes | None:
@@ -135,7 +149,17 @@ class Entity:
         (:func:`mipshop.wire.ipv6.mobility_header_bytes`).
         """
         raw = self._received_raw
-        return None if raw is None else mobility_header_bytes(raw)
+        data = None if raw is None else mobility_header_bytes(raw)
+        if data is None:
+            return None
+        header = ReceivedHeader(data)
+        # The message these bytes were decoded into: a verifier handed that very object needs
+        # no decode to know the bytes are its own (:func:`ReceivedHeader.of`).
+        payload = self._received_packet.payload if self._received_packet is not None else None
+        while isinstance(payload, IPv6Packet):
+            payload = payload.payload
+        header.message = payload
+        return header
 
     def on_packet(self, packet: IPv6Packet, interface: str) -> None:
         """Handle a decoded packet; subclasses override."""
@@ -158,13 +182,14 @@ class Entity:
         its live size it is rebuilt without them, so a timer restarted by every packet from a
         peer (a router lifetime restarted by each Router Advertisement) costs no memory.
         """
-        timer = Timer(self.now + delay, next(self._timer_order), callback)
+        when, order = self.now + delay, next(self._timer_order)
+        timer = Timer(when, order, callback)
         timers = self._timers
-        heapq.heappush(timers, timer)
+        heapq.heappush(timers, (when, order, timer))
         if len(timers) > self._compact_at:
             # In place: handle_timer may be iterating over this very list (a callback that
             # schedules); a new list would leave it firing timers the new one also holds.
-            timers[:] = [t for t in timers if not t.cancelled]
+            timers[:] = [t for t in timers if not t[2].cancelled]
             heapq.heapify(timers)
             self._compact_at = max(_MIN_COMPACTION, 2 * len(timers))
         return timer

@@ -21,7 +21,6 @@ the home address for a de-registration.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from ipaddress import IPv6Address
 from typing import TypeVar
@@ -34,11 +33,14 @@ from ...wire.mh import (
     HandoverInitiate,
     encode_mh,
     mh_authenticator_input,
+    sign_last_option,
+    with_options,
 )
 from ...wire.mh_options import (
     FastBindingAuthorizationData,
     MobilityMessageAuthentication,
     ReplayProtection,
+    with_authenticator,
 )
 from ..base.constants import AUTHENTICATOR_LENGTH, MN_HA_AUTHENTICATOR_LENGTH
 from ..mipv6.mn_ha_auth import ReplayChecker, ReplayVerdict, TimestampSource
@@ -61,15 +63,13 @@ def sign_badf(
     message: _M, key: HandoverKey, *, care_of_address: IPv6Address, par_address: IPv6Address
 ) -> _M:
     """Return ``message`` with a BADF option appended as its last option (§6.4.5)."""
-    options = message.options
-
-    def with_badf(authenticator: bytes) -> _M:
-        badf = FastBindingAuthorizationData(spi=key.spi, authenticator=authenticator)
-        return dataclasses.replace(message, options=(*options, badf))
-
-    draft = with_badf(bytes(AUTHENTICATOR_LENGTH))
-    data = mh_authenticator_input(encode_mh(draft), AUTHENTICATOR_LENGTH)
-    return with_badf(binding_authenticator(key.key, care_of_address, par_address, data))
+    placeholder = FastBindingAuthorizationData(spi=key.spi,
+                                               authenticator=bytes(AUTHENTICATOR_LENGTH))
+    draft = with_options(message, (*message.options, placeholder))
+    encoded = encode_mh(draft)
+    data = mh_authenticator_input(encoded, AUTHENTICATOR_LENGTH)
+    authenticator = binding_authenticator(key.key, care_of_address, par_address, data)
+    return sign_last_option(draft, encoded, with_authenticator(placeholder, authenticator))
 
 
 def badf_of(message: FastBindingUpdate | FastBindingAcknowledgement
@@ -139,16 +139,16 @@ class RouterAuthenticator:
         every neighbour and anchor).
         """
         sa = self.keys[destination].security_association
-        head = (*message.options, ReplayProtection(timestamp=self.timestamps.next(now)))
-
-        def with_auth(authenticator: bytes) -> _R:
-            option = MobilityMessageAuthentication(
-                subtype=ROUTER_PAIR_SUBTYPE, spi=sa.spi, authenticator=authenticator)
-            return dataclasses.replace(message, options=(*head, option))
-
-        draft = with_auth(bytes(MN_HA_AUTHENTICATOR_LENGTH))
-        data = mh_authenticator_input(encode_mh(draft), MN_HA_AUTHENTICATOR_LENGTH)
-        return with_auth(sa.authenticator(source, destination, data))
+        placeholder = MobilityMessageAuthentication(
+            subtype=ROUTER_PAIR_SUBTYPE, spi=sa.spi,
+            authenticator=bytes(MN_HA_AUTHENTICATOR_LENGTH))
+        draft = with_options(message, (
+            *message.options, ReplayProtection(timestamp=self.timestamps.next(now)),
+            placeholder))
+        encoded = encode_mh(draft)
+        data = mh_authenticator_input(encoded, MN_HA_AUTHENTICATOR_LENGTH)
+        authenticator = sa.authenticator(source, destination, data)
+        return sign_last_option(draft, encoded, with_authenticator(placeholder, authenticator))
 
     def verify(self, packet: IPv6Packet, message: HandoverInitiate | HandoverAcknowledge,
                now: float, *, encoded: bytes | None = None) -> str | None:

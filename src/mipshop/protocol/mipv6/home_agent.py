@@ -80,6 +80,7 @@ Events (``kind``: fields):
 
 from __future__ import annotations
 
+import functools
 import random
 from ipaddress import IPv6Address, IPv6Network
 
@@ -572,7 +573,12 @@ class HomeAgent(BindingAgent):
     def _home_prefix(self, address: IPv6Address) -> PrefixInformation | None:
         """The advertised home prefix holding ``address`` with a non-zero valid lifetime."""
         for option in self.prefixes:
-            if option.valid_lifetime > 0 and address in IPv6Network(
-                    (option.prefix, option.prefix_length), strict=False):
+            if option.valid_lifetime > 0 and address in _network(option):
                 return option
         return None
+
+
+@functools.lru_cache(maxsize=64)
+def _network(option: PrefixInformation) -> IPv6Network:
+    """The prefix an option advertises (memoised: it is checked on every registration)."""
+    return IPv6Network((option.prefix, option.prefix_length), strict=False)

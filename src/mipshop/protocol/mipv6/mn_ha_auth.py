@@ -8,7 +8,6 @@ a clock: the replay checker is told ``now`` (the entity's time base) and a fixed
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import random
 from collections.abc import Hashable
@@ -53,7 +52,7 @@ def mn_ha_authenticator(
     if not key:
         raise ValueError("MN-HA key must not be empty")
     message = care_of_address.packed + home_address.packed + mobility_data
-    return hmac.new(key, message, hashlib.sha1).digest()[:MN_HA_AUTHENTICATOR_LENGTH]
+    return hmac.digest(key, message, "sha1")[:MN_HA_AUTHENTICATOR_LENGTH]
 
 
 def verify_mn_ha_authenticator(

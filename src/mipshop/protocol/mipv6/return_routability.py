@@ -35,7 +35,7 @@ NONCE_INDEX_MODULUS = 1 << 16
 
 
 def _hmac_sha1(key: bytes, message: bytes) -> bytes:
-    return hmac.new(key, message, hashlib.sha1).digest()
+    return hmac.digest(key, message, "sha1")
 
 
 def _keygen_token(kcn: bytes, address: IPv6Address, nonce: bytes, tag: bytes) -> bytes:

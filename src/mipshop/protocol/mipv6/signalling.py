@@ -16,21 +16,27 @@ pads differently would fail verification [documented limitation].
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from ipaddress import IPv6Address
 from typing import TypeVar
 
 from ...wire.ipv6 import IPv6Packet
-from ...wire.mh import MobilityMessage, decode_mh, encode_mh, mh_authenticator_input
+from ...wire.mh import (
+    MobilityMessage,
+    decode_mh,
+    encode_mh,
+    mh_authenticator_input,
+    sign_last_option,
+    with_options,
+)
 from ...wire.mh_options import (
     AlternateCareOfAddress,
     BindingAuthorizationData,
     MobileNodeIdentifier,
     MobilityMessageAuthentication,
     MobilityMessageAuthenticationSubtype,
-    MobilityOption,
     ReplayProtection,
+    with_authenticator,
 )
 from ..base.constants import (
     AUTHENTICATOR_LENGTH,
@@ -82,22 +88,20 @@ def protect_mn_ha(
     mobility message authentication option, which MUST be last (§5.1).
     """
     sa = credentials.security_association
-    head: tuple[MobilityOption, ...] = (
+    placeholder = MobilityMessageAuthentication(
+        subtype=MobilityMessageAuthenticationSubtype.MN_HA, spi=sa.spi,
+        authenticator=bytes(MN_HA_AUTHENTICATOR_LENGTH))
+    draft = with_options(message, (
         *message.options,  # type: ignore[attr-defined]
         MobileNodeIdentifier(identifier=credentials.identifier),
         ReplayProtection(timestamp=timestamp),
-    )
-
-    def with_auth(authenticator: bytes) -> _M:
-        option = MobilityMessageAuthentication(
-            subtype=MobilityMessageAuthenticationSubtype.MN_HA, spi=sa.spi,
-            authenticator=authenticator,
-        )
-        return dataclasses.replace(message, options=(*head, option))  # type: ignore[type-var]
-
-    draft = with_auth(bytes(MN_HA_AUTHENTICATOR_LENGTH))
-    data = mh_authenticator_input(encode_mh(draft), MN_HA_AUTHENTICATOR_LENGTH)
-    return with_auth(sa.authenticator(care_of_address, home_address, data))
+        placeholder,
+    ))
+    encoded = encode_mh(draft)
+    data = mh_authenticator_input(encoded, MN_HA_AUTHENTICATOR_LENGTH)
+    # Only the authenticator changes: the message is neither validated nor encoded again.
+    authenticator = sa.authenticator(care_of_address, home_address, data)
+    return sign_last_option(draft, encoded, with_authenticator(placeholder, authenticator))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +140,14 @@ def received_or_encoded(message: MobilityMessage, encoded: bytes | None) -> byte
     """The Mobility Header bytes an authenticator covers: as received, else re-encoded.
 
     A received header that does not decode back to ``message`` (it belongs to another packet)
-    is not used.
+    is not used. The entity's received header knows the object it was decoded into
+    (:class:`~mipshop.protocol.base.entity.ReceivedHeader`): for that object no second decode
+    is needed.
     """
-    if encoded is not None and decode_mh(encoded) == message:
-        return encoded
+    if encoded is not None:
+        of = getattr(encoded, "of", None)
+        if (of is not None and of(message)) or decode_mh(encoded) == message:
+            return encoded
     return encode_mh(message)
 
 
@@ -171,16 +179,12 @@ def sign_binding_authorization(
     message: _M, kbm: bytes, *, care_of_address: IPv6Address, correspondent: IPv6Address
 ) -> _M:
     """Return ``message`` with a Binding Authorization Data option appended (last, §6.2.7)."""
-    options = message.options  # type: ignore[attr-defined]
-    draft = dataclasses.replace(  # type: ignore[type-var]
-        message,
-        options=(*options, BindingAuthorizationData(authenticator=bytes(AUTHENTICATOR_LENGTH))),
-    )
-    data = mh_authenticator_input(encode_mh(draft), AUTHENTICATOR_LENGTH)
+    placeholder = BindingAuthorizationData(authenticator=bytes(AUTHENTICATOR_LENGTH))
+    draft = with_options(message, (*message.options, placeholder))  # type: ignore[attr-defined]
+    encoded = encode_mh(draft)
+    data = mh_authenticator_input(encoded, AUTHENTICATOR_LENGTH)
     authenticator = binding_authenticator(kbm, care_of_address, correspondent, data)
-    return dataclasses.replace(  # type: ignore[type-var]
-        message, options=(*options, BindingAuthorizationData(authenticator=authenticator))
-    )
+    return sign_last_option(draft, encoded, with_authenticator(placeholder, authenticator))
 
 
 def verify_binding_authorization(
