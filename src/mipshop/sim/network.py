@@ -51,6 +51,7 @@ from ..protocol.base.actions import (
     ConfigureRoute,
     Deliver,
     Event,
+    HostAddress,
     Intercept,
     Transmit,
 )
@@ -457,7 +458,7 @@ class Node:
                 self.remove_route(action.prefix, action.interface, connected=False)
         elif isinstance(action, Claim):
             self._claim(hosted, action)
-        elif isinstance(action, Intercept):
+        elif isinstance(action, Intercept | HostAddress):
             pass  # the simulator's applications hand their packets to send_packet already
         else:
             raise TypeError(f"unknown action {action!r}")

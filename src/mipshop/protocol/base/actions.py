@@ -67,6 +67,22 @@ class Intercept:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class HostAddress:
+    """This node's own upper layers may use ``address`` as a source (``active=False`` stops):
+    packets to it that the entity delivers are theirs, and packets they send from it go to
+    the entity's ``send_packet`` command.
+
+    A mobile node's home address is one from the start; an HMIPv6 RCoA becomes one once its
+    MAP has accepted it (RFC 5380 §6.1: the RCoA as the source of traffic that needs no home
+    address). The simulator's applications call ``send_packet`` already; a real-packet
+    runtime makes the address local and routes what is sent from it into its TUN device.
+    """
+
+    address: IPv6Address
+    active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ConfigureAddress:
     """Add (or with ``active=False`` remove) an address on one of the node's interfaces."""
 
@@ -100,4 +116,5 @@ class Event:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-Action = Transmit | Deliver | Claim | Intercept | ConfigureAddress | ConfigureRoute | Event
+Action = (Transmit | Deliver | Claim | Intercept | HostAddress | ConfigureAddress | ConfigureRoute
+          | Event)

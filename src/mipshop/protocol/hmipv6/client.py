@@ -65,6 +65,7 @@ from ...wire.icmpv6 import RouterAdvertisement
 from ...wire.ipv6 import IPv6Packet, encapsulate
 from ...wire.mh import BindingAcknowledgement
 from ...wire.nd_options import MAPOption, PrefixInformation
+from ..base.actions import HostAddress
 from ..mipv6.mn_ha_auth import TimestampSource
 from ..mipv6.mobility_client import MobilityClient
 from .config import MapClientConfig
@@ -100,6 +101,8 @@ class MapClient(MobilityClient):
         self.timestamps = TimestampSource(config.wall_clock_offset)
         #: MAP address -> the LCoA it refused (or did not answer) a local BU from.
         self._refused: dict[IPv6Address, IPv6Address | None] = {}
+        #: RCoAs given to the node's applications (HostAddress).
+        self.hosted: set[IPv6Address] = set()
 
     @classmethod
     def install(cls, node: MobileNode, config: MapClientConfig) -> MapClient:
@@ -223,8 +226,17 @@ class MapClient(MobilityClient):
             self.current = None
         self._release(binding)
 
+    def _host(self, rcoa: IPv6Address, active: bool) -> None:
+        """RFC 5380 §6.1: an accepted RCoA may be the source of traffic that needs no home
+        address (:class:`~..base.actions.HostAddress`), until its binding goes."""
+        if active == (rcoa in self.hosted):
+            return
+        (self.hosted.add if active else self.hosted.discard)(rcoa)
+        self.node.act(HostAddress(address=rcoa, active=active))
+
     def _release(self, binding: LocalBinding) -> None:
         binding.cancel()
+        self._host(binding.rcoa, False)
         if self.bindings.get(binding.map_address) is binding:
             del self.bindings[binding.map_address]
         if self.current is binding:
@@ -234,10 +246,12 @@ class MapClient(MobilityClient):
     # -- outcomes of the local bindings (LocalBindingOwner) ---------------------------------
 
     def binding_accepted(self, binding: LocalBinding, *, refresh: bool) -> None:
-        """The MAP accepted: the HA and CNs may now be told about the RCoA (§6.1)."""
+        """The MAP accepted: the HA and CNs may now be told about the RCoA (§6.1), and the
+        node's applications may use it as a source (§6.1)."""
         self.node.emit("map.refreshed" if refresh else "map.registered",
                        map=binding.map_address, rcoa=binding.rcoa, lcoa=binding.lcoa,
                        lifetime=binding.entry.granted_lifetime, previous=binding.previous)
+        self._host(binding.rcoa, True)
         if binding is self.current:
             for client in self.node.clients:
                 client.care_of_address_registered(binding.lcoa)

@@ -215,9 +215,15 @@ class MobileNode(Entity):
             self.movement.solicit()
 
     def send_packet(self, packet: IPv6Packet, now: float) -> None:
-        """Send an upper-layer packet whose source is the home address (§11.3.1)."""
+        """Send an upper-layer packet whose source is the home address (§11.3.1), or a
+        care-of address of the node's (RFC 5380 §6.1: "traffic that does not need the home
+        address", from the RCoA; the MAP client's outbound hook tunnels it to its MAP)."""
         self.now = now
         if self.at_home:
+            self.act(Transmit(packet=packet, interface=self.interface))
+            return
+        if packet.src != self.home_address and self.owns_care_of_address(packet.src):
+            self.counters["local.sent"] += 1
             self.act(Transmit(packet=packet, interface=self.interface))
             return
         for client in self.clients:
