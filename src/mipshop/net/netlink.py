@@ -126,16 +126,19 @@ class Netlink:
             self._call("route", self.ipr.route, "del", (errno.ESRCH, errno.ENOENT), **kwargs)
 
     def rule_from(self, source: IPv6Network, table: int, *, priority: int,
-                  iif: str | None = None) -> None:
+                  iif: str | None = None, active: bool = True) -> None:
         """Policy rule: packets from ``source`` (arriving on ``iif``; ``lo`` = local) use
-        ``table``."""
+        ``table`` (``active=False`` removes the rule)."""
         kwargs: dict[str, Any] = {
             "family": socket.AF_INET6, "src": str(source.network_address),
             "src_len": source.prefixlen, "table": table, "priority": priority,
         }
         if iif is not None:
             kwargs["iifname"] = iif
-        self._call("rule", self.ipr.rule, "add", (errno.EEXIST,), **kwargs)
+        if active:
+            self._call("rule", self.ipr.rule, "add", (errno.EEXIST,), **kwargs)
+        else:
+            self._call("rule", self.ipr.rule, "del", (errno.ENOENT, errno.ESRCH), **kwargs)
 
     def rule_blackhole(self, destination: IPv6Network, *, iif: str, priority: int) -> None:
         """Policy rule: packets to ``destination`` arriving on ``iif`` that are not for this

@@ -74,6 +74,7 @@ from ..protocol.base.actions import (
     ConfigureRoute,
     Deliver,
     Event,
+    HostAddress,
     Intercept,
     Transmit,
 )
@@ -144,6 +145,8 @@ class Runtime:
         self.senders: dict[str | None, RawSender] = {}
         self.listeners: list[PacketListener] = []
         self._dhcp_socket: socket.socket | None = None
+        #: Addresses (packed) of a mobile node's applications (:class:`HostAddress`).
+        self._host_addresses: set[bytes] = set()
         self.counters: dict[str, int] = {}
         self.events: deque[dict[str, Any]] = deque(maxlen=10_000)
         self.event_hooks: list[Callable[[dict[str, Any]], None]] = []
@@ -216,13 +219,19 @@ class Runtime:
     def _mobile_node_applications(self, mn: MobileNode) -> None:
         """Home address on the TUN device; applications' packets from it go to the daemon."""
         assert self.netlink is not None and self.tun is not None
-        hoa = mn.home_address
-        self.netlink.address(self.tun.name, hoa, 128)
-        self.kernel_addresses.add(hoa)
         self.netlink.route(IPv6Network("::/0"), self.tun.name, table=MN_APPLICATION_TABLE,
                            mtu=self.settings.application_mtu)
-        self.netlink.rule_from(IPv6Network((hoa, 128)), MN_APPLICATION_TABLE,
-                               priority=MN_RULE_PRIORITY, iif="lo")
+        self._host_address(mn.home_address, True)
+
+    def _host_address(self, address: IPv6Address, active: bool) -> None:
+        """An address the mobile node's applications use (the home address, an RCoA): local
+        on the TUN device, and what is sent from it goes to the daemon (policy rule)."""
+        assert self.netlink is not None and self.tun is not None
+        self.netlink.address(self.tun.name, address, 128, active=active)
+        (self.kernel_addresses.add if active else self.kernel_addresses.discard)(address)
+        (self._host_addresses.add if active else self._host_addresses.discard)(address.packed)
+        self.netlink.rule_from(IPv6Network((address, 128)), MN_APPLICATION_TABLE,
+                               priority=MN_RULE_PRIORITY, iif="lo", active=active)
 
     def _correspondent_host(self, cn: CorrespondentNode) -> None:
         """A correspondent node is a host whose address the kernel owns (its applications
@@ -317,9 +326,10 @@ class Runtime:
             return
         now = time.monotonic()
         entity = self.entity
-        if isinstance(entity, MobileNode) and data[8:24] == entity.home_address.packed and (
-                data[24:40] != entity.home_address.packed):
-            # An application's packet from the home address (policy rule): RFC 6275 §11.3.1.
+        if isinstance(entity, MobileNode) and data[8:24] in self._host_addresses and (
+                data[24:40] not in self._host_addresses):
+            # An application's packet from the home address (policy rule): RFC 6275 §11.3.1;
+            # or from an RCoA (RFC 5380 §6.1), for the MAP's tunnel.
             try:
                 packet = decode_packet(data)
             except MalformedPacket:
@@ -474,6 +484,8 @@ class Runtime:
                                mtu=self.settings.application_mtu)
             (self._intercepted.add if action.active else self._intercepted.discard)(
                 action.address)
+        elif isinstance(action, HostAddress):
+            self._host_address(action.address, action.active)
         elif isinstance(action, ConfigureAddress):
             self._configure_address(action)
         elif isinstance(action, ConfigureRoute):
