@@ -43,7 +43,7 @@ def test_compare_writes_json_plot_and_captures(tmp_path: Path, capsys) -> None:
         assert set(result["disruption_ms"]) >= {"mean", "p50", "p95", "max"}
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for protocol in PROTOCOLS:
-        records = read_pcap(captures / f"{protocol}.pcap")
+        records = read_pcap(captures / f"{protocol}.pcapng")
         assert records
         for record in records:
             decode_packet(record.data)

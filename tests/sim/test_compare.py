@@ -4,6 +4,7 @@ against each other, and against the analytic model), determinism, captures, many
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,8 +25,9 @@ from mipshop.sim.scenario import (
     scenario_from_dict,
 )
 from mipshop.wire.ipv6 import decode_packet
+from mipshop.wire.mh import BindingUpdate
 from mipshop.wire.pcap import read_pcap
-from tests.tshark_support import dissect_file, problems
+from tests.tshark_support import dissect_file, problems, require_tshark
 
 REFERENCE = reference_scenario()
 RTT = round_trips_ms(REFERENCE)
@@ -164,7 +166,7 @@ def captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     scenario = replace(REFERENCE, movement=replace(REFERENCE.movement, handovers=2),
                        traffic=replace(REFERENCE.traffic, start_s=4.5))
     compare(scenario, seed=1, capture_dir=folder)
-    return {p: folder / f"{p}.pcap" for p in PROTOCOLS}
+    return {p: folder / f"{p}.pcapng" for p in PROTOCOLS}
 
 
 def test_captures_decode_with_the_wire_layer(captures: dict[str, Path]) -> None:
@@ -183,6 +185,36 @@ def test_captures_dissect_in_tshark_without_errors(captures: dict[str, Path]) ->
         assert packets, protocol
         for tree in packets:
             assert problems(tree) == [], (protocol, tree.get("frame", {}).get("frame.number"))
+
+
+def test_captures_name_the_link_of_every_copy(captures: dict[str, Path]) -> None:
+    """One interface per link: the home BU of plain MIPv6 shows once on each link of its path,
+    from the mobile node's radio cell up to the home agent, in that order."""
+    copies: dict[int, list[str | None]] = {}
+    for record in read_pcap(captures["mipv6"]):
+        packet = decode_packet(record.data)
+        if isinstance(packet.payload, BindingUpdate):
+            copies.setdefault(packet.payload.sequence, []).append(record.interface)
+    assert len(copies) == 3  # the first registration and the two handovers
+    paths = list(copies.values())
+    assert paths[1] == ["bss1", "ar1-map", "map-core", "core-ha"]
+    assert paths[2] == ["bss0", "ar0-map", "map-core", "core-ha"]
+
+
+@pytest.mark.tshark
+def test_tshark_shows_the_link_names_of_the_simulator_captures(
+        captures: dict[str, Path]) -> None:
+    result = subprocess.run(
+        [require_tshark(), "-r", str(captures["mipv6"]), "-Y", "mip6.mhtype == 5", "-T",
+         "fields", "-e", "frame.interface_name", "-e", "mip6.bu.seqnr"],
+        capture_output=True, text=True, check=True, timeout=120)
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    ours = [(r.interface, str(decode_packet(r.data).payload.sequence))
+            for r in read_pcap(captures["mipv6"])
+            if isinstance(decode_packet(r.data).payload, BindingUpdate)]
+    assert [tuple(row) for row in rows] == ours
+    assert {name for name, _seq in ours} == {"bss0", "bss1", "ar0-map", "ar1-map", "map-core",
+                                             "core-ha"}
 
 
 def test_a_hundred_mobile_nodes_walking_report_distributions() -> None:

@@ -672,7 +672,9 @@ def run_protocol(
 ) -> ProtocolResult:
     """Run ``protocol`` on ``scenario`` with ``seed`` and measure it (module docstring).
 
-    ``capture``: write a pcap (raw IPv6) of every frame on every link of the run there.
+    ``capture``: write a pcapng of every frame on every link of the run there, one interface
+    per link (named after it): a packet that crosses three links is there three times, each
+    copy with its link. The file's directory must exist.
     ``progress``: called with the fraction of simulated time done (at most ~100 times).
     ``wire_bytes``: carry every packet as bytes that each receiver decodes again
     (:mod:`.frame`); the results are the same, only slower.
@@ -686,8 +688,7 @@ def run_protocol(
             net.kernel.schedule_at(end * k / steps, progress, k / steps)
     net.run(until=end)
     if capture is not None and world.capture is not None:
-        capture.parent.mkdir(parents=True, exist_ok=True)
-        world.capture.write_pcap(capture)
+        world.capture.write_pcapng(capture)
     return _measure(world)
 
 
@@ -701,10 +702,10 @@ def compare(
     wire_bytes: bool = False,
 ) -> list[ProtocolResult]:
     """:func:`run_protocol` for each of ``protocols`` (captures in
-    ``capture_dir / f"{protocol}.pcap"``; ``progress(protocol, fraction)``)."""
+    ``capture_dir / f"{protocol}.pcapng"``; ``progress(protocol, fraction)``)."""
     results = []
     for protocol in protocols:
-        path = None if capture_dir is None else Path(capture_dir) / f"{protocol}.pcap"
+        path = None if capture_dir is None else Path(capture_dir) / f"{protocol}.pcapng"
         report = None
         if progress is not None:
             report = _bind_progress(progress, protocol)

@@ -58,7 +58,7 @@ from ..protocol.base.actions import (
 from ..protocol.base.entity import Entity
 from ..wire.errors import MalformedPacket
 from ..wire.ipv6 import IPv6Packet, UDPDatagram, decode_packet
-from ..wire.pcap import CapturedPacket, write_pcap
+from ..wire.pcap import CapturedPacket, write_pcap, write_pcapng
 from .frame import Frame
 from .kernel import Kernel, Timer
 from .links import Link, PointToPointLink, SharedLink
@@ -132,10 +132,17 @@ class Capture:
             self.records.append((time, link, data))
 
     def packets(self, link: str | None = None) -> list[CapturedPacket]:
-        """The captured frames (of one link, or all), in time order."""
+        """The captured frames (of one link, or all), in time order, each naming its link."""
         chosen = [r for r in self.records if link is None or r[1] == link]
         chosen.sort(key=lambda r: r[0])
-        return [CapturedPacket(timestamp=t, data=d) for t, _l, d in chosen]
+        return [CapturedPacket(timestamp=t, data=d, interface=name) for t, name, d in chosen]
+
+    def write_pcapng(self, path: str | Path) -> int:
+        """Write one pcapng of the whole run with one interface per link, named after it, so
+        that a packet crossing three links shows three times, each copy with its link (Wireshark:
+        ``frame.interface_name``). Returns the number of frames written."""
+        links = sorted({r[1] for r in self.records})
+        return write_pcapng(path, self.packets(), interfaces=links)
 
     def write_pcap(self, path: str | Path, link: str | None = None) -> int:
         """Write one pcap (raw IPv6, link type 229) of one link or of the whole run."""
