@@ -19,6 +19,7 @@ def test_compare_writes_json_plot_and_captures(tmp_path: Path, capsys) -> None:
     out = tmp_path / "results.json"
     plot = tmp_path / "figure.png"
     captures = tmp_path / "captures"
+    captures.mkdir()
     assert main(["compare", "--json", str(out), "--plot", str(plot), "--pcap", str(captures)]) == 0
     printed = capsys.readouterr().out
     for protocol in PROTOCOLS:
@@ -42,11 +43,27 @@ def test_compare_writes_json_plot_and_captures(tmp_path: Path, capsys) -> None:
         }
         assert set(result["disruption_ms"]) >= {"mean", "p50", "p95", "max"}
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in captures.iterdir()) == sorted(f"{p}.pcapng" for p in PROTOCOLS)
     for protocol in PROTOCOLS:
         records = read_pcap(captures / f"{protocol}.pcapng")
         assert records
         for record in records:
             decode_packet(record.data)
+    # Outputs are written atomically: no temporary file is left beside them.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["captures", "figure.png", "results.json"]
+
+
+def test_simulate_says_simulate_and_labels_what_the_columns_count(capsys) -> None:
+    assert main(["simulate", str(EXAMPLES / "slow-scan.toml"), "--protocols", "hmipv6"]) == 0
+    out = capsys.readouterr().out
+    assert "mipshop simulate: slow-scan" in out and "mipshop compare" not in out
+    assert "link crossings" in out and "downlink" in out and "uplink" in out
+
+
+def test_the_plot_format_follows_the_suffix(tmp_path: Path) -> None:
+    figure = tmp_path / "figure.svg"
+    assert main(["compare", "--protocols", "fhmipv6", "--plot", str(figure)]) == 0
+    assert figure.read_text().lstrip().startswith("<?xml")
 
 
 def test_same_seed_same_json_byte_for_byte(tmp_path: Path) -> None:
@@ -71,40 +88,3 @@ def test_simulate_runs_each_small_example(example: str, tmp_path: Path) -> None:
         == 0
     )
     assert json.loads(out.read_text())["results"][0]["protocol"] == "fmipv6"
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["simulate", "/nonexistent/scenario.toml"], "no such file"),
-        (["compare", "--json", "/nonexistent/dir/out.json"], "does not exist"),
-        (["compare", "--plot", "/"], "is a directory"),
-    ],
-)
-def test_bad_paths_give_a_clear_error_and_exit_2(argv, message, capsys) -> None:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
-
-
-def test_a_bad_scenario_file_names_the_key(tmp_path: Path, capsys) -> None:
-    bad = tmp_path / "bad.toml"
-    bad.write_text(Path(EXAMPLES / "reference.toml").read_text() + "\n[bogus]\nkey = 1\n")
-    assert main(["simulate", str(bad)]) == 2
-    err = capsys.readouterr().err
-    assert "bogus" in err and str(bad) in err
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["compare", "--seed", "x"], "--seed: must be a whole number"),
-        (["compare", "--seed", "-1"], "--seed: must be from 0"),
-        (["compare", "--protocols", "mipv7"], "unknown protocol mipv7"),
-    ],
-)
-def test_bad_values_are_refused_by_the_parser(argv, message, capsys) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(argv)
-    assert info.value.code == 2
-    assert message in capsys.readouterr().err

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
+import pytest
+
 from mipshop.cli.main import main
-from mipshop.wire.pcap import CapturedPacket, read_pcap, write_pcap
+from mipshop.wire.pcap import CapturedPacket, read_pcap, write_pcap, write_pcapng
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "captures" / "all-messages.pcap"
 
@@ -65,10 +68,54 @@ def test_a_bad_checksum_is_flagged_not_fatal(tmp_path: Path, capsys) -> None:
     assert "[bad checksum]" in capsys.readouterr().out
 
 
-def test_files_that_are_not_captures(tmp_path: Path, capsys) -> None:
-    text = tmp_path / "notes.txt"
-    text.write_text("hello, this is not a capture file at all\n")
-    assert main(["dissect", str(text)]) == 2
-    assert "not a usable pcap file" in capsys.readouterr().err
-    assert main(["dissect", str(tmp_path / "missing.pcap")]) == 2
-    assert "no such file" in capsys.readouterr().err
+def test_a_capture_cut_short_prints_every_complete_packet_then_the_error(
+        tmp_path: Path, capsys) -> None:
+    """As tshark does: the packets before the cut, then one line saying where it was cut."""
+    packets = read_pcap(SAMPLE)[:3]
+    whole = tmp_path / "whole.pcap"
+    write_pcap(whole, packets)
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(data[: len(data) - len(packets[2].data) // 2])  # mid-way through the third
+    assert main(["dissect", "--json", str(cut)]) == 2
+    out, err = capsys.readouterr()
+    printed = [json.loads(line) for line in out.splitlines()]
+    assert [p["number"] for p in printed] == [1, 2]
+    assert all("layers" in p for p in printed)
+    assert err.count("\n") == 1
+    assert "file cut short in the middle of record 3" in err and str(cut) in err
+    # The text output too, and a cut inside a record header.
+    cut.write_bytes(data[: 24 + 16 + len(packets[0].data) + 7])
+    assert main(["dissect", str(cut)]) == 2
+    out, err = capsys.readouterr()
+    assert out.startswith("#1 ") and "#2 " not in out
+    assert "cut short in the header of record 2: 7 of 16 bytes" in err
+
+
+def test_pcapng_shows_the_interface_each_copy_crossed(tmp_path: Path, capsys) -> None:
+    packets = read_pcap(SAMPLE)[:2]
+    capture = tmp_path / "links.pcapng"
+    write_pcapng(capture, [CapturedPacket(timestamp=1.0, data=packets[0].data, interface="bss1"),
+                           CapturedPacket(timestamp=1.5, data=packets[0].data,
+                                          interface="ar1-map"),
+                           CapturedPacket(timestamp=2.0, data=packets[1].data)],
+                 interfaces=["bss1", "ar1-map"])
+    assert main(["dissect", str(capture)]) == 0
+    heads = [line for line in capsys.readouterr().out.splitlines() if line.startswith("#")]
+    assert heads == ["#1 t=1.000000 on bss1", "#2 t=1.500000 on ar1-map",
+                     "#3 t=2.000000 on bss1"]
+    assert main(["dissect", "--json", str(capture)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["interface"] for row in rows] == ["bss1", "ar1-map", "bss1"]
+
+
+@pytest.mark.tshark
+def test_a_pcapng_from_editcap_dissects_like_the_pcap(tmp_path: Path, capsys) -> None:
+    converted = tmp_path / "sample.pcapng"
+    subprocess.run(["editcap", "-F", "pcapng", str(SAMPLE), str(converted)], check=True)
+    assert main(["dissect", "--json", str(SAMPLE)]) == 0
+    original = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert main(["dissect", "--json", str(converted)]) == 0
+    again = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    # editcap names no interface; everything else is the same.
+    assert again == original

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,14 +14,15 @@ import pytest
 from mipshop.cli.main import main
 from mipshop.net.errors import NetError
 from mipshop.net.experiment import run_experiment
+from mipshop.net.testbed import NS_PREFIX, list_namespaces
 from mipshop.wire.pcap import read_pcap
 
 
 @pytest.mark.netns
 def test_experiment_row_and_outputs(tmp_path: Path) -> None:
-    out, pcap = tmp_path / "row.json", tmp_path / "mn.pcap"
+    out, pcap = tmp_path / "row.json", tmp_path / "mipv6.pcapng"
     assert main(["testbed", "--handovers", "2", "--tcp-bytes", "2000000", "--json", str(out),
-                 "--pcap", str(pcap)]) == 0
+                 "--pcap", str(tmp_path)]) == 0
     row = json.loads(out.read_text())["results"][0]
     assert row["source"] == "testbed" and row["protocol"] == "mipv6"
     assert row["handovers"] == 2
@@ -32,7 +37,42 @@ def test_experiment_row_and_outputs(tmp_path: Path) -> None:
     assert 0 < row["packets_lost"] <= row["round_trip_lost"] < 2 * 60
     assert row["tcp"]["bytes"] == 2_000_000 and row["tcp"]["sha256_equal"]
     assert row["tcp"]["error"] is None
-    assert len(read_pcap(pcap)) > 100
+    assert row["tcp"]["paced_bytes_per_s"] >= 100_000
+    records = read_pcap(pcap)
+    assert len(records) > 100
+    assert {record.interface for record in records} == {"p-mn"}  # the mobile node's port
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mipv6.pcapng", "row.json"]
+
+
+@pytest.mark.netns
+def test_an_interrupted_testbed_keeps_the_rows_already_measured(tmp_path: Path) -> None:
+    """Each row is printed and saved as soon as its protocol finishes: Ctrl-C during the
+    second protocol keeps the first, and the testbed is removed."""
+    out = tmp_path / "rows.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mipshop.cli.main", "testbed", "--protocols", "mipv6,hmipv6",
+         "--handovers", "1", "--json", str(out), "--pcap", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("mipv6 ") and "handovers=1" in first, first
+        saved = json.loads(out.read_text())["results"]
+        assert [row["protocol"] for row in saved] == ["mipv6"]
+        time.sleep(1.0)  # hmipv6's testbed is being built
+        process.send_signal(signal.SIGINT)
+        rest, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130, err
+    assert "interrupted during hmipv6" in err and f"1 row(s) kept in {out}" in err, err
+    assert rest == ""
+    assert [row["protocol"] for row in json.loads(out.read_text())["results"]] == ["mipv6"]
+    # The finished protocol's capture is there; the interrupted one left nothing behind.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mipv6.pcapng", "rows.json"]
+    assert not [n for n in list_namespaces() if n.startswith(f"{NS_PREFIX}{process.pid}x")]
 
 
 @pytest.mark.netns

@@ -1,10 +1,17 @@
 """``mipshop compare`` and ``mipshop simulate``: run the protocols side by side and report.
 
-Both commands run :func:`mipshop.sim.compare.compare` on a scenario (the built-in reference one,
-or a TOML file) and print one table row per protocol: measured disruption and its analytic
-expectation, loss, buffering and signalling per handover. ``--json`` writes the full scenario
-and results (same seed, same bytes), ``--plot`` the classic sequence-number-against-time figure
-with bars of disruption and loss, ``--pcap DIR`` one capture per protocol.
+Both commands run :func:`mipshop.sim.compare.run_protocol` for each protocol on a scenario (the
+built-in reference one, or a TOML file) and print one table row per protocol: measured
+disruption and its analytic expectation, loss, buffering and signalling per handover.
+``--json`` writes the full scenario and results (same seed, same bytes), ``--plot`` the classic
+sequence-number-against-time figure with bars of disruption and loss (:mod:`.plot`), ``--pcap
+DIR`` one pcapng per protocol with one interface per link. Progress goes to standard error
+(:mod:`.progress`); every output is checked before the run and written atomically
+(:mod:`.files`).
+
+The signalling columns count **link crossings**: every transmission of a Mobility Header or
+ICMPv6 message on every link, per handover, as :mod:`mipshop.sim.compare` measures it (a BU that
+crosses four links to the home agent counts four), not messages sent by the mobile node.
 """
 
 from __future__ import annotations
@@ -15,51 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..sim.compare import PROTOCOLS, ProtocolResult, compare, results_to_dict
+from ..sim.compare import ProtocolResult, results_to_dict, run_protocol
 from ..sim.scenario import Scenario
-from .errors import UsageError
-
-
-def parse_protocols(text: str) -> tuple[str, ...]:
-    """Parse ``--protocols mipv6,fmipv6``; names must be among :data:`PROTOCOLS`."""
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    unknown = [name for name in names if name not in PROTOCOLS]
-    if unknown or not names:
-        raise UsageError(
-            f"--protocols: unknown protocol {', '.join(unknown) or '(none given)'}; "
-            f"choose from {', '.join(PROTOCOLS)}"
-        )
-    return names
-
-
-def check_output_file(path: Path | None, option: str) -> None:
-    """Fail early, before a long run, if ``path`` cannot be written."""
-    if path is None:
-        return
-    if path.is_dir():
-        raise UsageError(f"{option} {path}: is a directory")
-    if not path.parent.is_dir():
-        raise UsageError(f"{option} {path}: directory {path.parent} does not exist")
-
-
-def prepare_capture_dir(path: Path | None) -> None:
-    """Create the ``--pcap`` directory (and its parents) if needed."""
-    if path is None:
-        return
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--pcap {path}: exists and is not a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--pcap {path}: {exc.strerror}") from None
+from .files import replace_atomically, write_text_atomically
+from .progress import RunProgress
 
 
 def run_and_report(
     scenario: Scenario,
     *,
+    command: str,
     seed: int,
     protocols: Sequence[str],
     json_out: Path | None,
@@ -68,59 +42,62 @@ def run_and_report(
     console: Console,
     progress_console: Console,
 ) -> list[ProtocolResult]:
-    """Run every protocol on ``scenario``, print the table and write the requested outputs."""
-    check_output_file(json_out, "--json")
-    check_output_file(plot_out, "--plot")
-    prepare_capture_dir(pcap_dir)
-    with Progress(
-        TextColumn("{task.description:<16}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>5.1f}%"),
-        TimeElapsedColumn(),
-        console=progress_console,
-        transient=True,
-    ) as bar:
-        tasks = {name: bar.add_task(name, total=1.0) for name in protocols}
+    """Run every protocol on ``scenario``, print the tables and write the requested outputs
+    (already checked by the caller: :func:`mipshop.cli.main.main`)."""
+    results: list[ProtocolResult] = []
+    with RunProgress(progress_console, f"mipshop {command}") as progress:
+        for protocol in protocols:
+            progress.start(protocol, 1.0, "simulating")
 
-        def progress(protocol: str, fraction: float) -> None:
-            bar.update(tasks[protocol], completed=fraction)
+            def report(fraction: float, protocol: str = protocol) -> None:
+                progress.update(protocol, fraction)
 
-        results = compare(
-            scenario,
-            seed=seed,
-            protocols=tuple(protocols),
-            capture_dir=pcap_dir,
-            progress=progress,
-        )
-    console.print(results_table(scenario, results, seed=seed))
+            if pcap_dir is None:
+                result = run_protocol(scenario, protocol, seed=seed, progress=report)
+            else:
+                with replace_atomically(pcap_dir / f"{protocol}.pcapng", "--pcap") as partial:
+                    result = run_protocol(scenario, protocol, seed=seed, capture=partial,
+                                          progress=report)
+            results.append(result)
+            mean = result.disruption_ms["mean"]
+            progress.finish(protocol, f"{result.handovers} handovers, disruption mean "
+                                      f"{_ms(mean)} ms")
+    console.print(results_table(scenario, results, seed=seed, command=command))
     console.print(phases_table(results))
     if json_out is not None:
         document = results_to_dict(scenario, results, seed=seed)
-        json_out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+        write_text_atomically(json_out, json.dumps(document, indent=2, sort_keys=True) + "\n",
+                              "--json")
         console.print(f"wrote {json_out}")
     if plot_out is not None:
         from .plot import plot_results  # matplotlib is imported only when a plot is asked for
 
-        plot_results(results, plot_out, title=f"{scenario.name} (seed {seed})")
+        with replace_atomically(plot_out, "--plot") as partial:
+            plot_results(results, partial, title=f"{scenario.name} (seed {seed})",
+                         fmt=plot_out.suffix.lstrip(".").lower())
         console.print(f"wrote {plot_out}")
     if pcap_dir is not None:
-        console.print(f"wrote {len(results)} captures to {pcap_dir}/<protocol>.pcap")
+        console.print(f"wrote {len(results)} captures to {pcap_dir}/<protocol>.pcapng "
+                      "(one interface per link)")
     return results
 
 
-def results_table(scenario: Scenario, results: Sequence[ProtocolResult], *, seed: int) -> Table:
+def results_table(scenario: Scenario, results: Sequence[ProtocolResult], *, seed: int,
+                  command: str = "compare") -> Table:
     """The comparison as a rich table, one row per protocol (measured, then analytic)."""
-    table = Table(title=f"mipshop compare: {scenario.name} (seed {seed})", title_justify="left")
+    table = Table(title=f"mipshop {command}: {scenario.name} (seed {seed})",
+                  title_justify="left")
     columns: list[tuple[str, Callable[[ProtocolResult], Any]]] = [
         ("protocol", lambda r: r.protocol),
         ("HOs", lambda r: r.handovers),
         ("disruption ms\nmean", lambda r: _ms(r.disruption_ms["mean"])),
         ("\np95", lambda r: _ms(r.disruption_ms["p95"])),
         ("\nanalytic", lambda r: _ms(r.analytic_disruption_ms)),
-        ("lost\n", lambda r: r.packets_lost),
+        ("downlink\nlost", lambda r: r.packets_lost),
         ("\nanalytic", lambda r: _ms(r.analytic_packets_lost)),
+        ("uplink\nlost", lambda r: r.uplink.get("lost", "-") if r.uplink.get("sent") else "-"),
         ("buf-\nfered", lambda r: r.packets_buffered),
-        ("signalling/HO\nmsgs", lambda r: _ms(r.signalling["messages_per_handover"])),
+        ("signalling/HO\nlink crossings", lambda r: _ms(r.signalling["messages_per_handover"])),
         ("\nbytes", lambda r: _ms(r.signalling["bytes_per_handover"])),
     ]
     for index, (header, _) in enumerate(columns):

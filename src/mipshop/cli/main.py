@@ -1,175 +1,257 @@
-"""Entry point of the ``mipshop`` command: argument parsing and error reporting."""
+"""Entry point of the ``mipshop`` command: argument parsing, checks and error reporting.
+
+One rule for every command: every value, input file and output is checked before any long
+work starts (:mod:`.args`, :mod:`.files`); a problem is one line on standard error naming the
+option and what is wrong, and exit status 2, never a traceback. Output that a reader stops
+reading (``mipshop dissect F | head``) ends the command quietly with status 0, as Unix tools
+do; Ctrl-C ends it with status 130.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import __version__
+from ..sim.compare import PROTOCOLS
 from ..wire.errors import MalformedPacket
-from .dissect import dissect
+from .args import Parser, link_delay, number, protocol_list, whole
 from .errors import UsageError
+from .files import (
+    check_distinct,
+    check_input_file,
+    check_output_directory,
+    check_output_file,
+)
+
+#: The testbed's core router links a ``--delay`` can slow down.
+DELAY_LINKS = ("cn", "home", "ar1", "ar2", "map")
+#: What each daemon role is (``mipshop daemon ROLE``), in :data:`mipshop.net.config.ROLES`.
+DAEMON_ROLES = {
+    "ha": "home agent (RFC 6275)",
+    "map": "HMIPv6 mobility anchor point (RFC 5380)",
+    "ar": "access router, with the FMIPv6 PAR/NAR roles (RFC 5568)",
+    "mn": "mobile node",
+    "cn": "correspondent node, with route optimization (RFC 6275 §9)",
+}
 
 
 def _fbu_unit(text: str) -> int:
-    """Parse ``--fbu-lifetime-unit`` (digest §10 item 1: 4-second units or seconds)."""
+    """Parse ``--fbu-lifetime-unit`` (docs/decisions.md, item 1: 4-second units or seconds)."""
     if text not in ("1", "4"):
-        raise argparse.ArgumentTypeError("must be 4 (RFC 4068/Wireshark units) or 1 (seconds)")
+        raise argparse.ArgumentTypeError(
+            f"must be 4 (RFC 4068/Wireshark 4-second units) or 1 (seconds), got {text!r}")
     return int(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every ``mipshop`` sub-command."""
-    parser = argparse.ArgumentParser(
+def build_parser() -> Parser:
+    """The argument parser for every ``mipshop`` command."""
+    parser = Parser(
         prog="mipshop",
-        description="HMIPv6 and FMIPv6 on Mobile IPv6: codecs, simulator and real-packet testbed.",
+        description="HMIPv6 (RFC 5380) and FMIPv6 (RFC 5568) on Mobile IPv6 (RFC 6275): "
+                    "codecs, simulator and real-packet testbed.",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    dis = commands.add_parser("dissect", help="print the layers of each packet in a pcap file")
-    dis.add_argument("pcap", type=Path, help="capture file (pcap, raw IPv6 / Ethernet / SLL)")
-    dis.add_argument("--json", action="store_true", help="one JSON object per packet")
+    parser.add_argument("--version", action="version", version=f"mipshop {__version__}",
+                        help="print mipshop's version and exit")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=Parser)
+
+    dis = commands.add_parser(
+        "dissect", help="print the layers of each packet of a capture (pcap or pcapng)",
+        description="Print the layers of each packet of a capture file (pcap or pcapng; raw "
+                    "IPv6, raw IP, Ethernet or Linux cooked capture), as it is read.")
+    dis.add_argument("capture", type=Path, metavar="CAPTURE",
+                     help="capture file: pcap or pcapng (Wireshark's default)")
+    dis.add_argument("--json", action="store_true", help="print one JSON object per packet")
     dis.add_argument(
-        "--fbu-lifetime-unit",
-        type=_fbu_unit,
-        default=4,
-        metavar="{4,1}",
-        help="FBU/FBack lifetime unit in seconds (default 4, as Wireshark decodes it)",
-    )
-    for name, help_text in (
+        "--fbu-lifetime-unit", type=_fbu_unit, default=4, metavar="{4,1}",
+        help="FBU/FBack lifetime unit in seconds (default 4, as Wireshark decodes it; 1: the "
+             "literal RFC 5568 text)")
+
+    protocols = protocol_list(PROTOCOLS)
+    for name, summary in (
         ("compare", "run every protocol on the built-in reference scenario and compare them"),
         ("simulate", "run every protocol on a scenario file (TOML) and compare them"),
     ):
-        sub = commands.add_parser(name, help=help_text)
+        sub = commands.add_parser(name, help=summary, description=summary[0].upper()
+                                  + summary[1:] + ". Progress goes to standard error.")
         if name == "simulate":
-            sub.add_argument("scenario", type=Path, help="scenario file (see examples/*.toml)")
-        sub.add_argument(
-            "--json", type=Path, metavar="OUT", help="write scenario and results as JSON"
-        )
-        sub.add_argument("--plot", type=Path, metavar="OUT.png", help="write the handover figure")
-        sub.add_argument("--pcap", type=Path, metavar="DIR", help="write DIR/<protocol>.pcap")
-        sub.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
-        sub.add_argument(
-            "--protocols",
-            type=_protocols,
-            default=None,
-            metavar="LIST",
-            help="comma-separated subset of: mipv6,hmipv6,fmipv6,fmipv6-reactive,fhmipv6",
-        )
-    # Real packets (mipshop.net, root): their own argument parsers; see _real_packets.
-    commands.add_parser(
-        "testbed", add_help=False, help="handovers on real packets in network namespaces (root)"
-    )
-    commands.add_parser(
-        "daemon", add_help=False, help="run one node (ha, ar, mn, map, cn) on real packets (root)"
-    )
+            sub.add_argument("scenario", type=Path, metavar="SCENARIO",
+                             help="scenario file (TOML; see examples/*.toml)")
+        sub.add_argument("--protocols", type=protocols, default=PROTOCOLS, metavar="LIST",
+                         help=f"comma-separated subset of {','.join(PROTOCOLS)}, or all "
+                              "(default all)")
+        sub.add_argument("--seed", type=whole("", 0, 2**63 - 1), default=1, metavar="N",
+                         help="random seed, 0 to 2**63-1 (default 1); the same seed gives the "
+                              "same results, byte for byte")
+        sub.add_argument("--json", type=Path, metavar="OUT",
+                         help="write the scenario and the results as JSON")
+        sub.add_argument("--plot", type=Path, metavar="OUT.png",
+                         help="write the handover figure (format from the suffix: .png, .pdf, "
+                              ".svg ...)")
+        sub.add_argument("--pcap", type=Path, metavar="DIR",
+                         help="write DIR/<protocol>.pcapng, one interface per link (DIR must "
+                              "exist)")
+
+    bed = commands.add_parser(
+        "testbed", help="handovers on real packets in network namespaces (root)",
+        description="Build the reference topology in Linux network namespaces, run the "
+                    "protocol daemons on real packets and hand the mobile node over between "
+                    "two access routers; one result row per protocol, printed (and saved with "
+                    "--json) as soon as it is measured. Needs root. Progress goes to standard "
+                    "error.")
+    bed.add_argument("--protocols", "--protocol", dest="protocols", type=protocols,
+                     default=("mipv6",), metavar="LIST",
+                     help=f"comma-separated subset of {','.join(PROTOCOLS)}, or all "
+                          "(default mipv6; --protocol is the same option)")
+    bed.add_argument("--handovers", type=whole("handovers", 1, 1000), default=3, metavar="N",
+                     help="handovers per protocol, 1 to 1000 (default 3)")
+    bed.add_argument("--link-down", type=number("seconds", 0, 60), default=0.1,
+                     metavar="SECONDS",
+                     help="link-layer outage of each handover, in seconds (default 0.1)")
+    bed.add_argument("--tcp-bytes", type=whole("bytes", 0, 10**10), default=0, metavar="N",
+                     help="also download N bytes over TCP from the correspondent, its sender "
+                          "paced to span the handovers (an integrity check, not a throughput "
+                          "measure; default 0: none)")
+    bed.add_argument("--json", type=Path, metavar="OUT",
+                     help="write the rows as JSON, rewritten after each protocol")
+    bed.add_argument("--pcap", type=Path, metavar="DIR",
+                     help="keep the capture at the mobile node's port as "
+                          "DIR/<protocol>.pcapng (DIR must exist)")
+    bed.add_argument("--delay", type=link_delay(DELAY_LINKS, 10_000), action="append",
+                     default=[], metavar="LINK=MS",
+                     help="one-way delay in milliseconds of a core router link: "
+                          f"{', '.join(DELAY_LINKS)} (a userspace delay element; repeatable)")
+
+    daemon = commands.add_parser(
+        "daemon", help=f"run one node on real packets ({', '.join(DAEMON_ROLES)}; root)",
+        description="Run one node on real packets in the current network namespace: "
+                    + "; ".join(f"{role}: {what}" for role, what in DAEMON_ROLES.items())
+                    + ". Prints a JSON 'ready' line, then serves JSON-lines commands on its "
+                      "control socket.")
+    daemon.add_argument("role", choices=tuple(DAEMON_ROLES), metavar="ROLE",
+                        help="; ".join(f"{role}: {what}" for role, what in DAEMON_ROLES.items()))
+    daemon.add_argument("--config", type=Path, required=True, metavar="FILE.toml",
+                        help="the node's configuration (TOML)")
     return parser
 
 
-def _real_packets(command: str, rest: list[str]) -> int:
-    """``mipshop testbed ...`` / ``mipshop daemon ...``: hand over to :mod:`mipshop.net`."""
+def _check(args: argparse.Namespace) -> None:
+    """The checks that need more than one value, and every input and output, before work."""
+    command = args.command
+    if command == "dissect":
+        check_input_file(args.capture, "capture")
+    elif command == "simulate":
+        check_input_file(args.scenario, "scenario")
+    elif command == "daemon":
+        check_input_file(args.config, "--config")
+    if command in ("compare", "simulate", "testbed"):
+        check_output_file(args.json, "--json")
+        check_output_directory(args.pcap, "--pcap")
+    if command in ("compare", "simulate"):
+        if args.plot is not None:
+            from .plot import supported_formats
+
+            check_output_file(args.plot, "--plot", supported_formats())
+        check_distinct({"--json": args.json, "--plot": args.plot})
     if command == "testbed":
-        from ..net.experiment import main as testbed_main
-
-        return testbed_main(rest)
-    from ..net.daemon import main as daemon_main
-
-    return daemon_main(rest)
+        links = [name for name, _ms in args.delay]
+        repeated = sorted({name for name in links if links.count(name) > 1})
+        if repeated:
+            raise UsageError(f"--delay: {', '.join(repeated)} given more than once")
 
 
-def _seed(text: str) -> int:
-    """Parse ``--seed``: a whole number from 0 to 2**63-1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 2**63-1, got {value}")
-    return value
-
-
-def _protocols(text: str) -> tuple[str, ...]:
-    """Parse ``--protocols`` with the names :mod:`mipshop.sim.compare` knows."""
-    from .compare import parse_protocols
-
-    try:
-        return parse_protocols(text)
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix("--protocols: ")) from None
-
-
-def _run_comparison(args: argparse.Namespace) -> int:
-    """``mipshop compare`` / ``mipshop simulate``."""
+def _dispatch(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from ..sim.compare import PROTOCOLS
-    from ..sim.scenario import ScenarioError, load_scenario, reference_scenario
-    from .compare import run_and_report
+    class Output(Console):
+        """Standard output: a reader that goes away is :func:`main`'s quiet end (rich's own
+        reaction is exit status 1)."""
 
-    if args.command == "simulate":
-        if not args.scenario.is_file():
-            raise UsageError(f"{args.scenario}: no such file")
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    # Piped output is not cut to rich's 80-column default.
+    console = Output(highlight=False) if sys.stdout.isatty() else Output(width=140,
+                                                                         highlight=False)
+    progress_console = Console(stderr=True, highlight=False)
+    command = args.command
+    if command == "dissect":
+        from .dissect import dissect
+
         try:
-            scenario = load_scenario(args.scenario)
-        except ScenarioError as exc:
-            message = str(exc)
-            if not message.startswith(str(args.scenario)):
-                message = f"{args.scenario}: {message}"
-            raise UsageError(message) from None
-    else:
-        scenario = reference_scenario()
-    run_and_report(
-        scenario,
-        seed=args.seed,
-        protocols=args.protocols or PROTOCOLS,
-        json_out=args.json,
-        plot_out=args.plot,
-        pcap_dir=args.pcap,
-        # Piped output is not cut to rich's 80-column default.
-        console=Console() if sys.stdout.isatty() else Console(width=140),
-        progress_console=Console(stderr=True),
-    )
-    return 0
+            failures = dissect(args.capture, sys.stdout, as_json=args.json,
+                               fbu_lifetime_unit=args.fbu_lifetime_unit)
+        except MalformedPacket as exc:  # the file itself: not a capture, corrupt, cut short
+            sys.stdout.flush()  # the packets before the problem come first
+            raise UsageError(f"{args.capture}: {exc.reason} (byte {exc.offset} of the file)"
+                             ) from None
+        return 1 if failures else 0
+    if command in ("compare", "simulate"):
+        from ..sim.scenario import reference_scenario
+        from .compare import run_and_report
+
+        scenario = (_load_scenario(args.scenario) if command == "simulate"
+                    else reference_scenario())
+        run_and_report(scenario, command=command, seed=args.seed, protocols=args.protocols,
+                       json_out=args.json, plot_out=args.plot, pcap_dir=args.pcap,
+                       console=console, progress_console=progress_console)
+        return 0
+    if command == "testbed":
+        from ..net.errors import NetError, require_root, require_tun
+        from .testbed import run_testbed
+
+        try:
+            require_root()
+            require_tun()
+        except NetError as exc:
+            raise UsageError(str(exc).removeprefix("mipshop: ")) from None
+        return run_testbed(args, console, progress_console)
+    from ..net.daemon import serve
+
+    return serve(args.role, str(args.config))
+
+
+def _load_scenario(path: Path) -> object:
+    from ..sim.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        message = str(exc)
+        if not message.startswith(str(path)):
+            message = f"{path}: {message}"
+        raise UsageError(f"scenario {message}") from None
+
+
+def _quiet_stdout() -> None:
+    """Standard output's reader has gone: send what is left to /dev/null, so that Python's
+    final flush does not fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``mipshop``; returns the process exit status."""
-    words = list(sys.argv[1:] if argv is None else argv)
-    if words and words[0] in ("testbed", "daemon"):
-        return _real_packets(words[0], words[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
-        if args.command == "dissect":
-            if not args.pcap.is_file():
-                raise UsageError(f"{args.pcap}: no such file")
-            try:
-                failures = dissect(
-                    args.pcap,
-                    sys.stdout,
-                    as_json=args.json,
-                    fbu_lifetime_unit=args.fbu_lifetime_unit,
-                )
-            except MalformedPacket as exc:  # the file itself is not a readable pcap
-                raise UsageError(f"{args.pcap}: not a usable pcap file: {exc}") from None
-            except OSError as exc:
-                raise UsageError(f"{args.pcap}: {exc.strerror}") from None
-            return 1 if failures else 0
-        if args.command in ("compare", "simulate"):
-            return _run_comparison(args)
-    except (UsageError, MalformedPacket) as exc:
+        _check(args)
+        return _dispatch(args)
+    except UsageError as exc:
         print(f"mipshop {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:
+        _quiet_stdout()
         return 0
-    except OSError as exc:  # an output file that cannot be written, a full disk, ...
-        print(
-            f"mipshop {args.command}: error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr
-        )
-        return 2
     except KeyboardInterrupt:
         print(f"mipshop {args.command}: interrupted", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":

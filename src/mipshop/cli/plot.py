@@ -1,91 +1,166 @@
 """The classic handover figure: packet sequence number against arrival time, and bars.
 
-Top: for each protocol, the downlink CBR packets received around the first handover, sequence
-number against arrival time (relative to the start of the link-layer handoff). A flat step is
-the disruption; missing sequence numbers are losses; a burst of packets arriving back to back
-is a buffer being flushed. Bottom: mean disruption (measured and analytic) and packets lost
-per protocol.
+Top: for each protocol, the downlink CBR packets mobile node 0 received around its first
+handover, sequence number against arrival time (relative to the start of the link-layer
+handoff). A flat step is the disruption; missing sequence numbers are losses; a burst of packets
+arriving back to back is a buffer being flushed. The shaded band is the *measured* handover
+disruption of that handover (the handover report's last packet on the old link to the first on
+the new one), not merely the longest silence: a radio loss elsewhere is not shaded.
+
+Bottom left: mean disruption per protocol, simulated and analytic, on a logarithmic scale so that
+20 ms and 1,200 ms can both be read (each bar is also labelled with its value). Bottom right:
+packets lost over the whole run per protocol, downlink (correspondent to mobile node) and uplink
+(mobile node to correspondent) side by side.
+
+:func:`plot_data` computes everything that is drawn (tested); :func:`plot_results` only draws it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import pairwise
+from dataclasses import dataclass
 from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")  # no display: render to a file
-
-import matplotlib.pyplot as plt
 
 from ..sim.compare import ProtocolResult
 
 
-def plot_results(results: Sequence[ProtocolResult], path: Path, *, title: str) -> None:
-    """Draw the figure for ``results`` into ``path`` (PNG, 150 dpi).
+@dataclass(frozen=True, kw_only=True)
+class Strip:
+    """One protocol's sequence-number strip: arrivals in ms from the first handoff's start,
+    and the measured disruption band of that handover (ms, same origin), if it completed."""
 
-    One strip per protocol shows the received downlink packets as dots (no connecting line,
-    so that a run of lost packets is a visible gap), with the measured disruption shaded.
-    """
-    count = max(len(results), 1)
+    protocol: str
+    arrival_ms: tuple[float, ...]
+    sequence: tuple[int, ...]
+    disruption_ms: tuple[float, float] | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Bars:
+    """The bar panels: per protocol, in the order of :attr:`protocols`."""
+
+    protocols: tuple[str, ...]
+    disruption_simulated_ms: tuple[float | None, ...]
+    disruption_analytic_ms: tuple[float | None, ...]
+    downlink_lost: tuple[int, ...]
+    uplink_lost: tuple[int | None, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlotData:
+    """Everything the figure shows."""
+
+    strips: tuple[Strip, ...]
+    bars: Bars
+
+
+def plot_data(results: Sequence[ProtocolResult]) -> PlotData:
+    """What :func:`plot_results` draws for ``results``."""
+    strips = []
+    for result in results:
+        origin = result.handover_times[0] if result.handover_times else 0.0
+        window = result.disruption_windows[0] if result.disruption_windows else None
+        strips.append(Strip(
+            protocol=result.protocol,
+            arrival_ms=tuple((arrived - origin) * 1000 for _seq, _sent, arrived in result.trace),
+            sequence=tuple(seq for seq, _sent, _arrived in result.trace),
+            disruption_ms=None if window is None else (
+                (window[0] - origin) * 1000, (window[1] - origin) * 1000),
+        ))
+    bars = Bars(
+        protocols=tuple(r.protocol for r in results),
+        disruption_simulated_ms=tuple(r.disruption_ms["mean"] for r in results),
+        disruption_analytic_ms=tuple(r.analytic_disruption_ms for r in results),
+        downlink_lost=tuple(r.packets_lost for r in results),
+        # No uplink flow in the scenario: nothing to show (not zero).
+        uplink_lost=tuple(r.uplink.get("lost") if r.uplink.get("sent") else None
+                          for r in results),
+    )
+    return PlotData(strips=tuple(strips), bars=bars)
+
+
+def plot_results(results: Sequence[ProtocolResult], path: Path, *, title: str,
+                 fmt: str | None = None) -> None:
+    """Draw the figure for ``results`` into ``path`` as ``fmt`` (by default the suffix of
+    ``path``: the command line checks it against :func:`supported_formats` before the run)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: render to a file
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    data = plot_data(results)
+    count = max(len(data.strips), 1)
     figure = plt.figure(figsize=(11, 3 + 1.3 * count + 3), layout="constrained")
     grid = figure.add_gridspec(count + 1, 2, height_ratios=(*([1.0] * count), 2.2))
     figure.suptitle(title)
     first = None
-    for row, result in enumerate(results):
+    for row, strip in enumerate(data.strips):
         axes = figure.add_subplot(grid[row, :], sharex=first)
         first = first or axes
-        origin = result.handover_times[0] if result.handover_times else 0.0
-        arrival_ms = [(arrived - origin) * 1000 for _seq, _sent, arrived in result.trace]
-        sequence = [seq for seq, _sent, _arrived in result.trace]
-        axes.plot(arrival_ms, sequence, linestyle="none", marker=".", markersize=4, color=f"C{row}")
-        gap = _first_gap(arrival_ms)
-        if gap is not None:
-            axes.axvspan(gap[0], gap[1], color=f"C{row}", alpha=0.15)
-            axes.text(gap[1], min(sequence), f" {gap[1] - gap[0]:.0f} ms", va="bottom", fontsize=8)
+        axes.plot(strip.arrival_ms, strip.sequence, linestyle="none", marker=".", markersize=4,
+                  color=f"C{row}")
+        if strip.disruption_ms is not None:
+            start, end = strip.disruption_ms
+            axes.axvspan(start, end, color=f"C{row}", alpha=0.15)
+            axes.text(end, min(strip.sequence, default=0), f" disruption {end - start:.0f} ms",
+                      va="bottom", fontsize=8)
         axes.axvline(0.0, color="grey", linestyle="--", linewidth=0.8)
-        axes.set_ylabel(result.protocol, rotation=0, ha="right", va="center")
+        axes.set_ylabel(strip.protocol, rotation=0, ha="right", va="center")
         axes.grid(True, alpha=0.3)
         if row < count - 1:
             axes.tick_params(labelbottom=False)
     if first is not None:
-        first.set_title("Downlink CBR sequence numbers received around the first handover")
+        first.set_title("Downlink CBR sequence numbers received around the first handover "
+                        "(shaded: the measured disruption)")
         figure.axes[-1].set_xlabel(
-            "arrival time relative to the start of the link-layer handoff (ms)"
-        )
+            "arrival time relative to the start of the link-layer handoff (ms)")
 
-    disruption_axes = figure.add_subplot(grid[count, 0])
-    loss_axes = figure.add_subplot(grid[count, 1])
-    names = [r.protocol for r in results]
-    positions = list(range(len(results)))
+    bars = data.bars
+    positions = list(range(len(bars.protocols)))
     width = 0.4
-    measured = [r.disruption_ms["mean"] or 0.0 for r in results]
-    analytic = [r.analytic_disruption_ms or 0.0 for r in results]
-    disruption_axes.bar([p - width / 2 for p in positions], measured, width, label="simulated")
-    disruption_axes.bar([p + width / 2 for p in positions], analytic, width, label="analytic")
-    disruption_axes.set_xticks(positions, names, rotation=20)
-    disruption_axes.set_ylabel("mean disruption (ms)")
+    disruption_axes = figure.add_subplot(grid[count, 0])
+    for offset, values, label in (
+        (-width / 2, bars.disruption_simulated_ms, "simulated"),
+        (width / 2, bars.disruption_analytic_ms, "analytic"),
+    ):
+        drawn = disruption_axes.bar([p + offset for p in positions],
+                                    [v if v else float("nan") for v in values], width,
+                                    label=label)
+        disruption_axes.bar_label(drawn, labels=[_label(v) for v in values], fontsize=7)
+    disruption_axes.set_yscale("log")
+    # From 1 ms, so that a 20 ms bar stands as clearly as a 1,200 ms one; plain tick labels.
+    disruption_axes.set_ylim(bottom=1.0)
+    disruption_axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
+    disruption_axes.set_xticks(positions, bars.protocols, rotation=20)
+    disruption_axes.set_ylabel("mean disruption (ms, log scale)")
     disruption_axes.legend()
-    disruption_axes.grid(True, axis="y", alpha=0.3)
-    loss_axes.bar(positions, [r.packets_lost for r in results], color="tab:red")
-    loss_axes.set_xticks(positions, names, rotation=20)
-    loss_axes.set_ylabel("packets lost (both directions)")
+    disruption_axes.grid(True, axis="y", which="both", alpha=0.3)
+
+    loss_axes = figure.add_subplot(grid[count, 1])
+    for offset, values, label, colour in (
+        (-width / 2, bars.downlink_lost, "downlink (CN to MN)", "tab:red"),
+        (width / 2, bars.uplink_lost, "uplink (MN to CN)", "tab:orange"),
+    ):
+        drawn = loss_axes.bar([p + offset for p in positions],
+                              [float("nan") if v is None else v for v in values], width,
+                              label=label, color=colour)
+        loss_axes.bar_label(drawn, labels=["-" if v is None else str(v) for v in values],
+                            fontsize=7)
+    loss_axes.set_xticks(positions, bars.protocols, rotation=20)
+    loss_axes.set_ylabel("packets lost over the run")
+    loss_axes.legend()
     loss_axes.grid(True, axis="y", alpha=0.3)
-    figure.savefig(path, dpi=150)
+    figure.savefig(path, dpi=150, format=fmt or path.suffix.lstrip(".").lower())
     plt.close(figure)
 
 
-def _first_gap(arrival_ms: Sequence[float]) -> tuple[float, float] | None:
-    """The longest silence after t = 0, if it is longer than 1.5 usual packet spacings."""
-    spacings = sorted(after - before for before, after in pairwise(arrival_ms))
-    if not spacings:
-        return None
-    usual = spacings[len(spacings) // 2]
-    best: tuple[float, float] | None = None
-    for before, after in pairwise(arrival_ms):
-        if after >= 0 and (best is None or after - before > best[1] - best[0]):
-            best = (before, after)
-    if best is None or best[1] - best[0] <= 1.5 * usual:
-        return None
-    return best
+def supported_formats() -> tuple[str, ...]:
+    """The file suffixes (without the dot) matplotlib can write a figure as."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return tuple(sorted(FigureCanvasBase.get_supported_filetypes()))
+
+
+def _label(value: float | None) -> str:
+    return "-" if not value else f"{value:.0f}"

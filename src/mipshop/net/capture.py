@@ -1,8 +1,10 @@
-"""``python -m mipshop.net.capture OUT.pcap IFACE...``: capture IPv6 on interfaces as pcap.
+"""``python -m mipshop.net.capture OUT.pcapng IFACE...``: capture IPv6 on interfaces as pcapng.
 
 A packet socket (``AF_PACKET``/``SOCK_DGRAM``, both directions) per interface; each packet is
-appended at once to ``OUT.pcap`` (link type 229, raw IPv6, :mod:`mipshop.wire.pcap`), so the
-file is readable while the capture runs and complete when it is stopped (SIGTERM/SIGINT).
+appended at once to ``OUT.pcapng`` (one pcapng interface per captured interface, named after it,
+link type 229, raw IPv6: :mod:`mipshop.wire.pcap`), so that Wireshark and ``mipshop dissect``
+show which link each copy crossed, the file is readable while the capture runs, and it is
+complete when the capture is stopped (SIGTERM/SIGINT).
 It prints ``ready`` once every socket is bound; ``--signalling`` leaves out UDP and TCP
 (the testbed's signalling count). Run it in the namespace of the interfaces
 (the testbed captures on the bridge ports of the mobile node and the home agent).
@@ -14,14 +16,12 @@ import errno
 import selectors
 import signal
 import socket
-import struct
 import sys
 import time
 
-from ..wire.pcap import LINKTYPE_IPV6
+from ..wire.pcap import pcapng_header, pcapng_packet
 from .sockets import ETH_P_IPV6
 
-_SNAPLEN = 262144
 ETH_P_ALL = 0x0003
 
 
@@ -51,7 +51,8 @@ def capture(path: str, interfaces: list[str], *, signalling: bool = False) -> in
     signal.signal(signal.SIGINT, _stop)
     selector = selectors.DefaultSelector()
     sockets = []
-    for name in interfaces:
+    interface_id: dict[socket.socket, int] = {}
+    for number, name in enumerate(interfaces):
         # ETH_P_ALL: a bridge port's frames are taken by the bridge before protocol-specific
         # packet sockets see them; "all" taps see them first. IPv6 is kept below.
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
@@ -59,9 +60,10 @@ def capture(path: str, interfaces: list[str], *, signalling: bool = False) -> in
         sock.setblocking(False)
         selector.register(sock, selectors.EVENT_READ)
         sockets.append(sock)
+        interface_id[sock] = number
     count = 0
     with open(path, "wb", buffering=0) as out:
-        out.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, _SNAPLEN, LINKTYPE_IPV6))
+        out.write(pcapng_header(interfaces))
         print("ready", flush=True)
         while not stop:
             for key, _events in selector.select(timeout=0.2):
@@ -80,10 +82,7 @@ def capture(path: str, interfaces: list[str], *, signalling: bool = False) -> in
                         break
                     if address[1] != ETH_P_IPV6 or (signalling and is_data(data)):
                         continue
-                    micros = round(time.time() * 1_000_000)
-                    seconds, fraction = divmod(micros, 1_000_000)
-                    out.write(struct.pack("<IIII", seconds, fraction, len(data), len(data))
-                              + data)
+                    out.write(pcapng_packet(interface_id[sock], time.time(), data))
                     count += 1
     for sock in sockets:
         sock.close()
@@ -91,13 +90,13 @@ def capture(path: str, interfaces: list[str], *, signalling: bool = False) -> in
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``[--signalling] OUT.pcap IFACE...``."""
+    """Entry point: ``[--signalling] OUT.pcapng IFACE...``."""
     args = list(sys.argv[1:] if argv is None else argv)
     signalling = "--signalling" in args
     if signalling:
         args.remove("--signalling")
     if len(args) < 2:
-        print("usage: python -m mipshop.net.capture [--signalling] OUT.pcap IFACE...",
+        print("usage: python -m mipshop.net.capture [--signalling] OUT.pcapng IFACE...",
               file=sys.stderr)
         return 2
     capture(args[0], args[1:], signalling=signalling)

@@ -135,16 +135,13 @@ def interface_facts(names: tuple[str, ...]) -> dict[str, InterfaceFacts]:
         netlink.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m mipshop.net.daemon`` (and ``mipshop daemon``)."""
-    parser = argparse.ArgumentParser(prog="mipshop daemon",
-                                     description="run one mipshop node on real packets")
-    parser.add_argument("role", choices=ROLES)
-    parser.add_argument("--config", required=True, help="TOML configuration file")
-    args = parser.parse_args(argv)
+def serve(role: str, config_path: str) -> int:
+    """Run the daemon of ``role`` configured by ``config_path`` until it is stopped; returns
+    the exit status (2 and one line on standard error for a configuration or environment
+    error)."""
     runtime: Runtime | None = None
     try:
-        config = load_config(args.role, args.config)
+        config = load_config(role, config_path)
         complete_from_interface(config, interface_facts(config.settings.interfaces))
         runtime = Runtime(config.build(), config.settings)
         runtime.open()
@@ -156,6 +153,17 @@ def main(argv: list[str] | None = None) -> int:
         if runtime is not None:
             runtime.close()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m mipshop.net.daemon`` (the testbed starts its daemons so;
+    ``mipshop daemon`` parses the same arguments in :mod:`mipshop.cli.main`)."""
+    parser = argparse.ArgumentParser(prog="python -m mipshop.net.daemon",
+                                     description="run one mipshop node on real packets")
+    parser.add_argument("role", choices=ROLES)
+    parser.add_argument("--config", required=True, help="TOML configuration file")
+    args = parser.parse_args(argv)
+    return serve(args.role, args.config)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,15 @@ routers and returns one result row in the schema of ``mipshop compare --json``
 * ``packets_sent`` / ``packets_lost`` (downlink), ``packets_lost_per_handover`` (between the
   last old and first new arrival), ``packets_buffered`` (what the NARs flushed, from their
   ``fmip.flushed`` events), ``packets_duplicated``;
-* ``signalling``: ``messages_per_handover``, ``bytes_per_handover``, ``by_type`` counted from
+* ``signalling``: ``messages_per_handover`` (link crossings: each transmission of a message
+  on each captured link counts once), ``bytes_per_handover``, ``by_type`` counted from
   captures on every link (mobile node's, home link, the core router's links), decoded with the
   wire layer (:func:`signalling`);
 * ``binding_update_latency_ms``, ``handover_times``; plus ``source = "testbed"``,
   ``loss_run_ms`` (the older figure: runs of lost datagrams by send time, 0 when nothing is
   lost), ``round_trip_lost`` (also counting answers lost on the uplink) and ``tcp`` (bytes,
-  SHA-256 equality, error).
+  SHA-256 equality, error, duration, and the rate the sender was paced at: this is an
+  integrity check across handovers, not a throughput measurement).
 
 All five protocols run: ``mipv6``, ``hmipv6`` (a MAP daemon; after the first registration only
 local BUs to the MAP), ``fmipv6`` (predictive: the testbed gives the mobile node LinkGoingDown
@@ -43,13 +45,12 @@ with the core router's userspace delay element (:mod:`.delay`), and the row reco
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -202,16 +203,29 @@ def signalling(paths: list[Path], handovers: int, since: float) -> dict[str, Any
 
 def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: float = 0.1,
                    dwell: float = 1.5, interval: float = 0.01, tcp_bytes: int = 0,
-                   pcap: str | None = None, delays: dict[str, float] | None = None
-                   ) -> dict[str, Any]:
+                   pcap: str | None = None, delays: dict[str, float] | None = None,
+                   progress: Callable[[int, str], None] | None = None) -> dict[str, Any]:
     """Run one protocol on the testbed; returns a ``mipshop compare`` result row.
 
     ``delays``: one-way delays (seconds) of the core router's links (``cn``, ``home``,
-    ``ar1``, ``ar2``, ``map``; :attr:`~.testbed.TestbedOptions.delays`).
+    ``ar1``, ``ar2``, ``map``; :attr:`~.testbed.TestbedOptions.delays`). ``progress``: called
+    with the number of handovers done and what the experiment is doing now.
+
+    ``tcp_bytes``: the correspondent's sender is **paced** (:mod:`.traffic` ``serve --rate``)
+    to spread the download over the handovers, at least 100 kB/s: the row's ``tcp`` says
+    whether the bytes arrived intact, it does not measure TCP throughput. A bulk flow that
+    outran the pacing would fill the NAR's FMIPv6 buffer during a handover, and the UDP
+    datagrams behind it would then be dropped.
     """
     if protocol not in PROTOCOLS_ON_REAL_PACKETS:
         raise NetError(f"mipshop: {protocol} does not run on real packets yet (available: "
                        f"{', '.join(PROTOCOLS_ON_REAL_PACKETS)})")
+
+    def step(done: int, what: str) -> None:
+        if progress is not None:
+            progress(done, what)
+
+    step(0, "building the testbed")
     duration = 1.0 + handovers * (link_down + dwell) + 1.0
     count = int(duration / interval)
     options = TestbedOptions(pcap=pcap, protocol=protocol.removesuffix("-reactive"),
@@ -223,17 +237,19 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
         first = bed.attachment or "ar1"
         # Signalling on every link: the mobile node's and the home link on the switch, the
         # core router's links to the correspondent, the access routers and the MAP.
-        captures = [(bed.workdir / "signalling-sw.pcap", "sw", ("p-mn", "p-ha")),
-                    (bed.workdir / "signalling-core.pcap", "core",
+        captures = [(bed.workdir / "signalling-sw.pcapng", "sw", ("p-mn", "p-ha")),
+                    (bed.workdir / "signalling-core.pcapng", "core",
                      ("c-cn", *(f"c-{n}" for n in ("ar1", "ar2", "map") if n in bed.ns)))]
         tapping = [bed.capture(path, ports, node=node, signalling=True)
                    for path, node, ports in captures]
+        step(0, "waiting for the home registration")
         bed.wait_for(lambda: bed.state("ha")["binding_cache"], what="home registration")
         log = bed.workdir / "downlink.txt"
         echo = bed.spawn("mn", [sys.executable, "-m", "mipshop.net.traffic", "echo",
                                 "--bind", str(HOME_ADDRESS), "--log", str(log)], name="echo")
         bed.wait_for(lambda: "ready" in echo.log.read_text(), what="the echo server")
         fetch = served = None
+        rate = 0.0
         if tcp_bytes:
             rate = max(tcp_bytes / max(duration - 1.0, 1.0), 100_000.0)
             served = bed.spawn("cn", [sys.executable, "-m", "mipshop.net.traffic", "serve",
@@ -253,19 +269,23 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
         targets = ["ar2", "ar1"]
         for k in range(handovers):
             target = targets[k % 2]
+            step(k, f"handover {k + 1}/{handovers} to {target}")
             bed.move(target, link_down=link_down)
             bed.wait_for(lambda t=target: any(
                 e["care_of_address"] == str(care_of_address(t))
                 for e in bed.state(registrar)["binding_cache"]),
                 what=f"registration from {target}")
             time.sleep(dwell)
+            step(k + 1, f"handover {k + 1}/{handovers} done")
+        step(handovers, "collecting the measurements")
         report = json.loads(probe.popen.communicate(timeout=duration + 30)[0])
         tcp: dict[str, Any] | None = None
         if fetch is not None and served is not None:
             got = json.loads(fetch.popen.communicate(timeout=120)[0])
             sent = json.loads(served.popen.communicate(timeout=30)[0])
             tcp = {"bytes": got["received"], "sha256_equal": got["sha256"] == sent["sha256"],
-                   "error": got["error"] or sent["error"], "seconds": got["duration"]}
+                   "error": got["error"] or sent["error"], "seconds": got["duration"],
+                   "paced_bytes_per_s": rate}
         mn_events = bed.events("mn")
         flushed = [e for node in ("ar1", "ar2") for e in bed.events(node, "fmip.flushed")]
         bed.check_daemons()
@@ -315,70 +335,3 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
         "handover_times": [down - start for down, _up, _to in handover_log],
         "tcp": tcp,
     }
-
-
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f} ms"
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``mipshop testbed`` (also ``python -m mipshop.net.experiment``)."""
-    parser = argparse.ArgumentParser(prog="mipshop testbed",
-                                     description="handovers on real packets in namespaces")
-    parser.add_argument("--protocol", default="mipv6", choices=(*ALL_PROTOCOLS, "all"))
-    parser.add_argument("--handovers", type=int, default=3)
-    parser.add_argument("--link-down", type=float, default=0.1, help="seconds (default 0.1)")
-    parser.add_argument("--tcp-bytes", type=int, default=0,
-                        help="also download this many bytes over TCP (0: none)")
-    parser.add_argument("--json", type=Path, metavar="OUT")
-    parser.add_argument("--pcap", type=Path, metavar="OUT.pcap",
-                        help="capture at the mobile node's port")
-    parser.add_argument("--delay", action="append", default=[], metavar="LINK=MS",
-                        help="one-way delay of a core router link: cn, home, ar1, ar2, map "
-                             "(a userspace delay element; repeatable)")
-    args = parser.parse_args(argv)
-    delays: dict[str, float] = {}
-    for text in args.delay:
-        name, _, ms = text.partition("=")
-        try:
-            delays[name] = float(ms) / 1000
-        except ValueError:
-            parser.error(f"--delay {text!r}: expected LINK=MS, e.g. home=20")
-
-    def _terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # unwinds through Testbed.__exit__, which removes everything
-
-    signal.signal(signal.SIGTERM, _terminate)
-    protocols = ALL_ON_REAL_PACKETS if args.protocol == "all" else (args.protocol,)
-    rows = []
-    try:
-        for protocol in protocols:
-            pcap = None
-            if args.pcap:
-                pcap = str(args.pcap if len(protocols) == 1 else
-                           args.pcap.with_name(f"{args.pcap.stem}-{protocol}.pcap"))
-            rows.append(run_experiment(protocol=protocol, handovers=args.handovers,
-                                       link_down=args.link_down, tcp_bytes=args.tcp_bytes,
-                                       pcap=pcap, delays=delays))
-    except NetError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("mipshop: interrupted; the testbed was removed", file=sys.stderr)
-        return 130
-    for row in rows:
-        d, runs = row["disruption_ms"], row["loss_run_ms"]
-        latency = row["binding_update_latency_ms"]
-        print(f"{row['protocol']:15} handovers={row['handovers']} disruption mean="
-              f"{_ms(d['mean'])} max={_ms(d['max'])} loss run mean={_ms(runs['mean'])} "
-              f"downlink lost={row['packets_lost']}/{row['packets_sent']} buffered="
-              f"{row['packets_buffered']} signalling/handover="
-              f"{row['signalling']['messages_per_handover']:.1f} msgs BU latency="
-              f"{_ms(latency)}" + (f" tcp={row['tcp']}" if row["tcp"] else ""))
-    if args.json:
-        args.json.write_text(json.dumps({"source": "testbed", "results": rows}, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -270,7 +270,8 @@ class TestbedOptions:
     #: FMIPv6 predictive: how long the node stays on the old link after the FBack (a late
     #: link-layer switch), 0: it leaves at once.
     linger: float = 0.0
-    #: Capture (pcap, raw IPv6) on these switch ports from before the daemons start.
+    #: Capture (pcapng, raw IPv6, one interface per port) on these switch ports from before the
+    #: daemons start.
     pcap: str | None = None
     capture_ports: tuple[str, ...] = ("p-mn",)
     extra_daemon_settings: dict[str, Any] = field(default_factory=dict)
@@ -736,7 +737,7 @@ class Testbed:
 
     def capture(self, path: str | Path, ports: Sequence[str] = ("p-mn",), *,
                 node: str = "sw", signalling: bool = False) -> Process:
-        """Start a pcap capture (raw IPv6) on interfaces of ``node``'s namespace (by default
+        """Start a pcapng capture (raw IPv6) on interfaces of ``node``'s namespace (by default
         bridge ports of the switch); ``signalling`` leaves out UDP and TCP packets."""
         process = self.spawn(node, [sys.executable, "-m", "mipshop.net.capture",
                                     *(["--signalling"] if signalling else []), str(path),

@@ -181,7 +181,9 @@ class ProtocolResult:
     ``messages_per_handover``, ``bytes_per_handover``, ``by_type`` {name: {messages, bytes}};
     ``trace``: (sequence number, send time, arrival time) of mobile node 0's downlink packets
     received around its first handover; ``handover_times``: the start (LinkDown) of each of
-    mobile node 0's handoffs.
+    mobile node 0's handoffs; ``disruption_windows``: for each of them, the arrival times of
+    the last downlink packet on the old link and the first on the new one (the measured
+    disruption of :func:`~.metrics.handover_report`), or None when it did not complete.
     """
 
     protocol: str
@@ -199,6 +201,7 @@ class ProtocolResult:
     trace: tuple[tuple[int, float, float], ...] = ()
     handover_times: tuple[float, ...] = ()
     uplink: dict[str, int] = field(default_factory=dict)
+    disruption_windows: tuple[tuple[float, float] | None, ...] = ()
 
 
 # -- building the network ------------------------------------------------------------------
@@ -737,6 +740,7 @@ def _measure(world: _World) -> ProtocolResult:
     buffered = 0
     trace: tuple[tuple[int, float, float], ...] = ()
     handover_times: tuple[float, ...] = ()
+    windows_of_first: tuple[tuple[float, float] | None, ...] = ()
     for mobile in world.mobiles:
         tracked = recorder.mobiles[mobile.node.name]
         if mobile.downlink is not None and tracked.flow is not None:
@@ -750,6 +754,7 @@ def _measure(world: _World) -> ProtocolResult:
         buffered += max(0, tracked.buffered)
         if mobile.index == 0:
             handover_times = tuple(tracked.downs or ())
+            windows_of_first = tuple(tracked.disruption_windows())
             if handover_times:
                 trace = tuple(tracked.trace or ())
     handovers = recorder.handovers
@@ -774,6 +779,7 @@ def _measure(world: _World) -> ProtocolResult:
         trace=trace,
         handover_times=handover_times,
         uplink={"sent": up_sent, "lost": up_lost},
+        disruption_windows=tuple(windows_of_first),
     )
 
 

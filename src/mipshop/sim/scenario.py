@@ -68,6 +68,10 @@ SIGNAL_BYTES = 150
 LEAD_MARGIN = 0.0005
 
 
+#: The largest scenario file read (a scenario is a few hundred bytes of TOML).
+MAX_SCENARIO_BYTES = 1024 * 1024
+
+
 class ScenarioError(ValueError):
     """A scenario file or value is wrong; the message names the key and the problem."""
 
@@ -336,10 +340,29 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     source = Path(path)
     try:
-        text = source.read_text(encoding="utf-8")
+        with open(source, "rb") as handle:
+            raw = handle.read(MAX_SCENARIO_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(f"{source}: cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise ScenarioError(f"{source}: larger than {MAX_SCENARIO_BYTES // 1024} KiB: not a "
+                            "scenario file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{source}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                            f"{exc.start}); a scenario is a TOML file") from None
+    if not _sets_something(text):
+        raise ScenarioError(f"{source}: empty (it sets nothing); a scenario file overrides "
+                            "the reference scenario's values, which `mipshop compare` runs")
     return scenario_from_toml(text, origin=str(source))
+
+
+def _sets_something(text: str) -> bool:
+    """True when ``text`` holds anything but blank lines and comments (a file that sets
+    nothing would run the reference scenario under another name)."""
+    return any(line.strip() and not line.strip().startswith("#")
+               for line in text.splitlines())
 
 
 def scenario_from_toml(text: str, *, origin: str = "<string>") -> Scenario:
