@@ -55,9 +55,9 @@ def run_testbed(args: argparse.Namespace, console: Console, progress_console: Co
                 rows.append(row)
                 current = None
                 progress.finish(protocol, "measured")
-                console.print(row_line(row), highlight=False, markup=False, soft_wrap=True)
-                if args.json is not None:
+                if args.json is not None:  # saved first: a row printed is a row kept
                     save(args.json, rows)
+                console.print(row_line(row), highlight=False, markup=False, soft_wrap=True)
         except NetError as exc:
             message = str(exc).removeprefix("mipshop: ")
             progress_console.print(f"mipshop testbed: error: {message}", highlight=False,

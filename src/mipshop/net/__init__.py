@@ -1,6 +1,6 @@
 """Real packets: the protocol entities over Linux TUN devices, raw sockets and netlink.
 
-design.md, "Real-packet runtime (what this kernel allows)": the kernel here has no
+docs/architecture.md, "The real-packet runtime": the kernel here has no
 CONFIG_IPV6_MIP6 and no ip6_tunnel, so it drops packets carrying a Home Address option or a
 Type 2 Routing Header addressed to one of its own addresses. Each daemon therefore owns the
 addresses it serves in user space: they are routed into a TUN device (and answered for on

@@ -2,7 +2,7 @@
 
 Everything a daemon does to the kernel goes through :class:`Netlink`: the addresses the kernel
 owns (link-locals, the mobile node's home address on its TUN device), the routes that carry the
-addresses the daemon owns in user space into its TUN device (design.md), proxy neighbour
+addresses the daemon owns in user space into its TUN device (docs/architecture.md), proxy neighbour
 entries that answer Neighbor Solicitations for those addresses on a link (RFC 4861 §7.2.8,
 RFC 6275 §10.4.1), policy rules, and the ``forwarding`` / ``proxy_ndp`` / ``accept_ra``
 sysctls (which are per network namespace under ``/proc/sys/net``).

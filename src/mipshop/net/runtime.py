@@ -1,10 +1,10 @@
 """Drive one unchanged protocol entity on real packets with the monotonic clock.
 
 The runtime is the real-packet twin of :class:`mipshop.sim.network.Node`: it moves bytes and
-time, and carries out the entity's actions (design.md, "The entity contract"):
+time, and carries out the entity's actions (docs/architecture.md, "The entity contract"):
 
 ===================  ======================================================================
-input / action       what the runtime does (design.md, "Real-packet runtime")
+input / action       what the runtime does (docs/architecture.md)
 ===================  ======================================================================
 TUN packet           ``entity.receive(bytes, interface, now)``; at a mobile node, a packet
                      its own applications sent from the home address goes to

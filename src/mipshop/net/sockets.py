@@ -2,9 +2,9 @@
 
 * :class:`RawSender`: ``socket(AF_INET6, SOCK_RAW, IPPROTO_RAW)`` implies ``IPV6_HDRINCL``, so
   the kernel sends our whole packet as written, Home Address option and Type 2 Routing Header
-  included, and does not check that its source is one of its addresses (design.md). One socket
-  per interface, bound with ``SO_BINDTODEVICE``, sends on that interface; an unbound one routes
-  by destination.
+  included, and does not check that its source is one of its addresses
+  (docs/architecture.md). One socket per interface, bound with ``SO_BINDTODEVICE``, sends on
+  that interface; an unbound one routes by destination.
 * :class:`PacketListener`: an ``AF_PACKET``/``SOCK_DGRAM`` socket on one interface, returning
   whole IPv6 packets without their link-layer header. It hears what the kernel would not hand
   over: Router Solicitations and Advertisements and other link-local or multicast traffic,

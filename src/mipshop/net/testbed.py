@@ -15,7 +15,7 @@
 * a handover (:meth:`Testbed.move`) takes the mobile node's bridge port out of one bridge,
   keeps it down for the link-down time, and puts it into another, telling the mobile node's
   daemon ``LinkDown`` and ``LinkUp`` (RFC 4260's 802.11 steps 2 and 4-6) through its control
-  socket; this stands in for an 802.11 handoff (design.md);
+  socket; this stands in for an 802.11 handoff (docs/architecture.md);
 * addresses follow ``tests/protocol/scenario.py``: home 2001:db8:1::/64 (HA ::1, home
   address ::100), access links 2001:db8:10::/64 and 2001:db8:20::/64, correspondent
   2001:db8:100::10; router links use link-local next hops (core fe80::fffe).

@@ -3,9 +3,9 @@
 Opened with the ``TUNSETIFF`` ioctl on ``/dev/net/tun`` (linux/if_tun.h). With ``IFF_NO_PI``
 every ``read`` returns exactly one IP packet and every ``write`` injects one, as if it had
 arrived on the TUN interface: the kernel then delivers it locally or, with IPv6 forwarding on,
-routes it out by its destination, even when its source belongs to another node (design.md,
-"Real-packet runtime"). The device is non-blocking; :meth:`TunDevice.attach` registers an
-asyncio reader.
+routes it out by its destination, even when its source belongs to another node
+(docs/architecture.md, "The real-packet runtime"). The device is non-blocking;
+:meth:`TunDevice.attach` registers an asyncio reader.
 """
 
 from __future__ import annotations

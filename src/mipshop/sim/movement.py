@@ -5,7 +5,7 @@ A :class:`HandoffDecision` says *when* the link switch to *which* AP starts, and
 :meth:`.wifi.Station.follow` schedules them.
 
 * :func:`ping_pong`: back and forth between two APs with a dwell time (the ping-pong case of
-  RFC 5568 §5.5 / digest §7.5).
+  RFC 5568 §5.5).
 * :class:`Trajectory` (piecewise-linear waypoints) built by :func:`line` (a straight line
   through many cells) or :func:`random_waypoint` (Johnson and Maltz's model, "Dynamic Source
   Routing in Ad Hoc Wireless Networks", 1996: pick a destination uniformly, move at a uniform

@@ -20,7 +20,7 @@ Conventions shared by every message and option class:
 - Model units: seconds for lifetimes and intervals, ``ipaddress.IPv6Address`` for addresses,
   ``bytes`` for link-layer addresses, cookies, tokens and authenticators. Wire units (4-second
   lifetime units, milliseconds, 8-octet lengths) exist only inside the codecs.
-- ``NAME`` (class variable): the message's name in snake_case, as the digest spells it.
+- ``NAME`` (class variable): the message's name in snake_case, from the RFC's name for it.
   ``FLAGS`` (class variable): field name -> the flag's letter in the RFC, for the dissector.
 - Padding options (Pad1, PadN) are never kept in a decoded message; encoders choose padding and
   alignment themselves, so ``encode(decode(b)) == b`` for the bytes our encoders write.

@@ -1,6 +1,6 @@
 """Plain-data views of decoded packets, for the dissector's text and JSON output.
 
-Field names are the dataclass field names (the digest's names in snake_case), addresses become
+Field names are the dataclass field names (the RFCs' names in snake_case), addresses become
 strings, flags are grouped under ``flags`` as booleans keyed by their RFC letter, link-layer
 addresses and other byte strings become colon-separated hex, and lifetimes and intervals stay in
 seconds, as the model holds them.

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 
-class MalformedPacket(ValueError):  # noqa: N818 (the name the issue and design.md give)
+class MalformedPacket(ValueError):  # noqa: N818 (the project-wide name)
     """Bytes that cannot be decoded.
 
     ``offset`` is the position of the offending byte from the start of the buffer handed to
     the decoder that raised (callers that decode a nested buffer re-base it), and ``reason``
-    says what is wrong. Entities turn it into a counted drop (design.md, "Two error paths");
+    says what is wrong. Entities turn it into a counted drop (docs/architecture.md, "Two error
+    paths");
     the Mobility Header receiver rules of RFC 6275 §9.2 use ``offset`` as the Parameter
     Problem pointer.
     """

@@ -174,7 +174,7 @@ def _encode_tlv_options(options: tuple[IPv6Option, ...]) -> bytes:
     """Options area of a Hop-by-Hop/Destination Options header, padded per RFC 8200 §4.2.
 
     The Home Address option needs 8n+6 alignment (RFC 6275 §6.3), so a lone HAO is preceded by
-    PadN(4) and the header is 24 bytes, the layout digest §3 shows.
+    PadN(4) and the header is 24 bytes, the layout of RFC 6275 §6.3 with its 8n+6 alignment.
     """
     out = bytearray()
     position = 2  # the option area starts after Next Header and Hdr Ext Len

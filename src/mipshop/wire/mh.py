@@ -32,14 +32,14 @@ The message classes do not enforce protocol rules that span fields or options (R
 on an FBU, S only with HI Code 0, which options a type may carry): the entities do, so that a
 received message can always be represented and answered.
 
-**FBU/FBack lifetime units** (digest §10 item 1, a conflict): RFC 5568 §6.2.2/§6.2.3 say "the
+**FBU/FBack lifetime units** (docs/decisions.md D1, a conflict): RFC 5568 §6.2.2/§6.2.3 say "the
 requested/granted time in seconds", but also that the FBU "is identical to the Mobile IPv6
 Binding Update" (4-second units, RFC 6275 §6.1.7); RFC 4068 said "see RFC 3775", and Wireshark
 decodes the field in 4-second units. mipshop defaults to 4-second units for wire compatibility
 with RFC 4068 implementations and with the dissector, and takes ``fbu_lifetime_unit=1`` for the
 literal RFC 5568 reading. In the model the lifetime is always in seconds.
 
-**HAck code for an assigned NCoA** (digest §10 item 3): RFC 5568 §6.2.1.2's text says "Code 3"
+**HAck code for an assigned NCoA** (docs/decisions.md D3): RFC 5568 §6.2.1.2's text says "Code 3"
 but its code table gives 2 = "NCoA assigned" and 3 = "use PCoA" (RFC 4068 numbering left
 over); :class:`HandoverAckCode` follows the table.
 
@@ -119,7 +119,7 @@ _MAX_LIFETIME = 0xFFFF * 4  # 262140 s, RFC 6275 §6.1.7 (UMIP MAX_BINDING_LIFET
 
 
 class MHType(IntEnum):
-    """MH Type values (RFC 6275 §6.1, RFC 5568 §6.2 and §11; IANA; digest §1.2)."""
+    """MH Type values (RFC 6275 §6.1, RFC 5568 §6.2 and §11; IANA)."""
 
     BINDING_REFRESH_REQUEST = 0
     HOME_TEST_INIT = 1
@@ -141,7 +141,7 @@ class MHType(IntEnum):
 
 
 class BindingAckStatus(IntEnum):
-    """Binding Acknowledgement Status (RFC 6275 §6.1.8; RFC 4285 §8; IANA; digest §1.6).
+    """Binding Acknowledgement Status (RFC 6275 §6.1.8; RFC 4285 §8; IANA).
 
     Below 128 the BU was accepted, from 128 it was rejected.
     """
@@ -206,7 +206,7 @@ class HandoverInitiateCode(IntEnum):
 
 
 class HandoverAckCode(IntEnum):
-    """Handover Acknowledge Code (RFC 5568 §6.2.1.2; 2 = NCoA assigned, digest §10 item 3)."""
+    """Handover Acknowledge Code (RFC 5568 §6.2.1.2; 2 = NCoA assigned, decisions.md D3)."""
 
     ACCEPTED_NCOA_VALID = 0
     ACCEPTED_NCOA_NOT_VALID = 1
@@ -368,8 +368,8 @@ class BindingUpdate:
     """Binding Update, BU (MH type 5, RFC 6275 §6.1.7); with M set, an HMIPv6 local BU.
 
     ``Sequence # | A H L K M R P F T B reserved | Lifetime (4 s units)``, flag masks as in
-    digest §1.4 (A 0x8000 ... B 0x0040). ``lifetime`` is in seconds: a multiple of 4, at most
-    262140 (0 deletes the binding).
+    the IANA Binding Update Flags registry (A 0x8000 ... B 0x0040). ``lifetime`` is in seconds:
+    a multiple of 4, at most 262140 (0 deletes the binding).
     """
 
     MH_TYPE: ClassVar[int] = 5
@@ -782,7 +782,7 @@ def _enc_be(m: Any, unit: int) -> bytes:
 
 
 def _fbu_wire_lifetime(lifetime: int, unit: int) -> int:
-    """Lifetime seconds -> FBU/FBack wire value for ``unit`` (4 or 1), digest §10 item 1."""
+    """Lifetime seconds -> FBU/FBack wire value for ``unit`` (4 or 1), docs/decisions.md D1."""
     if unit == 4:
         if lifetime & 3:
             raise ValueError(f"lifetime {lifetime} s is not a multiple of 4 (4-second units)")
@@ -997,7 +997,7 @@ def _dec_be(d: bytes, total: int, unit: int) -> MobilityMessage:
 
 
 def _fbu_lifetime(wire: int, unit: int) -> int:
-    """FBU/FBack wire lifetime -> seconds for ``unit`` (4 or 1), digest §10 item 1."""
+    """FBU/FBack wire lifetime -> seconds for ``unit`` (4 or 1), docs/decisions.md D1."""
     if unit == 4:
         return wire << 2
     if unit == 1:

@@ -21,7 +21,7 @@ options, by :func:`decode_mobility_options`):
   for FMIPv6 (type 21, RFC 5568 §6.4.5) MUST be the last option, with no trailing padding. The
   encoder therefore chooses the padding *before* them so they end exactly on an 8-octet
   boundary; this is where the "implicit 8n+2" of RFC 6275 §6.2.7 comes from (a 12-octet
-  authenticator), and it puts a 16-octet BADF at 8n+6 (digest §2, worked layouts).
+  authenticator), and it puts a 16-octet BADF at 8n+6 (RFC 5568 §6.4.5).
 - The Mobility Message Authentication option (type 9, RFC 4285 §5.1/§5.2) MUST also be last;
   RFC 4285 §5 allows an MN-HA instance followed by an MN-AAA instance, so a run of type-9 options
   may close the list. The final one is placed like BAD, ending on 8n (its 4n+1 alignment holds
@@ -78,7 +78,7 @@ __all__ = [
 
 
 class MobilityOptionType(IntEnum):
-    """Mobility option type numbers (IANA mobility-parameters; digest §2)."""
+    """Mobility option type numbers (IANA mobility-parameters)."""
 
     PAD1 = 0  # RFC 6275 §6.2.2
     PADN = 1  # RFC 6275 §6.2.3
@@ -92,7 +92,7 @@ class MobilityOptionType(IntEnum):
     MOBILITY_MESSAGE_AUTHENTICATION = 9  # RFC 4285 §5
     REPLAY_PROTECTION = 10  # RFC 4285 §6
     FAST_BINDING_AUTHORIZATION_DATA = 21  # RFC 5568 §6.4.5 (BADF)
-    MH_IPV6_ADDRESS_PREFIX = 34  # RFC 5568 §6.4.2 and §11 (the body's "17" is wrong, digest §10)
+    MH_IPV6_ADDRESS_PREFIX = 34  # RFC 5568 §6.4.2 and §11 (the body's "17": decisions.md D2)
 
 
 class IPv6AddressPrefixCode(IntEnum):
@@ -362,7 +362,7 @@ class FastBindingAuthorizationData:
 
     ``Type | Length | SPI (32) | Authenticator``. RFC 5568 says Option Length is "the length of
     the Authenticator", yet the option also holds the SPI; like Wireshark we use the ordinary
-    TLV reading, Length = 4 + len(authenticator) (digest §10 item 4), 16 for HMAC-SHA1-96.
+    TLV reading, Length = 4 + len(authenticator) (docs/decisions.md D4), 16 for HMAC-SHA1-96.
     SPI 0 is reserved for SEND-based handover keys (RFC 5269). Placed so that it ends the
     header on 8n (8n+6 for a 12-octet authenticator); ``ALIGNMENT`` records the natural
     alignment of the SPI, which that placement satisfies for 4-multiple authenticators.
@@ -388,7 +388,7 @@ class IPv6AddressPrefixOption:
     ``Type | Length=18 | Option-Code | Prefix Length | IPv6 Address/Prefix``. Option codes are
     :class:`IPv6AddressPrefixCode` (1 PCoA, 2 NCoA, 3 NAR address, 4 NAR prefix). The type
     number is 34 as in the RFC's IANA section, the registry and Wireshark; the "Type: 17" in the
-    body of §6.4.2 is an error (digest §10 item 2). Bits after the prefix length are kept as
+    body of §6.4.2 is an error (docs/decisions.md D2). Bits after the prefix length are kept as
     received (the receiver ignores them, §6.4.2).
     """
 
@@ -747,7 +747,7 @@ _DECODERS: dict[int, tuple[Callable[[bytes, int, int], MobilityOption], int, int
     8: (_dec_mnid, 1, 255, 0),  # RFC 4283 §3 (Subtype + Identifier)
     9: (_dec_mma, 5, 255, 2),  # RFC 4285 §5 (Subtype + SPI + data)
     10: (_dec_rp, 8, 8, 0),  # RFC 4285 §6
-    21: (_dec_badf, 4, 255, 1),  # RFC 5568 §6.4.5 (SPI + authenticator, digest §10 item 4)
+    21: (_dec_badf, 4, 255, 1),  # RFC 5568 §6.4.5 (SPI + authenticator, decisions.md D4)
     34: (_dec_pfx, 18, 18, 0),  # RFC 5568 §6.4.2
 }
 

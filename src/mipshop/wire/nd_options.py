@@ -19,7 +19,7 @@ Type   Class                                       Source
 other  :class:`UnknownNDOption` (opaque)           RFC 4861 §4.6: unknown options are skipped
 =====  ==========================================  =============================================
 
-Decisions (see also ``shared/spec/digest.md`` §4.7 and §10):
+Decisions (see also docs/decisions.md):
 
 - **Link-layer address length.** Neither the RFC 4861 Source/Target Link-layer Address options
   nor the RFC 5568 LLA option carry a length for the address itself: "the content and format
@@ -32,9 +32,9 @@ Decisions (see also ``shared/spec/digest.md`` §4.7 and §10):
   address is dropped; ``lla_length=None`` keeps every byte after the option header as the
   address (for link layers the caller does not know). Encoders pad with zeros.
 - **Option 19 length.** Length = ceil((3 + len(address)) / 8), so 2 for a MAC. scapy's
-  ``ICMPv6NDOptLLA`` writes Length 1 with 9 bytes, which is wrong (digest §10 item 10).
+  ``ICMPv6NDOptLLA`` writes Length 1 with 9 bytes, which is wrong (docs/decisions.md D10).
 - **NAACK with a new CoA.** Length 3 with the raw 16-byte address straight after the Reserved
-  field, not a nested IP Address option (RFC 5568 §6.4.6's Length rule; digest §10 item 6).
+  field, not a nested IP Address option (RFC 5568 §6.4.6's Length rule; docs/decisions.md D6).
 - **Home Agent Preference** is a 16-bit *unsigned* integer in RFC 6275 §7.4 (RFC 3775 had it
   signed); it is modelled as 0..65535.
 - **Reserved bits** are written as zero and ignored on receipt (RFC 4861 §4.6.2 and every
@@ -521,7 +521,7 @@ class LinkLayerAddress:
 
     ``Type | Length | Option-Code | LLA | zero padding``, Length = ceil((3 + len(address)) / 8)
     in 8-octet units: 2 for a 6-byte MAC. (scapy's ``ICMPv6NDOptLLA`` says 1 there, which is
-    wrong: digest §10 item 10.) ``option_code`` is a plain int, see :class:`LLAOptionCode`.
+    wrong: docs/decisions.md D10.) ``option_code`` is a plain int, see :class:`LLAOptionCode`.
     """
 
     OPTION_TYPE: ClassVar[int] = 19
@@ -553,7 +553,7 @@ class NeighborAdvertisementAcknowledgment:
     """Neighbor Advertisement Acknowledgment (NAACK) option, ND type 20 (RFC 5568 §6.4.6).
 
     Length 1 without a new CoA, Length 3 with ``new_care_of_address``, which follows the
-    Reserved field as a raw 16-byte address (digest §10 item 6: the Length rule, not a nested
+    Reserved field as a raw 16-byte address (docs/decisions.md D6: the Length rule, not a nested
     IP Address option). ``status`` is a plain int, see :class:`NAACKStatus`.
     """
 
