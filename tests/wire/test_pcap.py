@@ -270,3 +270,41 @@ def test_a_pcapng_written_by_editcap_reads_as_the_pcap_did(tmp_path: Path) -> No
     original, again = read_pcap(SAMPLE), read_pcap(converted)
     assert [p.data for p in again] == [p.data for p in original]
     assert [round(p.timestamp, 6) for p in again] == [round(p.timestamp, 6) for p in original]
+
+
+class _CountingStream(io.RawIOBase):
+    """An endless capture: a pcap header, then the same record forever; counts bytes read."""
+
+    def __init__(self, record: bytes) -> None:
+        self.header = _pcap(229, [])
+        self.record = record
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = len(buffer)
+        out = bytearray()
+        while len(out) < size:
+            at = self.position + len(out)
+            if at < len(self.header):
+                out += self.header[at:at + size - len(out)]
+            else:
+                offset = (at - len(self.header)) % len(self.record)
+                out += self.record[offset:offset + size - len(out)]
+        buffer[:size] = out
+        self.position += size
+        return size
+
+
+def test_the_reader_streams_it_reads_only_what_it_yields() -> None:
+    """Memory stays bounded whatever the size of the file: each packet is read when it is
+    yielded, never the whole file (this stream never ends)."""
+    record = struct.pack("<IIII", 1, 0, 40, 40) + IPV6_BYTES
+    stream = _CountingStream(record)
+    reader = iter(CaptureReader(stream))  # unbuffered: every byte read is counted
+    for count in range(1, 1001):
+        packet = next(reader)
+        assert packet.data == IPV6_BYTES
+        assert stream.position == 24 + count * len(record)
