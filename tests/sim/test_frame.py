@@ -98,6 +98,7 @@ def test_captures_are_the_same_bytes_either_way(tmp_path: Path) -> None:
     files = []
     for wire_bytes in (False, True):
         folder = tmp_path / str(wire_bytes)
+        folder.mkdir()  # the capture directory must exist (run_protocol creates none)
         compare(scenario, seed=1, protocols=("fhmipv6",), capture_dir=folder,
                 wire_bytes=wire_bytes)
         files.append(sorted(folder.iterdir()))
@@ -105,3 +106,4 @@ def test_captures_are_the_same_bytes_either_way(tmp_path: Path) -> None:
     for a, b in zip(files[0], files[1], strict=True):
         first, second = read_pcap(a), read_pcap(b)
         assert len(first) > 1000 and [p.data for p in first] == [p.data for p in second]
+        assert [p.interface for p in first] == [p.interface for p in second]
