@@ -56,6 +56,9 @@ def test_an_interrupted_testbed_keeps_the_rows_already_measured(tmp_path: Path) 
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
+        if not first:  # the command ended without a row: say why
+            _rest, err = process.communicate(timeout=60)
+            pytest.fail(f"testbed exited {process.returncode} without a row: {err}")
         assert first.startswith("mipv6 ") and "handovers=1" in first, first
         saved = json.loads(out.read_text())["results"]
         assert [row["protocol"] for row in saved] == ["mipv6"]
