@@ -28,7 +28,7 @@ def test_text_output_names_every_layer(capsys) -> None:
         assert name in out
 
 
-def test_json_uses_digest_names_flag_letters_and_seconds(capsys) -> None:
+def test_json_uses_rfc_field_names_flag_letters_and_seconds(capsys) -> None:
     assert main(["dissect", "--json", str(SAMPLE)]) == 0
     packets = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(packets) == len(read_pcap(SAMPLE))

@@ -1,7 +1,7 @@
 """Fixtures of the real-packet tests: root or skip, and a leak check around every test.
 
 These tests build network namespaces (``mipshop-<pid>x<n>-*``); each must leave none behind,
-nor any process, whether it passes or fails (issue 6). CI runs them as root.
+nor any process, whether it passes or fails. CI runs them as root.
 """
 
 from __future__ import annotations

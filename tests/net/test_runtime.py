@@ -1,4 +1,4 @@
-"""The runtime over a real TUN device: one entity, one namespace, UDP echoed (issue 6 (a))."""
+"""The runtime over a real TUN device: one entity, one namespace, UDP echoed."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The namespace testbed on real packets: registration, handover, return home, clean-up.
 
-Issue 6: each check reads the captured packets (decoded with the wire layer) and the home
+Each check reads the captured packets (decoded with the wire layer) and the home
 agent's binding cache dump; UDP datagrams from the correspondent to the home address prove
 the tunnels carry data. Every test removes everything it created (see conftest).
 """

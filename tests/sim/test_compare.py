@@ -1,4 +1,4 @@
-"""``compare`` on the reference scenario: the proof of issue 5 (measured against the physics,
+"""``compare`` on the reference scenario: the proof (measured against the physics,
 against each other, and against the analytic model), determinism, captures, many nodes."""
 
 from __future__ import annotations

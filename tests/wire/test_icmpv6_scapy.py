@@ -12,7 +12,7 @@ thing. From it:
 Where scapy is wrong or lacks a message, the test says so and checks the RFC instead:
 
 - ``ICMPv6NDOptLLA`` (option 19) writes Length 1 with 9 octets; RFC 5568 §6.4.3 pads the option
-  to 16 octets, Length 2 (digest §10 item 10). scapy is told ``len=2`` and given the padding, and
+  to 16 octets, Length 2 (docs/decisions.md D10). scapy is told ``len=2`` and given the padding, and
   when it dissects the padding it sees a bogus option of type 0.
 - scapy has no NAACK option (type 20) and no FMIPv6 messages (type 154): they dissect as
   ``ICMPv6NDOptUnknown`` and ``Raw``; the layouts are checked against RFC 5568 §6.1 and §6.4.6.
@@ -653,7 +653,7 @@ def test_option_ours_to_scapy(option: NDOption) -> None:
 
 
 def test_scapy_lla_option_length_is_wrong() -> None:
-    # digest §10 item 10: scapy writes Length 1 (8 octets) around 9 octets of option.
+    # docs/decisions.md D10: scapy writes Length 1 (8 octets) around 9 octets of option.
     built = bytes(ICMPv6NDOptLLA(optcode=1, lla=mac(AP)))
     assert built[1] == 1 and len(built) == 9
     with pytest.raises(MalformedPacket):

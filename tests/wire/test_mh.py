@@ -404,7 +404,7 @@ def test_bu_ba_lifetime_in_4_second_units(seconds: int, wire: int) -> None:
 
 @pytest.mark.parametrize("cls", [FastBindingUpdate, FastBindingAcknowledgement])
 def test_fbu_lifetime_units(cls: type) -> None:
-    # digest §10 item 1: 4 = RFC 4068 / Wireshark (default), 1 = RFC 5568 text
+    # docs/decisions.md D1: 4 = RFC 4068 / Wireshark (default), 1 = RFC 5568 text
     kwargs = {"status": 0} if cls is FastBindingAcknowledgement else {}
     msg = cls(sequence=1, lifetime=400, **kwargs)
     four = encode_mh(msg)
@@ -775,7 +775,7 @@ def test_enums() -> None:
     assert [s.value for s in FastBindingAckStatus] == [0, 1, 128, 129, 130, 131]
     assert [c.value for c in HandoverInitiateCode] == [0, 1]
     assert [c.value for c in HandoverAckCode] == [0, 1, 2, 3, 4, 128, 129, 130]
-    assert HandoverAckCode.ACCEPTED_NCOA_ASSIGNED == 2  # digest §10 item 3
+    assert HandoverAckCode.ACCEPTED_NCOA_ASSIGNED == 2  # docs/decisions.md D3
     assert HandoverAckCode.ACCEPTED_USE_PCOA == 3
     assert [s.value for s in BindingErrorStatus] == [1, 2]
     assert set(UNKNOWN_MH_TYPES).isdisjoint(MIN_HEADER_LEN)

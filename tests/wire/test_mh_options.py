@@ -150,7 +150,7 @@ def test_mh_lla_length_counts_option_code() -> None:
 
 
 def test_badf_length_is_spi_plus_authenticator() -> None:
-    # digest §10 item 4: Length = 4 + len(authenticator), as Wireshark reads it.
+    # docs/decisions.md D4: Length = 4 + len(authenticator), as Wireshark reads it.
     encoded = encode_mobility_options(
         (FastBindingAuthorizationData(spi=7, authenticator=bytes(20)),), 12
     )
@@ -329,7 +329,7 @@ def test_closing_option_ends_on_8n(auth_len: int, start: int, kind: str) -> None
     if kind == "BAD" and auth_len == 12:
         assert layout[-1][0] % 8 == 2  # the "implicit 8n+2" of RFC 6275 §6.2.7
     if kind == "BADF" and auth_len == 12:
-        assert layout[-1][0] % 8 == 6  # digest §2: BADF at 8n+6
+        assert layout[-1][0] % 8 == 6  # docs/decisions.md D4: BADF at 8n+6
     if kind == "MMA" and auth_len % 4 == 0:
         assert layout[-1][0] % 4 == 1  # RFC 4285 §5: 4n+1
     assert decode_mobility_options(encoded, start) == (NI, opt)

@@ -276,7 +276,7 @@ def test_lla_padding_is_ignored_on_decode() -> None:
 
 
 def test_lla_option_19_with_scapy_length_1_is_rejected() -> None:
-    # scapy's ICMPv6NDOptLLA writes Length 1 with 9 bytes (digest §10 item 10); 8 bytes cannot
+    # scapy's ICMPv6NDOptLLA writes Length 1 with 9 bytes (docs/decisions.md D10); 8 bytes cannot
     # hold Type, Length, Option-Code and a 6-byte MAC.
     with pytest.raises(MalformedPacket):
         decode_nd_options(bytes.fromhex("1301" + "01" + MAC.hex()))

@@ -5,7 +5,7 @@ Two places where Wireshark 4.x and the RFC disagree, each checked against the RF
   following the Reserved field" (option offset 8); Wireshark reads it right after Status
   (offset 4) and flags the last 4 bytes as unknown data. We follow the RFC.
 - Mobility Message Authentication (MH option 9, RFC 4285 §5) and BADF (MH option 21, RFC 5568
-  §6.4.5, Length = SPI + authenticator as Wireshark itself reads it, digest §10 item 4):
+  §6.4.5, Length = SPI + authenticator as Wireshark itself reads it, docs/decisions.md D4):
   Wireshark's dissectors subtract the two header bytes twice and show the authenticator two
   bytes short. We check that what it shows is our authenticator minus its last two bytes.
 """

@@ -1,4 +1,4 @@
-"""A predictive F-HMIPv6 handover written to pcap and dissected by Wireshark (issue 4's proof).
+"""A predictive F-HMIPv6 handover written to pcap and dissected by Wireshark.
 
 Both placements of RFC 4140 Appendix A on the same topology: anchored at the MAP (Figure A.2:
 FBU/FBack between the MN and the MAP, HI/HAck between the MAP and the NAR) and at the access

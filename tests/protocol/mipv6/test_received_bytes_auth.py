@@ -23,7 +23,7 @@ MH_AT = 40 + 24  # IPv6 header, then the Destination Options header with the Hom
 def _repadded(raw: bytes, *, resign: bool) -> bytes:
     """``raw`` with the PadN(2) before the Alternate CoA replaced by two Pad1 options."""
     mh = bytearray(raw[MH_AT:])
-    assert mh[12:14] == b"\x01\x00", "expected PadN(2) at MH offset 12 (digest §2 layout)"
+    assert mh[12:14] == b"\x01\x00", "expected PadN(2) at MH offset 12 (RFC 6275 §6.1.7 layout)"
     mh[12:14] = b"\x00\x00"
     mh[4:6] = b"\x00\x00"
     if resign:

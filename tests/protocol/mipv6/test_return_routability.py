@@ -1,7 +1,7 @@
 """RFC 6275 §5.2.5-§5.2.7 and §6.2.7: keygen tokens, Kbm, authenticator, nonce table.
 
 The reference values are computed here with hashlib/hmac straight from the formulas in
-digest.md §6 / RFC 6275 §5.2.5, not through the module's helpers.
+RFC 6275 §5.2.5, not through the module's helpers.
 """
 
 import hashlib
