@@ -25,7 +25,7 @@ HOA = IPv6Address("2001:db8:1::100")
 
 
 def test_home_address_option_layout_is_the_rfc_one() -> None:
-    # RFC 6275 §6.3 with 8n+6 alignment: NH | HdrExtLen=2 | PadN(4: 01 02 00 00) | C9 10 <HoA>, 24 bytes, HAO at 8n+6.
+    # RFC 6275 §6.3: NH | HdrExtLen=2 | PadN(4: 01 02 00 00) | C9 10 <HoA>, 24 bytes, HAO at 8n+6.
     raw = encode_extension_header(
         DestinationOptions(options=(HomeAddressOption(home_address=HOA),)), 135
     )

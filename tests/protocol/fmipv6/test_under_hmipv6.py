@@ -1,5 +1,6 @@
-"""FMIPv6 composed with HMIPv6 on one mobile node (docs/architecture.md: "a mobile node gains a MAP client
-and a fast-handover client"): the fast handover moves the LCoA, and only the MAP hears of it."""
+"""FMIPv6 composed with HMIPv6 on one mobile node (docs/architecture.md: a mobile node gains a
+MAP client and a fast-handover client): the fast handover moves the LCoA, and only the MAP
+hears of it."""
 
 from __future__ import annotations
 
