@@ -70,7 +70,13 @@ from ..mipv6.mn_ha_auth import TimestampSource
 from ..mipv6.mobility_client import MobilityClient
 from .config import MapClientConfig
 from .local_binding import LocalBinding
-from .selection import merge_map_options, regional_care_of_address, reselect
+from .selection import (
+    merge_map_options,
+    regional_care_of_address,
+    reselect,
+    selection_order,
+    usable,
+)
 
 if TYPE_CHECKING:
     from ..mipv6.mobile_node import MobileNode
@@ -98,6 +104,9 @@ class MapClient(MobilityClient):
         self.selected: MAPOption | None = None
         self.current: LocalBinding | None = None
         self.bindings: dict[IPv6Address, LocalBinding] = {}
+        #: Local bindings with MAPs besides the selected one (``additional_maps``,
+        #: ``correspondent_maps``), by MAP address.
+        self.secondary: dict[IPv6Address, LocalBinding] = {}
         self.timestamps = TimestampSource(config.wall_clock_offset)
         #: MAP address -> the LCoA it refused (or did not answer) a local BU from.
         self._refused: dict[IPv6Address, IPv6Address | None] = {}
@@ -156,16 +165,92 @@ class MapClient(MobilityClient):
             return
         if self.current is not None and self.current.map_address == chosen.address:
             self.current.option = chosen  # same domain: newer Pref / lifetime
-            return
-        if immediate:
+        elif immediate:
             self._enter(chosen)
+        self._sync_secondaries(register=immediate)
 
     def care_of_address_changed(self, care_of_address: IPv6Address) -> None:
-        """A new LCoA: local BU to the selected MAP (and the previous one), or plain MIPv6."""
+        """A new LCoA: local BU to the selected MAP (and the previous one), or plain MIPv6;
+        and to every other MAP the node registers with."""
         if self.selected is None:
             self._leave_domain()
         else:
             self._enter(self.selected)
+        self._sync_secondaries(register=True)
+
+    # -- several MAPs at once (RFC 5380 §3.1, §7.1, §9.1) -----------------------------------
+
+    def _wanted_secondaries(self) -> dict[IPv6Address, MAPOption]:
+        """The MAPs to register with besides the selected one: those ``correspondent_maps``
+        names, and ``additional_maps`` more in §9.1 order, among the usable MAPs the current
+        link advertises (none without a selected MAP: §7.1, no HMIPv6 then)."""
+        primary = self.selected
+        if primary is None:
+            return {}
+        lcoa = self.node.care_of_address
+        candidates = [o for o in selection_order(self.options.values())
+                      if usable(o) and o.address != primary.address
+                      and self._refused.get(o.address, "") != lcoa]
+        named = {address for _prefix, address in self.config.correspondent_maps}
+        wanted = {o.address: o for o in candidates if o.address in named}
+        extra = [o for o in candidates if o.address not in named]
+        wanted.update((o.address, o) for o in extra[:self.config.additional_maps])
+        return wanted
+
+    def _sync_secondaries(self, *, register: bool) -> None:
+        """Release the secondary bindings no longer wanted; with ``register``, bind the
+        current LCoA at every wanted one (a new link, or a newly advertised MAP)."""
+        wanted = self._wanted_secondaries()
+        for address, binding in list(self.secondary.items()):
+            if address not in wanted or binding is self.current:
+                del self.secondary[address]
+                if binding is not self.current:
+                    self._release(binding)  # [choice] lazy: no de-registration (§9)
+        lcoa = self.node.care_of_address
+        if not register or lcoa is None:
+            return
+        for address, option in wanted.items():
+            binding = self.bindings.get(address)
+            if binding is None:
+                rcoa = regional_care_of_address(option, self.node.interface_identifier)
+                binding = LocalBinding(self, self.node, self.config, option, rcoa,
+                                       self.timestamps)
+                self.bindings[address] = binding
+            elif binding.previous:
+                continue  # forwarding for the previous domain (§8); not used as a secondary
+            binding.option = option
+            if address not in self.secondary:
+                self.secondary[address] = binding
+                self.node.emit("map.secondary", map=address, rcoa=binding.rcoa)
+            if binding.lcoa != lcoa or not binding.entry.binding_active(self.node.now):
+                binding.register(lcoa, lifetime=self.config.lifetime,
+                                 max_retries=self.config.max_retries)
+
+    def correspondent_care_of_address(self, correspondent: IPv6Address) -> IPv6Address | None:
+        """The RCoA of the MAP ``correspondent_maps`` gives ``correspondent``'s prefix (or the
+        LCoA, ``correspondents_on_lcoa``), once that MAP has accepted it; None: the node's
+        registered care-of address (the selected MAP's RCoA)."""
+        if any(correspondent in prefix for prefix in self.config.correspondents_on_lcoa):
+            return self.node.care_of_address
+        for prefix, address in self.config.correspondent_maps:
+            if correspondent in prefix:
+                binding = self.secondary.get(address)
+                if binding is None and self.current is not None and (
+                        self.current.map_address == address):
+                    binding = self.current
+                if binding is not None and binding.confirmed and binding.lcoa == (
+                        self.node.care_of_address):
+                    return binding.rcoa
+        return None
+
+    def correspondent_lifetime_limit(self, correspondent: IPv6Address) -> float | None:
+        """What is left of the binding whose RCoA ``correspondent`` gets (§6.1 MUST NOT
+        exceed it), or None."""
+        address = self.correspondent_care_of_address(correspondent)
+        for binding in self.bindings.values():
+            if binding.rcoa == address and binding.confirmed:
+                return binding.remaining()
+        return None
 
     def _enter(self, option: MAPOption) -> None:
         """Register the current LCoA with the MAP of ``option`` (a new domain or not)."""
@@ -180,6 +265,7 @@ class MapClient(MobilityClient):
             binding = LocalBinding(self, node, self.config, option, rcoa, self.timestamps)
             self.bindings[option.address] = binding
         binding.option = option
+        self.secondary.pop(option.address, None)  # a secondary MAP may become the selected one
         if previous is not binding:
             binding.previous = False
             binding.confirmed = False  # the HA and CNs wait for this MAP's BA (§6.1)
@@ -237,6 +323,9 @@ class MapClient(MobilityClient):
     def _release(self, binding: LocalBinding) -> None:
         binding.cancel()
         self._host(binding.rcoa, False)
+        if self.secondary.get(binding.map_address) is binding:
+            del self.secondary[binding.map_address]
+            self.node.correspondent_addresses_changed()
         if self.bindings.get(binding.map_address) is binding:
             del self.bindings[binding.map_address]
         if self.current is binding:
@@ -252,6 +341,8 @@ class MapClient(MobilityClient):
                        map=binding.map_address, rcoa=binding.rcoa, lcoa=binding.lcoa,
                        lifetime=binding.entry.granted_lifetime, previous=binding.previous)
         self._host(binding.rcoa, True)
+        if self.secondary.get(binding.map_address) is binding:
+            self.node.correspondent_addresses_changed()
         if binding is self.current:
             for client in self.node.clients:
                 client.care_of_address_registered(binding.lcoa)
@@ -268,7 +359,8 @@ class MapClient(MobilityClient):
         self.node.emit("map.binding_lost", map=binding.map_address, reason=reason,
                        previous=binding.previous)
         lcoa = self.node.care_of_address
-        if binding is self.current and reason == "expired" and lcoa is not None:
+        secondary = self.secondary.get(binding.map_address) is binding
+        if (binding is self.current or secondary) and reason == "expired" and lcoa is not None:
             binding.confirmed = False
             binding.register(lcoa, max_retries=self.config.max_retries)
             self.node.update_registrations()
@@ -277,6 +369,10 @@ class MapClient(MobilityClient):
 
     def _give_up(self, binding: LocalBinding) -> None:
         if binding is not self.current:
+            if self.secondary.get(binding.map_address) is binding:
+                # Failure handling per MAP: this one is not tried again from this LCoA; the
+                # selected MAP and the others are unaffected.
+                self._refused[binding.map_address] = binding.lcoa
             self._release(binding)
             return
         self._refused[binding.map_address] = binding.lcoa
@@ -354,6 +450,7 @@ class MapClient(MobilityClient):
         """At home no local binding is used: forget them all (lazy release, §9)."""
         for binding in list(self.bindings.values()):
             self._release(binding)
+        self.secondary.clear()
         self.current = self.selected = None
         self.options = {}
         self.heard = {}

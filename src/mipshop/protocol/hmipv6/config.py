@@ -114,6 +114,16 @@ class MapClientConfig:
       unanswered retransmissions the MAP counts as unreachable and the next one is selected
       (None: retransmit for ever, as §11.8 allows) [choice: 4, about 45 s].
     * ``wall_clock_offset``: added to ``now`` to get Unix time for RFC 4285 timestamps.
+    * ``additional_maps``: register with up to this many MAPs besides the selected one (RFC
+      5380 §3.1, §7.1, §9.1: a mobile node "MAY choose to register with more than one MAP
+      simultaneously"), the next ones in §9.1 order among those the current link advertises;
+      ``correspondent_maps``: (correspondent prefix, MAP address) pairs: the correspondents of
+      a prefix are given the RCoA of that MAP (registered too, when advertised) instead of the
+      selected MAP's ("to use each MAP address for a specific group of correspondent
+      nodes", §3.1; "each MAP is used for communication to a certain set of CNs", §9.1);
+      ``correspondents_on_lcoa``: correspondent prefixes given the LCoA itself ("use both the
+      RCoA and its LCoA as care-of addresses simultaneously with different correspondent
+      nodes", §7.1). The home agent always gets the selected MAP's RCoA.
     """
 
     credentials: MobilityCredentials | None = None
@@ -126,8 +136,13 @@ class MapClientConfig:
     max_bindack_timeout: float = MAX_BINDACK_TIMEOUT
     max_retries: int | None = 4
     wall_clock_offset: float = 0.0
+    additional_maps: int = 0
+    correspondent_maps: tuple[tuple[IPv6Network, IPv6Address], ...] = ()
+    correspondents_on_lcoa: tuple[IPv6Network, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.additional_maps < 0:
+            raise ValueError("additional_maps must be >= 0")
         check_lifetime("lifetime", self.lifetime)
         if self.max_retries is not None and self.max_retries < 0:
             raise ValueError("max_retries must be >= 0")

@@ -439,6 +439,30 @@ class MobileNode(Entity):
                 return address
         return self.care_of_address
 
+    def care_of_address_for(self, correspondent: IPv6Address) -> IPv6Address | None:
+        """The care-of address to register with ``correspondent``: a client's choice (RFC
+        5380 §7.1: another MAP's RCoA, or the LCoA), else :attr:`registration_care_of_address`."""
+        if self.care_of_address is None:
+            return None
+        for client in self.clients:
+            address = client.correspondent_care_of_address(correspondent)
+            if address is not None:
+                return address
+        return self.registration_care_of_address
+
+    def lifetime_limit_for(self, correspondent: IPv6Address) -> float | None:
+        """The longest lifetime a BU to ``correspondent`` may ask (RFC 5380 §6.1), or None."""
+        if self.care_of_address_for(correspondent) != self.registration_care_of_address:
+            limits = [limit for client in self.clients if (
+                limit := client.correspondent_lifetime_limit(correspondent)) is not None]
+            return min(limits) if limits else None
+        return self.registration_lifetime_limit()
+
+    def correspondent_addresses_changed(self) -> None:
+        """A client changed the care-of address some correspondent gets: tell the others."""
+        for client in self.clients:
+            client.correspondent_address_changed()
+
     def owns_care_of_address(self, address: IPv6Address) -> bool:
         """True for the on-link care-of address and any address a client owns (an RCoA)."""
         return address == self.care_of_address or self._client_owns(address)

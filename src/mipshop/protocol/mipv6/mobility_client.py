@@ -53,6 +53,18 @@ class MobilityClient:
     def returned_home(self) -> None:
         """The mobile node is on its home link again."""
 
+    def correspondent_care_of_address(self, correspondent: IPv6Address) -> IPv6Address | None:
+        """The care-of address to register with ``correspondent`` (RFC 5380 §7.1: another
+        MAP's RCoA, or the LCoA, for some correspondents), or None: no opinion."""
+        return None
+
+    def correspondent_lifetime_limit(self, correspondent: IPv6Address) -> float | None:
+        """Longest lifetime a BU to ``correspondent`` may ask, or None."""
+        return None
+
+    def correspondent_address_changed(self) -> None:
+        """The care-of address some correspondent gets may have changed."""
+
     def holds_care_of_address(self) -> bool:
         """True while a Router Advertisement with a new prefix must not replace the care-of
         address (an FMIPv6 NAR serving the PCoA, RFC 5568 §6.4.6)."""

@@ -98,8 +98,8 @@ class RouteOptimizationClient(MobilityClient):
 
     def home_registered(self) -> None:
         """Start (or restart for a new care-of address) RR with every correspondent."""
-        coa = self.node.registration_care_of_address
         for cn in self.config.correspondents:
+            coa = self.node.care_of_address_for(cn)
             entry = self.entries.get(cn)
             if entry is not None and entry.state is BindingState.FAILED:
                 if cn in self._unsupported or self._target.get(cn) == coa:
@@ -111,6 +111,12 @@ class RouteOptimizationClient(MobilityClient):
             if entry is not None and cn in self._timers and self._target.get(cn) == coa:
                 continue  # an exchange for this care-of address is running (or a refresh armed)
             self.start(cn)
+
+    def correspondent_address_changed(self) -> None:
+        """A correspondent's care-of address changed (another MAP's RCoA became usable or
+        went, RFC 5380 §7.1): register it, once the home agent holds a binding."""
+        if self.node.home.registered and not self.node.at_home:
+            self.home_registered()
 
     def returned_home(self) -> None:
         """Delete every correspondent binding from the home link (§11.5.5)."""
@@ -146,7 +152,7 @@ class RouteOptimizationClient(MobilityClient):
         """Route-optimise ``packet`` if its destination holds a binding for our CoA (§11.3.1)."""
         node = self.node
         entry = self.entries.get(packet.dst)
-        coa = node.registration_care_of_address
+        coa = node.care_of_address_for(packet.dst)
         if entry is None or coa is None or entry.bound_care_of_address != coa:
             return None
         if entry.state is BindingState.FAILED:
@@ -163,13 +169,13 @@ class RouteOptimizationClient(MobilityClient):
     def start(self, cn: IPv6Address) -> None:
         """Run return routability and register the current care-of address with ``cn``."""
         node = self.node
-        if node.registration_care_of_address is None or node.at_home:
+        if node.care_of_address_for(cn) is None or node.at_home:
             return
         entry = self.entries.get(cn)
         if entry is None:
             entry = BindingUpdateListEntry(
                 destination=cn, home_address=node.home_address,
-                care_of_address=node.registration_care_of_address,
+                care_of_address=node.care_of_address_for(cn),
                 sequence=initial_sequence(node.rng),
             )
             self.entries[cn] = entry
@@ -181,7 +187,7 @@ class RouteOptimizationClient(MobilityClient):
     def _begin_attempt(self, cn: IPv6Address, entry: BindingUpdateListEntry) -> None:
         node = self.node
         self._target[cn] = node.home_address if cn in self._deregistering else (
-            node.registration_care_of_address or node.home_address)
+            node.care_of_address_for(cn) or node.home_address)
         entry.rr.backoff = RetransmissionTimer(
             initial=self.config.initial_timeout, ceiling=self.config.max_timeout,
             max_retries=self.config.attempt_transmissions - 1,
@@ -197,7 +203,7 @@ class RouteOptimizationClient(MobilityClient):
         dereg = cn in self._deregistering
         if self._suspended(cn, dereg):
             return
-        coa = node.registration_care_of_address
+        coa = node.care_of_address_for(cn)
         # §11.6.1, §5.2.7: keygen tokens (and their nonce indices) received in the last
         # MAX_TOKEN_LIFETIME seconds MAY be reused: a move needs only a CoTI, a return home
         # (home token only, §5.2.5) or a care-of address visited again may need no test at
@@ -220,8 +226,11 @@ class RouteOptimizationClient(MobilityClient):
                 node.act(Transmit(packet=inner, interface=node.interface))
             else:
                 assert node.home_agent is not None and coa is not None  # see _suspended
-                # §11.6.1: the HoTI is reverse-tunnelled through the home agent.
-                node.act(Transmit(packet=encapsulate(inner, src=coa, dst=node.home_agent),
+                # §11.6.1: the HoTI is reverse-tunnelled through the home agent, from the
+                # care-of address the home agent holds (not a correspondent's other RCoA).
+                tunnel = node.home.tunnel_care_of_address or node.registration_care_of_address
+                node.act(Transmit(packet=encapsulate(inner, src=tunnel or coa,
+                                                     dst=node.home_agent),
                                   interface=node.interface))
         if send_care_of and self._rate.try_acquire((cn, CareOfTestInit.MH_TYPE), node.now):
             assert coa is not None
@@ -279,7 +288,7 @@ class RouteOptimizationClient(MobilityClient):
             else:
                 self._maybe_send_update(cn, entry)
         elif isinstance(payload, CareOfTest):
-            coa = node.registration_care_of_address
+            coa = node.care_of_address_for(cn)
             if coa is None or packet.dst != coa or not entry.rr.accept_care_of_test(
                 payload.cookie, payload.keygen_token, payload.care_of_nonce_index, coa, node.now
             ):
@@ -303,7 +312,7 @@ class RouteOptimizationClient(MobilityClient):
         dereg = cn in self._deregistering
         if self._suspended(cn, dereg):
             return
-        coa = node.home_address if dereg else node.registration_care_of_address
+        coa = node.home_address if dereg else node.care_of_address_for(cn)
         assert coa is not None  # see _suspended
         kbm = entry.rr.binding_key(node.now, coa, deregistration=dereg)
         if kbm is None:
@@ -323,7 +332,7 @@ class RouteOptimizationClient(MobilityClient):
         dereg = entry.state is BindingState.DEREGISTERING
         if self._suspended(cn, dereg):
             return
-        coa = node.home_address if dereg else node.registration_care_of_address
+        coa = node.home_address if dereg else node.care_of_address_for(cn)
         assert coa is not None and entry.backoff is not None  # see _suspended
         rr = entry.rr
         assert rr.home_nonce_index is not None
@@ -332,7 +341,7 @@ class RouteOptimizationClient(MobilityClient):
         else:
             # §11.7.2: no longer than the home binding; §5.2.6: at most 420 s with RR keys.
             # RFC 5380 §6.1: nor longer than the MAP binding when the CoA is an RCoA.
-            limit = node.registration_lifetime_limit()
+            limit = node.lifetime_limit_for(cn)
             lifetime = wire_lifetime(min(self.config.lifetime, MAX_RR_BINDING_LIFETIME,
                                          node.home.remaining_lifetime(),
                                          limit if limit is not None else MAX_RR_BINDING_LIFETIME))
@@ -449,7 +458,7 @@ class RouteOptimizationClient(MobilityClient):
         if deregistration:
             usable = bool(node.at_home)
         else:
-            usable = (node.registration_care_of_address is not None and not node.at_home
+            usable = (node.care_of_address_for(cn) is not None and not node.at_home
                       and node.home_agent is not None
                       and node.home.remaining_lifetime() >= LIFETIME_UNIT)
         if not usable:
