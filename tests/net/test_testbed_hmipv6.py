@@ -83,3 +83,37 @@ def test_hack_3_at_the_map_anchor_the_nar_serves_the_lcoa(tmp_path: Path) -> Non
     delivered = [p for p in captured if (p.src, p.dst) == (MAP_ADDRESS, COA1)
                  and isinstance(p.payload, IPv6Packet)]
     assert delivered
+
+
+def test_two_maps_at_once(tmp_path: Path) -> None:
+    """RFC 5380 §7.1, §9.1 on real packets: the node registers with the selected MAP and a
+    second one (``additional_maps`` = 1); the home agent holds the first RCoA; an application
+    bound to the second RCoA talks through the second MAP; a move updates both MAPs only."""
+    from mipshop.net.testbed import MAP2_ADDRESS
+
+    rcoa2 = regional_care_of_address("map2")
+    options = TestbedOptions(protocol="hmipv6", maps=2, pcap=str(tmp_path / "mn.pcap"),
+                             extra_entity_settings={"mn": {"map_client": {
+                                 "additional_maps": 1}}})
+    with Testbed(options) as bed:
+        bed.wait_for(lambda: binding(bed) == str(RCOA), what="home registration of RCoA 1")
+        bed.wait_for(lambda: bed.state("map2")["binding_cache"], what="the second MAP")
+        assert [(e["home_address"], e["care_of_address"])
+                for e in bed.state("map2")["binding_cache"]] == [(str(rcoa2), str(COA1))]
+        process = bed.spawn("mn", [sys.executable, "-m", "mipshop.net.traffic", "echo",
+                                   "--bind", str(rcoa2), "--port", "9100"], name="echo-rcoa2")
+        bed.wait_for(lambda: "ready" in process.log.read_text(), what="the RCoA 2 echo")
+        result = bed.exec("cn", [sys.executable, "-m", "mipshop.net.traffic", "probe", "--to",
+                                 str(rcoa2), "--port", "9100", "--count", "10", "--interval",
+                                 "0.01", "--linger", "0.5"], timeout=60)
+        assert '"received": 10' in result.stdout
+        bed.move("ar2", link_down=0.1)
+        for node in ("map", "map2"):
+            bed.wait_for(lambda n=node: bed.state(n)["binding_cache"][0]["care_of_address"]
+                         == str(NCOA), what=f"{node} binding at ar2")
+        assert len(bed.events("ha", "binding.registered")) == 1
+        bed.stop_capture()
+    captured = packets(tmp_path / "mn.pcap")
+    down = [p for p in captured if (p.src, p.dst) == (MAP2_ADDRESS, COA1)
+            and isinstance(p.payload, IPv6Packet) and p.payload.dst == rcoa2]
+    assert len(down) >= 10

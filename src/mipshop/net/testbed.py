@@ -98,6 +98,9 @@ MN_KEY = bytes(range(16)).hex()
 #: HMIPv6 (RFC 5380): the MAP, its RCoA prefix and the MN-MAP security association.
 MAP_ADDRESS = IPv6Address("2001:db8:a1::1")
 MAP_PREFIX = IPv6Network("2001:db8:a1::/64")
+#: A second MAP (``TestbedOptions.maps`` = 2): RFC 5380 §7.1, §9.1, several MAPs at once.
+MAP2_ADDRESS = IPv6Address("2001:db8:a2::1")
+MAP2_PREFIX = IPv6Network("2001:db8:a2::/64")
 MAP_SPI = 2000
 MAP_KEY = bytes(range(100, 116)).hex()
 #: The MN-PAR handover key (RFC 5568 §6.4.5), configured in both access routers.
@@ -138,9 +141,10 @@ def dhcp_address(attachment: str) -> IPv6Address:
     return IPv6Address(int(ACCESS_PREFIXES[attachment].network_address) | 0x1_0000)
 
 
-def regional_care_of_address() -> IPv6Address:
-    """The RCoA the mobile node forms from the MAP's prefix (RFC 5380 §6.1)."""
-    return IPv6Address(int(MAP_PREFIX.network_address) | 0x0000_00FF_FE00_0001)
+def regional_care_of_address(map_node: str = "map") -> IPv6Address:
+    """The RCoA the mobile node forms from a MAP's prefix (RFC 5380 §6.1)."""
+    prefix = MAP2_PREFIX if map_node == "map2" else MAP_PREFIX
+    return IPv6Address(int(prefix.network_address) | 0x0000_00FF_FE00_0001)
 
 
 def care_of_address(attachment: str) -> IPv6Address:
@@ -275,6 +279,10 @@ class TestbedOptions:
     pcap: str | None = None
     capture_ports: tuple[str, ...] = ("p-mn",)
     extra_daemon_settings: dict[str, Any] = field(default_factory=dict)
+    #: HMIPv6: 2 adds a second MAP (``map2``, 2001:db8:a2::1, advertised with a lower
+    #: preference) for RFC 5380's several MAPs at once (the mobile node registers with it
+    #: when its ``map_client`` asks for ``additional_maps``).
+    maps: int = 1
     #: Access links (``ar1``, ``ar2``) whose addresses come from DHCPv6 (RFC 8415): the
     #: router runs a DHCPv6 server and advertises M = 1, A = 0; under FMIPv6 the other
     #: router announces it with PrRtAdv Code 5 (RFC 5568 §5.2).
@@ -308,10 +316,13 @@ class Testbed:
         #: FMIPv6 clients and PAR/NAR routers: AR-anchored (``fmipv6``) or MAP-anchored
         #: (``fhmipv6``, RFC 4140 Appendix A).
         self.fast = self.options.protocol in ("fmipv6", "fhmipv6")
-        nodes = (*self.NODES, "map") if self.hierarchical else self.NODES
+        #: The MAP namespaces: ``map``, and ``map2`` with ``options.maps`` = 2.
+        self.map_nodes: tuple[str, ...] = ()
+        if self.hierarchical:
+            self.map_nodes = ("map", "map2") if self.options.maps == 2 else ("map",)
+        nodes = (*self.NODES, *self.map_nodes)
         self.ns = {node: f"{NS_PREFIX}{self.tag}-{node}" for node in nodes}
-        self.daemon_roles = (*self.DAEMONS, ("map", "map")) if self.hierarchical else (
-            self.DAEMONS)
+        self.daemon_roles = (*self.DAEMONS, *((m, "map") for m in self.map_nodes))
         self.created: list[str] = []
         self.processes: list[Process] = []
         self.daemons: dict[str, Process] = {}
@@ -392,7 +403,7 @@ class Testbed:
                 self.sysctl(node, f"net.ipv6.conf.{scope}.accept_dad", 0)
                 self.sysctl(node, f"net.ipv6.conf.{scope}.accept_ra", 0)
                 self.sysctl(node, f"net.ipv6.conf.{scope}.autoconf", 0)
-        for node in ("core", "ha", "ar1", "ar2", "mn", *(("map",) if self.hierarchical else ())):
+        for node in ("core", "ha", "ar1", "ar2", "mn", *self.map_nodes):
             self.sysctl(node, "net.ipv6.conf.all.forwarding", 1)
         # The switch: one bridge per link, STP off, no forwarding delay.
         for bridge in BRIDGES.values():
@@ -426,15 +437,17 @@ class Testbed:
             self._veth(ar, "eth0", "sw", f"p-{ar}", a_mac=AR_MACS[ar])
             self.ip(ar, "addr", "add", f"{AR_LINK_LOCALS[ar]}/64", "dev", "eth0", "nodad")
             self.ip("sw", "link", "set", f"p-{ar}", "master", BRIDGES[ar])
-        if self.hierarchical:
+        for map_node in self.map_nodes:
             # The MAP (RFC 5380) on a link of its own behind the core; its prefix holds the
             # RCoAs.
-            self._veth("core", "c-map", "map", "eth0")
-            self.ip("core", "addr", "add", f"{CORE_LINK_LOCAL}/64", "dev", "c-map", "nodad")
-            self.ip("map", "addr", "add", f"{FAR_LINK_LOCAL}/64", "dev", "eth0", "nodad")
-            self.ip("core", "-6", "route", "add", str(MAP_PREFIX), "via", str(FAR_LINK_LOCAL),
-                    "dev", "c-map")
-            self.ip("map", "-6", "route", "add", "default", "via", str(CORE_LINK_LOCAL),
+            prefix = MAP2_PREFIX if map_node == "map2" else MAP_PREFIX
+            self._veth("core", f"c-{map_node}", map_node, "eth0")
+            self.ip("core", "addr", "add", f"{CORE_LINK_LOCAL}/64", "dev", f"c-{map_node}",
+                    "nodad")
+            self.ip(map_node, "addr", "add", f"{FAR_LINK_LOCAL}/64", "dev", "eth0", "nodad")
+            self.ip("core", "-6", "route", "add", str(prefix), "via", str(FAR_LINK_LOCAL),
+                    "dev", f"c-{map_node}")
+            self.ip(map_node, "-6", "route", "add", "default", "via", str(CORE_LINK_LOCAL),
                     "dev", "eth0")
         # the mobile node: wlan0, its port p-mn on the first bridge
         self._veth("mn", "wlan0", "sw", "p-mn", a_mac=MN_MAC)
@@ -448,6 +461,8 @@ class Testbed:
         prefixes = {"cn": CN_PREFIX, "home": HOME_PREFIX, **ACCESS_PREFIXES}
         if self.hierarchical:
             prefixes["map"] = MAP_PREFIX
+        if "map2" in self.map_nodes:
+            prefixes["map2"] = MAP2_PREFIX
         return prefixes
 
     def _start_delay_element(self) -> None:
@@ -508,6 +523,11 @@ class Testbed:
                 # RFC 5380 §7: the MAP option is configured by hand in each access router.
                 router["map_options"] = [{"address": str(MAP_ADDRESS), "distance": 1,
                                           "preference": 10, "valid_lifetime": 3600}]
+                if "map2" in self.map_nodes:
+                    # Same distance, lower preference: MAP1 stays the selected one (§9.1).
+                    router["map_options"].append({"address": str(MAP2_ADDRESS),
+                                                  "distance": 1, "preference": 5,
+                                                  "valid_lifetime": 3600})
             if node in opts.dhcp_links:
                 # RFC 8415 on this link: RAs with M = 1 and A = 0, the router's DHCPv6 server.
                 router.update(managed=True, autonomous=False)
@@ -536,12 +556,13 @@ class Testbed:
         if role == "map":
             daemon["interfaces"] = ["eth0"]
             anchor: dict[str, Any] = {
-                "address": str(MAP_ADDRESS), "interface": "eth0",
+                "address": str(MAP2_ADDRESS if node == "map2" else MAP_ADDRESS),
+                "interface": "eth0",
                 "allowed_lcoa_prefixes": [str(p) for p in ACCESS_PREFIXES.values()],
                 "credentials": [{"identifier": MN_ID, "spi": MAP_SPI, "key": MAP_KEY,
-                                 "home_address": str(regional_care_of_address())}],
+                                 "home_address": str(regional_care_of_address(node))}],
             }
-            if opts.protocol == "fhmipv6":
+            if opts.protocol == "fhmipv6" and node == "map":
                 anchor["fast_handover"] = {
                     "neighbors": [_neighbor(ar) for ar in ACCESS_PREFIXES],
                     "handover_keys": [{"spi": HANDOVER_SPI, "key": HANDOVER_KEY,
