@@ -84,7 +84,16 @@ def test_each_correspondent_gets_the_rcoa_of_its_map():
     scn.net.at(10.0, lambda now: cn1.send_packet(IPv6Packet(
         src=CN1, dst=HOME_ADDRESS, payload=UDPDatagram(src_port=9, dst_port=9, data=b"ro")),
         now))
+    scn.net.at(10.5, lambda now: scn.mn.send_packet(IPv6Packet(
+        src=HOME_ADDRESS, dst=CN1, payload=UDPDatagram(src_port=9, dst_port=9, data=b"up")),
+        now))
     scn.run(12)
+    # §6.1.1: to a correspondent holding a binding, from the care-of address of that binding
+    # (RCoA2) with the Home Address option, reverse-tunnelled to MAP2.
+    [(_r, up)] = [(r, p) for r, p in scn.net.packets(UDPDatagram, sender="mn")
+                  if innermost(p).payload.data == b"up"]
+    assert (up.src, up.dst) == (lcoa("d1a"), MAP2)
+    assert (up.payload.src, up.payload.home_address) == (RCOA2, HOME_ADDRESS)
     assert scn.cns["cn1"].cache.lookup(HOME_ADDRESS, 12).care_of_address == RCOA2
     assert scn.cns["cn2"].cache.lookup(HOME_ADDRESS, 12).care_of_address == RCOA1
     cotis = {innermost(p).dst: (p.src, p.dst, innermost(p).src)
