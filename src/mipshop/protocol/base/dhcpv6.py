@@ -17,12 +17,12 @@ The table is bounded by the pool. Server and client ignore what RFC 8415 §16 sa
 (a Solicit with a Server Identifier, a Request for another server, no Client Identifier, ...)
 and count it.
 
-Resolved ambiguities ([choice]): the first Solicit is not delayed (``solicit_delay``, 0 by
-default; RFC 8415 §18.2.1 says SHOULD delay up to SOL_MAX_DELAY = 1 s, which would add to every
-handover); a server's Preference defaults to 255 so that its client need not wait for others;
-the client starts over (a new Solicit) when its link changes, instead of Confirm/Rebind
-(§18.2.12), since a mobile node's new link is a new subnet; no Rebind (a Renew left unanswered
-until the valid lifetime ends loses the address), no Decline, no relay agents.
+Resolved ambiguities ([choice], docs/decisions.md D18): the first Solicit is not delayed
+(``solicit_delay``, 0 by default; RFC 8415 §18.2.1 says SHOULD delay up to SOL_MAX_DELAY = 1 s,
+which would add to every handover); a server's Preference defaults to 255 so that its client
+need not wait for others; the client starts over (a new Solicit) when its link changes, instead
+of Confirm/Rebind (§18.2.12), since a mobile node's new link is a new subnet; no Rebind (a Renew
+left unanswered until the valid lifetime ends loses the address), no Decline, no relay agents.
 
 Events: client ``dhcp.solicit`` (``transaction``, ``attempt``), ``dhcp.advertise``
 (``server``, ``address``, ``preference``), ``dhcp.request`` (``address``, ``attempt``),

@@ -36,7 +36,8 @@ details):
   NAACK status 4). The MAP keeps its RCoA -> old LCoA tunnel and wraps each tunnelled packet
   once more to the NAR, which delivers the inner one on its link; its own packets to that LCoA
   (a BA) go the same way. The FBack has status 1 with the old LCoA as Alternate CoA: the node
-  keeps its LCoA on the new link and sends no local BU for the NCoA [choice].
+  keeps its LCoA on the new link and sends no local BU for the NCoA [choice] (docs/decisions.md
+  D16).
 
 The BADF is keyed with an MN-MAP handover key (``FastHandoverAnchorConfig.handover_keys``)
 with the MAP's address as the "PAR address" (RFC 5568 §6.4.5). Events are the PAR role's,

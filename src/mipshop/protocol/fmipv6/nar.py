@@ -49,12 +49,14 @@ State machine of one handover at the NAR (:data:`NAR_TRANSITIONS`): ``NONE`` -HI
 record is then dropped: the neighbour entry remains); ``PROXYING``/``HOST_ROUTE`` -proxy
 timeout-> ``NONE``. An HI Code 1 creates no record (nothing is prepared, §4).
 
-HAck Code 4 (§6.2.1.2, "sent unsolicited, usually to trigger an HI message"): a node whose
+HAck Code 4 (§6.2.1.2, "sent unsolicited, usually to trigger an HI message"; [choice]
+docs/decisions.md D14): a node whose
 prepared handover expired (PROXY_ND_LIFETIME) before it came announces itself with a UNA;
 the NAR makes its neighbour entry as for any UNA and sends that handover's PAR an unsolicited
 HAck Code 4 naming the node (MH-LLA, PCoA, NCoA), whose HI Code 1 then validates the entry
 (§4). A PCoA served here (HAck Code 3, NAACK 3 or 4) keeps a host route and the PAR's tunnel
-is delivered to the node for ``pcoa_service_lifetime``, after the buffer has drained.
+is delivered to the node for ``pcoa_service_lifetime``, after the buffer has drained (NAACK
+status 3: docs/decisions.md D15; a DHCPv6 link answers every HI with Code 3: D18).
 
 Events: ``fmip.hi_received`` (``code``, ``par``, ``ncoa``), ``fmip.hack_sent`` (``code``, ``ncoa``,
 ``unsolicited`` for Code 4), ``fmip.pcoa_served`` (``pcoa``, ``par``),

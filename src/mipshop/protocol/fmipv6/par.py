@@ -30,15 +30,16 @@ On a Fast Binding Update (§6.2.2) the anchor
 4. decapsulates the MN's reverse-tunnelled packets (outer source = the bound NCoA, inner
    source = the PCoA) after checking that binding (§4, last paragraph) and forwards them.
 
-Simultaneous bindings ([choice], ``simultaneous_binding`` seconds, 0 = off): RFC 5568 leaves the
-moment of the switch to the link layer, and asks the PAR to keep delivering on the current link
-until the FBU (§3.3) and, when it buffers, to "continue forwarding the packets to the PCoA (i.e.,
-buffer and forward)" (§4); RFC 4140 Appendix A cites "simultaneous bindings" (traffic sent to
-both the PAR and the NAR for a while) against handover timing, ping-pong and failed link-layer
-handovers. With the option, after accepting a predictive FBU the anchor delivers each packet
-for the PCoA (the RCoA at a MAP) both through the tunnel and the old way (on the old link, or
-tunnelled to the old LCoA) for that time. The FBU has no flag for it (the draft that defined
-one never became an RFC): it is the anchor's configuration. The node may receive copies twice.
+Simultaneous bindings ([choice] docs/decisions.md D17, ``simultaneous_binding`` seconds, 0 =
+off): RFC 5568 leaves the moment of the switch to the link layer, and asks the PAR to keep
+delivering on the current link until the FBU (§3.3) and, when it buffers, to "continue
+forwarding the packets to the PCoA (i.e., buffer and forward)" (§4); RFC 4140 Appendix A cites
+"simultaneous bindings" (traffic sent to both the PAR and the NAR for a while) against handover
+timing, ping-pong and failed link-layer handovers. With the option, after accepting a predictive
+FBU the anchor delivers each packet for the PCoA (the RCoA at a MAP) both through the tunnel and
+the old way (on the old link, or tunnelled to the old LCoA) for that time. The FBU has no flag
+for it (the draft that defined one never became an RFC): it is the anchor's configuration. The
+node may receive copies twice.
 
 An FBU with lifetime 0 (ping-pong, §5.6) tears the tunnel down; an FBU for a PCoA that is
 already bound (the MN arrived at an unexpected router, §5.6) starts a new HI and replaces the
@@ -68,7 +69,8 @@ Events: ``fmip.fbu_received`` (``pcoa``, ``ncoa``, ``mode``, ``sequence``, ``lif
 HAck Code 3 at a MAP (:attr:`AnchorHost.tunnels_to_nar` False): the NAR serves the node's old
 LCoA on its link, so the MAP keeps tunnelling the RCoA to that LCoA, each packet wrapped once
 more to the NAR (which delivers the inner tunnel on its link), and answers the node with FBack
-status 1 naming the old LCoA as Alternate CoA ("use NCoA supplied": keep it), [choice].
+status 1 naming the old LCoA as Alternate CoA ("use NCoA supplied": keep it), [choice]
+docs/decisions.md D16.
 
 HAck Code 4 (unsolicited, "usually to trigger an HI", §6.2.1.2) from the NAR a fast binding
 forwards to, naming that node, triggers an HI Code 1 for it (:meth:`PreviousRouterRole.

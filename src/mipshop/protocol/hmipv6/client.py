@@ -178,7 +178,7 @@ class MapClient(MobilityClient):
             self._enter(self.selected)
         self._sync_secondaries(register=True)
 
-    # -- several MAPs at once (RFC 5380 §3.1, §7.1, §9.1) -----------------------------------
+    # -- several MAPs at once (RFC 5380 §3.1, §7.1, §9.1; [choice] docs/decisions.md D21) ------
 
     def _wanted_secondaries(self) -> dict[IPv6Address, MAPOption]:
         """The MAPs to register with besides the selected one: those ``correspondent_maps``

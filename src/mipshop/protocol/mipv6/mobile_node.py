@@ -671,13 +671,13 @@ class MobileNode(Entity):
         Advertisement on the home link", which "may result in the mobile node configuring a
         new home address".
 
-        [choice] The node keeps one home address: while its prefix is advertised and
-        preferred nothing changes; when it is withdrawn (absent, or Valid Lifetime 0) or
-        deprecated (Preferred Lifetime 0) and another autonomous /64 with non-zero
-        lifetimes is offered, the node forms the new home address from that prefix and its
-        home address's interface identifier (RFC 4862 §5.5.3), registers it with the home
-        agent, and lets the old bindings lapse (their lifetimes are bounded by the old
-        prefix's, §10.3.1, §10.6.4).
+        [choice] (docs/decisions.md D20) The node keeps one home address: while its prefix is
+        advertised and preferred nothing changes; when it is withdrawn (absent, or Valid
+        Lifetime 0) or deprecated (Preferred Lifetime 0) and another autonomous /64 with
+        non-zero lifetimes is offered, the node forms the new home address from that prefix and
+        its home address's interface identifier (RFC 4862 §5.5.3), registers it with the home
+        agent, and lets the old bindings lapse (their lifetimes are bounded by the old prefix's,
+        §10.3.1, §10.6.4).
         """
         current = [o for o in options if _network(o) == self.home_prefix]
         if current and current[0].valid_lifetime > 0 and current[0].preferred_lifetime > 0:

@@ -23,7 +23,8 @@ When the router is lost (its lifetime ran out, or NUD failed) the node forgets i
 Router Discovery (RFC 4861 §6.3.7: up to MAX_RTR_SOLICITATIONS Router Solicitations,
 RTR_SOLICITATION_INTERVAL apart, until an RA arrives); a held-back RA is processed at once.
 The RA that follows is handled as usual: a new prefix is movement (§11.5.3), the same one is
-not. A link-layer attachment (``LinkUp``) is trusted as movement information (§11.5.1: the
+not ([choice] docs/decisions.md D19). A link-layer attachment (``LinkUp``) is trusted as
+movement information (§11.5.1: the
 node "should supplement this method with [lower-layer] information"): the first RA after it
 is processed at once, and a detach stops every probe.
 
