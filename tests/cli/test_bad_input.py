@@ -81,6 +81,10 @@ CASES: list[tuple[list[str], str]] = [
     (["testbed", "--json", "/dev/full"], "--json /dev/full: not a regular file"),
     (["testbed", "--pcap", "{tmp}/missing"], "--pcap {tmp}/missing: directory does not exist"),
     (["testbed", "--pcap", "{tmp}/notes.txt"], "--pcap {tmp}/notes.txt: not a directory"),
+    (["testbed", "--restart", "cn"], "--restart: invalid choice: 'cn'"),
+    (["testbed", "--restart", "map"], "--restart map: mipv6 run(s) no MAP"),
+    (["testbed", "--protocols", "hmipv6,fmipv6", "--restart", "map"],
+     "--restart map: fmipv6 run(s) no MAP"),
     # -- dissect
     (["dissect"], "required: CAPTURE"),
     (["dissect", "{tmp}/missing.pcap"], "capture {tmp}/missing.pcap: no such file"),

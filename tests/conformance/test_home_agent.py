@@ -627,7 +627,9 @@ def _refused(ha: NodeUnderTest, change: dict[str, object]) -> str:
     table = {"interface": "eth0", "address": HA, "prefix": PREFIX, **change}
     path = ha.workdir / "refused.toml"
     path.write_text(to_toml({"daemon": {"name": "refused", "interfaces": ["eth0"],
-                                        "tun": "mip9"}, "home_agent": table}))
+                                        "tun": "mip9",
+                                        "state_file": str(ha.workdir / "refused.sqlite")},
+                             "home_agent": table}))
     import os
     import sys
 

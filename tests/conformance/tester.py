@@ -480,6 +480,8 @@ class NodeUnderTest:
         daemon = {"name": self.role, "interfaces": ["eth0"], "tun": "mip0",
                   "control": str(self.workdir / "control.sock"),
                   "event_log": str(self.workdir / "events.jsonl")}
+        if self.role in ("ha", "map"):
+            daemon["state_file"] = str(self.workdir / "state.sqlite")  # the binding cache
         daemon.update(config.pop("daemon", {}))
         path = self.workdir / f"{self.role}.toml"
         path.write_text(to_toml({"daemon": daemon, **config}))

@@ -104,3 +104,22 @@ def test_predictive_fmipv6_row_loses_nothing_downlink(tmp_path: Path) -> None:
 def test_unknown_protocols_are_refused() -> None:
     with pytest.raises(NetError, match="does not run on real packets"):
         run_experiment(protocol="carrier-pigeon")
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize(("protocol", "node"), [("mipv6", "ha"), ("hmipv6", "map")])
+def test_kill_9_mid_stream_loses_no_binding(protocol: str, node: str) -> None:
+    """``--restart``: the daemon is killed with SIGKILL while the UDP stream runs and started
+    again; it reloads its state file, so traffic resumes without any Binding Update."""
+    row = run_experiment(protocol=protocol, handovers=0, dwell=1.0, restart=node)
+    restart = row["restart"]
+    assert restart["node"] == node
+    assert restart["bindings_before"] == 1 and restart["bindings_restored"] == 1
+    assert restart["bindings_lost"] == 0, restart
+    # Downlink back once the new daemon runs: the outage is its start-up, not a refresh
+    # (tens of seconds away with the testbed's 60 s lifetime).
+    assert restart["outage_ms"] is not None, restart
+    assert 0 < restart["outage_ms"] < 10_000, restart
+    assert restart["outage_ms"] >= restart["daemon_restart_ms"] - 50, restart
+    assert restart["packets_lost"] <= restart["outage_ms"] / 10 + 2, restart
+

@@ -126,6 +126,11 @@ def build_parser() -> Parser:
                      default=[], metavar="LINK=MS",
                      help="one-way delay in milliseconds of a core router link: "
                           f"{', '.join(DELAY_LINKS)} (a userspace delay element; repeatable)")
+    bed.add_argument("--restart", choices=("ha", "map"), default=None,
+                     help="after the handovers, kill this daemon with SIGKILL in the middle "
+                          "of the UDP stream and start it again; the row's restart object "
+                          "gives the bindings lost and the downlink outage (map: hmipv6 and "
+                          "fhmipv6 only)")
 
     daemon = commands.add_parser(
         "daemon", help=f"run one node on real packets ({', '.join(DAEMON_ROLES)}; root)",
@@ -163,6 +168,11 @@ def _check(args: argparse.Namespace) -> None:
         repeated = sorted({name for name in links if links.count(name) > 1})
         if repeated:
             raise UsageError(f"--delay: {', '.join(repeated)} given more than once")
+        if args.restart == "map":
+            without = [p for p in args.protocols if p not in ("hmipv6", "fhmipv6")]
+            if without:
+                raise UsageError(f"--restart map: {', '.join(without)} run(s) no MAP (use "
+                                 "--protocols hmipv6,fhmipv6)")
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -45,7 +45,7 @@ def run_testbed(args: argparse.Namespace, console: Console, progress_console: Co
 
                 options = {"protocol": protocol, "handovers": args.handovers,
                            "link_down": args.link_down, "tcp_bytes": args.tcp_bytes,
-                           "delays": delays, "progress": report}
+                           "delays": delays, "progress": report, "restart": args.restart}
                 if args.pcap is None:
                     row = run_experiment(**options)
                 else:
@@ -87,6 +87,12 @@ def row_line(row: dict[str, Any]) -> str:
             f"{row['packets_lost']}/{row['packets_sent']} buffered={row['packets_buffered']}"
             f" signalling link crossings/handover={signalling['messages_per_handover']:.1f}"
             f" registration={_ms(row['binding_update_latency_ms'])}")
+    restart = row.get("restart")
+    if restart:
+        line += (f" restart {restart['node']}: bindings lost={restart['bindings_lost']}/"
+                 f"{restart['bindings_before']} outage={_ms(restart['outage_ms'])} "
+                 f"(daemon back in {_ms(restart['daemon_restart_ms'])}, downlink lost "
+                 f"{restart['packets_lost']})")
     tcp = row.get("tcp")
     if tcp:
         verdict = "intact" if tcp["sha256_equal"] and not tcp["error"] else (

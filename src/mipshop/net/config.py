@@ -1,7 +1,8 @@
 """The daemons' TOML configuration, checked key by key and turned into entities.
 
 A file has a ``[daemon]`` table (how the runtime runs: TUN name, the links it uses, the event
-log, the control socket, the seed) and one table for the role's entity, whose keys are the
+log, the control socket, the seed, and for a home agent or a MAP the ``state_file`` that keeps
+its bindings across restarts) and one table for the role's entity, whose keys are the
 fields of the protocol configuration dataclasses (:mod:`mipshop.protocol.config`) in TOML
 types: addresses and prefixes as strings, link-layer addresses as ``"02:00:00:00:00:01"``,
 keys as hex. An unknown key is an error naming the known ones. Example (home agent)::
@@ -11,6 +12,7 @@ keys as hex. An unknown key is an error naming the known ones. Example (home age
     interfaces = ["eth0"]
     event_log = "/tmp/ha.jsonl"
     control = "/tmp/ha.sock"
+    state_file = "/var/lib/mipshop/ha.sqlite"
 
     [home_agent]
     interface = "eth0"
@@ -54,6 +56,7 @@ interface does not have is refused (:func:`complete_from_interface`).
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import time
 import tomllib
@@ -112,6 +115,11 @@ class DaemonSettings:
     * ``application_mtu``: the path MTU of the mobile node's applications (the route from the
       home address into the TUN device); 1400 leaves room for the IPv6-in-IPv6 header the
       daemon adds (RFC 2473 §6.7) on 1500-octet links.
+    * ``state_file`` (required for ``ha`` and ``map``, refused for the other roles): the
+      SQLite database holding the binding cache and the RFC 4285 replay state
+      (:mod:`.persistence`), reloaded at start; its directory must exist and be writable.
+      ``state_synchronous``: SQLite's ``synchronous`` level, ``normal`` (a commit survives
+      the daemon being killed) or ``full`` / ``extra`` (also a power cut).
     """
 
     name: str
@@ -122,6 +130,8 @@ class DaemonSettings:
     seed: int = 1
     tun_mtu: int = 1500
     application_mtu: int = 1400
+    state_file: str | None = None
+    state_synchronous: str = "normal"
 
 
 def parse_mac(text: str) -> bytes:
@@ -480,6 +490,49 @@ def complete_from_interface(config: DaemonConfig, facts: dict[str, InterfaceFact
         raise NetError(f"mipshop: config {where}: {name} has no link-local address")
 
 
+#: The roles whose binding cache is kept in a ``state_file``.
+STATEFUL_ROLES = ("ha", "map")
+
+
+def require_state_file(config: DaemonConfig) -> None:
+    """A home agent or MAP daemon must name its ``state_file`` (NetError, one line).
+
+    Checked when a daemon starts, not by :func:`parse_config`, so that a configuration can be
+    parsed and built without one (tests, the simulator's tools).
+    """
+    if config.role in STATEFUL_ROLES and config.settings.state_file is None:
+        raise NetError(f"mipshop: config {config.source} [daemon]: state_file is required for "
+                       f"role {config.role} (the SQLite database of its binding cache, e.g. "
+                       f"\"/var/lib/mipshop/{config.settings.name}.sqlite\")")
+
+
+def _check_state_file(role: str, settings: DaemonSettings, where: str) -> None:
+    """``state_file``: only for a binding agent, a path a database can be written at."""
+    path = settings.state_file
+    if role not in STATEFUL_ROLES:
+        if path is not None:
+            raise NetError(f"mipshop: config {where}: state_file is only for the roles "
+                           f"{' and '.join(STATEFUL_ROLES)}")
+        return
+    if path is None:
+        return
+    if not isinstance(path, str) or not path.strip():
+        raise NetError(f"mipshop: config {where}: state_file must be a file path")
+    if settings.state_synchronous not in ("normal", "full", "extra"):
+        raise NetError(f"mipshop: config {where}: state_synchronous "
+                       f"{settings.state_synchronous!r}: expected normal, full or extra")
+    target = Path(path)
+    parent = target.parent
+    if target.exists() and not target.is_file():
+        raise NetError(f"mipshop: config {where}: state_file {path} is not a regular file")
+    if not parent.is_dir():
+        raise NetError(f"mipshop: config {where}: state_file {path}: no directory {parent}")
+    # SQLite writes the -wal and -shm files next to the database.
+    if not os.access(parent, os.W_OK | os.X_OK) or (
+            target.exists() and not os.access(target, os.R_OK | os.W_OK)):
+        raise NetError(f"mipshop: config {where}: state_file {path} is not writable")
+
+
 def parse_config(role: str, data: dict[str, Any], source: str = "<memory>") -> DaemonConfig:
     """Check a TOML document (already parsed) for ``role``."""
     if role not in ROLES:
@@ -502,6 +555,7 @@ def parse_config(role: str, data: dict[str, Any], source: str = "<memory>") -> D
         settings = DaemonSettings(**daemon)
     except TypeError as exc:
         raise NetError(f"mipshop: config {source} [daemon]: {exc}") from exc
+    _check_state_file(role, settings, f"{source} [daemon]")
     return DaemonConfig(role=role, settings=settings, entity=dict(data.get(section, {})),
                         source=source)
 

@@ -17,8 +17,12 @@ Unix socket named by ``[daemon] control``, one answer line per command:
 * ``{"cmd": "stop"}``: stop the daemon.
 
 SIGTERM and SIGINT stop it too; the TUN device and everything routed through it go with it.
-Exit status: 0 after a clean stop, 2 for a configuration or environment error (message on
-standard error).
+A home agent or a MAP keeps its bindings in the SQLite database named by ``[daemon]
+state_file`` (required for those roles): each accepted BU is committed before its BA leaves,
+and a daemon started again, even after SIGKILL, reloads the live bindings, their sequence
+numbers and replay timestamps, and claims their addresses again (:mod:`.persistence`).
+Exit status: 0 after a clean stop, 2 for a configuration or environment error, a state file
+that is not a usable mipshop database included (message on standard error).
 """
 
 from __future__ import annotations
@@ -34,9 +38,16 @@ from typing import Any
 
 from ..protocol.base.link_events import LinkDown, LinkEvent, LinkGoingDown, LinkUp, ScanCompleted
 from ..protocol.mipv6.mobile_node import MobileNode
-from .config import ROLES, InterfaceFacts, complete_from_interface, load_config
+from .config import (
+    ROLES,
+    InterfaceFacts,
+    complete_from_interface,
+    load_config,
+    require_state_file,
+)
 from .errors import NetError, require_root
 from .netlink import Netlink
+from .persistence import StateStore, open_state_store
 from .runtime import Runtime
 
 
@@ -140,10 +151,14 @@ def serve(role: str, config_path: str) -> int:
     the exit status (2 and one line on standard error for a configuration or environment
     error)."""
     runtime: Runtime | None = None
+    store: StateStore | None = None
     try:
         config = load_config(role, config_path)
+        require_state_file(config)
+        # Opened (and checked) before anything else is looked at or created.
+        store = open_state_store(config)
         complete_from_interface(config, interface_facts(config.settings.interfaces))
-        runtime = Runtime(config.build(), config.settings)
+        runtime = Runtime(config.build(), config.settings, store=store)
         runtime.open()
         asyncio.run(Daemon(runtime).run())
     except NetError as exc:
@@ -152,6 +167,8 @@ def serve(role: str, config_path: str) -> int:
     finally:
         if runtime is not None:
             runtime.close()
+        elif store is not None:
+            store.close()
     return 0
 
 

@@ -35,6 +35,13 @@ and waits for the FBack before the L2 handoff), ``fmipv6-reactive`` (the AR-Info
 beforehand by a wildcard RtSolPr, no LinkGoingDown: UNA and FBU from the new link) and
 ``fhmipv6`` (MAP-anchored, RFC 4140 Appendix A: see :mod:`.testbed`).
 
+``--restart ha`` (or ``map``, under ``hmipv6`` and ``fhmipv6``): after the handovers, in the
+middle of the UDP stream, that daemon is killed with SIGKILL and started again on the same
+configuration and state file (:meth:`.testbed.Testbed.restart`); the row's ``restart`` object
+(:func:`restart_report`) gives ``bindings_lost`` (bindings held before the kill and missing
+after the restart: 0 when they persist) and ``outage_ms`` (from the kill to the first
+downlink datagram sent after it that arrives).
+
 Measurements are on the downlink (correspondent -> home address, what the protocols protect:
 RFC 5568 buffers towards the mobile node only). Without ``--delay`` the testbed has no path
 delays (veths add microseconds), so registrations cost the daemons' milliseconds, unlike the
@@ -66,6 +73,11 @@ PROTOCOLS_ON_REAL_PACKETS = ("mipv6", "hmipv6", "fmipv6", "fmipv6-reactive", "fh
 #: ``--protocol all``: every protocol of ``mipshop compare``, in its table order.
 ALL_ON_REAL_PACKETS = PROTOCOLS_ON_REAL_PACKETS
 ALL_PROTOCOLS = ("mipv6", "hmipv6", "fmipv6", "fmipv6-reactive", "fhmipv6")
+#: ``--restart``: the daemons that keep their bindings in a state file.
+RESTARTABLE = ("ha", "map")
+#: Seconds of the probe's stream set aside for a daemon's restart (Python start-up included:
+#: over a second on a loaded 2-core machine).
+RESTART_ALLOWANCE = 6.0
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -201,15 +213,69 @@ def signalling(paths: list[Path], handovers: int, since: float) -> dict[str, Any
     }
 
 
+def check_restart(protocol: str, restart: str | None) -> None:
+    """Refuse a ``--restart`` of a daemon ``protocol`` does not run (NetError, one line)."""
+    if restart is None:
+        return
+    if restart not in RESTARTABLE:
+        raise NetError(f"mipshop: --restart {restart}: expected one of "
+                       f"{', '.join(RESTARTABLE)}")
+    if restart == "map" and protocol not in ("hmipv6", "fhmipv6"):
+        raise NetError(f"mipshop: --restart map: {protocol} has no MAP (use --protocol "
+                       "hmipv6 or fhmipv6)")
+
+
+def restart_report(node: str, killed: float, ready: float, before: list[dict[str, Any]],
+                   after: list[dict[str, Any]], restored: int,
+                   arrivals: list[tuple[int, float]], report: dict[str, Any]
+                   ) -> dict[str, Any]:
+    """What a kill -9 of ``node``'s daemon at ``killed`` (Unix time) cost.
+
+    * ``bindings_lost``: bindings (registered address and care-of address) the daemon held
+      before the kill that the restarted daemon does not hold (0 when they persist);
+    * ``outage_ms``: from the kill to the arrival of the first downlink datagram sent after
+      it (None if none arrived); ``packets_lost``: datagrams sent from the kill up to that
+      one that never arrived;
+    * ``daemon_restart_ms``: from the kill to the new daemon's control socket (its state
+      already restored), ``bindings_restored``: its ``binding.restored`` events.
+    """
+    base, times = report["first_send"], report["send_times"]
+    held = {(b["home_address"], b["care_of_address"]) for b in after}
+    lost = [b for b in before if (b["home_address"], b["care_of_address"]) not in held]
+    after_kill = sorted((at, seq) for seq, at in arrivals
+                        if seq < len(times) and base + times[seq] >= killed
+                        and not math.isnan(at))
+    first = after_kill[0] if after_kill else None
+    seen = {seq for seq, _at in arrivals}
+    until = base + times[first[1]] if first is not None else math.inf
+    missing = [i for i in range(len(times)) if killed <= base + times[i] < until
+               and i not in seen]
+    return {
+        "node": node,
+        "killed_at": killed - base,
+        "daemon_restart_ms": (ready - killed) * 1000,
+        "bindings_before": len(before),
+        "bindings_after": len(after),
+        "bindings_restored": restored,
+        "bindings_lost": len(lost),
+        "outage_ms": None if first is None else (first[0] - killed) * 1000,
+        "packets_lost": len(missing),
+    }
+
+
 def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: float = 0.1,
                    dwell: float = 1.5, interval: float = 0.01, tcp_bytes: int = 0,
                    pcap: str | None = None, delays: dict[str, float] | None = None,
-                   progress: Callable[[int, str], None] | None = None) -> dict[str, Any]:
+                   progress: Callable[[int, str], None] | None = None,
+                   restart: str | None = None) -> dict[str, Any]:
     """Run one protocol on the testbed; returns a ``mipshop compare`` result row.
 
     ``delays``: one-way delays (seconds) of the core router's links (``cn``, ``home``,
     ``ar1``, ``ar2``, ``map``; :attr:`~.testbed.TestbedOptions.delays`). ``progress``: called
-    with the number of handovers done and what the experiment is doing now.
+    with the number of handovers done and what the experiment is doing now. ``restart``
+    (``ha`` or ``map``): after the handovers, in the middle of the UDP stream, that daemon is
+    killed with SIGKILL and started again; the row's ``restart`` holds
+    :func:`restart_report` (None without a restart).
 
     ``tcp_bytes``: the correspondent's sender is **paced** (:mod:`.traffic` ``serve --rate``)
     to spread the download over the handovers, at least 100 kB/s: the row's ``tcp`` says
@@ -220,6 +286,7 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
     if protocol not in PROTOCOLS_ON_REAL_PACKETS:
         raise NetError(f"mipshop: {protocol} does not run on real packets yet (available: "
                        f"{', '.join(PROTOCOLS_ON_REAL_PACKETS)})")
+    check_restart(protocol, restart)
 
     def step(done: int, what: str) -> None:
         if progress is not None:
@@ -227,6 +294,8 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
 
     step(0, "building the testbed")
     duration = 1.0 + handovers * (link_down + dwell) + 1.0
+    if restart is not None:
+        duration += RESTART_ALLOWANCE + dwell
     count = int(duration / interval)
     options = TestbedOptions(pcap=pcap, protocol=protocol.removesuffix("-reactive"),
                              predictive=protocol != "fmipv6-reactive", delays=dict(delays or {}))
@@ -244,6 +313,9 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
                    for path, node, ports in captures]
         step(0, "waiting for the home registration")
         bed.wait_for(lambda: bed.state("ha")["binding_cache"], what="home registration")
+        if restart is not None:
+            bed.wait_for(lambda: bed.state(restart)["binding_cache"],
+                         what=f"a binding at the {restart}")
         log = bed.workdir / "downlink.txt"
         echo = bed.spawn("mn", [sys.executable, "-m", "mipshop.net.traffic", "echo",
                                 "--bind", str(HOME_ADDRESS), "--log", str(log)], name="echo")
@@ -277,6 +349,16 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
                 what=f"registration from {target}")
             time.sleep(dwell)
             step(k + 1, f"handover {k + 1}/{handovers} done")
+        restarted: tuple[float, float, list[dict[str, Any]], list[dict[str, Any]], int] | None
+        restarted = None
+        if restart is not None:
+            step(handovers, f"killing the {restart} daemon")
+            before = bed.state(restart)["binding_cache"]
+            killed, ready = bed.restart(restart)
+            after = bed.state(restart)["binding_cache"]
+            restored = len(bed.events(restart, "binding.restored"))
+            restarted = (killed, ready, before, after, restored)
+            time.sleep(dwell)
         step(handovers, "collecting the measurements")
         report = json.loads(probe.popen.communicate(timeout=duration + 30)[0])
         tcp: dict[str, Any] | None = None
@@ -297,6 +379,9 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
         load = signalling([path for path, _node, _ports in captures], len(handover_log),
                           moves_from)
     start = report["first_send"]
+    restart_row = None if restarted is None else restart_report(
+        restart or "", restarted[0], restarted[1], restarted[2], restarted[3], restarted[4],
+        arrivals, report)
     reports = downlink_handovers(arrivals, report, handover_log, first)
     disruptions = [r.disruption * 1000 for r in reports if r.disruption is not None]
     # The older figure: runs of datagrams lost, by send time (0 when nothing is lost).
@@ -334,4 +419,5 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
         "uplink": None,
         "handover_times": [down - start for down, _up, _to in handover_log],
         "tcp": tcp,
+        "restart": restart_row,
     }

@@ -27,7 +27,15 @@ timer                one asyncio timer armed at ``entity.next_deadline()``
                      gains (or loses) its proxy entry on the home link
 ``ConfigureRoute``   a netlink route
 ``Event``            a JSON line in the event log (and a bounded in-memory list)
+``PersistBinding``,  written to the home agent's or MAP's SQLite database (``state_file``,
+``ForgetBinding``,   :mod:`.persistence`) and committed before the next action of another
+``PersistReplay``    kind is carried out: the BA after them leaves once they are on disk
 ===================  ======================================================================
+
+A home agent or a MAP with a ``state_file`` reloads it at start: the entity's
+``restore`` puts back the live bindings, their sequence numbers and the RFC 4285 replay
+timestamps, and claims the registered addresses again (proxy ND, the route into the TUN
+device), so that traffic flows again without waiting for the next Binding Update.
 
 A mobile node's applications reach the network through its home address, an address of the
 TUN device: a policy rule sends every locally generated packet from the home address to a
@@ -69,6 +77,7 @@ from typing import IO, Any
 
 from ..protocol.base.actions import (
     Action,
+    BindingRecord,
     Claim,
     ConfigureAddress,
     ConfigureRoute,
@@ -81,6 +90,7 @@ from ..protocol.base.actions import (
 from ..protocol.base.entity import Entity
 from ..protocol.mipv6.binding_agent import BindingAgent
 from ..protocol.mipv6.correspondent import CorrespondentNode
+from ..protocol.mipv6.home_agent import HomeAgent
 from ..protocol.mipv6.mobile_node import MobileNode
 from ..wire.dhcpv6 import CLIENT_PORT as DHCP_CLIENT_PORT
 from ..wire.errors import MalformedPacket
@@ -88,6 +98,7 @@ from ..wire.ipv6 import decode_packet, encode_packet
 from .config import DaemonSettings
 from .errors import NetError, require_root, require_tun
 from .netlink import Netlink
+from .persistence import Journal, StateStore
 from .sockets import PacketListener, RawSender
 from .tun import TunDevice
 
@@ -137,7 +148,8 @@ class Runtime:
     ``loop.call_at`` directly.
     """
 
-    def __init__(self, entity: Entity, settings: DaemonSettings) -> None:
+    def __init__(self, entity: Entity, settings: DaemonSettings, *,
+                 store: StateStore | None = None) -> None:
         self.entity = entity
         self.settings = settings
         self.netlink: Netlink | None = None
@@ -172,11 +184,26 @@ class Runtime:
         self.main_interface = settings.interfaces[0] if settings.interfaces else settings.tun
         #: The entity answers Neighbor Solicitations for what it claims (no kernel proxy).
         self.answers_solicitations = entity.answers_neighbor_solicitations
+        #: The binding agent's database: ``store``, or ``settings.state_file`` opened by
+        #: :meth:`open`.
+        self.store = store
+        self._journal = Journal(store, self._perform_reported, self._persistence_failed)
 
     # -- set-up and tear-down ------------------------------------------------------------------
 
     def open(self) -> None:
         """Create the TUN device, sockets and kernel state, then start the entity."""
+        entity = self.entity
+        stored: tuple[list[BindingRecord], list[tuple[bytes, int, int]]] | None = None
+        if isinstance(entity, BindingAgent):
+            if self.store is None and self.settings.state_file:
+                # Before anything is created: a bad state file stops the daemon, one line.
+                self.store = StateStore(self.settings.state_file,
+                                        role="ha" if isinstance(entity, HomeAgent) else "map",
+                                        synchronous=self.settings.state_synchronous)
+            self._journal.store = self.store
+            if self.store is not None:
+                stored = self.store.load()
         require_root()
         require_tun()
         if self.settings.event_log:
@@ -200,7 +227,6 @@ class Runtime:
                                   priority=LINK_LOCAL_RULE_PRIORITY)
             self.senders[name] = RawSender(name, nl.ifindex(name))
             self.listeners.append(PacketListener(name))
-        entity = self.entity
         if isinstance(entity, MobileNode):
             self._mobile_node_applications(entity)
             # The DHCPv6 client (RFC 8415) is the entity's: its messages reach it from the
@@ -214,6 +240,9 @@ class Runtime:
         start = getattr(entity, "start", None)
         if start is not None:
             start(time.monotonic())
+        if stored is not None and isinstance(entity, BindingAgent):
+            bindings, replay = stored
+            entity.restore(bindings, replay, time.monotonic())
         self._after_input()
 
     def _mobile_node_applications(self, mn: MobileNode) -> None:
@@ -300,6 +329,8 @@ class Runtime:
             self._ingress_qdisc = None
         if self._log is not None:
             self._log.close()
+        if self.store is not None:
+            self.store.close()
         self.listeners.clear()
         if self._dhcp_socket is not None:
             if self._loop is not None:
@@ -435,16 +466,24 @@ class Runtime:
             # (RFC 5568 §6.4.6) and its Neighbor Solicitation for the NCoA must find the proxy
             # entry in place, or the kernel waits RetransTimer (1 s) before asking again.
             actions.sort(key=lambda a: not isinstance(a, ConfigureAddress))
-        for action in actions:
-            try:
-                self._perform(action)
-            except OSError as exc:
-                self._count(f"error.{type(action).__name__}")
-                self._record({"time": time.monotonic(), "wall": time.time(),
-                              "node": entity.name, "kind": "runtime.error",
-                              "fields": {"action": type(action).__name__, "error": str(exc)}})
+        self._journal.run(actions)
         if self._loop is not None:
             self._arm()
+
+    def _perform_reported(self, action: Action) -> None:
+        try:
+            self._perform(action)
+        except OSError as exc:
+            self._runtime_error(type(action).__name__, exc)
+
+    def _persistence_failed(self, what: str, exc: Exception) -> None:
+        self._runtime_error(f"persist.{what}", exc)
+
+    def _runtime_error(self, what: str, exc: Exception) -> None:
+        self._count(f"error.{what}")
+        self._record({"time": time.monotonic(), "wall": time.time(),
+                      "node": self.entity.name, "kind": "runtime.error",
+                      "fields": {"action": what, "error": str(exc)}})
 
     def _arm(self) -> None:
         assert self._loop is not None

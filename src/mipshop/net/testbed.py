@@ -302,7 +302,8 @@ class Testbed:
     Public: :attr:`ns` (node -> namespace name), :meth:`exec` and :meth:`spawn` (run a
     command in a node's namespace), :meth:`control` (a daemon command), :meth:`state`,
     :meth:`events`, :meth:`wait_for`, :meth:`move`, :meth:`capture`, :meth:`check_daemons`,
-    :attr:`attachment` (where the mobile node is).
+    :meth:`restart` (kill -9 a daemon and start it again), :attr:`attachment` (where the
+    mobile node is).
     """
 
     __test__ = False
@@ -502,6 +503,9 @@ class Testbed:
             "control": str(self.workdir / f"{node}.sock"), "tun": "mip0",
         }
         daemon.update(opts.extra_daemon_settings.get(node, {}))
+        if role in ("ha", "map"):
+            # The binding cache survives a restart (:meth:`restart`) in this database.
+            daemon.setdefault("state_file", str(self.workdir / f"{node}.sqlite"))
         if role == "ha":
             daemon["interfaces"] = ["eth0"]
             return {"daemon": daemon, "home_agent": {
@@ -586,30 +590,69 @@ class Testbed:
                if self.hierarchical else {}),
         }}
 
-    def _start_daemons(self) -> None:
-        for node, role in self.daemon_roles:
-            path = self.workdir / f"{node}.toml"
+    def _spawn_daemon(self, node: str, role: str, *, generation: int = 0) -> Process:
+        path = self.workdir / f"{node}.toml"
+        if generation == 0:
             config = self._config(node, role)
             entity = next(key for key in config if key != "daemon")
             _merge(config[entity], self.options.extra_entity_settings.get(node, {}))
             path.write_text(to_toml(config))
-            process = self.spawn(node, [sys.executable, "-m", "mipshop.net.daemon", role,
-                                        "--config", str(path)], name=f"daemon-{node}")
-            self.daemons[node] = process
+        name = f"daemon-{node}" if generation == 0 else f"daemon-{node}-{generation}"
+        process = self.spawn(node, [sys.executable, "-m", "mipshop.net.daemon", role,
+                                    "--config", str(path)], name=name)
+        self.daemons[node] = process
+        return process
+
+    def _wait_ready(self, node: str, timeout: float = STARTUP_TIMEOUT, poll: float = 0.02
+                    ) -> None:
+        """Wait until ``node``'s daemon listens on its control socket: the socket file
+        exists from its bind, but connections are refused until the daemon has printed its
+        ready line (the server listens then)."""
+        process = self.daemons[node]
+        sock = self.workdir / f"{node}.sock"
+        deadline = time.monotonic() + timeout
+        while not (sock.exists() and '"ready"' in process.log.read_text()):
+            if not process.alive():
+                raise NetError(f"mipshop: daemon {node} died at start:\n"
+                               + process.log.read_text()[-2000:])
+            if time.monotonic() > deadline:
+                raise NetError(f"mipshop: daemon {node} did not start in {timeout:g} s")
+            time.sleep(poll)
+
+    def _start_daemons(self) -> None:
+        for node, role in self.daemon_roles:
+            self._spawn_daemon(node, role)
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        for node, process in self.daemons.items():
-            sock = self.workdir / f"{node}.sock"
-            while not sock.exists():
-                if not process.alive():
-                    raise NetError(f"mipshop: daemon {node} died at start:\n"
-                                   + process.log.read_text()[-2000:])
-                if time.monotonic() > deadline:
-                    raise NetError(f"mipshop: daemon {node} did not start in "
-                                   f"{STARTUP_TIMEOUT:g} s")
-                time.sleep(0.02)
+        for node in self.daemons:
+            self._wait_ready(node, timeout=max(deadline - time.monotonic(), 0.1))
         # The mobile node is on its first link from the start (RFC 4260 step 4-6: LinkUp).
         self.control("mn", {"cmd": "l2", "event": "link_up",
                             "ap": ACCESS_POINTS[self.options.start_at]})
+
+    def restart(self, node: str) -> tuple[float, float]:
+        """Kill ``node``'s daemon with SIGKILL and start it again on the same configuration.
+
+        Nothing is flushed or closed by the daemon: what it had committed to its
+        ``state_file`` is all the new process finds. Returns the wall-clock times of the kill
+        and of the new daemon's control socket appearing (it has then restored its state).
+        """
+        roles = dict(self.daemon_roles)
+        if node not in roles or node not in self.daemons:
+            raise NetError(f"mipshop: no daemon {node!r} to restart (running: "
+                           f"{', '.join(self.daemons)})")
+        old = self.daemons[node]
+        sock = self.workdir / f"{node}.sock"
+        killed = time.time()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(old.popen.pid, signal.SIGKILL)
+        old.popen.wait(5)
+        self.processes.remove(old)
+        # The killed daemon could not remove its socket; the new one must be waited for.
+        sock.unlink(missing_ok=True)
+        generation = sum(1 for p in self.processes if p.name.startswith(f"daemon-{node}-")) + 1
+        self._spawn_daemon(node, roles[node], generation=generation)
+        self._wait_ready(node, poll=0.002)
+        return killed, time.time()
 
     # -- processes ---------------------------------------------------------------------------------
 

@@ -51,8 +51,11 @@ from ..protocol.base.actions import (
     ConfigureRoute,
     Deliver,
     Event,
+    ForgetBinding,
     HostAddress,
     Intercept,
+    PersistBinding,
+    PersistReplay,
     Transmit,
 )
 from ..protocol.base.entity import Entity
@@ -467,6 +470,8 @@ class Node:
             self._claim(hosted, action)
         elif isinstance(action, Intercept | HostAddress):
             pass  # the simulator's applications hand their packets to send_packet already
+        elif isinstance(action, PersistBinding | ForgetBinding | PersistReplay):
+            pass  # nothing crashes in the simulator: the entity's memory is its state
         else:
             raise TypeError(f"unknown action {action!r}")
 

@@ -116,5 +116,73 @@ class Event:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BindingRecord:
+    """What a home agent or a MAP needs to resume one binding after a restart.
+
+    Times are Unix seconds (the agent's ``now`` plus its wall-clock offset), because a
+    restarted process starts a new monotonic clock. ``link_local_compat`` is the BU's L bit
+    (RFC 6275 §10.3.1: the derived link-local address is defended too). ``owner`` and ``spi``
+    are the identity (MN-ID) and the SPI of the security association that registered it,
+    None when the BU was unauthenticated. A ``deregistered`` record is an entry kept
+    inactive after its de-registration (§10.3.2): only its sequence number matters, for
+    ``lifetime`` seconds from ``registered_at`` (the de-registration).
+    """
+
+    home_address: IPv6Address
+    care_of_address: IPv6Address
+    sequence: int
+    lifetime: float
+    registered_at: float
+    home_registration: bool = False
+    map_registration: bool = False
+    link_local_compat: bool = False
+    owner: bytes | None = None
+    spi: int | None = None
+    deregistered: bool = False
+
+    @property
+    def expires_at(self) -> float:
+        """Unix time at which the binding expires (RFC 6275 §9.5.2)."""
+        return self.registered_at + self.lifetime
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PersistBinding:
+    """Store ``binding`` durably, replacing any record for its home address.
+
+    The runtime MUST have committed it before it carries out any later action of the same
+    list: an agent emits it before the Transmit of the Binding Acknowledgement, so that no
+    mobile node is told of a binding a crash could lose. The simulator, which never crashes,
+    ignores it.
+    """
+
+    binding: BindingRecord
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ForgetBinding:
+    """Delete the stored binding of ``home_address`` (de-registered, expired, not restored)."""
+
+    home_address: IPv6Address
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PersistReplay:
+    """Store the newest RFC 4285 §6 timestamp accepted from mobile node ``identity``
+    (under the security association ``spi``).
+
+    Committed before any later action, like :class:`PersistBinding`: a restarted agent must
+    still refuse a replay of every BU it answered.
+    """
+
+    identity: bytes
+    spi: int
+    timestamp: int
+
+
+Persistence = PersistBinding | ForgetBinding | PersistReplay
+"""The actions that change stored state; a runtime commits them before what follows."""
+
 Action = (Transmit | Deliver | Claim | Intercept | HostAddress | ConfigureAddress | ConfigureRoute
-          | Event)
+          | Event | Persistence)

@@ -44,7 +44,7 @@ from dataclasses import replace
 from ipaddress import IPv6Address
 
 from ...wire.mh import BindingAckStatus, BindingUpdate
-from ..base.actions import ConfigureAddress
+from ..base.actions import BindingRecord, ConfigureAddress
 from ..base.addressing import address_from_prefix
 from ..mipv6.binding_agent import BindingAgent, Registration
 from ..mipv6.binding_cache import BindingCacheEntry
@@ -163,3 +163,15 @@ class MobilityAnchorPoint(BindingAgent):
 
     def _released(self, home_address: IPv6Address) -> None:
         self._owners.pop(home_address, None)
+
+    def _restorable(self, entry: BindingCacheEntry, record: BindingRecord) -> bool:
+        # The checks a local BU for this RCoA and LCoA would pass now (RFC 5380 §6.2, §8).
+        allowed = self.config.allowed_lcoa_prefixes
+        if entry.home_address not in self.config.rcoa_prefix or (
+                allowed and not any(entry.care_of_address in p for p in allowed)):
+            return False
+        return super()._restorable(entry, record)
+
+    def _restored(self, entry: BindingCacheEntry, record: BindingRecord) -> None:
+        # The RCoA stays its owner's: another node cannot take it over after a restart.
+        self._owners[entry.home_address] = record.owner

@@ -33,6 +33,13 @@ De-registration (§10.3.2): the entry stops intercepting at once, but its sequen
 kept, inactive, for MAX_DELETE_BCE_TIMEOUT: a delayed older BU is then refused with 135
 instead of creating the binding again, and a retransmitted de-registration is acknowledged.
 
+Persistence (the runtime's stable storage, never touched here): what a BA acknowledges is
+asked for before the BA in the action list (:class:`~mipshop.protocol.base.actions.
+PersistReplay` for the RFC 4285 timestamp of an authenticated BU, :class:`~mipshop.protocol.
+base.actions.PersistBinding` for an accepted binding or a de-registered one kept inactive,
+:class:`~mipshop.protocol.base.actions.ForgetBinding` when one goes), and
+:meth:`BindingAgent.restore` resumes from it after a restart.
+
 A Mobility Header whose Payload Proto is not 59, or whose Header Len is below its type's
 minimum, is answered with an ICMPv6 Parameter Problem (code 0) pointing at the field (§9.2).
 
@@ -47,7 +54,7 @@ Events (``kind``: fields): ``binding.registered`` / ``binding.refreshed`` /
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from ipaddress import IPv6Address
 from typing import Protocol
@@ -69,7 +76,14 @@ from ...wire.mh import (
     UnknownMobilityMessage,
 )
 from ...wire.mh_options import BindingRefreshAdvice, MobilityOption
-from ..base.actions import Claim, Transmit
+from ..base.actions import (
+    BindingRecord,
+    Claim,
+    ForgetBinding,
+    PersistBinding,
+    PersistReplay,
+    Transmit,
+)
 from ..base.constants import MAX_DELETE_BCE_TIMEOUT
 from ..base.entity import Entity, Timer
 from ..base.icmp_errors import IcmpErrorLimiter, mobility_header_parameter_problem
@@ -271,6 +285,120 @@ class BindingAgent(Entity):
     def _intercepting(self, addresses: tuple[IPv6Address, ...]) -> None:
         """An accepted registration made the agent intercept ``addresses`` (a new binding's
         home address, and its link-local address with the L flag)."""
+
+    def _restorable(self, entry: BindingCacheEntry, record: BindingRecord) -> bool:
+        """True if a stored binding is one this agent, as configured now, would accept.
+
+        A binding registered under a security association that is no longer configured (a
+        revoked key) or no longer names its address (RFC 6275 §10.3.1), or without one when
+        unauthenticated BUs are no longer accepted, is not restored: its mobile node could
+        neither refresh nor de-register it. The SA is looked up by its SPI (O(1), also with
+        a key server) and must still belong to the identity that registered.
+        """
+        if not self._same_kind(entry):
+            return False
+        if record.owner is None or record.spi is None:
+            return self.agent_config.accept_unauthenticated
+        creds = self._by_spi.get(record.spi)
+        return creds is not None and creds.identifier == record.owner and (
+            creds.home_address == entry.home_address)
+
+    def _restored(self, entry: BindingCacheEntry, record: BindingRecord) -> None:
+        """A stored binding was put back into the cache (subclasses restore their own state)."""
+
+    # -- persistence (commands) ----------------------------------------------------------
+
+    @staticmethod
+    def _owner(credentials: MobilityCredentials | None) -> dict[str, bytes | int | None]:
+        if credentials is None:
+            return {"owner": None, "spi": None}
+        return {"owner": credentials.identifier, "spi": credentials.security_association.spi}
+
+    def _record(
+        self, entry: BindingCacheEntry, credentials: MobilityCredentials | None
+    ) -> BindingRecord:
+        """The stored form of ``entry``: times in Unix seconds, as a restart needs them."""
+        return BindingRecord(
+            home_address=entry.home_address, care_of_address=entry.care_of_address,
+            sequence=entry.sequence, lifetime=entry.lifetime,
+            registered_at=entry.registered_at + self.agent_config.wall_clock_offset,
+            home_registration=entry.home_registration,
+            map_registration=entry.map_registration,
+            link_local_compat=entry.link_local_compat, **self._owner(credentials),
+        )
+
+    def restore(
+        self,
+        bindings: Iterable[BindingRecord],
+        replay: Iterable[tuple[bytes, int, int]],
+        now: float,
+    ) -> int:
+        """Resume from stored state after a restart; returns the number of bindings restored.
+
+        ``replay`` holds (identity, SPI, timestamp): the newest RFC 4285 §6 timestamp
+        accepted from each mobile node, so that a replay of any BU answered before the crash
+        is still refused (an identity whose SPI no longer names it is skipped). Each binding
+        still alive at ``now`` (its stored Unix expiry compared with this agent's time of
+        day) goes back into the cache with its sequence number (the §9.5.1 check goes on
+        where it stopped), its expiry timer, and the
+        :class:`~mipshop.protocol.base.actions.Claim` of each address it defends, which
+        re-establishes proxy ND and the route into the tunnel (RFC 6275 §10.4.1); the agent
+        announces them as after a registration (:meth:`_intercepting`). A de-registered entry
+        kept inactive (§10.3.2) comes back inactive for the rest of its time. An expired
+        binding, or one this agent would no longer accept, is not restored and is forgotten
+        (a :class:`~mipshop.protocol.base.actions.ForgetBinding`). Events:
+        ``binding.restored`` (``home_address``, ``care_of_address``, ``sequence``,
+        ``remaining``, ``inactive``), ``binding.not_restored`` (``home_address``, ``reason``).
+        """
+        self.now = now
+        for identity, spi, timestamp in replay:
+            creds = self._by_spi.get(spi)
+            if creds is not None and creds.identifier == identity:
+                self.replay.restore(identity, timestamp)
+        offset = self.agent_config.wall_clock_offset
+        restored = 0
+        for record in bindings:
+            entry = BindingCacheEntry(
+                home_address=record.home_address, care_of_address=record.care_of_address,
+                lifetime=record.lifetime, registered_at=record.registered_at - offset,
+                sequence=record.sequence, home_registration=record.home_registration,
+                map_registration=record.map_registration,
+                link_local_compat=record.link_local_compat,
+            )
+            hoa = entry.home_address
+            reason = None
+            if entry.expired(now):
+                reason = "expired"
+            elif not self._restorable(entry, record):
+                reason = "not_served"
+            elif not record.deregistered and not self.cache.has_room_for(hoa, now):
+                reason = "cache_full"
+            if reason is not None:
+                self.counters[f"restore.{reason}"] += 1
+                self.emit("binding.not_restored", home_address=hoa, reason=reason)
+                self.act(ForgetBinding(home_address=hoa))
+                continue
+            restored += 1
+            self.counters["restore.bindings"] += 1
+            self.emit("binding.restored", home_address=hoa,
+                      care_of_address=entry.care_of_address, sequence=entry.sequence,
+                      remaining=entry.remaining(now), inactive=record.deregistered)
+            if record.deregistered:
+                self._keep_inactive(hoa, entry.sequence, None, keep=entry.remaining(now))
+                continue
+            if self.cache.get(hoa) is None:
+                defended = self._defended(hoa, entry.link_local_compat)
+                for address in defended:
+                    self.act(Claim(address=address, proxy_interface=self.interface))
+                self._intercepting(defended)
+            self.cache.update(entry, now)
+            timer = self._expiry.pop(hoa, None)
+            if timer is not None:
+                timer.cancel()
+            self._expiry[hoa] = self.schedule(entry.remaining(now),
+                                              lambda now, hoa=hoa: self._expire(hoa))
+            self._restored(entry, record)
+        return restored
 
     # -- input dispatch ------------------------------------------------------------------
 
@@ -498,6 +626,10 @@ class BindingAgent(Entity):
             stamp = self.replay.reply_timestamp(protection.timestamp, verdict, self.now)
             self._reject_untrusted(replace(reg, timestamp=stamp), S.MIPV6_ID_MISMATCH)
             return None
+        # Stored before any answer leaves: after a restart a replay of this BU must still be
+        # refused (RFC 4285 §6), with the same status as before the crash.
+        self.act(PersistReplay(identity=creds.identifier, spi=sa.spi,
+                               timestamp=protection.timestamp))
         return reg
 
     def _auth_failure(self, reason: str, hoa: IPv6Address) -> None:
@@ -520,7 +652,7 @@ class BindingAgent(Entity):
         if existing is None and hoa in self._inactive:
             # §10.3.2: a retransmitted (newer) de-registration of an inactive entry: still
             # de-registered, acknowledged again.
-            self._keep_inactive(hoa, reg.update.sequence)
+            self._keep_inactive(hoa, reg.update.sequence, reg)
             self._acknowledge(reg, S.ACCEPTED, lifetime=0)
             return
         if existing is None or not self._same_kind(existing):
@@ -529,20 +661,31 @@ class BindingAgent(Entity):
         self._remove(hoa)
         # §10.3.2: the entry stops intercepting at once but is kept (inactive) for
         # MAX_DELETE_BCE_TIMEOUT, so that a delayed older BU cannot recreate the binding.
-        self._keep_inactive(hoa, reg.update.sequence)
+        self._keep_inactive(hoa, reg.update.sequence, reg)
         self.emit("binding.deregistered", home_address=hoa,
                   care_of_address=existing.care_of_address, sequence=reg.update.sequence)
         self._acknowledge(reg, S.ACCEPTED, lifetime=0)
 
-    def _keep_inactive(self, hoa: IPv6Address, sequence: int) -> None:
+    def _keep_inactive(self, hoa: IPv6Address, sequence: int, reg: Registration | None,
+                       keep: float = MAX_DELETE_BCE_TIMEOUT) -> None:
         previous = self._inactive.pop(hoa, None)
         if previous is not None:
             previous[1].cancel()
-        timer = self.schedule(MAX_DELETE_BCE_TIMEOUT, lambda now: self._forget_inactive(hoa))
+        timer = self.schedule(keep, lambda now: self._forget_inactive(hoa))
         self._inactive[hoa] = (sequence, timer)
+        if reg is not None:
+            # Stored before the BA: a restart within MAX_DELETE_BCE_TIMEOUT still refuses
+            # a delayed older BU (135).
+            self.act(PersistBinding(binding=BindingRecord(
+                home_address=hoa, care_of_address=reg.care_of_address, sequence=sequence,
+                lifetime=keep, registered_at=self.now + self.agent_config.wall_clock_offset,
+                home_registration=reg.update.home_registration,
+                map_registration=reg.update.map_registration, deregistered=True,
+                **self._owner(reg.credentials))))
 
     def _forget_inactive(self, hoa: IPv6Address) -> None:
-        self._inactive.pop(hoa, None)
+        if self._inactive.pop(hoa, None) is not None:
+            self.act(ForgetBinding(home_address=hoa))
 
     def _inactive_sequence(self, hoa: IPv6Address) -> int | None:
         """The sequence number of the de-registered entry kept for ``hoa``, if any."""
@@ -556,6 +699,9 @@ class BindingAgent(Entity):
             bu.lifetime, self.agent_config.max_binding_lifetime, self._lifetime_ceiling()))
         entry = self._new_entry(reg, granted)
         self.cache.update(entry, self.now)
+        # Committed by the runtime before the BA below leaves: an acknowledged binding
+        # survives a crash of the agent.
+        self.act(PersistBinding(binding=self._record(entry, reg.credentials)))
         inactive = self._inactive.pop(hoa, None)
         if inactive is not None:
             inactive[1].cancel()  # §10.3.2: a new registration replaces the inactive entry
@@ -597,6 +743,7 @@ class BindingAgent(Entity):
     def _remove(self, hoa: IPv6Address) -> None:
         entry = self.cache.get(hoa)
         self.cache.remove(hoa)
+        self.act(ForgetBinding(home_address=hoa))
         timer = self._expiry.pop(hoa, None)
         if timer is not None:
             timer.cancel()

@@ -101,7 +101,7 @@ from ...wire.icmpv6 import (
 from ...wire.ipv6 import IPv6Packet, encode_packet
 from ...wire.mh import BindingAckStatus, BindingError, BindingErrorStatus, BindingUpdate
 from ...wire.nd_options import HomeAgentInformation, PrefixInformation, TargetLinkLayerAddress
-from ..base.actions import Claim, ConfigureAddress, Transmit
+from ..base.actions import BindingRecord, Claim, ConfigureAddress, Transmit
 from ..base.addressing import (
     ALL_NODES,
     ND_HOP_LIMIT,
@@ -509,6 +509,17 @@ class HomeAgent(BindingAgent):
 
     def _lifetime_ceiling(self) -> float:
         return self.config.router.valid_lifetime
+
+    def _restored(self, entry: BindingCacheEntry, record: BindingRecord) -> None:
+        # §10.6.2: a restored registration gets its periodic advertisements, as a new one.
+        if self.config.periodic_mobile_prefixes and entry.home_address not in self._periodic:
+            self._schedule_periodic(entry.home_address)
+
+    def _restorable(self, entry: BindingCacheEntry, record: BindingRecord) -> bool:
+        # The checks a registration of this home address would pass now (§10.3.1).
+        if entry.home_address not in self.config.home_prefix:
+            return False
+        return super()._restorable(entry, record)
 
     def _accepted_status(self, granted: int) -> int:
         # §10.3.1: status 1 when the home prefix would be deprecated during the binding; the

@@ -207,6 +207,12 @@ class ReplayChecker:
         own_seconds = unix_to_ntp(self.wall_clock(now)) >> 32
         return (own_seconds << 32) | (bu_timestamp & 0xFFFFFFFF)
 
+    def restore(self, mn: Hashable, timestamp: int) -> None:
+        """Put back the newest timestamp accepted from ``mn`` (read from stable storage)."""
+        last = self._last.get(mn)
+        if last is None or timestamp > last:
+            self._last[mn] = timestamp
+
     def forget(self, mn: Hashable) -> None:
         """Drop the state kept for ``mn`` (e.g. when its security association is removed)."""
         self._last.pop(mn, None)
