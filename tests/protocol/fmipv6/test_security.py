@@ -264,3 +264,19 @@ def test_tshark_dissects_the_authenticated_hi_and_hack_without_errors():
         assert tshark_support.fields(tree, "mip6.auth.mobility_spi") == [str(auth.spi)]
         assert tshark_support.fields(tree, "mip6.mhtype") == [str(type(message).MH_TYPE)]
         assert len(tshark_support.fields(tree, "mip6.mseg_id.timestamp")) == 1
+
+
+def test_an_fbu_is_refused_when_every_hi_sequence_towards_its_nar_is_outstanding():
+    scn = build(par={"max_pending_handovers": 1 << 17})
+    role = scn.routers["par"].fast_handover.par
+    waiting = FastBinding(pcoa=IPv6Address("2001:db8:10::7"), key=None)  # type: ignore[arg-type]
+    role.awaiting.update({(NAR, n): waiting for n in range(1 << 16)})
+    assert role._next_hi_sequence(NAR) is None
+    assert role._next_hi_sequence(ar("ar3")) is not None
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=5.0)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=5.5)
+    scn.run(5.6)
+    assert scn.routers["par"].counters["fmip.fbu_refused.hi_sequences"] >= 1
+    assert not scn.net.messages(HandoverInitiate, sender="par")
+    fbacks = scn.net.messages(FastBindingAcknowledgement, sender="par")
+    assert fbacks and {f.status for f in fbacks} == {130}

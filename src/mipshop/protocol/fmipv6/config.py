@@ -44,7 +44,8 @@ DEFAULT_BUFFER_PACKETS = 64
 #: "could create resource exhaustion concerns"): 16,384, about 24 MB of 1500-octet packets.
 DEFAULT_BUFFERED_PACKETS_TOTAL = 16_384
 #: [choice] Handovers a NAR prepares at once (HAck 130 beyond), and HIs a PAR (or MAP anchor)
-#: awaits answers to at once (FBack 130 beyond; below 2**16, the HI sequence space).
+#: awaits answers to at once (FBack 130 beyond; below 2**16, the HI sequence space of one NAR,
+#: so the default never runs out of sequence numbers).
 DEFAULT_MAX_HANDOVERS = 4096
 #: [choice] Link-layer addresses a PAR remembers from RtSolPrs (the oldest forgotten beyond).
 DEFAULT_RTSOLPR_ENTRIES = 4096
@@ -169,8 +170,8 @@ class FastHandoverAnchorConfig:
             raise ValueError("hi_retries and buffer_packets must be >= 0")
         if not 0 <= self.simultaneous_binding <= self.max_tunnel_lifetime:
             raise ValueError("simultaneous_binding must be 0..max_tunnel_lifetime s")
-        if not 1 <= self.max_pending_handovers < 1 << 16:
-            raise ValueError("max_pending_handovers must be 1..65535 (HI sequence numbers)")
+        if self.max_pending_handovers < 1:
+            raise ValueError("max_pending_handovers must be >= 1")
         if self.rtt is not None and not self.rtt > 0:
             raise ValueError("rtt must be positive")
         if self.max_tunnel_lifetime % 4 or not 0 < self.max_tunnel_lifetime <= 0xFFFF * 4:

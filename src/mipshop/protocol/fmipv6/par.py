@@ -389,10 +389,17 @@ class PreviousRouterRole:
             if record.state is ParState.NONE:
                 self._forget(record)
             return
+        sequence = self._next_hi_sequence(nar.address)
+        if sequence is None:
+            self.router.counters["fmip.fbu_refused.hi_sequences"] += 1
+            self._fback(record, FastBindingAckStatus.INSUFFICIENT_RESOURCES, lifetime=0)
+            if record.state is ParState.NONE:
+                self._forget(record)
+            return
         self._cancel_hi(record)  # before ``nar`` changes: it indexes the awaited HAck
         record.nar = nar
         record.transition(ParInput.FBU)
-        record.hi_sequence = self._next_hi_sequence(nar.address)
+        record.hi_sequence = sequence
         self.awaiting[(nar.address, record.hi_sequence)] = record
         record.hi_backoff = fmip_backoff(self.fmip.config.hi_retries, self.fmip.config.rtt)
         self._send_hi(record, retransmission=False)
@@ -417,14 +424,15 @@ class PreviousRouterRole:
 
     # -- HI / HAck (§6.2.1) ----------------------------------------------------------------
 
-    def _next_hi_sequence(self, nar: IPv6Address) -> int:
+    def _next_hi_sequence(self, nar: IPv6Address) -> int | None:
         """The next HI sequence number not outstanding towards ``nar`` (§6.2.1.1: "so replies
-        can be matched"). Fewer than 2**16 HIs are ever outstanding (the records are
-        bounded), so the search ends."""
-        while True:
+        can be matched"), or None when all 2**16 are (only with ``max_pending_handovers``
+        raised beyond its default)."""
+        for _ in range(1 << 16):
             self._hi_sequence = (self._hi_sequence + 1) & 0xFFFF
             if (nar, self._hi_sequence) not in self.awaiting:
                 return self._hi_sequence
+        return None
 
     def _send_hi(self, record: FastBinding, *, retransmission: bool) -> None:
         cfg, nar, backoff = self.fmip.config, record.nar, record.hi_backoff
@@ -591,9 +599,13 @@ class PreviousRouterRole:
             return
         self.router.emit("fmip.hack", code=hack.code, nar=packet.src, sequence=hack.sequence,
                          pcoa=record.pcoa)
+        sequence = self._next_hi_sequence(record.nar.address)
+        if sequence is None:
+            self.router.counters["drop.fmip_hack_unsolicited"] += 1
+            return
         record.transition(ParInput.FBU)  # FORWARDING -> REBINDING: an HI is outstanding
         record.context_request, record.predictive = True, False
-        record.hi_sequence = self._next_hi_sequence(record.nar.address)
+        record.hi_sequence = sequence
         self.awaiting[(record.nar.address, record.hi_sequence)] = record
         record.hi_backoff = fmip_backoff(self.fmip.config.hi_retries, self.fmip.config.rtt)
         self._send_hi(record, retransmission=False)
