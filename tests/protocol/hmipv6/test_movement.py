@@ -7,6 +7,7 @@ home agent or a correspondent leaves the mobile node inside the LCoA -> MAP tunn
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from ipaddress import IPv6Address
 
@@ -466,3 +467,32 @@ def test_a_further_map_appearing_is_registered_with_at_once():
     assert final == [(MAP1, lcoa("d1a")), (MAP2, lcoa("d1a")), (HA_ADDRESS, rcoa("map2")),
                      (CN1, rcoa("map2"))]
     assert scn.net.events_of("map.domain_changed", "mn")[0].fields["map"] == MAP2
+
+
+def test_map_ba_with_a_forged_authenticator_is_ignored():
+    # RFC 4285 §5.1.1 for the MN-MAP SA: a BA that does not authenticate under it moves
+    # nothing (a forged 0 would make the node believe in a binding the MAP does not hold).
+    scn = build_hmip()
+    undo = scn.net.drop_if(lambda p, r: r.sender == "map1"
+                           and isinstance(p.payload, BindingAcknowledgement))
+    scn.move("d1a", at=1.0)
+    scn.run(2.1)
+    (_r, bu_packet), = scn.net.packets(BindingUpdate, sender="mn")
+    bu = bu_packet.payload
+    forged_key = dataclasses.replace(MAP_CREDENTIALS, security_association=dataclasses.replace(
+        MAP_CREDENTIALS.security_association, key=b"not the MN-MAP key"))
+    ba = protect_mn_ha(BindingAcknowledgement(status=0, sequence=bu.sequence, lifetime=600),
+                       forged_key, timestamp=bu.options[1].timestamp,
+                       care_of_address=lcoa("d1a"), home_address=rcoa("map1"))
+    scn.net.inject(encode_packet(IPv6Packet(src=MAP1, dst=lcoa("d1a"), payload=ba,
+                                            extension_headers=(RoutingHeaderType2(
+                                                home_address=rcoa("map1")),))),
+                   "mn", "wlan0", at=2.2)
+    scn.run(2.4)
+    (ignored,) = scn.net.events_of("map.ba_ignored", "mn")
+    assert ignored.fields == {"map": MAP1, "reason": "bad_authenticator"}
+    assert scn.mn.counters["auth.map_ba_failed"] == 1
+    assert not scn.net.events_of("map.registered", "mn")
+    undo()
+    scn.run(10)
+    assert scn.net.events_of("map.registered", "mn")

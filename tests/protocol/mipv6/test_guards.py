@@ -102,3 +102,101 @@ def test_correspondent_checks_the_home_address_option_against_the_binding():
     (error,) = [a.packet for a in actions if isinstance(a, Transmit)]
     assert isinstance(error.payload, BindingError) and error.dst == source(2)
     assert error.payload.status == BindingErrorStatus.UNKNOWN_BINDING_FOR_HOME_ADDRESS_OPTION
+
+
+# -- the mobile node (RFC 6275 §11.7.3, §10.4.5) -----------------------------------------------
+
+
+def _mn_ba(scn, *, status: int, sequence: int) -> bytes:
+    """A BA from the home agent, authenticated for the BU the mobile node sent last."""
+    from mipshop.protocol.mipv6.signalling import read_mn_ha
+    from mipshop.wire.ext_headers import RoutingHeaderType2
+    from mipshop.wire.ipv6 import encode_packet
+    from tests.protocol.scenario import CREDENTIALS, HA_ADDRESS, HOME_ADDRESS
+
+    bu_packet = [p for _r, p in scn.net.packets(BindingUpdate, sender="mn")
+                 if p.dst == HA_ADDRESS][-1]
+    coa = bu_packet.src
+    stamp = read_mn_ha(bu_packet.payload).timestamp
+    ba = protect_mn_ha(BindingAcknowledgement(status=status, sequence=sequence, lifetime=0),
+                       CREDENTIALS, timestamp=stamp, care_of_address=coa,
+                       home_address=HOME_ADDRESS)
+    return encode_packet(IPv6Packet(src=HA_ADDRESS, dst=coa, payload=ba, extension_headers=(
+        RoutingHeaderType2(home_address=HOME_ADDRESS),)))
+
+
+def _scenario_waiting_for_the_ba():
+    from tests.protocol.scenario import build
+
+    scn = build()
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, BindingAcknowledgement))
+    scn.move("visited1", at=1.0)
+    scn.run(2.9)
+    assert scn.mn.home.entry is not None  # the BU is out, its BA held back
+    return scn
+
+
+def test_mobile_node_ignores_a_ba_with_another_sequence_number():
+    # RFC 6275 §11.7.3: a BA whose Sequence Number does not match the BU's is ignored
+    # (except status 135, which carries the home agent's number).
+    scn = _scenario_waiting_for_the_ba()
+    entry = scn.mn.home.entry
+    wrong = (entry.sequence + 5) & 0xFFFF
+    scn.net.inject(_mn_ba(scn, status=S.ACCEPTED, sequence=wrong), "mn", "wlan0",
+                   at=3.0)
+    scn.run(3.1)
+    assert scn.mn.counters["drop.ba_sequence_mismatch"] == 1
+    assert not scn.net.events_of("home.registered", "mn")
+
+
+def test_mobile_node_resynchronises_its_sequence_number_on_135():
+    # §11.7.3: status 135 carries the last number the home agent accepted; the node sends a
+    # new BU with a number greater than that.
+    scn = _scenario_waiting_for_the_ba()
+    their = (scn.mn.home.entry.sequence + 1000) & 0xFFFF
+    scn.net.inject(_mn_ba(scn, status=S.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=their),
+                   "mn", "wlan0", at=3.0)
+    scn.run(3.1)
+    from tests.protocol.scenario import HA_ADDRESS
+
+    last = [p.payload.sequence for _r, p in scn.net.packets(BindingUpdate, sender="mn")
+            if p.dst == HA_ADDRESS][-1]
+    assert last == (their + 1) & 0xFFFF
+
+
+def test_mobile_node_stops_using_a_home_address_the_home_agent_found_in_use():
+    # §11.7.3: after status 134 "the mobile node MUST NOT use" that home address: no BU again.
+    from tests.protocol.scenario import HA_ADDRESS
+
+    scn = _scenario_waiting_for_the_ba()
+    sequence = scn.mn.home.entry.sequence
+    ba = _mn_ba(scn, status=S.DUPLICATE_ADDRESS_DETECTION_FAILED, sequence=sequence)
+    scn.net.inject(ba, "mn", "wlan0", at=3.0)
+    scn.run(3.1)
+    sent = len([1 for _r, p in scn.net.packets(BindingUpdate, sender="mn") if p.dst == HA_ADDRESS])
+    scn.move("visited2", at=5.0)
+    scn.run(20)
+    assert scn.mn.home.home_address_unusable
+    assert len([1 for _r, p in scn.net.packets(BindingUpdate, sender="mn")
+                if p.dst == HA_ADDRESS]) == sent
+
+
+def test_mobile_node_takes_tunnelled_packets_from_its_home_agent_only():
+    # RFC 6275 §10.4.5/§11.3.2 (the reverse of the home agent's check): a tunnelled packet to
+    # the care-of address is decapsulated only when the home agent sent it.
+    from mipshop.wire.ipv6 import encapsulate, encode_packet
+    from tests.protocol.scenario import HA_ADDRESS, HOME_ADDRESS, build, care_of
+
+    scn = build()
+    scn.move("visited1", at=1.0)
+    scn.run(5)
+    inner = IPv6Packet(src=CN, dst=HOME_ADDRESS,
+                       payload=UDPDatagram(src_port=1, dst_port=2, data=b"in"))
+    coa = care_of("visited1")
+    for at, src in ((6.0, HA_ADDRESS), (7.0, IPv6Address("2001:db8:66::1"))):
+        scn.net.inject(encode_packet(encapsulate(inner, src=src, dst=coa)), "mn", "wlan0", at=at)
+    scn.run(8)
+    delivered = [d for d in scn.net.delivered if d.node == "mn"
+                 and isinstance(d.packet.payload, UDPDatagram)]
+    assert [d.time for d in delivered] == [6.0]
+    assert scn.mn.counters["drop.tunnel_not_from_home_agent"] == 1
