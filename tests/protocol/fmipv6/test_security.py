@@ -17,7 +17,7 @@ import pytest
 from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
 from mipshop.protocol.fmipv6.config import RouterKey
 from mipshop.protocol.fmipv6.par import FastBinding, ParState
-from mipshop.protocol.fmipv6.security import ROUTER_PAIR_SUBTYPE, RouterAuthenticator
+from mipshop.protocol.fmipv6.security import ROUTER_PAIR_SUBTYPE, RouterAuthenticator, sign_badf
 from mipshop.protocol.mipv6.mn_ha_auth import SecurityAssociation, unix_to_ntp
 from mipshop.wire.ipv6 import IPv6Packet, encode_packet
 from mipshop.wire.mh import (
@@ -280,3 +280,71 @@ def test_an_fbu_is_refused_when_every_hi_sequence_towards_its_nar_is_outstanding
     assert not scn.net.messages(HandoverInitiate, sender="par")
     fbacks = scn.net.messages(FastBindingAcknowledgement, sender="par")
     assert fbacks and {f.status for f in fbacks} == {130}
+
+
+def test_a_message_without_options_is_unauthenticated():
+    from mipshop.protocol.fmipv6.security import badf_of
+
+    assert badf_of(FastBindingAcknowledgement(status=0, sequence=1, lifetime=4)) is None
+    receiver = RouterAuthenticator((pair_key(NAR, PAR),))
+    bare = HandoverInitiate(sequence=1, code=0)
+    assert receiver.verify(IPv6Packet(src=PAR, dst=NAR, payload=bare), bare, 5.0) == (
+        "unauthenticated")
+
+
+def test_verify_badf_requires_the_keys_spi():
+    from mipshop.protocol.fmipv6.config import HandoverKey
+    from mipshop.protocol.fmipv6.security import sign_badf, verify_badf
+
+    key = HandoverKey(spi=7, key=b"k" * 20)
+    fback = sign_badf(FastBindingAcknowledgement(status=0, sequence=1, lifetime=4), key,
+                      care_of_address=NCOA, par_address=PAR)
+    assert verify_badf(fback, key, care_of_address=NCOA, par_address=PAR)
+    # The same secret under another SPI is another key (RFC 5568 §6.4.5: the SPI names it).
+    assert not verify_badf(fback, HandoverKey(spi=8, key=b"k" * 20), care_of_address=NCOA,
+                           par_address=PAR)
+
+
+def test_each_peer_has_its_own_replay_state_and_its_sa_window():
+    third = ar("ar3")
+    keys = (pair_key(NAR, PAR), dataclasses.replace(
+        pair_key(NAR, third), security_association=SecurityAssociation(
+            spi=999, key=b"w" * 16, replay_window=1.0)))
+    receiver = RouterAuthenticator(keys)
+    from_par = _signed(_hi(), at=5.0)
+    from_third = _signed(_hi(), source=third, at=4.0, key=RouterKey(
+        peer=NAR, security_association=keys[1].security_association))
+    assert receiver.verify(IPv6Packet(src=PAR, dst=NAR, payload=from_par), from_par, 5.0) is None
+    # An older timestamp from another peer is not a replay of the first peer's.
+    assert receiver.verify(IPv6Packet(src=third, dst=NAR, payload=from_third), from_third,
+                           4.5) is None
+    # That peer's SA allows 1 s of clock difference: 3 s is outside its window.
+    late = _signed(_hi(), source=third, at=6.0, key=RouterKey(
+        peer=NAR, security_association=keys[1].security_association))
+    assert receiver.verify(IPv6Packet(src=third, dst=NAR, payload=late), late, 9.0) == "replay"
+
+
+def test_authenticators_cover_the_octets_as_sent(monkeypatch):
+    # A peer may pad differently (RFC 6275 §6.2.1): the MAC is over its octets, which need
+    # not be what this encoder writes.
+    import hashlib
+    import hmac
+
+    from mipshop.protocol.fmipv6.config import HandoverKey
+    from mipshop.protocol.fmipv6.security import verify_badf
+    from mipshop.wire.mh import FastBindingUpdate
+    from mipshop.wire.mh_options import AlternateCareOfAddress
+
+    key = HandoverKey(spi=7, key=b"k" * 20)
+    fbu = FastBindingUpdate(sequence=1, lifetime=40, options=(
+        AlternateCareOfAddress(address=NCOA),))
+    signed = sign_badf(fbu, key, care_of_address=NCOA, par_address=PAR)
+    octets = bytearray(encode_mh(signed))
+    assert octets[12:14] == b"\x01\x00"  # PadN(2) before the Alternate CoA at 8n+6
+    octets[12:14] = b"\x00\x00"  # two Pad1: the same message, other octets
+    data = NCOA.packed + PAR.packed + bytes(octets[:4]) + b"\x00\x00" + bytes(octets[6:-12])
+    octets[-12:] = hmac.new(key.key, data, hashlib.sha1).digest()[:12]
+    theirs = decode_mh(bytes(octets))
+    assert verify_badf(theirs, key, care_of_address=NCOA, par_address=PAR,
+                       encoded=bytes(octets))
+    assert not verify_badf(theirs, key, care_of_address=NCOA, par_address=PAR)
