@@ -233,7 +233,7 @@ def test_a_hundred_mobile_nodes_walking_report_distributions() -> None:
     assert result.analytic_disruption_ms is not None
 
 
-@pytest.mark.parametrize("name", ["reference", "lossy-wifi", "slow-scan",
+@pytest.mark.parametrize("name", ["reference", "lossy-wifi", "slow-scan", "dhcpv6",
                                   "campus-random-waypoint"])
 def test_each_example_runs(name: str) -> None:
     scenario = load_scenario(EXAMPLES / f"{name}.toml")

@@ -52,12 +52,21 @@ class AccessRouter(Entity):
         self.dhcp: Dhcpv6Server | None = None
         if dhcp is not None:
             self.dhcp = Dhcpv6Server(self, dhcp, interface=config.interface,
-                                     source=config.link_local, mac=config.link_layer_address)
+                                     source=config.link_local, mac=config.link_layer_address,
+                                     on_lease=self._leased)
         #: The FMIPv6 PAR/NAR function (RFC 5568), composed in when configured.
         self.fast_handover: FastHandoverRouter | None = None
         if fast_handover is not None:
             self.fast_handover = FastHandoverRouter(self, fast_handover)
             self.advertiser.advertise_router_address = True
+
+    def _leased(self, address: IPv6Address) -> None:
+        """DHCPv6 gave ``address`` to a node on this link: it is here, so this router no longer
+        forwards that address away as a PAR, nor serves it as another router's PCoA (RFC 5568
+        §5.6: the node came back; its address may be a PCoA it left with)."""
+        if self.fast_handover is not None:
+            self.fast_handover.par.returning(address)
+            self.fast_handover.nar.end_service(address)
 
     def start(self, now: float) -> None:
         """Configure the router's addresses and start advertising."""

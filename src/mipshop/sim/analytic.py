@@ -16,7 +16,8 @@ wireless, AR-MAP, MAP-core, core-HA and AR-AR links.
 * **MIPv6** (RFC 6275 §11.5, §11.7): after link-up the node solicits a Router Advertisement
   (movement detection, ``MD = 2w``, RFC 4861 §6.3.7), forms a care-of address and waits for
   DAD (``AC`` = RetransTimer x DupAddrDetectTransmits, RFC 4862 §5.4; 0 with optimistic DAD,
-  RFC 4429), then sends the BU; the home agent redirects at
+  RFC 4429; on DHCPv6 links the two exchanges with the access router, ``AC = 4w``, RFC 8415
+  §18), then sends the BU; the home agent redirects at
   ``T = t_up + MD + AC + (w + a + m + h)``; the registration round trip is the MN-HA RTT.
 * **HMIPv6** (RFC 5380 §6.1): the same up to the BU, which goes to the MAP only (the RCoA does
   not change inside the domain): ``T = t_up + MD + AC + (w + a)``; registration = MN-MAP RTT.
@@ -149,6 +150,9 @@ def _redirect(scenario: Scenario, protocol: str, switch: float) -> tuple[float, 
     if protocol in ("mipv6", "hmipv6"):
         md = 2 * one(w)
         ac = 0.0 if scenario.address.optimistic_dad else scenario.address.dad_delay_ms / 1000
+        if scenario.address.dhcpv6:
+            # RFC 8415 §18: Solicit/Advertise and Request/Reply with the access router.
+            ac = 4 * one(w)
         to_anchor = one(w, a, m, h) if protocol == "mipv6" else one(w, a)
         registration = 2 * to_anchor
         phases.update(movement_detection=md * 1000, address_configuration=ac * 1000,

@@ -74,6 +74,7 @@ from ..measure import (
 from ..protocol.access_router import AccessRouter
 from ..protocol.base.addressing import interface_identifier_from_mac
 from ..protocol.base.config import RouterConfig
+from ..protocol.base.dhcpv6 import Dhcpv6ServerConfig
 from ..protocol.base.link_events import ScanCompleted
 from ..protocol.fmipv6.client import FastHandoverClient
 from ..protocol.fmipv6.config import (
@@ -92,6 +93,7 @@ from ..protocol.mipv6.config import HomeAgentConfig, MobileNodeConfig, MobilityC
 from ..protocol.mipv6.home_agent import HomeAgent
 from ..protocol.mipv6.mn_ha_auth import SecurityAssociation
 from ..protocol.mipv6.mobile_node import MobileNode
+from ..wire.dhcpv6 import duid_ll
 from ..wire.icmpv6 import RouterAdvertisement
 from ..wire.ipv6 import IPv6Packet, UDPDatagram
 from ..wire.nd_options import MAPOption
@@ -400,9 +402,11 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
     net.at(0.0, ha, ha.start)
     map_options: tuple[MAPOption, ...] = ()
     keys = tuple(_handover_key(i) for i in range(n)) if fmip else ()
+    stateful = scenario.address.dhcpv6
     neighbours = [NeighborRouter(access_points=(ap.bssid,), link_layer_address=ap.bssid,
                                  address=IPv6Address(int(ar_prefix(k).network_address) | 1),
-                                 prefix=ar_prefix(k)) for k, ap in enumerate(aps)]
+                                 prefix=ar_prefix(k), dhcp=stateful)
+                  for k, ap in enumerate(aps)]
     map_anchored = protocol == "fhmipv6"
     if hier:
         map_config = MapConfig(
@@ -428,11 +432,16 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
     for k, (ar, ap) in enumerate(zip(routers, aps, strict=True)):
         prefix = ar_prefix(k)
         fast = None
+        # With DHCPv6 each mobile node has a host reservation on every access link (so that
+        # its handover key can name the address it will have there).
+        reserved = tuple((duid_ll(mn_mac(i)), IPv6Address(
+            int(prefix.network_address) | (0x1_0000 + i))) for i in range(n)) if stateful else ()
         if fmip:
             # RFC 5568 §10: each MN-PAR key redirects its owner's address on this link only.
-            bound = tuple(replace(key, previous_care_of_address=IPv6Address(
-                int(prefix.network_address) | interface_identifier_from_mac(mn_mac(i))))
-                for i, key in enumerate(keys))
+            bound = tuple(replace(key, previous_care_of_address=reserved[i][1] if stateful
+                                  else IPv6Address(int(prefix.network_address)
+                                                   | interface_identifier_from_mac(mn_mac(i))))
+                          for i, key in enumerate(keys))
             own = neighbours[k].address
             peers = [nb.address for j, nb in enumerate(neighbours) if j != k]
             fast = FastHandoverRouterConfig(
@@ -445,8 +454,14 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
                 anchors=(MAP_ADDRESS,) if map_anchored else ())
         router = AccessRouter(f"ar{k}", kernel.rng(f"entity/ar{k}"), RouterConfig(
             interface="wlan", address=IPv6Address(int(prefix.network_address) | 1),
-            prefix=prefix, link_layer_address=ap.bssid, map_options=map_options),
-            fast_handover=fast)
+            prefix=prefix, link_layer_address=ap.bssid, map_options=map_options,
+            managed=stateful, autonomous=not stateful),
+            fast_handover=fast,
+            # RFC 8415: the link's DHCPv6 server, one address per mobile node at least.
+            dhcp=Dhcpv6ServerConfig(pool_start=IPv6Address(int(prefix.network_address)
+                                                           | 0x2_0000),
+                                    pool_size=max(16, 2 * n), reservations=reserved)
+            if stateful else None)
         ar.host(router)
         net.at(0.0, router, router.start)
 

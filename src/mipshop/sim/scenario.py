@@ -196,10 +196,14 @@ class Traffic:
 
 @dataclass(frozen=True, kw_only=True)
 class Address:
-    """Care-of address configuration: RFC 4862 DAD or RFC 4429 optimistic DAD."""
+    """Care-of address configuration: RFC 4862 DAD or RFC 4429 optimistic DAD; or, with
+    ``dhcpv6``, stateful configuration on every access link (RFC 8415: each access router
+    runs a DHCPv6 server and advertises M = 1, A = 0; under FMIPv6 the PAR announces the NAR
+    with PrRtAdv Code 5, RFC 5568 §5.2)."""
 
     dad_delay_ms: float = _f(1000.0, minimum=0.0)
     optimistic_dad: bool = False
+    dhcpv6: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -351,6 +351,8 @@ class Dhcpv6ServerConfig:
     renewal times (0: the client chooses, §21.4). ``preference`` (§21.8; 255: "take me at
     once"). ``offer_hold``: how long an address offered in an Advertise is kept for that
     client [choice]. ``duid``: the server's DUID (default: a DUID-LL of the router's MAC).
+    ``reservations``: (client DUID, address) pairs: that client always gets that address
+    (a host reservation; the address need not be in the pool).
     """
 
     pool_start: IPv6Address
@@ -362,6 +364,7 @@ class Dhcpv6ServerConfig:
     preference: int = 255
     offer_hold: float = 10.0
     duid: bytes | None = None
+    reservations: tuple[tuple[bytes, IPv6Address], ...] = ()
 
     def __post_init__(self) -> None:
         if not 1 <= self.pool_size <= 1 << 16:
@@ -398,8 +401,11 @@ class Dhcpv6Server:
     """
 
     def __init__(self, router: Entity, config: Dhcpv6ServerConfig, *, interface: str,
-                 source: IPv6Address, mac: bytes) -> None:
+                 source: IPv6Address, mac: bytes,
+                 on_lease: Callable[[IPv6Address], None] | None = None) -> None:
         self.router = router
+        #: Told of every address committed to a client here (the client is on this link).
+        self.on_lease = on_lease
         self.config = config
         self.interface = interface
         self.source = source
@@ -411,6 +417,8 @@ class Dhcpv6Server:
         self._returned: deque[IPv6Address] = deque()
         self._expiries: list[tuple[float, int, Lease]] = []
         self._order = itertools.count()
+        self._reserved: dict[bytes, IPv6Address] = dict(config.reservations)
+        self._reserved_addresses = frozenset(self._reserved.values())
 
     @property
     def duid(self) -> bytes:
@@ -471,12 +479,14 @@ class Dhcpv6Server:
         lease = self.by_client.get(key)
         if lease is not None:
             return lease
-        if self._returned:
-            address = self._returned.popleft()
-        elif self._cursor < self._end:
-            address = IPv6Address(self._cursor)
-            self._cursor += 1
+        reserved = self._reserved.get(key[0])
+        if reserved is not None:
+            if reserved in self.by_address:
+                return None  # held by another client (a reservation never moves)
+            address: IPv6Address | None = reserved
         else:
+            address = self._free_address()
+        if address is None:
             return None
         lease = Lease(address=address, client=key, expires=0.0)
         self.by_client[key] = lease
@@ -484,12 +494,26 @@ class Dhcpv6Server:
         self._hold(lease, self.router.now + self.config.offer_hold)
         return lease
 
+    def _free_address(self) -> IPv6Address | None:
+        """A pool address nobody holds and nobody has reserved, or None."""
+        while self._returned:
+            address = self._returned.popleft()
+            if address not in self.by_address:
+                return address
+        while self._cursor < self._end:
+            address = IPv6Address(self._cursor)
+            self._cursor += 1
+            if address not in self._reserved_addresses and address not in self.by_address:
+                return address
+        return None
+
     def _forget(self, lease: Lease) -> None:
         if self.by_client.get(lease.client) is lease:
             del self.by_client[lease.client]
         if self.by_address.get(lease.address) is lease:
             del self.by_address[lease.address]
-            self._returned.append(lease.address)
+            if lease.address not in self._reserved_addresses:
+                self._returned.append(lease.address)
 
     def _answer(self, msg_type: int, request: Dhcpv6Message, client: bytes,
                 ia_options: tuple[DhcpOption, ...], iaid: int) -> Dhcpv6Message:
@@ -530,6 +554,8 @@ class Dhcpv6Server:
         self._hold(lease, self.router.now + self.config.valid_lifetime)
         self.router.counters["dhcp.leased"] += 1
         self.router.emit("dhcp.leased", address=lease.address, client=client, renewal=renewal)
+        if self.on_lease is not None and not renewal:
+            self.on_lease(lease.address)
         return self._answer(M.REPLY, message, client, (self._ia_address(lease.address),), iaid)
 
     def _release(self, message: Dhcpv6Message, client: bytes) -> Dhcpv6Message | None:

@@ -711,6 +711,10 @@ class NewRouterRole:
             self.router.counters["fmip.pcoa_service_evicted"] += 1
             self._end_service(oldest, "evicted")
 
+    def end_service(self, address: IPv6Address) -> None:
+        """``address`` belongs to a node of this link now: stop serving it as a PCoA."""
+        self._end_service(address, "address_taken")
+
     def _end_service(self, pcoa: IPv6Address, reason: str) -> None:
         service = self.served.pop(pcoa, None)
         if service is None:
