@@ -117,3 +117,54 @@ def test_the_pcoa_service_ends_with_its_lifetime():
     routes = [(str(a.prefix), a.active) for n, a in scn.net.routes_configured if n == "nar"]
     assert routes == [(f"{PCOA}/128", True), (f"{PCOA}/128", False)]
     assert PCOA not in scn.routers["nar"].fast_handover.nar.neighbors
+
+
+def test_hack_3_a_naack_after_the_home_registration_still_restores_the_pcoa():
+    """The node takes the NCoA on arrival (optimistically) and registers it at home at once;
+    when the NAR's NAACK status 4 comes after that Binding Acknowledgement (here the NAR
+    answers the UNA 80 ms late), the NCoA is still invalid (RFC 5568 §6.4.6): the node goes
+    back to the PCoA the NAR serves and registers it again."""
+    scn = build(nar={"addresses_in_use": frozenset({NCOA}),
+                     "support_previous_care_of_address": True})
+    nar = scn.routers["nar"].fast_handover.nar
+    answer = nar.unsolicited_neighbor_advertisement
+
+    def late(*args, **kwargs):
+        scn.net.at(scn.net.now + 0.08, lambda now: answer(*args, **kwargs))
+    nar.unsolicited_neighbor_advertisement = late
+    scn.cbr(start=4.0, stop=12.0)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=5.0)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=5.5)
+    scn.move("nar", at=5.6, link_down=0.1)
+    scn.run(14)
+    [complete] = scn.net.events_of("fmip.handover_complete", "mn")
+    [naack] = scn.net.events_of("fmip.naack", "mn")
+    assert naack.fields["status"] == 4 and naack.time > complete.time
+    # The repeated UNAs (from the NCoA) get the same answer, not another address.
+    sent = [e.fields["status"] for e in scn.net.events_of("fmip.naack_sent", "nar")]
+    assert len(sent) == 3 and set(sent) == {4}
+    assert scn.mn.care_of_address == PCOA
+    assert scn.ha.cache.lookup(HOME_ADDRESS, 14).care_of_address == PCOA
+
+
+def test_naack_3_after_the_home_registration_still_moves_the_node_to_its_pcoa():
+    """The same for NAACK status 3 in a reactive handover: the NAACK comes after the home
+    agent acknowledged the NCoA; the node keeps its PCoA, sends the FBU from it naming the
+    NAR's address, and the home binding goes back to the PCoA the NAR now serves."""
+    scn = build(nar={"addresses_in_use": frozenset({NCOA}), "naack_use_router_address": True})
+    nar = scn.routers["nar"].fast_handover.nar
+    answer = nar.unsolicited_neighbor_advertisement
+
+    def late(*args, **kwargs):
+        scn.net.at(scn.net.now + 0.08, lambda now: answer(*args, **kwargs))
+    nar.unsolicited_neighbor_advertisement = late
+    scn.cbr(start=4.0, stop=12.0)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=5.0)
+    scn.move("nar", at=5.6, link_down=0.1)
+    scn.run(14)
+    [complete] = scn.net.events_of("fmip.handover_complete", "mn")
+    naack = scn.net.events_of("fmip.naack", "mn")[0]
+    assert naack.fields["status"] == 3 and naack.time > complete.time
+    assert scn.net.events_of("fmip.pcoa_served", "nar")
+    assert scn.mn.care_of_address == PCOA
+    assert scn.ha.cache.lookup(HOME_ADDRESS, 14).care_of_address == PCOA

@@ -580,7 +580,9 @@ class FastHandoverClient(MobilityClient):
 
     def _naack(self, packet: IPv6Packet, naack: NeighborAdvertisementAcknowledgment) -> None:
         node, h = self.node, self.handover
-        if h is None or h.phase not in ("moved", "acknowledged", "prepared"):
+        # "complete" too: the node takes the NCoA on arrival and may have registered it at home
+        # before the NAR's answer to its UNA comes; a NAACK still says the NCoA is invalid.
+        if h is None or h.phase not in ("moved", "acknowledged", "prepared", "complete"):
             node.counters["drop.fmip_naack_unexpected"] += 1
             return
         node.emit("fmip.naack", status=naack.status, address=packet.dst,

@@ -241,6 +241,9 @@ class NewRouterRole:
         self.arrivals: OrderedDict[IPv6Address, Arrival] = OrderedDict()
         #: PCoAs served on this link, oldest first, at most SERVED_KEPT (module docstring).
         self.served: OrderedDict[IPv6Address, PcoaService] = OrderedDict()
+        #: The same services by the node's link-layer address (the PCoA), as many as ``served``:
+        #: a repeated UNA from the refused NCoA gets the same answer (§6.3, §6.4.6).
+        self._served_by_lla: dict[bytes, IPv6Address] = {}
         #: Handovers whose preparation expired before the node came (PROXY_ND_LIFETIME), by
         #: link-layer address, with the time: a late UNA asks their PAR for an HI (HAck Code
         #: 4). Oldest first, at most ARRIVALS_KEPT.
@@ -543,6 +546,13 @@ class NewRouterRole:
             self._naack(packet, lla, NAACKStatus.LLA_UNRECOGNIZED)
             return True
         record = self.handovers.get(lla)
+        served = self._served_by_lla.get(lla)
+        if served is not None and served != address and (record is None
+                                                         or record.address == served):
+            # The node's PCoA is served here already and it repeats its UNA from the NCoA
+            # (§6.3: UNAs may be retransmitted): the answer it may not have had yet, again.
+            self._naack(packet, lla, NAACKStatus.PCOA_SUPPLIED_NO_FBU)
+            return True
         if record is not None and record.state is NarState.HOST_ROUTE:
             # HAck Code 3: the NAR serves the PCoA; "PCoA supplied, do not send FBU". The
             # service outlives the record (which goes once the buffer is drained).
@@ -698,10 +708,14 @@ class NewRouterRole:
             # §4 step 3: a host route for the PCoA on the interface the node is on.
             self.router.act(ConfigureRoute(prefix=IPv6Network(pcoa),
                                            interface=self.fmip.interface))
-        if service is not None and service.timer is not None:
-            service.timer.cancel()
+        if service is not None:
+            if service.timer is not None:
+                service.timer.cancel()
+            if self._served_by_lla.get(service.link_layer_address) == pcoa:
+                del self._served_by_lla[service.link_layer_address]
         service = PcoaService(pcoa=pcoa, par=par, link_layer_address=lla)
         self.served[pcoa] = service
+        self._served_by_lla[lla] = pcoa
         self.neighbors[pcoa] = lla
         service.timer = self.router.schedule(self.config.pcoa_service_lifetime,
                                              lambda now: self._end_service(pcoa, "expired"))
@@ -723,6 +737,8 @@ class NewRouterRole:
             service.timer.cancel()
         if self.neighbors.get(pcoa) == service.link_layer_address:
             del self.neighbors[pcoa]
+        if self._served_by_lla.get(service.link_layer_address) == pcoa:
+            del self._served_by_lla[service.link_layer_address]
         self.router.act(ConfigureRoute(prefix=IPv6Network(pcoa), interface=self.fmip.interface,
                                        active=False))
         self.router.emit("fmip.pcoa_service_ended", pcoa=pcoa, reason=reason)
