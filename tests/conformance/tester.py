@@ -129,7 +129,7 @@ def with_mh_checksum(raw: bytes, *, src: str, dst: str) -> bytes:
 
 
 def sign_mn_ha(packet: Packet, key: bytes, *, care_of: str, home: str) -> Packet:
-    """Fill in the MN-HA authenticator of the last option (RFC 4285 §5.1).
+    """Fill in the MN-HA authenticator of the last option of a BU or BA (RFC 4285 §5.1).
 
     Authenticator = First(96, HMAC_SHA1(key, care-of address | home address | MH Data)),
     MH Data being the Mobility Header up to and including the SPI of this option, with the
@@ -152,7 +152,9 @@ def sign_mn_ha(packet: Packet, key: bytes, *, care_of: str, home: str) -> Packet
     assert at < len(mh) and mh[at] == 9, "no Mobility Message Authentication option"
     data = IPv6Address(care_of).packed + IPv6Address(home).packed + bytes(mh[: at + 7])
     authenticator = hmac.new(key, data, hashlib.sha1).digest()[:12]
-    mh_layer = packet.getlayer(MIP6MH_BU) or packet.lastlayer()
+    from scapy.layers.inet6 import MIP6MH_BA
+
+    mh_layer = packet.getlayer(MIP6MH_BU) or packet.getlayer(MIP6MH_BA)
     option = mh_layer.options[-1]
     assert isinstance(option, MIP6OptMsgAuth)
     option.authdata = authenticator

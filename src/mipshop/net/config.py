@@ -36,7 +36,9 @@ PAR/NAR configuration with ``[[...neighbors]]`` and ``[[...handover_keys]]``, ea
 ``[[...router_keys]]``, one ``peer``/``spi``/``key`` per neighbour or MAP anchor: HI and HAck
 are authenticated per router pair), ``mn``
 (``[mobile_node]``: :class:`MobileNodeConfig`, with a ``[mobile_node.credentials]`` table and
-an optional ``[mobile_node.fast_handover]`` table, the MN-PAR key ``spi``/``key`` and the
+an optional ``[mobile_node.route_optimization]`` table (``correspondents``, a list of
+addresses, and the other :class:`~mipshop.protocol.mipv6.config.RouteOptimizationConfig`
+fields), an optional ``[mobile_node.fast_handover]`` table, the MN-PAR key ``spi``/``key`` and the
 :class:`~mipshop.protocol.fmip_config.FastHandoverClientConfig` fields, and an optional
 ``[mobile_node.map_client]`` table for HMIPv6), ``map`` (``[mobility_anchor_point]``:
 :class:`~mipshop.protocol.map_config.MapConfig`, with an optional
@@ -87,6 +89,7 @@ from ..protocol.mipv6.config import (
     HomeAgentConfig,
     MobileNodeConfig,
     MobilityCredentials,
+    RouteOptimizationConfig,
 )
 from ..protocol.mipv6.correspondent import CorrespondentNode
 from ..protocol.mipv6.home_agent import HomeAgent
@@ -398,8 +401,13 @@ class DaemonConfig:
                 creds_table = table.pop("credentials", None)
                 fast_table = table.pop("fast_handover", None)
                 map_table = table.pop("map_client", None)
+                ro_table = table.pop("route_optimization", None)
                 mn_fields = _fields(MobileNodeConfig, table, where,
                                     skip=("credentials", "route_optimization"))
+                if ro_table is not None:
+                    # RFC 6275 §11.6, §11.7.2: the correspondents to optimise routes with.
+                    mn_fields["route_optimization"] = RouteOptimizationConfig(**_fields(
+                        RouteOptimizationConfig, ro_table, f"{where}.route_optimization"))
                 mn_fields.setdefault("wall_clock_offset", offset)
                 credentials = None if creds_table is None else _credentials(
                     creds_table, f"{where}.credentials")

@@ -140,6 +140,18 @@ class Netlink:
         else:
             self._call("rule", self.ipr.rule, "del", (errno.ENOENT, errno.ESRCH), **kwargs)
 
+    def rule_specific_routes(self, *, iif: str, priority: int, longer_than: int) -> None:
+        """Policy rule: packets arriving on ``iif`` look up the main table, but only routes
+        more specific than ``/longer_than`` count (``suppress_prefixlength``)."""
+        self._call("rule", self.ipr.rule, "add", (errno.EEXIST,), family=socket.AF_INET6,
+                   iifname=iif, priority=priority, table=RT_TABLE_MAIN,
+                   suppress_prefixlen=longer_than)
+
+    def carrier(self, name: str) -> bool:
+        """True when interface ``name`` is up with its carrier (``LOWER_UP``)."""
+        (link,) = self._in_worker(self.ipr.get_links, self.ifindex(name))
+        return bool(link["flags"] & 0x10000)  # IFF_LOWER_UP
+
     def rule_blackhole(self, destination: IPv6Network, *, iif: str, priority: int) -> None:
         """Policy rule: packets to ``destination`` arriving on ``iif`` that are not for this
         host (the local table's rule comes first) are dropped, silently, instead of

@@ -97,7 +97,7 @@ from ..wire.errors import MalformedPacket
 from ..wire.ipv6 import decode_packet, encode_packet
 from .config import DaemonSettings
 from .errors import NetError, require_root, require_tun
-from .netlink import Netlink
+from .netlink import Netlink, set_sysctl
 from .persistence import Journal, StateStore
 from .sockets import PacketListener, RawSender
 from .tun import TunDevice
@@ -110,6 +110,10 @@ _ICMPV6 = 58
 TUN_METRIC = 64
 #: Priority of the rule dropping forwarded link-local destinations (after the local table's).
 LINK_LOCAL_RULE_PRIORITY = 90
+#: A mobile node's host rules (see ``_mobile_node_applications``): what its link brings for an
+#: address it owns in user space (a /128 into the TUN device) goes there; the rest is dropped.
+MN_CLAIMED_RULE_PRIORITY = 94
+HOST_BLACKHOLE_PRIORITY = 95
 #: Next Header values a correspondent's ingress filter diverts (see ``_correspondent_host``).
 _DESTINATION_OPTIONS = 60
 _MOBILITY_HEADER = 135
@@ -243,11 +247,27 @@ class Runtime:
         if stored is not None and isinstance(entity, BindingAgent):
             bindings, replay = stored
             entity.restore(bindings, replay, time.monotonic())
+        if isinstance(entity, MobileNode) and nl.carrier(entity.interface):
+            # A host on a link from the start (RFC 4861 §6.3.7): it solicits and hears
+            # Router Advertisements without waiting for a link-layer trigger.
+            entity.attach(time.monotonic())
         self._after_input()
 
     def _mobile_node_applications(self, mn: MobileNode) -> None:
-        """Home address on the TUN device; applications' packets from it go to the daemon."""
+        """Home address on the TUN device; applications' packets from it go to the daemon.
+
+        The mobile node is a host (RFC 4861 §8.2: it sends no Redirect and forwards
+        nothing): its interface has ``forwarding`` 0, and of what arrives there for other
+        addresses only the ones it owns in user space (its care-of addresses, /128 routes
+        into the TUN device) are passed on; everything else is dropped, silently. The entity
+        answers Neighbor Solicitations for its addresses itself (no kernel proxy entries)."""
         assert self.netlink is not None and self.tun is not None
+        for name in self.settings.interfaces:
+            set_sysctl(f"net/ipv6/conf/{name}/forwarding", 0)
+            self.netlink.rule_specific_routes(iif=name, priority=MN_CLAIMED_RULE_PRIORITY,
+                                              longer_than=64)
+            self.netlink.rule_blackhole(IPv6Network("::/0"), iif=name,
+                                        priority=HOST_BLACKHOLE_PRIORITY)
         self.netlink.route(IPv6Network("::/0"), self.tun.name, table=MN_APPLICATION_TABLE,
                            mtu=self.settings.application_mtu)
         self._host_address(mn.home_address, True)
@@ -569,9 +589,10 @@ class Runtime:
             return
         entity = self.entity
         if isinstance(entity, MobileNode) and address == entity.home_address:
-            # At home (RFC 6275 §11.5.5): answer for the home address on the home link; the
-            # address itself stays on the TUN device for the applications.
-            self.netlink.proxy(address, interface, active=action.active)
+            # At home (RFC 6275 §11.5.5): the entity answers for the home address on the home
+            # link; the address itself stays on the TUN device for the applications.
+            if not self.answers_solicitations:
+                self.netlink.proxy(address, interface, active=action.active)
             return
         self._claim(address, interface, action.active)
         if action.prefix_length < 128:

@@ -254,6 +254,12 @@ class HomeRegistration:
         entry = self.entry
         if entry is None or entry.state not in OUTSTANDING_STATES:
             return
+        if entry.state is BindingState.WAITING_ACK and (
+                self.node.registration_care_of_address is None):
+            # No usable care-of address any more (RFC 4862 §5.4.5: a duplicate one is given
+            # up): nothing to retransmit from; the next address registers afresh.
+            self.node.counters["home.bu_suspended"] += 1
+            return
         backoff = entry.backoff
         if (entry.state is BindingState.WAITING_ACK and backoff is not None
                 and backoff.current is not None and backoff.current >= backoff.ceiling

@@ -64,6 +64,7 @@ from ...wire.icmpv6 import (
     MobilePrefixAdvertisement,
     MobilePrefixSolicitation,
     NeighborAdvertisement,
+    NeighborSolicitation,
     RouterAdvertisement,
 )
 from ...wire.ipv6 import IPv6Packet, encapsulate
@@ -72,11 +73,13 @@ from ..base.actions import Action, ConfigureAddress, Deliver, Transmit
 from ..base.addressing import (
     ALL_NODES,
     ND_HOP_LIMIT,
+    UNSPECIFIED,
     address_from_prefix,
     home_agents_anycast,
     interface_identifier,
     interface_identifier_from_mac,
     link_local_address,
+    solicited_node_address,
 )
 from ..base.backoff import RetransmissionTimer
 from ..base.dhcpv6 import Dhcpv6Client
@@ -97,6 +100,10 @@ class MobileNode(Entity):
     :meth:`send_packet`, :meth:`solicit_mobile_prefix`; from clients, :meth:`adopt_care_of_address`
     and :meth:`restart_address_configuration`.
     """
+
+    #: A host answers Neighbor Solicitations for its own addresses (RFC 4861 §7.2.4): a
+    #: runtime adds no proxy entries for the care-of or home addresses it configures.
+    answers_neighbor_solicitations = True
 
     def __init__(self, name: str, rng: random.Random, config: MobileNodeConfig) -> None:
         super().__init__(name, rng)
@@ -123,6 +130,12 @@ class MobileNode(Entity):
         #: The access point (BSSID) of the current attachment, from :class:`LinkUp`.
         self.access_point: bytes | None = None
         self._dad_timer: Timer | None = None
+        #: The address Duplicate Address Detection runs for (RFC 4862 §5.4), if any.
+        self.tentative_address: IPv6Address | None = None
+        #: Global addresses configured on the interface, which the node answers Neighbor
+        #: Solicitations for (the kernel's link-local address is the kernel's business), and
+        #: whether each is still optimistic (RFC 4429 §3.3: O = 0 until DAD completes).
+        self._configured: dict[IPv6Address, bool] = {}
         self._dhaad: tuple[int, RetransmissionTimer, Timer] | None = None
         self._mps: tuple[int, RetransmissionTimer, Timer] | None = None
         self.home = HomeRegistration(self)
@@ -150,6 +163,11 @@ class MobileNode(Entity):
         ``access_point`` names the AP (BSSID) when the link layer knows it (:class:`LinkUp`).
         """
         self.now = now
+        if self.attached and self.access_point is None and access_point is not None:
+            # Up on this link already (found at start, RFC 4861 §6.3.7): the link layer only
+            # names the access point now.
+            self.access_point = access_point
+            return
         self.attached = True
         self.access_point = access_point
         self.emit("movement.link_up")
@@ -275,7 +293,14 @@ class MobileNode(Entity):
             self._router_advertisement(packet, payload)
             return
         if isinstance(payload, NeighborAdvertisement) and packet.hop_limit == ND_HOP_LIMIT and (
+                payload.target == self.tentative_address and payload.target is not None):
+            self._duplicate(payload.target)  # RFC 4862 §5.4.4: the address is in use
+            return
+        if isinstance(payload, NeighborAdvertisement) and packet.hop_limit == ND_HOP_LIMIT and (
                 self.movement.neighbor_advertisement(packet, payload)):
+            return
+        if isinstance(payload, NeighborSolicitation) and self._neighbor_solicitation(
+                packet, payload):
             return
         if isinstance(payload, IPv6Packet):
             for client in self.clients:
@@ -380,16 +405,57 @@ class MobileNode(Entity):
         confirmed = address is not None  # supplied by a client (adopt_care_of_address)
         if address is None:
             address = address_from_prefix(prefix, self.interface_identifier)
-        if confirmed or self.config.optimistic_dad or self.config.dad_delay == 0:
+        self.tentative_address = None
+        if confirmed or self.config.dad_delay == 0:
             self._care_of_address_ready(address, optimistic=self.config.optimistic_dad,
                                         prefix_length=prefix.prefixlen)
+            return
+        # RFC 4862 §5.4: Duplicate Address Detection for the new address; RFC 4429: an
+        # optimistic address is used at once meanwhile, and given up if DAD fails.
+        optimistic = self.config.optimistic_dad
+        self._probe(address)
+        if optimistic:
+            self._care_of_address_ready(address, optimistic=True,
+                                        prefix_length=prefix.prefixlen)
+        self._dad_timer = self.schedule(
+            self.config.dad_delay,
+            lambda now: self._dad_complete(address, optimistic, prefix.prefixlen))
+
+    def _probe(self, address: IPv6Address) -> None:
+        """RFC 4862 §5.4.2: a Neighbor Solicitation for the tentative address, from the
+        unspecified address to its solicited-node group, hop limit 255, no options
+        (DupAddrDetectTransmits = 1, answered within RetransTimer = ``dad_delay``)."""
+        self.tentative_address = address
+        self.act(Transmit(packet=IPv6Packet(
+            src=UNSPECIFIED, dst=solicited_node_address(address), hop_limit=ND_HOP_LIMIT,
+            payload=NeighborSolicitation(target=address)), interface=self.interface))
+        self.emit("dad.started", address=address)
+
+    def _dad_complete(self, address: IPv6Address, optimistic: bool, prefix_length: int) -> None:
+        self._dad_timer = None
+        if self.tentative_address != address:
+            return
+        self.tentative_address = None
+        if optimistic:
+            if address in self._configured:
+                self._configured[address] = False  # RFC 4429 §3.3: preferred now
+            self.emit("dad.completed", address=address)
         else:
-            # RFC 4862 §5.4: the address is tentative until DAD completes.
-            self._dad_timer = self.schedule(
-                self.config.dad_delay,
-                lambda now: self._care_of_address_ready(address, optimistic=False,
-                                                        prefix_length=prefix.prefixlen),
-            )
+            self._care_of_address_ready(address, optimistic=False, prefix_length=prefix_length)
+
+    def _duplicate(self, address: IPv6Address) -> None:
+        """RFC 4862 §5.4.5: the tentative address is in use: it MUST NOT be used (RFC 4429
+        §3.3: an optimistic one is given up at once)."""
+        if self._dad_timer is not None:
+            self._dad_timer.cancel()
+            self._dad_timer = None
+        self.tentative_address = None
+        self.counters["dad.duplicate"] += 1
+        self.emit("dad.failed", address=address)
+        if address == self.care_of_address:
+            self.act(ConfigureAddress(interface=self.interface, address=address,
+                                      active=False))
+            self.care_of_address = None
 
     def _care_of_address_ready(self, address: IPv6Address, *, optimistic: bool,
                                prefix_length: int = 64) -> None:
@@ -399,6 +465,8 @@ class MobileNode(Entity):
         # PCoA an FMIPv6 NAR serves, RFC 5568 §6.4.6).
         self.act(ConfigureAddress(interface=self.interface, address=address,
                                   prefix_length=prefix_length))
+        if optimistic:
+            self._configured[address] = True  # RFC 4429 §3.3: answered with O = 0 for now
         self.emit("coa.configured", address=address, optimistic=optimistic)
         self.update_registrations()
         for client in self.clients:
@@ -504,7 +572,39 @@ class MobileNode(Entity):
                 packet = client.outbound(packet)
             if packet is not action.packet:
                 action = replace(action, packet=packet)
+        elif isinstance(action, ConfigureAddress) and not action.address.is_link_local:
+            if action.active:
+                self._configured.setdefault(action.address, False)
+            else:
+                self._configured.pop(action.address, None)
         super().act(action)
+
+    def _neighbor_solicitation(self, packet: IPv6Packet, ns: NeighborSolicitation) -> bool:
+        """RFC 4861 §7.2.3-4, RFC 4862 §5.4.3: answer a Neighbor Solicitation for one of the
+        node's addresses, or see another node's DAD for the tentative one; True if it was
+        about one of them."""
+        target = ns.target
+        if packet.hop_limit != ND_HOP_LIMIT:
+            return False
+        unspecified = packet.src.is_unspecified
+        if target == self.tentative_address and unspecified:
+            self._duplicate(target)  # another node probes the same address
+            return True
+        optimistic = self._configured.get(target)
+        if target == self.tentative_address and optimistic is None:
+            return True  # RFC 4862 §5.4.3: a tentative address is not answered for
+        if optimistic is None:
+            return False
+        # To the solicitation's source, or to all-nodes when it was DAD (the address is
+        # defended); R = 0 (a host); O = 1 unless the address is still optimistic.
+        na = NeighborAdvertisement(
+            router=False, solicited=not unspecified, override=not optimistic, target=target,
+            options=(TargetLinkLayerAddress(address=self.config.link_layer_address),))
+        self.act(Transmit(packet=IPv6Packet(
+            src=target, dst=ALL_NODES if unspecified else packet.src, hop_limit=ND_HOP_LIMIT,
+            payload=na), interface=self.interface))
+        self.counters["nd.answered"] += 1
+        return True
 
     # -- hooks called by the home registration client ---------------------------------------
 
@@ -568,6 +668,11 @@ class MobileNode(Entity):
             self._dhaad_reply(payload)
         elif isinstance(payload, MobilePrefixAdvertisement):
             self._mobile_prefix_advertisement(packet, payload)
+        elif packet.dst == self.home_address and _upper_layer_icmp(payload):
+            # §11.3.3: what is tunnelled (or routed) to the home address is delivered to the
+            # node's own stack, ICMPv6 included (an Echo Request from a correspondent).
+            self.counters["icmp.delivered"] += 1
+            self.act(Deliver(packet=packet))
         elif packet.dst in (self.home_address, self.link_local) or self.owns_care_of_address(
                 packet.dst):
             if hasattr(packet.payload, "MH_TYPE") or hasattr(packet.payload, "ICMP_TYPE"):
@@ -698,6 +803,15 @@ class MobileNode(Entity):
             client.home_address_changed(previous)
         self.home.renumbered()
         self.update_registrations()
+
+
+def _upper_layer_icmp(payload: object) -> bool:
+    """ICMPv6 that the node's stack handles: anything but Neighbor Discovery (133-137,
+    link-local business that is never tunnelled) and what the entity itself consumes."""
+    kind = getattr(payload, "ICMP_TYPE", None)
+    if kind is None:
+        kind = getattr(payload, "icmp_type", None)
+    return kind is not None and not 133 <= kind <= 137
 
 
 def _network(option: PrefixInformation) -> IPv6Network:
