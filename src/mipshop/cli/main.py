@@ -117,6 +117,10 @@ def build_parser() -> Parser:
                      help="also download N bytes over TCP from the correspondent, its sender "
                           "paced to span the handovers (an integrity check, not a throughput "
                           "measure; default 0: none)")
+    bed.add_argument("--route-optimization", action="store_true",
+                     help="the correspondent runs `mipshop daemon cn` and the mobile node "
+                          "optimises its route to it (return routability, RFC 6275 §5.2); the "
+                          "rows say which path each datagram took (tunnel or ro)")
     bed.add_argument("--json", type=Path, metavar="OUT",
                      help="write the rows as JSON, rewritten after each protocol")
     bed.add_argument("--pcap", type=Path, metavar="DIR",

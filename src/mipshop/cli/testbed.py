@@ -45,7 +45,8 @@ def run_testbed(args: argparse.Namespace, console: Console, progress_console: Co
 
                 options = {"protocol": protocol, "handovers": args.handovers,
                            "link_down": args.link_down, "tcp_bytes": args.tcp_bytes,
-                           "delays": delays, "progress": report, "restart": args.restart}
+                           "delays": delays, "progress": report, "restart": args.restart,
+                           "route_optimization": args.route_optimization}
                 if args.pcap is None:
                     row = run_experiment(**options)
                 else:
@@ -99,6 +100,11 @@ def row_line(row: dict[str, Any]) -> str:
             f"FAILED ({tcp['error'] or 'SHA-256 differs'})")
         line += (f" tcp={tcp['bytes']:,} bytes {verdict}, sender paced at "
                  f"{tcp['paced_bytes_per_s'] / 1000:.0f} kB/s")
+    paths = row.get("paths")
+    if paths:
+        down, up = paths["downlink"], paths["uplink"]
+        line += (f" paths ro/tunnel down={down['ro']}/{down['tunnel']}"
+                 f" up={up['ro']}/{up['tunnel']}")
     return line
 
 

@@ -6,7 +6,8 @@ link type 229, raw IPv6: :mod:`mipshop.wire.pcap`), so that Wireshark and ``mips
 show which link each copy crossed, the file is readable while the capture runs, and it is
 complete when the capture is stopped (SIGTERM/SIGINT).
 It prints ``ready`` once every socket is bound; ``--signalling`` leaves out UDP and TCP
-(the testbed's signalling count). Run it in the namespace of the interfaces
+(the testbed's signalling count), ``--udp`` keeps only UDP (which path each datagram took,
+tunnel or route-optimised). Run it in the namespace of the interfaces
 (the testbed captures on the bridge ports of the mobile node and the home agent).
 """
 
@@ -34,7 +35,24 @@ def is_data(data: bytes) -> bool:
     return len(data) >= offset + 40 and data[offset + 6] in (6, 17)
 
 
-def capture(path: str, interfaces: list[str], *, signalling: bool = False) -> int:
+def upper_protocol(data: bytes) -> int | None:
+    """The Next Header of the innermost packet's upper layer, past IPv6-in-IPv6 tunnels and
+    Hop-by-Hop, Routing (a Type 2 Routing Header) and Destination Options (a Home Address
+    option) headers; None for a truncated packet."""
+    offset = 0
+    while len(data) >= offset + 40:
+        next_header, offset = data[offset + 6], offset + 40
+        while next_header in (0, 43, 60):
+            if len(data) < offset + 2:
+                return None
+            next_header, offset = data[offset], offset + (data[offset + 1] + 1) * 8
+        if next_header != 41:
+            return next_header
+    return None
+
+
+def capture(path: str, interfaces: list[str], *, signalling: bool = False,
+            udp: bool = False) -> int:
     """Capture until SIGTERM/SIGINT; returns the number of packets written.
 
     With ``signalling``, UDP and TCP packets (tunnelled or not) are left out, so that a long
@@ -80,7 +98,8 @@ def capture(path: str, interfaces: list[str], *, signalling: bool = False) -> in
                         if exc.errno != errno.ENETDOWN:
                             raise
                         break
-                    if address[1] != ETH_P_IPV6 or (signalling and is_data(data)):
+                    if address[1] != ETH_P_IPV6 or (signalling and is_data(data)) or (
+                            udp and upper_protocol(data) != 17):
                         continue
                     out.write(pcapng_packet(interface_id[sock], time.time(), data))
                     count += 1
@@ -90,16 +109,15 @@ def capture(path: str, interfaces: list[str], *, signalling: bool = False) -> in
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: ``[--signalling] OUT.pcapng IFACE...``."""
+    """Entry point: ``[--signalling | --udp] OUT.pcapng IFACE...``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    signalling = "--signalling" in args
-    if signalling:
-        args.remove("--signalling")
+    flags = {flag: flag in args for flag in ("--signalling", "--udp")}
+    args = [a for a in args if a not in flags]
     if len(args) < 2:
-        print("usage: python -m mipshop.net.capture [--signalling] OUT.pcapng IFACE...",
-              file=sys.stderr)
+        print("usage: python -m mipshop.net.capture [--signalling | --udp] OUT.pcapng "
+              "IFACE...", file=sys.stderr)
         return 2
-    capture(args[0], args[1:], signalling=signalling)
+    capture(args[0], args[1:], signalling=flags["--signalling"], udp=flags["--udp"])
     return 0
 
 

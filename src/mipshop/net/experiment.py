@@ -29,6 +29,16 @@ routers and returns one result row in the schema of ``mipshop compare --json``
   SHA-256 equality, error, duration, and the rate the sender was paced at: this is an
   integrity check across handovers, not a throughput measurement).
 
+With ``route_optimization`` (``mipshop testbed --route-optimization``) the correspondent runs
+``mipshop daemon cn`` and the mobile node does return routability with it (RFC 6275 §5.2,
+§11.6) after each home registration; the UDP stream and the TCP download then go over the
+optimised path (Type 2 Routing Header down, Home Address option up) once the correspondent
+holds the binding, through the home agent's tunnel before. The row gains ``paths``: for every
+probe datagram (by sequence number), the path it took on the correspondent's link, ``ro`` or
+``tunnel``, downlink and uplink, with the counts (:func:`datagram_paths`, from a UDP capture
+of that link), and ``correspondent``, the correspondent entity's route-optimised packet
+counters.
+
 All five protocols run: ``mipv6``, ``hmipv6`` (a MAP daemon; after the first registration only
 local BUs to the MAP), ``fmipv6`` (predictive: the testbed gives the mobile node LinkGoingDown
 and waits for the FBack before the L2 handoff), ``fmipv6-reactive`` (the AR-Info learnt
@@ -62,6 +72,8 @@ from pathlib import Path
 from typing import Any
 
 from ..measure import Arrival, HandoverReport, HandoverWindow, handover_report, message_type
+from ..wire.errors import MalformedPacket
+from ..wire.ipv6 import IPv6Packet, UDPDatagram, decode_packet
 from ..wire.pcap import read_pcap
 from .errors import NetError
 from .testbed import CN_ADDRESS, HOME_ADDRESS, Testbed, TestbedOptions, care_of_address
@@ -69,6 +81,8 @@ from .traffic import downlink_arrivals, downlink_lost, outages
 
 _ALL_NODES = bytes.fromhex("ff020000000000000000000000000001")
 
+#: The UDP port of the probe stream (:mod:`.traffic`'s default).
+PROBE_PORT = 9000
 PROTOCOLS_ON_REAL_PACKETS = ("mipv6", "hmipv6", "fmipv6", "fmipv6-reactive", "fhmipv6")
 #: ``--protocol all``: every protocol of ``mipshop compare``, in its table order.
 ALL_ON_REAL_PACKETS = PROTOCOLS_ON_REAL_PACKETS
@@ -263,11 +277,48 @@ def restart_report(node: str, killed: float, ready: float, before: list[dict[str
     }
 
 
+_PROBE_SEQUENCE = 4  # the probe's sequence number: the first 4 octets of its payload
+
+
+def datagram_paths(path: Path, port: int) -> dict[str, Any]:
+    """Which path each probe datagram took on the correspondent's link (RFC 6275 §9.3):
+    downlink ``ro`` when it carried a Type 2 Routing Header (to the care-of address),
+    ``tunnel`` when it went to the home address plainly (for the home agent to tunnel);
+    uplink ``ro`` when it came with a Home Address option, ``tunnel`` when it came from the
+    home address (out of the home agent's reverse tunnel). The first sighting of each
+    sequence number counts."""
+    directions: dict[str, dict[int, str]] = {"downlink": {}, "uplink": {}}
+    for record in read_pcap(path):
+        try:
+            packet = decode_packet(record.data)
+        except MalformedPacket:
+            continue
+        while isinstance(packet.payload, IPv6Packet):
+            packet = packet.payload
+        datagram = packet.payload
+        if not isinstance(datagram, UDPDatagram) or len(datagram.data) < _PROBE_SEQUENCE:
+            continue
+        sequence = int.from_bytes(datagram.data[:_PROBE_SEQUENCE], "big")
+        if datagram.dst_port == port and packet.src == CN_ADDRESS:
+            way = "ro" if packet.routing_home_address is not None else "tunnel"
+            directions["downlink"].setdefault(sequence, way)
+        elif datagram.src_port == port and packet.dst == CN_ADDRESS:
+            way = "ro" if packet.home_address is not None else "tunnel"
+            directions["uplink"].setdefault(sequence, way)
+    out: dict[str, Any] = {}
+    for direction, seen in directions.items():
+        ordered = [seen[k] for k in sorted(seen)]
+        out[direction] = {"ro": ordered.count("ro"), "tunnel": ordered.count("tunnel"),
+                          "by_sequence": {str(k): seen[k] for k in sorted(seen)}}
+    return out
+
+
 def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: float = 0.1,
                    dwell: float = 1.5, interval: float = 0.01, tcp_bytes: int = 0,
                    pcap: str | None = None, delays: dict[str, float] | None = None,
                    progress: Callable[[int, str], None] | None = None,
-                   restart: str | None = None) -> dict[str, Any]:
+                   restart: str | None = None,
+                   route_optimization: bool = False) -> dict[str, Any]:
     """Run one protocol on the testbed; returns a ``mipshop compare`` result row.
 
     ``delays``: one-way delays (seconds) of the core router's links (``cn``, ``home``,
@@ -298,7 +349,8 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
         duration += RESTART_ALLOWANCE + dwell
     count = int(duration / interval)
     options = TestbedOptions(pcap=pcap, protocol=protocol.removesuffix("-reactive"),
-                             predictive=protocol != "fmipv6-reactive", delays=dict(delays or {}))
+                             predictive=protocol != "fmipv6-reactive", delays=dict(delays or {}),
+                             route_optimization=route_optimization)
     # Where the new care-of address is registered: the MAP under HMIPv6 (RFC 5380 §6.1: a
     # move inside the MAP domain changes only the LCoA), else the home agent.
     registrar = "map" if protocol in ("hmipv6", "fhmipv6") else "ha"
@@ -311,6 +363,9 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
                      ("c-cn", *(f"c-{n}" for n in ("ar1", "ar2", "map") if n in bed.ns)))]
         tapping = [bed.capture(path, ports, node=node, signalling=True)
                    for path, node, ports in captures]
+        data_capture = bed.workdir / "datagrams-cn.pcapng"
+        if route_optimization:
+            tapping.append(bed.capture(data_capture, ("c-cn",), node="core", udp=True))
         step(0, "waiting for the home registration")
         bed.wait_for(lambda: bed.state("ha")["binding_cache"], what="home registration")
         if restart is not None:
@@ -369,6 +424,9 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
                    "error": got["error"] or sent["error"], "seconds": got["duration"],
                    "paced_bytes_per_s": rate}
         mn_events = bed.events("mn")
+        correspondent = ({k: v for k, v in bed.state("cn")["entity_counters"].items()
+                          if k.startswith(("ro.", "binding", "rr."))}
+                         if route_optimization else None)
         flushed = [e for node in ("ar1", "ar2") for e in bed.events(node, "fmip.flushed")]
         bed.check_daemons()
         for process in tapping:
@@ -378,6 +436,7 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
         lost_down = set(downlink_lost(report, str(log)))
         load = signalling([path for path, _node, _ports in captures], len(handover_log),
                           moves_from)
+        paths = datagram_paths(data_capture, PROBE_PORT) if route_optimization else None
     start = report["first_send"]
     restart_row = None if restarted is None else restart_report(
         restart or "", restarted[0], restarted[1], restarted[2], restarted[3], restarted[4],
@@ -420,4 +479,7 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
         "handover_times": [down - start for down, _up, _to in handover_log],
         "tcp": tcp,
         "restart": restart_row,
+        "route_optimization": route_optimization,
+        "paths": paths,
+        "correspondent": correspondent,
     }

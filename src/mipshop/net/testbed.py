@@ -8,7 +8,9 @@
                    └── map             (hmipv6, fhmipv6)
 
 * one namespace per node (``mipshop-<pid>x<n>-<node>``): ``cn`` (correspondent, a plain
-  Linux host), ``core`` (a plain Linux router with static routes), ``ha``, ``ar1``, ``ar2``
+  Linux host; with ``options.route_optimization`` it also runs ``mipshop daemon cn``, RFC
+  6275 §9, and the mobile node does return routability with it), ``core`` (a plain Linux
+  router with static routes), ``ha``, ``ar1``, ``ar2``
   (daemons), ``mn`` (the mobile node's daemon; its applications use the home address) and
   ``sw``, holding the three Linux bridges (``br-home``, ``br-ar1``, ``br-ar2``) that stand for
   the home link and the two access links;
@@ -294,6 +296,9 @@ class TestbedOptions:
     #: (``cn``, ``home``, ``ar1``, ``ar2``, ``map``), from a userspace delay element on the
     #: core router (:mod:`.delay`; the kernel has no netem). Empty: no delay element.
     delays: dict[str, float] = field(default_factory=dict)
+    #: Route optimization (RFC 6275 §5.2, §9, §11.6): the correspondent runs ``mipshop daemon
+    #: cn`` and the mobile node does return routability with it.
+    route_optimization: bool = False
 
 
 class Testbed:
@@ -324,6 +329,8 @@ class Testbed:
         nodes = (*self.NODES, *self.map_nodes)
         self.ns = {node: f"{NS_PREFIX}{self.tag}-{node}" for node in nodes}
         self.daemon_roles = (*self.DAEMONS, *((m, "map") for m in self.map_nodes))
+        if self.options.route_optimization:
+            self.daemon_roles = (("cn", "cn"), *self.daemon_roles)
         self.created: list[str] = []
         self.processes: list[Process] = []
         self.daemons: dict[str, Process] = {}
@@ -576,6 +583,10 @@ class Testbed:
                         _router_address(ar) for ar in ACCESS_PREFIXES]),
                 }
             return {"daemon": daemon, "mobility_anchor_point": anchor}
+        if role == "cn":
+            daemon["interfaces"] = ["eth0"]
+            return {"daemon": daemon, "correspondent": {"interface": "eth0",
+                                                        "address": str(CN_ADDRESS)}}
         daemon["interfaces"] = ["wlan0"]
         return {"daemon": daemon, "mobile_node": {
             "interface": "wlan0", "home_address": str(HOME_ADDRESS),
@@ -588,6 +599,8 @@ class Testbed:
             **({"map_client": {"credentials": {"identifier": MN_ID, "spi": MAP_SPI,
                                                "key": MAP_KEY}}}
                if self.hierarchical else {}),
+            **({"route_optimization": {"correspondents": [str(CN_ADDRESS)]}}
+               if opts.route_optimization else {}),
         }}
 
     def _spawn_daemon(self, node: str, role: str, *, generation: int = 0) -> Process:
@@ -800,11 +813,13 @@ class Testbed:
             self.capture_process.stop()
 
     def capture(self, path: str | Path, ports: Sequence[str] = ("p-mn",), *,
-                node: str = "sw", signalling: bool = False) -> Process:
+                node: str = "sw", signalling: bool = False, udp: bool = False) -> Process:
         """Start a pcapng capture (raw IPv6) on interfaces of ``node``'s namespace (by default
-        bridge ports of the switch); ``signalling`` leaves out UDP and TCP packets."""
+        bridge ports of the switch); ``signalling`` leaves out UDP and TCP packets, ``udp``
+        keeps only UDP."""
         process = self.spawn(node, [sys.executable, "-m", "mipshop.net.capture",
-                                    *(["--signalling"] if signalling else []), str(path),
+                                    *(["--signalling"] if signalling else []),
+                                    *(["--udp"] if udp else []), str(path),
                                     *ports], name=f"capture-{len(self.processes)}")
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while "ready" not in process.log.read_text():
