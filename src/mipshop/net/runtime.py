@@ -14,7 +14,9 @@ packet listener      link-local and multicast packets (RS, RA, NS, ...) and sign
 timer                one asyncio timer armed at ``entity.next_deadline()``
 ``Transmit``         the encoded packet leaves through a raw ``IPPROTO_RAW`` socket: bound to
                      the named interface for link-scope destinations and addresses the
-                     daemon claims, routed by destination otherwise (as a router forwards)
+                     daemon claims, routed by destination otherwise (as a router forwards);
+                     with ``link_destination``, straight to that link-layer address on the
+                     named interface (a packet socket: no Neighbor Discovery first)
 ``Deliver``          the inner packet is written into the TUN device: the kernel delivers it
                      to its sockets (the mobile node's home address lives on the TUN device)
 ``Claim``            ``address/128`` is routed into the TUN device, with a proxy neighbour
@@ -160,6 +162,7 @@ class Runtime:
         self.tun: TunDevice | None = None
         self.senders: dict[str | None, RawSender] = {}
         self.listeners: list[PacketListener] = []
+        self._listener: dict[str, PacketListener] = {}
         self._dhcp_socket: socket.socket | None = None
         #: Addresses (packed) of a mobile node's applications (:class:`HostAddress`).
         self._host_addresses: set[bytes] = set()
@@ -231,6 +234,7 @@ class Runtime:
                                   priority=LINK_LOCAL_RULE_PRIORITY)
             self.senders[name] = RawSender(name, nl.ifindex(name))
             self.listeners.append(PacketListener(name))
+            self._listener[name] = self.listeners[-1]
         if isinstance(entity, MobileNode):
             self._mobile_node_applications(entity)
             # The DHCPv6 client (RFC 8415) is the entity's: its messages reach it from the
@@ -352,6 +356,7 @@ class Runtime:
         if self.store is not None:
             self.store.close()
         self.listeners.clear()
+        self._listener.clear()
         if self._dhcp_socket is not None:
             if self._loop is not None:
                 with contextlib.suppress(Exception):
@@ -524,6 +529,14 @@ class Runtime:
             # Link-scope destinations, and addresses this daemon claims (a NAR's flush to the
             # NCoA it stops proxying), leave by the named interface; anything else follows the
             # routing table, as a router forwards an off-link destination (sim/network.py).
+            if action.link_destination is not None and action.interface is not None:
+                listener = self._listener.get(action.interface)
+                if listener is not None:
+                    # The entity knows the neighbour's link-layer address (RFC 5568 §6.3,
+                    # §6.4.6): no Neighbor Discovery first, as the simulator's links do.
+                    listener.send_to(data, action.link_destination)
+                    self._count("transmit")
+                    return
             bound = dst.is_link_local or dst.is_multicast or dst in self._claimed or (
                 dst in self._intercepted)
             sender = (self.senders.get(action.interface) if bound else None) or (

@@ -121,6 +121,12 @@ class PacketListener:
         loop.add_reader(self.sock.fileno(), readable)
         self._loop = loop
 
+    def send_to(self, packet: bytes, link_layer_address: bytes) -> None:
+        """Send one IPv6 packet on the interface to ``link_layer_address``, without Neighbor
+        Discovery (an entity that knows the neighbour's link-layer address, RFC 5568 §6.3:
+        the NAR answers a UNA at the link-layer address it came from)."""
+        self.sock.sendto(packet, (self.interface, ETH_P_IPV6, 0, 0, link_layer_address))
+
     def close(self) -> None:
         """Stop listening."""
         if self._loop is not None and not self._loop.is_closed():
