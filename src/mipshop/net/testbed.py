@@ -633,11 +633,15 @@ class Testbed:
             time.sleep(poll)
 
     def _start_daemons(self) -> None:
-        for node, role in self.daemon_roles:
-            self._spawn_daemon(node, role)
+        # The network first, then the mobile node: it registers as soon as its link is up
+        # (it finds the link itself, RFC 4861 §6.3.7), so every agent must be running by then.
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        for node in self.daemons:
-            self._wait_ready(node, timeout=max(deadline - time.monotonic(), 0.1))
+        for phase in ([n for n in self.daemon_roles if n[0] != "mn"],
+                      [n for n in self.daemon_roles if n[0] == "mn"]):
+            for node, role in phase:
+                self._spawn_daemon(node, role)
+            for node, _role in phase:
+                self._wait_ready(node, timeout=max(deadline - time.monotonic(), 0.1))
         # The mobile node is on its first link from the start (RFC 4260 step 4-6: LinkUp).
         self.control("mn", {"cmd": "l2", "event": "link_up",
                             "ap": ACCESS_POINTS[self.options.start_at]})
