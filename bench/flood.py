@@ -20,7 +20,9 @@ Floods:
 - ``par_rtsolpr``: RtSolPrs with a source link-layer address, each from another address;
 - ``nar_una``: UNAs, each from another address;
 - ``cn_hao``: packets with a Home Address option and no binding, each from another source (a
-  Binding Error each).
+  Binding Error each);
+- ``nar_scaling``: a NAR with 10, 4,000 and 20,000 handovers in progress, microseconds per HI
+  and per data packet (that goes to no prepared address: the lookup is the cost).
 
 The script runs against older trees too (the floods use only what they had), which is how the
 "before" column of the README was measured.
@@ -40,6 +42,7 @@ import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from ipaddress import IPv6Address, IPv6Network
+from typing import Any
 
 from mipshop.protocol.access_router import AccessRouter
 from mipshop.protocol.base.actions import Transmit
@@ -192,6 +195,66 @@ def run(name: str, n: int, repeats: int) -> dict[str, float]:
             "us_per_message": round(best / n * 1e6, 1)}
 
 
+def nar_scaling(sizes: tuple[int, ...] = (10, 4000, 20000)) -> dict[str, dict[str, float]]:
+    """A NAR with N handovers in progress: microseconds per HI and per data packet."""
+    from mipshop.protocol.fmipv6 import config as fast
+    from mipshop.wire.ipv6 import UDPDatagram
+    from mipshop.wire.mh import HandoverInitiate
+    from mipshop.wire.mh_options import (
+        IPv6AddressPrefixCode,
+        IPv6AddressPrefixOption,
+        MHLinkLayerAddress,
+        MHLinkLayerAddressCode,
+    )
+
+    par, prefix = IPv6Address("2001:db8:9::1"), IPv6Network("2001:db8:9::/64")
+    neighbor = fast.NeighborRouter(access_points=(bytes(6),), link_layer_address=bytes(6),
+                                   address=par, prefix=prefix)
+    options: dict[str, Any] = {"proxy_lifetime": 1e6, "buffer_packets": 1}
+    def sign(hi: HandoverInitiate, now: float) -> HandoverInitiate:
+        return hi
+
+    if hasattr(fast, "RouterKey"):  # newer trees authenticate HIs (RFC 5568 §10)
+        from mipshop.protocol.fmipv6.security import RouterAuthenticator
+
+        sa = SecurityAssociation(spi=4242, key=bytes(20))
+        options["router_keys"] = (fast.RouterKey(peer=par, security_association=sa),)
+        signer = RouterAuthenticator((fast.RouterKey(peer=ROUTER, security_association=sa),))
+
+        def sign(hi: HandoverInitiate, now: float) -> HandoverInitiate:
+            return signer.sign(hi, source=par, destination=ROUTER, now=now)
+    if "max_handovers" in fast.FastHandoverRouterConfig.__dataclass_fields__:
+        options["max_handovers"] = max(sizes)
+    nar = AccessRouter("nar", random.Random(1), RouterConfig(address=ROUTER, prefix=LINK),
+                       fast_handover=fast.FastHandoverRouterConfig(neighbors=(neighbor,),
+                                                                   **options))
+    data = IPv6Packet(src=CN, dst=IPv6Address("2001:db8:10::beef"),
+                      payload=UDPDatagram(src_port=1, dst_port=2, data=b"x"))
+    out: dict[str, dict[str, float]] = {}
+    done = 0
+    for size in sizes:
+        his = [IPv6Packet(src=par, dst=ROUTER, payload=sign(HandoverInitiate(
+            sequence=i & 0xFFFF, code=0, buffer=True, options=(
+                IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS,
+                                        prefix_length=128, address=_source(LINK, i)),
+                MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE,
+                                   address=_mac(i)))), 1.0 + i * 1e-5))
+            for i in range(done, size)]
+        started = time.perf_counter()
+        for i, packet in enumerate(his):
+            nar.receive(packet, "eth0", 1.0 + (done + i) * 1e-5)
+            nar.pull_actions()
+        hi_us = (time.perf_counter() - started) / max(len(his), 1) * 1e6
+        done = size
+        started = time.perf_counter()
+        for _ in range(1000):
+            nar.receive(data, "eth0", 5.0)
+            nar.pull_actions()
+        out[str(size)] = {"hi_us": round(hi_us, 1),
+                          "data_packet_us": round((time.perf_counter() - started) * 1e3, 1)}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every flood; print a table or, with ``--json``, one JSON object."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -202,14 +265,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats < 1 or args.messages < 1:
         print("bench/flood.py: --repeats and --messages must be >= 1", file=sys.stderr)
         return 2
-    result = {name: run(name, args.messages, args.repeats) for name in FLOODS}
+    result: dict[str, Any] = {name: run(name, args.messages, args.repeats) for name in FLOODS}
+    result["nar_scaling"] = nar_scaling()
     if args.json:
         print(json.dumps(result))
         return 0
     print(f"{'flood':<14} {'memory KB':>10} {'answers':>8} {'us/msg':>7}")
-    for name, row in result.items():
+    for name in FLOODS:
+        row = result[name]
         print(f"{name:<14} {row['memory_kb']:>10,} {row['answers']:>8,} "
               f"{row['us_per_message']:>7}")
+    print("NAR with N handovers in progress: N, us per HI, us per data packet")
+    for size, row in result["nar_scaling"].items():
+        print(f"  {size:>6} {row['hi_us']:>9} {row['data_packet_us']:>9}")
     return 0
 
 

@@ -86,3 +86,12 @@ def test_refusals_are_counted_and_their_events_limited():
     assert entity.counters["events.suppressed"] == 100 - REFUSAL_EVENTS_PER_SECOND
     entity.refuse("drop.y")
     assert entity.counters["drop.y"] == 1
+
+
+def test_reply_limiter_windows_are_half_open():
+    # A window of 1 s starting at 0 covers [0, 1): a reply at exactly 1.0 starts a new one.
+    limiter = ReplyLimiter(per_source=1, total=None, window=1.0)
+    assert limiter.allow("a", 0.0) and not limiter.allow("a", 0.999)
+    assert limiter.allow("a", 1.0)
+    assert limiter.allow("b", 1.5) and limiter.allow("c", 2.0)
+    assert len(limiter) == 2  # "a" (started at 1.0) is over at 2.0 and forgotten

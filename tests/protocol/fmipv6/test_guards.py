@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from ipaddress import IPv6Address
+from ipaddress import IPv6Address, IPv6Network
 
 from mipshop.protocol.access_router import AccessRouter
 from mipshop.protocol.base.actions import Claim, Transmit
@@ -17,8 +17,19 @@ from mipshop.protocol.fmipv6.security import RouterAuthenticator, sign_badf
 from mipshop.wire.ext_headers import DestinationOptions, HomeAddressOption
 from mipshop.wire.icmpv6 import NeighborAdvertisement, RouterAdvertisement
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
-from mipshop.wire.mh import FastBindingUpdate, HandoverInitiate
-from mipshop.wire.mh_options import AlternateCareOfAddress
+from mipshop.wire.mh import (
+    FastBindingAcknowledgement,
+    FastBindingUpdate,
+    HandoverAcknowledge,
+    HandoverInitiate,
+)
+from mipshop.wire.mh_options import (
+    AlternateCareOfAddress,
+    IPv6AddressPrefixCode,
+    IPv6AddressPrefixOption,
+    MHLinkLayerAddress,
+    MHLinkLayerAddressCode,
+)
 from mipshop.wire.nd_options import NeighborAdvertisementAcknowledgment, TargetLinkLayerAddress
 from tests.protocol.fmipv6.test_floods import (
     NAR,
@@ -109,3 +120,124 @@ def test_a_forged_hi_from_a_known_router_changes_nothing_at_a_map_anchored_nar()
     actions = _actions(nar, hi, 1.0)
     assert not [a for a in actions if isinstance(a, (Claim, Transmit))]
     assert nar.counters["drop.fmip_hi.unauthenticated"] == 1
+
+
+def _fbu_packet(key, *, ncoa, badf=True, sequence=1):
+    pcoa = on(PAR_PREFIX, 0)
+    fbu = FastBindingUpdate(sequence=sequence, lifetime=40, ack=True, home_registration=True,
+                            options=(AlternateCareOfAddress(address=ncoa),))
+    if badf:
+        fbu = sign_badf(fbu, key, care_of_address=ncoa, par_address=PAR)
+    return IPv6Packet(src=pcoa, dst=PAR, payload=fbu, extension_headers=(
+        DestinationOptions(options=(HomeAddressOption(home_address=pcoa),)),))
+
+
+KEY0 = HandoverKey(spi=7, key=b"k" * 20, previous_care_of_address=on(PAR_PREFIX, 0))
+
+
+def test_par_refuses_an_fbu_without_badf_and_one_towards_a_router_without_fmipv6():
+    from mipshop.protocol.fmipv6.config import NeighborRouter
+
+    plain = NeighborRouter(access_points=(b"\x02\xbb\x00\x00\x00\x01",),
+                           link_layer_address=b"\x00\x00\x5e\x00\x02\x09",
+                           address=IPv6Address("2001:db8:30::1"),
+                           prefix=IPv6Network("2001:db8:30::/64"), fast_handover=False)
+    par = AccessRouter("par", random.Random(1), RouterConfig(address=PAR, prefix=PAR_PREFIX),
+                       fast_handover=FastHandoverRouterConfig(
+                           neighbors=(plain,), handover_keys=(KEY0,)))
+    _actions(par, _fbu_packet(KEY0, ncoa=on(NAR_PREFIX, 0), badf=False), 1.0)
+    assert par.counters["fmip.fbu_rejected.no_badf"] == 1
+    actions = _actions(par, _fbu_packet(KEY0, ncoa=IPv6Address("2001:db8:30::5")), 2.0)
+    assert not [a for a in actions if isinstance(a, Transmit)
+                and isinstance(a.packet.payload, HandoverInitiate)]
+    fbacks = [a.packet.payload for a in actions if isinstance(a, Transmit)
+              and isinstance(a.packet.payload, FastBindingAcknowledgement)]
+    assert fbacks and {f.status for f in fbacks} == {128}
+
+
+def test_nar_refuses_an_ncoa_off_its_link_or_already_served_for_another_node():
+    # RFC 5568 §4, §6.2.1.2: the NCoA must be valid on the link and unique (HAck Code 1).
+    nar = router(NAR, NAR_PREFIX, PAR, PAR_PREFIX)
+    signer = RouterAuthenticator((RouterKey(peer=NAR, security_association=PAIR),))
+    off_link = replace(_hi(1, signer, 1.0), payload=signer.sign(HandoverInitiate(
+        sequence=50, code=0, options=(
+            IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS,
+                                    prefix_length=128, address=IPv6Address("2001:db8:77::1")),
+            MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE,
+                               address=mac(1)))), source=PAR, destination=NAR, now=1.0))
+    codes = []
+    for packet, at in ((off_link, 1.0), (_hi(2, signer, 1.1), 1.1)):
+        codes += [a.packet.payload.code for a in _actions(nar, packet, at)
+                  if isinstance(a, Transmit)]
+    # Another node's HI naming the NCoA just prepared for node 2.
+    other = signer.sign(HandoverInitiate(sequence=51, code=0, options=(
+        IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS,
+                                prefix_length=128, address=on(NAR_PREFIX, 2)),
+        MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE, address=mac(9)))),
+        source=PAR, destination=NAR, now=1.2)
+    codes += [a.packet.payload.code for a in _actions(nar, IPv6Packet(
+        src=PAR, dst=NAR, payload=other), 1.2) if isinstance(a, Transmit)]
+    assert codes == [1, 0, 1]
+
+
+def test_nar_takes_a_una_only_from_its_target_with_hop_limit_255():
+    # RFC 5568 §6.3 / RFC 4861 §7.1.2: Hop Limit 255, and here Source = Target (the node
+    # announces its own NCoA); anything else is not a UNA for the handover.
+    nar = router(NAR, NAR_PREFIX, PAR, PAR_PREFIX)
+    signer = RouterAuthenticator((RouterKey(peer=NAR, security_association=PAIR),))
+    _actions(nar, _hi(3, signer, 1.0), 1.0)
+    for packet in (replace(_una(3), hop_limit=64), replace(_una(3), src=on(NAR_PREFIX, 4))):
+        actions = _actions(nar, packet, 1.1)
+        assert Claim(address=on(NAR_PREFIX, 3), active=False) not in actions
+    assert nar.fast_handover.nar.handovers  # still proxying: no UNA seen
+    assert Claim(address=on(NAR_PREFIX, 3), active=False) in _actions(nar, _una(3), 1.2)
+
+
+def test_nar_answers_a_retransmitted_hi_alike():
+    # RFC 5568 §6.2.1.1: a retransmission carries the same sequence number; the NAR answers
+    # it with the same HAck and prepares nothing twice.
+    nar = router(NAR, NAR_PREFIX, PAR, PAR_PREFIX, addresses_in_use=frozenset(
+        {on(NAR_PREFIX, 6)}))
+    signer = RouterAuthenticator((RouterKey(peer=NAR, security_association=PAIR),))
+    first = _actions(nar, _hi(6, signer, 1.0), 1.0)
+    again = _actions(nar, _hi(6, signer, 1.1), 1.1)  # re-signed, same sequence
+    codes = [a.packet.payload.code for a in first + again if isinstance(a, Transmit)]
+    assert codes == [1, 1]
+
+
+def test_par_refuses_the_handover_on_an_unknown_hack_code():
+    # HAck codes of 128 and above refuse the handover (RFC 5568 §6.2.1.2), unknown ones too.
+    par = router(PAR, PAR_PREFIX, NAR, NAR_PREFIX, handover_keys=(KEY0,))
+    actions = _actions(par, _fbu_packet(KEY0, ncoa=on(NAR_PREFIX, 0)), 1.0)
+    (hi,) = [a.packet.payload for a in actions if isinstance(a, Transmit)
+             and isinstance(a.packet.payload, HandoverInitiate)]
+    signer = RouterAuthenticator((RouterKey(peer=PAR, security_association=PAIR),))
+    hack = signer.sign(HandoverAcknowledge(sequence=hi.sequence, code=200), source=NAR,
+                       destination=PAR, now=1.1)
+    actions = _actions(par, IPv6Packet(src=NAR, dst=PAR, payload=hack), 1.1)
+    fbacks = [a.packet.payload for a in actions if isinstance(a, Transmit)
+              and isinstance(a.packet.payload, FastBindingAcknowledgement)]
+    assert fbacks and {f.status for f in fbacks} == {128}
+    assert par.fast_handover.par.binding(on(PAR_PREFIX, 0)) is None
+
+
+def test_par_forwards_reverse_tunnelled_packets_with_one_hop_less():
+    from mipshop.wire.ipv6 import encapsulate
+
+    par = router(PAR, PAR_PREFIX, NAR, NAR_PREFIX, handover_keys=(KEY0,))
+    actions = _actions(par, _fbu_packet(KEY0, ncoa=on(NAR_PREFIX, 0)), 1.0)
+    (hi,) = [a.packet.payload for a in actions if isinstance(a, Transmit)
+             and isinstance(a.packet.payload, HandoverInitiate)]
+    signer = RouterAuthenticator((RouterKey(peer=PAR, security_association=PAIR),))
+    hack = signer.sign(HandoverAcknowledge(sequence=hi.sequence, code=0), source=NAR,
+                       destination=PAR, now=1.1)
+    _actions(par, IPv6Packet(src=NAR, dst=PAR, payload=hack), 1.1)
+    sent = []
+    for at, hops in ((2.0, 2), (2.1, 1)):
+        inner = IPv6Packet(src=on(PAR_PREFIX, 0), dst=IPv6Address("2001:db8:100::10"),
+                           hop_limit=hops, payload=UDPDatagram(src_port=1, dst_port=2, data=b"u"))
+        sent += [a.packet for a in _actions(par, encapsulate(inner, src=on(NAR_PREFIX, 0),
+                                                             dst=PAR), at)
+                 if isinstance(a, Transmit) and isinstance(a.packet.payload, UDPDatagram)]
+    assert [p.hop_limit for p in sent] == [1]
+    assert par.counters["drop.hop_limit"] == 1

@@ -249,3 +249,42 @@ def test_bu_with_neither_m_nor_h_is_ignored():
     assert answers(scn) == []
     (ignored,) = scn.net.events_of("bu.ignored", "map1")
     assert ignored.fields["reason"] == "not_served"
+
+
+def test_allocating_map_refuses_a_deregistration_of_another_rcoa():
+    # The SA's RCoA is assigned only to registrations: a de-registration naming another
+    # address is refused (129) and the node's own binding stays.
+    scn = build_hmip(maps={"map1": {"allocate_rcoa": True}})
+    inject(scn, local_bu(at=1.0, sequence=1), 1.0)
+    inject(scn, local_bu(at=2.0, sequence=2, lifetime=0,
+                         rcoa=IPv6Address("2001:db8:a1::42")), 2.0)
+    assert [p.payload.status for p in answers(scn)] == [0, S.ADMINISTRATIVELY_PROHIBITED]
+    assert scn.maps["map1"].cache.lookup(RCOA, scn.net.now).care_of_address == LCOA
+
+
+@pytest.mark.parametrize(("proposal", "kept"), [
+    (IPv6Address("2001:db8:a1::5"), True),  # free, in the prefix: kept
+    (IPv6Address("2001:db8:a1::6"), False),  # in use on the link: another one
+    (IPv6Address("2001:db8:a2::5"), False),  # outside the MAP's prefix: another one
+])
+def test_allocating_map_without_an_sa_keeps_a_free_proposal_or_assigns_one(proposal, kept):
+    scn = build_hmip(maps={"map1": {"allocate_rcoa": True, "accept_unauthenticated": True,
+                                    "addresses_in_use": frozenset(
+                                        {IPv6Address("2001:db8:a1::6")})}})
+    inject(scn, local_bu(at=1.0, sequence=1, rcoa=proposal, credentials=None), 1.0)
+    (ba,) = answers(scn)
+    assert ba.payload.status == 0
+    assigned = ba.routing_home_address
+    assert (assigned == proposal) is kept
+    assert assigned in scn.maps["map1"].config.rcoa_prefix
+    assert assigned != IPv6Address("2001:db8:a1::6")
+
+
+def test_allocating_map_without_an_sa_does_not_hand_out_a_bound_rcoa():
+    scn = build_hmip(maps={"map1": {"allocate_rcoa": True, "accept_unauthenticated": True}})
+    inject(scn, local_bu(at=1.0, sequence=1), 1.0)  # mn1's SA binds RCOA
+    inject(scn, local_bu(at=2.0, sequence=1, lcoa=lcoa("d1b"), credentials=None), 2.0)
+    first, second = answers(scn)
+    assert first.routing_home_address == RCOA
+    assert second.payload.status == 0 and second.routing_home_address != RCOA
+    assert scn.maps["map1"].cache.lookup(RCOA, scn.net.now).care_of_address == LCOA

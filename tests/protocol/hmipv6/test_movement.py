@@ -496,3 +496,41 @@ def test_map_ba_with_a_forged_authenticator_is_ignored():
     undo()
     scn.run(10)
     assert scn.net.events_of("map.registered", "mn")
+
+
+def _held_map_bu(scn):
+    undo = scn.net.drop_if(lambda p, r: r.sender == "map1"
+                           and isinstance(p.payload, BindingAcknowledgement))
+    scn.move("d1a", at=1.0)
+    scn.run(2.1)
+    (_r, bu_packet), = scn.net.packets(BindingUpdate, sender="mn")
+    return undo, bu_packet.payload
+
+
+def _map_ba(bu, *, status, timestamp):
+    ba = protect_mn_ha(BindingAcknowledgement(status=status, sequence=bu.sequence, lifetime=600),
+                       MAP_CREDENTIALS, timestamp=timestamp, care_of_address=lcoa("d1a"),
+                       home_address=rcoa("map1"))
+    return encode_packet(IPv6Packet(src=MAP1, dst=lcoa("d1a"), payload=ba, extension_headers=(
+        RoutingHeaderType2(home_address=rcoa("map1")),)))
+
+
+def test_map_ba_status_128_is_a_rejection():
+    scn = build_hmip()
+    _undo, bu = _held_map_bu(scn)
+    scn.net.inject(_map_ba(bu, status=128, timestamp=bu.options[1].timestamp), "mn", "wlan0",
+                   at=2.2)
+    scn.run(2.4)
+    assert not scn.net.events_of("map.registered", "mn")
+    assert scn.net.events_of("map.rejected", "mn")
+
+
+def test_map_ba_echoing_another_timestamp_is_ignored():
+    # RFC 4285 §6: a BA that does not echo the BU's timestamp is discarded.
+    scn = build_hmip()
+    _undo, bu = _held_map_bu(scn)
+    scn.net.inject(_map_ba(bu, status=0, timestamp=bu.options[1].timestamp - (5 << 32)),
+                   "mn", "wlan0", at=2.2)
+    scn.run(2.4)
+    assert scn.mn.counters["auth.map_ba_replay"] == 1
+    assert not scn.net.events_of("map.registered", "mn")

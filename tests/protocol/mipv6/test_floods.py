@@ -177,7 +177,7 @@ def test_one_node_is_limited_to_its_registration_rate():
 def test_registrations_from_many_nodes_stop_at_max_bindings_dad_included(dad: float):
     n, limit = 3000, 2000
     agent = home_agent(n, max_bindings=limit, dad_duration=dad,
-                       max_pending_dad=limit if dad else DEFAULT_MAX_PENDING_DAD)
+                       max_pending_dad=n if dad else DEFAULT_MAX_PENDING_DAD)
     packets = [bu_packet(i, src=source(i), at=1.0 + i * 0.0001) for i in range(n)]
     sent, _ = feed(agent, packets, step=0.0001)
     # With DAD the first `limit` wait for it, and count against the limit meanwhile.

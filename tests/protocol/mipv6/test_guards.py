@@ -200,3 +200,196 @@ def test_mobile_node_takes_tunnelled_packets_from_its_home_agent_only():
                  and isinstance(d.packet.payload, UDPDatagram)]
     assert [d.time for d in delivered] == [6.0]
     assert scn.mn.counters["drop.tunnel_not_from_home_agent"] == 1
+
+
+# -- more guards mutation testing found unchecked ----------------------------------------------
+
+
+def _bu(i, *, src, at, sequence=1, creds_=None, lifetime=600, options=None):
+    from tests.protocol.mipv6.test_floods import bu_packet
+
+    packet = bu_packet(i, src=src, at=at, sequence=sequence, credentials=creds_,
+                       lifetime=lifetime)
+    return packet
+
+
+def test_home_agent_discards_a_bu_for_a_care_of_address_that_is_not_unicast_routable():
+    # RFC 6275 §6.1.7: such a BU "MUST be silently discarded" (here a link-local CoA, with a
+    # valid home address).
+    agent = home_agent(dad_duration=0.0)
+    bad = _bu(0, src=IPv6Address("fe80::99"), at=1.0)
+    assert _answers(agent, bad, 1.0) == []
+    assert agent.counters["drop.not_unicast_routable"] == 1 and len(agent.cache) == 0
+    (ba,) = _answers(agent, _bu(0, src=source(1), at=2.0, sequence=2), 2.0)
+    assert ba.payload.status == S.ACCEPTED
+
+
+def test_home_agent_binding_errors_are_limited_per_source_not_overall():
+    # Each source gets its own Binding Error within the same second (RFC 6275 §9.3.3 limits
+    # the rate per destination; an overall cap is separate).
+    from mipshop.wire.mh import UnknownMobilityMessage
+
+    agent = home_agent()
+    errors = []
+    for i in range(3):
+        packet = IPv6Packet(src=source(i), dst=HA,
+                            payload=UnknownMobilityMessage(mh_type=200, data=bytes(10)))
+        errors += _answers(agent, packet, 1.0 + i * 0.01)
+    assert [p.dst for p in errors] == [source(0), source(1), source(2)]
+
+
+def test_unauthenticated_registration_binds_the_care_of_address_it_names():
+    agent = home_agent(accept_unauthenticated=True, dad_duration=0.0)
+    bu = BindingUpdate(sequence=1, lifetime=600, ack=True, home_registration=True,
+                       options=(AlternateCareOfAddress(address=source(7)),))
+    packet = IPv6Packet(src=source(8), dst=HA, payload=bu, extension_headers=(
+        DestinationOptions(options=(HomeAddressOption(home_address=home(0)),)),))
+    (ba,) = _answers(agent, packet, 1.0)
+    assert ba.payload.status == S.ACCEPTED
+    assert agent.cache.lookup(home(0), 1.0).care_of_address == source(7)
+
+
+def test_reverse_tunnelled_packets_are_forwarded_with_one_hop_less():
+    # RFC 8200 §3 / RFC 2473 §3: the decapsulated packet is forwarded, its Hop Limit
+    # decremented by one; a packet whose Hop Limit would reach 0 is dropped.
+    from mipshop.wire.ipv6 import encapsulate
+
+    agent = home_agent(dad_duration=0.0)
+    _answers(agent, _bu(0, src=source(1), at=1.0), 1.0)
+    sent = []
+    for at, hops in ((2.0, 2), (3.0, 1)):
+        inner = IPv6Packet(src=home(0), dst=CN, hop_limit=hops,
+                           payload=UDPDatagram(src_port=1, dst_port=2, data=b"up"))
+        agent.receive(encapsulate(inner, src=source(1), dst=HA), "home", at)
+        sent += [a.packet for a in agent.pull_actions() if isinstance(a, Transmit)
+                 and isinstance(a.packet.payload, UDPDatagram)]
+    assert [(p.dst, p.hop_limit) for p in sent] == [(CN, 1)]
+    assert agent.counters["drop.hop_limit"] == 1
+
+
+def test_correspondent_enforces_its_binding_limit():
+    cn = CorrespondentNode("cn", random.Random(1), CorrespondentConfig(
+        address=CN, accept_unauthenticated=True, max_bindings=1))
+    cn.start(0.0)
+    cn.pull_actions()
+    answers = []
+    for i in range(2):
+        bu = BindingUpdate(sequence=1, lifetime=100, ack=True)
+        cn.receive(IPv6Packet(src=source(i), dst=CN, payload=bu, extension_headers=(
+            DestinationOptions(options=(HomeAddressOption(home_address=home(i)),)),)),
+            "eth0", 1.0 + i)
+        answers += [a.packet.payload.status for a in cn.pull_actions()
+                    if isinstance(a, Transmit)]
+    assert answers == [S.ACCEPTED, S.INSUFFICIENT_RESOURCES]
+    assert len(cn.cache) == 1
+
+
+def test_correspondent_binding_errors_are_limited_per_source_not_overall():
+    cn = _cn()
+    errors = []
+    for i in range(3):
+        cn.receive(IPv6Packet(src=source(i), dst=CN, payload=None, extension_headers=(
+            DestinationOptions(options=(HomeAddressOption(home_address=home(i)),)),)),
+            "eth0", 1.0 + i * 0.01)
+        errors += [a.packet.dst for a in cn.pull_actions() if isinstance(a, Transmit)]
+    assert errors == [source(0), source(1), source(2)]
+
+
+def test_correspondent_drops_authorization_data_without_nonce_indices():
+    # RFC 6275 §9.5.1: both options are needed; either alone is silently discarded.
+    from mipshop.wire.mh_options import BindingAuthorizationData
+
+    cn = CorrespondentNode("cn", random.Random(1), CorrespondentConfig(address=CN))
+    bu = BindingUpdate(sequence=1, lifetime=100, ack=True, options=(
+        BindingAuthorizationData(authenticator=bytes(12)),))
+    cn.receive(IPv6Packet(src=source(1), dst=CN, payload=bu, extension_headers=(
+        DestinationOptions(options=(HomeAddressOption(home_address=home(0)),)),)), "eth0", 1.0)
+    assert not [a for a in cn.pull_actions() if isinstance(a, Transmit)]
+    assert cn.counters["auth.unauthenticated"] == 1 and len(cn.cache) == 0
+
+
+def test_unauthenticated_correspondent_binding_deleted_leaves_nothing_behind():
+    # Without nonces nothing can replay it: no inactive entry (and no crash).
+    cn = _cn()
+    _bind(cn, sequence=1, coa=source(1), at=1.0)
+    bu = BindingUpdate(sequence=2, lifetime=0, ack=True)
+    cn.receive(IPv6Packet(src=source(1), dst=CN, payload=bu, extension_headers=(
+        DestinationOptions(options=(HomeAddressOption(home_address=home(0)),)),)), "eth0", 2.0)
+    (ba,) = [a.packet.payload for a in cn.pull_actions() if isinstance(a, Transmit)]
+    assert ba.status == S.ACCEPTED and len(cn.cache) == 0 and cn.retired == {}
+
+
+def test_verifiers_refuse_a_message_without_their_option_or_with_another_spi():
+    import dataclasses as dc
+
+    from mipshop.protocol.mipv6.signalling import (
+        sign_binding_authorization,
+        verify_binding_authorization,
+        verify_mn_ha,
+    )
+
+    bu = BindingUpdate(sequence=1, lifetime=600, home_registration=True)
+    assert not verify_mn_ha(bu, creds(0), care_of_address=source(1), home_address=home(0))
+    signed = protect_mn_ha(bu, creds(0), timestamp=5, care_of_address=source(1),
+                           home_address=home(0))
+    assert verify_mn_ha(signed, creds(0), care_of_address=source(1), home_address=home(0))
+    other_spi = dc.replace(creds(0), security_association=dc.replace(
+        creds(0).security_association, spi=4321))
+    assert not verify_mn_ha(signed, other_spi, care_of_address=source(1),
+                            home_address=home(0))
+    kbm = bytes(range(20))
+    assert not verify_binding_authorization(bu, kbm, care_of_address=source(1),
+                                            correspondent=CN)
+    bare = BindingUpdate(sequence=1, lifetime=4)
+    assert not verify_binding_authorization(bare, kbm, care_of_address=source(1),
+                                            correspondent=CN)
+    ok = sign_binding_authorization(bare, kbm, care_of_address=source(1), correspondent=CN)
+    assert verify_binding_authorization(ok, kbm, care_of_address=source(1), correspondent=CN)
+
+
+def test_mobile_node_treats_status_128_as_a_rejection():
+    # RFC 6275 §6.1.8: values of 128 and above are rejections (128: reason unspecified).
+    scn = _scenario_waiting_for_the_ba()
+    sequence = scn.mn.home.entry.sequence
+    scn.net.inject(_mn_ba(scn, status=128, sequence=sequence), "mn", "wlan0", at=3.0)
+    scn.run(3.1)
+    (rejected,) = scn.net.events_of("home.rejected", "mn")
+    assert rejected.fields["status"] == 128
+    assert not scn.net.events_of("home.registered", "mn")
+
+
+def test_mobile_node_stops_retransmitting_once_the_ba_arrives():
+    from tests.protocol.scenario import HA_ADDRESS, build
+
+    scn = build(mn={"home_binding_lifetime": 600.0})
+    scn.move("visited1", at=1.0)
+    scn.run(60)
+    bus = [r.time for r, p in scn.net.packets(BindingUpdate, sender="mn") if p.dst == HA_ADDRESS]
+    assert len(bus) == 1 and scn.net.events_of("home.registered", "mn")
+
+
+def test_mobile_node_ignores_a_late_ba_for_an_earlier_transmission():
+    # RFC 4285 §6: the BA must echo the timestamp of the BU just sent; one echoing an earlier
+    # transmission's is discarded.
+    from mipshop.protocol.mipv6.signalling import read_mn_ha
+    from mipshop.wire.ext_headers import RoutingHeaderType2
+    from mipshop.wire.ipv6 import encode_packet
+    from tests.protocol.scenario import CREDENTIALS, HA_ADDRESS, HOME_ADDRESS
+
+    scn = _scenario_waiting_for_the_ba()
+    scn.run(6.0)  # the BU is retransmitted (a new timestamp)
+    sent = [p for _r, p in scn.net.packets(BindingUpdate, sender="mn") if p.dst == HA_ADDRESS]
+    assert len(sent) >= 2
+    first = sent[0]
+    # Authentic, for the sequence number awaited now, but echoing the first BU's timestamp.
+    ba = protect_mn_ha(BindingAcknowledgement(status=0, sequence=sent[-1].payload.sequence,
+                                              lifetime=600), CREDENTIALS,
+                       timestamp=read_mn_ha(first.payload).timestamp,
+                       care_of_address=sent[-1].src, home_address=HOME_ADDRESS)
+    scn.net.inject(encode_packet(IPv6Packet(src=HA_ADDRESS, dst=sent[-1].src, payload=ba,
+                                            extension_headers=(RoutingHeaderType2(
+                                                home_address=HOME_ADDRESS),))),
+                   "mn", "wlan0", at=6.1)
+    scn.run(6.2)
+    assert scn.mn.counters["auth.ba_replay"] == 1
+    assert not scn.net.events_of("home.registered", "mn")
