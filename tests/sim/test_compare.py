@@ -3,10 +3,12 @@ against each other, and against the analytic model), determinism, captures, many
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -234,7 +236,7 @@ def test_a_hundred_mobile_nodes_walking_report_distributions() -> None:
 
 
 @pytest.mark.parametrize("name", ["reference", "lossy-wifi", "slow-scan", "dhcpv6",
-                                  "campus-random-waypoint"])
+                                  "campus-random-waypoint", "city"])
 def test_each_example_runs(name: str) -> None:
     scenario = load_scenario(EXAMPLES / f"{name}.toml")
     if scenario.movement.model == "ping_pong":
@@ -250,3 +252,53 @@ def test_each_example_runs(name: str) -> None:
 
 def test_movement_model_is_part_of_the_scenario() -> None:
     assert isinstance(REFERENCE.movement, Movement) and REFERENCE.movement.model == "ping_pong"
+
+
+def _two_domains(**traffic: object) -> Any:
+    from mipshop.sim.scenario import scenario_from_dict
+
+    return scenario_from_dict({
+        "mobile_nodes": 6,
+        "movement": {"model": "random_waypoint", "grid_columns": 4, "grid_rows": 1,
+                     "cell_m": 40.0, "speed_min_mps": 8.0, "speed_max_mps": 12.0,
+                     "duration_s": 40.0},
+        "topology": {"maps": 2, "ar_links": "none"},
+        "address": {"optimistic_dad": True},
+        "traffic": {"call_every": 3, **traffic},
+    })
+
+
+def test_crossing_into_another_map_domain_registers_the_new_rcoa_with_the_home_agent() -> None:
+    from mipshop.sim import compare as run
+
+    scenario = _two_domains()
+    world = run._build(scenario, "hmipv6", 2, False, keep_history=True)
+    world.network.run(until=scenario.duration + run.DRAIN)
+    net = world.network
+    assert sorted(net.nodes) == sorted(["core", "cn", "ha", "map0", "map1", "mn0", "mn1",
+                                        "mn2", "mn3", "mn4", "mn5", "ar0", "ar1", "ar2",
+                                        "ar3"])
+    assert not any(name.startswith("ar0-ar") for name in net.links)  # ar_links = "none"
+    crossed = 0
+    for mobile in world.mobiles:
+        name = mobile.node.name
+        maps = [e.event.fields["map"] for e in net.events_of("map.registered", name)
+                if not e.event.fields.get("previous")]
+        homes = [e.event.fields.get("care_of_address") for e in
+                 net.events_of("home.registered", name)]
+        changes = sum(1 for a, b in itertools.pairwise(maps) if a != b)
+        crossed += changes
+        # RFC 5380 §6.1: a new MAP means a new RCoA, which the home agent must learn.
+        assert len(net.events_of("home.bu_sent", name)) >= changes + 1
+        assert homes or not maps
+    assert crossed > 0
+    result = run._measure(world)
+    assert result.handovers > 0 and result.packets_sent > 0
+
+
+def test_calls_ride_on_every_kth_node_only() -> None:
+    every = run_protocol(_two_domains(call_every=1), "hmipv6", seed=2)
+    some = run_protocol(_two_domains(), "hmipv6", seed=2)
+    # Nodes 0 and 3 of six carry the call, each way, each as many packets as any call.
+    assert every.packets_sent > 0 and some.packets_sent * 3 == every.packets_sent
+    assert some.uplink["sent"] * 3 == every.uplink["sent"]

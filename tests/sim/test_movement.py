@@ -140,3 +140,25 @@ def test_random_waypoint_legs_are_the_trajectory_drawn_lazily() -> None:
     while len(points) < len(path.waypoints):
         points.extend(next(legs))
     assert tuple(points) == path.waypoints
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32), st.sampled_from([0.0, 1.0, 3.0, 6.0, 12.0, 20.0]),
+       st.sampled_from([0.0, 2.0, 30.0]))
+def test_a_handoff_never_goes_further_than_the_neighbourhood(seed: int, hysteresis: float,
+                                                             pause: float) -> None:
+    # The simulator's neighbourhood tables hold the access routers within that many cells.
+    ratio = 10 ** (hysteresis / 30.0)
+    reach = max(2, math.ceil(ratio / math.sqrt(2) + 0.5))
+    columns, rows, cell = 12, 10, 50.0
+    cells = grid(columns, rows, cell)
+    aps = {f"bss{k}": p for k, p in enumerate(cells)}
+    path = random_waypoint(random.Random(seed), cells, duration=900.0, speed=(0.5, 15.0),
+                           pause=pause)
+    first, decisions = handoffs_along(path, aps, step=0.05, hysteresis_db=hysteresis)
+    current = int(first.removeprefix("bss"))
+    for decision in decisions:
+        target = int(decision.target.removeprefix("bss"))
+        assert max(abs(target % columns - current % columns),
+                   abs(target // columns - current // columns)) <= reach
+        current = target

@@ -118,3 +118,33 @@ def test_every_example_loads(path: Path) -> None:
     scenario = load_scenario(path)
     assert isinstance(scenario, Scenario)
     assert scenario.name == path.stem
+
+
+def test_map_domains_are_the_squarest_blocks_of_the_grid() -> None:
+    from mipshop.sim.scenario import map_domains, scenario_from_dict
+
+    city = scenario_from_dict({"movement": {"model": "random_waypoint", "grid_columns": 20,
+                                            "grid_rows": 10}, "topology": {"maps": 10}})
+    domains = map_domains(city)
+    blocks = {d: [(k % 20, k // 20) for k, dd in enumerate(domains) if dd == d]
+              for d in range(10)}
+    for cells in blocks.values():
+        columns = {c for c, _r in cells}
+        rows = {r for _c, r in cells}
+        assert len(cells) == 20 and len(columns) == 4 and len(rows) == 5
+    # 7 domains do not tile a 4 x 4 grid: consecutive runs in row order instead.
+    odd = scenario_from_dict({"movement": {"model": "random_waypoint", "grid_columns": 4,
+                                           "grid_rows": 4}, "topology": {"maps": 7}})
+    assert map_domains(odd) == [k * 7 // 16 for k in range(16)]
+    assert map_domains(scenario_from_dict({"topology": {"maps": 2}})) == [0, 1]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[topology]\nmaps = 3", "topology.maps: must be at most the number of access points (2)"),
+    ('[topology]\nar_links = "ring"', 'topology.ar_links: must be one of "mesh", "none"'),
+    ("[routers]\nra_interval_s = 0", "routers.ra_interval_s: must be a number > 0"),
+    ("[traffic]\ncall_every = 0", "traffic.call_every: must be an integer >= 1"),
+])
+def test_topology_routers_and_calls_are_checked(text: str, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        scenario_from_toml(text)

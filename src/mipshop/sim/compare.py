@@ -61,7 +61,7 @@ from __future__ import annotations
 import functools
 import math
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
@@ -114,6 +114,7 @@ from .scenario import (
     Scenario,
     handover_schedule,
     lead_time,
+    map_domains,
     ping_pong_targets,
     scenario_to_dict,
 )
@@ -168,10 +169,46 @@ def home_address(index: int) -> IPv6Address:
     return IPv6Address(int(HOME_PREFIX.network_address) | (0x1_0000 + index))
 
 
-def regional_care_of_address(index: int) -> IPv6Address:
-    """Mobile node ``index``'s RCoA: the MAP prefix and its SLAAC identifier (RFC 5380 §6)."""
-    return IPv6Address(int(MAP_PREFIX.network_address)
+def map_prefix(domain: int) -> IPv6Network:
+    """The prefix of the MAP of domain ``domain`` (2001:db8:a1:<domain>::/64)."""
+    return IPv6Network(int(MAP_PREFIX.network_address) | (domain << 64)).supernet(64)
+
+
+def map_address(domain: int) -> IPv6Address:
+    """The address of the MAP of domain ``domain`` (``MAP_ADDRESS`` for domain 0)."""
+    return IPv6Address(int(MAP_ADDRESS) | (domain << 64))
+
+
+def regional_care_of_address(index: int, domain: int = 0) -> IPv6Address:
+    """Mobile node ``index``'s RCoA at the MAP of ``domain``: the MAP prefix and its SLAAC
+    identifier (RFC 5380 §6)."""
+    return IPv6Address(int(map_prefix(domain).network_address)
                        | interface_identifier_from_mac(mn_mac(index)))
+
+
+class _KeyServer(Mapping[int, Any]):
+    """An agent's security associations by SPI, made when a BU or FBU asks for one (SPIs
+    ``base .. base + count - 1``, one per mobile node, ``make(index)`` each): a city's agents
+    hold none in advance. The keys are what :func:`_credentials` and its kin give."""
+
+    __slots__ = ("base", "count", "make")
+
+    def __init__(self, base: int, count: int, make: Callable[[int], Any]) -> None:
+        self.base = base
+        self.count = count
+        self.make = make
+
+    def __getitem__(self, spi: int) -> Any:
+        index = spi - self.base
+        if not 0 <= index < self.count:
+            raise KeyError(spi)
+        return self.make(index)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.base, self.base + self.count))
+
+    def __len__(self) -> int:
+        return self.count
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -316,7 +353,58 @@ def _router_key(own: IPv6Address, peer: IPv6Address) -> RouterKey:
 
 
 def _handover_key(index: int) -> HandoverKey:
-    return HandoverKey(spi=200_000 + index, key=random.Random(f"mn-par-key/{index}").randbytes(20))
+    return HandoverKey(spi=_HANDOVER_SPI + index,
+                       key=random.Random(f"mn-par-key/{index}").randbytes(20))
+
+
+#: The first SPI of the MN-HA, MN-MAP and handover keys (one per mobile node, in order).
+_HA_SPI, _MAP_SPI, _HANDOVER_SPI = 1000, 100_000, 200_000
+
+
+def _home_credentials(index: int) -> MobilityCredentials:
+    """The home agent's side of mobile node ``index``'s SA: bound to its home address."""
+    return replace(_credentials(index), home_address=home_address(index))
+
+
+def _regional_credentials(index: int, *, domain: int) -> MobilityCredentials:
+    """A MAP's side of mobile node ``index``'s SA: bound to its RCoA there."""
+    return replace(_map_credentials(index),
+                   home_address=regional_care_of_address(index, domain))
+
+
+def _bound_handover_key(index: int, *, prefix: IPv6Network,
+                        reserved: bool = False) -> HandoverKey:
+    """An anchor's copy of mobile node ``index``'s handover key, bound to its address in
+    ``prefix`` (the PCoA on a PAR's link, the RCoA at a MAP anchor): its SLAAC address, or
+    with ``reserved`` its DHCPv6 host reservation there."""
+    host = 0x1_0000 + index if reserved else interface_identifier_from_mac(mn_mac(index))
+    return replace(_handover_key(index), previous_care_of_address=IPv6Address(
+        int(prefix.network_address) | host))
+
+
+def _neighbourhood(scenario: Scenario, index: int) -> list[int]:
+    """The access routers a handoff from access router ``index`` can go to, in order: every
+    other one on a line; on a grid those within ``reach`` cells, which keeps each
+    neighbourhood table, its router keys and a wildcard PrRtAdv (RFC 5568 §4) the size of a
+    street's, not of a city's. A node switches once its AP is ``r = 10 ** (h / 30)`` times
+    further than the nearest one (:class:`~.movement.HandoffFinder`), which is at most half a
+    cell's diagonal away: a cell ``k`` cells off is only entered unswitched when
+    ``k - 1/2 < r / sqrt(2)`` (two cells up to 6 dB of hysteresis; the tests check it)."""
+    m = scenario.movement
+    count = scenario.access_point_count
+    if m.model != "random_waypoint":
+        return [j for j in range(count) if j != index]
+    ratio = 10 ** (m.hysteresis_db / 30.0)
+    reach = max(2, math.ceil(ratio / math.sqrt(2) + 0.5))
+    columns = m.grid_columns
+    column, row = index % columns, index // columns
+    return [j for j in range(count) if j != index
+            and max(abs(j % columns - column), abs(j // columns - row)) <= reach]
+
+
+def _map_name(maps: int, domain: int) -> str:
+    """The aggregation router (and MAP entity) of ``domain``: ``map`` when there is one."""
+    return "map" if maps == 1 else f"map{domain}"
 
 
 def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
@@ -351,29 +439,39 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
     p2p("core-ha", core_ha, ha_up, links.core_ha)
     ha_node.add_route("::/0", "core", "2001:db8:ff01::1")
     core.add_route(HOME_PREFIX, "ha", "2001:db8:ff01::2")
-    # The aggregation router (the MAP's node).
-    agg = net.add_router("map")
-    agg_up, core_map = agg.add_interface("eth0"), core.add_interface("map")
-    agg_up.add_address("2001:db8:ff00::2/64")
-    core_map.add_address("2001:db8:ff00::1/64")
-    p2p("map-core", core_map, agg_up, links.map_core)
-    agg.add_route("::/0", "eth0", "2001:db8:ff00::1")
-    core.add_route(MAP_PREFIX, "map", "2001:db8:ff00::2")
-    core.add_route(AR_AGGREGATE, "map", "2001:db8:ff00::2")
+    # The aggregation routers (each hosts its domain's MAP), one per MAP domain.
+    maps = scenario.topology.maps
+    aggs: list[Node] = []
+    for m in range(maps):
+        name = _map_name(maps, m)
+        agg = net.add_router(name)
+        agg_up, core_map = agg.add_interface("eth0"), core.add_interface(name)
+        agg_up.add_address(f"2001:db8:ff00:{m:x}::2/64")
+        core_map.add_address(f"2001:db8:ff00:{m:x}::1/64")
+        p2p(f"{name}-core", core_map, agg_up, links.map_core)
+        agg.add_route("::/0", "eth0", f"2001:db8:ff00:{m:x}::1")
+        core.add_route(map_prefix(m), name, f"2001:db8:ff00:{m:x}::2")
+        if maps == 1:
+            core.add_route(AR_AGGREGATE, name, f"2001:db8:ff00:{m:x}::2")
+        aggs.append(agg)
 
     count = scenario.access_point_count
+    domains = map_domains(scenario)
     positions = _ap_positions(scenario)
     routers: list[Node] = []
     aps: list[AccessPoint] = []
     w = links.wireless
     for k in range(count):
+        agg = aggs[domains[k]]
         ar = net.add_router(f"ar{k}")
         up, down = ar.add_interface("up"), agg.add_interface(f"ar{k}")
         up.add_address(f"2001:db8:fe:{k:x}::2/64")
         down.add_address(f"2001:db8:fe:{k:x}::1/64")
-        p2p(f"ar{k}-map", down, up, links.ar_map)
+        p2p(f"ar{k}-{agg.name}", down, up, links.ar_map)
         ar.add_route("::/0", "up", f"2001:db8:fe:{k:x}::1")
         agg.add_route(ar_prefix(k), f"ar{k}", f"2001:db8:fe:{k:x}::2")
+        if maps > 1:
+            core.add_route(ar_prefix(k), agg.name, f"2001:db8:ff00:{domains[k]:x}::2")
         aps.append(integrated_access_point(
             net, ar, "wlan", f"bss{k}", position=positions[k],
             buffer_limit=scenario.wifi.ap_buffer_packets, delay=w.delay, bandwidth=w.bandwidth,
@@ -381,7 +479,7 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
         routers.append(ar)
     # AR-AR links, a full mesh: HI/HAck and the PAR -> NAR tunnel (RFC 5568 §4).
     pair = 0
-    for i in range(count):
+    for i in range(count if scenario.topology.ar_links == "mesh" else 0):
         for j in range(i + 1, count):
             a, b = routers[i].add_interface(f"peer{j}"), routers[j].add_interface(f"peer{i}")
             a.add_address(f"2001:db8:fd:{pair:x}::1/64")
@@ -392,69 +490,70 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
             pair += 1
 
     n = scenario.mobile_nodes
-    # Entities.
+    # Entities. The agents look each mobile node's keys up by SPI as its BUs and FBUs come.
     ha = HomeAgent("ha", kernel.rng("entity/ha"), HomeAgentConfig(
         router=RouterConfig(interface="home", address=HA_ADDRESS, prefix=HOME_PREFIX),
-        credentials=tuple(replace(_credentials(i), home_address=home_address(i))
-                          for i in range(n)),
+        credentials=_KeyServer(_HA_SPI, n, _home_credentials),
         wall_clock_offset=WALL_CLOCK))
     ha_node.host(ha)
     net.at(0.0, ha, ha.start)
-    map_options: tuple[MAPOption, ...] = ()
-    keys = tuple(_handover_key(i) for i in range(n)) if fmip else ()
     stateful = scenario.address.dhcpv6
     neighbours = [NeighborRouter(access_points=(ap.bssid,), link_layer_address=ap.bssid,
                                  address=IPv6Address(int(ar_prefix(k).network_address) | 1),
                                  prefix=ar_prefix(k), dhcp=stateful)
                   for k, ap in enumerate(aps)]
     map_anchored = protocol == "fhmipv6"
+    anchors = tuple(map_address(m) for m in range(maps)) if map_anchored else ()
+    map_options: list[MAPOption] = []
     if hier:
-        map_config = MapConfig(
-            address=MAP_ADDRESS, interface="eth0",
-            credentials=tuple(replace(_map_credentials(i),
-                                      home_address=regional_care_of_address(i))
-                              for i in range(n)),
-            allowed_lcoa_prefixes=tuple(ar_prefix(k) for k in range(count)),
-            wall_clock_offset=WALL_CLOCK)
-        map_rng = kernel.rng("entity/map")
-        # RFC 5568 §10 at the MAP anchor: each MN-MAP handover key redirects its owner's RCoA.
-        map_keys = tuple(replace(key, previous_care_of_address=regional_care_of_address(i))
-                         for i, key in enumerate(keys))
-        anchor = FastHandoverMap("map", map_rng, map_config, fast_handover=(
-            FastHandoverAnchorConfig(neighbors=tuple(neighbours), handover_keys=map_keys,
-                                     router_keys=tuple(_router_key(MAP_ADDRESS, nb.address)
-                                                       for nb in neighbours)))
-        ) if map_anchored else MobilityAnchorPoint("map", map_rng, map_config)
-        agg.host(anchor)
-        net.at(0.0, anchor, anchor.start)
-        map_options = (MAPOption(address=MAP_ADDRESS, distance=2, preference=10,
-                                 valid_lifetime=3600),)
+        lcoa_prefixes = tuple(ar_prefix(k) for k in range(count))
+        for m in range(maps):
+            name, address = _map_name(maps, m), map_address(m)
+            map_config = MapConfig(
+                address=address, interface="eth0",
+                credentials=_KeyServer(_MAP_SPI, n, functools.partial(_regional_credentials,
+                                                                      domain=m)),
+                allowed_lcoa_prefixes=lcoa_prefixes, wall_clock_offset=WALL_CLOCK)
+            map_rng = kernel.rng(f"entity/{name}")
+            # RFC 5568 §10 at the MAP anchor: each MN-MAP handover key redirects its owner's
+            # RCoA.
+            anchor = FastHandoverMap(name, map_rng, map_config, fast_handover=(
+                FastHandoverAnchorConfig(
+                    neighbors=tuple(neighbours),
+                    handover_keys=_KeyServer(_HANDOVER_SPI, n, functools.partial(
+                        _bound_handover_key, prefix=map_prefix(m))),
+                    router_keys=tuple(_router_key(address, nb.address) for nb in neighbours)))
+            ) if map_anchored else MobilityAnchorPoint(name, map_rng, map_config)
+            aggs[m].host(anchor)
+            net.at(0.0, anchor, anchor.start)
+            map_options.append(MAPOption(address=address, distance=2, preference=10,
+                                         valid_lifetime=3600))
     for k, (ar, ap) in enumerate(zip(routers, aps, strict=True)):
         prefix = ar_prefix(k)
+        own_map = (map_options[domains[k]],) if hier else ()
         fast = None
         # With DHCPv6 each mobile node has a host reservation on every access link (so that
         # its handover key can name the address it will have there).
         reserved = tuple((duid_ll(mn_mac(i)), IPv6Address(
             int(prefix.network_address) | (0x1_0000 + i))) for i in range(n)) if stateful else ()
         if fmip:
-            # RFC 5568 §10: each MN-PAR key redirects its owner's address on this link only.
-            bound = tuple(replace(key, previous_care_of_address=reserved[i][1] if stateful
-                                  else IPv6Address(int(prefix.network_address)
-                                                   | interface_identifier_from_mac(mn_mac(i))))
-                          for i, key in enumerate(keys))
             own = neighbours[k].address
-            peers = [nb.address for j, nb in enumerate(neighbours) if j != k]
+            near = [neighbours[j] for j in _neighbourhood(scenario, k)]
+            peers = [nb.address for nb in near]
             fast = FastHandoverRouterConfig(
-                neighbors=tuple(nb for j, nb in enumerate(neighbours) if j != k),
-                local_access_points=(ap.bssid,), handover_keys=bound,
-                router_keys=tuple(_router_key(own, peer) for peer in (
-                    *peers, *((MAP_ADDRESS,) if map_anchored else ()))),
+                neighbors=tuple(near),
+                local_access_points=(ap.bssid,),
+                # RFC 5568 §10: each MN-PAR key redirects its owner's address on this link only.
+                handover_keys=_KeyServer(_HANDOVER_SPI, n, functools.partial(
+                    _bound_handover_key, prefix=prefix, reserved=stateful)),
+                router_keys=tuple(_router_key(own, peer) for peer in (*peers, *anchors)),
                 buffer_packets=scenario.fmipv6.buffer_packets,
-                map_anchor=map_options[0] if map_anchored else None,
-                anchors=(MAP_ADDRESS,) if map_anchored else ())
+                map_anchor=own_map[0] if map_anchored else None,
+                anchors=anchors)
         router = AccessRouter(f"ar{k}", kernel.rng(f"entity/ar{k}"), RouterConfig(
             interface="wlan", address=IPv6Address(int(prefix.network_address) | 1),
-            prefix=prefix, link_layer_address=ap.bssid, map_options=map_options,
+            prefix=prefix, link_layer_address=ap.bssid, map_options=own_map,
+            ra_interval=scenario.routers.ra_interval_s,
             managed=stateful, autonomous=not stateful),
             fast_handover=fast,
             # RFC 8415: the link's DHCPv6 server, one address per mobile node at least.
@@ -482,14 +581,14 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
         node = net.add_node(f"mn{i}")
         mac = mn_mac(i)
         node.add_interface("wlan0", mac)
-        entity = MobileNode(f"mn{i}", kernel.rng(f"entity/mn{i}"), MobileNodeConfig(
+        entity = MobileNode(f"mn{i}", kernel.sparse_rng(f"entity/mn{i}"), MobileNodeConfig(
             home_address=home_address(i), home_prefix=HOME_PREFIX, home_agent=HA_ADDRESS,
             link_layer_address=mac, credentials=_credentials(i), wall_clock_offset=WALL_CLOCK,
             optimistic_dad=scenario.address.optimistic_dad,
             dad_delay=scenario.address.dad_delay_ms / 1000.0))
         if fmip:
             entity.clients.append(FastHandoverClient(
-                entity, FastHandoverClientConfig(key=keys[i])))
+                entity, FastHandoverClientConfig(key=_handover_key(i))))
         if hier:
             MapClient.install(entity, MapClientConfig(credentials=_map_credentials(i),
                                                       wall_clock_offset=WALL_CLOCK))
@@ -499,7 +598,7 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
                           keep_history=keep_history)
         mobile = _Mobile(i, node, entity, station)
         first, decisions = _movement(scenario, protocol, i, aps,
-                                     kernel.rng(f"movement/mn{i}"), finder)
+                                     kernel.sparse_rng(f"movement/mn{i}"), finder)
         station.associate(aps[first], at=0.1 + 0.001 * (i % 1000))
         mobile.mover = _Mover(scenario, protocol, net, mobile, by_name, decisions)
         _traffic(scenario, net, mobile, cn, cn_sender, recorder, keep_history)
@@ -542,6 +641,12 @@ def _finder(scenario: Scenario, protocol: str,
                          lead=lead_time(scenario, protocol))
 
 
+@functools.lru_cache(maxsize=4)
+def _cells(columns: int, rows: int, cell: float) -> tuple[tuple[float, float], ...]:
+    """The grid's cell centres, one tuple shared by every mobile node's path."""
+    return tuple(grid(columns, rows, cell))
+
+
 def _movement(scenario: Scenario, protocol: str, index: int, aps: list[AccessPoint],
               rng: random.Random,
               finder: HandoffFinder | None) -> tuple[int, Iterator[HandoffDecision]]:
@@ -553,7 +658,7 @@ def _movement(scenario: Scenario, protocol: str, index: int, aps: list[AccessPoi
         targets = ping_pong_targets(m.access_points, m.handovers)
         return 0, iter([HandoffDecision(t, aps[k].name, t - lead)
                         for t, k in zip(times, targets, strict=True)])
-    cells = grid(m.grid_columns, m.grid_rows, m.cell_m)
+    cells = _cells(m.grid_columns, m.grid_rows, m.cell_m)
     start = scenario.traffic.start_s
     names = [ap.name for ap in aps]
     found: Iterator[HandoffDecision]
@@ -655,7 +760,11 @@ def _traffic(scenario: Scenario, net: Network, mobile: _Mobile, cn: Node,
     interval = t.interval_ms / 1000
     stop = scenario.duration
     i = mobile.index
-    tracked = recorder.add_mobile(mobile.node.name, i, flow=t.downlink, trace=i == 0)
+    calling = i % t.call_every == 0
+    tracked = recorder.add_mobile(mobile.node.name, i, flow=t.downlink and calling,
+                                  trace=i == 0)
+    if not calling:
+        return
     if t.downlink:
         mobile.down_receiver = FlowReceiver(
             mobile.node, DOWNLINK_PORT, flow=i, keep_arrivals=keep,
@@ -687,6 +796,7 @@ def run_protocol(
     capture: Path | None = None,
     progress: Callable[[float], None] | None = None,
     wire_bytes: bool = False,
+    stats: dict[str, float] | None = None,
 ) -> ProtocolResult:
     """Run ``protocol`` on ``scenario`` with ``seed`` and measure it (module docstring).
 
@@ -696,6 +806,7 @@ def run_protocol(
     ``progress``: called with the fraction of simulated time done (at most ~100 times).
     ``wire_bytes``: carry every packet as bytes that each receiver decodes again
     (:mod:`.frame`); the results are the same, only slower.
+    ``stats``: filled with the kernel's ``events`` (callbacks run) and ``simulated_s``.
     """
     world = _build(scenario, protocol, seed, capture is not None, wire_bytes)
     net = world.network
@@ -705,6 +816,9 @@ def run_protocol(
         for k in range(1, steps + 1):
             net.kernel.schedule_at(end * k / steps, progress, k / steps)
     net.run(until=end)
+    if stats is not None:
+        stats["events"] = net.kernel.events_processed
+        stats["simulated_s"] = net.now
     if capture is not None and world.capture is not None:
         world.capture.write_pcapng(capture)
     return _measure(world)

@@ -75,7 +75,8 @@ class Link:
         self._joined = 0
         self._owners: dict[bytes, Interface] = {}
         self._proxied: set[bytes] = set()
-        self._holders: dict[bytes, list[Interface]] = {}
+        #: Every attached interface that has or proxies an address (one, or a list of them).
+        self._holders: dict[bytes, Interface | list[Interface]] = {}
         self._by_mac: dict[bytes, Interface] = {}
         self._routers: list[Interface] = []
 
@@ -120,9 +121,12 @@ class Link:
         """Record that ``interface`` answers for ``address`` (packed) on this link."""
         holders = self._holders.get(address)
         if holders is None:
-            self._holders[address] = [interface]
-        elif interface not in holders:
-            holders.append(interface)
+            self._holders[address] = interface
+        elif isinstance(holders, list):
+            if interface not in holders:
+                holders.append(interface)
+        elif holders is not interface:
+            self._holders[address] = [holders, interface]
         if proxy:
             self._owners[address] = interface
             self._proxied.add(address)
@@ -133,18 +137,25 @@ class Link:
         """Forget ``interface`` as an answerer for ``address``; another may take over (a
         proxy first, then an interface with the address, earliest joined first)."""
         holders = self._holders.get(address)
-        if holders is not None and interface in holders:
-            holders.remove(interface)
-            if not holders:
-                del self._holders[address]
+        others: list[Interface] = []
+        if holders is interface:
+            del self._holders[address]
+        elif isinstance(holders, list):
+            if interface in holders:
+                holders.remove(interface)
+            others = list(holders)
+            if len(holders) == 1:
+                self._holders[address] = holders[0]
+        elif holders is not None:
+            others = [holders]
         if self._owners.get(address) is not interface:
             return
         del self._owners[address]
         self._proxied.discard(address)
-        if not holders:
+        if not others:
             return
         joined = self.interfaces
-        others = sorted((o for o in holders if o in joined), key=joined.__getitem__)
+        others = sorted((o for o in others if o in joined), key=joined.__getitem__)
         for other in others:
             if address in other.proxied:
                 self.register(address, other, proxy=True)

@@ -70,6 +70,7 @@ _ALL_NODES = IPv6Address("ff02::1").packed
 _ALL_ROUTERS = IPv6Address("ff02::2").packed
 _SOLICITED_PREFIX = IPv6Address("ff02::1:ff00:0").packed[:13]
 _PROTO_UDP = 17
+_NONE: frozenset[bytes] = frozenset()
 
 #: Handler of an application bound to a UDP port: ``(packet, now, link_name)``.
 UDPHandler = Callable[[IPv6Packet, float, "str | None"], None]
@@ -188,7 +189,8 @@ class Interface:
         self.link_address = link_address
         self.addresses: dict[IPv6Address, int] = {}
         self.address_set: set[bytes] = set()
-        self.proxied: set[bytes] = set()
+        #: Addresses proxied here (an empty frozenset until the first: most have none).
+        self.proxied: set[bytes] | frozenset[bytes] = _NONE
         self.link: Link | None = None
         self.up = True
         self.down_handler: Callable[[Interface, Frame], None] | None = None
@@ -254,12 +256,11 @@ class RoutingTable:
     (the earliest wins among equal prefixes). No per-destination cache, so the table's size is
     the routes' count however many addresses packets are sent to."""
 
-    __slots__ = ("_by_length", "_count", "_lengths")
+    __slots__ = ("_by_length", "_lengths")
 
     def __init__(self) -> None:
-        self._by_length: dict[int, dict[bytes | int, list[tuple[int, Route]]]] = {}
+        self._by_length: dict[int, dict[bytes | int, list[Route]]] = {}
         self._lengths: list[int] = []
-        self._count = 0
 
     @staticmethod
     def _key(packed: bytes, length: int) -> bytes | int:
@@ -275,10 +276,9 @@ class RoutingTable:
             table = self._by_length[length] = {}
             self._lengths = sorted(self._by_length, reverse=True)
         entries = table.setdefault(self._key(route.prefix.network_address.packed, length), [])
-        if any(existing == route for _order, existing in entries):
+        if route in entries:
             return False
-        self._count += 1
-        entries.append((self._count, route))
+        entries.append(route)
         return True
 
     def remove(self, prefix: IPv6Network, interface: str, connected: bool | None) -> None:
@@ -292,7 +292,7 @@ class RoutingTable:
         entries = table.get(key)
         if not entries:
             return
-        kept = [(order, r) for order, r in entries
+        kept = [r for r in entries
                 if not (r.prefix == prefix and r.interface == interface
                         and (connected is None or r.connected == connected))]
         if kept:
@@ -312,14 +312,13 @@ class RoutingTable:
             else:
                 entries = by_length[length].get(int.from_bytes(packed, "big") >> (128 - length))
             if entries:
-                return entries[0][1]
+                return entries[0]
         return None
 
     def routes(self) -> list[Route]:
-        """Every route, longest prefix first, then in the order they were added."""
-        every = [(-length, order, route) for length, table in self._by_length.items()
-                 for entries in table.values() for order, route in entries]
-        return [route for _length, _order, route in sorted(every, key=lambda e: e[:2])]
+        """Every route, longest prefix first (equal prefixes in the order they were added)."""
+        return [route for length in self._lengths
+                for entries in self._by_length[length].values() for route in entries]
 
 
 class Node:
@@ -481,7 +480,9 @@ class Node:
             self._claims[packed] = hosted
             if claim.proxy_interface is not None:
                 interface = self.interfaces[claim.proxy_interface]
-                interface.proxied.add(packed)
+                if not interface.proxied:
+                    interface.proxied = set()
+                interface.proxied.add(packed)  # type: ignore[union-attr]
                 if interface.link is not None:
                     interface.link.register(packed, interface, proxy=True)
             return
@@ -489,7 +490,7 @@ class Node:
             del self._claims[packed]
         for interface in self.interfaces.values():
             if packed in interface.proxied:
-                interface.proxied.discard(packed)
+                interface.proxied.discard(packed)  # type: ignore[union-attr]
                 if interface.link is not None:
                     interface.link.unregister(packed, interface)
 

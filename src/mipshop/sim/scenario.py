@@ -187,6 +187,8 @@ class Traffic:
     start_s: float = _f(3.0, minimum=0.0)
     downlink: bool = True
     uplink: bool = True
+    #: Every that many mobile nodes carry the call (nodes 0, k, 2k, ...); 1: all of them.
+    call_every: int = _f(1, minimum=1, maximum=1_000_000)
 
     @property
     def packet_bytes(self) -> int:
@@ -216,18 +218,50 @@ class Fmipv6:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Topology:
+    """How the access routers hang together.
+
+    ``maps``: MAP domains (RFC 5380 §1: a MAP serves a region of access routers). Each domain
+    has its own aggregation router under the core, hosting its MAP when the protocol uses one;
+    a grid's access routers are split into ``maps`` rectangular blocks (as square as the grid
+    allows, else consecutive runs in row order), a line's into consecutive runs.
+    ``ar_links``: ``mesh`` links every two access routers (FMIPv6's HI/HAck and PAR->NAR
+    tunnel take it); ``none`` leaves that traffic to the aggregation routers (and to the core
+    between domains).
+    """
+
+    maps: int = _f(1, minimum=1, maximum=64)
+    ar_links: Literal["mesh", "none"] = "mesh"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Routers:
+    """What every access router does beyond forwarding.
+
+    ``ra_interval_s``: one unsolicited Router Advertisement every that many seconds
+    (MaxRtrAdvInterval, RFC 4861 §6.2.1: 4-1800 s, 600 s by default; RFC 6275 §7.5 lets
+    mobility links go lower, and 3 s keeps movement detection without link-layer triggers
+    quick). Each one reaches every mobile node on the link: it is what an idle node costs.
+    """
+
+    ra_interval_s: float = _f(3.0, minimum=0.0, exclusive_minimum=True, maximum=1800.0)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Scenario:
     """The full parameters of a comparison run (see the module docstring)."""
 
     name: str = "reference"
     description: str = ""
-    mobile_nodes: int = _f(1, minimum=1, maximum=10_000)
+    mobile_nodes: int = _f(1, minimum=1, maximum=1_000_000)
     links: Links = field(default_factory=Links)
     wifi: Wifi = field(default_factory=Wifi)
     movement: Movement = field(default_factory=Movement)
     traffic: Traffic = field(default_factory=Traffic)
     address: Address = field(default_factory=Address)
     fmipv6: Fmipv6 = field(default_factory=Fmipv6)
+    topology: Topology = field(default_factory=Topology)
+    routers: Routers = field(default_factory=Routers)
 
     @property
     def duration(self) -> float:
@@ -301,6 +335,22 @@ def lead_time(scenario: Scenario, protocol: str = "fmipv6") -> float:
     """The anticipation lead in use (configured, or :func:`auto_lead`), seconds."""
     lead = scenario.fmipv6.lead_ms
     return auto_lead(scenario, protocol) if lead is None else lead / 1000.0
+
+
+def map_domains(scenario: Scenario) -> list[int]:
+    """The MAP domain of each access point, in order (:class:`Topology`)."""
+    count, maps = scenario.access_point_count, scenario.topology.maps
+    m = scenario.movement
+    if m.model == "random_waypoint":
+        columns, rows = m.grid_columns, m.grid_rows
+        shapes = [(across, maps // across) for across in range(1, maps + 1)
+                  if maps % across == 0 and across <= columns and maps // across <= rows]
+        if shapes:
+            # The squarest blocks: cells per block across and down as close as they can be.
+            across, down = min(shapes, key=lambda s: (abs(columns / s[0] - rows / s[1]), s))
+            return [(k % columns) * across // columns + across * ((k // columns) * down // rows)
+                    for k in range(count)]
+    return [k * maps // count for k in range(count)]
 
 
 def ping_pong_targets(access_points: int, handovers: int) -> list[int]:
@@ -479,6 +529,10 @@ def _check_consistency(scenario: Scenario) -> None:
         raise ScenarioError(
             f"traffic.start_s: must be before the end of the run ({scenario.duration:g} s), "
             f"got {t.start_s:g}")
+    if scenario.topology.maps > scenario.access_point_count:
+        raise ScenarioError(
+            f"topology.maps: must be at most the number of access points "
+            f"({scenario.access_point_count}), got {scenario.topology.maps}")
     if m.model == "ping_pong" and m.first_handover_s <= t.start_s:
         raise ScenarioError(
             f"movement.first_handover_s: must be after traffic.start_s ({t.start_s:g} s), "
@@ -491,14 +545,17 @@ __all__ = [
     "LinkParams",
     "Links",
     "Movement",
+    "Routers",
     "Scenario",
     "ScenarioError",
+    "Topology",
     "Traffic",
     "Wifi",
     "auto_lead",
     "handover_schedule",
     "lead_time",
     "load_scenario",
+    "map_domains",
     "path_one_way",
     "ping_pong_targets",
     "reference_scenario",

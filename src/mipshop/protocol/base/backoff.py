@@ -6,7 +6,6 @@ deadlines); a :class:`RateLimiter` is told ``now`` on every call.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
@@ -191,14 +190,19 @@ class RateLimiter:
             raise ValueError(f"window must be positive, got {window}")
         self.rate = rate
         self.window = window
-        self._sent: dict[Hashable, deque[float]] = {}
+        # Lists, not deques: the sends of one window each, and a deque's first block alone is
+        # half a kilobyte (one per key, kept while a key is idle).
+        self._sent: dict[Hashable, list[float]] = {}
 
-    def _recent(self, key: Hashable, now: float) -> deque[float]:
+    def _recent(self, key: Hashable, now: float) -> list[float]:
         times = self._sent.get(key)
         if times is None:
-            return deque()
-        while times and times[0] + self.window <= now:
-            times.popleft()
+            return []
+        expired = 0
+        while expired < len(times) and times[expired] + self.window <= now:
+            expired += 1
+        if expired:
+            del times[:expired]
         if not times:
             del self._sent[key]
         return times
@@ -210,7 +214,7 @@ class RateLimiter:
     def record(self, key: Hashable, now: float) -> None:
         """Record a send of ``key`` at ``now`` (whether or not it was allowed)."""
         self._recent(key, now)
-        self._sent.setdefault(key, deque()).append(now)
+        self._sent.setdefault(key, []).append(now)
 
     def try_acquire(self, key: Hashable, now: float) -> bool:
         """Record a send at ``now`` and return True if allowed; return False otherwise."""

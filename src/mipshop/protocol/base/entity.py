@@ -21,7 +21,7 @@ from ...wire.ipv6 import IPv6Packet, decode_packet, mobility_header_bytes
 from .actions import Action, Event
 
 #: Heap size below which cancelled timers are left to surface on their own.
-_MIN_COMPACTION = 16
+_MIN_COMPACTION = 8
 #: [choice] Refusal events of one kind an entity emits per second (:meth:`Entity.refuse`);
 #: beyond it a flood is counted, not logged packet by packet.
 REFUSAL_EVENTS_PER_SECOND = 10

@@ -1,0 +1,153 @@
+"""City-sized runs: wall time, memory and handovers per CPU second, one protocol at a time.
+
+Method
+------
+The scenario is ``examples/city.toml`` (200 access routers in a 20 x 10 grid of 150 m cells,
+10 MAP domains, pedestrians by random waypoint for one simulated hour, a G.711 call on one
+node in a hundred, RFC 4861's default Router Advertisement interval), with ``--mobile-nodes``
+nodes. Every protocol runs in its own Python process, so that each peak RSS is that run's:
+
+- ``wall_s`` and ``cpu_s``: ``time.perf_counter`` and ``time.process_time`` around
+  :func:`mipshop.sim.compare.run_protocol` (building, running and measuring);
+- ``events``: kernel callbacks run; ``handovers``: completed handovers of every node;
+- ``peak_rss_bytes``: the process's peak resident set (``getrusage``), interpreter included;
+- ``bytes_per_mn``: that peak less the RSS before the run was built (interpreter and
+  imports), divided by the mobile nodes: what a node costs, its share of the 200 routers and
+  10 MAPs included;
+- ``handovers_per_cpu_s``: handovers / ``cpu_s`` (CPU time: the machine is shared, so wall
+  time depends on the load, reported in ``load_average``);
+- ``results_sha256``: digest of the run's results as ``mipshop simulate --json`` writes them,
+  so two runs with the same seed can be compared (they must be equal).
+
+Usage: ``python bench/scale.py --json --mobile-nodes N [--protocols P,...] [--seed S]
+[--duration S] [--scenario FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from mipshop.sim.compare import PROTOCOLS, results_to_dict, run_protocol
+from mipshop.sim.scenario import ScenarioError, load_scenario
+
+CITY = Path(__file__).resolve().parents[1] / "examples" / "city.toml"
+
+
+def _rss_bytes() -> int:
+    """The current resident set of this process."""
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def run_one(scenario_path: Path, protocol: str, mobile_nodes: int, seed: int,
+            duration: float | None) -> dict[str, Any]:
+    """One protocol in this process (called in a child process by :func:`main`)."""
+    scenario = load_scenario(scenario_path)
+    movement = scenario.movement
+    if duration is not None:
+        movement = dataclasses.replace(movement, duration_s=duration)
+    scenario = dataclasses.replace(scenario, mobile_nodes=mobile_nodes, movement=movement)
+    baseline = _rss_bytes()
+    stats: dict[str, float] = {}
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = run_protocol(scenario, protocol, seed=seed, stats=stats)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    digest = hashlib.sha256(json.dumps(results_to_dict(scenario, [result], seed=seed),
+                                       sort_keys=True).encode()).hexdigest()
+    return {
+        "protocol": protocol,
+        "mobile_nodes": mobile_nodes,
+        "simulated_s": scenario.duration,
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "handovers": result.handovers,
+        "events": int(stats["events"]),
+        "peak_rss_bytes": peak,
+        "baseline_rss_bytes": baseline,
+        "bytes_per_mn": round((peak - baseline) / mobile_nodes),
+        "handovers_per_cpu_s": round(result.handovers / cpu, 1) if cpu else None,
+        "calls": len(range(0, mobile_nodes, scenario.traffic.call_every)),
+        "packets_sent": result.packets_sent + result.uplink.get("sent", 0),
+        "disruption_ms_p50": result.disruption_ms["p50"],
+        "results_sha256": digest,
+    }
+
+
+def _protocols(text: str) -> tuple[str, ...]:
+    chosen = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [p for p in chosen if p not in PROTOCOLS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown protocol {unknown[0] if unknown else text!r} "
+            f"(expected some of {','.join(PROTOCOLS)})")
+    return chosen
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--mobile-nodes", type=_positive, required=True, metavar="N")
+    parser.add_argument("--protocols", type=_protocols, default=PROTOCOLS, metavar="LIST")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--duration", type=float, default=None, metavar="S",
+                        help="simulated seconds of movement (default: the scenario's hour)")
+    parser.add_argument("--scenario", type=Path, default=CITY, metavar="FILE")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        load_scenario(args.scenario)
+    except ScenarioError as exc:
+        print(f"scale.py: error: {exc}", file=sys.stderr)
+        return 2
+    if args.child:
+        (protocol,) = args.protocols
+        print(json.dumps(run_one(args.scenario, protocol, args.mobile_nodes, args.seed,
+                                 args.duration)))
+        return 0
+    results = []
+    load = os.getloadavg()
+    for protocol in args.protocols:
+        command = [sys.executable, __file__, "--child", "--mobile-nodes", str(args.mobile_nodes),
+                   "--protocols", protocol, "--seed", str(args.seed),
+                   "--scenario", str(args.scenario)]
+        if args.duration is not None:
+            command += ["--duration", str(args.duration)]
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        results.append(json.loads(done.stdout))
+        if not args.json:
+            row = results[-1]
+            print(f"{row['protocol']:<16} {row['mobile_nodes']:>7} MNs  "
+                  f"{row['wall_s']:>8.1f} s wall {row['cpu_s']:>8.1f} s CPU  "
+                  f"{row['handovers']:>8} handovers  {row['events']:>10} events  "
+                  f"{row['peak_rss_bytes'] / 2**20:>7.1f} MiB  {row['bytes_per_mn']:>6} B/MN  "
+                  f"{row['handovers_per_cpu_s']:>7} handovers/CPU s", flush=True)
+    if args.json:
+        print(json.dumps({"results": results, "cpus": os.cpu_count(),
+                          "load_average": [round(x, 2) for x in (*load, *os.getloadavg())],
+                          "python": sys.version.split()[0]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
