@@ -136,6 +136,24 @@ def build_parser() -> Parser:
                           "gives the bindings lost and the downlink outage (map: hmipv6 and "
                           "fhmipv6 only)")
 
+    swp = commands.add_parser(
+        "sweep", help="run a scenario over a grid of parameters on Dask; table and plots",
+        description="Run a scenario over a grid of parameters (a sweep file: TOML, see "
+                    "examples/sweeps/), every run a Dask task on a local cluster (one worker "
+                    "per core) or on --scheduler; write NAME.parquet, NAME.csv and "
+                    "NAME-<parameter>.png in --out. Runs already in NAME.runs.jsonl there are "
+                    "not run again. Progress goes to standard error.")
+    swp.add_argument("sweep", type=Path, metavar="SWEEP", help="sweep file (TOML)")
+    swp.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
+                     help="existing directory for the table, plots and journal (default .)")
+    swp.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="address of a running Dask scheduler (tcp://host:8786); default: a "
+                          "local cluster")
+    swp.add_argument("--workers", type=whole("workers", 1, 256), default=None, metavar="N",
+                     help="worker processes of the local cluster, 1 to 256 (default: one per "
+                          "core)")
+    swp.add_argument("--no-plots", action="store_true", help="write the table only")
+
     daemon = commands.add_parser(
         "daemon", help=f"run one node on real packets ({', '.join(DAEMON_ROLES)}; root)",
         description="Run one node on real packets in the current network namespace: "
@@ -158,6 +176,14 @@ def _check(args: argparse.Namespace) -> None:
         check_input_file(args.scenario, "scenario")
     elif command == "daemon":
         check_input_file(args.config, "--config")
+    elif command == "sweep":
+        from .sweep import load
+
+        check_input_file(args.sweep, "sweep")
+        args.loaded = load(args.sweep)
+        check_output_directory(args.out, "--out")
+        if args.scheduler is not None and args.workers is not None:
+            raise UsageError("--workers: the workers of --scheduler are the cluster's own")
     if command in ("compare", "simulate", "testbed"):
         check_output_file(args.json, "--json")
         check_output_directory(args.pcap, "--pcap")
@@ -226,6 +252,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         except NetError as exc:
             raise UsageError(str(exc).removeprefix("mipshop: ")) from None
         return run_testbed(args, console, progress_console)
+    if command == "sweep":
+        from .sweep import run_sweep
+
+        return run_sweep(args, progress_console)
     from ..net.daemon import serve
 
     return serve(args.role, str(args.config))

@@ -1,0 +1,292 @@
+"""``mipshop sweep SWEEP.toml``: a scenario over a grid of parameters, run on Dask.
+
+Every run (a grid point, a protocol, a seed: :class:`mipshop.sim.sweep.Task`) is one Dask task,
+on a local cluster of one single-threaded worker process per core by default (``--workers``),
+or on an existing cluster (``--scheduler tcp://host:8786``, whose workers have mipshop
+installed). Results stream back as runs finish, behind a progress bar on stderr, and each is
+appended at once to ``DIR/NAME.runs.jsonl`` (``--out DIR``, default the current directory;
+``NAME`` the sweep's name); a run that fails (an exception, or a worker that died more often
+than Dask retries it) is reported on stderr with its parameters, and the others go on. Run the
+same command again and the runs already in that journal (for the same base scenario) are not
+run again: an interrupted sweep resumes.
+
+At the end the table of every run of the grid, one row per run and protocol, every parameter
+a column (:func:`mipshop.sim.sweep.row`), is written to ``DIR/NAME.parquet`` and
+``DIR/NAME.csv``, and one figure per swept parameter to ``DIR/NAME-<parameter>.png``:
+disruption and loss (per handover), downlink and uplink, against the parameter, one line per
+protocol, the mean over seeds with its 95 % confidence interval, the other parameters held at
+their first value. Files are replaced atomically.
+
+Exit status: 0, 1 when a run failed (the table holds the others), 2 for a bad sweep file or
+output directory (one line naming the problem, before anything runs), 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..sim.sweep import Sweep, SweepError, Task, columns, load_sweep, mean_ci, run_task
+from .errors import UsageError
+from .files import replace_atomically
+
+#: The figures plotted against each parameter: (column or ratio, title).
+_PANELS = (
+    ("disruption_ms_mean", "disruption, downlink (ms)"),
+    (("packets_lost", "handovers"), "loss, downlink (packets per handover)"),
+    ("uplink_disruption_ms_mean", "disruption, uplink (ms)"),
+    (("uplink_lost", "handovers"), "loss, uplink (packets per handover)"),
+)
+
+
+@dataclass
+class Outcome:
+    """What :func:`execute` did: rows reused from an earlier run, runs made, runs failed."""
+
+    reused: int = 0
+    ran: int = 0
+    failed: list[tuple[Task, str]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_sweep(args: argparse.Namespace, console: Any) -> int:
+    """``mipshop sweep`` once :func:`mipshop.cli.main._check` has loaded the sweep
+    (``args.loaded``) and checked ``--out``."""
+    sweep: Sweep = args.loaded
+    out: Path = args.out
+    try:
+        client, cluster = _connect(args.scheduler, args.workers)
+    except OSError as exc:
+        raise UsageError(f"--scheduler {args.scheduler}: cannot connect: {exc}") from None
+    try:
+        outcome = execute(sweep, out, client, console=console)
+    except KeyboardInterrupt:
+        console.print(f"interrupted: the runs done are in {journal_path(sweep, out)}; the "
+                      "same command resumes")
+        raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    parquet, comma = write_table(sweep, outcome.rows, out)
+    if not args.no_plots:
+        write_plots(sweep, outcome.rows, out)
+    total = len(sweep.tasks())
+    console.print(f"{len(outcome.rows)} of {total} runs in {parquet} and {comma} "
+                  f"({outcome.ran} run now, {outcome.reused} already done, "
+                  f"{len(outcome.failed)} failed)")
+    return 1 if outcome.failed else 0
+
+
+def load(path: Path) -> Sweep:
+    """The sweep of ``path``, or a :class:`UsageError` naming the key at fault."""
+    try:
+        return load_sweep(path)
+    except SweepError as exc:
+        raise UsageError(f"sweep {path}: {exc}") from None
+
+
+def journal_path(sweep: Sweep, out: Path) -> Path:
+    """Where the rows are appended as runs finish."""
+    return out / f"{sweep.name}.runs.jsonl"
+
+
+def _connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
+    """A Dask client: on ``scheduler``, or on a new local cluster of single-threaded worker
+    processes (one per core unless ``workers``)."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        return Client(scheduler, timeout="10s"), None
+    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                           processes=True, dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def _stored(sweep: Sweep, out: Path) -> dict[str, dict[str, Any]]:
+    """Rows of ``out/runs.jsonl`` written for this sweep's base scenario, by task key."""
+    path = journal_path(sweep, out)
+    rows: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return rows
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut by an interruption: that run is done again
+            if entry.get("digest") == sweep.digest and "key" in entry and "row" in entry:
+                rows[entry["key"]] = entry["row"]
+    return rows
+
+
+def execute(
+    sweep: Sweep,
+    out: Path,
+    client: Any,
+    *,
+    run: Callable[[Task], dict[str, Any]] = run_task,
+    console: Any = None,
+) -> Outcome:
+    """Run the sweep's tasks not yet in its journal (:func:`journal_path`) on ``client``
+    (one Dask task per run), appending each row as it comes; returns the rows of every task
+    in grid order."""
+    from dask.distributed import as_completed
+
+    tasks = sweep.tasks()
+    stored = _stored(sweep, out)
+    outcome = Outcome(reused=sum(1 for t in tasks if t.key in stored))
+    todo = [t for t in tasks if t.key not in stored]
+    by_key: dict[str, Task] = {}
+    futures = []
+    for index, task in enumerate(todo):
+        future = client.submit(run, task, key=f"run-{sweep.digest}-{index}-{len(stored)}",
+                               pure=False)
+        by_key[future.key] = task
+        futures.append(future)
+    progress = _progress(console, len(tasks), outcome.reused)
+    with open(journal_path(sweep, out), "a", encoding="utf-8") as journal, progress:
+        bar = progress.add_task(sweep.name, total=len(tasks), completed=outcome.reused)
+        for future in as_completed(futures):
+            task = by_key[future.key]
+            try:
+                result = future.result()
+            except Exception as exc:  # a run's own error, or a worker lost too often
+                reason = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+                outcome.failed.append((task, reason))
+                parameters = ", ".join(f"{k} = {v}" for k, v in task.parameters.items())
+                message = f"run failed ({parameters}): {reason}"
+                if console is not None:
+                    console.print(message, markup=False, highlight=False)
+                else:
+                    print(message, file=sys.stderr)
+            else:
+                stored[task.key] = result
+                journal.write(json.dumps({"digest": sweep.digest, "key": task.key,
+                                          "row": result}) + "\n")
+                journal.flush()
+                outcome.ran += 1
+            finally:
+                future.release()
+            progress.update(bar, advance=1)
+    outcome.rows = [stored[t.key] for t in tasks if t.key in stored]
+    return outcome
+
+
+def _progress(console: Any, total: int, done: int) -> Any:
+    """A rich progress bar on ``console`` (or a silent stand-in without one)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                    disable=console is None)
+
+
+# -- outputs ------------------------------------------------------------------------------
+
+
+def write_table(sweep: Sweep, rows: list[dict[str, Any]], out: Path) -> tuple[Path, Path]:
+    """``NAME.parquet`` and ``NAME.csv`` in ``out``: one row per run, every parameter a
+    column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = columns(rows, sweep)
+    table = pa.table({name: pa.array([r.get(name) for r in rows]) for name in names})
+    parquet = out / f"{sweep.name}.parquet"
+    with replace_atomically(parquet, "--out") as temporary:
+        pq.write_table(table, temporary)
+    comma = out / f"{sweep.name}.csv"
+    with replace_atomically(comma, "--out") as temporary, open(
+            temporary, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=names, extrasaction="ignore")
+        writer.writeheader()
+        for entry in rows:
+            writer.writerow({k: ("" if v is None else v) for k, v in entry.items()})
+    return parquet, comma
+
+
+def _value(entry: dict[str, Any], what: Any) -> float:
+    if isinstance(what, tuple):
+        top, bottom = (entry.get(w) for w in what)
+        if top is None or not bottom:
+            return math.nan
+        return top / bottom
+    value = entry.get(what)
+    return math.nan if value is None else float(value)
+
+
+def write_plots(sweep: Sweep, rows: list[dict[str, Any]], out: Path) -> list[Path]:
+    """One figure per swept parameter (module docstring); returns the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    firsts = {path: values[0] for path, values in sweep.grid}
+    for path, values in sweep.grid:
+        others = {p: v for p, v in firsts.items() if p != path}
+        chosen = [r for r in rows if all(r.get(p) == _column_value(v) for p, v in others.items())]
+        panels = [(what, title) for what, title in _PANELS
+                  if any(not math.isnan(_value(r, what)) for r in chosen)]
+        if not panels:
+            continue
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        positions = list(values) if numeric else list(range(len(values)))
+        figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4),
+                                    squeeze=False)
+        for axis, (what, title) in zip(axes[0], panels, strict=True):
+            for protocol in sweep.protocols:
+                means, errors = [], []
+                for value in values:
+                    sample = [_value(r, what) for r in chosen if r.get("protocol") == protocol
+                              and r.get(path) == _column_value(value)]
+                    mean, half = mean_ci(sample)
+                    means.append(mean)
+                    errors.append(half)
+                axis.errorbar(positions, means, yerr=errors, marker="o", markersize=3,
+                              capsize=3, label=protocol)
+            axis.set_title(title, fontsize=9)
+            axis.set_xlabel(path, fontsize=8)
+            if not numeric:
+                axis.set_xticks(positions, [str(v) for v in values], fontsize=7)
+            axis.tick_params(labelsize=7)
+            axis.grid(alpha=0.3)
+        axes[0][0].legend(fontsize=7)
+        held = ", ".join(f"{p} = {v}" for p, v in others.items())
+        figure.suptitle(f"{sweep.name}: mean and 95 % CI over {len(sweep.seeds)} seeds"
+                        + (f" ({held})" if held else ""), fontsize=9)
+        figure.tight_layout()
+        target = out / f"{sweep.name}-{path}.png"
+        with replace_atomically(target, "--out") as temporary:
+            figure.savefig(temporary, dpi=110, format="png")
+        plt.close(figure)
+        written.append(target)
+    return written
+
+
+def _column_value(value: Any) -> Any:
+    """A grid value as the table holds it (a table value as its JSON text)."""
+    if isinstance(value, bool | int | float | str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+__all__ = ["Outcome", "execute", "journal_path", "load", "run_sweep", "write_plots",
+           "write_table"]
