@@ -19,7 +19,8 @@ def _commands() -> dict[str, argparse.ArgumentParser]:
 
 def test_every_option_of_every_command_has_help() -> None:
     parsers = {"mipshop": build_parser(), **_commands()}
-    assert set(parsers) == {"mipshop", "dissect", "compare", "simulate", "testbed", "daemon"}
+    assert set(parsers) == {"mipshop", "dissect", "compare", "simulate", "sweep", "testbed",
+                            "daemon"}
     for name, parser in parsers.items():
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):
