@@ -50,6 +50,7 @@ from tests.protocol.scenario import (
     HOME_ADDRESS,
     HOME_PREFIX,
     MAC,
+    ROUTER_RA_DELAY,
     WALL_CLOCK,
 )
 
@@ -191,7 +192,8 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
     net.add_route(CN_PREFIXES["cn1"], "cn1")
 
     ha = HomeAgent("ha", random.Random(rng.random()), HomeAgentConfig(
-        router=RouterConfig(interface="home", address=HA_ADDRESS, prefix=HOME_PREFIX),
+        router=RouterConfig(interface="home", address=HA_ADDRESS, prefix=HOME_PREFIX,
+                            max_ra_delay=ROUTER_RA_DELAY),
         credentials=(replace(CREDENTIALS, home_address=HOME_ADDRESS),),
         wall_clock_offset=WALL_CLOCK))
     net.add_node(ha, {"home": "home"})
@@ -242,7 +244,8 @@ def build(*, seed: int = 1, par: dict[str, Any] | None = None,
             link, random.Random(rng.random()),
             RouterConfig(interface="eth0", address=router_address(link), prefix=prefix,
                          link_layer_address=ROUTER_MACS[link], map_options=map_options,
-                         managed=stateful, autonomous=not stateful),
+                         managed=stateful, autonomous=not stateful,
+                         max_ra_delay=ROUTER_RA_DELAY),
             fast_handover=FastHandoverRouterConfig(**options),
             dhcp=Dhcpv6ServerConfig(**{"pool_start": IPv6Address(
                 int(prefix.network_address) | 0x1_0000), **(nar_dhcp or {})})

@@ -37,7 +37,7 @@ from mipshop.wire.ipv6 import IPv6Packet, encode_packet
 from mipshop.wire.mh import BindingUpdate
 from mipshop.wire.nd_options import MAPOption
 from tests.harness import Network
-from tests.protocol.scenario import WALL_CLOCK, Scenario, build
+from tests.protocol.scenario import ROUTER_RA_DELAY, WALL_CLOCK, Scenario, build
 
 MAP_ADDRESSES = {"map1": IPv6Address("2001:db8:a1::1"), "map2": IPv6Address("2001:db8:a2::1")}
 MAP_PREFIXES = {"map1": IPv6Network("2001:db8:a1::/64"), "map2": IPv6Network("2001:db8:a2::/64")}
@@ -179,6 +179,7 @@ def build_hmip(
             interface="eth0", address=IPv6Address(int(prefix.network_address) | 1),
             prefix=prefix, link_layer_address=bytes.fromhex(f"00005e0002{index + 1:02x}"),
             map_options=(advertised or {}).get(link, (map_option(map_name),)),
+            max_ra_delay=ROUTER_RA_DELAY,
         ))
         net.add_node(router, {"eth0": link})
         net.start(router)

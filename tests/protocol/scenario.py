@@ -40,6 +40,10 @@ VISITED = {
 CN_ADDRESSES = {"cn1": IPv6Address("2001:db8:100::10"), "cn2": IPv6Address("2001:db8:200::20")}
 CN_PREFIXES = {"cn1": IPv6Network("2001:db8:100::/64"), "cn2": IPv6Network("2001:db8:200::/64")}
 WALL_CLOCK = 1_700_000_000.0
+#: The harness's routers answer Router Solicitations at once (RouterConfig.max_ra_delay = 0),
+#: so that the scenario tests can state exact times; the RFC 4861 §6.2.6 random delay, the
+#: default, has its own tests (tests/protocol/base/test_router_advertiser.py).
+ROUTER_RA_DELAY = 0.0
 CREDENTIALS = MobilityCredentials(
     identifier=b"mn1@example.com",
     security_association=SecurityAssociation(spi=1000, key=bytes(range(16))),
@@ -100,7 +104,7 @@ def build(
     ha_options.setdefault("wall_clock_offset", WALL_CLOCK)
     ha_config = HomeAgentConfig(
         router=RouterConfig(interface="home", address=HA_ADDRESS, prefix=HOME_PREFIX,
-                            **(home_router or {})),
+                            **{"max_ra_delay": 0.0, **(home_router or {})}),
         **ha_options,
     )
     home_agent = HomeAgent("ha", random.Random(rng.random()), ha_config)
@@ -112,7 +116,7 @@ def build(
         router = AccessRouter(f"ar-{link}", random.Random(rng.random()), RouterConfig(
             interface="eth0", address=IPv6Address(int(prefix.network_address) | 1),
             prefix=prefix, link_layer_address=bytes.fromhex(f"00005e0001{len(routers) + 2:02x}"),
-            **(visited_router or {}),
+            **{"max_ra_delay": ROUTER_RA_DELAY, **(visited_router or {})},
         ))
         net.add_node(router, {"eth0": link})
         net.start(router)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 
 from ...wire.nd_options import MAPOption
-from .constants import LIFETIME_UNIT, MAX_BINDING_LIFETIME
+from .constants import LIFETIME_UNIT, MAX_BINDING_LIFETIME, MAX_RA_DELAY_TIME
 
 #: [choice] Default MaxRtrAdvInterval of the routers here (RFC 4861 §6.2.1 allows 4..1800 s;
 #: RFC 6275 §7.5 lets mobility links go far lower). 3 s keeps simulated movement detection
@@ -49,6 +49,11 @@ class RouterConfig:
     ``managed`` sets the RA's M flag (addresses come from DHCPv6, RFC 4861 §4.2) and
     ``autonomous`` the prefix's A flag (stateless autoconfiguration, RFC 4862 §5.5.3): a
     DHCPv6-managed link advertises M = 1 and A = 0.
+    ``max_ra_delay``: an RA answering a Router Solicitation waits a random time in
+    ``[0, max_ra_delay]`` (RFC 4861 §6.2.6 MUST, MAX_RA_DELAY_TIME by default); 0 answers at
+    once, the faster behaviour a mobility-aware router may choose at the cost of RFC 4861's
+    rule (it spreads the answers of several routers to one solicitation; docs/decisions.md
+    D16).
     """
 
     interface: str = "eth0"
@@ -63,9 +68,12 @@ class RouterConfig:
     map_options: tuple[MAPOption, ...] = ()
     managed: bool = False
     autonomous: bool = True
+    max_ra_delay: float = MAX_RA_DELAY_TIME
 
     def __post_init__(self) -> None:
         check_mac("link_layer_address", self.link_layer_address)
+        if not 0 <= self.max_ra_delay <= self.ra_interval:
+            raise ValueError("max_ra_delay must be in 0..ra_interval seconds")
         if self.address not in self.prefix:
             raise ValueError("the router address must be inside the advertised prefix")
         if not self.ra_interval > 0:

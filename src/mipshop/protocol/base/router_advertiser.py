@@ -6,7 +6,8 @@
 and form a care-of address. Forwarding itself is the runtime's job (the simulator's router,
 the kernel), not this entity's.
 
-Events: ``router.advertisement`` (``solicited``: bool).
+Events: ``router.advertisement`` (``solicited``: bool, ``delay``: for a solicited one, the
+seconds since the solicitation it answers).
 """
 
 from __future__ import annotations
@@ -34,13 +35,22 @@ from .addressing import ALL_NODES, ND_HOP_LIMIT
 from .config import RouterConfig
 from .entity import Entity
 
+#: [choice] Solicitations awaiting a delayed answer at once; beyond, the next unsolicited RA
+#: answers them (RFC 4861 §6.2.6 lets a multicast RA answer several solicitations).
+MAX_PENDING_ANSWERS = 64
+
 
 class RouterAdvertiser:
     """The Router Advertisements of one link, owned by an entity (RFC 4861 §6.2.4, §6.2.6).
 
     Unsolicited RAs go to all-nodes every ``config.ra_interval`` seconds from :meth:`start`;
-    a Router Solicitation is answered at once, unicast to its source (or to all-nodes if the
-    source is unspecified) [choice: no random delay, for determinism]. With ``home_agent``
+    a Router Solicitation is answered unicast to its source (or to all-nodes if the source is
+    unspecified) after a random delay in ``[0, config.max_ra_delay]`` drawn from the owner's
+    injected generator (RFC 4861 §6.2.6: MAX_RA_DELAY_TIME by default, 0 answers at once). As
+    §6.2.6 suggests, when the delay would end after the next scheduled unsolicited RA, that RA
+    is the answer; a solicitation from a source already awaiting an answer adds none (the
+    delay runs from the first). At most :data:`MAX_PENDING_ANSWERS` answers wait at once
+    (counter ``ra.answered_by_unsolicited`` beyond). With ``home_agent``
     the RA carries the H flag, the Prefix Information option with the R flag and the router's
     full address (RFC 6275 §7.2: an HA MUST include one) and the Home Agent Information option
     (§7.4). The Advertisement Interval option (§7.3) is always included.
@@ -61,6 +71,10 @@ class RouterAdvertiser:
         #: Set the Prefix Information option's R flag with the router's full address (RFC 6275
         #: §7.2), as FMIPv6 routers do so that mobile nodes learn the PAR address (RFC 5568 §4).
         self.advertise_router_address = False
+        #: When the next unsolicited RA is due (None before :meth:`start`).
+        self.next_unsolicited: float | None = None
+        #: Sources with an answer scheduled, and when they solicited.
+        self._pending: dict[IPv6Address, float] = {}
 
     def set_map_options(self, options: tuple[MAPOption, ...]) -> None:
         """Advertise ``options`` from now on, starting with an unsolicited RA at once.
@@ -78,6 +92,8 @@ class RouterAdvertiser:
 
     def _periodic(self, now: float) -> None:
         self.send(ALL_NODES, solicited=False)
+        self._pending.clear()  # this multicast RA answers every solicitation waiting
+        self.next_unsolicited = now + self.config.ra_interval
         self.owner.schedule(self.config.ra_interval, self._periodic)
 
     def advertisement(self) -> RouterAdvertisement:
@@ -109,7 +125,8 @@ class RouterAdvertiser:
             options=tuple(options),
         )
 
-    def send(self, destination: IPv6Address, *, solicited: bool) -> None:
+    def send(self, destination: IPv6Address, *, solicited: bool,
+             delay: float | None = None) -> None:
         """Transmit one RA to ``destination`` on the link."""
         packet = IPv6Packet(
             src=self.config.link_local,
@@ -118,7 +135,10 @@ class RouterAdvertiser:
             payload=self.advertisement(),
         )
         self.owner.act(Transmit(packet=packet, interface=self.config.interface))
-        self.owner.emit("router.advertisement", solicited=solicited)
+        if solicited:
+            self.owner.emit("router.advertisement", solicited=True, delay=delay)
+        else:
+            self.owner.emit("router.advertisement", solicited=False)
 
     def answer_neighbor_solicitation(self, packet: IPv6Packet) -> bool:
         """Answer a Neighbor Solicitation for one of the router's own addresses (RFC 4861
@@ -148,4 +168,24 @@ class RouterAdvertiser:
             self.owner.counters["drop.invalid_nd"] += 1  # RFC 4861 §6.1.1
             return
         unspecified = packet.src == IPv6Address("::")
-        self.send(ALL_NODES if unspecified else packet.src, solicited=True)
+        destination = ALL_NODES if unspecified else packet.src
+        if destination in self._pending:
+            return  # already answered after the delay drawn for its first solicitation
+        now, limit = self.owner.now, self.config.max_ra_delay
+        delay = self.owner.rng.uniform(0.0, limit) if limit > 0 else 0.0
+        if delay == 0.0:
+            self.send(destination, solicited=True, delay=0.0)
+            return
+        if len(self._pending) >= MAX_PENDING_ANSWERS or (
+                self.next_unsolicited is not None and now + delay >= self.next_unsolicited):
+            # RFC 4861 §6.2.6: "send the advertisement at the already-scheduled time".
+            self.owner.counters["ra.answered_by_unsolicited"] += 1
+            return
+        self._pending[destination] = now
+        self.owner.schedule(delay, lambda at: self._answer(destination))
+
+    def _answer(self, destination: IPv6Address) -> None:
+        asked = self._pending.pop(destination, None)
+        if asked is None:
+            return  # the unsolicited RA in between answered it
+        self.send(destination, solicited=True, delay=self.owner.now - asked)
