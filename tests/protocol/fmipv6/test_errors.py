@@ -19,6 +19,7 @@ from mipshop.wire.icmpv6 import (
 )
 from mipshop.wire.ipv6 import IPv6Packet, encode_packet
 from mipshop.wire.mh import (
+    BindingUpdate,
     FastBindingAcknowledgement,
     FastBindingUpdate,
     HandoverAcknowledge,
@@ -229,8 +230,11 @@ def test_buffer_drains_five_back_to_back_then_at_the_arrival_rate():
 
 
 def test_ping_pong_fbu_with_lifetime_zero_tears_the_tunnel_down():
+    """§5.6: back on the PAR's link "before updating the necessary bindings" (here the home
+    BU from the NCoA is lost): a lifetime-0 FBU ends the PAR's tunnel."""
     scn = build()
     _predictive(scn)
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, BindingUpdate) and p.src == NCOA)
     scn.move("par", at=6.5, link_down=0.05)
     scn.cbr(start=7.0, stop=8.0)
     scn.run(10)
@@ -428,3 +432,23 @@ def test_dhcp_neighbour_gives_prrtadv_code_5():
     scn.run(6)
     (prrtadv,) = scn.net.events_of("fmip.prrtadv", "mn")
     assert prrtadv.fields["code"] == 5 and scn.fmip.access_points[APS["nar"]].dhcp
+
+
+def test_back_after_the_bindings_moved_is_a_new_handover():
+    """§5.6 prescribes the lifetime-0 FBU only before the bindings are updated; once the home
+    agent holds the NCoA, going back to the PAR's link is a handover like any other: the FBU
+    goes to the router being left, and the old PAR stops forwarding the address away when its
+    HI arrives (the node is back)."""
+    scn = build()
+    _predictive(scn)
+    scn.trigger(ScanCompleted(access_points=()), at=6.0)  # the AR-Info of the way back
+    scn.move("par", at=6.5, link_down=0.05)
+    scn.cbr(start=7.0, stop=8.0)
+    scn.run(10)
+    assert not scn.net.events_of("fmip.returned", "mn")
+    assert not [p for _, p in scn.net.packets(FastBindingUpdate) if p.payload.lifetime == 0]
+    fbus = [p for _, p in scn.net.packets(FastBindingUpdate, sender="mn")]
+    assert fbus[-1].dst == ar("nar") and fbus[-1].home_address == NCOA
+    (down,) = scn.net.events_of("fmip.tunnel_down", "par")
+    assert down.fields["reason"] == "returned"
+    assert sorted(scn.received()) == scn.sent

@@ -15,7 +15,7 @@ import pytest
 
 from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
 from mipshop.protocol.fmipv6.nar import ARRIVALS_KEPT, Arrival
-from mipshop.wire.mh import HandoverAcknowledge
+from mipshop.wire.mh import BindingUpdate, HandoverAcknowledge
 from mipshop.wire.mh_options import IPv6AddressPrefixOption
 from tests.protocol.fmip_scenario import APS, build, coa
 
@@ -160,3 +160,60 @@ def test_a_node_that_left_and_comes_back_at_once_is_prepared_for_again():
     assert buffered  # the 50 ms outage's packets waited at the NAR
     received = set(scn.received())
     assert all(s in received for s in scn.sent if 4.0 + s * INTERVAL > 6.1)
+
+
+def test_two_late_map_anchored_handovers_leave_no_stale_fast_binding():
+    """F-HMIPv6 with late triggers: the local BU from the new link registers the NCoA before
+    the HAck comes. The fast binding the HAck would set up is superseded at once; otherwise it
+    would outlive the regular binding and, at the next handover, send the node's packets to
+    the care-of address it had left (RFC 4140 Appendix A: the local BU supersedes)."""
+    scn = build(hmip=True, map_anchored=True)
+    scn.cbr(start=4.0, stop=8.0, interval=INTERVAL)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=5.0)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=LEAVE - 0.001)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.trigger(ScanCompleted(access_points=(APS["par"],)), at=6.2)
+    scn.trigger(LinkGoingDown(target_ap=APS["par"]), at=6.6 - 0.001)
+    scn.move("par", at=6.6, link_down=LINK_DOWN)
+    scn.run(10)
+    map_events = scn.net.events_of
+    assert [e.fields["reason"] for e in map_events("fmip.tunnel_down", "map1")] == [
+        "superseded", "superseded"]
+    registered = [e.time for e in map_events("binding.registered", "map1")]
+    assert len(registered) >= 3  # first registration and the two handovers
+    received = set(scn.received())
+    for switch, done in ((LEAVE, registered[-2]), (6.6, registered[-1])):
+        assert done > switch
+        # Whatever reached the MAP once it held the new LCoA reached the node (CN -> MAP is
+        # 10 ms + 10 ms router delay + 2 ms in the harness).
+        late = [s for s in scn.sent if done - 0.02 < 4.0 + s * INTERVAL < switch + 0.3]
+        assert late and all(s in received for s in late)
+
+
+def test_a_local_bu_ends_an_older_fast_binding_while_a_new_handover_is_prepared():
+    """The first handover's local BUs are lost, so its fast binding still forwards to the
+    NAR's NCoA when a late second handover (back to the PAR) starts: REBINDING, with that
+    older tunnel up. The second handover's local BU registers the PAR's address again: the
+    older tunnel ends there (it would send the node's packets to the NAR it left until the
+    HAck)."""
+    scn = build(hmip=True, map_anchored=True)
+    scn.cbr(start=4.0, stop=8.0, interval=INTERVAL)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=5.0)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=LEAVE - 0.1)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    undo = scn.net.drop_if(lambda p, r: isinstance(p.payload, BindingUpdate)
+                           and p.dst == scn.map.config.address and 5.5 < r.time < 6.5)
+    scn.net.at(6.5, lambda now: undo())
+    scn.trigger(ScanCompleted(access_points=(APS["par"],)), at=6.2)
+    scn.trigger(LinkGoingDown(target_ap=APS["par"]), at=6.6 - 0.001)
+    scn.move("par", at=6.6, link_down=LINK_DOWN)
+    scn.run(10)
+    downs = [e for e in scn.net.events_of("fmip.tunnel_down", "map1") if e.time > 6.6]
+    assert downs and downs[0].fields["reason"] == "superseded"
+    registered = next(e.time for e in scn.net.events if e.node == "map1" and e.time > 6.6
+                      and e.kind in ("binding.registered", "binding.refreshed"))
+    hack = next(e.time for e in scn.net.events_of("fmip.hack", "map1") if e.time > 6.6)
+    assert registered < hack  # the case at hand: the local BU overtook the HAck
+    received = set(scn.received())
+    window = [s for s in scn.sent if registered - 0.02 < 4.0 + s * INTERVAL < hack]
+    assert window and all(s in received for s in window)

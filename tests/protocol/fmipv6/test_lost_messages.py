@@ -13,9 +13,19 @@ import pytest
 
 from mipshop.protocol.base.constants import MAX_NEIGHBOR_ADVERTISEMENT
 from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
-from mipshop.wire.icmpv6 import NeighborAdvertisement, RouterSolicitationForProxy
-from mipshop.wire.mh import FastBindingAcknowledgement
+from mipshop.wire.icmpv6 import (
+    NeighborAdvertisement,
+    RouterAdvertisement,
+    RouterSolicitationForProxy,
+)
+from mipshop.wire.mh import (
+    BindingAcknowledgement,
+    BindingUpdate,
+    FastBindingAcknowledgement,
+    FastBindingUpdate,
+)
 from tests.protocol.fmip_scenario import APS, build, coa
+from tests.protocol.fmip_scenario import router_address as ar
 
 NCOA = coa("nar")
 SCAN, DECIDE, LEAVE, LINK_DOWN = 5.0, 5.5, 5.6, 0.05
@@ -140,3 +150,87 @@ def test_a_lost_fback_on_the_old_link_turns_the_handover_reactive_and_loses_noth
     fbacks = scn.net.events_of("fmip.fback", "mn")
     assert fbacks and fbacks[0].fields["on_new_link"]
     assert sorted(scn.received()) == scn.sent
+
+
+def test_lost_router_advertisements_do_not_send_the_next_fbu_to_the_old_router():
+    """After a fast handover the node's next PAR is the NAR the AR-Info named (§6.1.2), even
+    when every Router Advertisement on the new link is lost: its next FBU goes there, not to
+    the router it left (which would refuse it, "PCoA not on link", and FMIPv6 would stop)."""
+    scn = build()
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, RouterAdvertisement)
+                    and r.time > LEAVE)
+    scn.cbr(start=4.0, stop=8.0, interval=INTERVAL)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.trigger(ScanCompleted(access_points=(APS["par"],)), at=6.5)
+    scn.trigger(LinkGoingDown(target_ap=APS["par"]), at=6.9)
+    scn.move("par", at=7.0, link_down=LINK_DOWN)
+    scn.run(10)
+    fbus = [p for _r, p in scn.net.packets(FastBindingUpdate, sender="mn")]
+    assert [p.dst for p in fbus[:2]] == [ar("par"), ar("nar")]
+    assert not scn.net.events_of("fmip.fbu_rejected")
+    assert not scn.net.events_of("fmip.stopped", "mn")
+    assert sorted(scn.received()) == scn.sent
+
+
+def test_back_on_the_par_link_its_router_is_the_next_fbu_destination():
+    """Back on the PAR's link before the bindings moved (§5.6, the lifetime-0 FBU: the home
+    BU from the NCoA is lost here), with every RA lost: the next handover's FBU goes to that
+    PAR again, not to the NAR left."""
+    scn = build()
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, RouterAdvertisement) and r.time > 5.0)
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, BindingUpdate) and p.src == NCOA)
+    scn.cbr(start=4.0, stop=10.0, interval=INTERVAL)
+    scn.trigger(ScanCompleted(access_points=()), at=4.5)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=5.0)
+    scn.move("nar", at=5.1, link_down=LINK_DOWN)
+    scn.move("par", at=7.1, link_down=LINK_DOWN)  # reactive return: lifetime-0 FBU
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=8.9)
+    scn.move("nar", at=9.0, link_down=LINK_DOWN)
+    scn.run(12)
+    fbus = [(p.dst, p.payload.lifetime) for _r, p in scn.net.packets(FastBindingUpdate,
+                                                                      sender="mn")]
+    assert fbus[0] == (ar("par"), 40)
+    assert (ar("par"), 0) in fbus  # the return (§5.6)
+    assert fbus[-1] == (ar("par"), 40)  # the next predictive FBU, to the PAR again
+    assert not scn.net.events_of("fmip.fbu_rejected")
+
+
+def test_a_lost_home_ba_does_not_block_the_next_fast_handover():
+    """The FBack came but the home agent's BAs are lost: the fast handover is over all the
+    same, and the next move (to a third router) is a fast handover again, not ordinary
+    movement detection with DAD."""
+    scn = build(mn={"dad_delay": 1.0})
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, BindingAcknowledgement)
+                    and r.time > LEAVE)
+    scn.cbr(start=4.0, stop=9.0, interval=INTERVAL)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.trigger(ScanCompleted(access_points=()), at=6.5)  # the AR-Info of ar3
+    scn.move("ar3", at=7.0, link_down=LINK_DOWN)  # no LinkGoingDown: reactive
+    scn.run(10)
+    assert not scn.net.events_of("home.registered", "mn")[1:]
+    fbus = [e for e in scn.net.events_of("fmip.fbu_sent", "mn") if e.time > 7.0]
+    assert fbus and fbus[0].fields["mode"] == "reactive"
+    assert fbus[0].fields["anchor"] == ar("nar") and fbus[0].fields["ncoa"] == coa("ar3")
+    received = set(scn.received())
+    assert all(s in received for s in scn.sent if 4.0 + s * INTERVAL > 7.2)
+
+
+def test_back_after_a_reactive_handover_before_the_bindings_moved_sends_lifetime_zero():
+    """§5.6 MUST, after a reactive handover too: the node remembers the AP it left."""
+    scn = build()
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, BindingUpdate) and p.src == NCOA)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)  # reactive
+    scn.move("par", at=6.5, link_down=LINK_DOWN)
+    scn.run(9)
+    (returned,) = scn.net.events_of("fmip.returned", "mn")
+    assert returned.fields["par"] == ar("par")
+    delete = [p for _r, p in scn.net.packets(FastBindingUpdate, sender="mn")
+              if p.payload.lifetime == 0]
+    assert len(delete) == 1 and delete[0].dst == ar("par")
+    (down,) = scn.net.events_of("fmip.tunnel_down", "par")
+    assert down.fields["reason"] == "fbu_lifetime_zero"

@@ -169,6 +169,8 @@ class FastHandoverClient(MobilityClient):
         #: transmission (seconds), or None; and when that transmission left.
         self.access_rtt: float | None = None
         self._rtsolpr_sent_at: float | None = None
+        #: The AP of the link last left (for a reactive handover's return, §5.6).
+        self._left_ap: bytes | None = None
 
     # -- RtSolPr (§6.1.1) ------------------------------------------------------------------
 
@@ -299,6 +301,7 @@ class FastHandoverClient(MobilityClient):
     def link_down(self) -> None:
         """Leaving the link: FBU and UNA retransmissions from it are pointless now."""
         self._cancel_una()
+        self._left_ap = self.node.access_point
         h = self.handover
         if h is not None and h.fbu_timer is not None and h.fbu_source == h.pcoa:
             h.fbu_timer.cancel()
@@ -309,7 +312,11 @@ class FastHandoverClient(MobilityClient):
         node, h, ap = self.node, self.handover, self.node.access_point
         if h is not None and ap is not None and ap == h.old_ap and (
                 h.phase in ("prepared", "acknowledged") or (h.fback
-                and node.now < h.tunnel_until and h.phase in ("moved", "complete", "pcoa"))):
+                and node.now < h.tunnel_until and h.phase in ("moved", "pcoa"))):
+            # §5.6: back "before updating the necessary bindings" (the home or MAP
+            # registration of the NCoA is not confirmed): a lifetime-0 FBU ends the tunnel.
+            # Once they are updated ("complete"), going back is a handover like any other
+            # (docs/decisions.md D17).
             self._returned(h)
             return
         if self.stopped is not None:
@@ -324,13 +331,18 @@ class FastHandoverClient(MobilityClient):
                 h.fback = False
             self._arrive(h)
             return
-        if h is not None and h.phase not in ("complete", "returned"):
-            return  # [choice] one fast handover at a time
+        if h is not None and h.phase not in ("complete", "returned") and not (
+                h.fback and h.phase in ("moved", "pcoa")):
+            # [choice] One fast handover at a time while its FBU is unanswered. Once the FBack
+            # came, the fast handover is done even if the home BA is still awaited (it may be
+            # lost): a further move starts the next one.
+            return
         # No prepared handover: reactive with the AR-Info learnt earlier, else once ordinary
-        # configuration gives an address (§3.2 case 2, §6.2.2).
+        # configuration gives an address (§3.2 case 2, §6.2.2). The AP left is remembered,
+        # so that coming back to it within the tunnel's lifetime is a return (§5.6).
         info = self.access_points.get(ap) if ap is not None else None
         ncoa = info.care_of_address(node.interface_identifier) if info is not None else None
-        handover = self._new_handover(old_ap=None, target_ap=ap, ncoa=ncoa)
+        handover = self._new_handover(old_ap=self._left_ap, target_ap=ap, ncoa=ncoa)
         if handover is None:
             return
         self.handover = handover
@@ -361,6 +373,10 @@ class FastHandoverClient(MobilityClient):
         assert h.ncoa is not None
         node = self.node
         info = self.access_points.get(h.target_ap) if h.target_ap is not None else None
+        if info is not None and info.router_address is not None:
+            # §6.1.2: the AR-Info names the NAR's address, the next handover's PAR; an RA may
+            # be lost on the air, and the previous router's address must not stay behind.
+            self.router_address = info.router_address
         dhcp = info is not None and info.dhcp
         if dhcp:
             # The NCoA receives signalling only (the NAACK, the FBack of a reactive FBU).
@@ -384,6 +400,8 @@ class FastHandoverClient(MobilityClient):
         """Back on the PAR's link before the bindings moved: lifetime-0 FBU (§5.6)."""
         self._cancel_fbu()
         h.phase = "returned"
+        if h.home_address in (None, h.pcoa):
+            self.router_address = h.par  # back on the PAR's link
         self.node.adopt_care_of_address(h.pcoa)
         self.node.emit("fmip.returned", pcoa=h.pcoa, par=h.par)
         self._begin_fbu(source=h.pcoa, alternate=None, lifetime=0)

@@ -62,7 +62,8 @@ Events: ``fmip.hi_received`` (``code``, ``par``, ``ncoa``), ``fmip.hack_sent`` (
 ``unsolicited`` for Code 4), ``fmip.pcoa_served`` (``pcoa``, ``par``),
 ``fmip.pcoa_service_ended`` (``pcoa``, ``reason``),
 ``fmip.hi_late`` (``address``, ``since``: seconds since the UNA),
-``fmip.buffered`` (``address``, ``queued``), ``fmip.buffer_overflow`` (``address``, ``dropped``),
+``fmip.buffered`` (``address``, ``queued``, ``data``: False for signalling, e.g. the FBack copy
+sent to the NCoA), ``fmip.buffer_overflow`` (``address``, ``dropped``),
 ``fmip.una`` (``address``, ``link_layer_address``, ``proxied``), ``fmip.naack_sent`` (``status``,
 ``address``, ``new_care_of_address``), ``fmip.drained`` (``address``, ``index``: one buffered packet
 sent), ``fmip.flushed`` (``address``, ``packets``, ``overflow``, ``duration``),
@@ -521,7 +522,8 @@ class NewRouterRole:
             self.router.counters["drop.fmip_not_buffered"] += 1
             return
         if buffer.push(packet, self.router.now):
-            self.router.emit("fmip.buffered", address=record.address, queued=len(buffer))
+            self.router.emit("fmip.buffered", address=record.address, queued=len(buffer),
+                             data=not _signalling(packet))
         else:
             self.router.counters["fmip.buffer_overflow"] += 1
             self.router.emit("fmip.buffer_overflow", address=record.address,
@@ -742,6 +744,14 @@ class NewRouterRole:
         self.router.act(ConfigureRoute(prefix=IPv6Network(pcoa), interface=self.fmip.interface,
                                        active=False))
         self.router.emit("fmip.pcoa_service_ended", pcoa=pcoa, reason=reason)
+
+
+def _signalling(packet: IPv6Packet) -> bool:
+    """True if the innermost packet carries a Mobility Header or ICMPv6 message."""
+    payload: object = packet
+    while isinstance(payload, IPv6Packet):
+        payload = payload.payload
+    return hasattr(payload, "MH_TYPE") or hasattr(payload, "ICMP_TYPE")
 
 
 def _address_option(options: tuple[MobilityOption, ...], code: int) -> IPv6Address | None:

@@ -579,6 +579,11 @@ class PreviousRouterRole:
             lifetime, lambda now: self._teardown(record, "expired", ParInput.EXPIRED))
         self.router.emit("fmip.tunnel_up", pcoa=record.pcoa, endpoint=endpoint,
                          ncoa=record.ncoa, lifetime=lifetime, replaced=old_endpoint)
+        if self.fmip.previous_care_of_address(record.pcoa, record.ncoa) is None:
+            # (At a MAP) the local BU from the new link registered the NCoA before this HAck
+            # came (a late trigger): the regular binding carries the traffic already, and a
+            # fast binding left behind would outlive it and misdirect the next handover.
+            self._teardown(record, "superseded", ParInput.SUPERSEDED)
 
     def _unsolicited_hack(self, packet: IPv6Packet, hack: HandoverAcknowledge) -> None:
         """HAck Code 4, "sent unsolicited, usually to trigger an HI message" (§6.2.1.2).
@@ -679,9 +684,19 @@ class PreviousRouterRole:
         the ordinary MAP tunnel carries the traffic.
         """
         record = self.bindings.get(address)
-        if record is not None and record.state is ParState.FORWARDING and (
-                care_of_address != record.previous_care_of_address):
+        if record is None or care_of_address == record.previous_care_of_address:
+            return
+        if record.state is ParState.FORWARDING:
             self._teardown(record, "superseded", ParInput.SUPERSEDED)
+        elif record.state is ParState.REBINDING and record.endpoint is not None:
+            # A new handover is under way while the previous fast binding still forwards:
+            # that older tunnel must not override the newer regular binding (it would send
+            # the node's packets to a care-of address it has left); the HI goes on.
+            if record.expiry is not None:
+                record.expiry.cancel()
+                record.expiry = None
+            record.endpoint = record.bound_ncoa = None
+            self.router.emit("fmip.tunnel_down", pcoa=record.pcoa, reason="superseded")
 
     def via(self, address: IPv6Address) -> IPv6Address | None:
         """The NAR that serves ``address`` (an old LCoA, HAck Code 3 at a MAP), or None."""
