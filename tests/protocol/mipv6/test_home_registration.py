@@ -8,7 +8,7 @@ from ipaddress import IPv6Address
 import pytest
 
 from mipshop.protocol.base.sequence import seq_newer
-from mipshop.protocol.mipv6 import home_registration
+from mipshop.protocol.mipv6 import home_registration, mobile_node
 from mipshop.wire.ext_headers import DestinationOptions, RoutingHeaderType2
 from mipshop.wire.icmpv6 import (
     HomeAgentAddressDiscoveryReply,
@@ -505,3 +505,35 @@ def test_reverse_tunnelling_follows_the_bu_before_its_ba():
     (outer,) = [p for r, p in scn.net.packets(UDPDatagram) if r.sender == "mn"]
     assert outer.src == care_of("visited2") and outer.dst == HA_ADDRESS
     assert not scn.mn.counters["drop.no_binding"]
+
+
+def test_packets_sent_while_the_link_is_down_go_out_on_the_next_link():
+    """The node holds what its upper layer sends between two links and routes it at attach
+    (mobile_node HELD_PACKETS): nothing is thrown away for the radio's few milliseconds."""
+    scn = build()
+    scn.move("visited1", at=FIRST_ATTACH)
+    scn.move("visited2", at=20.0, link_down=0.1)
+    cn = scn.cns["cn1"]
+    scn.net.at(20.05, lambda now: scn.mn.send_packet(_udp(HOME_ADDRESS, cn.address, b"up"), now))
+    scn.run(30)
+    assert scn.mn.counters["held"] == 1
+    (at_cn,) = [d for d in scn.net.delivered if d.node == "cn1"]
+    assert at_cn.packet.payload.data == b"up"
+    (sent,) = [r for r, p in scn.net.packets(UDPDatagram) if r.sender == "mn"]
+    assert sent.time >= 20.1  # it left once attached to visited2
+
+
+def test_held_packets_are_bounded_and_counted():
+    scn = build()
+    scn.move("visited1", at=FIRST_ATTACH)
+    scn.move("visited2", at=20.0, link_down=0.1)
+    cn = scn.cns["cn1"]
+
+    def burst(now: float) -> None:
+        for k in range(mobile_node.HELD_PACKETS + 5):
+            scn.mn.send_packet(_udp(HOME_ADDRESS, cn.address, k.to_bytes(2, "big")), now)
+    scn.net.at(20.05, burst)
+    scn.run(30)
+    assert scn.mn.counters["held"] == mobile_node.HELD_PACKETS
+    assert scn.mn.counters["drop.held_overflow"] == 5
+    assert len([d for d in scn.net.delivered if d.node == "cn1"]) == mobile_node.HELD_PACKETS

@@ -19,8 +19,12 @@ Prefix Information option with the R flag, §7.2) or from DHAAD (§11.4.1).
 
 Data plane (§11.3.1): packets from the upper layer (source = home address) go directly at home,
 route-optimised with a Home Address option to a correspondent holding a binding, or else
-reverse-tunnelled to the home agent. Tunnelled packets from the home agent and packets with a
-Type 2 Routing Header for the home address are delivered (§11.3.3).
+reverse-tunnelled to the home agent. [choice] While the link is down between two links, the
+node holds them (at most :data:`HELD_PACKETS`, counter ``drop.held_overflow`` beyond) and
+routes them when it attaches, after the clients' link-up work (an FMIPv6 UNA and BU): what a
+driver's transmit queue would keep, but routed afresh for the new link (docs/decisions.md
+D15). Tunnelled packets from the home agent and packets with a Type 2 Routing Header for the
+home address are delivered (§11.3.3).
 
 What clients change (hooks of :class:`MobilityClient`): the care-of address registered with the home
 agent and correspondents (:attr:`MobileNode.registration_care_of_address`: the on-link one unless a
@@ -53,6 +57,7 @@ says), plus those of the clients.
 from __future__ import annotations
 
 import random
+from collections import deque
 from dataclasses import replace
 from ipaddress import IPv6Address, IPv6Network
 
@@ -91,6 +96,9 @@ from .home_registration import HomeRegistration
 from .mobility_client import MobilityClient
 from .movement_detection import MovementDetector
 from .route_optimization import RouteOptimizationClient
+
+#: [choice] Upper-layer packets held while the link is down (module docstring).
+HELD_PACKETS = 64
 
 
 class MobileNode(Entity):
@@ -143,6 +151,8 @@ class MobileNode(Entity):
         self.movement = MovementDetector(self)
         self.route_optimization = RouteOptimizationClient(self, config.route_optimization)
         self.clients: list[MobilityClient] = [self.route_optimization]
+        #: Upper-layer packets sent while the link was down, for the next link.
+        self._held: deque[IPv6Packet] = deque()
         self._icmp_errors = IcmpErrorLimiter()
         #: Stateful address configuration on links that ask for it (RFC 8415).
         self.dhcp = Dhcpv6Client(self, self, mac=config.link_layer_address)
@@ -175,6 +185,9 @@ class MobileNode(Entity):
             client.link_up()
         # RFC 4861 §6.3.7: solicit a Router Advertisement to learn the link's prefix at once.
         self.movement.attached()
+        held, self._held = self._held, deque()
+        for packet in held:
+            self.send_packet(packet, now)
 
     def detach(self, now: float) -> None:
         """Link-layer trigger: the interface lost its link (addresses are kept until an RA)."""
@@ -237,6 +250,14 @@ class MobileNode(Entity):
         care-of address of the node's (RFC 5380 §6.1: "traffic that does not need the home
         address", from the RCoA; the MAP client's outbound hook tunnels it to its MAP)."""
         self.now = now
+        if not self.attached and self.at_home is not None:
+            # Between two links: hold it for the next one (module docstring).
+            if len(self._held) >= HELD_PACKETS:
+                self.counters["drop.held_overflow"] += 1
+                return
+            self._held.append(packet)
+            self.counters["held"] += 1
+            return
         if self.at_home:
             self.act(Transmit(packet=packet, interface=self.interface))
             return
