@@ -19,6 +19,7 @@ from mipshop.measure import (
     signalling_load,
     summarize,
     summarize_handovers,
+    uplink_handover_report,
 )
 from mipshop.sim.wifi import HandoffRecord, Scenario
 from mipshop.wire.icmpv6 import EchoRequest, RouterSolicitation
@@ -191,3 +192,28 @@ def test_summarize_handovers() -> None:
     assert (summary.handovers, summary.incomplete) == (3, 1)
     assert summary.disruption.count == 2 and summary.disruption.p50 == pytest.approx(0.12)
     assert summary.lost.maximum == 5 and summary.lost.minimum == 0
+
+
+def test_uplink_disruption_is_the_longest_silence_at_the_receiver() -> None:
+    """Sent every 20 ms, 10 ms path delay; outage 0.105 .. 0.205. The node goes on sending
+    from its old address after the switch (seq 11-12 arrive), then falls silent while it
+    registers (13-19 lost), and seq 20 on arrives: the disruption is that later silence."""
+    records = voice(("x", "0 1 2 3 4 5 11 12 20 21 22", 0))
+    report = uplink_handover_report(records, WINDOW, horizon=1.0)
+    assert report.last_old is not None and report.first_new is not None
+    assert (report.last_old.seq, report.first_new.seq) == (12, 20)
+    assert report.disruption == pytest.approx(8 * 0.02)
+    assert report.lost == 5 + 7  # 6-10 (radio away) and 13-19
+    # The receiver's link plays no part; packets sent after the horizon do not count.
+    relabelled = [Arrival(a.seq, a.sent, a.arrived, "cn") for a in records]
+    again = uplink_handover_report(relabelled, WINDOW, horizon=1.0)
+    assert (again.disruption, again.lost) == (report.disruption, report.lost)
+    cut = uplink_handover_report(records, WINDOW, horizon=0.3)
+    assert cut.first_new is not None and cut.first_new.seq == 11
+    assert cut.disruption == pytest.approx(0.22 - 0.10)
+
+
+def test_uplink_disruption_needs_packets_on_both_sides() -> None:
+    assert uplink_handover_report(voice(("x", "11 12", 0)), WINDOW).disruption is None
+    only_before = uplink_handover_report(voice(("x", "0 1 2", 0)), WINDOW)
+    assert only_before.disruption is None and only_before.last_old is not None

@@ -9,6 +9,8 @@ imports only :mod:`mipshop.wire`; neither runtime is imported by it.
 * :func:`handover_report`: one handover seen by one flow: the **disruption** (the last packet
   received on the old link to the first received on the new one, the usual "handover latency"
   of FMIPv6 / HMIPv6 evaluations), packets lost, duplicated and buffered around it.
+  :func:`uplink_handover_report` is its counterpart for a flow the mobile node sends: the
+  longest silence its peer hears around the handover.
 * :func:`signalling_load`: Mobility Header and ICMPv6 messages and bytes by message type,
   decoded from captured frames with the wire layer (innermost packet of a tunnel).
 * :func:`percentile` / :func:`summarize`: linear-interpolation percentiles (Hyndman and Fan's
@@ -20,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from .wire.errors import MalformedPacket
 from .wire.ipv6 import IPv6Packet, decode_packet
@@ -214,6 +217,48 @@ def handover_report(
     if last_old is not None and first_new is not None:
         disruption = first_new.arrived - last_old.arrived
     return HandoverReport(disruption, last_old, first_new, lost, duplicates, buffered)
+
+
+def uplink_handover_report(
+    arrivals: Sequence[Arrival],
+    window: HandoverWindow,
+    *,
+    horizon: float | None = None,
+) -> HandoverReport:
+    """One handover seen by a flow the mobile node sends (``arrivals`` at its peer).
+
+    The node's link at send time decides nothing here: after the radio switch it may go on
+    sending from its old care-of address until it detects the move, and its peer hears
+    nothing from it later, while it configures and registers the new one. So the
+    **disruption** is the longest silence at the receiver: among the packets sent from the
+    last one sent before the outage that arrived (``last_old`` candidate) up to ``horizon``
+    (e.g. the next handover's start), the largest gap between consecutive arrivals;
+    ``last_old`` and ``first_new`` are the arrivals on either side of it. ``lost`` counts the
+    sequence numbers sent in that span that never arrived; ``duplicates`` the repeated
+    arrivals in it. (``buffered`` is not defined for this direction: 0.)
+    """
+    until = math.inf if horizon is None else horizon
+    firsts: dict[int, Arrival] = {}
+    duplicates = 0
+    for arrival in sorted(arrivals, key=lambda a: a.arrived):
+        if arrival.seq in firsts:
+            duplicates += arrival.sent < until
+            continue
+        firsts[arrival.seq] = arrival
+    before = [a for a in firsts.values() if a.sent < window.start]
+    if not before:
+        return HandoverReport(None, None, None, 0, 0, 0)
+    start = max(before, key=lambda a: a.sent)
+    span = sorted((a for a in firsts.values() if start.sent <= a.sent < until),
+                  key=lambda a: a.arrived)
+    later = [a for a in span if a.sent >= window.end]
+    if not later:
+        return HandoverReport(None, start, None, 0, duplicates, 0)
+    gaps = [(b.arrived - a.arrived, a, b) for a, b in pairwise(span)]
+    disruption, last_old, first_new = max(gaps, key=lambda g: g[0])
+    high = max(a.seq for a in span)
+    lost = sum(1 for q in range(start.seq + 1, high) if q not in firsts)
+    return HandoverReport(disruption, last_old, first_new, lost, duplicates, 0)
 
 
 def handover_windows(

@@ -1,5 +1,6 @@
-"""``compare`` on the reference scenario: the proof (measured against the physics,
-against each other, and against the analytic model), determinism, captures, many nodes."""
+"""``compare`` on the reference scenario: measured against the physics, against each other
+and against the analytic model; both directions; the NAR buffer's worth; determinism,
+captures, many nodes."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from mipshop.sim.compare import (
     run_protocol,
 )
 from mipshop.sim.scenario import (
+    LeadTime,
     Movement,
     load_scenario,
     reference_scenario,
@@ -35,6 +37,9 @@ REFERENCE = reference_scenario()
 RTT = round_trips_ms(REFERENCE)
 INTERVAL_MS = REFERENCE.traffic.interval_ms
 L2_MS = REFERENCE.wifi.switch_ms
+assert isinstance(REFERENCE.fmipv6.lead_ms, LeadTime)
+LEAD_MAX_MS = REFERENCE.fmipv6.lead_ms.high_ms
+MAX_RA_DELAY_MS = REFERENCE.routers.max_ra_delay_ms
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: [choice] Tolerance on a registration phase against the propagation round trip: the
 #: serialization of a BU and a BA on the 54 Mb/s air link and 1 Gb/s wires (~0.06 ms).
@@ -49,23 +54,46 @@ def results() -> dict[str, ProtocolResult]:
 def test_every_protocol_runs_every_handover(results: dict[str, ProtocolResult]) -> None:
     assert list(results) == list(PROTOCOLS)
     for result in results.values():
-        assert result.handovers == REFERENCE.movement.handovers
-        assert result.packets_sent == 701  # 3.0 s .. 17.0 s every 20 ms
+        assert result.handovers == REFERENCE.movement.handovers == 8
+        assert result.packets_sent == 1303  # 3.0 s .. 29.04 s every 20 ms
+        assert result.uplink["sent"] == 1302  # from 3.01 s
         assert result.phases_ms["l2"] == pytest.approx(L2_MS)
-        assert len(result.handover_times) == 4
+        assert len(result.handover_times) == 8
         assert result.trace and all(s <= a for _q, s, a in result.trace)
 
 
-def test_predictive_fast_handovers_lose_nothing_and_cost_only_the_physics(
+def test_predictive_fast_handovers_lose_nothing_either_way(
         results: dict[str, ProtocolResult]) -> None:
-    bound = L2_MS + RTT["mn_nar"] + INTERVAL_MS + 1
+    """The lead (25-50 ms) covers FBU + HI/HAck: nothing is lost in either direction, and the
+    disruption is bounded by the lead, the radio switch, the UNA and one packet interval."""
+    bound = LEAD_MAX_MS + L2_MS + RTT["mn_nar"] + INTERVAL_MS + 1
     for protocol in ("fmipv6", "fhmipv6"):
         result = results[protocol]
-        assert result.packets_lost == 0
+        assert result.packets_lost == 0 and result.uplink["lost"] == 0
         assert result.disruption_ms["max"] <= bound
+        assert result.uplink["disruption_ms"]["max"] <= INTERVAL_MS + L2_MS + 1
         assert result.phases_ms["movement_detection"] == 0
         assert result.phases_ms["address_configuration"] == 0
-    assert results["fhmipv6"].packets_buffered > 0
+    assert results["fmipv6-reactive"].uplink["lost"] == 0  # the tunnel follows the BU
+
+
+def test_the_reference_puts_data_in_the_nar_buffer(results: dict[str, ProtocolResult]) -> None:
+    """Packets are on their way to the old link during the switch: the NAR buffers data
+    (``packets_buffered`` counts data packets only, no FBack copy)."""
+    for protocol in ("fmipv6", "fhmipv6"):
+        assert results[protocol].packets_buffered > 0
+    for protocol in ("mipv6", "hmipv6", "fmipv6-reactive"):
+        assert results[protocol].packets_buffered == 0
+
+
+@pytest.mark.parametrize("protocol", ["fmipv6", "fhmipv6"])
+def test_removing_the_buffer_costs_packets(protocol: str,
+                                           results: dict[str, ProtocolResult]) -> None:
+    unbuffered = replace(REFERENCE, fmipv6=replace(REFERENCE.fmipv6, buffer_packets=0))
+    without = run_protocol(unbuffered, protocol, seed=1)
+    assert without.packets_buffered == 0
+    assert without.packets_lost >= results[protocol].packets_buffered > 0
+    assert results[protocol].packets_lost == 0
 
 
 def test_registration_is_the_round_trip_to_the_map_or_the_home_agent(
@@ -78,7 +106,9 @@ def test_registration_is_the_round_trip_to_the_map_or_the_home_agent(
         RTT["mn_map"], abs=PHASE_TOLERANCE_MS)
     for protocol in ("mipv6", "hmipv6"):
         phases = results[protocol].phases_ms
-        assert phases["movement_detection"] == pytest.approx(RTT["mn_ar"], abs=PHASE_TOLERANCE_MS)
+        # RS/RA round trip plus the RFC 4861 §6.2.6 random delay of the answer.
+        detection = phases["movement_detection"]
+        assert RTT["mn_ar"] < detection <= RTT["mn_ar"] + MAX_RA_DELAY_MS + PHASE_TOLERANCE_MS
         assert phases["address_configuration"] == pytest.approx(1000.0)
 
 
@@ -98,14 +128,20 @@ def test_reactive_loses_only_what_was_sent_during_the_switch(
     assert reactive.phases_ms["fast_handover"] > 0
 
 
-def test_the_simulator_matches_the_analytic_model_within_5_percent(
-        results: dict[str, ProtocolResult]) -> None:
+def test_the_simulator_and_the_analytic_model_agree(results: dict[str, ProtocolResult]) -> None:
+    """The model gives expectations; 8 handovers sample the random lead and RA delay. The
+    deterministic reactive handover agrees exactly; the others within 10 % here, and within
+    5 % over many handovers (tests/sim/test_model_agreement.py)."""
+    reactive = results["fmipv6-reactive"]
+    assert reactive.disruption_ms["mean"] == pytest.approx(reactive.analytic_disruption_ms,
+                                                           rel=1e-3)
+    assert reactive.packets_lost == pytest.approx(reactive.analytic_packets_lost, abs=0.01)
     for result in results.values():
         assert result.disruption_ms["mean"] == pytest.approx(
-            result.analytic_disruption_ms, rel=0.05), result.protocol
+            result.analytic_disruption_ms, rel=0.10), result.protocol
         if result.analytic_packets_lost:
             assert result.packets_lost == pytest.approx(result.analytic_packets_lost,
-                                                        rel=0.05), result.protocol
+                                                        rel=0.10), result.protocol
         else:
             assert result.packets_lost == 0, result.protocol
 
@@ -134,6 +170,11 @@ def test_same_seed_same_json_byte_for_byte() -> None:
     data = json.loads(first)
     assert data["seed"] == 5 and data["scenario"]["rtt_ms"]["mn_ha"] == 154.0
     assert [r["protocol"] for r in data["results"]] == list(PROTOCOLS)
+    for row in data["results"]:
+        # Both directions: the downlink at the top level, the uplink beside it.
+        assert set(row["uplink"]) == {"sent", "lost", "disruption_ms"}
+        assert set(row["uplink"]["disruption_ms"]) == {"mean", "p50", "p95", "max"}
+        assert set(row["disruption_ms"]) == {"mean", "p50", "p95", "max"}
     assert "trace" not in data["results"][0] and len(first) < 20_000
 
 
@@ -230,7 +271,7 @@ def test_a_hundred_mobile_nodes_walking_report_distributions() -> None:
     assert result.handovers >= 30
     d = result.disruption_ms
     assert d["p50"] is not None and d["p50"] <= d["p95"] <= d["max"]
-    assert d["p95"] <= L2_MS + RTT["mn_nar"] + INTERVAL_MS + 2
+    assert d["p95"] <= LEAD_MAX_MS + L2_MS + RTT["mn_nar"] + INTERVAL_MS + 2
     assert result.packets_lost == 0
     assert result.analytic_disruption_ms is not None
 

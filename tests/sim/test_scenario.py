@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from mipshop.sim.scenario import (
+    Fmipv6,
+    LeadTime,
     Scenario,
     ScenarioError,
     auto_lead,
+    draw_lead,
     handover_schedule,
+    lead_bounds,
+    lead_time,
     load_scenario,
     ping_pong_targets,
     reference_scenario,
@@ -32,7 +38,9 @@ def test_reference_round_trips_make_the_home_agent_far_and_the_map_near() -> Non
     assert data["rtt_ms"]["mn_ha"] > 10 * data["rtt_ms"]["mn_map"]
     assert data["cbr_interval_ms"] == 20.0
     assert data["l2_handoff_ms"] == 4.0
-    assert data["duration_s"] == 17.0
+    assert data["duration_s"] == pytest.approx(5.0 + 8 * 3.005)
+    assert data["lead"]["fmipv6"] == {"mean_ms": 37.5, "min_ms": 25.0, "max_ms": 50.0}
+    assert data["routers"] == {"max_ra_delay_ms": 500.0, "ra_interval_s": 3.0}
     json.dumps(data, sort_keys=True)  # JSON-ready
 
 
@@ -65,7 +73,8 @@ def test_auto_lead_covers_fbu_hi_hack_and_the_last_packet() -> None:
 def test_ping_pong_schedule() -> None:
     assert ping_pong_targets(2, 4) == [1, 0, 1, 0]
     assert ping_pong_targets(3, 6) == [1, 2, 1, 0, 1, 2]
-    assert handover_schedule(reference_scenario()) == [5.0, 8.0, 11.0, 14.0]
+    assert handover_schedule(reference_scenario()) == pytest.approx(
+        [5.0 + 3.005 * k for k in range(8)])
 
 
 BAD = [
@@ -84,7 +93,17 @@ BAD = [
      "movement.speed_max_mps: must be >= movement.speed_min_mps"),
     ("[traffic]\ninterval_ms = 0\n", "traffic.interval_ms: must be a number > 0, got 0"),
     ("[traffic]\nstart_s = 100\n", "traffic.start_s: must be before the end of the run"),
-    ('[fmipv6]\nlead_ms = "soon"\n', 'fmipv6.lead_ms: must be a number or "auto"'),
+    ('[fmipv6]\nlead_ms = "soon"\n',
+     'fmipv6.lead_ms: must be a number >= 0, "auto" or a table, got "soon"'),
+    ("[fmipv6]\nlead_ms = -1\n", "fmipv6.lead_ms: must be a number >= 0"),
+    ('[fmipv6]\nlead_ms = { distribution = "cauchy" }\n',
+     'fmipv6.lead_ms.distribution: must be one of "uniform", "normal"'),
+    ("[fmipv6]\nlead_ms = { low_ms = 30, high_ms = 10 }\n",
+     "fmipv6.lead_ms.high_ms: must be >= fmipv6.lead_ms.low_ms (30), got 10"),
+    ("[fmipv6]\nlead_ms = { sd = 3 }\n", "fmipv6.lead_ms.sd: unknown key"),
+    ("[routers]\nmax_ra_delay_ms = -5\n", "routers.max_ra_delay_ms: must be a number >= 0"),
+    ("[routers]\nra_interval_s = 0.1\nmax_ra_delay_ms = 500\n",
+     "routers.max_ra_delay_ms: must be <= routers.ra_interval_s (0.1 s), got 500"),
     ("mobile_nodes = true\n", "mobile_nodes: must be an integer >= 1"),
     ("links = 3\n", "links: must be a table, got 3"),
     ('name = 3\n', "name: must be a string, got 3"),
@@ -148,3 +167,34 @@ def test_map_domains_are_the_squarest_blocks_of_the_grid() -> None:
 def test_topology_routers_and_calls_are_checked(text: str, message: str) -> None:
     with pytest.raises(ScenarioError, match=message.replace("(", r"\(").replace(")", r"\)")):
         scenario_from_toml(text)
+
+
+def test_the_lead_is_a_number_auto_or_a_distribution() -> None:
+    fixed = scenario_from_toml("[fmipv6]\nlead_ms = 30\n")
+    assert fixed.fmipv6.lead_ms == 30.0
+    assert lead_bounds(fixed) == (0.03, 0.03) and lead_time(fixed) == 0.03
+    auto = scenario_from_toml('[fmipv6]\nlead_ms = "auto"\n')
+    assert auto.fmipv6.lead_ms is None
+    assert lead_time(auto, "fhmipv6") == auto_lead(auto, "fhmipv6")
+    normal = scenario_from_toml(
+        '[fmipv6]\nlead_ms = { distribution = "normal", mean_ms = 20, sd_ms = 10 }\n')
+    assert isinstance(normal.fmipv6.lead_ms, LeadTime)
+    assert lead_bounds(normal) == pytest.approx((0.0, 0.06))
+    # Truncated at 0: the mean moves up a little from 20 ms.
+    assert 0.020 < lead_time(normal) < 0.0215
+
+
+@pytest.mark.parametrize("shape", [
+    LeadTime(distribution="uniform", low_ms=25.0, high_ms=50.0),
+    LeadTime(distribution="normal", mean_ms=20.0, sd_ms=10.0),
+    LeadTime(distribution="normal", mean_ms=5.0, sd_ms=0.0),
+])
+def test_drawn_leads_stay_in_bounds_and_average_to_the_mean(shape: LeadTime) -> None:
+    scenario = replace(reference_scenario(), fmipv6=Fmipv6(lead_ms=shape))
+    rng = random.Random(7)
+    draws = [draw_lead(scenario, "fmipv6", rng) for _ in range(4000)]
+    low, high = lead_bounds(scenario)
+    assert all(low <= d <= high for d in draws)
+    assert sum(draws) / len(draws) == pytest.approx(lead_time(scenario), rel=0.03)
+    again = random.Random(7)
+    assert draws[:5] == [draw_lead(scenario, "fmipv6", again) for _ in range(5)]

@@ -28,8 +28,11 @@ Protocols (:data:`PROTOCOLS`):
   the NAR, the MAP tunnels the RCoA's packets to the NCoA (the NAR buffers them), and the local
   BU from the new link supersedes the fast binding. The home agent hears nothing.
 
-Measurements are on the **downlink** CBR flow (correspondent -> mobile node), the one the
-protocols' buffering protects; the uplink's sent/lost counts are reported separately.
+Measurements are on both CBR flows: the **downlink** (correspondent -> mobile node, the one
+the protocols' buffering protects) in the top-level figures, the **uplink** (mobile node ->
+correspondent) in ``uplink``: sent, lost, and its disruption per handover
+(:func:`~mipshop.measure.uplink_handover_report`: the longest silence the correspondent hears
+around the handover).
 
 Per handover (from the station's :class:`~.wifi.HandoffRecord` and the entities' structured
 events, never log text), the phases (ms):
@@ -47,8 +50,9 @@ events, never log text), the phases (ms):
 
 Disruption: :func:`~mipshop.measure.handover_report`, the last downlink packet received on the old
 link to the first received on the new one. Buffered packets: data packets the NAR buffered
-(``fmip.buffered`` events of the mobile node's addresses, less the FBack copy the PAR sends to
-the NCoA, which is buffered too). Signalling: every Mobility Header and
+(``fmip.buffered`` events with ``data`` set, of the mobile node's addresses; signalling the
+NAR held, such as the FBack copy the PAR sends to the NCoA, is not counted). Signalling:
+every Mobility Header and
 ICMPv6 message on every link from the start of the traffic, each transmission counted (a load
 measure), except the periodic multicast Router Advertisements that no handover causes.
 
@@ -67,6 +71,7 @@ from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Any
 
+from .. import model
 from ..measure import (
     message_type,
     percentile,
@@ -97,7 +102,6 @@ from ..wire.dhcpv6 import duid_ll
 from ..wire.icmpv6 import RouterAdvertisement
 from ..wire.ipv6 import IPv6Packet, UDPDatagram
 from ..wire.nd_options import MAPOption
-from . import analytic
 from .frame import Frame
 from .movement import (
     HandoffDecision,
@@ -108,12 +112,13 @@ from .movement import (
     random_waypoint_legs,
 )
 from .network import Capture, Network, Node
-from .recorder import ExactSum, FlowCounter, RunRecorder, mobile_index_owner
+from .recorder import ExactSum, FlowCounter, MobileRecorder, RunRecorder, mobile_index_owner
 from .scenario import (
     SIGNAL_BYTES,
     Scenario,
+    draw_lead,
     handover_schedule,
-    lead_time,
+    lead_bounds,
     map_domains,
     ping_pong_targets,
     scenario_to_dict,
@@ -239,7 +244,7 @@ class ProtocolResult:
     analytic_packets_lost: float | None
     trace: tuple[tuple[int, float, float], ...] = ()
     handover_times: tuple[float, ...] = ()
-    uplink: dict[str, int] = field(default_factory=dict)
+    uplink: dict[str, Any] = field(default_factory=dict)
     disruption_windows: tuple[tuple[float, float] | None, ...] = ()
 
 
@@ -553,8 +558,9 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
         router = AccessRouter(f"ar{k}", kernel.rng(f"entity/ar{k}"), RouterConfig(
             interface="wlan", address=IPv6Address(int(prefix.network_address) | 1),
             prefix=prefix, link_layer_address=ap.bssid, map_options=own_map,
+            managed=stateful, autonomous=not stateful,
             ra_interval=scenario.routers.ra_interval_s,
-            managed=stateful, autonomous=not stateful),
+            max_ra_delay=scenario.routers.max_ra_delay_ms / 1000.0),
             fast_handover=fast,
             # RFC 8415: the link's DHCPv6 server, one address per mobile node at least.
             dhcp=Dhcpv6ServerConfig(pool_start=IPv6Address(int(prefix.network_address)
@@ -638,7 +644,7 @@ def _finder(scenario: Scenario, protocol: str,
     if m.model == "ping_pong" or not HandoffFinder.applies(positions, m.hysteresis_db, 3.0):
         return None
     return HandoffFinder(positions, step=_SAMPLE_STEP, hysteresis_db=m.hysteresis_db,
-                         lead=lead_time(scenario, protocol))
+                         lead=lead_bounds(scenario, protocol)[1], exact=True)
 
 
 @functools.lru_cache(maxsize=4)
@@ -652,11 +658,14 @@ def _movement(scenario: Scenario, protocol: str, index: int, aps: list[AccessPoi
               finder: HandoffFinder | None) -> tuple[int, Iterator[HandoffDecision]]:
     """The AP a mobile node starts on and its handoffs, drawn lazily as the run goes."""
     m = scenario.movement
-    lead = lead_time(scenario, protocol)
+    # Each handover draws its own anticipation lead (a fixed one draws nothing), from a
+    # generator of its own (the movement's draws do not depend on it).
+    leads = random.Random(f"{scenario.name}/{index}/{rng.getrandbits(64)}/lead")
+    longest = lead_bounds(scenario, protocol)[1]
     if m.model == "ping_pong":
         times = handover_schedule(scenario, index)
         targets = ping_pong_targets(m.access_points, m.handovers)
-        return 0, iter([HandoffDecision(t, aps[k].name, t - lead)
+        return 0, iter([HandoffDecision(t, aps[k].name, t - draw_lead(scenario, protocol, leads))
                         for t, k in zip(times, targets, strict=True)])
     cells = _cells(m.grid_columns, m.grid_rows, m.cell_m)
     start = scenario.traffic.start_s
@@ -672,26 +681,26 @@ def _movement(scenario: Scenario, protocol: str, index: int, aps: list[AccessPoi
                                      t0=start)
         first, listed = handoffs_along(
             trajectory, {ap.name: ap.position for ap in aps}, step=_SAMPLE_STEP,
-            hysteresis_db=m.hysteresis_db, lead=lead)
+            hysteresis_db=m.hysteresis_db, lead=longest, exact=True)
         found = iter(listed)
-    return names.index(first), _kept(scenario, found, first, lead)
+    return names.index(first), _kept(scenario, found, first, longest,
+                                     lambda: draw_lead(scenario, protocol, leads))
 
 
 def _kept(scenario: Scenario, decisions: Iterator[HandoffDecision], first: str,
-          lead: float) -> Iterator[HandoffDecision]:
+          longest: float, lead: Callable[[], float]) -> Iterator[HandoffDecision]:
     """Keep handoffs that leave time for the previous one to finish (no overlapping handoffs)
-    and that change the AP (a skipped one may be followed by a move back); warn ``lead``
-    before each, not before the previous one."""
+    and that change the AP (a skipped one may be followed by a move back); warn a drawn
+    ``lead()`` before each (at most ``longest``), not before the previous one."""
     last = -math.inf
     current = first
     for decision in decisions:
         if decision.time >= scenario.duration:
             return
-        if decision.time - last < 2 * lead + 0.05 or decision.target == current:
+        if decision.time - last < 2 * longest + 0.05 or decision.target == current:
             continue
         current = decision.target
-        warning = max(decision.warning if decision.warning is not None else decision.time,
-                      last + 0.02)
+        warning = max(decision.time - lead(), last + 0.02)
         yield HandoffDecision(decision.time, decision.target, warning)
         last = decision.time
 
@@ -776,7 +785,8 @@ def _traffic(scenario: Scenario, net: Network, mobile: _Mobile, cn: Node,
     if t.uplink:
         port = UPLINK_BASE_PORT + i
         mobile.up_receiver = FlowReceiver(cn, port, flow=i, keep_arrivals=keep,
-                                          on_arrival=_counting(FlowCounter()))
+                                          on_arrival=_counting(FlowCounter(), recorder,
+                                                               tracked))
         # Half an interval after the downlink: the two directions of a call are not in phase.
         mobile.uplink = CBRSource(net, entity_sender(mobile.node, mobile.entity),
                                   src=home_address(i), dst=CN_ADDRESS, src_port=port,
@@ -853,9 +863,12 @@ def _bind_progress(progress: Callable[[str, float], None],
     return report
 
 
-def _counting(counter: FlowCounter) -> Callable[[int, float, float, str | None], None]:
+def _counting(counter: FlowCounter, recorder: RunRecorder, tracked: MobileRecorder
+              ) -> Callable[[int, float, float, str | None], None]:
+    """The uplink's arrivals: counted, and each first copy handed to the recorder."""
     def arrived(seq: int, sent: float, now: float, link: str | None) -> None:
-        counter.arrived(seq)
+        if counter.arrived(seq):
+            recorder.uplink_arrival(tracked, seq, sent, now, link)
     arrived.counter = counter  # type: ignore[attr-defined]
     return arrived
 
@@ -866,6 +879,7 @@ def _measure(world: _World) -> ProtocolResult:
     recorder.finish()
     sent = lost = duplicated = 0
     up_sent = up_lost = 0
+    up_disruptions: list[float] = []
     buffered = 0
     trace: tuple[tuple[int, float, float], ...] = ()
     handover_times: tuple[float, ...] = ()
@@ -880,6 +894,7 @@ def _measure(world: _World) -> ProtocolResult:
             counter = mobile.up_receiver.on_arrival.counter  # type: ignore[union-attr]
             up_sent += mobile.uplink.sent
             up_lost += counter.lost(mobile.uplink.sent)
+            up_disruptions += tracked.uplink_disruptions()
         buffered += max(0, tracked.buffered)
         if mobile.index == 0:
             handover_times = tuple(tracked.downs or ())
@@ -887,10 +902,12 @@ def _measure(world: _World) -> ProtocolResult:
             if handover_times:
                 trace = tuple(tracked.trace or ())
     handovers = recorder.handovers
-    estimate = analytic.expected(scenario, protocol)
+    # The independent model (mipshop.model) gets the scenario as plain data only.
+    estimate = model.expected(scenario_to_dict(scenario), protocol)
     analytic_lost = estimate.packets_lost
     if scenario.movement.model != "ping_pong" and estimate.packets_lost_per_handover is not None:
-        analytic_lost = estimate.packets_lost_per_handover * handovers
+        own = estimate.packets_lost_per_handover * handovers
+        analytic_lost = own + estimate.loss_ratio * max(sent - own, 0)
     registration = recorder.phases["registration"]
     return ProtocolResult(
         protocol=protocol,
@@ -907,7 +924,8 @@ def _measure(world: _World) -> ProtocolResult:
         analytic_packets_lost=analytic_lost,
         trace=trace,
         handover_times=handover_times,
-        uplink={"sent": up_sent, "lost": up_lost},
+        uplink={"sent": up_sent, "lost": up_lost,
+                "disruption_ms": _distribution(up_disruptions)},
         disruption_windows=tuple(windows_of_first),
     )
 
@@ -957,7 +975,8 @@ def results_to_dict(scenario: Scenario, results: Sequence[ProtocolResult], *,
             "binding_update_latency_ms": result.binding_update_latency_ms,
             "analytic_disruption_ms": result.analytic_disruption_ms,
             "analytic_packets_lost": result.analytic_packets_lost,
-            "uplink": dict(result.uplink),
+            "uplink": {key: dict(value) if isinstance(value, dict) else value
+                       for key, value in result.uplink.items()},
             "handover_times": list(result.handover_times),
             "trace_packets": len(result.trace),
         })

@@ -24,9 +24,10 @@ Everything is a pure function of its arguments (random waypoint takes a seeded
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,6 +184,7 @@ def handoffs_along(
     lead: float = 0.0,
     warning_margin_db: float | None = None,
     exponent: float = 3.0,
+    exact: bool = False,
 ) -> tuple[str, list[HandoffDecision]]:
     """The AP serving the start of ``trajectory`` and the handoffs along it.
 
@@ -195,17 +197,23 @@ def handoffs_along(
     Without ``warning_margin_db`` the samples where the condition may hold are found from the
     geometry first (:class:`HandoffFinder`), and only those are evaluated; the decisions are
     those of evaluating every sample.
+
+    With ``exact`` the switch happens when the power gap reaches ``hysteresis_db`` (bisected
+    between the sample that sees it and the one before, to 1 µs) rather than at that sample:
+    handoff instants then fall anywhere, not on the ``step`` grid (which would put every
+    handoff at the same few points of a periodic flow's cycle).
     """
     if warning_margin_db is None and HandoffFinder.applies(access_points, hysteresis_db,
                                                              exponent):
         finder = HandoffFinder(access_points, step=step, hysteresis_db=hysteresis_db, lead=lead,
-                               exponent=exponent)
+                               exponent=exponent, exact=exact)
         samples = math.floor((trajectory.end - trajectory.start) / step + 1e-9)
         points = trajectory.waypoints
         first, found = finder.decisions(iter(points), last_sample=samples)
         return first, list(found)
     return _sampled_handoffs(trajectory, access_points, step=step, hysteresis_db=hysteresis_db,
-                             lead=lead, warning_margin_db=warning_margin_db, exponent=exponent)
+                             lead=lead, warning_margin_db=warning_margin_db, exponent=exponent,
+                             exact=exact)
 
 
 def _sampled_handoffs(
@@ -217,6 +225,7 @@ def _sampled_handoffs(
     lead: float,
     warning_margin_db: float | None,
     exponent: float,
+    exact: bool = False,
 ) -> tuple[str, list[HandoffDecision]]:
     """:func:`handoffs_along` evaluating the condition at every sample."""
     names = sorted(access_points)
@@ -244,6 +253,14 @@ def _sampled_handoffs(
         if warning_margin_db is not None and gap >= hysteresis_db - warning_margin_db:
             early.setdefault(best, time)
         if gap >= hysteresis_db:
+            if exact:
+                def gap_at(when: float, best: str = best, current: str = current) -> float:
+                    here = trajectory.position(when)
+                    return (received_power(math.dist(here, access_points[best]),
+                                           exponent=exponent)
+                            - received_power(math.dist(here, access_points[current]),
+                                             exponent=exponent))
+                time = crossing(gap_at, hysteresis_db, time - step, time)
             if warning_margin_db is not None:
                 warning = early.get(best, time)
             else:
@@ -308,7 +325,10 @@ class HandoffFinder:
     """
 
     def __init__(self, access_points: Mapping[str, Point], *, step: float,
-                 hysteresis_db: float, lead: float, exponent: float = 3.0) -> None:
+                 hysteresis_db: float, lead: float, exponent: float = 3.0,
+                 exact: bool = False) -> None:
+        #: Bisect each switch to the instant the gap reaches the hysteresis (handoffs_along).
+        self.exact = exact
         self.names = sorted(access_points)
         self.positions = [access_points[n] for n in self.names]
         self.index = _Grid(self.positions)
@@ -368,6 +388,12 @@ class HandoffFinder:
         if best >= 0 and best_power - own >= self.hysteresis:
             return best
         return None
+
+    def _gap(self, here_of: Callable[[float], Point], target: int, current: int,
+             time: float) -> float:
+        """How much ``target`` beats ``current`` (dB) at ``time``."""
+        here = here_of(time)
+        return self._power(here, target) - self._power(here, current)
 
     # -- the candidate samples of a straight piece ------------------------------------------
 
@@ -454,6 +480,12 @@ class HandoffFinder:
                     k = high + 1  # type: ignore[operator]
                     break
                 time = start + chosen * step
+                if self.exact and moving:
+                    low = max(t0, time - step, last_switch)
+                    here_of = functools.partial(_at, t0=t0, x0=x0, y0=y0, t1=t1, x1=x1, y1=y1)
+                    time = crossing(
+                        functools.partial(self._gap, here_of, target, current),
+                        self.hysteresis, low, time)
                 warning = max(time - self.lead, last_switch)
                 yield HandoffDecision(round(time, 9), self.names[target], round(warning, 9))
                 current = target
@@ -491,6 +523,21 @@ class HandoffFinder:
                     return sample, target
             piece_low = piece_high + 1
         return k_high, None
+
+
+def crossing(gap: Callable[[float], float], threshold: float, low: float, high: float) -> float:
+    """The instant in ``(low, high]`` where ``gap`` reaches ``threshold`` (bisection to 1 µs;
+    ``gap`` is below it at ``low``, or ``low`` itself is returned, and reaches it at
+    ``high``)."""
+    if gap(low) >= threshold:
+        return low
+    while high - low > 1e-6:
+        middle = (low + high) / 2
+        if gap(middle) >= threshold:
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def _segments(points: Iterator[Any]) -> Iterator[Waypoint | None]:

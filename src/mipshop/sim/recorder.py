@@ -17,6 +17,10 @@ compare them on whole runs):
 * a handover's disruption waits for the first arrival on the new link at or after the outage
   (:func:`~mipshop.measure.handover_report`), and takes the last arrival on the old link
   before it from a per-link "last arrival" record;
+* the uplink's disruption (:func:`~mipshop.measure.uplink_handover_report`: the longest
+  silence its receiver hears around a handover) charges each gap between two consecutive
+  uplink arrivals to the handover whose LinkDown last preceded the later packet's sending,
+  keeping one running maximum per handover;
 * a flow's loss and duplicates come from its highest sequence number and the set of gaps
   below it (:class:`FlowCounter`), the same counts :func:`~mipshop.measure.flow_report` gives
   for senders that number their packets from 0;
@@ -26,6 +30,7 @@ compare them on whole runs):
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from collections.abc import Callable
@@ -134,8 +139,8 @@ class MobileRecorder:
     """What one mobile node's figures still need (see the module docstring)."""
 
     __slots__ = ("buffered", "count", "current", "down", "downs", "events", "first_down",
-                 "flow", "last_on", "lgd", "pending", "trace", "trace_open", "watches",
-                 "windows")
+                 "flow", "last_on", "lgd", "pending", "trace", "trace_open", "up_downs",
+                 "up_gaps", "up_last", "up_new", "watches", "windows")
 
     def __init__(self, *, flow: bool, trace: bool) -> None:
         self.count = 0  # completed handovers
@@ -154,6 +159,18 @@ class MobileRecorder:
         self.trace: deque[tuple[int, float, float]] | None = deque() if trace else None
         self.trace_open = trace
         self.windows: dict[int, tuple[float, float] | None] | None = {} if trace else None
+        #: The uplink: completed handovers' LinkDown times, the last uplink arrival, the
+        #: longest gap charged to each handover, and the handovers that saw a packet sent
+        #: after their outage arrive.
+        self.up_downs: list[float] = []
+        self.up_last: float | None = None
+        self.up_gaps: dict[int, float] = {}
+        self.up_new: set[int] = set()
+
+    def uplink_disruptions(self) -> list[float]:
+        """The uplink disruption of each completed handover that has one (seconds)."""
+        return [self.up_gaps[k] for k in range(len(self.up_downs))
+                if k in self.up_new and k in self.up_gaps]
 
     def disruption_windows(self) -> list[tuple[float, float] | None]:
         """For each completed handover (traced node only), the arrival times of the last
@@ -222,7 +239,6 @@ class RunRecorder:
             network.subscribe(kind, self._phase_event)
         if self.fast:
             network.subscribe("fmip.buffered", self._buffered)
-            network.subscribe("fmip.fback_sent", self._fback_sent)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -255,6 +271,7 @@ class RunRecorder:
         mobile.pending.append(_Handover(down, up))
         if mobile.flow is not None:
             mobile.watches.append(_Watch(index, old, new, up if old == new else down))
+        mobile.up_downs.append(down)
         if mobile.downs is not None:
             mobile.downs.append(down)
         if mobile.trace is not None and mobile.first_down is None:
@@ -276,19 +293,12 @@ class RunRecorder:
         events.append((time, record.event.kind, record.event.fields.get("previous")))
 
     def _buffered(self, record: Any) -> None:
-        mobile = self.by_index.get(self._owner(record.event.fields["address"]))  # type: ignore[arg-type]
+        fields = record.event.fields
+        if not fields.get("data", True):
+            return  # signalling the NAR held (the FBack copy to the NCoA): not data
+        mobile = self.by_index.get(self._owner(fields["address"]))  # type: ignore[arg-type]
         if mobile is not None:
             mobile.buffered += 1
-
-    def _fback_sent(self, record: Any) -> None:
-        fields = record.event.fields
-        destinations = fields.get("destinations", ())
-        pcoa = fields.get("pcoa")
-        # Predictive: the copy to the NCoA reaches the NAR while it proxies: buffered.
-        if pcoa in destinations and len(destinations) > 1 and fields.get("lifetime"):
-            mobile = self.by_index.get(self._owner(pcoa))  # type: ignore[arg-type]
-            if mobile is not None:
-                mobile.buffered -= 1
 
     def _owner(self, address: Any) -> int | None:
         return self.owner_of(int(address) & 0xFFFF_FFFF_FFFF_FFFF)
@@ -330,6 +340,21 @@ class RunRecorder:
                 trace.append((seq, sent, now))
             else:
                 mobile.trace_open = False
+
+    def uplink_arrival(self, mobile: MobileRecorder, seq: int, sent: float, now: float,
+                       link: str | None) -> None:
+        """One uplink datagram of ``mobile`` (a first copy) reached its peer at ``now``."""
+        span = bisect.bisect_right(mobile.up_downs, sent) - 1
+        last, mobile.up_last = mobile.up_last, now
+        if span < 0:
+            return  # sent before the first handover
+        down = mobile.up_downs[span]
+        if sent >= down:
+            mobile.up_new.add(span)
+        if last is not None:
+            gap = now - last
+            if gap > mobile.up_gaps.get(span, -1.0):
+                mobile.up_gaps[span] = gap
 
     # -- settling --------------------------------------------------------------------------
 

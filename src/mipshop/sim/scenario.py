@@ -20,7 +20,7 @@ Fig. 1: a MAP above the access routers)::
                5 ms    5 ms
                AR0 -5 ms- AR1      (AR-AR link: FMIPv6 HI/HAck and the PAR->NAR tunnel)
                ((bss0))  ((bss1))  802.11 BSS, 2 ms, 54 Mb/s
-                    MN  (ping-pong between the two APs every 3 s)
+                    MN  (ping-pong between the two APs every 3.005 s)
 
 One-way delays [choice, documented]: 2 ms on the air (802.11 frame exchange and AP queueing at
 low load), 5 ms access router to MAP (a metro aggregation hop), 20 ms MAP to the core, 50 ms core
@@ -40,22 +40,31 @@ for MIPv6, HMIPv6 and reactive FMIPv6 (RFC 4260 "123456..." / "ab123456cdefg"), 
 FMIPv6 scans with its radio away from the old AP just before the handover decision.
 
 Traffic: a G.711 call, 160-byte payloads every 20 ms in each direction (RFC 3551 §4.5.14).
-Address configuration: RFC 4862 DAD, RetransTimer x DupAddrDetectTransmits = 1 s, not
-optimistic (RFC 4429 is a knob). FMIPv6: a 64-packet NAR buffer (1.28 s of voice), and the
-predictive anticipation lead "auto": just long enough for FBU, HI, HAck and the last packet on
-the old link to complete before the radio leaves (see :func:`auto_lead`).
+Movement: 8 handovers 3.005 s apart from 5 s, so that they fall at four points of the 20 ms
+voice cycle (0, 5, 10 and 15 ms), two each: at some of them a packet is on its way to the old
+link while the radio switches, which only a NAR buffer saves. Address configuration: RFC 4862
+DAD, RetransTimer x DupAddrDetectTransmits = 1 s, not optimistic (RFC 4429 is a knob). Routers
+answer a Router Solicitation after a random 0-500 ms (RFC 4861 §6.2.6 MAX_RA_DELAY_TIME) and
+advertise every 3 s. FMIPv6: a 64-packet NAR buffer (1.28 s of voice), and the predictive
+anticipation lead (LinkGoingDown to the switch) drawn uniformly in 25-50 ms for each handover:
+always long enough for FBU, HI, HAck and the last packet on the old link (see
+:func:`auto_lead`: 14.6 ms at a PAR, 24.6 ms at the MAP), so a late trigger is not part of the
+reference (``examples/late-trigger.toml`` is one).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import random
 import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from ..protocol.base.constants import MAX_RA_DELAY_TIME
 
 #: Bytes of one CBR packet's IPv6 + UDP headers (RFC 8200 §3, RFC 768).
 IP_UDP_HEADERS = 48
@@ -165,8 +174,8 @@ class Movement:
 
     model: Literal["ping_pong", "random_waypoint"] = "ping_pong"
     access_points: int = _f(2, minimum=2, maximum=64)
-    handovers: int = _f(4, minimum=1, maximum=100_000)
-    dwell_s: float = _f(3.0, minimum=0.0, exclusive_minimum=True)
+    handovers: int = _f(8, minimum=1, maximum=100_000)
+    dwell_s: float = _f(3.005, minimum=0.0, exclusive_minimum=True)
     first_handover_s: float = _f(5.0, minimum=0.0, exclusive_minimum=True)
     grid_columns: int = _f(3, minimum=1, maximum=32)
     grid_rows: int = _f(3, minimum=1, maximum=32)
@@ -209,12 +218,67 @@ class Address:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LeadTime:
+    """The anticipation lead (LinkGoingDown to the switch) as a random variable, in ms.
+
+    ``uniform``: on ``[low_ms, high_ms]``; ``normal``: mean ``mean_ms``, standard deviation
+    ``sd_ms``, truncated to ``[max(0, mean_ms - 4 sd_ms), mean_ms + 4 sd_ms]`` (drawn again
+    outside). Each handover of each mobile node draws its own lead from a generator of the
+    run's seed.
+    """
+
+    distribution: Literal["uniform", "normal"] = "uniform"
+    low_ms: float = _f(0.0, minimum=0.0)
+    high_ms: float = _f(0.0, minimum=0.0)
+    mean_ms: float = _f(0.0, minimum=0.0)
+    sd_ms: float = _f(0.0, minimum=0.0)
+
+    @property
+    def bounds_ms(self) -> tuple[float, float]:
+        """The smallest and largest lead that can be drawn."""
+        if self.distribution == "uniform":
+            return self.low_ms, self.high_ms
+        return max(0.0, self.mean_ms - 4 * self.sd_ms), self.mean_ms + 4 * self.sd_ms
+
+    def draw(self, rng: random.Random) -> float:
+        """One lead, in seconds."""
+        if self.distribution == "uniform":
+            return rng.uniform(self.low_ms, self.high_ms) / 1000.0
+        low, high = self.bounds_ms
+        while True:
+            value = rng.gauss(self.mean_ms, self.sd_ms) if self.sd_ms > 0 else self.mean_ms
+            if low <= value <= high:
+                return value / 1000.0
+
+
+@dataclass(frozen=True, kw_only=True)
 class Fmipv6:
     """FMIPv6 knobs: the NAR buffer (RFC 5568 §5.4) and the predictive anticipation lead
-    (time from LinkGoingDown to the switch; None: :func:`auto_lead`)."""
+    (time from LinkGoingDown to the switch): a fixed number of ms, a :class:`LeadTime`
+    distribution, or None ("auto": :func:`auto_lead`)."""
 
     buffer_packets: int = _f(64, minimum=0, maximum=100_000)
-    lead_ms: float | None = _f(None, minimum=0.0)
+    lead_ms: float | LeadTime | None = field(
+        default=LeadTime(distribution="uniform", low_ms=25.0, high_ms=50.0),
+        metadata=_spec(minimum=0.0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Routers:
+    """What every access router does beyond forwarding.
+
+    ``max_ra_delay_ms``: a Router Advertisement answering a Router Solicitation waits a random
+    time in ``[0, max_ra_delay_ms]`` (RFC 4861 §6.2.6, MAX_RA_DELAY_TIME = 500 ms, the
+    default); 0 is the faster behaviour a mobility-aware router may choose, answering at once.
+    ``ra_interval_s``: one unsolicited Router Advertisement every that many seconds from the
+    router's start (MaxRtrAdvInterval, RFC 4861 §6.2.1: 4-1800 s, 600 s by default; RFC 6275
+    §7.5 lets mobility links go lower, and 3 s keeps movement detection without link-layer
+    triggers quick); at least ``max_ra_delay_ms``. Each one reaches every mobile node on the
+    link: it is what an idle node costs.
+    """
+
+    max_ra_delay_ms: float = _f(MAX_RA_DELAY_TIME * 1000.0, minimum=0.0, maximum=3000.0)
+    ra_interval_s: float = _f(3.0, minimum=0.0, exclusive_minimum=True, maximum=1800.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,19 +296,6 @@ class Topology:
 
     maps: int = _f(1, minimum=1, maximum=64)
     ar_links: Literal["mesh", "none"] = "mesh"
-
-
-@dataclass(frozen=True, kw_only=True)
-class Routers:
-    """What every access router does beyond forwarding.
-
-    ``ra_interval_s``: one unsolicited Router Advertisement every that many seconds
-    (MaxRtrAdvInterval, RFC 4861 §6.2.1: 4-1800 s, 600 s by default; RFC 6275 §7.5 lets
-    mobility links go lower, and 3 s keeps movement detection without link-layer triggers
-    quick). Each one reaches every mobile node on the link: it is what an idle node costs.
-    """
-
-    ra_interval_s: float = _f(3.0, minimum=0.0, exclusive_minimum=True, maximum=1800.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -286,7 +337,8 @@ def reference_scenario() -> Scenario:
         description=(
             "A correspondent, a distant home agent, a MAP above two access routers with "
             "integrated 802.11 APs (RFC 4260 Fig. 2); one mobile node moving back and forth "
-            "every 3 s; a G.711 call in both directions."),
+            "every 3 s; a G.711 call in both directions; LinkGoingDown 25-50 ms before each "
+            "switch; RAs answer solicitations after 0-500 ms (RFC 4861)."),
     )
 
 
@@ -332,9 +384,50 @@ def auto_lead(scenario: Scenario, protocol: str = "fmipv6") -> float:
 
 
 def lead_time(scenario: Scenario, protocol: str = "fmipv6") -> float:
-    """The anticipation lead in use (configured, or :func:`auto_lead`), seconds."""
+    """The anticipation lead in use, seconds: the configured one, its mean when it is a
+    distribution (:class:`LeadTime`), or :func:`auto_lead`."""
     lead = scenario.fmipv6.lead_ms
-    return auto_lead(scenario, protocol) if lead is None else lead / 1000.0
+    if isinstance(lead, LeadTime):
+        if lead.distribution == "uniform":
+            return (lead.low_ms + lead.high_ms) / 2000.0
+        return _truncated_normal_mean(lead) / 1000.0
+    return lead_bounds(scenario, protocol)[0]
+
+
+def lead_bounds(scenario: Scenario, protocol: str = "fmipv6") -> tuple[float, float]:
+    """The smallest and largest anticipation lead of the scenario, seconds."""
+    lead = scenario.fmipv6.lead_ms
+    if lead is None:
+        auto = auto_lead(scenario, protocol)
+        return auto, auto
+    if isinstance(lead, LeadTime):
+        low, high = lead.bounds_ms
+        return low / 1000.0, high / 1000.0
+    return lead / 1000.0, lead / 1000.0
+
+
+def draw_lead(scenario: Scenario, protocol: str, rng: random.Random) -> float:
+    """One handover's anticipation lead, seconds (fixed, auto, or drawn from ``rng``)."""
+    lead = scenario.fmipv6.lead_ms
+    if isinstance(lead, LeadTime):
+        return lead.draw(rng)
+    return lead_bounds(scenario, protocol)[0]
+
+
+def _truncated_normal_mean(lead: LeadTime) -> float:
+    """Mean (ms) of the normal :class:`LeadTime` truncated to its bounds."""
+    if lead.sd_ms == 0:
+        return lead.mean_ms
+    low, high = lead.bounds_ms
+    a, b = (low - lead.mean_ms) / lead.sd_ms, (high - lead.mean_ms) / lead.sd_ms
+
+    def pdf(x: float) -> float:
+        return math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+
+    def cdf(x: float) -> float:
+        return 0.5 * (1 + math.erf(x / math.sqrt(2)))
+
+    return lead.mean_ms + lead.sd_ms * (pdf(a) - pdf(b)) / (cdf(b) - cdf(a))
 
 
 def map_domains(scenario: Scenario) -> list[int]:
@@ -370,15 +463,18 @@ def handover_schedule(scenario: Scenario, index: int = 0) -> list[float]:
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     """The full parameters as JSON-ready data, plus derived figures: ``rtt_ms`` (round trips
     ``mn_ar``, ``mn_map``, ``mn_ha``, ``mn_cn``, and ``mn_nar``, ``par_nar``),
-    ``cbr_interval_ms``, ``l2_handoff_ms``, ``scan_ms``, ``lead_ms`` (in use, by protocol) and
-    ``duration_s``."""
+    ``cbr_interval_ms``, ``l2_handoff_ms``, ``scan_ms``, ``lead`` (by protocol: ``mean_ms``,
+    ``min_ms``, ``max_ms`` of the anticipation lead in use) and ``duration_s``."""
     data = dataclasses.asdict(scenario)
     data["rtt_ms"] = round_trips_ms(scenario)
     data["cbr_interval_ms"] = scenario.traffic.interval_ms
     data["scan_ms"] = scenario.wifi.scan_ms
     data["l2_handoff_ms"] = scenario.wifi.switch_ms + (
         0.0 if scenario.wifi.background_scan else scenario.wifi.scan_ms)
-    data["lead_ms"] = {p: lead_time(scenario, p) * 1000.0 for p in ("fmipv6", "fhmipv6")}
+    data["lead"] = {p: {"mean_ms": lead_time(scenario, p) * 1000.0,
+                        "min_ms": lead_bounds(scenario, p)[0] * 1000.0,
+                        "max_ms": lead_bounds(scenario, p)[1] * 1000.0}
+                    for p in ("fmipv6", "fhmipv6")}
     data["duration_s"] = scenario.duration
     return data
 
@@ -450,11 +546,25 @@ def _override(value: Any, data: Any, prefix: str) -> Any:
             known = ", ".join(sorted(fields))
             raise ScenarioError(f"{name}: unknown key (expected one of: {known})")
         current = getattr(value, key)
-        if dataclasses.is_dataclass(current):
+        table_type = _table_type(hints[key])
+        if dataclasses.is_dataclass(current) and (table_type is None or isinstance(raw, dict)):
             changes[key] = _override(current, raw, f"{name}.")
+            continue
+        if table_type is not None and isinstance(raw, dict):
+            # A key that takes a number or a table (fmipv6.lead_ms: a LeadTime).
+            changes[key] = _override(table_type(), raw, f"{name}.")
             continue
         changes[key] = _convert(name, raw, hints[key], fields[key].metadata)
     return dataclasses.replace(value, **changes)
+
+
+def _table_type(hint: Any) -> Any:
+    """The dataclass a union-typed key also accepts as a table, or None."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(hint):
+            if dataclasses.is_dataclass(arg):
+                return arg
+    return None
 
 
 def _show(raw: Any) -> str:
@@ -471,9 +581,11 @@ def _show(raw: Any) -> str:
 
 def _convert(name: str, raw: Any, hint: Any, meta: Any) -> Any:
     optional = False
+    table = False
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         optional = len(args) < len(typing.get_args(hint))
+        table = any(dataclasses.is_dataclass(a) for a in args)
         hint = args[0]
     if optional and raw == "auto":
         return None
@@ -497,6 +609,9 @@ def _convert(name: str, raw: Any, hint: Any, meta: Any) -> Any:
     if hint is float:
         ok = isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw)
         kind = 'a number or "auto"' if optional else "a number"
+        if table and not (ok and float(raw) >= (meta.get("min") or 0.0)):
+            raise ScenarioError(f'{name}: must be a number >= {meta.get("min") or 0:g}, '
+                                f'"auto" or a table, got {_show(raw)}')
         return _ranged(name, raw, meta, ok, kind, float(raw) if ok else 0.0)
     raise ScenarioError(f"{name}: unsupported parameter type")  # pragma: no cover
 
@@ -533,6 +648,17 @@ def _check_consistency(scenario: Scenario) -> None:
         raise ScenarioError(
             f"topology.maps: must be at most the number of access points "
             f"({scenario.access_point_count}), got {scenario.topology.maps}")
+    routers = scenario.routers
+    if routers.max_ra_delay_ms > routers.ra_interval_s * 1000.0:
+        raise ScenarioError(
+            f"routers.max_ra_delay_ms: must be <= routers.ra_interval_s "
+            f"({routers.ra_interval_s:g} s), got {routers.max_ra_delay_ms:g}")
+    lead = scenario.fmipv6.lead_ms
+    if isinstance(lead, LeadTime) and lead.distribution == "uniform" and (
+            lead.high_ms < lead.low_ms):
+        raise ScenarioError(
+            f"fmipv6.lead_ms.high_ms: must be >= fmipv6.lead_ms.low_ms ({lead.low_ms:g}), "
+            f"got {lead.high_ms:g}")
     if m.model == "ping_pong" and m.first_handover_s <= t.start_s:
         raise ScenarioError(
             f"movement.first_handover_s: must be after traffic.start_s ({t.start_s:g} s), "
@@ -542,6 +668,7 @@ def _check_consistency(scenario: Scenario) -> None:
 __all__ = [
     "Address",
     "Fmipv6",
+    "LeadTime",
     "LinkParams",
     "Links",
     "Movement",
@@ -552,7 +679,9 @@ __all__ = [
     "Traffic",
     "Wifi",
     "auto_lead",
+    "draw_lead",
     "handover_schedule",
+    "lead_bounds",
     "lead_time",
     "load_scenario",
     "map_domains",
