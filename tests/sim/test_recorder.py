@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mipshop.measure import Arrival, flow_report, handover_report, handover_windows
+from mipshop.measure import (
+    Arrival,
+    flow_report,
+    handover_report,
+    handover_windows,
+    uplink_handover_report,
+)
 from mipshop.protocol.base.link_events import LinkGoingDown
 from mipshop.sim import compare
 from mipshop.sim.recorder import ExactSum, FlowCounter, mobile_index_owner
@@ -78,6 +84,7 @@ def _from_history(world: Any) -> dict[str, Any]:
     if fmip:
         phases["fast_handover"] = []
     disruptions: list[float] = []
+    up_disruptions: list[float] = []
     figures = dict.fromkeys(("handovers", "sent", "lost", "duplicated", "up_sent", "up_lost"), 0)
     trace: tuple[Any, ...] = ()
     times: tuple[float, ...] = ()
@@ -94,6 +101,11 @@ def _from_history(world: Any) -> dict[str, Any]:
                 report = handover_report(arrivals, window, horizon=following)
                 if report.disruption is not None:
                     disruptions.append(report.disruption)
+            if mobile.up_receiver is not None:
+                up = uplink_handover_report(mobile.up_receiver.arrivals, window,
+                                            horizon=following)
+                if up.disruption is not None:
+                    up_disruptions.append(up.disruption)
             down, up = record.down, record.up
             phases["l2"].append(up - down)
             detected = _first(events, "movement.detected", up, following)
@@ -136,6 +148,7 @@ def _from_history(world: Any) -> dict[str, Any]:
                 trace = tuple((a.seq, a.sent, a.arrived) for a in arrivals
                               if low <= a.arrived <= high)
     figures["disruptions"] = sorted(disruptions)
+    figures["up_disruptions"] = compare._distribution(up_disruptions)
     figures["phases"] = {name: (math.fsum(v) / len(v) * 1000.0 if v else None)
                          for name, v in phases.items()}
     figures["trace"] = trace
@@ -176,7 +189,8 @@ def test_online_figures_equal_the_figures_of_the_whole_history(
         assert result.phases_ms == expected["phases"]
         assert (result.packets_sent, result.packets_lost, result.packets_duplicated) == (
             expected["sent"], expected["lost"], expected["duplicated"])
-        assert result.uplink == {"sent": expected["up_sent"], "lost": expected["up_lost"]}
+        assert result.uplink == {"sent": expected["up_sent"], "lost": expected["up_lost"],
+                                 "disruption_ms": expected["up_disruptions"]}
         assert result.trace == expected["trace"] and result.handover_times == expected["times"]
 
 

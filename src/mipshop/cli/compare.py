@@ -97,7 +97,7 @@ def results_table(scenario: Scenario, results: Sequence[ProtocolResult], *, seed
         ("downlink\nlost", lambda r: r.packets_lost),
         ("\nanalytic", lambda r: _ms(r.analytic_packets_lost)),
         ("uplink\nlost", lambda r: r.uplink.get("lost", "-") if r.uplink.get("sent") else "-"),
-        ("uplink disr.\nmean ms", lambda r: _ms((r.uplink.get("disruption_ms") or {}).get("mean"))),
+        ("up disr.\nmean ms", lambda r: _ms((r.uplink.get("disruption_ms") or {}).get("mean"))),
         ("buf-\nfered", lambda r: r.packets_buffered),
         ("signalling/HO\nlink crossings", lambda r: _ms(r.signalling["messages_per_handover"])),
         ("\nbytes", lambda r: _ms(r.signalling["bytes_per_handover"])),

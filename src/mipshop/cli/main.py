@@ -126,6 +126,11 @@ def build_parser() -> Parser:
     bed.add_argument("--pcap", type=Path, metavar="DIR",
                      help="keep the capture at the mobile node's port as "
                           "DIR/<protocol>.pcapng (DIR must exist)")
+    bed.add_argument("--max-ra-delay", type=number("milliseconds", 0, 1000), default=500.0,
+                     metavar="MS",
+                     help="longest random wait of a Router Advertisement answering a Router "
+                          "Solicitation, in milliseconds (RFC 4861 MAX_RA_DELAY_TIME: "
+                          "default 500; 0 answers at once, not RFC 4861)")
     bed.add_argument("--delay", type=link_delay(DELAY_LINKS, 10_000), action="append",
                      default=[], metavar="LINK=MS",
                      help="one-way delay in milliseconds of a core router link: "

@@ -7,8 +7,9 @@ arriving back to back is a buffer being flushed. The shaded band is the *measure
 disruption of that handover (the handover report's last packet on the old link to the first on
 the new one), not merely the longest silence: a radio loss elsewhere is not shaded.
 
-Bottom left: mean disruption per protocol, simulated and analytic, on a logarithmic scale so that
-20 ms and 1,200 ms can both be read (each bar is also labelled with its value). Bottom right:
+Bottom left: mean disruption per protocol, on a logarithmic scale so that 20 ms and 1,200 ms can
+both be read (each bar is also labelled with its value): the downlink's simulated and analytic,
+and the uplink's simulated (the longest silence the correspondent hears). Bottom right:
 packets lost over the whole run per protocol, downlink (correspondent to mobile node) and uplink
 (mobile node to correspondent) side by side.
 
@@ -42,6 +43,7 @@ class Bars:
     protocols: tuple[str, ...]
     disruption_simulated_ms: tuple[float | None, ...]
     disruption_analytic_ms: tuple[float | None, ...]
+    uplink_disruption_ms: tuple[float | None, ...]
     downlink_lost: tuple[int, ...]
     uplink_lost: tuple[int | None, ...]
 
@@ -71,6 +73,8 @@ def plot_data(results: Sequence[ProtocolResult]) -> PlotData:
         protocols=tuple(r.protocol for r in results),
         disruption_simulated_ms=tuple(r.disruption_ms["mean"] for r in results),
         disruption_analytic_ms=tuple(r.analytic_disruption_ms for r in results),
+        uplink_disruption_ms=tuple((r.uplink.get("disruption_ms") or {}).get("mean")
+                                   for r in results),
         downlink_lost=tuple(r.packets_lost for r in results),
         # No uplink flow in the scenario: nothing to show (not zero).
         uplink_lost=tuple(r.uplink.get("lost") if r.uplink.get("sent") else None
@@ -120,12 +124,14 @@ def plot_results(results: Sequence[ProtocolResult], path: Path, *, title: str,
     positions = list(range(len(bars.protocols)))
     width = 0.4
     disruption_axes = figure.add_subplot(grid[count, 0])
+    third = 0.8 / 3
     for offset, values, label in (
-        (-width / 2, bars.disruption_simulated_ms, "simulated"),
-        (width / 2, bars.disruption_analytic_ms, "analytic"),
+        (-third, bars.disruption_simulated_ms, "downlink, simulated"),
+        (0.0, bars.disruption_analytic_ms, "downlink, analytic"),
+        (third, bars.uplink_disruption_ms, "uplink, simulated"),
     ):
         drawn = disruption_axes.bar([p + offset for p in positions],
-                                    [v if v else float("nan") for v in values], width,
+                                    [v if v else float("nan") for v in values], third,
                                     label=label)
         disruption_axes.bar_label(drawn, labels=[_label(v) for v in values], fontsize=7)
     disruption_axes.set_yscale("log")

@@ -46,7 +46,8 @@ def run_testbed(args: argparse.Namespace, console: Console, progress_console: Co
                 options = {"protocol": protocol, "handovers": args.handovers,
                            "link_down": args.link_down, "tcp_bytes": args.tcp_bytes,
                            "delays": delays, "progress": report, "restart": args.restart,
-                           "route_optimization": args.route_optimization}
+                           "route_optimization": args.route_optimization,
+                           "max_ra_delay": args.max_ra_delay / 1000}
                 if args.pcap is None:
                     row = run_experiment(**options)
                 else:

@@ -72,6 +72,7 @@ from pathlib import Path
 from typing import Any
 
 from ..measure import Arrival, HandoverReport, HandoverWindow, handover_report, message_type
+from ..protocol.base.constants import MAX_RA_DELAY_TIME
 from ..wire.errors import MalformedPacket
 from ..wire.ipv6 import IPv6Packet, UDPDatagram, decode_packet
 from ..wire.pcap import read_pcap
@@ -318,7 +319,8 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
                    pcap: str | None = None, delays: dict[str, float] | None = None,
                    progress: Callable[[int, str], None] | None = None,
                    restart: str | None = None,
-                   route_optimization: bool = False) -> dict[str, Any]:
+                   route_optimization: bool = False,
+                   max_ra_delay: float = MAX_RA_DELAY_TIME) -> dict[str, Any]:
     """Run one protocol on the testbed; returns a ``mipshop compare`` result row.
 
     ``delays``: one-way delays (seconds) of the core router's links (``cn``, ``home``,
@@ -326,7 +328,9 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
     with the number of handovers done and what the experiment is doing now. ``restart``
     (``ha`` or ``map``): after the handovers, in the middle of the UDP stream, that daemon is
     killed with SIGKILL and started again; the row's ``restart`` holds
-    :func:`restart_report` (None without a restart).
+    :func:`restart_report` (None without a restart). ``max_ra_delay``: the routers' longest
+    wait before answering an RS (RFC 4861 §6.2.6; 0: at once; the row's ``max_ra_delay_ms``
+    records it).
 
     ``tcp_bytes``: the correspondent's sender is **paced** (:mod:`.traffic` ``serve --rate``)
     to spread the download over the handovers, at least 100 kB/s: the row's ``tcp`` says
@@ -350,7 +354,8 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
     count = int(duration / interval)
     options = TestbedOptions(pcap=pcap, protocol=protocol.removesuffix("-reactive"),
                              predictive=protocol != "fmipv6-reactive", delays=dict(delays or {}),
-                             route_optimization=route_optimization)
+                             route_optimization=route_optimization,
+                             max_ra_delay=max_ra_delay)
     # Where the new care-of address is registered: the MAP under HMIPv6 (RFC 5380 §6.1: a
     # move inside the MAP domain changes only the LCoA), else the home agent.
     registrar = "map" if protocol in ("hmipv6", "fhmipv6") else "ha"
@@ -462,6 +467,7 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
         "handovers": len(handover_log),
         "link_down_ms": link_down * 1000,
         "delays_ms": {name: delay * 1000 for name, delay in (delays or {}).items()},
+        "max_ra_delay_ms": max_ra_delay * 1000,
         "disruption_ms": _distribution(disruptions),
         "loss_run_ms": _distribution(loss_runs),
         "phases_ms": {k: (math.fsum(v) / len(v) if v else None) for k, v in phases.items()},

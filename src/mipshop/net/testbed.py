@@ -75,6 +75,7 @@ from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 from typing import Any
 
+from ..protocol.base.constants import MAX_RA_DELAY_TIME
 from .errors import NetError, require_root, require_tun
 
 NS_PREFIX = "mipshop-"
@@ -256,8 +257,10 @@ class Process:
 
 @dataclass
 class TestbedOptions:
-    """What to build: ``ra_interval`` of the access routers and the home agent (seconds),
-    the first attachment of the mobile node, and its binding lifetime."""
+    """What to build: ``ra_interval`` of the access routers and the home agent (seconds) and
+    ``max_ra_delay``, the longest random wait of an RA answering an RS (RFC 4861 §6.2.6;
+    MAX_RA_DELAY_TIME, or 0 to answer at once), the first attachment of the mobile node, and
+    its binding lifetime."""
 
     __test__ = False  # not a pytest test class
 
@@ -267,6 +270,7 @@ class TestbedOptions:
     #: (FBU from the new link after the UNA, RFC 5568 §3.3); the AR-Info is learnt first.
     predictive: bool = True
     ra_interval: float = 1.0
+    max_ra_delay: float = MAX_RA_DELAY_TIME
     start_at: str = "ar1"
     home_binding_lifetime: float = 60.0
     workdir: str | None = None
@@ -518,7 +522,8 @@ class Testbed:
             return {"daemon": daemon, "home_agent": {
                 "interface": "eth0", "address": str(HA_ADDRESS), "prefix": str(HOME_PREFIX),
                 "link_local": str(HA_LINK_LOCAL), "link_layer_address": HA_MAC,
-                "ra_interval": opts.ra_interval, "dad_duration": 0.0,
+                "ra_interval": opts.ra_interval, "max_ra_delay": opts.max_ra_delay,
+                "dad_duration": 0.0,
                 "credentials": [{"identifier": MN_ID, "spi": MN_SPI, "key": MN_KEY,
                                  "home_address": str(HOME_ADDRESS)}],
             }}
@@ -529,6 +534,7 @@ class Testbed:
                 "interface": "eth0", "address": str(_router_address(node)),
                 "prefix": str(prefix), "link_local": str(AR_LINK_LOCALS[node]),
                 "link_layer_address": AR_MACS[node], "ra_interval": opts.ra_interval,
+                "max_ra_delay": opts.max_ra_delay,
             }
             if self.hierarchical:
                 # RFC 5380 §7: the MAP option is configured by hand in each access router.

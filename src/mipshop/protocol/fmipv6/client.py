@@ -714,7 +714,14 @@ class FastHandoverClient(MobilityClient):
         return packet.payload
 
     def route(self, packet: IPv6Packet) -> IPv6Packet | None:
-        """Reverse-tunnel to the PAR until the home BU for the NCoA has left (§3.2, §4)."""
+        """Reverse-tunnel to the PAR while the home agent may still hold the PCoA (§3.2, §4).
+
+        Once the BU for the NCoA has left, a packet sent now follows it and finds the new
+        binding if that BU arrives (RFC 6275 §10.4.5), or the PCoA if it is lost; until the
+        BA says which, [choice] the packet goes both ways: from the NCoA straight to the home
+        agent, and through the PAR from the PCoA. The home agent's source check lets exactly
+        one through (docs/decisions.md D14), and a lost BU costs the uplink nothing.
+        """
         h, node = self.handover, self.node
         if (h is None or h.phase != "moved" or not h.fback or node.home_agent is None
                 or node.care_of_address != h.ncoa or node.now >= h.tunnel_until):
@@ -725,10 +732,10 @@ class FastHandoverClient(MobilityClient):
             # RCoA): an inner packet from the PCoA would be refused there.
             return None
         if node.home.tunnel_care_of_address == h.ncoa:
-            # The BU for the NCoA is on its way: what is sent now follows it to the home
-            # agent, which will refuse the PCoA by then (RFC 6275 §10.4.5); the node's own
-            # reverse tunnel from the NCoA takes over.
-            return None
+            # The BU for the NCoA is on its way (no BA yet): the copy that follows it.
+            node.act(Transmit(packet=encapsulate(packet, src=h.ncoa, dst=node.home_agent),
+                              interface=node.interface))
+            node.counters["fmip.uplink_both_ways"] += 1
         inner = encapsulate(packet, src=h.pcoa, dst=node.home_agent)
         node.counters["fmip.reverse_tunnelled"] += 1
         return encapsulate(inner, src=h.ncoa, dst=h.par)

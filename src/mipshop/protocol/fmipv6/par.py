@@ -579,7 +579,8 @@ class PreviousRouterRole:
             lifetime, lambda now: self._teardown(record, "expired", ParInput.EXPIRED))
         self.router.emit("fmip.tunnel_up", pcoa=record.pcoa, endpoint=endpoint,
                          ncoa=record.ncoa, lifetime=lifetime, replaced=old_endpoint)
-        if self.fmip.previous_care_of_address(record.pcoa, record.ncoa) is None:
+        if record.ncoa != record.previous_care_of_address and (
+                self.fmip.previous_care_of_address(record.pcoa, record.ncoa) is None):
             # (At a MAP) the local BU from the new link registered the NCoA before this HAck
             # came (a late trigger): the regular binding carries the traffic already, and a
             # fast binding left behind would outlive it and misdirect the next handover.
