@@ -9,6 +9,8 @@ FBU goes again after the UNA, §3.2 case 2), while the PAR's tunnel already carr
 
 from __future__ import annotations
 
+from ipaddress import IPv6Address
+
 import pytest
 
 from mipshop.protocol.base.constants import MAX_NEIGHBOR_ADVERTISEMENT
@@ -18,13 +20,15 @@ from mipshop.wire.icmpv6 import (
     RouterAdvertisement,
     RouterSolicitationForProxy,
 )
+from mipshop.wire.ipv6 import IPv6Packet, encode_packet
 from mipshop.wire.mh import (
     BindingAcknowledgement,
     BindingUpdate,
     FastBindingAcknowledgement,
     FastBindingUpdate,
 )
-from tests.protocol.fmip_scenario import APS, build, coa
+from mipshop.wire.nd_options import NAACKStatus, NeighborAdvertisementAcknowledgment
+from tests.protocol.fmip_scenario import APS, HOME_ADDRESS, build, coa
 from tests.protocol.fmip_scenario import router_address as ar
 
 NCOA = coa("nar")
@@ -234,3 +238,24 @@ def test_back_after_a_reactive_handover_before_the_bindings_moved_sends_lifetime
     assert len(delete) == 1 and delete[0].dst == ar("par")
     (down,) = scn.net.events_of("fmip.tunnel_down", "par")
     assert down.fields["reason"] == "fbu_lifetime_zero"
+
+
+def test_a_naack_after_the_home_ba_is_still_obeyed():
+    """The home agent's BA for the NCoA can beat the NAR's NAACK to the node (a fast home
+    agent, a slow NAR): the NAACK still answers the UNA, and status 4 (the NAR serves the
+    PCoA) makes the node keep its PCoA and register it again (RFC 5568 §6.4.6)."""
+    scn = build()
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    late = 6.5
+    naack = RouterAdvertisement(options=(
+        NeighborAdvertisementAcknowledgment(status=NAACKStatus.PCOA_SUPPLIED_NO_FBU),))
+    packet = IPv6Packet(src=IPv6Address("fe80::1"), dst=NCOA, hop_limit=255, payload=naack)
+    scn.net.inject(encode_packet(packet), "mn", "wlan0", at=late)
+    scn.run(8)
+    assert next(e.time for e in scn.net.events_of("fmip.handover_complete", "mn")) < late
+    (got,) = scn.net.events_of("fmip.naack", "mn")
+    assert got.fields["status"] == NAACKStatus.PCOA_SUPPLIED_NO_FBU
+    assert scn.mn.care_of_address == coa("par")
+    assert scn.ha.cache.lookup(HOME_ADDRESS, 8).care_of_address == coa("par")
