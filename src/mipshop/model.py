@@ -100,6 +100,9 @@ PRRTADV, PRRTADV_PER_AP = IPV6 + 8 + 16, 16 + 16 + 24 + 24
 FBU = IPV6 + 24 + 12 + 20 + 16 + 24
 #: RFC 5568 §6.2.1 HI (PCoA and NCoA options, MH-LLA) and HAck.
 HI, HACK = IPV6 + 12 + 24 + 24 + 16, IPV6 + 16
+#: RFC 8415 §16 Solicit/Request (client and server identifiers, IA_NA, elapsed time) and
+#: Advertise/Reply (with the IA Address): UDP port 547/546 messages.
+DHCP_CLIENT, DHCP_SERVER = IPV6 + UDP + 4 + 14 + 16 + 6 + 8, IPV6 + UDP + 4 + 14 + 14 + 44
 #: RFC 6275 §6.1.7 BU with the Home Address and Alternate CoA options and RFC 4285 options.
 BU = IPV6 + 24 + 12 + 20 + 24 + 12 + 20
 
@@ -161,6 +164,7 @@ class Params:
     start: float
     duration: float
     dad: float
+    dhcp: bool
     buffer_packets: int
     lead: tuple[str, float, float, float, float]  # (kind, low, high, mean, sd), seconds
     max_ra_delay: float
@@ -203,6 +207,7 @@ class Params:
             payload=traffic["payload_bytes"], start=traffic["start_s"],
             duration=data["duration_s"],
             dad=0.0 if address["optimistic_dad"] else address["dad_delay_ms"] / 1000,
+            dhcp=bool(address.get("dhcpv6", False)),
             buffer_packets=fmip["buffer_packets"], lead=shape,
             max_ra_delay=routers.get("max_ra_delay_ms", 0.0) / 1000,
             ra_interval=routers.get("ra_interval_s", 3.0))
@@ -323,12 +328,16 @@ class Model:
         line = Timeline(t_s=t_s, t_up=t_up, phases={"l2": self.l2 * 1000})
         if protocol in ("mipv6", "hmipv6"):
             detected = self._movement_detected(t_up, ra_delay, ra_phase, outcome)
-            ready = detected + p.dad
+            # RFC 4862 DAD, or on a DHCPv6-managed link (the RA's M flag) the two exchanges
+            # of RFC 8415 §18 with the access router's server, which leases a unique address.
+            configure = 2 * (p.w.time(DHCP_CLIENT) + p.w.time(DHCP_SERVER)) if p.dhcp \
+                else p.dad
+            ready = detected + configure
             bu_path = _path(BU, p.w, p.a, p.m, p.h) if protocol == "mipv6" else _path(
                 BU, p.w, p.a)
             line.redirect = ready + bu_path + outcome.bu * INITIAL_BINDACK_TIMEOUT
             line.phases.update(movement_detection=(detected - t_up) * 1000,
-                               address_configuration=p.dad * 1000,
+                               address_configuration=configure * 1000,
                                registration=2 * bu_path * 1000)
             return line
         fhmip = protocol == "fhmipv6"

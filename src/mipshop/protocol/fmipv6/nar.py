@@ -375,6 +375,11 @@ class NewRouterRole:
                     (packet := existing.buffer.pop()) is not None):
                 self._send_buffered(existing, packet)
             self._release(existing)
+        if pcoa is not None and pcoa in self.served:
+            # The node's PCoA is served here since an earlier visit, and a new handover of it
+            # is being prepared: it went away in between, so that service is over (else this
+            # router would deliver the tunnelled packets to a link the node is not on yet).
+            self._end_service(pcoa, "left")
         record = NarHandover(link_layer_address=lla, par=par, pcoa=pcoa)
         pool = self._pool_address(lla)
         # §5.2: with DHCPv6 here the NCoA is never used for forwarding: the PCoA is served.
