@@ -53,7 +53,7 @@ class RouterConfig:
     ``[0, max_ra_delay]`` (RFC 4861 §6.2.6 MUST, MAX_RA_DELAY_TIME by default); 0 answers at
     once, the faster behaviour a mobility-aware router may choose at the cost of RFC 4861's
     rule (it spreads the answers of several routers to one solicitation; docs/decisions.md
-    D24).
+    D26).
     """
 
     interface: str = "eth0"

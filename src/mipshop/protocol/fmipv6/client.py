@@ -316,7 +316,7 @@ class FastHandoverClient(MobilityClient):
             # §5.6: back "before updating the necessary bindings" (the home or MAP
             # registration of the NCoA is not confirmed): a lifetime-0 FBU ends the tunnel.
             # Once they are updated ("complete"), going back is a handover like any other
-            # (docs/decisions.md D25).
+            # (docs/decisions.md D27).
             self._returned(h)
             return
         if self.stopped is not None:
@@ -720,7 +720,7 @@ class FastHandoverClient(MobilityClient):
         binding if that BU arrives (RFC 6275 §10.4.5), or the PCoA if it is lost; until the
         BA says which, [choice] the packet goes both ways: from the NCoA straight to the home
         agent, and through the PAR from the PCoA. The home agent's source check lets exactly
-        one through (docs/decisions.md D22), and a lost BU costs the uplink nothing.
+        one through (docs/decisions.md D24), and a lost BU costs the uplink nothing.
         """
         h, node = self.handover, self.node
         if (h is None or h.phase != "moved" or not h.fback or node.home_agent is None

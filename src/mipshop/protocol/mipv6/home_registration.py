@@ -94,7 +94,7 @@ class HomeRegistration:
         then holds the new care-of address as primary and accepts it (§10.4.5); one sent from
         the old care-of address would arrive after that and be refused. [choice] Waiting for
         the BA instead would lose everything sent in the BU's round trip; a lost BU loses what
-        follows it until the retransmission (§11.8). docs/decisions.md D22.
+        follows it until the retransmission (§11.8). docs/decisions.md D24.
         """
         entry = self.entry
         sent = self.sent_care_of_address

@@ -23,7 +23,7 @@ reverse-tunnelled to the home agent. [choice] While the link is down between two
 node holds them (at most :data:`HELD_PACKETS`, counter ``drop.held_overflow`` beyond) and
 routes them when it attaches, after the clients' link-up work (an FMIPv6 UNA and BU): what a
 driver's transmit queue would keep, but routed afresh for the new link (docs/decisions.md
-D23). Tunnelled packets from the home agent and packets with a Type 2 Routing Header for the
+D25). Tunnelled packets from the home agent and packets with a Type 2 Routing Header for the
 home address are delivered (§11.3.3).
 
 What clients change (hooks of :class:`MobilityClient`): the care-of address registered with the home
