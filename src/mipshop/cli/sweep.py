@@ -6,7 +6,7 @@ or on an existing cluster (``--scheduler tcp://host:8786``, whose workers have m
 installed). Results stream back as runs finish, behind a progress bar on stderr, and each is
 appended at once to ``DIR/NAME.runs.jsonl`` (``--out DIR``, default the current directory;
 ``NAME`` the sweep's name); a run that fails (an exception, or a worker that died more often
-than Dask retries it) is reported on stderr with its parameters, and the others go on. Run the
+than Dask retries it, and again when tried alone) is reported on stderr with its parameters, and the others go on. Run the
 same command again and the runs already in that journal (for the same base scenario) are not
 run again: an interrupted sweep resumes.
 
@@ -139,35 +139,27 @@ def execute(
     """Run the sweep's tasks not yet in its journal (:func:`journal_path`) on ``client``
     (one Dask task per run), appending each row as it comes; returns the rows of every task
     in grid order."""
-    from dask.distributed import as_completed
+    from dask.distributed import KilledWorker, as_completed
 
     tasks = sweep.tasks()
     stored = _stored(sweep, out)
     outcome = Outcome(reused=sum(1 for t in tasks if t.key in stored))
     todo = [t for t in tasks if t.key not in stored]
-    by_key: dict[str, Task] = {}
-    futures = []
-    for index, task in enumerate(todo):
-        future = client.submit(run, task, key=f"run-{sweep.digest}-{index}-{len(stored)}",
-                               pure=False)
-        by_key[future.key] = task
-        futures.append(future)
     progress = _progress(console, len(tasks), outcome.reused)
     with open(journal_path(sweep, out), "a", encoding="utf-8") as journal, progress:
         bar = progress.add_task(sweep.name, total=len(tasks), completed=outcome.reused)
-        for future in as_completed(futures):
-            task = by_key[future.key]
+
+        def settle(future: Any, task: Task, *, final: bool) -> bool:
+            """Journal the run's row or report its failure; False when the run's worker died
+            and ``final`` is off (the run is tried again, alone)."""
             try:
                 result = future.result()
-            except Exception as exc:  # a run's own error, or a worker lost too often
-                reason = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
-                outcome.failed.append((task, reason))
-                parameters = ", ".join(f"{k} = {v}" for k, v in task.parameters.items())
-                message = f"run failed ({parameters}): {reason}"
-                if console is not None:
-                    console.print(message, markup=False, highlight=False)
-                else:
-                    print(message, file=sys.stderr)
+            except KilledWorker as exc:
+                if not final:
+                    return False
+                _report(outcome, task, exc, console)
+            except Exception as exc:  # the run's own error
+                _report(outcome, task, exc, console)
             else:
                 stored[task.key] = result
                 journal.write(json.dumps({"digest": sweep.digest, "key": task.key,
@@ -177,8 +169,40 @@ def execute(
             finally:
                 future.release()
             progress.update(bar, advance=1)
+            return True
+
+        by_key: dict[str, Task] = {}
+        futures = []
+        for index, task in enumerate(todo):
+            future = client.submit(run, task, key=f"run-{sweep.digest}-{index}-{len(stored)}",
+                                   pure=False)
+            by_key[future.key] = task
+            futures.append(future)
+        # A worker that dies takes down whatever else it was running, and the scheduler
+        # counts that against every run it held: with several runs in flight an innocent run
+        # can exhaust its retries beside one that kills every worker it lands on. Runs lost
+        # to dead workers are therefore tried once more, one at a time, and only a run that
+        # kills its worker when it runs alone is reported.
+        suspects = [by_key[f.key] for f in as_completed(futures)
+                    if not settle(f, by_key[f.key], final=False)]
+        for index, task in enumerate(suspects):
+            future = client.submit(run, task, pure=False,
+                                   key=f"alone-{sweep.digest}-{index}-{len(stored)}")
+            settle(future, task, final=True)
     outcome.rows = [stored[t.key] for t in tasks if t.key in stored]
     return outcome
+
+
+def _report(outcome: Outcome, task: Task, exc: BaseException, console: Any) -> None:
+    """Record a failed run and say so, with its parameters, on stderr."""
+    reason = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
+    outcome.failed.append((task, reason))
+    parameters = ", ".join(f"{k} = {v}" for k, v in task.parameters.items())
+    message = f"run failed ({parameters}): {reason}"
+    if console is not None:
+        console.print(message, markup=False, highlight=False)
+    else:
+        print(message, file=sys.stderr)
 
 
 def _progress(console: Any, total: int, done: int) -> Any:
