@@ -5,10 +5,10 @@ on a local cluster of one single-threaded worker process per core by default (``
 or on an existing cluster (``--scheduler tcp://host:8786``, whose workers have mipshop
 installed). Results stream back as runs finish, behind a progress bar on stderr, and each is
 appended at once to ``DIR/NAME.runs.jsonl`` (``--out DIR``, default the current directory;
-``NAME`` the sweep's name); a run that fails (an exception, or a worker that died more often
-than Dask retries it, and again when tried alone) is reported on stderr with its parameters, and the others go on. Run the
-same command again and the runs already in that journal (for the same base scenario) are not
-run again: an interrupted sweep resumes.
+``NAME`` the sweep's name); a run that fails (an exception, or a worker that died under it, and
+again when the run was tried alone) is reported on stderr with its parameters, and the others
+go on. Run the same command again and the runs already in that journal (for the same base
+scenario) are not run again: an interrupted sweep resumes.
 
 At the end the table of every run of the grid, one row per run and protocol, every parameter
 a column (:func:`mipshop.sim.sweep.row`), is written to ``DIR/NAME.parquet`` and
