@@ -45,6 +45,7 @@ from tests.conformance.tester import (
     NodeUnderTest,
     binding_authorization,
     correspondent_bu,
+    dissection_problems,
     management_key,
     mh_offset,
     neighbor_solicitation,
@@ -336,18 +337,27 @@ def test_unknown_mh_type_gets_binding_error_2(cn):
     assert be[MIP6MH_BE].status == 2 and be[MIP6MH_BE].ha == "::"
 
 
-def test_payload_proto_other_than_59_gets_parameter_problem(cn):
+@pytest.mark.parametrize("with_hao", [False, True])
+def test_payload_proto_other_than_59_gets_parameter_problem(cn, with_hao):
     hoa, coa = mobile()
-    raw = bytearray(bytes(IPv6(src=coa, dst=CN) / IPv6ExtHdrDestOpt(options=[HAO(hoa=hoa)])
-                          / MIP6MH_HoTI(cookie=b"proto!!!")))
+    if with_hao:
+        packet = IPv6(src=coa, dst=CN) / IPv6ExtHdrDestOpt(options=[HAO(hoa=hoa)])
+    else:
+        packet = IPv6(src=coa, dst=CN)
+    raw = bytearray(bytes(packet / MIP6MH_HoTI(cookie=b"proto!!!")))
     raw[mh_offset(bytes(raw))] = 6  # Payload Proto: TCP
-    packet = IPv6(with_mh_checksum(bytes(raw), src=hoa, dst=CN))
+    # §6.1.1: the checksum's pseudo-header has the home address when the option is present.
+    packet = IPv6(with_mh_checksum(bytes(raw), src=hoa if with_hao else coa, dst=CN))
     mark = cn.tester.mark()
     cn.tester.send(packet)
     problem = cn.tester.expect(lambda p: p.haslayer(ICMPv6ParamProblem), since=mark,
                                what="Parameter Problem")
-    assert problem[ICMPv6ParamProblem].code == 0 and problem[ICMPv6ParamProblem].ptr == 64
+    # §9.2: code 0, the Pointer at Payload Proto counted from the start of the IPv6 header
+    # (after the 24-octet Destination Options header when it is there).
+    assert problem[ICMPv6ParamProblem].code == 0
+    assert problem[ICMPv6ParamProblem].ptr == (64 if with_hao else 40)
     assert problem[IPv6].dst == coa and problem[IPv6].src == CN
+    assert not [p for p in cn.tester.since(mark) if p.haslayer(MIP6MH_HoT)]
 
 
 def test_bad_checksum_is_silently_discarded(cn):
@@ -382,3 +392,20 @@ def test_the_correspondent_answers_for_its_address_and_forwards_nothing(cn):
     cn.tester.absent(lambda p: p.haslayer(ICMPv6ND_Redirect)
                      or (p.haslayer(UDP) and p[IPv6].dst == "2001:db8:200::1"),
                      since=mark, wait=0.6)
+
+
+# -- what the correspondent sent, as Wireshark reads it --------------------------------------------
+
+@pytest.mark.tshark
+def test_wireshark_dissects_every_frame_the_correspondent_sent_without_complaint(cn):
+    hoa, coa = mobile()
+    bind(cn, hoa, coa, sequence=90)  # HoT, CoT, BA with Binding Authorization Data
+    mark = cn.tester.mark()
+    cn.tester.send(IPv6(src=coa, dst=CN) / IPv6ExtHdrDestOpt(options=[HAO(hoa=hoa)])
+                   / UDP(sport=5556, dport=ECHO_PORT) / b"for tshark")
+    cn.tester.expect(lambda p: p.haslayer(UDP) and p[UDP].sport == ECHO_PORT, since=mark,
+                     what="route-optimised datagram (Type 2 Routing Header)")
+    stacks, complaints = dissection_problems(cn.tester)
+    for protocol in ("mipv6", "ipv6.routing", "udp"):
+        assert any(protocol in stack for stack in stacks), (protocol, set(stacks))
+    assert complaints == [], complaints

@@ -47,6 +47,7 @@ from tests.conformance.tester import (
     DUT_MAC,
     MobileIdentity,
     NodeUnderTest,
+    dissection_problems,
     home_bu,
     link_local_of,
     mh_offset,
@@ -253,17 +254,50 @@ def test_unicast_neighbor_solicitation_is_answered_and_not_tunnelled(ha):
                      since=mark, wait=0.5)
 
 
-def test_neighbor_solicitation_for_the_link_local_address_with_l_flag(ha):
+@pytest.mark.parametrize("unicast", [False, True])
+def test_neighbor_solicitation_for_the_link_local_address_with_l_flag(ha, unicast):
     mn = fresh()
     register(ha, mn, sequence=57, flags="AHL")
     link_local = str(link_local_of(mn.home_address))
     ha.tester.own("fe80::77", HOST_MAC)
     mark = ha.tester.mark()
-    ha.tester.send(neighbor_solicitation(link_local, source="fe80::77", mac=HOST_MAC),
+    # §10.4.1: every Neighbor Solicitation for a proxied address, multicast (address
+    # resolution) or unicast (Neighbour Unreachability Detection).
+    ha.tester.send(neighbor_solicitation(link_local, source="fe80::77", mac=HOST_MAC,
+                                         destination=link_local if unicast else None),
                    src_mac=HOST_MAC)
     na = ha.tester.expect(lambda p: p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == link_local
                           and p[IPv6].dst == "fe80::77", since=mark, what="proxy NA (LL)")
     assert na[ICMPv6NDOptDstLLAddr].lladdr == DUT_MAC and na[ICMPv6ND_NA].R == 0
+
+
+def test_a_dad_probe_for_a_bound_home_address_is_defended(ha):
+    mn = fresh()
+    register(ha, mn, sequence=58)
+    mark = ha.tester.mark()
+    # RFC 4862 §5.4.2: another node probes the home address (NS from ::); §10.4.1: the home
+    # agent replies to any Neighbor Solicitation for it; RFC 4861 §7.2.4: to all-nodes, the
+    # solicitation's source being unspecified, S = 0.
+    ha.tester.send(neighbor_solicitation(mn.home_address, source="::"), src_mac=HOST_MAC)
+    na = ha.tester.expect(lambda p: p.haslayer(ICMPv6ND_NA) and p[IPv6].dst == "ff02::1"
+                          and p[ICMPv6ND_NA].tgt == mn.home_address, since=mark,
+                          what="NA defending the home address")
+    assert na[ICMPv6ND_NA].S == 0 and na[ICMPv6ND_NA].R == 0 and na[IPv6].hlim == 255
+    assert na[ICMPv6NDOptDstLLAddr].lladdr == DUT_MAC
+
+
+def test_another_nodes_dad_probe_for_the_home_address_gives_134(ha):
+    mn = fresh()
+    mark = ha.tester.mark()
+    ha.tester.send(home_bu(mn, care_of=care_of(mn), ha=HA, sequence=22))
+    ha.tester.expect(lambda p: ns_for(p, mn.home_address), since=mark, what="DAD NS")
+    # RFC 4862 §5.4.3: an NS from :: for the tentative address is another node's DAD for
+    # it: the address is a duplicate, and §10.3.1 ends the registration with 134.
+    ha.tester.send(neighbor_solicitation(mn.home_address, source="::"), src_mac=HOST_MAC)
+    ba = ha.tester.expect(is_ba(22), since=mark, timeout=DAD + 3, what="BA")
+    assert ba[MIP6MH_BA].status == 134
+    assert not [p for p in ha.tester.since(mark) if p.haslayer(ICMPv6ND_NA)
+                and p[ICMPv6ND_NA].tgt == mn.home_address]
 
 
 def test_neighbor_solicitation_for_the_home_agent_address(ha):
@@ -617,6 +651,17 @@ def test_home_agents_list_is_learnt_from_router_advertisements(ha):
                    src_mac="02:00:00:00:44:02")
 
 
+def test_a_home_agents_list_entry_expires_with_its_lifetime(ha):
+    ha.tester.send(_home_agent_ra("fe80::5", "2001:db8:1::5", preference=30, lifetime=2),
+                   src_mac="02:00:00:00:44:05")
+    time.sleep(0.2)
+    assert _dhaad(ha, 0x5300)[0] == "2001:db8:1::5"
+    # §10.5.1: the entry lives for the Home Agent Lifetime of the option (2 s here), then
+    # it is deleted; the home agent's own entry stays.
+    time.sleep(2.5)
+    assert _dhaad(ha, 0x5301) == [HA]
+
+
 # -- the interface's own addresses -----------------------------------------------------------
 
 def _refused(ha: NodeUnderTest, change: dict[str, object]) -> str:
@@ -699,3 +744,19 @@ def test_a_care_of_address_that_is_not_unicast_routable_is_silently_discarded(
     ha.tester.send(bu)
     ha.tester.absent(lambda p: p.haslayer(MIP6MH_BA) or ns_for(p, mn.home_address),
                      since=mark, wait=DAD + 0.5)
+
+
+# -- what the home agent sent, as Wireshark reads it ----------------------------------------------
+
+@pytest.mark.tshark
+def test_wireshark_dissects_every_frame_the_home_agent_sent_without_complaint(ha):
+    mn = fresh()
+    register(ha, mn, sequence=200, flags="AHL")  # DAD, BA, unsolicited NAs
+    _dhaad(ha, 0x5400)
+    stacks, complaints = dissection_problems(ha.tester)
+    # Everything the home agent sent in this module (RAs, DAD and proxy NAs, BAs, Binding
+    # Errors, Parameter Problems, tunnelled packets, DHAAD and prefix advertisements, Echo
+    # Replies, Destination Unreachables), read by tshark's own dissectors.
+    for protocol in ("mipv6", "icmpv6", "ipv6:ipv6"):
+        assert any(protocol in stack for stack in stacks), protocol
+    assert complaints == [], complaints

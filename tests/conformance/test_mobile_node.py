@@ -55,6 +55,7 @@ from scapy.layers.inet6 import (
 from tests.conformance.tester import (
     NodeUnderTest,
     binding_authorization,
+    dissection_problems,
     management_key,
     mh_offset,
     neighbor_advertisement,
@@ -404,6 +405,18 @@ def test_returning_home_deregisters_and_advertises_the_home_address(mn):
                           and p[IPv6].dst == "ff02::1", since=mark, what="NA for the HoA")
     assert na[ICMPv6ND_NA].O == 1 and na[ICMPv6ND_NA].S == 0
     assert na[ICMPv6NDOptDstLLAddr].lladdr == MN_MAC
+
+
+# -- what the mobile node sent, as Wireshark reads it ----------------------------------------------
+
+@pytest.mark.tshark
+def test_wireshark_dissects_every_frame_the_mobile_node_sent_without_complaint(mn):
+    # Everything of the tests above: RS, DAD probes, NAs, home BUs with the Home Address
+    # option and the MN-HA authenticator, reverse-tunnelled Echo Replies and HoTIs, CoTIs,
+    # the correspondent BU and the route-optimised datagrams with their Home Address option.
+    stacks, complaints = dissection_problems(mn.tester)
+    assert any("mipv6" in stack for stack in stacks), set(stacks)
+    assert complaints == [], complaints
 
 
 # -- DHAAD and a duplicate care-of address (separate mobile nodes) --------------------------------

@@ -572,6 +572,72 @@ def node_under_test(role: str, config: dict[str, Any], **kwargs: Any
         node.close()
 
 
+def dissection_problems(tester: Tester) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Wireshark's verdict on every frame the node under test sent so far.
+
+    The frames are written as they arrived (Ethernet, scapy's pcap writer) and read back by
+    tshark; returns the protocol stack of each frame (``frame.protocols``) and, for each frame
+    tshark marks malformed or flags with an expert message of warning or error severity, its
+    index and those complaints; a wrong Mobility Header checksum (which tshark does not
+    check) is one.
+    """
+    from scapy.utils import PcapWriter
+
+    from tests.tshark_support import dissect_file, fields, problems
+
+    with tester._lock:
+        frames = list(tester.frames)
+    with tempfile.TemporaryDirectory(prefix="mipshop-conformance-") as tmp:
+        path = Path(tmp) / "sent.pcap"
+        writer = PcapWriter(str(path), linktype=1, sync=True)
+        for frame in frames:
+            writer.write(Ether(frame.data))
+        writer.close()
+        # UDP checksums are not checked by default; ICMPv6 ones always are.
+        layers = dissect_file(path, extra=["-o", "udp.check_checksum:TRUE"])
+    stacks = [" ".join(fields(packet, "frame.protocols")) for packet in layers]
+    assert len(layers) == len(frames), "tshark read fewer frames than were written"
+    complaints = []
+    for n, (frame, packet) in enumerate(zip(frames, layers, strict=True)):
+        found = problems(packet)
+        if frame.data[12:14] == b"\x86\xdd" and not all(
+                mobility_header_checksums(frame.data[14:])):
+            found.append("Mobility Header checksum wrong")
+        if found:
+            complaints.append((n, found))
+    return stacks, complaints
+
+
+def mobility_header_checksums(raw: bytes) -> list[bool]:
+    """For each Mobility Header in the IPv6 packet ``raw`` (and in a packet it tunnels),
+    whether its Checksum is right (RFC 6275 §6.1.1): over the RFC 8200 §8.1 pseudo-header
+    with the home address of a Home Address option as source and the last address of a
+    Type 2 Routing Header as destination. Wireshark does not check it."""
+    source, destination = raw[8:24], raw[24:40]
+    next_header, offset = raw[6], 40
+    while next_header in (0, 43, 60):
+        length = (raw[offset + 1] + 1) * 8
+        if next_header == 60:
+            at = offset + 2
+            while at < offset + length:
+                if raw[at] == 0:
+                    at += 1
+                    continue
+                if raw[at] == 0xC9:  # Home Address option (§6.3)
+                    source = raw[at + 2:at + 18]
+                at += 2 + raw[at + 1]
+        if next_header == 43 and raw[offset + 2] == 2:  # Type 2 Routing Header (§6.4)
+            destination = raw[offset + 8:offset + 24]
+        next_header, offset = raw[offset], offset + length
+    if next_header == 41:
+        return mobility_header_checksums(raw[offset:])
+    if next_header != 135:
+        return []
+    mh = raw[offset:offset + (raw[offset + 1] + 1) * 8]
+    pseudo = source + destination + struct.pack("!I3xB", len(mh), 135)
+    return [internet_checksum(pseudo + mh) == 0]
+
+
 def unpack_bytes(fmt: str, data: bytes, offset: int) -> tuple[Any, ...]:
     """``struct.unpack_from`` (for hand-read fields)."""
     return struct.unpack_from(fmt, data, offset)
