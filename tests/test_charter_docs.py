@@ -134,3 +134,42 @@ def test_bad_arguments_exit_2_with_one_line(argv: list[str],
     assert captured.out == ""
     assert len(captured.err.strip().splitlines()) == 1
     assert captured.err.startswith("docs/charter.py: error: ")
+
+
+def _named_tests(text: str) -> list[tuple[str, str | None]]:
+    """(file, test name or None) for every test the text names in backticks: a path
+    (``tests/x.py`` or ``tests/x.py::test_y``), then ``::test_z`` or ``test_z`` of that file."""
+    named: list[tuple[str, str | None]] = []
+    current: str | None = None
+    for token in re.findall(r"`([^`\n]+)`", text):
+        if token.startswith("tests/"):
+            path, _, name = token.partition("::")
+            if not path.endswith(".py"):
+                continue  # a directory
+            current = path
+            named.append((path, name or None))
+        elif current is not None and re.fullmatch(r"(::)?test_\w+", token):
+            named.append((current, token.removeprefix("::")))
+    return named
+
+
+@pytest.mark.parametrize("path", list(charter.DOCS.values()), ids=lambda p: p.name)
+def test_every_test_a_document_names_exists(path: Path) -> None:
+    named = _named_tests(path.read_text())
+    assert named or path.name == "lmm-requirements.md"
+    for file, name in named:
+        if "*" in file:
+            assert list(ROOT.glob(file)), (path.name, file)
+            continue
+        source = ROOT / file
+        assert source.is_file(), (path.name, file)
+        if name is not None:
+            assert re.search(rf"^def {name}\(", source.read_text(), re.M), (path.name, file, name)
+
+
+def test_the_named_test_parser() -> None:
+    text = ("`tests/a.py::test_b`, `::test_c`; `tests/d.py`: `test_e`, `test_f`; "
+            "`tests/protocol/` and `mipshop.x`")
+    assert _named_tests(text) == [("tests/a.py", "test_b"), ("tests/a.py", "test_c"),
+                                  ("tests/d.py", None), ("tests/d.py", "test_e"),
+                                  ("tests/d.py", "test_f")]
