@@ -173,3 +173,26 @@ def test_the_named_test_parser() -> None:
     assert _named_tests(text) == [("tests/a.py", "test_b"), ("tests/a.py", "test_c"),
                                   ("tests/d.py", None), ("tests/d.py", "test_e"),
                                   ("tests/d.py", "test_f")]
+
+
+def test_a_table_run_is_what_mipshop_simulate_gives(tmp_path: Path) -> None:
+    """The tables' runs are ``mipshop simulate`` of the example with the dotted keys set:
+    the same figures from the command, for a file that sets the same keys."""
+    import json
+    import subprocess
+
+    from mipshop.sim.compare import results_to_dict
+
+    overrides = {"movement.handovers": 2, "fmipv6.lead_ms": 10, "links.wireless.loss": 0.02}
+    scenario_file = tmp_path / "s.toml"
+    scenario_file.write_text("[movement]\nhandovers = 2\n[fmipv6]\nlead_ms = 10\n"
+                             "[links.wireless]\nloss = 0.02\n")
+    out = tmp_path / "out.json"
+    subprocess.run([sys.executable, "-m", "mipshop.cli.main", "simulate", str(scenario_file),
+                    "--protocols", "fmipv6", "--seed", "3", "--json", str(out)],
+                   check=True, capture_output=True)
+    ours = results_to_dict(charter.scenario("reference.toml", overrides),
+                           [charter.run("reference.toml", overrides, "fmipv6", 3)], seed=3)
+    theirs = json.loads(out.read_text())
+    assert theirs["results"] == json.loads(json.dumps(ours["results"]))
+    assert theirs["scenario"]["links"]["wireless"]["loss"] == 0.02
