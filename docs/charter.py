@@ -437,75 +437,62 @@ def wifi_scenarios(cfg: Config) -> list[str]:
     return [caption, "", *table(header, rows)]
 
 
-def _sweep(cfg: Config, base: str, key: str, values: Sequence[Any], protocols: Sequence[str],
-           seeds: Sequence[int], label: Callable[[Any], object] = str,
-           extra: dict[str, Any] | None = None) -> list[tuple[object, ...]]:
-    rows = []
-    for value in cfg.grid(values):
-        overrides = cfg.handovers({**(extra or {}), key: value})
-        cells = []
-        for protocol in protocols:
-            p = pooled(base, overrides, protocol, seeds)
-            cells.append(f"{ms(p.mean)} / {ms(p.max)} / {p.lost} / {p.up_lost}")
-        rows.append((label(value), *cells))
-    return rows
+@dataclass(frozen=True)
+class SweepTable:
+    """A table of one scenario key's values (rows) against protocols (columns): each cell the
+    mean and largest disruption and the packets lost each way, pooled over the seeds."""
+
+    name: str
+    base: str
+    key: str
+    values: tuple[Any, ...]
+    protocols: tuple[str, ...]
+    seeds: int
+    column: str
+    label: Callable[[Any], object] = str
+    given: str = ""
+    after: str = ""
+
+    def __call__(self, cfg: Config) -> list[str]:
+        """The caption and the table."""
+        seeds = cfg.seeds(self.seeds)
+        rows = []
+        for value in cfg.grid(self.values):
+            overrides = cfg.handovers({self.key: value})
+            cells = []
+            for protocol in self.protocols:
+                p = pooled(self.base, overrides, protocol, seeds)
+                cells.append(f"{ms(p.mean)} / {ms(p.max)} / {p.lost} / {p.up_lost}")
+            rows.append((self.label(value), *cells))
+        caption = (f"`python docs/charter.py --only {self.name}`: `examples/{self.base}` with "
+                   f"`{self.key}` as given{self.given}, {seeds_text(seeds)} pooled; each cell: "
+                   f"disruption mean ms / max ms / downlink / uplink packets lost.{self.after}")
+        return [caption, "", *table((self.column, *self.protocols), rows)]
 
 
-def wifi_scan(cfg: Config) -> list[str]:
-    """Disruption against the scan time, with the scan inside the handoff (no background
-    scanning; the AP holds up to 64 frames while a predictive node scans)."""
-    seeds = cfg.seeds(3)
-    protocols = ("hmipv6", "fmipv6", "fmipv6-reactive", "fhmipv6")
-    per_channel = 2000 / 33
+_PER_CHANNEL_MS = 2000 / 33  # mac80211: probe delay + channel time, HZ / 33 each
+_MAIN = ("hmipv6", "fmipv6", "fmipv6-reactive", "fhmipv6")
 
-    def label(channels: int) -> str:
-        return f"{channels} ({channels * per_channel:.0f} ms)"
-
-    rows = _sweep(cfg, "slow-scan.toml", "wifi.channels", [1, 2, 3, 6, 11], protocols, seeds,
-                  label)
-    caption = (f"`python docs/charter.py --only wifi-scan`: `examples/slow-scan.toml` with "
-               f"`wifi.channels` as given (mac80211 timing, 60.6 ms a channel), "
-               f"{seeds_text(seeds)} pooled; each cell: disruption mean ms / max ms / downlink / "
-               f"uplink packets lost.")
-    return [caption, "", *table(("channels scanned (scan time)", *protocols), rows)]
-
-
-def wifi_lead(cfg: Config) -> list[str]:
-    """Disruption against the trigger's lead (LinkGoingDown to the link switch), fixed."""
-    seeds = cfg.seeds(3)
-    protocols = ("fmipv6", "fhmipv6", "fmipv6-reactive")
-    rows = _sweep(cfg, "reference.toml", "fmipv6.lead_ms", [0, 5, 10, 15, 20, 25, 30, 40, 50],
-                  protocols, seeds)
-    caption = (f"`python docs/charter.py --only wifi-lead`: `examples/reference.toml` with "
-               f"`fmipv6.lead_ms` fixed as given, {seeds_text(seeds)} pooled; each cell: "
-               f"disruption mean ms / max ms / downlink / uplink packets lost. fmipv6-reactive "
-               f"gets no LinkGoingDown: its column is the baseline.")
-    return [caption, "", *table(("lead ms", *protocols), rows)]
-
-
-def wifi_loss(cfg: Config) -> list[str]:
-    """Disruption and loss against the 802.11 frame loss rate (802.11b at 11 Mb/s)."""
-    seeds = cfg.seeds(5)
-    protocols = ("hmipv6", "fmipv6", "fmipv6-reactive", "fhmipv6")
-    rows = _sweep(cfg, "lossy-wifi.toml", "links.wireless.loss", [0.0, 0.01, 0.02, 0.05],
-                  protocols, seeds, lambda v: f"{v:.0%}")
-    caption = (f"`python docs/charter.py --only wifi-loss`: `examples/lossy-wifi.toml` with "
-               f"`links.wireless.loss` as given, {seeds_text(seeds)} pooled; each cell: "
-               f"disruption mean ms / max ms / downlink / uplink packets lost (random losses on "
-               f"the air included).")
-    return [caption, "", *table(("frame loss", *protocols), rows)]
-
-
-def wifi_eap(cfg: Config) -> list[str]:
-    """Disruption against an 802.1X/EAP exchange after reassociation (RFC 4260 §8)."""
-    seeds = cfg.seeds(3)
-    protocols = ("hmipv6", "fmipv6", "fmipv6-reactive", "fhmipv6")
-    rows = _sweep(cfg, "reference.toml", "wifi.eap_ms", [0.0, 19.0, 330.0], protocols, seeds)
-    caption = (f"`python docs/charter.py --only wifi-eap`: `examples/reference.toml` with "
-               f"`wifi.eap_ms` as given (19 and 330 ms: the fastest and slowest 802.11i "
-               f"handovers in `mipshop.sim.wifi`'s sources), {seeds_text(seeds)} pooled; "
-               f"each cell: disruption mean ms / max ms / downlink / uplink packets lost.")
-    return [caption, "", *table(("802.1X/EAP ms", *protocols), rows)]
+#: Disruption against the scan time, with the scan inside the handoff (no background scanning;
+#: the AP holds up to 64 frames while a predictive node scans).
+wifi_scan = SweepTable(
+    "wifi-scan", "slow-scan.toml", "wifi.channels", (1, 2, 3, 6, 11), _MAIN, 3,
+    "channels scanned (scan time)", lambda n: f"{n} ({n * _PER_CHANNEL_MS:.0f} ms)",
+    given=" (mac80211 timing, 60.6 ms a channel)")
+#: Disruption against the trigger's lead (LinkGoingDown to the link switch), fixed.
+wifi_lead = SweepTable(
+    "wifi-lead", "reference.toml", "fmipv6.lead_ms", (0, 5, 10, 15, 20, 25, 30, 40, 50),
+    ("fmipv6", "fhmipv6", "fmipv6-reactive"), 3, "lead ms", given=" (fixed)",
+    after=" fmipv6-reactive gets no LinkGoingDown: its column is the baseline.")
+#: Disruption and loss against the 802.11 frame loss rate (802.11b at 11 Mb/s).
+wifi_loss = SweepTable(
+    "wifi-loss", "lossy-wifi.toml", "links.wireless.loss", (0.0, 0.01, 0.02, 0.05), _MAIN, 5,
+    "frame loss", lambda v: f"{v:.0%}", after=" Random losses on the air are included.")
+#: Disruption against an 802.1X/EAP exchange after reassociation (RFC 4260 §8).
+wifi_eap = SweepTable(
+    "wifi-eap", "reference.toml", "wifi.eap_ms", (0.0, 19.0, 330.0), _MAIN, 3, "802.1X/EAP ms",
+    given=" (19 and 330 ms: the fastest and slowest 802.11i handovers in `mipshop.sim.wifi`'s "
+          "sources)")
 
 
 # -- security: floods and capacity -----------------------------------------------------------------
