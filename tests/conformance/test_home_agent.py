@@ -159,12 +159,14 @@ def test_dad_probes_the_home_address_before_the_first_ba(ha):
 
 def test_dad_answered_by_a_neighbour_gives_134(ha):
     mn = fresh()
+    # RFC 4862 §5.4.4: a node using the address answers (to all-nodes, the NS being from ::).
+    ha.tester.contest(mn.home_address, neighbor_advertisement(mn.home_address, mac=HOST_MAC),
+                      src_mac=HOST_MAC)
     mark = ha.tester.mark()
     ha.tester.send(home_bu(mn, care_of=care_of(mn), ha=HA, sequence=21))
-    ha.tester.expect(lambda p: ns_for(p, mn.home_address), since=mark, what="DAD NS")
-    # RFC 4862 §5.4.4: a node using the address answers (to all-nodes, the NS being from ::).
-    ha.tester.send(neighbor_advertisement(mn.home_address, mac=HOST_MAC), src_mac=HOST_MAC)
+    ns = ha.tester.expect(lambda p: ns_for(p, mn.home_address), since=mark, what="DAD NS")
     ba = ha.tester.expect(is_ba(21), since=mark, timeout=DAD + 3, what="BA")
+    assert ba.time - ns.time < DAD  # it was the answer, not the end of DAD, that decided
     assert ba[MIP6MH_BA].status == 134
     assert ba[IPv6].dst == care_of(mn) and ba[IPv6ExtHdrRouting].addresses == [mn.home_address]
     assert not [e for e in ha.state()["binding_cache"] if e["home_address"] == mn.home_address]
@@ -173,15 +175,17 @@ def test_dad_answered_by_a_neighbour_gives_134(ha):
 def test_dad_with_the_l_flag_also_probes_the_link_local_address(ha):
     mn = fresh()
     link_local = str(link_local_of(mn.home_address))
+    ha.tester.contest(link_local, neighbor_advertisement(link_local, mac=HOST_MAC),
+                      src_mac=HOST_MAC)
     mark = ha.tester.mark()
     ha.tester.send(home_bu(mn, care_of=care_of(mn), ha=HA, sequence=31, flags="AHL"))
     ns = ha.tester.expect(lambda p: ns_for(p, link_local), since=mark, what="DAD NS (LL)")
     assert ns[IPv6].src == "::" and ns[IPv6].dst == solicited_node(link_local)
     assert ns[IPv6].hlim == 255
-    # The link-local address is in use: the whole registration fails (§10.3.1).
-    ha.tester.send(neighbor_advertisement(link_local, mac=HOST_MAC), src_mac=HOST_MAC)
+    # The link-local address is in use (answered as its probe arrived): the whole
+    # registration fails (§10.3.1).
     ba = ha.tester.expect(is_ba(31), since=mark, timeout=DAD + 3, what="BA")
-    assert ba[MIP6MH_BA].status == 134
+    assert ba[MIP6MH_BA].status == 134 and ba.time - ns.time < DAD
 
 
 def _unsolicited_nas(packets, target):
@@ -288,14 +292,15 @@ def test_a_dad_probe_for_a_bound_home_address_is_defended(ha):
 
 def test_another_nodes_dad_probe_for_the_home_address_gives_134(ha):
     mn = fresh()
-    mark = ha.tester.mark()
-    ha.tester.send(home_bu(mn, care_of=care_of(mn), ha=HA, sequence=22))
-    ha.tester.expect(lambda p: ns_for(p, mn.home_address), since=mark, what="DAD NS")
     # RFC 4862 §5.4.3: an NS from :: for the tentative address is another node's DAD for
     # it: the address is a duplicate, and §10.3.1 ends the registration with 134.
-    ha.tester.send(neighbor_solicitation(mn.home_address, source="::"), src_mac=HOST_MAC)
+    ha.tester.contest(mn.home_address, neighbor_solicitation(mn.home_address, source="::"),
+                      src_mac=HOST_MAC)
+    mark = ha.tester.mark()
+    ha.tester.send(home_bu(mn, care_of=care_of(mn), ha=HA, sequence=22))
+    ns = ha.tester.expect(lambda p: ns_for(p, mn.home_address), since=mark, what="DAD NS")
     ba = ha.tester.expect(is_ba(22), since=mark, timeout=DAD + 3, what="BA")
-    assert ba[MIP6MH_BA].status == 134
+    assert ba[MIP6MH_BA].status == 134 and ba.time - ns.time < DAD
     assert not [p for p in ha.tester.since(mark) if p.haslayer(ICMPv6ND_NA)
                 and p[ICMPv6ND_NA].tgt == mn.home_address]
 
@@ -464,6 +469,32 @@ def test_home_address_outside_the_home_prefix_gets_132():
         node.close()
 
 
+def test_a_full_binding_cache_gets_130():
+    from tests.conformance.conftest import ROOT
+
+    if not ROOT:
+        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
+    first, second = identity(90), identity(91)
+    node = NodeUnderTest("ha", {"home_agent": {
+        "interface": "eth0", "address": HA, "prefix": PREFIX, "link_local": HA_LL,
+        "ra_interval": 30.0, "dad_duration": DAD, "max_bindings": 1,
+        "credentials": [first.table(), second.table()]}}, setup=_setup)
+    node.tester.own(ROUTER_LL)
+    try:
+        assert register(node, first, sequence=1)[MIP6MH_BA].status == 0
+        # §6.1.8 / §10.3.1: no room for another binding: 130 (Insufficient resources),
+        # at once, without probing the address.
+        mark = node.tester.mark()
+        node.tester.send(home_bu(second, care_of=care_of(second), ha=HA, sequence=1))
+        ba = node.tester.expect(is_ba(1), since=mark, what="BA")
+        assert ba[MIP6MH_BA].status == 130 and ba[IPv6].dst == care_of(second)
+        assert not [p for p in node.tester.since(mark) if ns_for(p, second.home_address)]
+        # The binding already there is still refreshed.
+        assert register(node, first, sequence=2)[MIP6MH_BA].status == 0
+    finally:
+        node.close()
+
+
 def test_deregistration_without_a_binding_gets_133(ha):
     mn = fresh()
     mark = ha.tester.mark()
@@ -611,6 +642,30 @@ def _home_agent_ra(source: str, address: str, *, preference: int | None, lifetim
     return ra
 
 
+#: What the home agent counts for every valid Router Advertisement it applies to its list.
+_RA_OUTCOMES = tuple(f"home_agents.{outcome}"
+                     for outcome in ("created", "updated", "deleted", "ignored", "full"))
+
+
+def _ras_applied(ha: NodeUnderTest) -> int:
+    counters = ha.state()["entity_counters"]
+    return sum(counters.get(key, 0) for key in _RA_OUTCOMES)
+
+
+def _advertise(ha: NodeUnderTest, *ras: tuple[IPv6, str]) -> None:
+    """Send Router Advertisements ``(packet, source MAC)`` and wait until the home agent has
+    applied them all: they reach it on another path than the DHAAD requests that follow
+    (link-scope packets are read from the link, the anycast address from the TUN device), so
+    a fixed sleep would race them on a loaded machine."""
+    before = _ras_applied(ha)
+    for ra, mac in ras:
+        ha.tester.send(ra, src_mac=mac)
+    deadline = time.monotonic() + 10
+    while _ras_applied(ha) < before + len(ras):
+        assert time.monotonic() < deadline, "the home agent did not apply the RAs"
+        time.sleep(0.02)
+
+
 def _dhaad(ha: NodeUnderTest, identifier: int) -> list[str]:
     mark = ha.tester.mark()
     ha.tester.send(IPv6(src="2001:db8:10::d", dst=ANYCAST) / ICMPv6HAADRequest(id=identifier))
@@ -622,10 +677,9 @@ def _dhaad(ha: NodeUnderTest, identifier: int) -> list[str]:
 def test_home_agents_list_is_learnt_from_router_advertisements(ha):
     agents = {"fe80::2": ("2001:db8:1::2", 20), "fe80::3": ("2001:db8:1::3", 5),
               "fe80::4": ("2001:db8:1::4", 10)}  # this home agent's preference is 10 too
-    for n, (source, (address, preference)) in enumerate(agents.items()):
-        ha.tester.send(_home_agent_ra(source, address, preference=preference, lifetime=100),
-                       src_mac=f"02:00:00:00:44:0{n}")
-    time.sleep(0.2)
+    _advertise(ha, *[(_home_agent_ra(source, address, preference=preference, lifetime=100),
+                      f"02:00:00:00:44:0{n}")
+                     for n, (source, (address, preference)) in enumerate(agents.items())])
     orders = set()
     for identifier in range(20):
         listed = _dhaad(ha, 0x5000 + identifier)
@@ -636,29 +690,29 @@ def test_home_agents_list_is_learnt_from_router_advertisements(ha):
         orders.add(tuple(listed[1:3]))
     assert len(orders) == 2
     # §10.5.1: a zero lifetime deletes the entry; so does an RA without the H bit.
-    ha.tester.send(_home_agent_ra("fe80::2", "2001:db8:1::2", preference=20, lifetime=0),
-                   src_mac="02:00:00:00:44:00")
-    ha.tester.send(_home_agent_ra("fe80::3", "2001:db8:1::3", preference=None, lifetime=0,
-                                  h_bit=False), src_mac="02:00:00:00:44:01")
-    time.sleep(0.2)
+    _advertise(ha, (_home_agent_ra("fe80::2", "2001:db8:1::2", preference=20, lifetime=0),
+                    "02:00:00:00:44:00"),
+               (_home_agent_ra("fe80::3", "2001:db8:1::3", preference=None, lifetime=0,
+                               h_bit=False), "02:00:00:00:44:01"))
     assert sorted(_dhaad(ha, 0x5100)) == sorted([HA, "2001:db8:1::4"])
     # Without a Home Agent Information option: preference 0, the Router Lifetime.
-    ha.tester.send(_home_agent_ra("fe80::4", "2001:db8:1::4", preference=None, lifetime=0),
-                   src_mac="02:00:00:00:44:02")
-    time.sleep(0.2)
+    _advertise(ha, (_home_agent_ra("fe80::4", "2001:db8:1::4", preference=None, lifetime=0),
+                    "02:00:00:00:44:02"))
     assert _dhaad(ha, 0x5200) == [HA, "2001:db8:1::4"]
-    ha.tester.send(_home_agent_ra("fe80::4", "2001:db8:1::4", preference=10, lifetime=0),
-                   src_mac="02:00:00:00:44:02")
+    _advertise(ha, (_home_agent_ra("fe80::4", "2001:db8:1::4", preference=10, lifetime=0),
+                    "02:00:00:00:44:02"))
 
 
 def test_a_home_agents_list_entry_expires_with_its_lifetime(ha):
-    ha.tester.send(_home_agent_ra("fe80::5", "2001:db8:1::5", preference=30, lifetime=2),
-                   src_mac="02:00:00:00:44:05")
-    time.sleep(0.2)
-    assert _dhaad(ha, 0x5300)[0] == "2001:db8:1::5"
-    # §10.5.1: the entry lives for the Home Agent Lifetime of the option (2 s here), then
+    _advertise(ha, (_home_agent_ra("fe80::5", "2001:db8:1::5", preference=30, lifetime=4),
+                    "02:00:00:00:44:05"))
+    applied = time.monotonic()
+    listed = _dhaad(ha, 0x5300)
+    if time.monotonic() - applied < 3.0:  # the reply left well within the lifetime
+        assert listed[0] == "2001:db8:1::5"
+    # §10.5.1: the entry lives for the Home Agent Lifetime of the option (4 s here), then
     # it is deleted; the home agent's own entry stays.
-    time.sleep(2.5)
+    time.sleep(max(4.5 - (time.monotonic() - applied), 0))
     assert _dhaad(ha, 0x5301) == [HA]
 
 
@@ -717,6 +771,14 @@ def test_the_interfaces_link_local_address_and_mac_are_the_defaults():
         ra = node.tester.expect(lambda p: p.haslayer(ICMPv6ND_RA), since=mark, what="RA")
         assert ra[IPv6].src == kernel_ll
         assert ra[ICMPv6NDOptSrcLLAddr].lladdr == mac
+        # And for Neighbor Advertisements (the defaults are not the configuration's own).
+        node.tester.own(HOST, HOST_MAC)
+        mark = node.tester.mark()
+        node.tester.send(neighbor_solicitation(HA, source=HOST, mac=HOST_MAC), src_mac=HOST_MAC)
+        na = node.tester.expect(lambda p: p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == HA,
+                                since=mark, what="NA for the home agent's address")
+        assert na[ICMPv6NDOptDstLLAddr].lladdr == mac and na.src == mac
+        assert na[IPv6].src in (kernel_ll, HA)
     finally:
         node.close()
 

@@ -332,8 +332,12 @@ def test_route_optimised_traffic_flows_directly_both_ways(mn):
     auth = binding_authorization(_state["kbm"], coa, CN, raw[mh_offset(raw):])
     ba[MIP6OptBindingAuthData].authenticator = int.from_bytes(auth, "big")
     packet = IPv6(src=CN, dst=coa) / IPv6ExtHdrRouting(type=2, segleft=1, addresses=[HOA]) / ba
+    bound = len(mn.events("ro.bound"))
     mn.tester.send(IPv6(with_mh_checksum(bytes(packet), src=CN, dst=HOA)))
-    time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while len(mn.events("ro.bound")) == bound:  # the node has taken the BA
+        assert time.monotonic() < deadline, "the correspondent's BA was not taken"
+        time.sleep(0.02)
     mark = mn.tester.mark()
     # §9.3.2: the correspondent sends to the care-of address with a Type 2 Routing Header;
     # §11.3.3: the node delivers it to the home address; §11.3.1: its answer goes directly,
@@ -444,14 +448,15 @@ def test_dynamic_home_agent_address_discovery():
 def test_a_duplicate_care_of_address_is_not_used():
     node = start(mn_config(route_optimization=None))
     try:
+        coa = care_of("ar1")
+        # RFC 4862 §5.4.4: another node answers for the address, as the probe arrives.
+        node.tester.contest(coa, neighbor_advertisement(coa, mac="02:00:00:00:66:66"),
+                            src_mac="02:00:00:00:66:66")
         mark = node.tester.mark()
         advertise(node, "ar1")
-        coa = care_of("ar1")
         node.tester.expect(lambda p: ns_for(p, coa), since=mark, what="DAD NS")
-        # RFC 4862 §5.4.4: another node answers for the address.
-        node.tester.send(neighbor_advertisement(coa, mac="02:00:00:00:66:66"),
-                         src_mac="02:00:00:00:66:66")
         node.tester.absent(lambda p: p[IPv6].src == coa, since=mark, wait=DAD + 1.5)
+        assert [e for e in node.events("dad.failed") if e["fields"]["address"] == coa]
         mark = node.tester.mark()
         node.tester.send(neighbor_solicitation(coa, source=AR["ar1"][0], mac=AR["ar1"][1]),
                          src_mac=AR["ar1"][1])
@@ -462,19 +467,23 @@ def test_a_duplicate_care_of_address_is_not_used():
 
 
 def test_an_optimistic_care_of_address_is_used_at_once_and_given_up_when_duplicate():
-    node = start(mn_config(optimistic_dad=True, route_optimization=None))
+    dad = 2.0  # long enough to tell "at once" from "after DAD" on a loaded machine
+    node = start(mn_config(optimistic_dad=True, route_optimization=None, dad_delay=dad))
     try:
         mark = node.tester.mark()
         advertise(node, "ar1")
         coa = care_of("ar1")
         # RFC 4429: the BU leaves at once, with DAD going on (the NS from :: still sent).
-        bu = node.tester.expect(is_home_bu, since=mark, timeout=DAD, what="optimistic BU")
-        node.tester.expect(lambda p: ns_for(p, coa) and p[IPv6].src == "::", since=mark,
-                           what="DAD NS")
-        assert bu[IPv6].src == coa
+        bu = node.tester.expect(is_home_bu, since=mark, timeout=dad + 3, what="optimistic BU")
+        ns = node.tester.expect(lambda p: ns_for(p, coa) and p[IPv6].src == "::", since=mark,
+                                what="DAD NS")
+        assert bu[IPv6].src == coa and bu.time - ns.time < dad - 0.5
         node.tester.send(neighbor_advertisement(coa, mac="02:00:00:00:66:66"),
                          src_mac="02:00:00:00:66:66")
-        time.sleep(0.2)
+        deadline = time.monotonic() + 5
+        while not node.events("dad.failed"):
+            assert time.monotonic() < deadline, "the duplicate went unnoticed"
+            time.sleep(0.02)
         # RFC 4429 §3.3: the duplicate address is given up: no retransmission from it.
         mark = node.tester.mark()
         node.tester.absent(lambda p: p[IPv6].src == coa, since=mark, wait=2.0)

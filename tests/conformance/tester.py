@@ -58,6 +58,8 @@ from mipshop.net.testbed import NS_PREFIX, remove_stale_namespaces, run, to_toml
 ROOT = Path(__file__).resolve().parents[2]
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
+#: <asm-generic/socket.h>: receive timestamps in nanoseconds (SCM_TIMESTAMPNS has the same value).
+SO_TIMESTAMPNS = 35
 _serial = iter(range(1, 1 << 30))
 
 TESTER_MAC = "02:00:00:00:99:01"
@@ -253,15 +255,19 @@ def routing_header_type2(home: str) -> IPv6ExtHdrRouting:
 
 @dataclass
 class Frame:
-    """One frame the tester received, with its arrival time (monotonic)."""
+    """One frame the tester received, with the kernel's receive timestamp (wall clock, taken
+    when the frame reached the tester's interface: a reader thread scheduled late on a loaded
+    machine does not move it)."""
 
     time: float
     data: bytes
 
     @property
     def packet(self) -> Packet:
-        """The frame decoded by scapy."""
-        return Ether(self.data)
+        """The frame decoded by scapy; its ``time`` is the frame's arrival time."""
+        packet = Ether(self.data)
+        packet.time = self.time
+        return packet
 
 
 @dataclass
@@ -274,12 +280,15 @@ class Tester:
     #: Addresses the tester answers Neighbor Solicitations for, with the MAC it gives.
     owned: dict[IPv6Address, str] = field(default_factory=dict)
     peer_mac: str = DUT_MAC
+    #: Frames sent once, from the reader thread, when a DAD probe for the address arrives.
+    contested: dict[IPv6Address, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         pushns(self.namespace)
         try:
             self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
             self.sock.bind(("eth0", ETH_P_ALL))
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         finally:
             popns()
         self.sock.settimeout(0.05)
@@ -297,13 +306,19 @@ class Tester:
     def _read(self) -> None:
         while not self._stop.is_set():
             try:
-                data, address = self.sock.recvfrom(65_535)
+                data, ancillary, _flags, address = self.sock.recvmsg(
+                    65_535, socket.CMSG_SPACE(16))
             except (TimeoutError, OSError):
                 continue
             if address[2] == PACKET_OUTGOING:
                 continue
+            stamp = time.time()
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
+                    seconds, nanoseconds = struct.unpack("qq", value[:16])
+                    stamp = seconds + nanoseconds / 1e9
             with self._lock:
-                self.frames.append(Frame(time.monotonic(), data))
+                self.frames.append(Frame(stamp, data))
             self._answer_solicitation(data)
 
     def _answer_solicitation(self, data: bytes) -> None:
@@ -313,12 +328,18 @@ class Tester:
         if data[54] != 135:
             return
         target = IPv6Address(data[54 + 8:54 + 24])
+        source = IPv6Address(data[14 + 8:14 + 24])
+        if source == IPv6Address("::"):
+            # Someone's DAD: answered only where a test contests the address (at once, from
+            # this thread, well within the prober's RetransTimer however loaded the machine).
+            with self._lock:
+                answer = self.contested.pop(target, None)
+            if answer is not None:
+                self.sock.send(answer)
+            return
         mac = self.owned.get(target)
         if mac is None:
             return
-        source = IPv6Address(data[14 + 8:14 + 24])
-        if source == IPv6Address("::"):
-            return  # someone's DAD: tests answer those themselves
         na = (IPv6(src=str(target), dst=str(source), hlim=255)
               / ICMPv6ND_NA(R=int(target.is_link_local), S=1, O=1, tgt=str(target))
               / ICMPv6NDOptDstLLAddr(lladdr=mac))
@@ -327,6 +348,17 @@ class Tester:
     def own(self, address: IPv6Address | str, mac: str | None = None) -> None:
         """Answer NS for ``address`` (with ``mac``, the tester's by default)."""
         self.owned[IPv6Address(address)] = mac or self.mac
+
+    def contest(self, address: IPv6Address | str, answer: Packet, *, src_mac: str) -> None:
+        """Send ``answer`` (an NA for ``address``, or this tester's own DAD probe for it) from
+        ``src_mac`` as soon as the next Duplicate Address Detection probe for ``address``
+        arrives (RFC 4862 §5.4.3, §5.4.4), once."""
+        raw = bytes(answer)
+        destination = IPv6Address(raw[24:40])
+        dst_mac = multicast_mac(destination) if destination.is_multicast else self.peer_mac
+        frame = bytes(Ether(src=src_mac, dst=dst_mac, type=0x86DD) / IPv6(raw))
+        with self._lock:
+            self.contested[IPv6Address(address)] = frame
 
     # -- sending -------------------------------------------------------------------------------
 
