@@ -523,7 +523,8 @@ class Testbed:
                 "interface": "eth0", "address": str(HA_ADDRESS), "prefix": str(HOME_PREFIX),
                 "link_local": str(HA_LINK_LOCAL), "link_layer_address": HA_MAC,
                 "ra_interval": opts.ra_interval, "max_ra_delay": opts.max_ra_delay,
-                "dad_duration": 0.0,
+                # RFC 6275 §10.3.1: real DAD on the home link before the first BA, for the
+                # configuration's default RetransTimer (RFC 4861 §10: 1 s, one probe).
                 "credentials": [{"identifier": MN_ID, "spi": MN_SPI, "key": MN_KEY,
                                  "home_address": str(HOME_ADDRESS)}],
             }}
