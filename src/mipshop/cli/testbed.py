@@ -95,6 +95,15 @@ def row_line(row: dict[str, Any]) -> str:
                  f"{restart['bindings_before']} outage={_ms(restart['outage_ms'])} "
                  f"(daemon back in {_ms(restart['daemon_restart_ms'])}, downlink lost "
                  f"{restart['packets_lost']})")
+    drops = row.get("buffer_drops")
+    if drops:
+        # By transport (docs/decisions.md D28): which flows the NARs' buffers dropped.
+        kinds: dict[str, int] = {}
+        for flow, count in drops.items():
+            proto = flow.rsplit(" ", 1)[-1]
+            name = {"6": "tcp", "17": "udp"}.get(proto, f"proto {proto}")
+            kinds[name] = kinds.get(name, 0) + count
+        line += " buffer dropped " + ", ".join(f"{kinds[k]} {k}" for k in sorted(kinds))
     tcp = row.get("tcp")
     if tcp:
         verdict = "intact" if tcp["sha256_equal"] and not tcp["error"] else (

@@ -18,7 +18,8 @@ routers and returns one result row in the schema of ``mipshop compare --json``
   the accepted BA), and under FMIPv6 ``fast_handover`` (LinkGoingDown or LinkUp to FBack);
 * ``packets_sent`` / ``packets_lost`` (downlink), ``packets_lost_per_handover`` (between the
   last old and first new arrival), ``packets_buffered`` (what the NARs flushed, from their
-  ``fmip.flushed`` events), ``packets_duplicated``;
+  ``fmip.flushed`` events), ``buffer_drops`` (what their buffers dropped, by flow, from the
+  same events; docs/decisions.md D28), ``packets_duplicated``;
 * ``signalling``: ``messages_per_handover`` (link crossings: each transmission of a message
   on each captured link counts once), ``bytes_per_handover``, ``by_type`` counted from
   captures on every link (mobile node's, home link, the core router's links), decoded with the
@@ -461,6 +462,10 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
     # As the simulator counts it: what the NARs' buffers held (their flushes); nothing is
     # buffered in the network without FMIPv6.
     buffered = sum(int(e["fields"].get("packets", 0)) for e in flushed)
+    buffer_drops: dict[str, int] = {}
+    for event in flushed:
+        for flow, count in event["fields"].get("dropped_by_flow", {}).items():
+            buffer_drops[flow] = buffer_drops.get(flow, 0) + int(count)
     return {
         "source": "testbed",
         "protocol": protocol,
@@ -476,6 +481,7 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
         "packets_lost_per_handover": [r.lost for r in reports],
         "round_trip_lost": report["sent"] - report["received"],
         "packets_buffered": buffered,
+        "buffer_drops": dict(sorted(buffer_drops.items())),
         "packets_duplicated": len(arrivals) - len({seq for seq, _at in arrivals}),
         "signalling": load,
         "binding_update_latency_ms": (math.fsum(phases["registration"])

@@ -32,7 +32,9 @@ Measurements are on both CBR flows: the **downlink** (correspondent -> mobile no
 the protocols' buffering protects) in the top-level figures, the **uplink** (mobile node ->
 correspondent) in ``uplink``: sent, lost, and its disruption per handover
 (:func:`~mipshop.measure.uplink_handover_report`: the longest silence the correspondent hears
-around the handover).
+around the handover). With ``traffic.bulk_bytes_per_s``, a paced bulk download beside the call
+(to port :data:`BULK_PORT`) is counted in ``bulk`` (sent, lost), and ``buffer_drops`` gives what
+the NARs' buffers dropped, by flow (``fmip.buffer_overflow`` events; docs/decisions.md D28).
 
 Per handover (from the station's :class:`~.wifi.HandoffRecord` and the entities' structured
 events, never log text), the phases (ms):
@@ -147,6 +149,8 @@ WALL_CLOCK = 1_700_000_000.0
 #: Downlink CBR port at the mobile node; uplink ports at the correspondent start here.
 DOWNLINK_PORT = 5004
 UPLINK_BASE_PORT = 20_000
+#: Port of the bulk download beside the call (``traffic.bulk_bytes_per_s``), at the mobile node.
+BULK_PORT = 6000
 #: Seconds between two samples of the signal strength along a path (movement.handoffs_along).
 _SAMPLE_STEP = 0.05
 #: Seconds after the end of traffic the run goes on, for packets still in flight.
@@ -246,6 +250,8 @@ class ProtocolResult:
     handover_times: tuple[float, ...] = ()
     uplink: dict[str, Any] = field(default_factory=dict)
     disruption_windows: tuple[tuple[float, float] | None, ...] = ()
+    bulk: dict[str, int] = field(default_factory=dict)
+    buffer_drops: dict[str, int] = field(default_factory=dict)
 
 
 # -- building the network ------------------------------------------------------------------
@@ -262,6 +268,8 @@ class _Mobile:
     uplink: CBRSource | None = None
     up_receiver: FlowReceiver | None = None
     mover: _Mover | None = None
+    bulk: CBRSource | None = None
+    bulk_counter: FlowCounter | None = None
 
 
 @dataclass
@@ -274,6 +282,8 @@ class _World:
     signalling: _SignallingTap
     capture: Capture | None
     recorder: RunRecorder
+    #: Packets the NARs' buffers dropped, by flow (``fmip.buffer_overflow``).
+    buffer_drops: dict[str, int] = field(default_factory=dict)
 
 
 class _SignallingTap:
@@ -553,6 +563,7 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
                     _bound_handover_key, prefix=prefix, reserved=stateful)),
                 router_keys=tuple(_router_key(own, peer) for peer in (*peers, *anchors)),
                 buffer_packets=scenario.fmipv6.buffer_packets,
+                buffer_fairness=scenario.fmipv6.buffer_fairness,
                 map_anchor=own_map[0] if map_anchored else None,
                 anchors=anchors)
         router = AccessRouter(f"ar{k}", kernel.rng(f"entity/ar{k}"), RouterConfig(
@@ -613,7 +624,16 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
     signalling = _SignallingTap(scenario.traffic.start_s, from_bytes=wire_bytes)
     net.taps.append(signalling)
     full = net.capture() if capture else None
-    return _World(scenario, protocol, net, aps, mobiles, signalling, full, recorder)
+    world = _World(scenario, protocol, net, aps, mobiles, signalling, full, recorder)
+    if fmip:
+        drops = world.buffer_drops
+
+        def dropped(record: Any) -> None:
+            flow = str(record.event.fields["flow"])
+            drops[flow] = drops.get(flow, 0) + 1
+
+        net.subscribe("fmip.buffer_overflow", dropped)
+    return world
 
 
 def _timing(scenario: Scenario, protocol: str) -> HandoffTiming:
@@ -793,6 +813,17 @@ def _traffic(scenario: Scenario, net: Network, mobile: _Mobile, cn: Node,
                                   dst_port=port, flow=i, interval=interval,
                                   payload=t.payload_bytes, start=t.start_s + interval / 2,
                                   stop=stop)
+    if t.bulk_bytes_per_s > 0:
+        counter = mobile.bulk_counter = FlowCounter()
+        FlowReceiver(mobile.node, BULK_PORT, flow=i, keep_arrivals=False,
+                     on_arrival=lambda seq, _sent, _now, _link: counter.arrived(seq))
+        # A quarter of the call's interval later: the download's packets are not in phase
+        # with the call's.
+        mobile.bulk = CBRSource(net, cn_sender, src=CN_ADDRESS, dst=home_address(i),
+                                src_port=BULK_PORT, dst_port=BULK_PORT, flow=i,
+                                interval=t.bulk_payload_bytes / t.bulk_bytes_per_s,
+                                payload=t.bulk_payload_bytes, start=t.start_s + interval / 4,
+                                stop=stop)
 
 
 # -- running and measuring ---------------------------------------------------------------------
@@ -879,6 +910,7 @@ def _measure(world: _World) -> ProtocolResult:
     recorder.finish()
     sent = lost = duplicated = 0
     up_sent = up_lost = 0
+    bulk_sent = bulk_lost = 0
     up_disruptions: list[float] = []
     buffered = 0
     trace: tuple[tuple[int, float, float], ...] = ()
@@ -895,6 +927,9 @@ def _measure(world: _World) -> ProtocolResult:
             up_sent += mobile.uplink.sent
             up_lost += counter.lost(mobile.uplink.sent)
             up_disruptions += tracked.uplink_disruptions()
+        if mobile.bulk is not None and mobile.bulk_counter is not None:
+            bulk_sent += mobile.bulk.sent
+            bulk_lost += mobile.bulk_counter.lost(mobile.bulk.sent)
         buffered += max(0, tracked.buffered)
         if mobile.index == 0:
             handover_times = tuple(tracked.downs or ())
@@ -927,6 +962,8 @@ def _measure(world: _World) -> ProtocolResult:
         uplink={"sent": up_sent, "lost": up_lost,
                 "disruption_ms": _distribution(up_disruptions)},
         disruption_windows=tuple(windows_of_first),
+        bulk={"sent": bulk_sent, "lost": bulk_lost} if scenario.traffic.bulk_bytes_per_s else {},
+        buffer_drops=dict(sorted(world.buffer_drops.items())),
     )
 
 
@@ -979,6 +1016,8 @@ def results_to_dict(scenario: Scenario, results: Sequence[ProtocolResult], *,
                        for key, value in result.uplink.items()},
             "handover_times": list(result.handover_times),
             "trace_packets": len(result.trace),
+            "bulk": dict(result.bulk),
+            "buffer_drops": dict(result.buffer_drops),
         })
     return {"scenario": scenario_to_dict(scenario), "seed": seed, "results": rows}
 

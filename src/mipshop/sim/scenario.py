@@ -189,7 +189,14 @@ class Movement:
 
 @dataclass(frozen=True, kw_only=True)
 class Traffic:
-    """Constant bit rate in both directions (G.711 by default, RFC 3551 §4.5.14)."""
+    """Constant bit rate in both directions (G.711 by default, RFC 3551 §4.5.14).
+
+    ``bulk_bytes_per_s``: beside the call, a bulk download from the correspondent to each
+    calling mobile node, paced at that many payload bytes per second in datagrams of
+    ``bulk_payload_bytes`` (0: none). It stands for a paced TCP transfer (the testbed's
+    ``--tcp-bytes`` sender) without congestion control: a load on the links and on the NAR's
+    buffer, counted in the result's ``bulk``.
+    """
 
     interval_ms: float = _f(20.0, minimum=0.0, exclusive_minimum=True)
     payload_bytes: int = _f(160, minimum=16, maximum=1400)
@@ -198,6 +205,8 @@ class Traffic:
     uplink: bool = True
     #: Every that many mobile nodes carry the call (nodes 0, k, 2k, ...); 1: all of them.
     call_every: int = _f(1, minimum=1, maximum=1_000_000)
+    bulk_bytes_per_s: float = _f(0.0, minimum=0.0, maximum=1e9)
+    bulk_payload_bytes: int = _f(1200, minimum=16, maximum=1400)
 
     @property
     def packet_bytes(self) -> int:
@@ -253,11 +262,13 @@ class LeadTime:
 
 @dataclass(frozen=True, kw_only=True)
 class Fmipv6:
-    """FMIPv6 knobs: the NAR buffer (RFC 5568 §5.4) and the predictive anticipation lead
-    (time from LinkGoingDown to the switch): a fixed number of ms, a :class:`LeadTime`
-    distribution, or None ("auto": :func:`auto_lead`)."""
+    """FMIPv6 knobs: the NAR buffer (RFC 5568 §5.4; ``buffer_fairness``: a full buffer drops
+    from its longest flow, docs/decisions.md D28, or, False, the arrival) and the predictive
+    anticipation lead (time from LinkGoingDown to the switch): a fixed number of ms, a
+    :class:`LeadTime` distribution, or None ("auto": :func:`auto_lead`)."""
 
     buffer_packets: int = _f(64, minimum=0, maximum=100_000)
+    buffer_fairness: bool = True
     lead_ms: float | LeadTime | None = field(
         default=LeadTime(distribution="uniform", low_ms=25.0, high_ms=50.0),
         metadata=_spec(minimum=0.0))

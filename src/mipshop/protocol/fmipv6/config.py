@@ -249,6 +249,8 @@ class FastHandoverRouterConfig(FastHandoverAnchorConfig):
     * ``unrecognized_link_layer_addresses``: MN addresses not valid on this link (NAACK 128);
     * ``buffer_packets``: per-MN buffer bound (§5.4); ``buffered_packets_total``: what all
       buffers hold together (a packet beyond either bound is dropped and counted);
+      ``buffer_fairness``: a full buffer drops from its longest flow (True, the default;
+      :mod:`.buffer`, docs/decisions.md D28) or the arrival (False: tail drop);
       ``proxy_lifetime``: PROXY_ND_LIFETIME;
     * ``pcoa_service_lifetime``: how long a PCoA served here (HAck Code 3, NAACK status 3 or
       4) keeps its host route and tunnel [choice: the longest forwarding tunnel a PAR grants
@@ -271,6 +273,7 @@ class FastHandoverRouterConfig(FastHandoverAnchorConfig):
     unrecognized_link_layer_addresses: frozenset[bytes] = frozenset()
     buffer_packets: int = DEFAULT_BUFFER_PACKETS
     buffered_packets_total: int = DEFAULT_BUFFERED_PACKETS_TOTAL
+    buffer_fairness: bool = True
     proxy_lifetime: float = PROXY_ND_LIFETIME
     pcoa_service_lifetime: float = DEFAULT_MAX_TUNNEL_LIFETIME
     accept_handovers: bool = True

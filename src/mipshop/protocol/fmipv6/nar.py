@@ -63,10 +63,13 @@ Events: ``fmip.hi_received`` (``code``, ``par``, ``ncoa``), ``fmip.hack_sent`` (
 ``fmip.pcoa_service_ended`` (``pcoa``, ``reason``),
 ``fmip.hi_late`` (``address``, ``since``: seconds since the UNA),
 ``fmip.buffered`` (``address``, ``queued``, ``data``: False for signalling, e.g. the FBack copy
-sent to the NCoA), ``fmip.buffer_overflow`` (``address``, ``dropped``),
+sent to the NCoA), ``fmip.buffer_overflow`` (``address``, ``dropped``: the buffer's drops so far,
+``flow``: the flow that lost a packet, ``flow_dropped``: its drops so far, ``evicted``: a queued
+packet of that flow made room for another flow's arrival; :mod:`.buffer`),
 ``fmip.una`` (``address``, ``link_layer_address``, ``proxied``), ``fmip.naack_sent`` (``status``,
 ``address``, ``new_care_of_address``), ``fmip.drained`` (``address``, ``index``: one buffered packet
-sent), ``fmip.flushed`` (``address``, ``packets``, ``overflow``, ``duration``),
+sent), ``fmip.flushed`` (``address``, ``packets``, ``overflow``, ``dropped_by_flow``,
+``duration``),
 ``fmip.proxy_expired``.
 """
 
@@ -392,7 +395,8 @@ class NewRouterRole:
         if code == C.ACCEPTED_NCOA_NOT_VALID:
             return code, None
         if hi.buffer:
-            record.buffer = HandoverBuffer(cfg.buffer_packets, budget=self.budget)
+            record.buffer = HandoverBuffer(cfg.buffer_packets, budget=self.budget,
+                                           fair=cfg.buffer_fairness)
         self.handovers[lla] = record
         if code == C.ACCEPTED_USE_PCOA:
             assert pcoa is not None
@@ -526,13 +530,20 @@ class NewRouterRole:
         if buffer is None:
             self.router.counters["drop.fmip_not_buffered"] += 1
             return
-        if buffer.push(packet, self.router.now):
+        admission = buffer.push(packet, self.router.now)
+        if admission.accepted:
             self.router.emit("fmip.buffered", address=record.address, queued=len(buffer),
                              data=not _signalling(packet))
-        else:
+        if admission.dropped is not None:
+            # The buffer is full: the flow that pays is named (module docstring of .buffer).
+            flow = admission.dropped
             self.router.counters["fmip.buffer_overflow"] += 1
+            if admission.evicted:
+                self.router.counters["fmip.buffer_evicted"] += 1
             self.router.emit("fmip.buffer_overflow", address=record.address,
-                             dropped=buffer.overflow)
+                             dropped=buffer.overflow, flow=str(flow),
+                             flow_dropped=buffer.drops.get(flow, 0),
+                             evicted=admission.evicted)
 
     def _deliver(self, packet: IPv6Packet) -> None:
         self.router.act(Transmit(packet=packet, interface=self.fmip.interface,
@@ -670,6 +681,8 @@ class NewRouterRole:
         if buffer is not None:
             self.router.emit("fmip.flushed", address=record.address, packets=record.drained,
                              overflow=buffer.overflow,
+                             dropped_by_flow={str(f) if f is not None else "other": n
+                                              for f, n in buffer.drops.items()},
                              duration=self.router.now - record.drain_started)
 
     def _paced(self, record: NarHandover) -> None:
