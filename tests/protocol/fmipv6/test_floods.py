@@ -44,6 +44,10 @@ from mipshop.wire.mh_options import (
 )
 from mipshop.wire.nd_options import LinkLayerAddress, LLAOptionCode, TargetLinkLayerAddress
 
+# Long-running (100,000 messages each): left out of the mutation run (README, "Mutation
+# testing"), run by `make test`.
+pytestmark = pytest.mark.slow
+
 FLOOD = 100_000
 PAR_PREFIX, NAR_PREFIX = IPv6Network("2001:db8:10::/64"), IPv6Network("2001:db8:20::/64")
 PAR, NAR = IPv6Address("2001:db8:10::1"), IPv6Address("2001:db8:20::1")

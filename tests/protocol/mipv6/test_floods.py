@@ -42,6 +42,10 @@ from mipshop.wire.mh import (
 from mipshop.wire.mh_options import AlternateCareOfAddress
 
 S = BindingAckStatus
+# Long-running (100,000 messages each): left out of the mutation run (README, "Mutation
+# testing"), run by `make test`.
+pytestmark = pytest.mark.slow
+
 FLOOD = 100_000
 WALL = 1_700_000_000.0
 PREFIX = IPv6Network("2001:db8:1::/64")

@@ -386,3 +386,22 @@ def test_a_restored_registration_gets_its_periodic_mobile_prefix_advertisements(
             if isinstance(a, Event) and a.kind == "mobile_prefix.advertisement"]
     assert [(e.fields["home_address"], e.fields["solicited"]) for e in sent] == [
         (HOME_ADDRESS, False)]
+
+
+def test_every_stored_record_is_looked_at_whatever_comes_before_it() -> None:
+    # An expired record and an inactive one ahead of live bindings: the live ones are still
+    # restored (a restart must lose no binding), and the count says what came back.
+    def address(i: int) -> IPv6Address:
+        return IPv6Address(int(HOME_ADDRESS) + i)
+
+    records = [
+        replace(_record(address(1), None), registered_at=WALL_CLOCK - 1_000.0),  # expired
+        replace(_record(address(2), None), deregistered=True, lifetime=5.0),
+        _record(address(3), None),
+        _record(address(4), None),
+    ]
+    agent = home_agent(shift=SHIFT, accept_unauthenticated=True)
+    assert agent.restore(records, {}, 2.0 + SHIFT) == 3
+    assert [agent.cache.lookup(address(i), 2.0 + SHIFT) is not None for i in (1, 2, 3, 4)] == [
+        False, False, True, True]
+    assert agent.counters["restore.expired"] == 1

@@ -1,0 +1,60 @@
+"""The PAR's unsolicited HAck Code 4 guard (RFC 5568 §6.2.1.2, §10), killed by these tests
+where the mutation run found it unchecked (docs/mutation.md).
+
+A HAck Code 4 asks the PAR for an HI Code 1 for a node it forwards: it is obeyed only when it
+comes from the NAR the PCoA is forwarded to and names the node's link-layer address, even if
+another router authenticates it with its own pair key.
+"""
+
+from __future__ import annotations
+
+from mipshop.wire.ipv6 import IPv6Packet, encode_packet
+from mipshop.wire.mh import HandoverAcknowledge, HandoverInitiate
+from mipshop.wire.mh_options import (
+    IPv6AddressPrefixCode,
+    IPv6AddressPrefixOption,
+    MHLinkLayerAddress,
+    MHLinkLayerAddressCode,
+)
+from tests.protocol.fmip_scenario import MAC, build, coa
+from tests.protocol.fmip_scenario import router_address as ar
+from tests.protocol.fmipv6.test_hack_codes import predictive
+
+PCOA, NCOA = coa("par"), coa("nar")
+
+
+def _hack_code_4(scn, sender: str, mac: bytes, at: float) -> bytes:
+    hack = HandoverAcknowledge(sequence=77, code=4, options=(
+        IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.PREVIOUS_CARE_OF_ADDRESS,
+                                prefix_length=128, address=PCOA),
+        IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS,
+                                prefix_length=128, address=NCOA),
+        MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE, address=mac)))
+    signed = scn.routers[sender].fast_handover.router_auth.sign(
+        hack, source=ar(sender), destination=ar("par"), now=at)
+    return encode_packet(IPv6Packet(src=ar(sender), dst=ar("par"), payload=signed))
+
+
+def _his(scn):
+    return [p.payload.code for _r, p in scn.net.packets(HandoverInitiate, sender="par")]
+
+
+def test_a_hack_code_4_from_another_router_or_for_another_node_is_dropped():
+    scn = build()
+    predictive(scn)  # the node moves to the NAR, the PAR forwards its PCoA there
+    scn.run(7.0)
+    assert _his(scn) == [0]
+    par = scn.routers["par"]
+    before = par.counters["drop.fmip_hack_unsolicited"]
+    # Authenticated, but from ar3 (not the NAR the PCoA is forwarded to) ...
+    scn.net.inject(_hack_code_4(scn, "ar3", MAC, 7.0), "par", "eth0", at=7.0)
+    # ... and from the NAR but naming another node's link-layer address.
+    scn.net.inject(_hack_code_4(scn, "nar", b"\x02\x00\x00\x00\x00\x99", 7.1), "par", "eth0",
+                   at=7.1)
+    scn.run(7.5)
+    assert par.counters["drop.fmip_hack_unsolicited"] == before + 2
+    assert _his(scn) == [0]
+    # The genuine one is answered with an HI Code 1.
+    scn.net.inject(_hack_code_4(scn, "nar", MAC, 7.6), "par", "eth0", at=7.6)
+    scn.run(8.0)
+    assert _his(scn) == [0, 1]

@@ -1,0 +1,317 @@
+"""Home agent guards the mutation run found unchecked by the protocol tests, one test each.
+
+Each test fails when its guard is removed or inverted (docs/mutation.md lists the mutants
+these tests kill): the Home Address option backed by a binding (RFC 6275 §9.3.1), Parameter
+Problem for a bad Mobility Header (§9.2, RFC 4443 §2.2, §2.4), Duplicate Address Detection
+by Neighbor Advertisement (§10.3.1, RFC 4861 §7.1.2), the sequence number kept by a
+retransmitted de-registration (§10.3.2), tunnelling with one hop less and never Neighbor
+Discovery (§10.4.1, RFC 2473 §3), reverse-tunnelled packets for the agent or another mobile
+node (§10.4.5), and the link-local destination rule with the RFC 4443 §2.4 (e) exceptions
+(§10.4.2).
+"""
+
+from __future__ import annotations
+
+import struct
+from ipaddress import IPv6Address
+
+import pytest
+
+from mipshop.protocol.base.actions import PersistBinding, Transmit
+from mipshop.protocol.base.icmp_errors import ICMP_ERROR_RATE
+from mipshop.protocol.mipv6.binding_agent import MAX_DELETE_BCE_TIMEOUT
+from mipshop.wire.checksum import upper_layer_checksum
+from mipshop.wire.ext_headers import DestinationOptions, HomeAddressOption, RoutingHeaderType2
+from mipshop.wire.icmpv6 import (
+    DestinationUnreachable,
+    EchoReply,
+    EchoRequest,
+    MobilePrefixAdvertisement,
+    MobilePrefixSolicitation,
+    NeighborAdvertisement,
+    NeighborSolicitation,
+    ParameterProblem,
+    UnknownICMPv6,
+)
+from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encapsulate
+from mipshop.wire.mh import BindingAckStatus, BindingError, BindingErrorStatus
+from tests.protocol.mipv6.test_floods import HA, PREFIX, bu_packet, home, home_agent, source
+
+S = BindingAckStatus
+CN = IPv6Address("2001:db8:100::10")
+HA_LINK_LOCAL = IPv6Address("fe80::1")
+
+
+def _sent(agent, packet, now, interface="home"):
+    agent.receive(packet, interface, now)
+    return [a.packet for a in agent.pull_actions() if isinstance(a, Transmit)]
+
+
+def _registered(n: int = 1, **options):
+    agent = home_agent(n_credentials=n, dad_duration=0.0, **options)
+    for i in range(n):
+        _sent(agent, bu_packet(i, src=source(i), at=1.0), 1.0)
+    assert len(agent.cache) == n
+    return agent
+
+
+def _mobility(packets):
+    return [p for p in packets if hasattr(p.payload, "MH_TYPE")]
+
+
+# -- §9.3.1: a Home Address option needs a binding with the packet's source as care-of address
+
+
+def _echo_with_hao(src: IPv6Address) -> IPv6Packet:
+    return IPv6Packet(src=src, dst=HA, payload=EchoRequest(identifier=7, sequence=1, data=b"p"),
+                      extension_headers=(DestinationOptions(
+                          options=(HomeAddressOption(home_address=home(0)),)),))
+
+
+def test_home_address_option_from_the_bound_care_of_address_is_answered_through_it():
+    agent = _registered()
+    (reply,) = _sent(agent, _echo_with_hao(source(0)), 2.0)
+    assert isinstance(reply.payload, EchoReply) and reply.dst == source(0)
+    assert reply.extension_headers == (RoutingHeaderType2(home_address=home(0)),)
+
+
+@pytest.mark.parametrize("src", [source(5), IPv6Address("ff0e::5")])
+def test_home_address_option_from_another_source_gets_binding_error_1(src):
+    agent = _registered()
+    answers = _sent(agent, _echo_with_hao(src), 2.0)
+    assert not [p for p in answers if isinstance(p.payload, EchoReply)]
+    assert agent.counters["drop.hao_without_binding"] == 1
+    if src.is_multicast:
+        assert answers == []  # RFC 4443 §2.4 (e) applies to Binding Errors as well
+        return
+    (error,) = answers
+    assert (error.src, error.dst) == (HA, src)
+    assert error.payload == BindingError(
+        status=BindingErrorStatus.UNKNOWN_BINDING_FOR_HOME_ADDRESS_OPTION, home_address=home(0))
+
+
+# -- §9.2: a bad Mobility Header gets an ICMP Parameter Problem --------------------------------
+
+
+def _raw_bad_mh(*, src: IPv6Address, dst: IPv6Address, payload_proto: int = 6) -> bytes:
+    """IPv6 header + a Binding Refresh Request with a wrong Payload Proto (RFC 6275 §6.1.1)."""
+    mh = bytearray(struct.pack("!BBBBHH", payload_proto, 0, 0, 0, 0, 0))
+    mh[4:6] = upper_layer_checksum(src, dst, 135, bytes(mh)).to_bytes(2, "big")
+    return struct.pack("!IHBB", 6 << 28, len(mh), 135, 64) + src.packed + dst.packed + bytes(mh)
+
+
+def _anycast() -> IPv6Address:
+    # RFC 2526: the Home-Agents anycast address of the home prefix (interface id ...fdff:...fe).
+    return IPv6Address(int(PREFIX.network_address) | 0xFDFF_FFFF_FFFF_FFFE)
+
+
+@pytest.mark.parametrize(("dst", "answered_from"), [
+    (HA, HA),
+    (HA_LINK_LOCAL, HA_LINK_LOCAL),
+    ("anycast", HA),  # RFC 4443 §2.2: from a unicast address of ours
+    (IPv6Address("2001:db8:1::77"), None),  # not ours (nor bound): not the agent's to answer
+])
+def test_bad_mobility_header_gets_a_parameter_problem_from_a_unicast_address(dst, answered_from):
+    agent = home_agent()
+    assert agent.anycast == _anycast()
+    dst = agent.anycast if dst == "anycast" else dst
+    answers = _sent(agent, _raw_bad_mh(src=source(1), dst=dst), 1.0)
+    if answered_from is None:
+        assert answers == []
+        return
+    (problem,) = answers
+    assert isinstance(problem.payload, ParameterProblem)
+    assert (problem.src, problem.dst, problem.payload.pointer) == (answered_from, source(1), 40)
+
+
+def test_parameter_problems_are_rate_limited():
+    # RFC 4443 §2.4 (f): at most ICMP_ERROR_RATE errors a second.
+    agent = home_agent()
+    sent = []
+    for i in range(ICMP_ERROR_RATE + 3):
+        sent += _sent(agent, _raw_bad_mh(src=source(i), dst=HA), 1.0 + i * 0.01)
+    assert len(sent) == ICMP_ERROR_RATE
+    assert agent.counters["icmp.error_rate_limited"] == 3
+    assert _sent(agent, _raw_bad_mh(src=source(99), dst=HA), 2.5) != []
+
+
+# -- §10.3.1: DAD by Neighbor Advertisement -----------------------------------------------------
+
+
+def _na(target: IPv6Address, hop_limit: int = 255) -> IPv6Packet:
+    return IPv6Packet(src=IPv6Address("fe80::99"), dst=IPv6Address("ff02::1"),
+                      hop_limit=hop_limit, payload=NeighborAdvertisement(target=target,
+                                                                         override=True))
+
+
+def _waiting_for_dad():
+    agent = home_agent(dad_duration=1.0)
+    sent = _sent(agent, bu_packet(0, src=source(0), at=1.0), 1.0)
+    (probe,) = [p for p in sent if isinstance(p.payload, NeighborSolicitation)]
+    assert probe.payload.target == home(0) and probe.src == IPv6Address("::")
+    assert _mobility(sent) == []
+    return agent
+
+
+def test_a_neighbor_advertisement_for_the_probed_home_address_ends_with_134():
+    agent = _waiting_for_dad()
+    (ba,) = _mobility(_sent(agent, _na(home(0)), 1.5))
+    assert ba.payload.status == S.DUPLICATE_ADDRESS_DETECTION_FAILED
+    assert len(agent.cache) == 0
+
+
+@pytest.mark.parametrize("na", [
+    _na(home(0), hop_limit=64),  # RFC 4861 §7.1.2: hop limit not 255, not from the link
+    _na(home(1)),  # another address
+])
+def test_other_neighbor_advertisements_do_not_end_the_dad(na):
+    agent = _waiting_for_dad()
+    assert _mobility(_sent(agent, na, 1.5)) == []
+    agent.handle_timer(2.1)
+    (ba,) = [a.packet for a in agent.pull_actions() if isinstance(a, Transmit)
+             and hasattr(a.packet.payload, "MH_TYPE")]
+    assert ba.payload.status == S.ACCEPTED
+
+
+def test_a_newer_bu_superseding_one_waiting_for_dad_keeps_the_probe_listening():
+    # The retransmission takes over the waiting registration; the DAD it inherits must still
+    # notice a Neighbor Advertisement for the address (§10.3.1: 134).
+    agent = _waiting_for_dad()
+    assert _mobility(_sent(agent, bu_packet(0, src=source(0), at=1.2, sequence=2), 1.2)) == []
+    (ba,) = _mobility(_sent(agent, _na(home(0)), 1.5))
+    assert (ba.payload.status, ba.payload.sequence) == (
+        S.DUPLICATE_ADDRESS_DETECTION_FAILED, 2)
+    assert len(agent.cache) == 0
+
+
+def _solicit(i: int) -> IPv6Packet:
+    return IPv6Packet(src=source(i), dst=HA, payload=MobilePrefixSolicitation(identifier=i),
+                      extension_headers=(DestinationOptions(
+                          options=(HomeAddressOption(home_address=home(i)),)),))
+
+
+def test_mobile_prefix_solicitations_are_limited_per_mobile_node():
+    # §10.6.2-§10.6.3: each registered node's solicitation is answered (one a second per
+    # node); another node's solicitation in the same second is not held back.
+    agent = _registered(2)
+    answers = []
+    for at, i in ((2.0, 0), (2.1, 1), (2.2, 0)):
+        answers += [(p.dst, p.extension_headers) for p in _sent(agent, _solicit(i), at)
+                    if isinstance(p.payload, MobilePrefixAdvertisement)]
+    assert answers == [(source(i), (RoutingHeaderType2(home_address=home(i)),)) for i in (0, 1)]
+    assert agent.counters["drop.mobile_prefix_rate"] == 1
+
+
+# -- §10.3.2: a retransmitted de-registration keeps its (newer) sequence number ---------------
+
+
+def test_a_retransmitted_deregistration_raises_the_kept_sequence_number():
+    agent = _registered()
+    for at, sequence in ((2.0, 2), (3.0, 5)):  # de-registration, then a retransmitted newer one
+        agent.receive(bu_packet(0, src=source(0), at=at, sequence=sequence, lifetime=0),
+                      "home", at)
+        actions = agent.pull_actions()
+        (ba,) = [a.packet.payload for a in actions if isinstance(a, Transmit)
+                 and hasattr(a.packet.payload, "MH_TYPE")]
+        assert (ba.status, ba.sequence) == (S.ACCEPTED, sequence)
+        (stored,) = [a.binding for a in actions if isinstance(a, PersistBinding)]
+        assert (stored.deregistered, stored.sequence) == (True, sequence)
+    assert len(agent.cache) == 0
+    # A delayed BU numbered below the retransmission cannot recreate the binding (135).
+    (ba,) = _mobility(_sent(agent, bu_packet(0, src=source(3), at=4.0, sequence=4), 4.0))
+    assert ba.payload.status == S.SEQUENCE_NUMBER_OUT_OF_WINDOW
+    assert ba.payload.sequence == 5
+    assert len(agent.cache) == 0 and MAX_DELETE_BCE_TIMEOUT > 2.0
+
+
+# -- §10.4.1, §10.4.5: tunnels ------------------------------------------------------------------
+
+
+def _udp(src, dst, hops=64, size=1):
+    return IPv6Packet(src=src, dst=dst, hop_limit=hops,
+                      payload=UDPDatagram(src_port=1, dst_port=2, data=bytes(size)))
+
+
+def test_intercepted_packets_are_tunnelled_with_one_hop_less_and_dropped_at_one():
+    agent = _registered()
+    (outer,) = _sent(agent, _udp(CN, home(0), hops=2), 2.0)
+    assert (outer.src, outer.dst) == (HA, source(0))
+    assert outer.payload == _udp(CN, home(0), hops=1)
+    assert _sent(agent, _udp(CN, home(0), hops=1), 2.1) == []
+    assert agent.counters["drop.hop_limit"] == 1
+
+
+@pytest.mark.parametrize(("icmp_type", "tunnelled"), [
+    (137, False),  # a Redirect (RFC 4861 §4.5): Neighbor Discovery stays on the home link
+    (133, False),
+    (132, True),  # the types either side of Neighbor Discovery's 133-137
+    (138, True),
+])
+def test_neighbor_discovery_for_a_home_address_is_never_tunnelled(icmp_type, tunnelled):
+    agent = _registered()
+    message = UnknownICMPv6(icmp_type=icmp_type, code=0, body=bytes(4))
+    packet = IPv6Packet(src=IPv6Address("fe80::99"), dst=home(0), hop_limit=255,
+                        payload=message)
+    sent = [p for p in _sent(agent, packet, 2.0) if p.dst == source(0)]
+    assert len(sent) == int(tunnelled)
+    assert agent.counters["drop.nd_not_tunnelled"] == int(not tunnelled)
+
+
+def test_reverse_tunnelled_packets_for_another_mobile_node_go_through_its_tunnel():
+    agent = _registered(2)
+    inner = _udp(home(0), home(1), hops=10)
+    (outer,) = _sent(agent, encapsulate(inner, src=source(0), dst=HA), 2.0)
+    assert (outer.src, outer.dst) == (HA, source(1))
+    assert outer.payload == _udp(home(0), home(1), hops=9)
+
+
+def test_reverse_tunnelled_packets_for_the_agent_are_its_own():
+    agent = _registered()
+    inner = IPv6Packet(src=home(0), dst=HA, payload=EchoRequest(identifier=1, sequence=2))
+    (reply,) = _sent(agent, encapsulate(inner, src=source(0), dst=HA), 2.0)
+    assert isinstance(reply.payload, EchoReply) and reply.dst == home(0)
+
+
+# -- §10.4.2: a mobile node's link-local address ------------------------------------------------
+
+
+def _link_local_of(i: int) -> IPv6Address:
+    return IPv6Address(int(IPv6Address("fe80::")) | (int(home(i)) & (2**64 - 1)))
+
+
+@pytest.mark.parametrize(("src", "answered_from"), [
+    (CN, HA),
+    (IPv6Address("fe80::99"), HA_LINK_LOCAL),  # RFC 4443 §2.2: same scope as the source
+])
+def test_a_packet_for_a_mobile_nodes_link_local_address_gets_destination_unreachable(
+        src, answered_from):
+    agent = _registered()
+    packet = _udp(src, _link_local_of(0), size=1400)
+    (error,) = _sent(agent, packet, 2.0)
+    assert (error.src, error.dst) == (answered_from, src)
+    assert isinstance(error.payload, DestinationUnreachable) and error.payload.code == 3
+    # RFC 4443 §2.4 (c): as much of the invoking packet as fits in the minimum MTU.
+    assert len(error.payload.invoking_packet) == 1280 - 48
+
+
+@pytest.mark.parametrize("packet", [
+    _udp(IPv6Address("ff0e::1"), _link_local_of(0)),  # a multicast source
+    _udp(IPv6Address("::"), _link_local_of(0)),  # the unspecified source
+    IPv6Packet(src=CN, dst=_link_local_of(0),  # an ICMPv6 error message
+               payload=DestinationUnreachable(code=1, invoking_packet=bytes(40))),
+])
+def test_no_destination_unreachable_to_multicast_sources_or_about_errors(packet):
+    # RFC 4443 §2.4 (e): no ICMPv6 error in answer to an error message or to a packet from
+    # a multicast (or unspecified) source; the packet is still not tunnelled.
+    agent = _registered()
+    assert _sent(agent, packet, 2.0) == []
+    assert agent.counters["drop.link_local_for_mobile"] == 1
+
+
+def test_destination_unreachable_is_rate_limited():
+    agent = _registered()
+    sent = []
+    for i in range(ICMP_ERROR_RATE + 2):
+        sent += _sent(agent, _udp(source(10 + i), _link_local_of(0)), 2.0 + i * 0.01)
+    assert len(sent) == ICMP_ERROR_RATE
+    assert agent.counters["icmp.error_rate_limited"] == 2
