@@ -23,6 +23,7 @@ from mipshop.protocol.fmipv6.config import (
     NeighborRouter,
     RouterKey,
 )
+from mipshop.protocol.fmipv6.nar import ARRIVALS_KEPT
 from mipshop.protocol.fmipv6.par import ParState
 from mipshop.protocol.fmipv6.security import RouterAuthenticator, sign_badf
 from mipshop.protocol.mipv6.mn_ha_auth import SecurityAssociation
@@ -232,6 +233,27 @@ def test_una_flood_leaves_the_neighbour_table_bounded_and_expiring():
     # Entries expire (neighbor_lifetime, 60 s): a minute later the last UNAs are gone too.
     nar.now = 1.0 + FLOOD * 0.001 + 61.0
     assert neighbors.get(on(NAR_PREFIX, FLOOD - 1)) is None
+
+
+def test_una_flood_with_unusable_ncoas_leaves_every_nar_table_bounded():
+    # 100,000 nodes arrive with an NCoA that is not on this link and no pool to assign from:
+    # each is told to use the router's address (NAACK status 3, RFC 5568 §6.4.6), and the
+    # table of nodes told so stays at ARRIVALS_KEPT, like the arrivals.
+    nar = router(NAR, NAR_PREFIX, PAR, PAR_PREFIX, naack_use_router_address=True)
+    unas = (IPv6Packet(src=on(PAR_PREFIX, i), dst=IPv6Address("ff02::1"), hop_limit=255,
+                       payload=NeighborAdvertisement(
+                           target=on(PAR_PREFIX, i),
+                           options=(TargetLinkLayerAddress(address=mac(i)),)))
+            for i in range(FLOOD))
+    sent, events = feed(nar, unas)
+    assert sent == []  # the NAACKs are Router Advertisements (RFC 5568 §6.4.6), on the link
+    assert nar.counters["fmip.naack.3"] == FLOOD  # counted, logged a few times a second
+    assert events <= REFUSAL_EVENTS_PER_SECOND * (FLOOD * 0.001 + 1)
+    sizes = nar.table_sizes()
+    assert sizes["nar_told_router_address"] == ARRIVALS_KEPT
+    assert sizes["nar_arrivals"] <= ARRIVALS_KEPT
+    assert sizes["nar_neighbors"] == sizes["nar_handovers"] == 0
+    assert sizes["nar_served"] == sizes["nar_served_by_lla"] == sizes["nar_expired"] == 0
 
 
 @pytest.mark.parametrize("handovers", [10, 3000])

@@ -286,10 +286,14 @@ class NewRouterRole:
         self._pool.pop(address, None)
 
     def table_sizes(self) -> dict[str, int]:
-        """Handovers, neighbour entries, buffered packets, remembered answers and arrivals."""
+        """Handovers, neighbour entries, buffered packets, remembered answers, arrivals, served
+        PCoAs, expired preparations and nodes told to use this router's address."""
         return {"nar_handovers": len(self.handovers), "nar_neighbors": len(self.neighbors),
                 "nar_buffered": self.budget.used, "nar_answers": len(self._answered),
-                "nar_arrivals": len(self.arrivals)}
+                "nar_arrivals": len(self.arrivals), "nar_served": len(self.served),
+                "nar_served_by_lla": len(self._served_by_lla),
+                "nar_expired": len(self._expired),
+                "nar_told_router_address": len(self._told_router_address)}
 
     # -- HI (§6.2.1.1) -> HAck (§6.2.1.2) --------------------------------------------------
 
@@ -702,8 +706,11 @@ class NewRouterRole:
         self.router.act(Transmit(
             packet=IPv6Packet(src=cfg.link_local, dst=una.src, hop_limit=255, payload=ra),
             interface=cfg.interface, link_destination=lla))
-        self.router.emit("fmip.naack_sent", status=status, address=una.src,
-                         new_care_of_address=address, link_layer_address=lla)
+        # Counted; as events at most REFUSAL_EVENTS_PER_SECOND a second (a UNA flood from
+        # unusable NCoAs is logged as a counter, not one line per packet).
+        self.router.refuse(f"fmip.naack.{int(status)}", "fmip.naack_sent", status=status,
+                           address=una.src, new_care_of_address=address,
+                           link_layer_address=lla)
 
     # -- reverse direction for HAck Code 3 (§4 step 3) -------------------------------------
 
