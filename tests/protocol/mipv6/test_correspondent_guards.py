@@ -68,3 +68,17 @@ def test_parameter_problems_are_rate_limited():
         sent += _sent(cn, _raw_bad_mh(src=source(i), dst=CN), 1.0 + i * 0.01)
     assert len(sent) == ICMP_ERROR_RATE
     assert cn.counters["icmp.error_rate_limited"] == 2
+
+
+def test_a_backed_home_address_option_is_delivered_from_the_home_address_without_it():
+    # RFC 6275 §9.3.1: the packet goes up as if sent from the home address; the Destination
+    # Options header that carried the option does not.
+    from mipshop.protocol.base.actions import Deliver
+    from tests.protocol.mipv6.test_guards import _bind
+
+    cn = _cn()
+    _bind(cn, sequence=1, coa=source(1), at=1.0)
+    cn.receive(_unbacked(source(1)), "eth0", 2.0)
+    (delivered,) = [a.packet for a in cn.pull_actions() if isinstance(a, Deliver)]
+    assert delivered.src == home(0) and delivered.extension_headers == ()
+    assert delivered.payload == UDPDatagram(src_port=1, dst_port=2, data=b"x")
