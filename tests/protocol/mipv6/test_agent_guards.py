@@ -18,6 +18,7 @@ from ipaddress import IPv6Address
 import pytest
 
 from mipshop.protocol.base.actions import PersistBinding, Transmit
+from mipshop.protocol.base.addressing import solicited_node_address
 from mipshop.protocol.base.icmp_errors import ICMP_ERROR_RATE
 from mipshop.protocol.mipv6.binding_agent import MAX_DELETE_BCE_TIMEOUT
 from mipshop.wire.checksum import upper_layer_checksum
@@ -26,15 +27,22 @@ from mipshop.wire.icmpv6 import (
     DestinationUnreachable,
     EchoReply,
     EchoRequest,
+    HomeAgentAddressDiscoveryRequest,
     MobilePrefixAdvertisement,
     MobilePrefixSolicitation,
     NeighborAdvertisement,
     NeighborSolicitation,
     ParameterProblem,
+    RouterAdvertisement,
     UnknownICMPv6,
 )
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encapsulate
 from mipshop.wire.mh import BindingAckStatus, BindingError, BindingErrorStatus
+from mipshop.wire.nd_options import (
+    HomeAgentInformation,
+    PrefixInformation,
+    TargetLinkLayerAddress,
+)
 from tests.protocol.mipv6.test_floods import HA, PREFIX, bu_packet, home, home_agent, source
 
 S = BindingAckStatus
@@ -71,8 +79,14 @@ def _echo_with_hao(src: IPv6Address) -> IPv6Packet:
 def test_home_address_option_from_the_bound_care_of_address_is_answered_through_it():
     agent = _registered()
     (reply,) = _sent(agent, _echo_with_hao(source(0)), 2.0)
-    assert isinstance(reply.payload, EchoReply) and reply.dst == source(0)
+    assert reply.payload == EchoReply(identifier=7, sequence=1, data=b"p")
+    assert (reply.src, reply.dst) == (HA, source(0))
     assert reply.extension_headers == (RoutingHeaderType2(home_address=home(0)),)
+    # Without the option: an ordinary Echo Reply (RFC 4443 §4.2).
+    plain = IPv6Packet(src=CN, dst=HA, payload=EchoRequest(identifier=3, sequence=4, data=b"q"))
+    (reply,) = _sent(agent, plain, 2.1)
+    assert (reply.src, reply.dst, reply.extension_headers) == (HA, CN, ())
+    assert reply.payload == EchoReply(identifier=3, sequence=4, data=b"q")
 
 
 @pytest.mark.parametrize("src", [source(5), IPv6Address("ff0e::5")])
@@ -315,3 +329,103 @@ def test_destination_unreachable_is_rate_limited():
         sent += _sent(agent, _udp(source(10 + i), _link_local_of(0)), 2.0 + i * 0.01)
     assert len(sent) == ICMP_ERROR_RATE
     assert agent.counters["icmp.error_rate_limited"] == 2
+
+
+# -- §10.4.1, RFC 4861 §7.2.4: Neighbor Solicitations for the addresses the agent defends -----
+
+
+NEIGHBOR = IPv6Address("fe80::99")
+
+
+def _ns(target, *, src=NEIGHBOR, dst=None, hop_limit=255):
+    return IPv6Packet(src=src, dst=solicited_node_address(target) if dst is None else dst,
+                      hop_limit=hop_limit, payload=NeighborSolicitation(target=target))
+
+
+@pytest.mark.parametrize(("case", "packet", "answer"), [
+    # (destination, R, S) of the Neighbor Advertisement, or None for no answer.
+    ("proxy", _ns(home(0)), (NEIGHBOR, False, True)),
+    ("someone's DAD", _ns(home(0), src=IPv6Address("::")), (IPv6Address("ff02::1"), False,
+                                                             False)),
+    ("anycast", _ns(_anycast()), (NEIGHBOR, True, True)),
+    ("hop limit", _ns(home(0), hop_limit=64), None),  # RFC 4861 §7.1.1
+    ("multicast target", _ns(IPv6Address("ff02::1")), None),
+    ("DAD not to the solicited-node group", _ns(home(0), src=IPv6Address("::"),
+                                                dst=IPv6Address("ff02::1")), None),
+    ("unbound address", _ns(home(1)), None),
+])
+def test_neighbor_solicitations_for_defended_addresses(case, packet, answer):
+    agent = _registered()
+    sent = [p for p in _sent(agent, packet, 2.0) if isinstance(p.payload, NeighborAdvertisement)]
+    if answer is None:
+        assert sent == [], case
+        return
+    (na,) = sent
+    destination, router, solicited = answer
+    assert (na.src, na.dst, na.hop_limit) == (HA_LINK_LOCAL, destination, 255), case
+    assert (na.payload.router, na.payload.solicited, na.payload.override) == (
+        router, solicited, False), case
+    assert na.payload.target == packet.payload.target
+    assert na.payload.options == (TargetLinkLayerAddress(address=agent.link_layer_address),)
+
+
+def test_another_nodes_dad_for_the_probed_home_address_ends_with_134():
+    # RFC 4862 §5.4.3: a DAD Neighbor Solicitation for the tentative address from another node.
+    agent = _waiting_for_dad()
+    (ba,) = _mobility(_sent(agent, _ns(home(0), src=IPv6Address("::")), 1.5))
+    assert ba.payload.status == S.DUPLICATE_ADDRESS_DETECTION_FAILED
+    # A solicitation from an address (address resolution, not DAD) is no conflict.
+    agent = _waiting_for_dad()
+    assert _mobility(_sent(agent, _ns(home(0)), 1.5)) == []
+
+
+# -- §10.5.1: the Home Agents List from the other home agents' Router Advertisements -----------
+
+
+OTHER_HA = IPv6Address("2001:db8:1::2")
+OTHER_HA_LINK_LOCAL = IPv6Address("fe80::2")
+
+
+def _ra(*, src=OTHER_HA_LINK_LOCAL, hop_limit=255, home_agent=True, info=(20, 100),
+        router_lifetime=1800):
+    options = [PrefixInformation(prefix_length=64, router_address=True, prefix=OTHER_HA)]
+    if info is not None:
+        options.append(HomeAgentInformation(preference=info[0], lifetime=info[1]))
+    return IPv6Packet(src=src, dst=IPv6Address("ff02::1"), hop_limit=hop_limit,
+                      payload=RouterAdvertisement(home_agent=home_agent,
+                                                  router_lifetime=router_lifetime,
+                                                  options=tuple(options)))
+
+
+def _dhaad(agent, at):
+    request = IPv6Packet(src=source(3), dst=agent.anycast,
+                         payload=HomeAgentAddressDiscoveryRequest(identifier=9))
+    (reply,) = _sent(agent, request, at)
+    assert (reply.src, reply.dst, reply.payload.identifier) == (HA, source(3), 9)
+    return list(reply.payload.home_agents)
+
+
+@pytest.mark.parametrize(("case", "ras", "listed"), [
+    ("preferred other", [_ra()], [OTHER_HA, HA]),
+    ("less preferred other", [_ra(info=(5, 100))], [HA, OTHER_HA]),
+    ("no information option: preference 0", [_ra(info=None)], [HA, OTHER_HA]),
+    ("hop limit", [_ra(hop_limit=64)], [HA]),  # RFC 4861 §6.1.2
+    ("global source", [_ra(src=OTHER_HA)], [HA]),
+    ("not a home agent", [_ra(home_agent=False)], [HA]),
+    ("withdrawn by H = 0", [_ra(), _ra(home_agent=False)], [HA]),
+    ("withdrawn by lifetime 0", [_ra(), _ra(info=(20, 0))], [HA]),
+])
+def test_home_agents_list_from_router_advertisements(case, ras, listed):
+    agent = _registered(preference=10)
+    for k, ra in enumerate(ras):
+        _sent(agent, ra, 2.0 + k * 0.1)
+    assert _dhaad(agent, 3.0) == listed, case
+
+
+def test_a_home_agent_entry_expires_with_its_lifetime():
+    # The Home Agent Information option's lifetime, or else the Router Lifetime.
+    for ra in (_ra(info=(20, 5)), _ra(info=None, router_lifetime=5)):
+        agent = _registered(preference=10)
+        _sent(agent, ra, 2.0)
+        assert OTHER_HA in _dhaad(agent, 6.0)
+        assert _dhaad(agent, 7.5) == [HA]
