@@ -54,6 +54,7 @@ from tests.conformance.tester import (
     neighbor_advertisement,
     neighbor_solicitation,
     ns_for,
+    settle,
     solicited_node,
     with_mh_checksum,
 )
@@ -423,6 +424,7 @@ def test_bad_checksum_is_silently_discarded(ha):
     raw[at] ^= 0xFF
     mark = ha.tester.mark()
     ha.tester.send(IPv6(bytes(raw)))
+    settle(ha.tester, node=HA, prefix="2001:db8:10::")
     ha.tester.absent(lambda p: p.haslayer(MIP6MH_BA) or p.haslayer(ICMPv6ParamProblem)
                      or ns_for(p, mn.home_address), since=mark, wait=DAD + 0.5)
 
@@ -804,6 +806,7 @@ def test_a_care_of_address_that_is_not_unicast_routable_is_silently_discarded(
     # address.
     bu = home_bu(mn, care_of=care_of_address, ha=HA, sequence=190, source=care_of(mn))
     ha.tester.send(bu)
+    settle(ha.tester, node=HA, prefix="2001:db8:10::")
     ha.tester.absent(lambda p: p.haslayer(MIP6MH_BA) or ns_for(p, mn.home_address),
                      since=mark, wait=DAD + 0.5)
 

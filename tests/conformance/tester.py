@@ -409,6 +409,26 @@ class Tester:
                 assert not match(packet), f"unexpected: {packet.summary()}"
 
 
+_settle_sources = iter(range(0xF000, 0x10000))
+
+
+def settle(tester: Tester, *, node: str, prefix: str, timeout: float = 10.0) -> None:
+    """Wait until the node under test at ``node`` has handled every Mobility Header the
+    tester sent it before: send one it must answer, an unknown MH Type (RFC 6275 §9.2:
+    Binding Error, status 2), which reaches it the same way, and wait for the answer. The
+    source is new each time (``prefix`` + a fresh interface identifier), the node limiting
+    its replies per source. After it, a "nothing came back" check is no longer a matter of
+    how fast the loaded machine ran the node."""
+    from scapy.layers.inet6 import MIP6MH_BE, MIP6MH_Generic
+
+    source = f"{prefix}{next(_settle_sources):x}"
+    mark = tester.mark()
+    tester.send(IPv6(src=source, dst=node) / MIP6MH_Generic(mhtype=42, msg=b"\x00" * 4))
+    tester.expect(lambda p: p.haslayer(MIP6MH_BE) and p[IPv6].dst == source
+                  and p[MIP6MH_BE].status == 2, since=mark, timeout=timeout,
+                  what="Binding Error 2 (settling)")
+
+
 def ns_for(packet: Packet, target: str) -> bool:
     """Is ``packet`` a Neighbor Solicitation for ``target``?"""
     return packet.haslayer(ICMPv6ND_NS) and packet[ICMPv6ND_NS].tgt == target
