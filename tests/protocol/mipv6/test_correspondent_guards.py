@@ -82,3 +82,30 @@ def test_a_backed_home_address_option_is_delivered_from_the_home_address_without
     (delivered,) = [a.packet for a in cn.pull_actions() if isinstance(a, Deliver)]
     assert delivered.src == home(0) and delivered.extension_headers == ()
     assert delivered.payload == UDPDatagram(src_port=1, dst_port=2, data=b"x")
+
+
+def _bu_with_care_of(coa: IPv6Address, *, src: IPv6Address, at: float, sequence: int = 1):
+    from mipshop.wire.mh import BindingUpdate
+    from mipshop.wire.mh_options import AlternateCareOfAddress
+
+    bu = BindingUpdate(sequence=sequence, lifetime=100, ack=True,
+                       options=(AlternateCareOfAddress(address=coa),))
+    return IPv6Packet(src=src, dst=CN, payload=bu, extension_headers=(
+        DestinationOptions(options=(HomeAddressOption(home_address=home(0)),)),))
+
+
+def test_the_alternate_care_of_address_is_the_one_bound():
+    # RFC 6275 §6.2.5, §9.5.1: the Alternate Care-of Address option, not the source, is the
+    # care-of address of the binding.
+    cn = _cn()
+    _sent(cn, _bu_with_care_of(source(7), src=source(1), at=1.0), 1.0)
+    assert cn.cache.lookup(home(0), 1.0).care_of_address == source(7)
+
+
+@pytest.mark.parametrize("coa", [IPv6Address("fe80::7"), IPv6Address("ff0e::7"),
+                                 IPv6Address("::1")])
+def test_a_bu_for_a_care_of_address_that_is_not_unicast_routable_is_discarded(coa):
+    # RFC 6275 §9.5.1: "MUST be silently discarded" (the home address is routable).
+    cn = _cn()
+    assert _sent(cn, _bu_with_care_of(coa, src=source(1), at=1.0), 1.0) == []
+    assert cn.cache.lookup(home(0), 1.0) is None
