@@ -35,6 +35,45 @@ def test_cancelled_timers_never_fire(values: list[float], data: st.DataObject) -
     assert sorted(fired) == [i for i in range(len(values)) if i not in cancelled]
 
 
+class _EagerKernel(Kernel):
+    """Cleans its heap up after a couple of cancellations, to exercise the clean-up."""
+
+    COMPACT_MIN = 2
+
+
+@given(delays, st.data())
+def test_heap_clean_ups_keep_the_order_of_the_live_timers(values: list[float],
+                                                          data: st.DataObject) -> None:
+    kernel = _EagerKernel()
+    fired: list[tuple[float, int]] = []
+    cancelled = data.draw(st.sets(st.integers(0, len(values) - 1)))
+    # Half cancelled before the run, half by the first event (during the run).
+    early = {i for i in cancelled if i % 2 == 0}
+    timers: list[list[object]] = []
+    kernel.schedule(0.0, lambda: [kernel.cancel(timers[i]) for i in cancelled - early])
+    timers += [kernel.schedule(d, lambda i=i: fired.append((kernel.now, i)))
+               for i, d in enumerate(values)]
+    for index in early:
+        kernel.cancel(timers[index])
+    kernel.run()
+    survivors = [i for i in range(len(values)) if i not in cancelled]
+    assert [i for _t, i in fired] == sorted(survivors, key=lambda i: (values[i], i))
+
+
+def test_cancelled_entries_do_not_pile_up() -> None:
+    # An entity re-arms its timer at each deadline change: one live entry, many cancelled.
+    kernel = Kernel()
+    fired: list[int] = []
+    timer = None
+    for i in range(50_000):
+        if timer is not None:
+            kernel.cancel(timer)
+        timer = kernel.schedule(1000.0 + i, fired.append, i)
+    assert kernel.pending <= 2 * Kernel.COMPACT_MIN + 2
+    kernel.run()
+    assert fired == [49_999]
+
+
 def test_callbacks_schedule_and_cancel_during_the_run() -> None:
     kernel = Kernel()
     log: list[str] = []

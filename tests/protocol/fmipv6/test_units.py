@@ -150,6 +150,19 @@ def test_parse_prrtadv_tuples_and_outcomes():
     assert first.router_link_layer_address == b"\x00\x00\x5e\x00\x01\x03"
     assert second.outcome == 7 and not second.resolved
     assert third.outcome == 1 and not third.resolved  # no AR-Info followed
+    # An equal PrRtAdv (a new object, as another node receives it) gives the same tuples,
+    # shared; the code 5 (DHCPv6) makes them different ones.
+    again = parse_prrtadv(dataclasses.replace(message, options=tuple(
+        dataclasses.replace(o) for o in message.options)))
+    assert all(a is b for a, b in zip(again, (first, second, third), strict=True))
+    managed = parse_prrtadv(dataclasses.replace(message, code=5))
+    assert managed[0].dhcp and not first.dhcp and managed[0] != first
+    # The prefix option, when present, gives the prefix (not the NAR address's /64).
+    with_prefix = parse_prrtadv(dataclasses.replace(message, options=(
+        *message.options[:3],
+        IPAddressPrefix(option_code=4, address=IPv6Address("2001:db8:30::"), prefix_length=48),
+        *message.options[3:])))
+    assert with_prefix[0].prefix == IPv6Network("2001:db8:30::/48")
 
 
 def test_badf_sign_and_verify():

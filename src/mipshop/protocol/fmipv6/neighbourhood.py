@@ -6,6 +6,11 @@ information, 7 no fast handover support) and, for a resolved AP, the AR-Info tup
 follows it (NAR link-layer address, NAR IP address, NAR prefix, and an NCoA when the router
 supplies one). Options are read in the order §6.1.2 prescribes; a tuple's options belong to
 the New-AP option before them. A pure function, tested on its own.
+
+Every mobile node keeps the tuples it learns (RFC 5568 §6.1.2: it may hold several), and in a
+city thousands of nodes learn the same few hundred from the same routers: equal tuples are
+therefore one shared object (they are frozen), from a bounded memo keyed by the options' own
+fields, which also saves building the prefix again for each node.
 """
 
 from __future__ import annotations
@@ -49,6 +54,11 @@ class AccessPointInfo:
         return address_from_prefix(self.prefix, interface_identifier)
 
 
+#: Tuples already built, by their fields (module docstring); cleared when full.
+_MEMO: dict[tuple[object, ...], AccessPointInfo] = {}
+MEMO_LIMIT = 4096
+
+
 def parse_prrtadv(message: ProxyRouterAdvertisement) -> list[AccessPointInfo]:
     """The APs a PrRtAdv reports on, in order, each with its AR-Info (module docstring)."""
     found: list[dict[str, object]] = []
@@ -63,14 +73,31 @@ def parse_prrtadv(message: ProxyRouterAdvertisement) -> list[AccessPointInfo]:
             if option.option_code == IPAddressOptionCode.NAR_IP_ADDRESS:
                 current["router_address"] = option.address
             elif option.option_code == IPAddressOptionCode.NAR_PREFIX:
-                current["prefix"] = IPv6Network((option.address, option.prefix_length),
-                                                strict=False)
+                current["prefix"] = (option.address, option.prefix_length)
             elif option.option_code == IPAddressOptionCode.NEW_CARE_OF_ADDRESS:
                 current["new_care_of_address"] = option.address
+    dhcp = message.code == 5
     infos = []
     for fields in found:
-        # §6.1.2: the prefix option may be left out when the NAR address carries the prefix.
-        if "prefix" not in fields and isinstance(fields.get("router_address"), IPv6Address):
-            fields["prefix"] = IPv6Network((fields["router_address"], 64), strict=False)
-        infos.append(AccessPointInfo(dhcp=message.code == 5, **fields))  # type: ignore[arg-type]
+        key = (dhcp, fields["access_point"], fields["outcome"],
+               fields.get("router_link_layer_address"), fields.get("router_address"),
+               fields.get("prefix"), fields.get("new_care_of_address"))
+        info = _MEMO.get(key)
+        if info is None:
+            info = _build(fields, dhcp)
+            if len(_MEMO) >= MEMO_LIMIT:
+                _MEMO.clear()
+            _MEMO[key] = info
+        infos.append(info)
     return infos
+
+
+def _build(fields: dict[str, object], dhcp: bool) -> AccessPointInfo:
+    """One tuple from the fields :func:`parse_prrtadv` collected."""
+    prefix = fields.pop("prefix", None)
+    if prefix is not None:
+        fields["prefix"] = IPv6Network(prefix, strict=False)  # type: ignore[arg-type]
+    elif isinstance(fields.get("router_address"), IPv6Address):
+        # §6.1.2: the prefix option may be left out when the NAR address carries the prefix.
+        fields["prefix"] = IPv6Network((fields["router_address"], 64), strict=False)
+    return AccessPointInfo(dhcp=dhcp, **fields)  # type: ignore[arg-type]
