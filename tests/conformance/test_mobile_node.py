@@ -445,12 +445,16 @@ def test_dynamic_home_agent_address_discovery():
         node.close()
 
 
-def test_a_duplicate_care_of_address_is_not_used():
+@pytest.mark.parametrize("answer", ["advertisement", "probe"])
+def test_a_duplicate_care_of_address_is_not_used(answer):
     node = start(mn_config(route_optimization=None))
     try:
         coa = care_of("ar1")
-        # RFC 4862 §5.4.4: another node answers for the address, as the probe arrives.
-        node.tester.contest(coa, neighbor_advertisement(coa, mac="02:00:00:00:66:66"),
+        # As the probe arrives, another node answers for the address (RFC 4862 §5.4.4), or
+        # probes it too (§5.4.3): either way it is a duplicate.
+        node.tester.contest(coa, neighbor_advertisement(coa, mac="02:00:00:00:66:66")
+                            if answer == "advertisement"
+                            else neighbor_solicitation(coa, source="::"),
                             src_mac="02:00:00:00:66:66")
         mark = node.tester.mark()
         advertise(node, "ar1")
