@@ -184,3 +184,21 @@ def test_resync_after_mismatch():
     assert ha.accept(HOA, ts2, 21.0) is ReplayVerdict.ACCEPTED
     mn.confirm(ts2)
     assert ha.accept(HOA, mn.next(22.0), 22.0) is ReplayVerdict.ACCEPTED
+
+
+def test_resync_never_goes_below_the_last_successful_timestamp():
+    # RFC 4285 §6: every BU's timestamp exceeds that of any previous successful BU, also
+    # after a resynchronisation to a home agent whose clock is behind that BU's.
+    ha = ReplayChecker(wall_clock_offset=OFFSET)
+    mn = TimestampSource(OFFSET + 3.0)  # 3 s fast: still inside the window
+    ts1 = mn.next(21.0)
+    assert ha.accept(HOA, ts1, 21.0) is ReplayVerdict.ACCEPTED
+    mn.confirm(ts1)
+    mn.wall_clock_offset = OFFSET + 3600.0  # then an hour fast
+    ts2 = mn.next(22.0)
+    verdict = ha.accept(HOA, ts2, 22.0)
+    assert verdict is ReplayVerdict.OUTSIDE_WINDOW
+    mn.adjust(ha.reply_timestamp(ts2, verdict, 22.0), 22.0)
+    ts3 = mn.next(22.0)
+    assert ts3 > ts1
+    assert ha.accept(HOA, ts3, 22.0) is ReplayVerdict.ACCEPTED
