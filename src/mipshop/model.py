@@ -45,6 +45,12 @@ the wireless, AR-MAP, MAP-core, core-HA, core-CN and AR-AR links.
   (``w + a``), HI and HAck over the MAP-AR links (``2a``); the local BU sent at ``t_up``
   supersedes the fast binding (``w + a``), whichever redirects first.
 
+Processing (the scenario's ``processing``): each signalling message waits the handling time of
+the node it reaches before it acts (an agent or router, or the mobile node): the RS, the BU, the
+FBU, the HI, the HAck and the UNA at the agents, the RA, the BA and the FBack at the node. An
+agent handles one packet at a time: a data packet reaching the home agent or the MAP while it
+handles the message that redirects waits, and takes the new path.
+
 Expectations: over the lead when it is a distribution, over the RA delay (uniform), over the
 outcomes of losing the signalling messages that cross a lossy link (the UNA, the FBU, the RS
 and RA, the BU, the HI and HAck), and over the losses of data packets themselves (the last old
@@ -169,6 +175,9 @@ class Params:
     lead: tuple[str, float, float, float, float]  # (kind, low, high, mean, sd), seconds
     max_ra_delay: float
     ra_interval: float
+    #: Time to handle one signalling message: at an agent or router, at the mobile node.
+    agents: float = 0.0
+    mobile: float = 0.0
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Params:
@@ -182,6 +191,7 @@ class Params:
         wifi, movement, traffic = data["wifi"], data["movement"], data["traffic"]
         address, fmip = data["address"], data["fmipv6"]
         routers = data.get("routers", {})
+        processing = data.get("processing", {})
         channels_time = wifi["channels"] * (wifi["probe_delay_ms"] + wifi["channel_time_ms"])
         switch = wifi["join_ms"] + wifi["authentication_ms"] + wifi["association_ms"] + wifi[
             "eap_ms"]
@@ -210,7 +220,9 @@ class Params:
             dhcp=bool(address.get("dhcpv6", False)),
             buffer_packets=fmip["buffer_packets"], lead=shape,
             max_ra_delay=routers.get("max_ra_delay_ms", 0.0) / 1000,
-            ra_interval=routers.get("ra_interval_s", 3.0))
+            ra_interval=routers.get("ra_interval_s", 3.0),
+            agents=processing.get("agents_ms", 0.0) / 1000,
+            mobile=processing.get("mobile_node_ms", 0.0) / 1000)
 
     @property
     def data(self) -> int:
@@ -220,12 +232,14 @@ class Params:
 
 def auto_lead(p: Params, protocol: str) -> float:
     """The shortest lead with which the anchor redirects before the radio leaves and the last
-    packet it sent on the old path is received: FBU, HI and HAck, that packet's last leg."""
+    packet it sent on the old path is received: FBU, HI and HAck (each handled by an agent),
+    that packet's last leg, and the node's handling of the FBack before it leaves."""
     data = p.data + TUNNEL
+    handling = 3 * p.agents + p.mobile
     if protocol == "fhmipv6":
         return (p.w.time(FBU) + p.a.time(FBU) + p.a.time(HI) + p.a.time(HACK)
-                + _path(data + TUNNEL, p.a, p.w))
-    return p.w.time(FBU) + p.x.time(HI) + p.x.time(HACK) + p.w.time(data)
+                + _path(data + TUNNEL, p.a, p.w) + handling)
+    return p.w.time(FBU) + p.x.time(HI) + p.x.time(HACK) + p.w.time(data) + handling
 
 
 def _lead_points(p: Params, protocol: str, auto: float | None) -> list[tuple[float, float]]:
@@ -330,20 +344,21 @@ class Model:
             detected = self._movement_detected(t_up, ra_delay, ra_phase, outcome)
             # RFC 4862 DAD, or on a DHCPv6-managed link (the RA's M flag) the two exchanges
             # of RFC 8415 §18 with the access router's server, which leases a unique address.
-            configure = 2 * (p.w.time(DHCP_CLIENT) + p.w.time(DHCP_SERVER)) if p.dhcp \
-                else p.dad
+            configure = 2 * (p.w.time(DHCP_CLIENT) + p.w.time(DHCP_SERVER) + p.agents
+                             + p.mobile) if p.dhcp else p.dad
             ready = detected + configure
             bu_path = _path(BU, p.w, p.a, p.m, p.h) if protocol == "mipv6" else _path(
                 BU, p.w, p.a)
-            line.redirect = ready + bu_path + outcome.bu * INITIAL_BINDACK_TIMEOUT
+            # The agent redirects once it has handled the BU; the node handles the BA.
+            line.redirect = ready + bu_path + p.agents + outcome.bu * INITIAL_BINDACK_TIMEOUT
             line.phases.update(movement_detection=(detected - t_up) * 1000,
                                address_configuration=configure * 1000,
-                               registration=2 * bu_path * 1000)
+                               registration=(2 * bu_path + p.agents + p.mobile) * 1000)
             return line
         fhmip = protocol == "fhmipv6"
         # The registration sent from the new link at t_up (adopting the NCoA, RFC 5568 §4).
         line.registration = t_up + (_path(BU, p.w, p.a) if fhmip
-                                    else _path(BU, p.w, p.a, p.m, p.h))
+                                    else _path(BU, p.w, p.a, p.m, p.h)) + p.agents
         hop = p.a if fhmip else p.x
         hi_retry = sum(FMIP_DEFAULT_INITIAL_TIMEOUT * 2 ** k for k in range(outcome.hi))
         up_leg = p.w.time(FBU) + (p.a.time(FBU) if fhmip else 0.0)
@@ -359,12 +374,13 @@ class Model:
             sent = t_up + (FBU_INITIAL_TIMEOUT if protocol == "fmipv6-reactive" and outcome.fbu
                            else 0.0)
             up_leg = p.w.time(FBU) + (p.a.time(FBU) if fhmip else p.x.time(FBU))
-        hi_at_nar = sent + up_leg + hop.time(HI) + hi_retry
-        anchor = hi_at_nar + hop.time(HACK)
+        # The anchor handles the FBU, the NAR the HI, the anchor the HAck; the node the FBack.
+        hi_at_nar = sent + up_leg + hop.time(HI) + hi_retry + 2 * p.agents
+        anchor = hi_at_nar + hop.time(HACK) + p.agents
         line.redirect = anchor
         line.phases.update(movement_detection=0.0, address_configuration=0.0,
                            fast_handover=(anchor + (p.a.time(HACK) + p.w.time(HACK) if fhmip
-                                                    else p.w.time(HACK)) - (
+                                                    else p.w.time(HACK)) + p.mobile - (
                                t_up if reactive else t_s - lead)) * 1000)
         una_at = self._una(t_up, outcome)
         if not reactive and hi_at_nar < una_at:
@@ -382,7 +398,7 @@ class Model:
         """When the NAR gets a UNA (inf: never), after ``outcome.una`` losses."""
         if outcome.una >= MAX_NEIGHBOR_ADVERTISEMENT:
             return math.inf
-        return t_up + outcome.una * self.una_spacing() + self.p.w.time(UNA)
+        return t_up + outcome.una * self.una_spacing() + self.p.w.time(UNA) + self.p.agents
 
     def una_spacing(self) -> float:
         """2 x the access round trip the node measured with RtSolPr/PrRtAdv (RFC 5568 §6.3,
@@ -401,14 +417,14 @@ class Model:
         period = p.ra_interval
         # Unsolicited RAs leave the router at ra_phase + k x period.
         first = ra_phase + math.ceil((t_up - ra_phase) / period - 1e-12) * period
-        solicited_at = t_up + p.w.time(RS)
+        solicited_at = t_up + p.w.time(RS) + p.agents  # the router handles the RS
         answer = solicited_at + ra_delay
         if answer >= first:
             answer = first  # §6.2.6: the scheduled unsolicited RA answers
         if outcome.solicitation:
             answer = first if first > answer else first + period
         answer += outcome.unsolicited * period
-        return answer + p.w.time(ra)
+        return answer + p.w.time(ra) + p.mobile
 
     # -- the packets -----------------------------------------------------------------------------
 
@@ -462,19 +478,22 @@ class Model:
     def _fate(self, at_anchor: float, line: Timeline) -> tuple[str, float]:
         """Where one packet goes: ("old", arrival), ("new", arrival), ("held", at NAR)."""
         protocol = self.protocol
+        # An agent handles one packet at a time: a packet that reaches the home agent or MAP
+        # while it handles the message that redirects waits for it, and takes the new path.
+        wait = self.p.agents
         if protocol in ("mipv6", "hmipv6"):
-            if at_anchor < line.redirect:
+            if at_anchor < line.redirect - wait:
                 return "old", at_anchor + self.old
-            return "new", at_anchor + self.new
+            return "new", max(at_anchor, line.redirect) + self.new
         if protocol == "fhmipv6":
-            if at_anchor < line.redirect:
+            if at_anchor < line.redirect - wait:
                 return "old", at_anchor + self.old
-            at_nar = at_anchor + self.to_nar
+            at_nar = max(at_anchor, line.redirect) + self.to_nar
         else:
             # The home agent's redirection (its BU arrives) bypasses the PAR.
             at_ha = at_anchor - self.direct
-            if at_ha >= line.registration:
-                at_nar = at_ha + self.direct
+            if at_ha >= line.registration - wait:
+                at_nar = max(at_ha, line.registration) + self.direct
                 if line.buffer_from <= at_nar < line.buffer_until:
                     return "held", at_nar
                 return "new", at_nar + self.direct_last

@@ -185,6 +185,33 @@ def test_captured_ping_writes_a_pcap_the_wire_layer_decodes(tmp_path: Path) -> N
         (0.01, "b", 0), (1.01, "b", 1), (2.01, "b", 2)]
 
 
+@pytest.mark.parametrize(("blocks", "expected"), [
+    # One message at a time: the second echo waits for the first, the data packet (10.5 ms)
+    # waits behind the first echo and takes no time of its own.
+    (True, [(0.013, "echo"), (0.013, "udp"), (0.016, "echo"), (0.019, "echo")]),
+    # Latency only: each message 3 ms after it came, data at once.
+    (False, [(0.0105, "udp"), (0.013, "echo"), (0.014, "echo"), (0.015, "echo")]),
+])
+def test_processing_time_delays_what_an_entity_handles(
+        blocks: bool, expected: list[tuple[float, str]]) -> None:
+    """A node's processing time before its entity handles a message (echo requests 1 ms
+    apart, arriving 10 ms later); forwarding costs nothing (the router's is not used)."""
+    net, a, b, routers = chain(1, delay=0.005)
+    echo = b.host(Echo("echo", "to_r1"))
+    b.processing, b.processing_blocks = 0.003, blocks
+    routers[0].processing = 0.050  # a router with no entity: forwarding is not processing
+    src, dst = IPv6Address("2001:db8::1"), IPv6Address("2001:db8:1::2")
+    seen: list[tuple[float, str]] = []
+    echo.on_packet = lambda packet, interface: seen.append(  # type: ignore[method-assign]
+        (round(echo.now, 9), "echo" if isinstance(packet.payload, EchoRequest) else "udp"))
+    for sequence in range(3):
+        net.kernel.schedule_at(sequence * 0.001, a.send, IPv6Packet(
+            src=src, dst=dst, payload=EchoRequest(identifier=7, sequence=sequence, data=b"x")))
+    net.kernel.schedule_at(0.0005, a.send, udp(src, dst, 100))
+    net.run()
+    assert seen == expected
+
+
 def lan(count: int, routers: int = 1) -> tuple[Network, list[Node], list[Echo]]:
     net = Network()
     nodes = [net.add_router(f"r{i}") for i in range(routers)]

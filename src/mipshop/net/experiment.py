@@ -24,6 +24,8 @@ routers and returns one result row in the schema of ``mipshop compare --json``
   on each captured link counts once), ``bytes_per_handover``, ``by_type`` counted from
   captures on every link (mobile node's, home link, the core router's links), decoded with the
   wire layer (:func:`signalling`);
+* ``processing_ms``: each daemon's time to answer a message, from the same captures
+  (:func:`processing_times`): what ``examples/testbed.toml``'s ``[processing]`` is set from;
 * ``binding_update_latency_ms``, ``handover_times``; plus ``source = "testbed"``,
   ``loss_run_ms`` (the older figure: runs of lost datagrams by send time, 0 when nothing is
   lost), ``round_trip_lost`` (also counting answers lost on the uplink) and ``tcp`` (bytes,
@@ -227,6 +229,60 @@ def signalling(paths: list[Path], handovers: int, since: float) -> dict[str, Any
         "by_type": {name: {"messages": m, "bytes": b}
                     for name, (m, b) in sorted(totals.items())},
     }
+
+
+#: The exchanges :func:`processing_times` measures: (capture port, request, answer, who
+#: answers). Each port is the answering daemon's own link (or the mobile node's, whose access
+#: router sits behind a bridge), so the gap is that daemon's time to read, handle and answer.
+PROCESSING_EXCHANGES = (
+    ("p-ha", "binding_update", "binding_acknowledgement", "home_agent"),
+    ("c-map", "binding_update", "binding_acknowledgement", "map"),
+    ("p-mn", "router_solicitation", "router_advertisement", "access_router"),
+    ("c-ar1", "handover_initiate", "handover_acknowledge", "access_router"),
+    ("c-ar2", "handover_initiate", "handover_acknowledge", "access_router"),
+    ("p-mn", "router_advertisement", "binding_update", "mobile_node"),
+)
+#: [choice] Longest gap taken as one daemon's answer (a longer one is something else: an RA
+#: delay, a retransmission).
+PROCESSING_WINDOW = 0.2
+
+
+def processing_times(paths: list[Path], since: float) -> dict[str, dict[str, float | int | None]]:
+    """Each daemon's time to handle a message and answer it, measured on the testbed's
+    signalling captures from ``since`` (Unix time) on: on the port in front of the daemon, a
+    request (:data:`PROCESSING_EXCHANGES`) to the first answer of the paired kind within
+    :data:`PROCESSING_WINDOW`, each request counted once. For the mobile node, a Router
+    Advertisement that answers its Router Solicitation to the BU it sends next (address
+    configuration without DAD wait included; mipv6 and hmipv6 only). The veths in between add
+    microseconds. Returns ``{who: {"mean_ms", "max_ms", "count"}}``."""
+    by_port: dict[str, list[tuple[float, str]]] = {}
+    for path in paths:
+        if not path.exists():
+            continue
+        for record in read_pcap(path):
+            if record.timestamp < since or record.interface is None:
+                continue
+            name = message_type(record.data)
+            if name is not None:
+                by_port.setdefault(record.interface, []).append((record.timestamp, name))
+    gaps: dict[str, list[float]] = {}
+    for port, request, answer, who in PROCESSING_EXCHANGES:
+        seen = sorted(by_port.get(port, []))
+        for index, (at, name) in enumerate(seen):
+            if name != request:
+                continue
+            if who == "mobile_node" and not any(
+                    n == "router_solicitation" and at - PROCESSING_WINDOW <= t < at
+                    for t, n in seen[max(0, index - 8):index]):
+                continue  # an unsolicited RA: no handover behind it
+            for later, other in seen[index + 1:]:
+                if later - at > PROCESSING_WINDOW or other == request:
+                    break
+                if other == answer:
+                    gaps.setdefault(who, []).append(later - at)
+                    break
+    return {who: {"mean_ms": math.fsum(v) / len(v) * 1000, "max_ms": max(v) * 1000,
+                  "count": len(v)} for who, v in sorted(gaps.items())}
 
 
 def check_restart(protocol: str, restart: str | None) -> None:
@@ -442,6 +498,7 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
         lost_down = set(downlink_lost(report, str(log)))
         load = signalling([path for path, _node, _ports in captures], len(handover_log),
                           moves_from)
+        processing = processing_times([path for path, _node, _ports in captures], moves_from)
         paths = datagram_paths(data_capture, PROBE_PORT) if route_optimization else None
     start = report["first_send"]
     restart_row = None if restarted is None else restart_report(
@@ -484,6 +541,7 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
         "buffer_drops": dict(sorted(buffer_drops.items())),
         "packets_duplicated": len(arrivals) - len({seq for seq, _at in arrivals}),
         "signalling": load,
+        "processing_ms": processing,
         "binding_update_latency_ms": (math.fsum(phases["registration"])
                                       / len(phases["registration"])
                                       if phases["registration"] else None),

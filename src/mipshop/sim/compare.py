@@ -511,6 +511,8 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
         credentials=_KeyServer(_HA_SPI, n, _home_credentials),
         wall_clock_offset=WALL_CLOCK))
     ha_node.host(ha)
+    agents = scenario.processing.agents_ms / 1000.0
+    ha_node.processing = agents
     net.at(0.0, ha, ha.start)
     stateful = scenario.address.dhcpv6
     neighbours = [NeighborRouter(access_points=(ap.bssid,), link_layer_address=ap.bssid,
@@ -540,6 +542,7 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
                     router_keys=tuple(_router_key(address, nb.address) for nb in neighbours)))
             ) if map_anchored else MobilityAnchorPoint(name, map_rng, map_config)
             aggs[m].host(anchor)
+            aggs[m].processing = agents
             net.at(0.0, anchor, anchor.start)
             map_options.append(MAPOption(address=address, distance=2, preference=10,
                                          valid_lifetime=3600))
@@ -579,6 +582,7 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
                                     pool_size=max(16, 2 * n), reservations=reserved)
             if stateful else None)
         ar.host(router)
+        ar.processing = agents
         net.at(0.0, router, router.start)
 
     # Mobile nodes, their stations, movement and traffic.
@@ -610,6 +614,10 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
             MapClient.install(entity, MapClientConfig(credentials=_map_credentials(i),
                                                       wall_clock_offset=WALL_CLOCK))
         node.host(entity)
+        node.processing = scenario.processing.mobile_node_ms / 1000.0
+        # The mobile node's time is mostly the kernel configuring its address: the data it
+        # decapsulates meanwhile is not held up (processing.mobile_node_ms).
+        node.processing_blocks = False
         net.at(0.0, entity, entity.start)
         station = Station(net, node, "wlan0", timing=timing, scenario=mode,
                           keep_history=keep_history)

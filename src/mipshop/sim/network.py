@@ -32,7 +32,13 @@ sends out of another interface follows the routing table instead.
 
 Entities (:mod:`mipshop.protocol.entity`) are hosted with :meth:`Node.host`; after every input
 (packet, timer, command through :meth:`Node.call`) the node performs the entity's actions and
-re-arms one kernel timer at ``entity.next_deadline()``.
+re-arms one kernel timer at ``entity.next_deadline()``. A node's ``processing`` (seconds, 0 by
+default) delays every signalling message (a Mobility Header or ICMPv6 message, innermost in a
+tunnel) handed to its entities by that much: the time a real daemon takes to read, handle and
+answer a message (the scenario's ``processing`` table), one at a time in arrival order. Data
+packets take no time of their own (a daemon forwards them in well under a millisecond) but
+wait behind a message being handled, unless ``processing_blocks`` is False (the time is then
+latency, such as waiting for the kernel to configure an address, and data goes on).
 """
 
 from __future__ import annotations
@@ -321,11 +327,25 @@ class RoutingTable:
                 for entries in self._by_length[length].values() for route in entries]
 
 
+def _signalling(frame: Frame) -> bool:
+    """True for a Mobility Header or ICMPv6 message, possibly inside tunnels (a frame that
+    does not decode is handed on at once: its entity drops it)."""
+    try:
+        packet = frame.decoded()
+    except MalformedPacket:
+        return False
+    while isinstance(packet.payload, IPv6Packet):
+        packet = packet.payload
+    payload = packet.payload
+    return hasattr(payload, "MH_TYPE") or hasattr(payload, "ICMP_TYPE")
+
+
 class Node:
     """A host or router (``forwarding=True``) with interfaces, routes, entities and sockets."""
 
-    __slots__ = ("_arrival_link", "_claims", "_local", "_table", "_udp", "counters",
-                 "entities", "forwarding", "interfaces", "kernel", "name", "network")
+    __slots__ = ("_arrival_link", "_backlog", "_claims", "_local", "_table", "_udp", "counters",
+                 "entities", "forwarding", "interfaces", "kernel", "name", "network",
+                 "processing", "processing_blocks")
 
     def __init__(self, network: Network, name: str, *, forwarding: bool = False) -> None:
         self.network = network
@@ -340,6 +360,13 @@ class Node:
         self._udp: dict[int, UDPHandler] = {}
         self._table = RoutingTable()
         self._arrival_link: str | None = None
+        #: Seconds each packet waits before a hosted entity handles it (module docstring).
+        self.processing = 0.0
+        #: True: data waits behind a message being handled (an agent busy with it); False: the
+        #: time is latency, data goes on meanwhile (module docstring).
+        self.processing_blocks = True
+        #: When the entities will have handled what is waiting (processing > 0).
+        self._backlog = 0.0
 
     def __repr__(self) -> str:
         return f"<Node {self.name}>"
@@ -554,6 +581,33 @@ class Node:
             self.network.drop(unheard, self.name, frame)
 
     def _to_entity(self, hosted: _Hosted, interface: Interface, frame: Frame) -> None:
+        if self.processing > 0:
+            # The entity's processing time (module docstring): one packet at a time, in the
+            # order they came, so a data packet waits behind a message being handled (unless
+            # the time is latency only).
+            now = self.kernel.now
+            signalling = _signalling(frame)
+            if not self.processing_blocks:
+                if signalling:  # latency: each message on its own, data at once
+                    self.kernel.schedule(self.processing, self._processed, hosted, interface,
+                                         frame, self._arrival_link)
+                    return
+            else:
+                start = max(now, self._backlog)
+                done = start + self.processing if signalling else start
+                if done > now:
+                    self._backlog = done
+                    self.kernel.schedule_at(done, self._processed, hosted, interface, frame,
+                                            self._arrival_link)
+                    return
+        self._handle(hosted, interface, frame)
+
+    def _processed(self, hosted: _Hosted, interface: Interface, frame: Frame,
+                   link: str | None) -> None:
+        self._arrival_link = link
+        self._handle(hosted, interface, frame)
+
+    def _handle(self, hosted: _Hosted, interface: Interface, frame: Frame) -> None:
         # An entity decodes bytes itself (and verifies authenticators over them); an object
         # arrives with the hop limit this copy reached.
         if self.network.wire_bytes or frame.packet is None:

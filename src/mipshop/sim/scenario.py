@@ -293,6 +293,20 @@ class Routers:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Processing:
+    """Time an entity takes to handle each packet handed to it, in ms: a fixed delay before it
+    handles a signalling message (the simulator charges nothing by default). ``agents_ms``: the
+    home agent, the MAP and the access routers, one message at a time (data waits behind it);
+    ``mobile_node_ms``: the mobile node's mobility stack, as latency (its data goes on
+    meanwhile: on the testbed that time is mostly the kernel configuring the address). The
+    testbed's daemons take milliseconds (``examples/testbed.toml`` gives the figures measured
+    there, and how)."""
+
+    agents_ms: float = _f(0.0, minimum=0.0, maximum=1000.0)
+    mobile_node_ms: float = _f(0.0, minimum=0.0, maximum=1000.0)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Topology:
     """How the access routers hang together.
 
@@ -324,6 +338,7 @@ class Scenario:
     fmipv6: Fmipv6 = field(default_factory=Fmipv6)
     topology: Topology = field(default_factory=Topology)
     routers: Routers = field(default_factory=Routers)
+    processing: Processing = field(default_factory=Processing)
 
     @property
     def duration(self) -> float:
@@ -381,17 +396,22 @@ def auto_lead(scenario: Scenario, protocol: str = "fmipv6") -> float:
     must reach the mobile node before its radio leaves (RFC 5568 §3.2: the anchor redirects
     from the HAck on), plus :data:`LEAD_MARGIN`. The anchor is the PAR (``fmipv6``: FBU over
     the air, HI/HAck over the AR-AR link) or, for ``fhmipv6``, the MAP (RFC 4140 Appendix A:
-    FBU to the MAP, HI/HAck over the MAP-AR links). Shorter, and the FBack misses the old link
-    (the handover turns reactive); longer, and packets wait in the NAR's buffer while the node
-    could still have received them."""
+    FBU to the MAP, HI/HAck over the MAP-AR links), each of FBU, HI and HAck also waiting the
+    agents' processing time (``processing.agents_ms``), and the node handling the FBack before
+    its radio leaves (``processing.mobile_node_ms``; as the testbed, which moves the node once
+    the FBack is handled). Shorter, and the FBack misses the old link (the handover turns
+    reactive); longer, and packets wait in the NAR's buffer while the node could still have
+    received them."""
+    handling = (3 * scenario.processing.agents_ms + scenario.processing.mobile_node_ms) / 1000.0
     links = scenario.links
     w, a, x = links.wireless, links.ar_map, links.ar_ar
     data = scenario.traffic.packet_bytes + TUNNEL_HEADER
     if protocol == "fhmipv6":
         data += TUNNEL_HEADER  # HA and MAP tunnels
         return (w.one_way(SIGNAL_BYTES) + 3 * a.one_way(SIGNAL_BYTES) + a.one_way(data)
-                + w.one_way(data) + LEAD_MARGIN)
-    return w.one_way(SIGNAL_BYTES) + 2 * x.one_way(SIGNAL_BYTES) + w.one_way(data) + LEAD_MARGIN
+                + w.one_way(data) + LEAD_MARGIN + handling)
+    return (w.one_way(SIGNAL_BYTES) + 2 * x.one_way(SIGNAL_BYTES) + w.one_way(data) + LEAD_MARGIN
+            + handling)
 
 
 def lead_time(scenario: Scenario, protocol: str = "fmipv6") -> float:
