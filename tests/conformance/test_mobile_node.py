@@ -38,6 +38,7 @@ from scapy.layers.inet6 import (
     ICMPv6NDOptHAInfo,
     ICMPv6NDOptPrefixInfo,
     ICMPv6NDOptSrcLLAddr,
+    ICMPv6ParamProblem,
     IPv6,
     IPv6ExtHdrRouting,
     MIP6MH_CoT,
@@ -360,6 +361,21 @@ def test_a_binding_refresh_request_starts_a_new_correspondent_registration(mn):
     mn.tester.expect(lambda p: p.haslayer(MIP6MH_HoTI) or p.haslayer(MIP6MH_CoTI)
                      or (p.haslayer(MIP6MH_BU) and p[IPv6].dst == CN), since=mark,
                      timeout=3, what="a new correspondent registration")
+
+
+def test_payload_proto_other_than_59_gets_parameter_problem(mn):
+    coa = care_of("ar1")
+    raw = bytearray(bytes(IPv6(src=CN, dst=coa) / MIP6MH_CoT(index=13, cookie=b"proto!!!",
+                                                            token=b"T" * 8)))
+    raw[mh_offset(bytes(raw))] = 17  # Payload Proto: UDP instead of IPPROTO_NONE (59)
+    mark = mn.tester.mark()
+    mn.tester.send(IPv6(with_mh_checksum(bytes(raw), src=CN, dst=coa)))
+    problem = mn.tester.expect(lambda p: p.haslayer(ICMPv6ParamProblem), since=mark,
+                               what="Parameter Problem")
+    # §9.2: code 0, the Pointer at Payload Proto (the Mobility Header's first octet, right
+    # after the 40-octet IPv6 header), directly to the packet's source.
+    assert problem[ICMPv6ParamProblem].code == 0 and problem[ICMPv6ParamProblem].ptr == 40
+    assert problem[IPv6].src == coa and problem[IPv6].dst == CN
 
 
 # -- a host (RFC 4861 §8.2) ------------------------------------------------------------------------
