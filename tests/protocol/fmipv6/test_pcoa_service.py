@@ -117,6 +117,9 @@ def test_the_pcoa_service_ends_with_its_lifetime():
     routes = [(str(a.prefix), a.active) for n, a in scn.net.routes_configured if n == "nar"]
     assert routes == [(f"{PCOA}/128", True), (f"{PCOA}/128", False)]
     assert PCOA not in scn.routers["nar"].fast_handover.nar.neighbors
+    # Nothing of the service is left: a later UNA from that node is not answered about it.
+    sizes = scn.routers["nar"].table_sizes()
+    assert sizes["nar_served"] == sizes["nar_served_by_lla"] == 0
 
 
 def test_hack_3_a_naack_after_the_home_registration_still_restores_the_pcoa():
