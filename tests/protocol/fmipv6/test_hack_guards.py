@@ -1,5 +1,6 @@
-"""The PAR's unsolicited HAck Code 4 guard (RFC 5568 §6.2.1.2, §10), killed by these tests
-where the mutation run found it unchecked (docs/mutation.md).
+"""The PAR's unsolicited HAck Code 4 guard (RFC 5568 §6.2.1.2, §10) and the NAR's expiry of a
+handover prepared without a buffer, where the mutation run found them unchecked
+(docs/mutation.md).
 
 A HAck Code 4 asks the PAR for an HI Code 1 for a node it forwards: it is obeyed only when it
 comes from the NAR the PCoA is forwarded to and names the node's link-layer address, even if
@@ -8,6 +9,8 @@ another router authenticates it with its own pair key.
 
 from __future__ import annotations
 
+from mipshop.protocol.fmipv6.config import RouterKey
+from mipshop.protocol.fmipv6.security import RouterAuthenticator
 from mipshop.wire.ipv6 import IPv6Packet, encode_packet
 from mipshop.wire.mh import HandoverAcknowledge, HandoverInitiate
 from mipshop.wire.mh_options import (
@@ -18,6 +21,17 @@ from mipshop.wire.mh_options import (
 )
 from tests.protocol.fmip_scenario import MAC, build, coa
 from tests.protocol.fmip_scenario import router_address as ar
+from tests.protocol.fmipv6.test_floods import (
+    NAR,
+    NAR_PREFIX,
+    PAIR,
+    PAR,
+    PAR_PREFIX,
+    feed,
+    mac,
+    on,
+    router,
+)
 from tests.protocol.fmipv6.test_hack_codes import predictive
 
 PCOA, NCOA = coa("par"), coa("nar")
@@ -58,3 +72,23 @@ def test_a_hack_code_4_from_another_router_or_for_another_node_is_dropped():
     scn.net.inject(_hack_code_4(scn, "nar", MAC, 7.6), "par", "eth0", at=7.6)
     scn.run(8.0)
     assert _his(scn) == [0, 1]
+
+
+def test_a_prepared_handover_without_a_buffer_expires_quietly():
+    # An HI without the B flag (RFC 5568 §6.2.1.1: no buffering asked) whose node never comes:
+    # the proxy entry ends after proxy_lifetime like a buffered one, with nothing to discard.
+    nar = router(NAR, NAR_PREFIX, PAR, PAR_PREFIX, proxy_lifetime=2.0)
+    signer = RouterAuthenticator((RouterKey(peer=NAR, security_association=PAIR),))
+    hi = HandoverInitiate(sequence=1, code=0, buffer=False, options=(
+        IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS,
+                                prefix_length=128, address=on(NAR_PREFIX, 1)),
+        MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE, address=mac(1))))
+    packet = IPv6Packet(src=PAR, dst=NAR, payload=signer.sign(hi, source=PAR, destination=NAR,
+                                                              now=1.0))
+    sent, _ = feed(nar, [packet])
+    assert [p.payload.code for p in sent if isinstance(p.payload, HandoverAcknowledge)] == [0]
+    assert nar.table_sizes()["nar_handovers"] == 1
+    nar.handle_timer(4.0)
+    expired = [a for a in nar.pull_actions() if getattr(a, "kind", None) == "fmip.proxy_expired"]
+    assert [e.fields["discarded"] for e in expired] == [0]
+    assert nar.table_sizes()["nar_handovers"] == 0
