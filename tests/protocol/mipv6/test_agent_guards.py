@@ -429,3 +429,49 @@ def test_a_home_agent_entry_expires_with_its_lifetime():
         _sent(agent, ra, 2.0)
         assert OTHER_HA in _dhaad(agent, 6.0)
         assert _dhaad(agent, 7.5) == [HA]
+
+
+def test_binding_errors_for_unbacked_home_address_options_are_rate_limited():
+    # §9.3.3: "rate limited like ICMP errors" (one budget with them, RFC 4443 §2.4 (f)).
+    agent = _registered()
+    sent = []
+    for i in range(ICMP_ERROR_RATE + 2):
+        sent += _sent(agent, _echo_with_hao(source(10 + i)), 2.0 + i * 0.01)
+    assert len(sent) == ICMP_ERROR_RATE
+    assert all(isinstance(p.payload, BindingError) for p in sent)
+
+
+def test_the_link_local_address_of_an_l_bit_binding_is_defended():
+    # §10.4.1: with L = 1 the home agent also defends the link-local address with the home
+    # address's interface identifier (a proxy answer: R = 0); with L = 0 it does not.
+    from mipshop.protocol.mipv6.mn_ha_auth import unix_to_ntp
+    from mipshop.protocol.mipv6.signalling import protect_mn_ha
+    from mipshop.wire.mh import BindingUpdate
+    from mipshop.wire.mh_options import AlternateCareOfAddress
+    from tests.protocol.mipv6.test_floods import WALL, creds
+
+    for l_bit in (True, False):
+        agent = home_agent(dad_duration=0.0)
+        bu = BindingUpdate(sequence=1, lifetime=600, ack=True, home_registration=True,
+                           link_local_compat=l_bit,
+                           options=(AlternateCareOfAddress(address=source(0)),))
+        bu = protect_mn_ha(bu, creds(0), timestamp=unix_to_ntp(WALL + 1.0),
+                           care_of_address=source(0), home_address=home(0))
+        _sent(agent, IPv6Packet(src=source(0), dst=HA, payload=bu, extension_headers=(
+            DestinationOptions(options=(HomeAddressOption(home_address=home(0)),)),)), 1.0)
+        sent = [p for p in _sent(agent, _ns(_link_local_of(0)), 2.0)
+                if isinstance(p.payload, NeighborAdvertisement)]
+        if not l_bit:
+            assert sent == []
+            continue
+        (na,) = sent
+        assert (na.dst, na.payload.target) == (NEIGHBOR, _link_local_of(0))
+        assert (na.payload.router, na.payload.solicited, na.payload.override) == (
+            False, True, False)
+
+
+def test_a_router_advertisement_without_home_agent_information_has_preference_0():
+    # §10.5.1: preference 0 without the option: always after an agent of preference 1.
+    agent = _registered(preference=1)
+    _sent(agent, _ra(info=None), 2.0)
+    assert [_dhaad(agent, 3.0 + k * 0.1) for k in range(8)] == [[HA, OTHER_HA]] * 8
