@@ -45,11 +45,12 @@ the wireless, AR-MAP, MAP-core, core-HA, core-CN and AR-AR links.
   (``w + a``), HI and HAck over the MAP-AR links (``2a``); the local BU sent at ``t_up``
   supersedes the fast binding (``w + a``), whichever redirects first.
 
-Processing (the scenario's ``processing``): each signalling message waits the handling time of
-the node it reaches before it acts (an agent or router, or the mobile node): the RS, the BU, the
-FBU, the HI, the HAck and the UNA at the agents, the RA, the BA and the FBack at the node. An
-agent handles one packet at a time: a data packet reaching the home agent or the MAP while it
-handles the message that redirects waits, and takes the new path.
+Processing (the scenario's ``processing``): the RS, the BU, the FBU, the HI, the HAck and the UNA
+each wait the agents' handling time before the agent or router they reach acts. An agent
+handles one packet at a time: a data packet reaching the home agent or the MAP while it handles
+the message that redirects waits, and takes the new path. The mobile node's time is its address
+configuration: what it sends with a new address (the BU after the RA, the UNA, FBU and BU at
+link-up under FMIPv6) leaves that much later.
 
 Expectations: over the lead when it is a distribution, over the RA delay (uniform), over the
 outcomes of losing the signalling messages that cross a lossy link (the UNA, the FBU, the RS
@@ -233,9 +234,9 @@ class Params:
 def auto_lead(p: Params, protocol: str) -> float:
     """The shortest lead with which the anchor redirects before the radio leaves and the last
     packet it sent on the old path is received: FBU, HI and HAck (each handled by an agent),
-    that packet's last leg, and the node's handling of the FBack before it leaves."""
+    that packet's last leg."""
     data = p.data + TUNNEL
-    handling = 3 * p.agents + p.mobile
+    handling = 3 * p.agents
     if protocol == "fhmipv6":
         return (p.w.time(FBU) + p.a.time(FBU) + p.a.time(HI) + p.a.time(HACK)
                 + _path(data + TUNNEL, p.a, p.w) + handling)
@@ -344,9 +345,10 @@ class Model:
             detected = self._movement_detected(t_up, ra_delay, ra_phase, outcome)
             # RFC 4862 DAD, or on a DHCPv6-managed link (the RA's M flag) the two exchanges
             # of RFC 8415 §18 with the access router's server, which leases a unique address.
-            configure = 2 * (p.w.time(DHCP_CLIENT) + p.w.time(DHCP_SERVER) + p.agents
-                             + p.mobile) if p.dhcp else p.dad
-            ready = detected + configure
+            configure = 2 * (p.w.time(DHCP_CLIENT) + p.w.time(DHCP_SERVER) + p.agents) \
+                if p.dhcp else p.dad
+            # The BU leaves once the node has configured the address.
+            ready = detected + configure + p.mobile
             bu_path = _path(BU, p.w, p.a, p.m, p.h) if protocol == "mipv6" else _path(
                 BU, p.w, p.a)
             # The agent redirects once it has handled the BU; the node handles the BA.
@@ -357,8 +359,9 @@ class Model:
             return line
         fhmip = protocol == "fhmipv6"
         # The registration sent from the new link at t_up (adopting the NCoA, RFC 5568 §4).
-        line.registration = t_up + (_path(BU, p.w, p.a) if fhmip
-                                    else _path(BU, p.w, p.a, p.m, p.h)) + p.agents
+        # At link-up the node configures the NCoA; what it sends then leaves after that.
+        line.registration = t_up + p.mobile + (_path(BU, p.w, p.a) if fhmip
+                                               else _path(BU, p.w, p.a, p.m, p.h)) + p.agents
         hop = p.a if fhmip else p.x
         hi_retry = sum(FMIP_DEFAULT_INITIAL_TIMEOUT * 2 ** k for k in range(outcome.hi))
         up_leg = p.w.time(FBU) + (p.a.time(FBU) if fhmip else 0.0)
@@ -371,8 +374,8 @@ class Model:
             sent = retry
         if reactive:
             # From the new link (after the UNA); through the NAR to a PAR.
-            sent = t_up + (FBU_INITIAL_TIMEOUT if protocol == "fmipv6-reactive" and outcome.fbu
-                           else 0.0)
+            sent = t_up + p.mobile + (FBU_INITIAL_TIMEOUT if protocol == "fmipv6-reactive"
+                                      and outcome.fbu else 0.0)
             up_leg = p.w.time(FBU) + (p.a.time(FBU) if fhmip else p.x.time(FBU))
         # The anchor handles the FBU, the NAR the HI, the anchor the HAck; the node the FBack.
         hi_at_nar = sent + up_leg + hop.time(HI) + hi_retry + 2 * p.agents
@@ -380,7 +383,7 @@ class Model:
         line.redirect = anchor
         line.phases.update(movement_detection=0.0, address_configuration=0.0,
                            fast_handover=(anchor + (p.a.time(HACK) + p.w.time(HACK) if fhmip
-                                                    else p.w.time(HACK)) + p.mobile - (
+                                                    else p.w.time(HACK)) - (
                                t_up if reactive else t_s - lead)) * 1000)
         una_at = self._una(t_up, outcome)
         if not reactive and hi_at_nar < una_at:
@@ -398,7 +401,8 @@ class Model:
         """When the NAR gets a UNA (inf: never), after ``outcome.una`` losses."""
         if outcome.una >= MAX_NEIGHBOR_ADVERTISEMENT:
             return math.inf
-        return t_up + outcome.una * self.una_spacing() + self.p.w.time(UNA) + self.p.agents
+        return (t_up + self.p.mobile + outcome.una * self.una_spacing() + self.p.w.time(UNA)
+                + self.p.agents)
 
     def una_spacing(self) -> float:
         """2 x the access round trip the node measured with RtSolPr/PrRtAdv (RFC 5568 §6.3,
@@ -424,7 +428,7 @@ class Model:
         if outcome.solicitation:
             answer = first if first > answer else first + period
         answer += outcome.unsolicited * period
-        return answer + p.w.time(ra) + p.mobile
+        return answer + p.w.time(ra)
 
     # -- the packets -----------------------------------------------------------------------------
 

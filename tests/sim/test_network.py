@@ -185,21 +185,15 @@ def test_captured_ping_writes_a_pcap_the_wire_layer_decodes(tmp_path: Path) -> N
         (0.01, "b", 0), (1.01, "b", 1), (2.01, "b", 2)]
 
 
-@pytest.mark.parametrize(("blocks", "expected"), [
-    # One message at a time: the second echo waits for the first, the data packet (10.5 ms)
-    # waits behind the first echo and takes no time of its own.
-    (True, [(0.013, "echo"), (0.013, "udp"), (0.016, "echo"), (0.019, "echo")]),
-    # Latency only: each message 3 ms after it came, data at once.
-    (False, [(0.0105, "udp"), (0.013, "echo"), (0.014, "echo"), (0.015, "echo")]),
-])
-def test_processing_time_delays_what_an_entity_handles(
-        blocks: bool, expected: list[tuple[float, str]]) -> None:
-    """A node's processing time before its entity handles a message (echo requests 1 ms
-    apart, arriving 10 ms later); forwarding costs nothing (the router's is not used)."""
+def test_processing_time_delays_what_an_entity_handles() -> None:
+    """A node's processing time: one message at a time, in order (echo requests 1 ms apart,
+    arriving 10 ms later, each taking 3 ms); a data packet (10.5 ms) takes no time of its own
+    but waits behind the message being handled; forwarding costs nothing (the router's
+    processing time is not used)."""
     net, a, b, routers = chain(1, delay=0.005)
     echo = b.host(Echo("echo", "to_r1"))
-    b.processing, b.processing_blocks = 0.003, blocks
-    routers[0].processing = 0.050  # a router with no entity: forwarding is not processing
+    b.processing = 0.003
+    routers[0].processing = 0.050
     src, dst = IPv6Address("2001:db8::1"), IPv6Address("2001:db8:1::2")
     seen: list[tuple[float, str]] = []
     echo.on_packet = lambda packet, interface: seen.append(  # type: ignore[method-assign]
@@ -209,7 +203,30 @@ def test_processing_time_delays_what_an_entity_handles(
             src=src, dst=dst, payload=EchoRequest(identifier=7, sequence=sequence, data=b"x")))
     net.kernel.schedule_at(0.0005, a.send, udp(src, dst, 100))
     net.run()
-    assert seen == expected
+    assert seen == [(0.013, "echo"), (0.013, "udp"), (0.016, "echo"), (0.019, "echo")]
+
+
+def test_an_address_configuration_holds_what_is_sent_with_it() -> None:
+    """``configure_time``: packets sent with (or after) a new address's configuration leave
+    that much later, in order; a link-local address costs nothing."""
+    net, a, b, _routers = chain(1, delay=0.001)
+    sink = Sink(b)
+    agent = a.host(Scripted("agent"))
+    a.configure_time = 0.040
+    src, dst = IPv6Address("2001:db8::1"), IPv6Address("2001:db8:1::2")
+    configure = ConfigureAddress(interface="to_r1", address=IPv6Address("2001:db8::99"))
+    link_local = ConfigureAddress(interface="to_r1", address=IPv6Address("fe80::99"))
+    net.kernel.schedule_at(0.0, a.call, agent, agent.do,
+                           [link_local, Transmit(packet=udp(src, dst, 100, tag=1))])
+    net.kernel.schedule_at(0.1, a.call, agent, agent.do,
+                           [configure, Transmit(packet=udp(src, dst, 100, tag=2))])
+    net.kernel.schedule_at(0.12, a.call, agent, agent.do,
+                           [Transmit(packet=udp(src, dst, 100, tag=3))])
+    net.kernel.schedule_at(0.2, a.call, agent, agent.do,
+                           [Transmit(packet=udp(src, dst, 100, tag=4))])
+    net.run()
+    assert [(round(t, 6), tag) for t, tag, _link in sink.arrivals] == [
+        (0.002, 1), (0.142, 2), (0.142, 3), (0.202, 4)]
 
 
 def lan(count: int, routers: int = 1) -> tuple[Network, list[Node], list[Echo]]:

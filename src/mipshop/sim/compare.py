@@ -614,10 +614,8 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
             MapClient.install(entity, MapClientConfig(credentials=_map_credentials(i),
                                                       wall_clock_offset=WALL_CLOCK))
         node.host(entity)
-        node.processing = scenario.processing.mobile_node_ms / 1000.0
-        # The mobile node's time is mostly the kernel configuring its address: the data it
-        # decapsulates meanwhile is not held up (processing.mobile_node_ms).
-        node.processing_blocks = False
+        # What the mobile node's address configuration costs it (processing.mobile_node_ms).
+        node.configure_time = scenario.processing.mobile_node_ms / 1000.0
         net.at(0.0, entity, entity.start)
         station = Station(net, node, "wlan0", timing=timing, scenario=mode,
                           keep_history=keep_history)

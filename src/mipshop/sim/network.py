@@ -37,8 +37,10 @@ default) delays every signalling message (a Mobility Header or ICMPv6 message, i
 tunnel) handed to its entities by that much: the time a real daemon takes to read, handle and
 answer a message (the scenario's ``processing`` table), one at a time in arrival order. Data
 packets take no time of their own (a daemon forwards them in well under a millisecond) but
-wait behind a message being handled, unless ``processing_blocks`` is False (the time is then
-latency, such as waiting for the kernel to configure an address, and data goes on).
+wait behind a message being handled. A node's ``configure_time`` (seconds, 0 by default) is
+what configuring an address costs it: when an entity configures one, the packets it sends in
+the same step leave that much later (as on the testbed, whose runtime configures an address
+through netlink before it sends anything else).
 """
 
 from __future__ import annotations
@@ -343,9 +345,9 @@ def _signalling(frame: Frame) -> bool:
 class Node:
     """A host or router (``forwarding=True``) with interfaces, routes, entities and sockets."""
 
-    __slots__ = ("_arrival_link", "_backlog", "_claims", "_local", "_table", "_udp", "counters",
-                 "entities", "forwarding", "interfaces", "kernel", "name", "network",
-                 "processing", "processing_blocks")
+    __slots__ = ("_arrival_link", "_backlog", "_claims", "_hold_until", "_local", "_table", "_udp",
+                 "configure_time", "counters", "entities", "forwarding", "interfaces", "kernel",
+                 "name", "network", "processing")
 
     def __init__(self, network: Network, name: str, *, forwarding: bool = False) -> None:
         self.network = network
@@ -362,9 +364,10 @@ class Node:
         self._arrival_link: str | None = None
         #: Seconds each packet waits before a hosted entity handles it (module docstring).
         self.processing = 0.0
-        #: True: data waits behind a message being handled (an agent busy with it); False: the
-        #: time is latency, data goes on meanwhile (module docstring).
-        self.processing_blocks = True
+        #: Seconds an address configuration holds up what is sent with it (module docstring).
+        self.configure_time = 0.0
+        #: Until when the entities' packets are held by an address configuration.
+        self._hold_until = 0.0
         #: When the entities will have handled what is waiting (processing > 0).
         self._backlog = 0.0
 
@@ -446,8 +449,16 @@ class Node:
         entity = hosted.entity
         actions = entity.pull_actions()
         while actions:
+            if self.configure_time > 0 and any(
+                    isinstance(a, ConfigureAddress) and a.active
+                    and not a.address.is_link_local for a in actions):
+                # An address configuration (module docstring): what is sent waits for it.
+                self._hold_until = max(self._hold_until, self.kernel.now + self.configure_time)
             for action in actions:
-                self._perform(hosted, action)
+                if isinstance(action, Transmit) and self._hold_until > self.kernel.now:
+                    self.kernel.schedule_at(self._hold_until, self._perform, hosted, action)
+                else:
+                    self._perform(hosted, action)
             actions = entity.pull_actions()
         deadline = entity.next_deadline()
         if deadline == hosted.deadline:
@@ -583,23 +594,15 @@ class Node:
     def _to_entity(self, hosted: _Hosted, interface: Interface, frame: Frame) -> None:
         if self.processing > 0:
             # The entity's processing time (module docstring): one packet at a time, in the
-            # order they came, so a data packet waits behind a message being handled (unless
-            # the time is latency only).
+            # order they came, so a data packet waits behind a message being handled.
             now = self.kernel.now
-            signalling = _signalling(frame)
-            if not self.processing_blocks:
-                if signalling:  # latency: each message on its own, data at once
-                    self.kernel.schedule(self.processing, self._processed, hosted, interface,
-                                         frame, self._arrival_link)
-                    return
-            else:
-                start = max(now, self._backlog)
-                done = start + self.processing if signalling else start
-                if done > now:
-                    self._backlog = done
-                    self.kernel.schedule_at(done, self._processed, hosted, interface, frame,
-                                            self._arrival_link)
-                    return
+            start = max(now, self._backlog)
+            done = start + self.processing if _signalling(frame) else start
+            if done > now:
+                self._backlog = done
+                self.kernel.schedule_at(done, self._processed, hosted, interface, frame,
+                                        self._arrival_link)
+                return
         self._handle(hosted, interface, frame)
 
     def _processed(self, hosted: _Hosted, interface: Interface, frame: Frame,

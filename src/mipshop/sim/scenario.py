@@ -294,13 +294,14 @@ class Routers:
 
 @dataclass(frozen=True, kw_only=True)
 class Processing:
-    """Time an entity takes to handle each packet handed to it, in ms: a fixed delay before it
-    handles a signalling message (the simulator charges nothing by default). ``agents_ms``: the
-    home agent, the MAP and the access routers, one message at a time (data waits behind it);
-    ``mobile_node_ms``: the mobile node's mobility stack, as latency (its data goes on
-    meanwhile: on the testbed that time is mostly the kernel configuring the address). The
-    testbed's daemons take milliseconds (``examples/testbed.toml`` gives the figures measured
-    there, and how)."""
+    """Processing time, in ms (the simulator charges nothing by default). ``agents_ms``: the
+    time the home agent, the MAP and the access routers take to handle each signalling
+    message, one at a time (a data packet that arrives meanwhile waits behind it).
+    ``mobile_node_ms``: the time the mobile node takes to configure a new address; what it
+    sends with the configuration (the BU after an RA, the UNA and FBU at link-up) leaves that
+    much later, as on the testbed, whose runtime configures the address through netlink
+    before anything else (docs/decisions.md D29). The testbed's daemons take milliseconds
+    (``examples/testbed.toml`` gives the figures measured there, and how)."""
 
     agents_ms: float = _f(0.0, minimum=0.0, maximum=1000.0)
     mobile_node_ms: float = _f(0.0, minimum=0.0, maximum=1000.0)
@@ -397,12 +398,10 @@ def auto_lead(scenario: Scenario, protocol: str = "fmipv6") -> float:
     from the HAck on), plus :data:`LEAD_MARGIN`. The anchor is the PAR (``fmipv6``: FBU over
     the air, HI/HAck over the AR-AR link) or, for ``fhmipv6``, the MAP (RFC 4140 Appendix A:
     FBU to the MAP, HI/HAck over the MAP-AR links), each of FBU, HI and HAck also waiting the
-    agents' processing time (``processing.agents_ms``), and the node handling the FBack before
-    its radio leaves (``processing.mobile_node_ms``; as the testbed, which moves the node once
-    the FBack is handled). Shorter, and the FBack misses the old link (the handover turns
-    reactive); longer, and packets wait in the NAR's buffer while the node could still have
-    received them."""
-    handling = (3 * scenario.processing.agents_ms + scenario.processing.mobile_node_ms) / 1000.0
+    agents' processing time (``processing.agents_ms``). Shorter, and the FBack misses the old
+    link (the handover turns reactive); longer, and packets wait in the NAR's buffer while the
+    node could still have received them."""
+    handling = 3 * scenario.processing.agents_ms / 1000.0
     links = scenario.links
     w, a, x = links.wireless, links.ar_map, links.ar_ar
     data = scenario.traffic.packet_bytes + TUNNEL_HEADER
