@@ -82,3 +82,19 @@ def test_inactive_entries_count_against_the_binding_cache_limit():
     assert len(cn.cache) == 0 and len(cn.retired) == 1
     assert not cn._has_room(care_of("visited2"))  # another home address: no room
     assert cn._has_room(HOME_ADDRESS)  # the retired one's own address takes its place
+
+
+def test_a_new_binding_ends_the_inactive_entry_and_keeps_its_own_timers():
+    # The live entry carries the sequence number from then on (§9.5.1); the inactive entry's
+    # end must not touch the new binding's timers, which still expire it.
+    scn = optimised(correspondents=("cn1",), ro={"lifetime": 60.0})
+    scn.move("home", at=20.0)  # de-registration: an inactive entry
+    scn.move("visited1", at=30.0)  # away again: a new binding
+    scn.run(40)
+    cn = scn.cns["cn1"]
+    assert cn.cache.lookup(HOME_ADDRESS, 40) is not None
+    assert HOME_ADDRESS not in cn.retired
+    scn.net.at(41.0, lambda now: scn.net.connect("mn", "wlan0", None))  # no more refreshes
+    scn.run(300)
+    assert cn.cache.lookup(HOME_ADDRESS, 300) is None
+    assert [e.time > 41.0 for e in scn.net.events_of("binding.expired", "cn1")] == [True]
