@@ -9,6 +9,8 @@ another router authenticates it with its own pair key.
 
 from __future__ import annotations
 
+from ipaddress import IPv6Address
+
 from mipshop.protocol.fmipv6.config import RouterKey
 from mipshop.protocol.fmipv6.security import RouterAuthenticator
 from mipshop.wire.ipv6 import IPv6Packet, encode_packet
@@ -92,3 +94,41 @@ def test_a_prepared_handover_without_a_buffer_expires_quietly():
     expired = [a for a in nar.pull_actions() if getattr(a, "kind", None) == "fmip.proxy_expired"]
     assert [e.fields["discarded"] for e in expired] == [0]
     assert nar.table_sizes()["nar_handovers"] == 0
+
+
+def test_the_served_pcoas_stay_within_their_bound():
+    # NAACK status 3 then an HI naming the NAR's own address: the NAR serves the node's PCoA
+    # (RFC 5568 §6.4.6). More nodes than SERVED_KEPT: the oldest services end (counted), and
+    # nothing of them is left behind.
+    from mipshop.protocol.fmipv6.nar import SERVED_KEPT
+    from mipshop.wire.icmpv6 import NeighborAdvertisement
+    from mipshop.wire.nd_options import TargetLinkLayerAddress
+
+    n = SERVED_KEPT + 40
+    nar = router(NAR, NAR_PREFIX, PAR, PAR_PREFIX, naack_use_router_address=True)
+    signer = RouterAuthenticator((RouterKey(peer=NAR, security_association=PAIR),))
+
+    def arrivals():
+        for i in range(n):
+            pcoa = on(PAR_PREFIX, i)
+            yield IPv6Packet(src=pcoa, dst=IPv6Address("ff02::1"), hop_limit=255,
+                             payload=NeighborAdvertisement(target=pcoa, options=(
+                                 TargetLinkLayerAddress(address=mac(i)),)))
+            hi = HandoverInitiate(sequence=i, code=1, buffer=False, options=(
+                IPv6AddressPrefixOption(
+                    option_code=IPv6AddressPrefixCode.PREVIOUS_CARE_OF_ADDRESS,
+                    prefix_length=128, address=pcoa),
+                IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS,
+                                        prefix_length=128, address=NAR),
+                MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE,
+                                   address=mac(i))))
+            yield IPv6Packet(src=PAR, dst=NAR, payload=signer.sign(
+                hi, source=PAR, destination=NAR, now=1.0 + i * 0.002 + 0.001))
+
+    feed(nar, arrivals())
+    sizes = nar.table_sizes()
+    assert sizes["nar_served"] == sizes["nar_served_by_lla"] == SERVED_KEPT
+    assert nar.counters["fmip.pcoa_service_evicted"] == n - SERVED_KEPT
+    role = nar.fast_handover.nar
+    assert on(PAR_PREFIX, 0) not in role.served and on(PAR_PREFIX, n - 1) in role.served
+    assert role.neighbors.get(on(PAR_PREFIX, 0)) is None  # the evicted one's entry went too
