@@ -39,13 +39,14 @@ from tests.protocol.fmipv6.test_hack_codes import predictive
 PCOA, NCOA = coa("par"), coa("nar")
 
 
-def _hack_code_4(scn, sender: str, mac: bytes, at: float) -> bytes:
-    hack = HandoverAcknowledge(sequence=77, code=4, options=(
+def _hack_code_4(scn, sender: str, mac: bytes, at: float, *, pcoa: bool = True) -> bytes:
+    options = (
         IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.PREVIOUS_CARE_OF_ADDRESS,
                                 prefix_length=128, address=PCOA),
         IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS,
                                 prefix_length=128, address=NCOA),
-        MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE, address=mac)))
+        MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE, address=mac))
+    hack = HandoverAcknowledge(sequence=77, code=4, options=options if pcoa else options[1:])
     signed = scn.routers[sender].fast_handover.router_auth.sign(
         hack, source=ar(sender), destination=ar("par"), now=at)
     return encode_packet(IPv6Packet(src=ar(sender), dst=ar("par"), payload=signed))
@@ -70,6 +71,11 @@ def test_a_hack_code_4_from_another_router_or_for_another_node_is_dropped():
     scn.run(7.5)
     assert par.counters["drop.fmip_hack_unsolicited"] == before + 2
     assert _his(scn) == [0]
+    # One without the PCoA option names no forwarded node either.
+    no_pcoa = _hack_code_4(scn, "nar", MAC, 7.55, pcoa=False)
+    scn.net.inject(no_pcoa, "par", "eth0", at=7.55)
+    scn.run(7.58)
+    assert par.counters["drop.fmip_hack_unsolicited"] == before + 3
     # The genuine one is answered with an HI Code 1.
     scn.net.inject(_hack_code_4(scn, "nar", MAC, 7.6), "par", "eth0", at=7.6)
     scn.run(8.0)

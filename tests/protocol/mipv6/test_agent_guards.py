@@ -13,6 +13,7 @@ node (§10.4.5), and the link-local destination rule with the RFC 4443 §2.4 (e)
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from ipaddress import IPv6Address
 
 import pytest
@@ -475,3 +476,16 @@ def test_a_router_advertisement_without_home_agent_information_has_preference_0(
     agent = _registered(preference=1)
     _sent(agent, _ra(info=None), 2.0)
     assert [_dhaad(agent, 3.0 + k * 0.1) for k in range(8)] == [[HA, OTHER_HA]] * 8
+
+
+def test_each_home_agent_on_the_link_has_its_own_entry():
+    # §10.5.1: the list is keyed by each home agent's link-local address.
+    third = IPv6Address("2001:db8:1::3")
+    agent = _registered(preference=10)
+    _sent(agent, _ra(info=(30, 100)), 2.0)
+    ra = _ra(src=IPv6Address("fe80::3"), info=(20, 100))
+    ra = replace(ra, payload=replace(ra.payload, options=(
+        PrefixInformation(prefix_length=64, router_address=True, prefix=third),
+        HomeAgentInformation(preference=20, lifetime=100))))
+    _sent(agent, ra, 2.1)
+    assert _dhaad(agent, 3.0) == [OTHER_HA, third, HA]
