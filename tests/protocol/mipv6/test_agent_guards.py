@@ -489,3 +489,26 @@ def test_each_home_agent_on_the_link_has_its_own_entry():
         HomeAgentInformation(preference=20, lifetime=100))))
     _sent(agent, ra, 2.1)
     assert _dhaad(agent, 3.0) == [OTHER_HA, third, HA]
+
+
+def test_bus_without_authentication_or_with_an_unknown_spi_are_dropped_and_counted():
+    # RFC 4285 §5.1.1, RFC 6275 §10.3.1: a BU the home agent cannot authenticate is discarded
+    # (no answer: nothing proves who asked); the refusal is counted by reason.
+    from mipshop.protocol.mipv6.mn_ha_auth import SecurityAssociation
+    from mipshop.wire.mh import BindingUpdate
+    from mipshop.wire.mh_options import AlternateCareOfAddress
+    from tests.protocol.mipv6.test_floods import creds
+
+    agent = home_agent(dad_duration=0.0)
+    bare = BindingUpdate(sequence=1, lifetime=600, ack=True, home_registration=True,
+                         options=(AlternateCareOfAddress(address=source(0)),))
+    packet = IPv6Packet(src=source(0), dst=HA, payload=bare, extension_headers=(
+        DestinationOptions(options=(HomeAddressOption(home_address=home(0)),)),))
+    assert _mobility(_sent(agent, packet, 1.0)) == []
+    assert agent.counters["auth.unauthenticated"] == 1
+    stranger = replace(creds(0), security_association=SecurityAssociation(spi=9999,
+                                                                          key=bytes(16)))
+    assert _mobility(_sent(agent, bu_packet(0, src=source(0), at=2.0,
+                                            credentials=stranger), 2.0)) == []
+    assert agent.counters["auth.unknown_spi"] == 1
+    assert len(agent.cache) == 0
