@@ -512,3 +512,43 @@ def test_bus_without_authentication_or_with_an_unknown_spi_are_dropped_and_count
                                             credentials=stranger), 2.0)) == []
     assert agent.counters["auth.unknown_spi"] == 1
     assert len(agent.cache) == 0
+
+
+def test_an_authenticated_bu_without_a_timestamp_gets_145():
+    # RFC 4285 §6: a BU with the MN-HA authentication option but no Replay Protection option
+    # is refused with MIPV6-MESG-ID-REQD, and no binding is made.
+    from mipshop.protocol.base.constants import MN_HA_AUTHENTICATOR_LENGTH
+    from mipshop.wire.mh import (
+        BindingUpdate,
+        encode_mh,
+        mh_authenticator_input,
+        sign_last_option,
+        with_options,
+    )
+    from mipshop.wire.mh_options import (
+        AlternateCareOfAddress,
+        MobileNodeIdentifier,
+        MobilityMessageAuthentication,
+        MobilityMessageAuthenticationSubtype,
+        with_authenticator,
+    )
+    from tests.protocol.mipv6.test_floods import creds
+
+    agent = home_agent(dad_duration=0.0)
+    sa = creds(0).security_association
+    placeholder = MobilityMessageAuthentication(
+        subtype=MobilityMessageAuthenticationSubtype.MN_HA, spi=sa.spi,
+        authenticator=bytes(MN_HA_AUTHENTICATOR_LENGTH))
+    draft = with_options(BindingUpdate(sequence=1, lifetime=600, ack=True,
+                                       home_registration=True), (
+        AlternateCareOfAddress(address=source(0)),
+        MobileNodeIdentifier(identifier=creds(0).identifier), placeholder))
+    encoded = encode_mh(draft)
+    authenticator = sa.authenticator(source(0), home(0), mh_authenticator_input(
+        encoded, MN_HA_AUTHENTICATOR_LENGTH))
+    bu = sign_last_option(draft, encoded, with_authenticator(placeholder, authenticator))
+    packet = IPv6Packet(src=source(0), dst=HA, payload=bu, extension_headers=(
+        DestinationOptions(options=(HomeAddressOption(home_address=home(0)),)),))
+    (ba,) = _mobility(_sent(agent, packet, 1.0))
+    assert ba.payload.status == S.MIPV6_MESG_ID_REQD
+    assert agent.counters["auth.no_timestamp"] == 1 and len(agent.cache) == 0
