@@ -12,6 +12,7 @@ node (§10.4.5), and the link-local destination rule with the RFC 4443 §2.4 (e)
 
 from __future__ import annotations
 
+import random
 import struct
 from dataclasses import replace
 from ipaddress import IPv6Address
@@ -20,6 +21,7 @@ import pytest
 
 from mipshop.protocol.base.actions import PersistBinding, Transmit
 from mipshop.protocol.base.addressing import solicited_node_address
+from mipshop.protocol.base.config import RouterConfig
 from mipshop.protocol.base.icmp_errors import ICMP_ERROR_RATE
 from mipshop.protocol.mipv6.binding_agent import MAX_DELETE_BCE_TIMEOUT
 from mipshop.wire.checksum import upper_layer_checksum
@@ -552,3 +554,36 @@ def test_an_authenticated_bu_without_a_timestamp_gets_145():
     (ba,) = _mobility(_sent(agent, packet, 1.0))
     assert ba.payload.status == S.MIPV6_MESG_ID_REQD
     assert agent.counters["auth.no_timestamp"] == 1 and len(agent.cache) == 0
+
+
+@pytest.mark.parametrize(("window", "offset", "accepted"), [
+    (10.0, 5.0, True),  # inside the SA's own (wider) window
+    (2.0, 5.0, False),  # outside the SA's own (narrower) window
+])
+def test_each_security_association_has_its_own_replay_window(window, offset, accepted):
+    # RFC 4285 §6: the timestamp must be within the window the SA sets (not a global one);
+    # a refusal (144) carries the home agent's time of day in the high-order 32 bits of its
+    # timestamp, the BU's low-order bits in the rest, so that the node can resynchronise.
+    from mipshop.protocol.mipv6.config import HomeAgentConfig
+    from mipshop.protocol.mipv6.home_agent import HomeAgent
+    from mipshop.protocol.mipv6.mn_ha_auth import SecurityAssociation, unix_to_ntp
+    from mipshop.protocol.mipv6.signalling import read_mn_ha
+    from tests.protocol.mipv6.test_floods import WALL, creds
+
+    own = replace(creds(0), security_association=SecurityAssociation(
+        spi=1000, key=(0).to_bytes(16, "big"), replay_window=window))
+    agent = HomeAgent("ha", random.Random(1), HomeAgentConfig(
+        router=RouterConfig(interface="home", address=HA, prefix=PREFIX), credentials=(own,),
+        wall_clock_offset=WALL, dad_duration=0.0))
+    agent.start(0.0)
+    agent.pull_actions()
+    packet = bu_packet(0, src=source(0), at=1.0 + offset, credentials=own)
+    (ba,) = _mobility(_sent(agent, packet, 1.0))
+    if accepted:
+        assert ba.payload.status == S.ACCEPTED
+        return
+    assert ba.payload.status == S.MIPV6_ID_MISMATCH
+    sent_stamp = read_mn_ha(packet.payload).timestamp
+    answer = read_mn_ha(ba.payload).timestamp
+    assert answer >> 32 == unix_to_ntp(WALL + 1.0) >> 32
+    assert answer & 0xFFFFFFFF == sent_stamp & 0xFFFFFFFF
