@@ -133,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
                    "--scenario", str(args.scenario)]
         if args.duration is not None:
             command += ["--duration", str(args.duration)]
-        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+            print(f"scale.py: error: the {protocol} run failed: {lines[-1]}", file=sys.stderr)
+            return 1
         results.append(json.loads(done.stdout))
         if not args.json:
             row = results[-1]

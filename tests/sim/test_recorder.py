@@ -47,6 +47,17 @@ def test_flow_counter_counts_as_flow_report(seqs: list[int], extra: int) -> None
         report.lost, report.duplicates, report.received)
 
 
+def test_a_flow_counter_keeps_runs_of_missing_numbers() -> None:
+    counter = FlowCounter()
+    counter.arrived(0)
+    counter.arrived(100_001)  # a long outage: one run, however many numbers it holds
+    assert counter.runs == 1 and counter.lost(100_002) == 100_000
+    assert counter.arrived(500) and counter.runs == 2  # a late copy splits the run
+    assert counter.arrived(1) and counter.arrived(100_000) and counter.runs == 2
+    assert not counter.arrived(500) and counter.duplicates == 1
+    assert counter.lost(100_002) == 99_997 and counter.lost(400) == 398
+
+
 def test_the_owner_of_an_address_is_read_from_its_interface_identifier() -> None:
     owner = mobile_index_owner(70_000, compare.mn_mac)
     from mipshop.protocol.base.addressing import interface_identifier_from_mac

@@ -82,34 +82,59 @@ class ExactSum:
 
 class FlowCounter:
     """Loss and duplicates of one flow numbered from 0, online (see the module docstring):
-    ``lost = gaps below the highest sequence number + sequence numbers sent above it``."""
+    ``lost = gaps below the highest sequence number + sequence numbers sent above it``.
 
-    __slots__ = ("duplicates", "highest", "missing", "received")
+    The gaps are kept as sorted, disjoint runs ``[start, end)`` of missing numbers: a handover
+    loses consecutive packets, so an hour of calls keeps a few runs per handover, where a set
+    of the missing numbers held every one of them (3.7 KB per node after 200 simulated seconds
+    of the city)."""
+
+    __slots__ = ("_ends", "_starts", "duplicates", "highest", "received")
 
     def __init__(self) -> None:
         self.highest = -1
-        self.missing: set[int] = set()
+        self._starts: list[int] = []
+        self._ends: list[int] = []
         self.duplicates = 0
         self.received = 0
+
+    @property
+    def runs(self) -> int:
+        """How many runs of missing sequence numbers are kept."""
+        return len(self._starts)
 
     def arrived(self, seq: int) -> bool:
         """Count one arrival; True for a first copy."""
         highest = self.highest
         if seq > highest:
             if seq > highest + 1:
-                self.missing.update(range(highest + 1, seq))
+                self._starts.append(highest + 1)
+                self._ends.append(seq)
             self.highest = seq
-        elif seq in self.missing:
-            self.missing.discard(seq)
         else:
-            self.duplicates += 1
-            return False
+            starts, ends = self._starts, self._ends
+            i = bisect.bisect_right(starts, seq) - 1
+            if i < 0 or seq >= ends[i]:
+                self.duplicates += 1
+                return False
+            first, end = starts[i], ends[i]
+            if first == seq and end == seq + 1:
+                del starts[i], ends[i]
+            elif first == seq:
+                starts[i] = seq + 1
+            elif end == seq + 1:
+                ends[i] = seq
+            else:  # from inside a run: split it
+                ends[i] = seq
+                starts.insert(i + 1, seq + 1)
+                ends.insert(i + 1, end)
         self.received += 1
         return True
 
     def lost(self, sent: int) -> int:
         """Sequence numbers ``0 .. sent - 1`` that never arrived."""
-        below = sum(1 for s in self.missing if s < sent)
+        below = sum(min(end, sent) - first
+                    for first, end in zip(self._starts, self._ends, strict=True) if first < sent)
         return below + max(0, sent - 1 - self.highest)
 
 
