@@ -116,7 +116,7 @@ from ..base.constants import PREFIX_ADV_RETRIES, PREFIX_ADV_TIMEOUT
 from ..base.entity import Timer
 from ..base.icmp_errors import MINIMUM_MTU
 from ..base.router_advertiser import RouterAdvertiser
-from .binding_agent import BindingAgent, Registration
+from .binding_agent import BindingAgent, Due, Registration
 from .binding_cache import BindingCacheEntry
 from .config import HomeAgentConfig
 from .home_agents_list import HomeAgentsList
@@ -145,6 +145,8 @@ class HomeAgent(BindingAgent):
         self._unsolicited: dict[IPv6Address, Timer] = {}
         #: The next periodic unsolicited Mobile Prefix Advertisement of each home address.
         self._periodic: dict[IPv6Address, Timer] = {}
+        #: Bound once, shared by every periodic advertisement timer (:class:`.binding_agent.Due`).
+        self._periodic_due_bound = self._periodic_due
         router = config.router
         #: The prefixes of the home link as Mobile Prefix Advertisements carry them (§10.6.3);
         #: :meth:`change_prefixes` replaces them (renumbering, lifetimes reconfigured).
@@ -223,7 +225,7 @@ class HomeAgent(BindingAgent):
         if previous is not None:
             previous.cancel()
         self._periodic[hoa] = self.schedule(self._rand_adv_delay(),
-                                            lambda now: self._periodic_due(hoa))
+                                            Due(self._periodic_due_bound, hoa))
 
     def _periodic_due(self, hoa: IPv6Address) -> None:
         self._periodic.pop(hoa, None)
