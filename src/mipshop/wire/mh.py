@@ -49,6 +49,7 @@ a name survive a round trip; compare them with the ``IntEnum`` members below.
 
 from __future__ import annotations
 
+import operator
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, fields
@@ -907,6 +908,12 @@ _BUILDERS: dict[type, Callable[..., Any]] = {
 }
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {
     cls: tuple(f.name for f in fields(cls)) for cls in _BUILDERS}
+#: Per class: its field values but ``options``, in order, read in one C call; and where
+#: ``options`` goes among them (:func:`with_options`).
+_OTHER_FIELDS: dict[type, tuple[Callable[[Any], tuple[Any, ...]], int]] = {
+    cls: (operator.attrgetter(*(n for n in names if n != "options"), "options"),
+          names.index("options"))
+    for cls, names in _FIELD_NAMES.items()}
 
 # Decoders test the option area against the padding an encoder writes for an option-less
 # message (the usual case) before calling the option decoder, which works on the whole header
@@ -1130,11 +1137,17 @@ def with_options(message: _MsgT, options: tuple[MobilityOption, ...]) -> _MsgT:
     built without ``__init__`` (:func:`_fast_new`): the other fields were validated when
     ``message`` was. For signers, which append options to a message many times a second."""
     _check_options(options)
+    return _replace_options(message, options)
+
+
+def _replace_options(message: _MsgT, options: tuple[MobilityOption, ...]) -> _MsgT:
+    """``message`` with ``options`` (already checked) instead of its own, without
+    ``__init__``."""
     cls = message.__class__
-    names = _FIELD_NAMES[cls]
-    values = [getattr(message, name) for name in names]
-    values[names.index("options")] = options
-    return _BUILDERS[cls](*values)  # type: ignore[no-any-return]
+    read, at = _OTHER_FIELDS[cls]
+    # attrgetter with several names returns a tuple; ``options`` was read last: dropped.
+    values = read(message)[:-1]
+    return _BUILDERS[cls](*values[:at], options, *values[at:])  # type: ignore[no-any-return]
 
 
 def sign_last_option(draft: _MsgT, encoded: bytes, option: MobilityOption, *,
@@ -1153,7 +1166,9 @@ def sign_last_option(draft: _MsgT, encoded: bytes, option: MobilityOption, *,
     if last is None or last.__class__ is not option.__class__ or (
             len(last.authenticator) != len(option.authenticator)):  # type: ignore[union-attr]
         raise ValueError(f"the last option of {draft!r} is not a {option.NAME} of that length")
-    signed = with_options(draft, (*options[:-1], option))
+    # The other options were checked when ``draft`` was built, and ``option`` is of the class
+    # of the one it replaces: no second check.
+    signed = _replace_options(draft, (*options[:-1], option))
     size = len(option.authenticator)  # type: ignore[union-attr]
     _signed = (signed, encoded[:-size] + option.authenticator, fbu_lifetime_unit)  # type: ignore[union-attr]
     return signed

@@ -495,7 +495,8 @@ class BindingAgent(Entity):
         if reg is None:
             return
         hoa = reg.home_address
-        pending = self._dad.get(hoa)
+        # (An empty table is not looked up: hashing an IPv6Address is a Python call.)
+        pending = self._dad.get(hoa) if self._dad else None
         if pending is not None:
             if not seq_newer(bu.sequence, pending[1].update.sequence):
                 self.counters["drop.older_than_pending"] += 1
@@ -600,7 +601,7 @@ class BindingAgent(Entity):
         waiting for DAD together stay within ``max_bindings`` (§9.5.2, §10.3.1: 130)."""
         if self.cache.get(hoa) is not None:
             return True  # replaces its own entry
-        waiting = len(self._dad) - (hoa in self._dad)
+        waiting = len(self._dad) - (hoa in self._dad) if self._dad else 0
         return len(self.cache) + waiting < self.agent_config.max_bindings
 
     def table_sizes(self) -> dict[str, int]:
@@ -711,7 +712,7 @@ class BindingAgent(Entity):
 
     def _inactive_sequence(self, hoa: IPv6Address) -> int | None:
         """The sequence number of the de-registered entry kept for ``hoa``, if any."""
-        kept = self._inactive.get(hoa)
+        kept = self._inactive.get(hoa) if self._inactive else None
         return None if kept is None else kept[0]
 
     def _accept(self, reg: Registration, existing: BindingCacheEntry | None) -> None:
@@ -724,7 +725,7 @@ class BindingAgent(Entity):
         # Committed by the runtime before the BA below leaves: an acknowledged binding
         # survives a crash of the agent.
         self.act(PersistBinding(binding=self._record(entry, reg.credentials)))
-        inactive = self._inactive.pop(hoa, None)
+        inactive = self._inactive.pop(hoa, None) if self._inactive else None
         if inactive is not None:
             inactive[1].cancel()  # §10.3.2: a new registration replaces the inactive entry
         # §10.4.1 (RFC 5380 §6.2 for a MAP): intercept the address with proxy ND, and with the
@@ -875,5 +876,6 @@ def _is_neighbor_discovery(payload: object) -> bool:
 def _unicast_routable(address: IPv6Address) -> bool:
     """RFC 6275 §2: an address that can carry a binding (not unspecified, loopback,
     multicast or link-local)."""
-    return not (address.is_unspecified or address.is_loopback or address.is_multicast
-                or address.is_link_local)
+    # The ipaddress properties, on the integer: :: and ::1, ff00::/8, fe80::/10.
+    value = int(address)
+    return value > 1 and value >> 120 != 0xFF and value >> 118 != 0x3FA

@@ -134,10 +134,13 @@ class BindingCache:
         already exist. The caller is responsible for the §9.5.1 checks (sequence number,
         registration type change, status 139) before calling.
         """
-        if not self.has_room_for(entry.home_address, now):
+        entries, hoa = self._entries, entry.home_address
+        previous = entries.get(hoa)
+        # has_room_for, with the lookup above reused (an address is hashed once per update).
+        if previous is None and self.max_entries is not None and (
+                len(entries) >= self.max_entries) and self.live_count(now) >= self.max_entries:
             raise BindingCacheFullError(f"binding cache full ({self.max_entries} entries)")
-        previous = self._entries.get(entry.home_address)
-        self._entries[entry.home_address] = entry
+        entries[hoa] = entry
         return previous
 
     def remove(self, home_address: IPv6Address) -> BindingCacheEntry | None:
