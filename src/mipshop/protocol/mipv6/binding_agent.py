@@ -629,7 +629,7 @@ class BindingAgent(Entity):
         reg = Registration(packet, bu, hoa, coa, creds, protection.timestamp)
         if protection.identifier != creds.identifier or not verify_mn_ha(
             bu, creds, care_of_address=coa, home_address=hoa,
-            encoded=self.received_mobility_header,
+            encoded=self.received_mobility_header, protection=protection,
         ):
             self._auth_failure("bad_authenticator", hoa)
             self._reject_untrusted(reg, S.MIPV6_AUTH_FAIL)  # RFC 4285 §5.1.1: MUST send 146

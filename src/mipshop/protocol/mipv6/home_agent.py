@@ -156,6 +156,8 @@ class HomeAgent(BindingAgent):
             prefix=router.address),)
         self.link_local = config.router.link_local
         self.link_layer_address = config.router.link_layer_address
+        #: The options of every Neighbor Advertisement the agent sends (built once).
+        self._na_options = (TargetLinkLayerAddress(address=self.link_layer_address),)
         self.home_agents = HomeAgentsList(max_entries=config.max_home_agents)
         #: DAD in progress (§10.3.1): probed address -> the home address it is for.
         self._probing: dict[IPv6Address, IPv6Address] = {}
@@ -375,7 +377,7 @@ class HomeAgent(BindingAgent):
         for target in addresses:
             self._nd(ALL_NODES, NeighborAdvertisement(
                 router=False, solicited=False, override=True, target=target,
-                options=(TargetLinkLayerAddress(address=self.link_layer_address),)))
+                options=self._na_options))
             self.emit("nd.proxy_advertisement", target=target, solicited=False)
 
     def _neighbor_solicitation(self, packet: IPv6Packet, ns: NeighborSolicitation) -> None:
@@ -405,7 +407,7 @@ class HomeAgent(BindingAgent):
         # so that the node itself, if present, overrides.
         na = NeighborAdvertisement(
             router=kind != "proxy", solicited=not unspecified, override=False,
-            target=target, options=(TargetLinkLayerAddress(address=self.link_layer_address),))
+            target=target, options=self._na_options)
         self._nd(ALL_NODES if unspecified else packet.src, na)
         self.counters[f"nd.answered.{kind}"] += 1
         if kind == "proxy":
@@ -500,7 +502,8 @@ class HomeAgent(BindingAgent):
         super()._accept(reg, existing)
         if existing is None and self.config.periodic_mobile_prefixes and (
                 reg.home_address not in self._periodic):
-            self._schedule_periodic(reg.home_address)
+            self._periodic[reg.home_address] = self.schedule(
+                self._rand_adv_delay(), Due(self._periodic_due_bound, reg.home_address))
 
     def _released(self, home_address: IPv6Address) -> None:
         # §10.6.2: "If a home registration expires, cancel any scheduled advertisements".

@@ -158,13 +158,18 @@ def verify_mn_ha(
     care_of_address: IPv6Address,
     home_address: IPv6Address,
     encoded: bytes | None = None,
+    protection: MnHaProtection | None = None,
 ) -> bool:
     """True if ``message`` ends with a valid MN-HA authentication option for ``credentials``.
 
     ``encoded`` is the Mobility Header as received (the MAC covers the sender's bytes); None
     re-encodes ``message``, which is the same for any sender that pads as mipshop does.
+    ``protection``: what :func:`read_mn_ha` found in ``message``, if the caller has it (the
+    options are then not searched again).
     """
-    auth = read_mn_ha(message).authentication
+    if protection is None:
+        protection = read_mn_ha(message)
+    auth = protection.authentication
     sa = credentials.security_association
     if auth is None or auth.spi != sa.spi:
         return False
