@@ -26,6 +26,30 @@ def test_timers_fire_in_time_order_and_cancelled_ones_never(plan: list[tuple[flo
     assert fired == [index for _delay, index in sorted(expected)]
 
 
+@settings(max_examples=100)
+@given(st.lists(st.tuples(st.floats(0, 100), st.booleans(), st.booleans()), max_size=200))
+def test_calls_and_callbacks_share_one_time_order(
+        plan: list[tuple[float, bool, bool]]) -> None:
+    # schedule_call(delay, method, argument) runs method(argument), not method(now), in the
+    # same order as the schedule() timers around it; a cancelled one never runs.
+    entity = Entity("e", random.Random(0))
+    fired: list[tuple[str, object]] = []
+    expected = []
+    for index, (delay, call, cancel) in enumerate(plan):
+        if call:
+            timer = entity.schedule_call(delay, lambda arg: fired.append(("call", arg)), index)
+            outcome: tuple[str, object] = ("call", index)
+        else:
+            timer = entity.schedule(delay, lambda now: fired.append(("time", now)))
+            outcome = ("time", 1000.0)
+        if cancel:
+            timer.cancel()
+        else:
+            expected.append((delay, index, outcome))
+    entity.handle_timer(1000.0)
+    assert fired == [outcome for _delay, _index, outcome in sorted(expected)]
+
+
 def test_a_timer_restarted_by_every_packet_keeps_the_heap_small() -> None:
     entity = Entity("e", random.Random(0))
     timer = entity.schedule(1800.0, lambda now: None)

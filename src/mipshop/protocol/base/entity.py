@@ -38,14 +38,22 @@ class ReceivedHeader(bytes):
         return self.message is message
 
 
+#: A timer's ``argument`` when its callback takes the time (:meth:`Entity.schedule`).
+_NOW: Any = object()
+
+
 @dataclass(order=True, slots=True)
 class Timer:
-    """A scheduled callback; cancel it with :meth:`cancel` (it then never fires)."""
+    """A scheduled callback; cancel it with :meth:`cancel` (it then never fires).
+
+    The callback gets the time, or ``argument`` when there is one (:meth:`Entity.schedule_call`).
+    """
 
     when: float
     order: int
-    callback: Callable[[float], None] = field(compare=False)
+    callback: Callable[[Any], None] = field(compare=False)
     cancelled: bool = field(default=False, compare=False)
+    argument: Any = field(default=_NOW, compare=False)
 
     def cancel(self) -> None:
         """Stop this timer from firing."""
@@ -110,7 +118,8 @@ class Entity:
         while timers and timers[0][0] <= now:
             timer = heapq.heappop(timers)[2]
             if not timer.cancelled:
-                timer.callback(now)
+                argument = timer.argument
+                timer.callback(now if argument is _NOW else argument)
 
     def receive(self, packet: IPv6Packet | bytes, interface: str, now: float) -> None:
         """Take one packet that arrived on ``interface``.
@@ -182,8 +191,21 @@ class Entity:
         its live size it is rebuilt without them, so a timer restarted by every packet from a
         peer (a router lifetime restarted by each Router Advertisement) costs no memory.
         """
-        when, order = self.now + delay, next(self._timer_order)
-        timer = Timer(when, order, callback)
+        return self._push(Timer(self.now + delay, next(self._timer_order), callback))
+
+    def schedule_call(self, delay: float, method: Callable[[Any], None], argument: Any) -> Timer:
+        """Run ``method(argument)`` ``delay`` seconds from the current time.
+
+        For a timer per peer (a binding's expiry, one per mobile node): ``method`` is a bound
+        method the entity made once, so the timer is the only object that waits, where a
+        closure would keep a function, its closure tuple and a cell per captured name, all
+        walked by every full garbage collection.
+        """
+        return self._push(Timer(self.now + delay, next(self._timer_order), method, False,
+                                argument))
+
+    def _push(self, timer: Timer) -> Timer:
+        when, order = timer.when, timer.order
         timers = self._timers
         heapq.heappush(timers, (when, order, timer))
         if len(timers) > self._compact_at:

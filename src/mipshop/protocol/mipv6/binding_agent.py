@@ -54,7 +54,7 @@ Events (``kind``: fields): ``binding.registered`` / ``binding.refreshed`` /
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from ipaddress import IPv6Address
 from typing import Protocol
@@ -96,27 +96,6 @@ from .signalling import binding_care_of_address, protect_mn_ha, read_mn_ha, veri
 from .signalling import wire_lifetime as _wire_lifetime
 
 S = BindingAckStatus
-
-
-class Due:
-    """A timer callback that calls ``method(argument)``: one object per timer.
-
-    A closure (``lambda now: self._expire(hoa)``) keeps a function, its closure tuple and a
-    cell per captured name alive for as long as the timer waits, and every one of them is
-    traversed by each full garbage collection; an agent holding one binding timer per mobile
-    node (100,000 of them) spends more time there than in registering. ``method`` is a bound
-    method the agent made once.
-    """
-
-    __slots__ = ("argument", "method")
-
-    def __init__(self, method: Callable[[IPv6Address], None], argument: IPv6Address) -> None:
-        self.method = method
-        self.argument = argument
-
-    def __call__(self, now: float) -> None:
-        """Fire: the time is the entity's ``now``, which the method reads itself."""
-        self.method(self.argument)
 
 
 class AgentConfig(Protocol):
@@ -231,7 +210,7 @@ class BindingAgent(Entity):
         #: Authenticated BUs per mobile node per second (RFC 6275 §11.8 MAX_UPDATE_RATE is
         #: what a mobile node may send; more is a misbehaving or compromised node).
         self._registrations = ReplyLimiter(per_source=config.registration_rate, total=None)
-        #: Bound once, shared by every expiry timer (:class:`Due`).
+        #: Bound once, shared by every expiry timer (:meth:`schedule_call`).
         self._expire_due = self._expire
 
     # -- hooks ---------------------------------------------------------------------------
@@ -418,7 +397,8 @@ class BindingAgent(Entity):
             timer = self._expiry.pop(hoa, None)
             if timer is not None:
                 timer.cancel()
-            self._expiry[hoa] = self.schedule(entry.remaining(now), Due(self._expire_due, hoa))
+            self._expiry[hoa] = self.schedule_call(entry.remaining(now), self._expire_due,
+                                                   hoa)
             self._restored(entry, record)
         return restored
 
@@ -743,7 +723,7 @@ class BindingAgent(Entity):
         timer = self._expiry.pop(hoa, None)
         if timer is not None:
             timer.cancel()
-        self._expiry[hoa] = self.schedule(granted, Due(self._expire_due, hoa))
+        self._expiry[hoa] = self.schedule_call(granted, self._expire_due, hoa)
         kind = "binding.registered" if existing is None or (
             existing.care_of_address != reg.care_of_address) else "binding.refreshed"
         self.emit(kind, home_address=hoa, care_of_address=reg.care_of_address,

@@ -116,7 +116,7 @@ from ..base.constants import PREFIX_ADV_RETRIES, PREFIX_ADV_TIMEOUT
 from ..base.entity import Timer
 from ..base.icmp_errors import MINIMUM_MTU
 from ..base.router_advertiser import RouterAdvertiser
-from .binding_agent import BindingAgent, Due, Registration
+from .binding_agent import BindingAgent, Registration
 from .binding_cache import BindingCacheEntry
 from .config import HomeAgentConfig
 from .home_agents_list import HomeAgentsList
@@ -145,7 +145,7 @@ class HomeAgent(BindingAgent):
         self._unsolicited: dict[IPv6Address, Timer] = {}
         #: The next periodic unsolicited Mobile Prefix Advertisement of each home address.
         self._periodic: dict[IPv6Address, Timer] = {}
-        #: Bound once, shared by every periodic advertisement timer (:class:`.binding_agent.Due`).
+        #: Bound once, shared by every periodic advertisement timer (:meth:`schedule_call`).
         self._periodic_due_bound = self._periodic_due
         router = config.router
         #: The prefixes of the home link as Mobile Prefix Advertisements carry them (§10.6.3);
@@ -226,8 +226,8 @@ class HomeAgent(BindingAgent):
         previous = self._periodic.pop(hoa, None)
         if previous is not None:
             previous.cancel()
-        self._periodic[hoa] = self.schedule(self._rand_adv_delay(),
-                                            Due(self._periodic_due_bound, hoa))
+        self._periodic[hoa] = self.schedule_call(self._rand_adv_delay(),
+                                                 self._periodic_due_bound, hoa)
 
     def _periodic_due(self, hoa: IPv6Address) -> None:
         self._periodic.pop(hoa, None)
@@ -502,8 +502,8 @@ class HomeAgent(BindingAgent):
         super()._accept(reg, existing)
         if existing is None and self.config.periodic_mobile_prefixes and (
                 reg.home_address not in self._periodic):
-            self._periodic[reg.home_address] = self.schedule(
-                self._rand_adv_delay(), Due(self._periodic_due_bound, reg.home_address))
+            self._periodic[reg.home_address] = self.schedule_call(
+                self._rand_adv_delay(), self._periodic_due_bound, reg.home_address)
 
     def _released(self, home_address: IPv6Address) -> None:
         # §10.6.2: "If a home registration expires, cancel any scheduled advertisements".
