@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mipshop.sim.kernel import Kernel
+from mipshop.sim.kernel import Kernel, ReplayRandom
 
 delays = st.lists(st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 3.25]), min_size=1, max_size=60)
 
@@ -149,6 +151,33 @@ def test_named_generators_depend_only_on_seed_and_name(seed: int, name: str) -> 
     assert [one.rng(name).random() for _ in range(3)] == [two.rng(name).random()
                                                            for _ in range(3)]
     assert one.rng(name).random() != one.rng(name + "x").random()
+
+
+_DRAWS = st.sampled_from([("uniform", (25.0, 50.0)), ("uniform", (0.0, 1.0)), ("random", ()),
+                          ("gauss", (30.0, 5.0)), ("getrandbits", (64,)),
+                          ("randrange", (1, 1000)), ("expovariate", (10.0,))])
+
+
+@given(st.text(min_size=1, max_size=20), st.lists(_DRAWS, max_size=40))
+def test_replayed_generator_draws_what_random_random_draws(
+        seed: str, calls: list[tuple[str, tuple[float, ...]]]) -> None:
+    # Any sequence of calls, repeated ones and mixed ones (gauss keeps a second value between
+    # calls), gives random.Random(seed)'s values exactly.
+    real, replayed = random.Random(seed), ReplayRandom(seed)
+    assert [getattr(replayed, name)(*args) for name, args in calls] == [
+        getattr(real, name)(*args) for name, args in calls]
+
+
+def test_replayed_generator_keeps_runs_of_equal_calls_not_the_state() -> None:
+    replayed = ReplayRandom("city/7/123/lead")
+    for _ in range(30):
+        replayed.uniform(25.0, 50.0)
+    replayed.gauss(30.0, 5.0)
+    assert replayed._calls == (("uniform", (25.0, 50.0), (), 30), ("gauss", (30.0, 5.0), (), 1))
+    with pytest.raises(AttributeError):
+        replayed.no_such_method  # noqa: B018
+    with pytest.raises(AttributeError):
+        replayed.VERSION  # noqa: B018  (not a method: nothing to replay)
 
 
 def test_same_seed_same_run() -> None:

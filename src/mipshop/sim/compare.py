@@ -105,6 +105,7 @@ from ..wire.icmpv6 import RouterAdvertisement
 from ..wire.ipv6 import IPv6Packet, UDPDatagram
 from ..wire.nd_options import MAPOption
 from .frame import Frame
+from .kernel import ReplayRandom
 from .movement import (
     HandoffDecision,
     HandoffFinder,
@@ -686,13 +687,17 @@ def _movement(scenario: Scenario, protocol: str, index: int, aps: list[AccessPoi
     m = scenario.movement
     # Each handover draws its own anticipation lead (a fixed one draws nothing), from a
     # generator of its own (the movement's draws do not depend on it).
-    leads = random.Random(f"{scenario.name}/{index}/{rng.getrandbits(64)}/lead")
+    seed = f"{scenario.name}/{index}/{rng.getrandbits(64)}/lead"
     longest = lead_bounds(scenario, protocol)[1]
     if m.model == "ping_pong":
+        leads = random.Random(seed)
         times = handover_schedule(scenario, index)
         targets = ping_pong_targets(m.access_points, m.handovers)
         return 0, iter([HandoffDecision(t, aps[k].name, t - draw_lead(scenario, protocol, leads))
                         for t, k in zip(times, targets, strict=True)])
+    # Drawn one handover at a time while the run goes: the same values as random.Random(seed)
+    # without keeping its state for the whole run (a few dozen draws per node and hour).
+    replayed: Any = ReplayRandom(seed)
     cells = _cells(m.grid_columns, m.grid_rows, m.cell_m)
     start = scenario.traffic.start_s
     names = [ap.name for ap in aps]
@@ -710,7 +715,7 @@ def _movement(scenario: Scenario, protocol: str, index: int, aps: list[AccessPoi
             hysteresis_db=m.hysteresis_db, lead=longest, exact=True)
         found = iter(listed)
     return names.index(first), _kept(scenario, found, first, longest,
-                                     lambda: draw_lead(scenario, protocol, leads))
+                                     lambda: draw_lead(scenario, protocol, replayed))
 
 
 def _kept(scenario: Scenario, decisions: Iterator[HandoffDecision], first: str,

@@ -63,6 +63,48 @@ class SparseRandom:
         return getattr(generator, attribute)
 
 
+class ReplayRandom:
+    """``random.Random(seed)`` for a component that draws a few dozen times over a run, holding
+    the seed and the calls made instead of the generator's 2.5 KB of Mersenne Twister state.
+
+    Each call seeds a fresh ``random.Random(seed)``, replays every earlier call on it (kept as
+    runs of equal calls: a component that always calls ``uniform(25, 50)`` keeps one entry)
+    and makes the new one, so every value is the one ``random.Random(seed)`` itself would have
+    returned (unlike :class:`SparseRandom`, whose stream is its own). A call costs a seeding
+    and the earlier draws: for arguments that are plain values, not for a long stream.
+    """
+
+    __slots__ = ("_calls", "_seed")
+
+    def __init__(self, seed: str) -> None:
+        self._seed = seed
+        #: Runs of equal calls so far: ``(method, args, kwargs, count)``.
+        self._calls: tuple[tuple[str, tuple[Any, ...], tuple[tuple[str, Any], ...], int], ...] = ()
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        if not callable(getattr(random.Random, attribute, None)):
+            raise AttributeError(attribute)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            generator = random.Random(self._seed)
+            for name, earlier, named, count in self._calls:
+                method = getattr(generator, name)
+                for _ in range(count):
+                    method(*earlier, **dict(named))
+            value = getattr(generator, attribute)(*args, **kwargs)
+            key = (attribute, args, tuple(sorted(kwargs.items())))
+            calls = self._calls
+            if calls and calls[-1][:3] == key:
+                self._calls = (*calls[:-1], (*key, calls[-1][3] + 1))
+            else:
+                self._calls = (*calls, (*key, 1))
+            return value
+
+        return call
+
+
 class Kernel:
     """Virtual clock and event queue (see the module docstring).
 
