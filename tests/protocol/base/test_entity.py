@@ -79,3 +79,27 @@ def test_a_compaction_while_timers_fire_fires_each_timer_once() -> None:
     entity.handle_timer(1.0)
     entity.handle_timer(2.0)
     assert fired == ["busy", "second"]
+
+
+def test_a_cancelled_timer_lets_go_of_its_callback_and_argument() -> None:
+    # A cancelled timer waits in the heap until it surfaces: it must not keep its closure (and
+    # what the closure holds) or its argument alive meanwhile.
+    import gc
+    import weakref
+
+    class Held:
+        pass
+
+    entity = Entity("e", random.Random(0))
+    held, argument = Held(), Held()
+    closure = weakref.ref(held)
+    timer = entity.schedule(100.0, lambda now, kept=held: None)
+    call = entity.schedule_call(100.0, lambda arg: None, argument)
+    kept_argument = weakref.ref(argument)
+    del held, argument
+    timer.cancel()
+    call.cancel()
+    gc.collect()
+    assert entity.pending_timers == 2
+    assert closure() is None and kept_argument() is None
+    entity.handle_timer(1000.0)  # skipped, never called

@@ -58,6 +58,15 @@ class Timer:
     def cancel(self) -> None:
         """Stop this timer from firing."""
         self.cancelled = True
+        # A cancelled timer waits in its entity's heap until it surfaces or a clean-up drops
+        # it: let go of the callback (often a closure) and its argument meanwhile.
+        self.callback = _never_called
+        self.argument = _NOW
+
+
+def _never_called(now: Any) -> None:
+    """The callback of a cancelled :class:`Timer` (it is skipped, never called)."""
+    raise AssertionError("a cancelled timer fired")
 
 
 class Entity:
