@@ -76,6 +76,20 @@ def test_cancelled_entries_do_not_pile_up() -> None:
     assert fired == [49_999]
 
 
+def test_cancelled_entries_stay_under_a_quarter_of_a_large_heap() -> None:
+    # Many live timers (one per mobile node of a city), each re-armed over and over: the dead
+    # entries waiting in the heap never reach a quarter of it (beyond the minimum).
+    kernel = Kernel()
+    live = [kernel.schedule(1000.0 + i, int) for i in range(4 * Kernel.COMPACT_MIN)]
+    worst = 0
+    for step in range(3 * len(live)):
+        k = step % len(live)
+        kernel.cancel(live[k])
+        live[k] = kernel.schedule(2000.0 + step, int)
+        worst = max(worst, kernel.pending - len(live))
+    assert Kernel.COMPACT_MIN < worst <= kernel.pending // 4 + 1
+
+
 def test_callbacks_schedule_and_cancel_during_the_run() -> None:
     kernel = Kernel()
     log: list[str] = []

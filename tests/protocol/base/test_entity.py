@@ -103,3 +103,17 @@ def test_a_cancelled_timer_lets_go_of_its_callback_and_argument() -> None:
     assert entity.pending_timers == 2
     assert closure() is None and kept_argument() is None
     entity.handle_timer(1000.0)  # skipped, never called
+
+
+def test_a_peer_timer_each_re_armed_keeps_the_heap_within_a_quarter_of_the_live_ones() -> None:
+    # A binding agent's expiry timer per mobile node, each restarted by every refresh: the
+    # cancelled timers waiting in the heap stay under a quarter of the live ones.
+    entity = Entity("e", random.Random(0))
+    live = [entity.schedule_call(600.0, print, k) for k in range(1000)]
+    largest = 0
+    for step in range(5000):
+        k = step % len(live)
+        live[k].cancel()
+        live[k] = entity.schedule_call(600.0 + step, print, k)
+        largest = max(largest, entity.pending_timers)
+    assert len(live) < largest <= len(live) + len(live) // 4 + 1

@@ -196,8 +196,8 @@ class Entity:
     def schedule(self, delay: float, callback: Callable[[float], None]) -> Timer:
         """Run ``callback(now)`` ``delay`` seconds from the current time.
 
-        A cancelled timer stays in the heap until it surfaces; when the heap has grown to twice
-        its live size it is rebuilt without them, so a timer restarted by every packet from a
+        A cancelled timer stays in the heap until it surfaces; when the heap has grown a quarter
+        past its live size it is rebuilt without them, so a timer restarted by every packet from a
         peer (a router lifetime restarted by each Router Advertisement) costs no memory.
         """
         return self._push(Timer(self.now + delay, next(self._timer_order), callback))
@@ -222,7 +222,9 @@ class Entity:
             # schedules); a new list would leave it firing timers the new one also holds.
             timers[:] = [t for t in timers if not t[2].cancelled]
             heapq.heapify(timers)
-            self._compact_at = max(_MIN_COMPACTION, 2 * len(timers))
+            # A quarter over the live timers, not twice them: a home agent or a MAP holds a
+            # timer per mobile node, and each cancelled one waiting is 130 bytes.
+            self._compact_at = max(_MIN_COMPACTION, len(timers) + len(timers) // 4)
         return timer
 
     def refuse(self, counter: str, kind: str | None = None, **fields: Any) -> None:
