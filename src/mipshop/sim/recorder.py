@@ -160,6 +160,10 @@ class _Handover:
         self.up = up
 
 
+#: Every :attr:`MobileRecorder.up_new` before its first span.
+_NO_SPANS: frozenset[int] = frozenset()
+
+
 class MobileRecorder:
     """What one mobile node's figures still need (see the module docstring)."""
 
@@ -190,7 +194,8 @@ class MobileRecorder:
         self.up_downs: list[float] = []
         self.up_last: float | None = None
         self.up_gaps: dict[int, float] = {}
-        self.up_new: set[int] = set()
+        #: (The shared frozenset() until the first: only one node in a hundred carries a call.)
+        self.up_new: set[int] | frozenset[int] = _NO_SPANS
 
     def uplink_disruptions(self) -> list[float]:
         """The uplink disruption of each completed handover that has one (seconds)."""
@@ -375,7 +380,10 @@ class RunRecorder:
             return  # sent before the first handover
         down = mobile.up_downs[span]
         if sent >= down:
-            mobile.up_new.add(span)
+            new = mobile.up_new
+            if not isinstance(new, set):
+                new = mobile.up_new = set()
+            new.add(span)
         if last is not None:
             gap = now - last
             if gap > mobile.up_gaps.get(span, -1.0):

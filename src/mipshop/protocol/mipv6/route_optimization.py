@@ -75,6 +75,17 @@ S = BindingAckStatus
 _EXPIRED_NONCES = (S.EXPIRED_HOME_NONCE_INDEX, S.EXPIRED_CARE_OF_NONCE_INDEX, S.EXPIRED_NONCES)
 
 
+#: The empty :attr:`RouteOptimizationClient._deregistering` and ``_unsupported`` of every client.
+_NO_ADDRESSES: frozenset[IPv6Address] = frozenset()
+
+
+def _without(addresses: frozenset[IPv6Address], address: IPv6Address) -> frozenset[IPv6Address]:
+    """``addresses`` less ``address`` (the shared empty set when nothing is left)."""
+    if address not in addresses:
+        return addresses
+    return addresses - {address} or _NO_ADDRESSES
+
+
 class RouteOptimizationClient(MobilityClient):
     """Return routability and correspondent registrations of one mobile node (RFC 6275 §11.6).
 
@@ -87,11 +98,14 @@ class RouteOptimizationClient(MobilityClient):
         self.entries: dict[IPv6Address, BindingUpdateListEntry] = {}
         self._timers: dict[IPv6Address, Timer] = {}
         self._kbm: dict[IPv6Address, bytes] = {}
-        self._deregistering: set[IPv6Address] = set()
+        # Frozen sets, replaced on change, and _NO_ADDRESSES while empty: route optimization is
+        # off in most runs, and a city holds one client per mobile node (an empty set is 216
+        # bytes; so is each frozenset(): CPython shares no empty one).
+        self._deregistering: frozenset[IPv6Address] = _NO_ADDRESSES
         #: The care-of address the running (or last) exchange with each CN is for.
         self._target: dict[IPv6Address, IPv6Address] = {}
         #: Correspondents that answered with Binding Error status 2: never tried again.
-        self._unsupported: set[IPv6Address] = set()
+        self._unsupported: frozenset[IPv6Address] = _NO_ADDRESSES
         self._rate = RateLimiter()
 
     # -- hooks from the mobile node --------------------------------------------------------
@@ -127,7 +141,7 @@ class RouteOptimizationClient(MobilityClient):
             if entry.state is BindingState.FAILED:
                 # The correspondent may still hold an older binding: delete it anyway.
                 entry = self._fresh_entry(cn, entry)
-            self._deregistering.add(cn)
+            self._deregistering |= {cn}
             self._begin_attempt(cn, entry)
 
     def home_address_changed(self, previous: IPv6Address) -> None:
@@ -181,7 +195,7 @@ class RouteOptimizationClient(MobilityClient):
             self.entries[cn] = entry
         if entry.state is BindingState.FAILED:
             return
-        self._deregistering.discard(cn)
+        self._deregistering = _without(self._deregistering, cn)
         self._begin_attempt(cn, entry)
 
     def _begin_attempt(self, cn: IPv6Address, entry: BindingUpdateListEntry) -> None:
@@ -432,7 +446,7 @@ class RouteOptimizationClient(MobilityClient):
         node.emit("ro.binding_error", correspondent=cn, status=error.status)
         if error.status == BindingErrorStatus.UNRECOGNIZED_MH_TYPE:
             # §11.3.6: the node does not support route optimization: stop trying.
-            self._unsupported.add(cn)
+            self._unsupported |= {cn}
             entry.transition(BindingEvent.DISABLE)
             self._cancel(cn)
             return
@@ -463,7 +477,7 @@ class RouteOptimizationClient(MobilityClient):
                       and node.home.remaining_lifetime() >= LIFETIME_UNIT)
         if not usable:
             self._cancel(cn)
-            self._deregistering.discard(cn)
+            self._deregistering = _without(self._deregistering, cn)
             node.counters["ro.suspended"] += 1
         return not usable
 
@@ -489,4 +503,4 @@ class RouteOptimizationClient(MobilityClient):
         self.entries.pop(cn, None)
         self._kbm.pop(cn, None)
         self._target.pop(cn, None)
-        self._deregistering.discard(cn)
+        self._deregistering = _without(self._deregistering, cn)
