@@ -9,6 +9,8 @@ import random
 from dataclasses import replace
 from ipaddress import IPv6Address, IPv6Network
 
+import pytest
+
 from mipshop.protocol.access_router import AccessRouter
 from mipshop.protocol.base.actions import Claim, Transmit
 from mipshop.protocol.base.config import RouterConfig
@@ -186,9 +188,12 @@ def test_nar_takes_a_una_only_from_its_target_with_hop_limit_255():
     nar = router(NAR, NAR_PREFIX, PAR, PAR_PREFIX)
     signer = RouterAuthenticator((RouterKey(peer=NAR, security_association=PAIR),))
     _actions(nar, _hi(3, signer, 1.0), 1.0)
+    # Nothing at all answers them: no NAACK either (an NA whose source is not its target
+    # would otherwise be taken for another node's UNA, of this node's link-layer address).
     for packet in (replace(_una(3), hop_limit=64), replace(_una(3), src=on(NAR_PREFIX, 4))):
         actions = _actions(nar, packet, 1.1)
         assert Claim(address=on(NAR_PREFIX, 3), active=False) not in actions
+        assert not [a for a in actions if isinstance(a, Transmit)]
     assert nar.fast_handover.nar.handovers  # still proxying: no UNA seen
     assert Claim(address=on(NAR_PREFIX, 3), active=False) in _actions(nar, _una(3), 1.2)
 
@@ -241,3 +246,99 @@ def test_par_forwards_reverse_tunnelled_packets_with_one_hop_less():
                  if isinstance(a, Transmit) and isinstance(a.packet.payload, UDPDatagram)]
     assert [p.hop_limit for p in sent] == [1]
     assert par.counters["drop.hop_limit"] == 1
+
+
+def _hi_for(i: int, *, ncoa: IPv6Address, pcoa: IPv6Address | None = None, code: int = 0,
+            assigned: bool = False) -> IPv6Packet:
+    """An HI from the PAR for node ``i`` naming ``ncoa`` (and ``pcoa``)."""
+    signer = RouterAuthenticator((RouterKey(peer=NAR, security_association=PAIR),))
+    options = (() if pcoa is None else (IPv6AddressPrefixOption(
+        option_code=IPv6AddressPrefixCode.PREVIOUS_CARE_OF_ADDRESS, prefix_length=128,
+        address=pcoa),)) + (
+        IPv6AddressPrefixOption(option_code=IPv6AddressPrefixCode.NEW_CARE_OF_ADDRESS,
+                                prefix_length=128, address=ncoa),
+        MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE, address=mac(i)))
+    hi = HandoverInitiate(sequence=i, code=code, buffer=False, assigned_address=assigned,
+                          options=options)
+    return IPv6Packet(src=PAR, dst=NAR, payload=signer.sign(hi, source=PAR, destination=NAR,
+                                                            now=1.0))
+
+
+def _una_from(address: IPv6Address, i: int) -> IPv6Packet:
+    return IPv6Packet(src=address, dst=IPv6Address("ff02::1"), hop_limit=255,
+                      payload=NeighborAdvertisement(target=address, options=(
+                          TargetLinkLayerAddress(address=mac(i)),)))
+
+
+_TAKEN = on(NAR_PREFIX, 5)  # an NCoA some other host already uses
+_POOL = on(NAR_PREFIX, 900)
+
+#: (case, router options, packets before the UNA, the UNA's source, NAACK status expected)
+NAACK_PATHS = [
+    ("link-layer address not valid here (128)",
+     {"unrecognized_link_layer_addresses": frozenset({mac(5)})}, [], on(NAR_PREFIX, 50), 128),
+    ("no usable NCoA, configure another (1)",
+     {"addresses_in_use": frozenset({_TAKEN})}, [], _TAKEN, 1),
+    ("no usable NCoA, one from the pool (2)",
+     {"addresses_in_use": frozenset({_TAKEN}), "address_pool": (_POOL,)}, [], _TAKEN, 2),
+    ("no usable NCoA, use the router's address (3)",
+     {"addresses_in_use": frozenset({_TAKEN}), "naack_use_router_address": True}, [],
+     _TAKEN, 3),
+    ("the NAR assigned another NCoA the node did not take (2)",
+     {"addresses_in_use": frozenset({_TAKEN}), "address_pool": (_POOL,)},
+     [_hi_for(5, ncoa=_TAKEN)], _TAKEN, 2),
+    ("HAck Code 3: the PCoA is served, no FBU (4)",
+     {"addresses_in_use": frozenset({_TAKEN}), "support_previous_care_of_address": True},
+     [_hi_for(5, ncoa=_TAKEN, pcoa=on(PAR_PREFIX, 5))], on(PAR_PREFIX, 5), 4),
+    ("the PCoA is served already, a repeated UNA from the NCoA (4)",
+     {"addresses_in_use": frozenset({_TAKEN}), "naack_use_router_address": True},
+     [_una_from(on(PAR_PREFIX, 5), 5), _hi_for(5, ncoa=NAR, pcoa=on(PAR_PREFIX, 5), code=1)],
+     _TAKEN, 4),
+]
+
+
+@pytest.mark.parametrize(("router_options", "before", "source", "status"),
+                         [case[1:] for case in NAACK_PATHS], ids=[c[0] for c in NAACK_PATHS])
+def test_every_naack_goes_to_the_link_layer_address_of_the_una(router_options, before, source,
+                                                                status):
+    # RFC 5568 §6.4.6: the RA carrying the NAACK is sent to the UNA's source "using the
+    # link-layer address" the UNA carried (the node has no neighbour entry a router may
+    # resolve yet), whichever status the NAACK has.
+    nar = router(NAR, NAR_PREFIX, PAR, PAR_PREFIX, **router_options)
+    for k, packet in enumerate(before):
+        _actions(nar, packet, 1.0 + k * 0.01)
+    actions = _actions(nar, _una_from(source, 5), 1.5)
+    naacks = [(a, o) for a in actions if isinstance(a, Transmit)
+              and isinstance(a.packet.payload, RouterAdvertisement)
+              for o in a.packet.payload.options
+              if isinstance(o, NeighborAdvertisementAcknowledgment)]
+    assert [o.status for _a, o in naacks] == [status]
+    (ra, _option), = naacks
+    assert ra.packet.dst == source and ra.link_destination == mac(5)
+
+
+#: (case, the FBUs in order as (sequence, NCoA host part), HIs each one starts)
+FBU_SEQUENCES = [
+    ("a replay of the same FBU", [(10, 1), (10, 1)], [1, 0]),
+    ("an older FBU after a newer one", [(10, 1), (11, 2), (10, 1)], [1, 1, 0]),
+    ("across the wrap-around", [(0xFFFF, 1), (0, 2), (0xFFFF, 1)], [1, 1, 0]),
+    ("a newer FBU is served", [(10, 1), (11, 2), (12, 1)], [1, 1, 1]),
+]
+
+
+@pytest.mark.parametrize(("fbus", "his"), [c[1:] for c in FBU_SEQUENCES],
+                         ids=[c[0] for c in FBU_SEQUENCES])
+def test_par_refuses_an_fbu_whose_sequence_number_is_not_newer(fbus, his):
+    # RFC 5568 §6.2.2 (an FBU is processed as a BU, RFC 6275 §9.5.1): a Sequence Number not
+    # greater (modulo 2**16) than the last accepted one is refused. The BADF covers neither a
+    # timestamp nor a nonce, so this check is what stops a captured FBU from being replayed to
+    # point the PCoA's traffic back at an NCoA the node has left.
+    par = router(PAR, PAR_PREFIX, NAR, NAR_PREFIX, handover_keys=(KEY0,))
+    started = []
+    for k, (sequence, host) in enumerate(fbus):
+        actions = _actions(par, _fbu_packet(KEY0, ncoa=on(NAR_PREFIX, host), sequence=sequence),
+                           1.0 + k * 0.01)
+        started.append(len([a for a in actions if isinstance(a, Transmit)
+                            and isinstance(a.packet.payload, HandoverInitiate)]))
+    assert started == his
+    assert par.counters["fmip.fbu_rejected.sequence"] == his.count(0)

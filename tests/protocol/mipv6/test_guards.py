@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 from ipaddress import IPv6Address
 
+import pytest
+
 from mipshop.protocol.base.actions import Deliver, Transmit
 from mipshop.protocol.mipv6.config import CorrespondentConfig
 from mipshop.protocol.mipv6.correspondent import CorrespondentNode
@@ -393,3 +395,46 @@ def test_mobile_node_ignores_a_late_ba_for_an_earlier_transmission():
     scn.run(6.2)
     assert scn.mn.counters["auth.ba_replay"] == 1
     assert not scn.net.events_of("home.registered", "mn")
+
+
+#: (the home prefix's valid lifetime, the lifetime the BU asks, the lifetime granted)
+PREFIX_LIFETIMES = [(300, 600, 300), (3_000, 600, 600), (86_400, 7_200, 3_600)]
+
+
+@pytest.mark.parametrize(("valid", "asked", "granted"), PREFIX_LIFETIMES)
+def test_home_agent_grants_no_longer_than_the_home_prefix_is_valid(valid, asked, granted):
+    # RFC 6275 §10.3.1: the Binding Cache entry's lifetime "MUST NOT be greater than the
+    # remaining valid lifetime for the subnet prefix in the mobile node's home address"
+    # (and here never beyond max_binding_lifetime, 3,600 s).
+    from mipshop.protocol.base.config import RouterConfig
+    from mipshop.protocol.mipv6.config import HomeAgentConfig
+    from mipshop.protocol.mipv6.home_agent import HomeAgent
+    from tests.protocol.mipv6.test_floods import PREFIX
+
+    agent = HomeAgent("ha", random.Random(1), HomeAgentConfig(
+        router=RouterConfig(interface="home", address=HA, prefix=PREFIX, valid_lifetime=valid,
+                            preferred_lifetime=min(valid, 14_400)),
+        credentials=(creds(0),), wall_clock_offset=WALL, dad_duration=0.0))
+    agent.start(0.0)
+    agent.pull_actions()
+    (ba,) = _answers(agent, _bu(0, src=source(1), at=1.0, lifetime=asked), 1.0)
+    assert ba.payload.status in (S.ACCEPTED, S.ACCEPTED_PREFIX_DISCOVERY_NECESSARY)
+    assert ba.payload.lifetime == granted
+    assert agent.cache.lookup(home(0), 1.0).lifetime == granted
+
+
+def test_home_agent_limits_registrations_per_mobile_node_not_overall():
+    # The registration rate (registration_rate BUs a second) is per mobile node, so that one
+    # node cannot monopolise the agent (RFC 6275 §11.8: the node retransmits): a burst of
+    # another node's BUs must not starve the others, and the limit does hold for that node.
+    agent = home_agent(n_credentials=8, dad_duration=0.0)
+    rate = agent.agent_config.registration_rate
+    answered = [[ba.payload.status for ba in _answers(
+        agent, _bu(0, src=source(1), at=1.0 + s / 100, sequence=s, creds_=creds(0)),
+        1.0 + s / 100)] for s in range(1, rate + 3)]
+    assert answered == [[S.ACCEPTED]] * rate + [[], []]
+    others = [[ba.payload.status for ba in _answers(
+        agent, _bu(i, src=source(i + 1), at=1.1 + i / 100, creds_=creds(i)), 1.1 + i / 100)]
+        for i in range(1, 8)]
+    assert others == [[S.ACCEPTED]] * 7
+    assert agent.counters["drop.registration_rate"] == 2
