@@ -342,3 +342,34 @@ def test_par_refuses_an_fbu_whose_sequence_number_is_not_newer(fbus, his):
                             and isinstance(a.packet.payload, HandoverInitiate)]))
     assert started == his
     assert par.counters["fmip.fbu_rejected.sequence"] == his.count(0)
+
+
+_PCOA5 = on(PAR_PREFIX, 5)
+_TOLD = _una_from(_TAKEN, 5)  # an unusable NCoA: NAACK 3, "use NAR's address" (§6.4.6)
+
+#: (case, UNA first?, the HI's PCoA option, when the HI comes, HAck code, PCoA served)
+ROUTER_ADDRESS_HIS = [
+    ("a node the NAR told, in time", True, _PCOA5, 2.0, 0, True),
+    ("a node the NAR never told", False, _PCOA5, 2.0, 1, False),
+    ("told, but the HI names no PCoA", True, None, 2.0, 1, False),
+    ("told, the HI comes when the offer expires", True, _PCOA5, 1.5 + 4.0, 1, False),
+]
+
+
+@pytest.mark.parametrize(("told", "pcoa", "at", "code", "served"),
+                         [c[1:] for c in ROUTER_ADDRESS_HIS], ids=[c[0] for c in ROUTER_ADDRESS_HIS])
+def test_nar_serves_a_pcoa_for_its_own_address_only_for_a_node_it_told_so(told, pcoa, at, code,
+                                                                          served):
+    # RFC 5568 §6.4.6 status 3: an FBU (so an HI) naming the NAR's own address as NCoA is
+    # the answer of a node this NAR told to "use NAR's IP address as NCoA in FBU"; only then
+    # does it serve (host route, proxy) the PCoA the HI names, and only within the time its
+    # offer lasts (proxy_lifetime). Otherwise a PAR's HI could have it take over any address.
+    nar = router(NAR, NAR_PREFIX, PAR, PAR_PREFIX, naack_use_router_address=True,
+                  addresses_in_use=frozenset({_TAKEN}), proxy_lifetime=4.0)
+    if told:
+        _actions(nar, _TOLD, 1.5)
+    actions = _actions(nar, _hi_for(5, ncoa=NAR, pcoa=pcoa, code=1), at)
+    (hack,) = [a.packet.payload for a in actions if isinstance(a, Transmit)
+               and isinstance(a.packet.payload, HandoverAcknowledge)]
+    assert hack.code == code
+    assert (_PCOA5 in nar.fast_handover.nar.served) is served

@@ -438,3 +438,41 @@ def test_home_agent_limits_registrations_per_mobile_node_not_overall():
         for i in range(1, 8)]
     assert others == [[S.ACCEPTED]] * 7
     assert agent.counters["drop.registration_rate"] == 2
+
+
+def _ra(src: IPv6Address, hop_limit: int) -> bytes:
+    """An RA of another router for a prefix the node has never seen."""
+    from mipshop.wire.icmpv6 import RouterAdvertisement
+    from mipshop.wire.ipv6 import encode_packet
+    from mipshop.wire.nd_options import PrefixInformation
+
+    prefix = IPv6Address("2001:db8:77::")
+    return encode_packet(IPv6Packet(
+        src=src, dst=IPv6Address("ff02::1"), hop_limit=hop_limit,
+        payload=RouterAdvertisement(router_lifetime=1800, options=(PrefixInformation(
+            prefix_length=64, on_link=True, autonomous=True, valid_lifetime=86_400,
+            preferred_lifetime=14_400, prefix=prefix),))))
+
+
+INVALID_RAS = [("hop limit below 255", IPv6Address("fe80::77"), 64),
+               ("global source", IPv6Address("2001:db8:77::1"), 255)]
+
+
+@pytest.mark.parametrize(("src", "hop_limit"), [c[1:] for c in INVALID_RAS],
+                         ids=[c[0] for c in INVALID_RAS])
+def test_mobile_node_takes_no_movement_hint_from_an_invalid_router_advertisement(src, hop_limit):
+    # RFC 4861 §6.1.2: an RA whose Hop Limit is not 255 or whose source is not link-local
+    # MUST be silently discarded: not only for addresses, also for movement detection
+    # (RFC 6275 §11.5.1) and the mobility clients (an FMIPv6 NAACK rides in an RA), or a
+    # host off the link could make the node probe its router or leave it.
+    from tests.protocol.scenario import build, care_of
+
+    scn = build()
+    scn.move("visited1", at=1.0)
+    scn.run(5)
+    router = scn.mn.default_router
+    scn.net.inject(_ra(src, hop_limit), "mn", "wlan0", at=6.0)
+    scn.run(12)
+    assert scn.mn.counters["drop.invalid_ra"] == 1
+    assert not scn.net.events_of("movement.ra_deferred", "mn")
+    assert scn.mn.default_router == router and scn.mn.care_of_address == care_of("visited1")
