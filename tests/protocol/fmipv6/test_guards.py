@@ -357,7 +357,8 @@ ROUTER_ADDRESS_HIS = [
 
 
 @pytest.mark.parametrize(("told", "pcoa", "at", "code", "served"),
-                         [c[1:] for c in ROUTER_ADDRESS_HIS], ids=[c[0] for c in ROUTER_ADDRESS_HIS])
+                         [c[1:] for c in ROUTER_ADDRESS_HIS],
+                         ids=[c[0] for c in ROUTER_ADDRESS_HIS])
 def test_nar_serves_a_pcoa_for_its_own_address_only_for_a_node_it_told_so(told, pcoa, at, code,
                                                                           served):
     # RFC 5568 §6.4.6 status 3: an FBU (so an HI) naming the NAR's own address as NCoA is
