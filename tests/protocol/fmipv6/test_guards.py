@@ -374,3 +374,34 @@ def test_nar_serves_a_pcoa_for_its_own_address_only_for_a_node_it_told_so(told, 
                and isinstance(a.packet.payload, HandoverAcknowledge)]
     assert hack.code == code
     assert (_PCOA5 in nar.fast_handover.nar.served) is served
+
+
+def test_par_stops_forwarding_when_the_fast_binding_expires():
+    # RFC 5568 §6.2.2/§6.2.3: the PAR forwards the PCoA's packets for the lifetime of the
+    # FBU (capped at max_tunnel_lifetime), granted in the FBack; then the tunnel ends. A
+    # tunnel that outlived it would keep taking the address's traffic off its link.
+    par = router(PAR, PAR_PREFIX, NAR, NAR_PREFIX, handover_keys=(KEY0,))
+    actions = _actions(par, _fbu_packet(KEY0, ncoa=on(NAR_PREFIX, 0)), 1.0)
+    (hi,) = [a.packet.payload for a in actions if isinstance(a, Transmit)
+             and isinstance(a.packet.payload, HandoverInitiate)]
+    signer = RouterAuthenticator((RouterKey(peer=PAR, security_association=PAIR),))
+    hack = signer.sign(HandoverAcknowledge(sequence=hi.sequence, code=0), source=NAR,
+                       destination=PAR, now=1.1)
+    actions = _actions(par, IPv6Packet(src=NAR, dst=PAR, payload=hack), 1.1)
+    # (The FBack goes to the PCoA and to the NCoA, §6.2.3: the same lifetime in each.)
+    (granted,) = {a.packet.payload.lifetime for a in actions if isinstance(a, Transmit)
+                  and isinstance(a.packet.payload, FastBindingAcknowledgement)}
+    assert granted > 0
+
+    def tunnelled(at: float) -> bool:
+        deadline = par.next_deadline()
+        while deadline is not None and deadline <= at:
+            par.handle_timer(deadline)
+            deadline = par.next_deadline()
+        data = IPv6Packet(src=IPv6Address("2001:db8:100::10"), dst=on(PAR_PREFIX, 0),
+                          payload=UDPDatagram(src_port=1, dst_port=2, data=b"d"))
+        return any(isinstance(a, Transmit) and isinstance(a.packet.payload, IPv6Packet)
+                   for a in _actions(par, data, at))
+
+    assert [tunnelled(1.1 + granted - 0.5), tunnelled(1.1 + granted + 0.01)] == [True, False]
+    assert par.fast_handover.par.binding(on(PAR_PREFIX, 0)) is None
