@@ -160,3 +160,36 @@ def test_a_refusal_by_the_other_map_is_that_maps_alone():
     assert scn.ha.cache.lookup(HOME_ADDRESS, 10).care_of_address == RCOA1
     assert scn.client.current.map_address == MAP1 and not scn.client.secondary
     assert DOMAIN2  # MAP2 takes only domain 2's LCoAs here
+
+
+def test_a_ba_naming_the_other_maps_rcoa_is_ignored():
+    # RFC 5380 §6.1: the node "MUST silently ignore" a MAP's BA that does not carry its RCoA
+    # (the one registered with that MAP) in the Type 2 Routing Header. Another address the
+    # node owns, the RCoA of its other MAP, is no exception: taken as an assigned RCoA it
+    # would replace the binding's own.
+    from mipshop.protocol.mipv6.signalling import protect_mn_ha
+    from mipshop.wire.ext_headers import RoutingHeaderType2
+    from mipshop.wire.ipv6 import encode_packet
+    from mipshop.wire.mh import BindingAcknowledgement
+    from tests.protocol.hmip_scenario import MAP_CREDENTIALS
+
+    scn = two_maps()
+    scn.net.drop_if(lambda p, r: r.sender == "map1" and isinstance(p.payload,
+                                                                   BindingAcknowledgement))
+    scn.move("d1a", at=1.0)
+    scn.run(3.0)
+    assert RCOA2 in scn.client.hosted  # MAP2's binding is up
+    bu_packet = [p for _r, p in scn.net.packets(BindingUpdate, sender="mn") if p.dst == MAP1][-1]
+    bu = bu_packet.payload
+    ba = protect_mn_ha(BindingAcknowledgement(status=0, sequence=bu.sequence, lifetime=600),
+                       MAP_CREDENTIALS, timestamp=bu.options[1].timestamp,
+                       care_of_address=lcoa("d1a"), home_address=RCOA2)
+    scn.net.inject(encode_packet(IPv6Packet(src=MAP1, dst=lcoa("d1a"), payload=ba,
+                                            extension_headers=(
+                                                RoutingHeaderType2(home_address=RCOA2),))),
+                   "mn", "wlan0", at=3.05)
+    scn.run(3.1)
+    ignored = [e.fields for e in scn.net.events_of("map.ba_ignored", "mn")]
+    assert ignored == [{"map": MAP1, "reason": "no_rcoa_routing_header"}]
+    assert not scn.net.events_of("map.rcoa_assigned", "mn")
+    assert MAP1 not in {e.fields["map"] for e in scn.net.events_of("map.registered", "mn")}
