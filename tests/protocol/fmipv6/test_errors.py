@@ -452,3 +452,37 @@ def test_back_after_the_bindings_moved_is_a_new_handover():
     (down,) = scn.net.events_of("fmip.tunnel_down", "par")
     assert down.fields["reason"] == "returned"
     assert sorted(scn.received()) == scn.sent
+
+
+def _naack_1(at: float, dst: IPv6Address) -> bytes:
+    """An RA of the router's link-local address carrying NAACK status 1."""
+    ra = RouterAdvertisement(options=(NeighborAdvertisementAcknowledgment(status=1),))
+    return encode_packet(IPv6Packet(src=IPv6Address("fe80::1"), dst=dst, hop_limit=255,
+                                    payload=ra))
+
+
+#: (case, NAR options, predictive handover first, when the NAACK comes)
+UNEXPECTED_NAACKS = [
+    ("no handover under way", {}, False, 3.0),
+    ("the PCoA is served (after NAACK 4)",
+     {"addresses_in_use": frozenset({NCOA}), "support_previous_care_of_address": True}, True,
+     8.5),
+]
+
+
+@pytest.mark.parametrize(("nar", "handover", "at"), [c[1:] for c in UNEXPECTED_NAACKS],
+                         ids=[c[0] for c in UNEXPECTED_NAACKS])
+def test_a_naack_outside_the_handover_it_answers_is_ignored(nar, handover, at):
+    # RFC 5568 §6.4.6: a NAACK answers the UNA of the node's arrival. One that comes when no
+    # UNA is unanswered (no handover, or after the NAR's answer already came) is dropped; taken
+    # for an answer it would make the node give up its working address ("configure another").
+    scn = build(nar=nar)
+    if handover:
+        _predictive(scn)
+    scn.run(at - 0.1)
+    before = scn.mn.care_of_address
+    scn.net.inject(_naack_1(at, before), "mn", "wlan0", at=at)
+    scn.run(at + 3)
+    assert scn.mn.counters["drop.fmip_naack_unexpected"] == 1
+    assert not scn.net.events_of("fmip.stopped", "mn")
+    assert scn.mn.care_of_address == before
