@@ -258,7 +258,7 @@ class ProtocolResult:
 # -- building the network ------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Mobile:
     index: int
     node: Node

@@ -24,7 +24,7 @@ class RetriesExhaustedError(RuntimeError):
     """Raised by :meth:`RetransmissionTimer.next_timeout` once every allowed try was used."""
 
 
-@dataclass
+@dataclass(slots=True)
 class RetransmissionTimer:
     """Exponential back-off schedule for one message (RFC 6275 §11.8).
 
@@ -182,6 +182,10 @@ class RateLimiter:
     half-open window ``(now - window, now]``; so any interval of length ``window`` holds at
     most ``rate`` sends. ``now`` must not decrease between calls for one key.
     """
+
+    # Slots: a mobile node holds several (its home registration, its MAP and correspondent
+    # bindings, its ICMP errors), and a city holds thousands of nodes.
+    __slots__ = ("_sent", "rate", "window")
 
     def __init__(self, rate: int = MAX_UPDATE_RATE, window: float = UPDATE_RATE_WINDOW) -> None:
         if rate < 1:

@@ -38,6 +38,8 @@ ICMP_ERROR_RATE = 10
 class IcmpErrorLimiter:
     """RFC 4443 §2.4 (f): a node MUST limit the rate of ICMPv6 error messages it originates."""
 
+    __slots__ = ("_limiter",)  # one per node (a city holds thousands)
+
     def __init__(self, rate: int = ICMP_ERROR_RATE, window: float = 1.0) -> None:
         self._limiter = RateLimiter(rate=rate, window=window)
 

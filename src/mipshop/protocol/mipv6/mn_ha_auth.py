@@ -231,6 +231,10 @@ class TimestampSource:
     fraction bits are random (§6: bits not available from the time source SHOULD be random).
     """
 
+    # Slots: a mobile node holds one per binding it signs (home agent, MAP), thousands of
+    # nodes a city.
+    __slots__ = ("_confirmed", "_floor", "_random_bits", "_rng", "wall_clock_offset")
+
     def __init__(
         self,
         wall_clock_offset: float = 0.0,
