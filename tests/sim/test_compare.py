@@ -386,6 +386,10 @@ def test_mobile_nodes_keep_their_state_in_slots(protocol: str) -> None:
     world.network.run(until=scenario.duration + run.DRAIN)
     assert run._measure(world).handovers > 0
     assert [vars(mobile.entity) for mobile in world.mobiles] == [{}] * len(world.mobiles)
+    # So for the clients with slots of their own (route optimization, the MAP client).
+    slotted = [client for mobile in world.mobiles for client in mobile.entity.clients
+               if "__slots__" in type(client).__dict__]
+    assert slotted and all(vars(client) == {} for client in slotted)
     # Sets most nodes never fill (route optimization is off here, the calls ride on a few
     # nodes) are the one shared empty frozenset, not an empty set (216 bytes) each.
     from mipshop.protocol.fmipv6 import client as fast_client

@@ -195,6 +195,11 @@ class Station:
     (a long run measures from the ``wifi.*`` events instead, and keeps nothing).
     """
 
+    #: One per mobile node, thousands in a city: slots, not an instance dictionary.
+    __slots__ = (
+        "ap", "buffered", "busy", "handoffs", "interface", "keep_history", "kernel",
+        "legacy_commands", "network", "node", "scenario", "timing", "triggers")
+
     def __init__(
         self,
         network: Network,

@@ -117,6 +117,11 @@ class Dhcpv6Client:
     results (by default the node itself).
     """
 
+    #: One per mobile node, thousands in a city: slots, not an instance dictionary.
+    __slots__ = (
+        "_exchange", "_lease_timer", "_offers", "_renew_timer", "_timer", "address", "duid",
+        "iaid", "node", "owner", "server", "solicit_delay", "state")
+
     def __init__(self, node: Entity, owner: Dhcpv6Owner, *, mac: bytes, iaid: int = 1,
                  solicit_delay: float = 0.0) -> None:
         self.node = node

@@ -95,6 +95,11 @@ class MapClient(MobilityClient):
     local binding, the previous MAP's included).
     """
 
+    #: One per mobile node, thousands in a city: slots, not an instance dictionary.
+    __slots__ = (
+        "_refused", "bindings", "config", "current", "heard", "hosted", "node", "options",
+        "secondary", "selected", "timestamps")
+
     def __init__(self, node: MobileNode, config: MapClientConfig) -> None:
         self.node = node
         self.config = config

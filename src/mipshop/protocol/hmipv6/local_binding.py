@@ -79,6 +79,12 @@ class LocalBinding:
     packets after the node left the domain (RFC 5380 §8): it is not refreshed.
     """
 
+    #: One per mobile node, thousands in a city: slots, not an instance dictionary.
+    __slots__ = (
+        "_lifetime", "_lifetime_timer", "_rate", "_sent_timestamp", "_timer", "config",
+        "confirmed", "credentials", "entry", "node", "option", "owner", "previous", "rcoa",
+        "timestamps")
+
     def __init__(
         self,
         owner: LocalBindingOwner,

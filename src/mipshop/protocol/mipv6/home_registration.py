@@ -58,6 +58,11 @@ class HomeRegistration:
     home agent holds a binding for the current care-of address (reverse tunnelling works).
     """
 
+    #: One per mobile node, thousands in a city: slots, not an instance dictionary.
+    __slots__ = (
+        "_rate", "_sent_timestamp", "_timer", "config", "entry", "home_address_unusable", "node",
+        "sent_care_of_address", "timestamps")
+
     def __init__(self, node: MobileNode) -> None:
         self.node = node
         config = node.config

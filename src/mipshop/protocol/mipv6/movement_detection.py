@@ -70,6 +70,11 @@ if TYPE_CHECKING:
 class MovementDetector:
     """The default router's reachability, seen from one mobile node (module docstring)."""
 
+    #: One per mobile node, thousands in a city: slots, not an instance dictionary.
+    __slots__ = (
+        "_lifetime_timer", "_missed_timer", "_probe_timer", "_probes", "_solicit_timer", "fresh",
+        "node", "pending", "probing", "router_mac")
+
     def __init__(self, node: MobileNode) -> None:
         self.node = node
         #: True between a link-layer attachment and the first RA it brings.

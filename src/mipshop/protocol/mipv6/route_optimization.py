@@ -92,6 +92,11 @@ class RouteOptimizationClient(MobilityClient):
     :attr:`entries` holds one Binding Update List entry per correspondent.
     """
 
+    #: One per mobile node, thousands in a city: slots, not an instance dictionary.
+    __slots__ = (
+        "_deregistering", "_kbm", "_rate", "_target", "_timers", "_unsupported", "config",
+        "entries", "node")
+
     def __init__(self, node: MobileNode, config: RouteOptimizationConfig) -> None:
         self.node = node
         self.config = config
