@@ -96,7 +96,12 @@ from ..protocol.fmipv6.map_anchor import FastHandoverMap
 from ..protocol.hmipv6.client import MapClient
 from ..protocol.hmipv6.config import MapClientConfig, MapConfig
 from ..protocol.hmipv6.map import MobilityAnchorPoint
-from ..protocol.mipv6.config import HomeAgentConfig, MobileNodeConfig, MobilityCredentials
+from ..protocol.mipv6.config import (
+    HomeAgentConfig,
+    MobileNodeConfig,
+    MobilityCredentials,
+    RouteOptimizationConfig,
+)
 from ..protocol.mipv6.home_agent import HomeAgent
 from ..protocol.mipv6.mn_ha_auth import SecurityAssociation
 from ..protocol.mipv6.mobile_node import MobileNode
@@ -423,6 +428,11 @@ def _map_name(maps: int, domain: int) -> str:
     return "map" if maps == 1 else f"map{domain}"
 
 
+#: Every mobile node's route optimization settings (off: no correspondents), one frozen object
+#: shared by all of them rather than a default made per node.
+_NO_ROUTE_OPTIMIZATION = RouteOptimizationConfig()
+
+
 def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
            wire_bytes: bool = False, keep_history: bool = False) -> _World:
     """The run's network, entities, movement and traffic. ``keep_history`` also keeps the
@@ -607,7 +617,8 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
             home_address=home_address(i), home_prefix=HOME_PREFIX, home_agent=HA_ADDRESS,
             link_layer_address=mac, credentials=_credentials(i), wall_clock_offset=WALL_CLOCK,
             optimistic_dad=scenario.address.optimistic_dad,
-            dad_delay=scenario.address.dad_delay_ms / 1000.0))
+            dad_delay=scenario.address.dad_delay_ms / 1000.0,
+            route_optimization=_NO_ROUTE_OPTIMIZATION))
         if fmip:
             entity.clients.append(FastHandoverClient(
                 entity, FastHandoverClientConfig(key=_handover_key(i))))
