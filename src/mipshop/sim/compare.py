@@ -725,26 +725,49 @@ def _movement(scenario: Scenario, protocol: str, index: int, aps: list[AccessPoi
             trajectory, {ap.name: ap.position for ap in aps}, step=_SAMPLE_STEP,
             hysteresis_db=m.hysteresis_db, lead=longest, exact=True)
         found = iter(listed)
-    return names.index(first), _kept(scenario, found, first, longest,
-                                     lambda: draw_lead(scenario, protocol, replayed))
+    return names.index(first), _Kept(scenario.duration, found, first, longest,
+                                     functools.partial(draw_lead, scenario, protocol, replayed))
 
 
-def _kept(scenario: Scenario, decisions: Iterator[HandoffDecision], first: str,
-          longest: float, lead: Callable[[], float]) -> Iterator[HandoffDecision]:
+class _Kept:
     """Keep handoffs that leave time for the previous one to finish (no overlapping handoffs)
     and that change the AP (a skipped one may be followed by a move back); warn a drawn
-    ``lead()`` before each (at most ``longest``), not before the previous one."""
-    last = -math.inf
-    current = first
-    for decision in decisions:
-        if decision.time >= scenario.duration:
-            return
-        if decision.time - last < 2 * longest + 0.05 or decision.target == current:
-            continue
-        current = decision.target
-        warning = max(decision.time - lead(), last + 0.02)
-        yield HandoffDecision(decision.time, decision.target, warning)
-        last = decision.time
+    ``lead()`` before each (at most ``longest``), not before the previous one.
+
+    An iterator with slots rather than a generator: one per mobile node for the whole run, and
+    a generator's frame (with the closure its ``lead`` was) cost half a kilobyte more.
+    """
+
+    __slots__ = ("current", "decisions", "duration", "last", "lead", "longest")
+
+    def __init__(self, duration: float, decisions: Iterator[HandoffDecision], first: str,
+                 longest: float, lead: Callable[[], float]) -> None:
+        self.duration = duration
+        self.decisions: Iterator[HandoffDecision] | None = decisions
+        self.current = first
+        self.longest = longest
+        self.lead = lead
+        self.last = -math.inf
+
+    def __iter__(self) -> _Kept:
+        return self
+
+    def __next__(self) -> HandoffDecision:
+        if self.decisions is None:
+            raise StopIteration
+        for decision in self.decisions:
+            if decision.time >= self.duration:
+                break
+            if (decision.time - self.last < 2 * self.longest + 0.05
+                    or decision.target == self.current):
+                continue
+            self.current = decision.target
+            warning = max(decision.time - self.lead(), self.last + 0.02)
+            self.last = decision.time
+            return HandoffDecision(decision.time, decision.target, warning)
+        # Done (as the generator's return was): let go of the walk and never resume it.
+        self.decisions = None
+        raise StopIteration
 
 
 class _Mover:
