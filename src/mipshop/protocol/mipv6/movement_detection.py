@@ -176,15 +176,20 @@ class MovementDetector:
         if ra.router_lifetime > 0:
             # RFC 4861 §6.3.4: the Router Lifetime restarts with every RA; at 0 the router
             # leaves the Default Router List (§6.3.5).
-            self._lifetime_timer = node.schedule(
-                float(ra.router_lifetime), lambda now: self._lost("router_lifetime"))
+            # Bound methods, not closures: these two timers are re-armed by every RA of every
+            # node (a closure with its cells is twice a bound method, thousands of nodes).
+            self._lifetime_timer = node.schedule_call(
+                float(ra.router_lifetime), self._lost, "router_lifetime")
         interval = next((o.interval for o in ra.options
                          if isinstance(o, AdvertisementInterval)), None)
         lost = node.config.lost_advertisements
         if interval and lost:
-            self._missed_timer = node.schedule(
-                interval * lost, lambda now: self._probe(node.default_router,
-                                                          "missed_advertisements"))
+            self._missed_timer = node.schedule_call(
+                interval * lost, self._missed, "missed_advertisements")
+
+    def _missed(self, reason: str) -> None:
+        """RFC 6275 §11.5.1: advertisements stopped coming; probe the router we have now."""
+        self._probe(self.node.default_router, reason)
 
     # -- Neighbor Unreachability Detection (RFC 4861 §7.3) -----------------------------------
 
