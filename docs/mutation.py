@@ -71,7 +71,7 @@ def load(root: Path) -> dict[tuple[str, str], Function]:
     """Every function of the protocol package with mutants, keyed by (module, name)."""
     base = root / "src" / "mipshop" / "protocol"
     if not base.is_dir():
-        raise SystemExit(f"error: no {base} (run mutmut first)")
+        raise FileNotFoundError(f"no {base} (run mutmut first)")
     functions: dict[tuple[str, str], Function] = {}
     for meta in sorted(base.rglob("*.py.meta")):
         source = meta.with_suffix("")
@@ -148,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", type=Path, metavar="DOC",
                         help="list the survivors DOC does not name; exit 1 if any")
     args = parser.parse_args(argv)
-    functions = load(args.mutants)
+    try:
+        functions = load(args.mutants)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.functions:
         chosen = []
         for entry in args.functions.split(","):
