@@ -210,16 +210,22 @@ def test_nar_answers_a_retransmitted_hi_alike():
     assert codes == [1, 1]
 
 
-def test_par_refuses_the_handover_on_an_unknown_hack_code():
-    # HAck codes of 128 and above refuse the handover (RFC 5568 §6.2.1.2), unknown ones too.
+def _par_answered(code: int):
+    """A PAR with KEY0's FBU (at 1.0 s) answered by the NAR's signed HAck of `code` (at 1.1 s):
+    the PAR and the actions the HAck gave."""
     par = router(PAR, PAR_PREFIX, NAR, NAR_PREFIX, handover_keys=(KEY0,))
     actions = _actions(par, _fbu_packet(KEY0, ncoa=on(NAR_PREFIX, 0)), 1.0)
     (hi,) = [a.packet.payload for a in actions if isinstance(a, Transmit)
              and isinstance(a.packet.payload, HandoverInitiate)]
     signer = RouterAuthenticator((RouterKey(peer=PAR, security_association=PAIR),))
-    hack = signer.sign(HandoverAcknowledge(sequence=hi.sequence, code=200), source=NAR,
+    hack = signer.sign(HandoverAcknowledge(sequence=hi.sequence, code=code), source=NAR,
                        destination=PAR, now=1.1)
-    actions = _actions(par, IPv6Packet(src=NAR, dst=PAR, payload=hack), 1.1)
+    return par, _actions(par, IPv6Packet(src=NAR, dst=PAR, payload=hack), 1.1)
+
+
+def test_par_refuses_the_handover_on_an_unknown_hack_code():
+    # HAck codes of 128 and above refuse the handover (RFC 5568 §6.2.1.2), unknown ones too.
+    par, actions = _par_answered(200)
     fbacks = [a.packet.payload for a in actions if isinstance(a, Transmit)
               and isinstance(a.packet.payload, FastBindingAcknowledgement)]
     assert fbacks and {f.status for f in fbacks} == {128}
@@ -380,14 +386,7 @@ def test_par_stops_forwarding_when_the_fast_binding_expires():
     # RFC 5568 §6.2.2/§6.2.3: the PAR forwards the PCoA's packets for the lifetime of the
     # FBU (capped at max_tunnel_lifetime), granted in the FBack; then the tunnel ends. A
     # tunnel that outlived it would keep taking the address's traffic off its link.
-    par = router(PAR, PAR_PREFIX, NAR, NAR_PREFIX, handover_keys=(KEY0,))
-    actions = _actions(par, _fbu_packet(KEY0, ncoa=on(NAR_PREFIX, 0)), 1.0)
-    (hi,) = [a.packet.payload for a in actions if isinstance(a, Transmit)
-             and isinstance(a.packet.payload, HandoverInitiate)]
-    signer = RouterAuthenticator((RouterKey(peer=PAR, security_association=PAIR),))
-    hack = signer.sign(HandoverAcknowledge(sequence=hi.sequence, code=0), source=NAR,
-                       destination=PAR, now=1.1)
-    actions = _actions(par, IPv6Packet(src=NAR, dst=PAR, payload=hack), 1.1)
+    par, actions = _par_answered(0)
     # (The FBack goes to the PCoA and to the NCoA, §6.2.3: the same lifetime in each.)
     (granted,) = {a.packet.payload.lifetime for a in actions if isinstance(a, Transmit)
                   and isinstance(a.packet.payload, FastBindingAcknowledgement)}
