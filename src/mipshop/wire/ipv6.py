@@ -36,6 +36,7 @@ from .ext_headers import (
 )
 from .icmpv6 import ICMPV6_CHECKSUM_OFFSET, ICMPv6Message, decode_icmpv6, encode_icmpv6
 from .mh import MH_CHECKSUM_OFFSET, MobilityMessage, decode_mh, encode_mh
+from .mh_options import _fast_new
 
 PROTO_IPV6 = 41  # IPv6-in-IPv6 (RFC 2473)
 PROTO_NONE = 59  # No Next Header (RFC 8200 §4.7)
@@ -137,6 +138,22 @@ class IPv6Packet:
 
 
 _INTERPRETED = frozenset({PROTO_MH, PROTO_ICMPV6, PROTO_UDP, PROTO_IPV6, PROTO_NONE})
+_new_ipv6_packet = _fast_new(IPv6Packet)
+
+
+def new_packet(src: IPv6Address, dst: IPv6Address, payload: object,
+               extension_headers: tuple[ExtensionHeader, ...] = (), hop_limit: int = 64
+               ) -> IPv6Packet:
+    """``IPv6Packet(src=..., dst=..., payload=..., extension_headers=..., hop_limit=...)``
+    (traffic class and flow label 0), with the constructor's checks made inline and no
+    ``__init__`` (:func:`~.mh_options._fast_new`): an agent sends a few packets per message
+    it receives. Equal to the constructed packet."""
+    if src.__class__ is not IPv6Address or dst.__class__ is not IPv6Address:
+        IPv6Packet(src=src, dst=dst, payload=None)  # raises unless both are (subclasses)
+    if not 0 <= hop_limit <= 255:
+        raise ValueError("hop_limit is 0..255")
+    return _new_ipv6_packet(  # type: ignore[no-any-return]
+        src, dst, payload, extension_headers, hop_limit, 0, 0)
 
 
 def _payload_protocol(payload: object) -> int:

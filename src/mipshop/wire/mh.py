@@ -97,9 +97,11 @@ __all__ = [
     "MHType",
     "MobilityMessage",
     "UnknownMobilityMessage",
+    "append_options",
     "decode_mh",
     "encode_mh",
     "mh_authenticator_input",
+    "new_binding_acknowledgement",
     "sign_last_option",
     "with_options",
 ]
@@ -1138,6 +1140,32 @@ def with_options(message: _MsgT, options: tuple[MobilityOption, ...]) -> _MsgT:
     ``message`` was. For signers, which append options to a message many times a second."""
     _check_options(options)
     return _replace_options(message, options)
+
+
+def append_options(message: _MsgT, extra: tuple[MobilityOption, ...]) -> _MsgT:
+    """``message`` with ``extra`` after its own options, like :func:`with_options` but only
+    ``extra`` is checked: the message's own options were checked when it was built."""
+    _check_options(extra)
+    return _replace_options(message, (*message.options, *extra))  # type: ignore[attr-defined]
+
+
+def new_binding_acknowledgement(status: int, sequence: int, lifetime: int,
+                                options: tuple[MobilityOption, ...] = ()
+                                ) -> BindingAcknowledgement:
+    """``BindingAcknowledgement(status=..., sequence=..., lifetime=..., options=...)`` (no
+    flag set), with the constructor's checks made inline and no ``__init__``
+    (:func:`_fast_new`): an agent sends one per Binding Update. Equal to the constructed one.
+    """
+    if not 0 <= status <= 0xFF:
+        _check_u8(status, "status")
+    if not 0 <= sequence <= 0xFFFF:
+        _check_u16(sequence, "sequence")
+    if not 0 <= lifetime <= _MAX_LIFETIME or lifetime & 3:
+        _check_lifetime(lifetime)
+    if options or options.__class__ is not tuple:
+        _check_options(options)
+    return _new_ba(status, False, False, False, False, False,  # type: ignore[no-any-return]
+                   sequence, lifetime, options)
 
 
 def _replace_options(message: _MsgT, options: tuple[MobilityOption, ...]) -> _MsgT:

@@ -68,6 +68,7 @@ __all__ = [
     "decode_mobility_options",
     "encode_mobility_options",
     "is_mobility_option",
+    "mn_ha_options",
     "with_authenticator",
 ]
 
@@ -595,6 +596,29 @@ def with_authenticator(option: _AuthOption, authenticator: bytes) -> _AuthOption
     if cls is FastBindingAuthorizationData:
         return _new_badf(option.spi, authenticator)  # type: ignore[union-attr,no-any-return]
     return _new_bad(authenticator)  # type: ignore[no-any-return]
+
+
+def mn_ha_options(identifier: bytes, timestamp: int, spi: int, authenticator_length: int
+                  ) -> tuple[MobileNodeIdentifier, ReplayProtection,
+                             MobilityMessageAuthentication]:
+    """The options RFC 4285 §4 appends to an MN-HA protected message, in order: Mobile Node
+    Identifier (NAI subtype, RFC 4283 §3), Replay Protection with ``timestamp`` (§6) and, last
+    (§5.1), an MN-HA Mobility Message Authentication option whose authenticator is
+    ``authenticator_length`` zero octets: the placeholder a signer replaces
+    (:func:`with_authenticator`).
+
+    Every value is checked as the constructors check it, and the three options are then
+    built without ``__init__`` (:func:`_fast_new`): an agent signs one such message per
+    registration. Equal to constructing them.
+    """
+    _check_bytes(identifier, 0, 254, "identifier")
+    _check_uint(timestamp, 64, "timestamp")
+    _check_uint(spi, 32, "spi")
+    if not 0 <= authenticator_length <= 250:
+        raise ValueError(f"authenticator must be 0..250 bytes, got {authenticator_length}")
+    return (_new_mnid(1, identifier), _new_rp(timestamp),
+            _new_mma(MobilityMessageAuthenticationSubtype.MN_HA, spi,
+                     bytes(authenticator_length)))
 
 
 def is_mobility_option(value: object) -> bool:

@@ -13,6 +13,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
 from ...wire.ipv6 import IPv6Packet
+from ...wire.mh_options import _fast_new
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -186,3 +187,16 @@ Persistence = PersistBinding | ForgetBinding | PersistReplay
 
 Action = (Transmit | Deliver | Claim | Intercept | HostAddress | ConfigureAddress | ConfigureRoute
           | Event | Persistence)
+
+
+# Builders for the actions an entity queues on every message (one registration queues about
+# ten): the same objects as the constructors make, without the keyword ``__init__`` and its
+# ``object.__setattr__`` per field (mipshop.wire.mh_options._fast_new). Their fields are
+# unchecked by the constructors too, so nothing is skipped.
+new_event = _fast_new(Event)
+"""``new_event(time, node, kind, fields)``: ``Event(time=..., node=..., kind=..., fields=...)``."""
+new_transmit = _fast_new(Transmit)
+"""``new_transmit(packet, interface, link_destination)``: a :class:`Transmit`."""
+new_binding_record = _fast_new(BindingRecord)
+"""``new_binding_record(home_address, care_of_address, sequence, lifetime, registered_at,
+home_registration, map_registration, link_local_compat, owner, spi, deregistered)``."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from ...wire.errors import MalformedPacket
 from ...wire.ipv6 import IPv6Packet, decode_packet, mobility_header_bytes
-from .actions import Action, Event
+from .actions import Action, new_event
 
 #: Heap size below which cancelled timers are left to surface on their own.
 _MIN_COMPACTION = 8
@@ -253,4 +253,4 @@ class Entity:
 
     def emit(self, kind: str, **fields: Any) -> None:
         """Queue a structured :class:`Event`."""
-        self._actions.append(Event(time=self.now, node=self.name, kind=kind, fields=fields))
+        self._actions.append(new_event(self.now, self.name, kind, fields))

@@ -159,7 +159,8 @@ class ReplyLimiter:
                 sources[source] = (start, sent)
             return False
         sources[source] = (start, sent + 1)
-        self._trim()
+        if len(sources) > self.max_sources:
+            self._trim()
         self._total_sent += 1
         return True
 

@@ -64,16 +64,16 @@ from ...wire.ext_headers import ExtensionHeader, RoutingHeaderType2
 from ...wire.icmpv6 import (
     ICMPv6Message,
 )
-from ...wire.ipv6 import IPv6Packet
+from ...wire.ipv6 import IPv6Packet, new_packet
 from ...wire.ipv6 import encapsulate as _encapsulate
 from ...wire.mh import (
-    BindingAcknowledgement,
     BindingAckStatus,
     BindingError,
     BindingErrorStatus,
     BindingUpdate,
     MobilityMessage,
     UnknownMobilityMessage,
+    new_binding_acknowledgement,
 )
 from ...wire.mh_options import BindingRefreshAdvice, MobilityOption
 from ..base.actions import (
@@ -83,6 +83,8 @@ from ..base.actions import (
     PersistBinding,
     PersistReplay,
     Transmit,
+    new_binding_record,
+    new_transmit,
 )
 from ..base.constants import MAX_DELETE_BCE_TIMEOUT
 from ..base.entity import Entity, Timer
@@ -320,14 +322,14 @@ class BindingAgent(Entity):
         self, entry: BindingCacheEntry, credentials: MobilityCredentials | None
     ) -> BindingRecord:
         """The stored form of ``entry``: times in Unix seconds, as a restart needs them."""
-        return BindingRecord(
-            home_address=entry.home_address, care_of_address=entry.care_of_address,
-            sequence=entry.sequence, lifetime=entry.lifetime,
-            registered_at=entry.registered_at + self.agent_config.wall_clock_offset,
-            home_registration=entry.home_registration,
-            map_registration=entry.map_registration,
-            link_local_compat=entry.link_local_compat, **self._owner(credentials),
-        )
+        owner, spi = (None, None) if credentials is None else (
+            credentials.identifier, credentials.security_association.spi)
+        # BindingRecord(...) of the entry's fields (new_binding_record: no keyword __init__).
+        return new_binding_record(
+            entry.home_address, entry.care_of_address, entry.sequence, entry.lifetime,
+            entry.registered_at + self.agent_config.wall_clock_offset,
+            entry.home_registration, entry.map_registration, entry.link_local_compat,
+            owner, spi, False)
 
     def restore(
         self,
@@ -543,6 +545,8 @@ class BindingAgent(Entity):
         """§10.3.1: DAD fails "for the given home address or an associated link local
         address" (DAD is modelled by ``addresses_in_use``)."""
         in_use = self.agent_config.addresses_in_use
+        if not in_use:
+            return False
         return any(address in in_use for address in self._defended(
             reg.home_address, reg.update.link_local_compat))
 
@@ -777,12 +781,10 @@ class BindingAgent(Entity):
         options: tuple[MobilityOption, ...] = (),
     ) -> None:
         """Send the BA for ``reg`` (§10.3.1: always, whatever the A flag says)."""
-        ba = BindingAcknowledgement(
-            status=int(status),
-            sequence=reg.update.sequence if sequence is None else sequence,
-            lifetime=lifetime,
-            options=options,
-        )
+        # Built with the constructor's checks inline (one per BU: new_binding_acknowledgement).
+        ba = new_binding_acknowledgement(
+            int(status), reg.update.sequence if sequence is None else sequence, lifetime,
+            options)
         if reg.credentials is not None and reg.timestamp is not None:
             # RFC 4285 §5.1.1: the BA carries the option when the BU did.
             ba = protect_mn_ha(
@@ -840,9 +842,8 @@ class BindingAgent(Entity):
         payload: MobilityMessage | ICMPv6Message,
         headers: tuple[ExtensionHeader, ...] = (),
     ) -> None:
-        packet = IPv6Packet(src=self.address, dst=destination, payload=payload,
-                            extension_headers=headers)
-        self.act(Transmit(packet=packet, interface=self.interface))
+        self.act(new_transmit(new_packet(self.address, destination, payload, headers),
+                              self.interface, None))
 
 
 def _is_neighbor_discovery(payload: object) -> bool:

@@ -98,10 +98,10 @@ from ...wire.icmpv6 import (
     RouterAdvertisement,
     RouterSolicitation,
 )
-from ...wire.ipv6 import IPv6Packet, encode_packet
+from ...wire.ipv6 import IPv6Packet, encode_packet, new_packet
 from ...wire.mh import BindingAckStatus, BindingError, BindingErrorStatus, BindingUpdate
 from ...wire.nd_options import HomeAgentInformation, PrefixInformation, TargetLinkLayerAddress
-from ..base.actions import BindingRecord, Claim, ConfigureAddress, Transmit
+from ..base.actions import BindingRecord, Claim, ConfigureAddress, Transmit, new_transmit
 from ..base.addressing import (
     ALL_NODES,
     ND_HOP_LIMIT,
@@ -154,6 +154,9 @@ class HomeAgent(BindingAgent):
             prefix_length=router.prefix.prefixlen, router_address=True,
             valid_lifetime=router.valid_lifetime, preferred_lifetime=router.preferred_lifetime,
             prefix=router.address),)
+        #: :meth:`_prefix_table` for the value of :attr:`prefixes` it was computed from.
+        self._prefix_cache: tuple[tuple[PrefixInformation, ...], tuple[
+            tuple[tuple[PrefixInformation, int, int], ...], int]] | None = None
         self.link_local = config.router.link_local
         self.link_layer_address = config.router.link_layer_address
         #: The options of every Neighbor Advertisement the agent sends (built once).
@@ -217,7 +220,7 @@ class HomeAgent(BindingAgent):
         """§10.6.2: MinMobPfxAdvInterval + rand() % |MaxScheduleDelay - Min|, where
         MaxScheduleDelay = min(MaxMobPfxAdvInterval, Preferred Lifetime)."""
         low = self.config.min_mobile_prefix_interval
-        preferred = min((p.preferred_lifetime for p in self.prefixes), default=0)
+        preferred = self._prefix_table()[1]
         spread = abs(min(self.config.max_mobile_prefix_interval, preferred) - low)
         return low + (self.rng.uniform(0.0, spread) if spread > 0 else 0.0)
 
@@ -342,9 +345,9 @@ class HomeAgent(BindingAgent):
 
     def _nd(self, destination: IPv6Address, message: NeighborAdvertisement | NeighborSolicitation,
             source: IPv6Address | None = None) -> None:
-        self.act(Transmit(packet=IPv6Packet(
-            src=self.link_local if source is None else source, dst=destination,
-            hop_limit=ND_HOP_LIMIT, payload=message), interface=self.interface))
+        self.act(new_transmit(new_packet(
+            self.link_local if source is None else source, destination, message, (),
+            ND_HOP_LIMIT), self.interface, None))
 
     def _probe(self, reg: Registration) -> None:
         """§10.3.1 / RFC 4862 §5.4.2: one Neighbor Solicitation per address, from the
@@ -588,10 +591,26 @@ class HomeAgent(BindingAgent):
 
     def _home_prefix(self, address: IPv6Address) -> PrefixInformation | None:
         """The advertised home prefix holding ``address`` with a non-zero valid lifetime."""
-        for option in self.prefixes:
-            if option.valid_lifetime > 0 and address in _network(option):
+        value = int(address)
+        for option, network, mask in self._prefix_table()[0]:
+            if value & mask == network:
                 return option
         return None
+
+    def _prefix_table(self) -> tuple[tuple[tuple[PrefixInformation, int, int], ...], int]:
+        """What every registration reads of :attr:`prefixes`, computed once per value of it:
+        (option, network as an integer, mask) of each prefix with a non-zero valid lifetime,
+        in order, and the shortest preferred lifetime (0 without prefixes)."""
+        prefixes = self.prefixes
+        cached = self._prefix_cache
+        if cached is not None and cached[0] is prefixes:
+            return cached[1]
+        table = tuple((option, int(net.network_address), int(net.netmask))
+                      for option in prefixes if option.valid_lifetime > 0
+                      for net in (_network(option),))
+        result = (table, min((p.preferred_lifetime for p in prefixes), default=0))
+        self._prefix_cache = (prefixes, result)
+        return result
 
 
 @functools.lru_cache(maxsize=64)

@@ -23,6 +23,7 @@ from typing import TypeVar
 from ...wire.ipv6 import IPv6Packet
 from ...wire.mh import (
     MobilityMessage,
+    append_options,
     decode_mh,
     encode_mh,
     mh_authenticator_input,
@@ -36,6 +37,7 @@ from ...wire.mh_options import (
     MobilityMessageAuthentication,
     MobilityMessageAuthenticationSubtype,
     ReplayProtection,
+    mn_ha_options,
     with_authenticator,
 )
 from ..base.constants import (
@@ -88,15 +90,12 @@ def protect_mn_ha(
     mobility message authentication option, which MUST be last (§5.1).
     """
     sa = credentials.security_association
-    placeholder = MobilityMessageAuthentication(
-        subtype=MobilityMessageAuthenticationSubtype.MN_HA, spi=sa.spi,
-        authenticator=bytes(MN_HA_AUTHENTICATOR_LENGTH))
-    draft = with_options(message, (
-        *message.options,  # type: ignore[attr-defined]
-        MobileNodeIdentifier(identifier=credentials.identifier),
-        ReplayProtection(timestamp=timestamp),
-        placeholder,
-    ))
+    # The three options, checked as their constructors check them (mn_ha_options), appended
+    # to the message's own, which were checked when it was built.
+    appended = mn_ha_options(credentials.identifier, timestamp, sa.spi,
+                             MN_HA_AUTHENTICATOR_LENGTH)
+    placeholder = appended[2]
+    draft = append_options(message, appended)
     encoded = encode_mh(draft)
     data = mh_authenticator_input(encoded, MN_HA_AUTHENTICATOR_LENGTH)
     # Only the authenticator changes: the message is neither validated nor encoded again.
