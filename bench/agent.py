@@ -29,7 +29,10 @@ divided by N. Rates are the best of ``--repeats`` passes (a fresh agent each), w
 
 Target: the home agent's rate at least half its codec floor at every N.
 
-Usage: ``python bench/agent.py [--json] [--repeats R] [--sizes 1000,10000,100000]``.
+``--gc-tuned`` first applies the garbage collector setting of ``mipshop daemon``
+(:func:`mipshop.net.collector.tune_collector`: fewer young collections), to both sides.
+
+Usage: ``python bench/agent.py [--json] [--gc-tuned] [--repeats R] [--sizes 1000,10000,100000]``.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
+from mipshop.net.collector import tune_collector
 from mipshop.protocol.access_router import AccessRouter
 from mipshop.protocol.base.actions import Transmit
 from mipshop.protocol.base.config import RouterConfig
@@ -329,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--repeats", type=int, default=3, help="timed passes (best kept)")
+    parser.add_argument("--gc-tuned", action="store_true",
+                        help="the garbage collector setting of mipshop daemon")
     parser.add_argument("--sizes", default="1000,10000,100000",
                         help="comma-separated numbers of mobile nodes")
     args = parser.parse_args(argv)
@@ -340,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats < 1 or not sizes or min(sizes) < 1:
         print("bench/agent.py: --repeats and every size must be >= 1", file=sys.stderr)
         return 2
+    if args.gc_tuned:
+        tune_collector()
     result = measure(sizes, args.repeats)
     if args.json:
         print(json.dumps(result))

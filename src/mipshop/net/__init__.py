@@ -16,6 +16,7 @@ Modules:
   sysctls;
 * :mod:`.config`: the daemons' TOML configuration, turned into entity configurations;
 * :mod:`.runtime`: :class:`Runtime`, which drives one entity with ``time.monotonic()``;
+* :mod:`.collector`: the garbage collector's setting of a daemon;
 * :mod:`.daemon`: ``python -m mipshop.net.daemon ROLE --config FILE.toml``;
 * :mod:`.capture`: an ``AF_PACKET`` capture written as pcap;
 * :mod:`.traffic`: real applications (UDP echo and CBR probe, TCP serve/fetch with SHA-256);

@@ -38,6 +38,7 @@ from typing import Any
 
 from ..protocol.base.link_events import LinkDown, LinkEvent, LinkGoingDown, LinkUp, ScanCompleted
 from ..protocol.mipv6.mobile_node import MobileNode
+from .collector import tune_collector
 from .config import (
     ROLES,
     InterfaceFacts,
@@ -160,6 +161,7 @@ def serve(role: str, config_path: str) -> int:
         complete_from_interface(config, interface_facts(config.settings.interfaces))
         runtime = Runtime(config.build(), config.settings, store=store)
         runtime.open()
+        tune_collector()  # a long-running process: fewer collections (collector.py)
         asyncio.run(Daemon(runtime).run())
     except NetError as exc:
         print(str(exc), file=sys.stderr)
