@@ -31,6 +31,7 @@ from mipshop.wire.mh_options import (
     MobilityMessageAuthentication,
     MobilityMessageAuthenticationSubtype,
     ReplayProtection,
+    authentication_options,
     mn_ha_options,
 )
 
@@ -130,3 +131,24 @@ def test_new_packet_refuses_what_the_constructor_refuses(src: Any, dst: Any,
         IPv6Packet(src=src, dst=dst, payload=None, hop_limit=hop_limit)
     with pytest.raises(ValueError):
         new_packet(src, dst, None, (), hop_limit)
+
+
+@given(timestamp=st.integers(0, (1 << 64) - 1), subtype=st.integers(0, 255),
+       spi=st.integers(0, (1 << 32) - 1), length=st.integers(0, 250))
+def test_authentication_options_are_the_constructed_options(
+        timestamp: int, subtype: int, spi: int, length: int) -> None:
+    built = authentication_options(timestamp, subtype, spi, length)
+    expected = (ReplayProtection(timestamp=timestamp),
+                MobilityMessageAuthentication(subtype=subtype, spi=spi,
+                                              authenticator=bytes(length)))
+    for one, other in zip(built, expected, strict=True):
+        _same(one, other)
+
+
+@pytest.mark.parametrize(("timestamp", "subtype", "spi", "length"), [
+    (-1, 128, 300, 12), (1 << 64, 128, 300, 12), (1, 256, 300, 12), (1, -1, 300, 12),
+    (1, 128, 1 << 32, 12), (1, 128, 300, 251)])
+def test_authentication_options_refuse_what_the_constructors_refuse(
+        timestamp: int, subtype: int, spi: int, length: int) -> None:
+    with pytest.raises(ValueError):
+        authentication_options(timestamp, subtype, spi, length)

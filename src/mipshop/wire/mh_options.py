@@ -65,6 +65,7 @@ __all__ = [
     "NonceIndices",
     "ReplayProtection",
     "UnknownMobilityOption",
+    "authentication_options",
     "decode_mobility_options",
     "encode_mobility_options",
     "is_mobility_option",
@@ -612,13 +613,22 @@ def mn_ha_options(identifier: bytes, timestamp: int, spi: int, authenticator_len
     registration. Equal to constructing them.
     """
     _check_bytes(identifier, 0, 254, "identifier")
+    return (_new_mnid(1, identifier), *authentication_options(
+        timestamp, MobilityMessageAuthenticationSubtype.MN_HA, spi, authenticator_length))
+
+
+def authentication_options(timestamp: int, subtype: int, spi: int, authenticator_length: int
+                           ) -> tuple[ReplayProtection, MobilityMessageAuthentication]:
+    """``(ReplayProtection(timestamp=...), MobilityMessageAuthentication(subtype=..., spi=...,
+    authenticator=bytes(authenticator_length)))``: the timestamp and, last, the placeholder
+    authentication option of an RFC 4285 protected message (§5, §6), checked as the
+    constructors check them and built without ``__init__`` (see :func:`mn_ha_options`)."""
     _check_uint(timestamp, 64, "timestamp")
+    _check_uint(subtype, 8, "subtype")
     _check_uint(spi, 32, "spi")
     if not 0 <= authenticator_length <= 250:
         raise ValueError(f"authenticator must be 0..250 bytes, got {authenticator_length}")
-    return (_new_mnid(1, identifier), _new_rp(timestamp),
-            _new_mma(MobilityMessageAuthenticationSubtype.MN_HA, spi,
-                     bytes(authenticator_length)))
+    return (_new_rp(timestamp), _new_mma(subtype, spi, bytes(authenticator_length)))
 
 
 def is_mobility_option(value: object) -> bool:

@@ -31,6 +31,7 @@ from ...wire.mh import (
     FastBindingUpdate,
     HandoverAcknowledge,
     HandoverInitiate,
+    append_options,
     encode_mh,
     mh_authenticator_input,
     sign_last_option,
@@ -40,6 +41,7 @@ from ...wire.mh_options import (
     FastBindingAuthorizationData,
     MobilityMessageAuthentication,
     ReplayProtection,
+    authentication_options,
     with_authenticator,
 )
 from ..base.constants import AUTHENTICATOR_LENGTH, MN_HA_AUTHENTICATOR_LENGTH
@@ -139,12 +141,12 @@ class RouterAuthenticator:
         every neighbour and anchor).
         """
         sa = self.keys[destination].security_association
-        placeholder = MobilityMessageAuthentication(
-            subtype=ROUTER_PAIR_SUBTYPE, spi=sa.spi,
-            authenticator=bytes(MN_HA_AUTHENTICATOR_LENGTH))
-        draft = with_options(message, (
-            *message.options, ReplayProtection(timestamp=self.timestamps.next(now)),
-            placeholder))
+        # Checked as the constructors check them (authentication_options); the message's own
+        # options were checked when it was built.
+        appended = authentication_options(self.timestamps.next(now), ROUTER_PAIR_SUBTYPE,
+                                          sa.spi, MN_HA_AUTHENTICATOR_LENGTH)
+        placeholder = appended[1]
+        draft = append_options(message, appended)
         encoded = encode_mh(draft)
         data = mh_authenticator_input(encoded, MN_HA_AUTHENTICATOR_LENGTH)
         authenticator = sa.authenticator(source, destination, data)
