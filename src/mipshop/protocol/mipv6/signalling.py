@@ -126,12 +126,17 @@ def read_mn_ha(message: MobilityMessage) -> MnHaProtection:
         and auth.subtype == MobilityMessageAuthenticationSubtype.MN_HA
     ):
         auth = None
-    mn_id = find_option(message, MobileNodeIdentifier)
-    replay = find_option(message, ReplayProtection)
+    # The first MN-ID and the first timestamp option, in one pass over the options.
+    mn_id = replay = None
+    for option in options:
+        if mn_id is None and isinstance(option, MobileNodeIdentifier):
+            mn_id = option
+        elif replay is None and isinstance(option, ReplayProtection):
+            replay = option
     return MnHaProtection(
-        authentication=auth,
-        identifier=mn_id.identifier if mn_id is not None else None,
-        timestamp=replay.timestamp if replay is not None else None,
+        auth,
+        mn_id.identifier if mn_id is not None else None,
+        replay.timestamp if replay is not None else None,
     )
 
 
