@@ -5,11 +5,14 @@ from __future__ import annotations
 from ipaddress import IPv6Address, IPv6Network
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mipshop.protocol.base.addressing import (
     address_from_prefix,
     home_agents_anycast,
     interface_identifier_from_mac,
+    is_link_local,
     link_local_address,
     solicited_node_address,
 )
@@ -38,3 +41,10 @@ def test_home_agents_subnet_anycast_rfc2526():
         "2001:db8:1:0:fdff:ffff:ffff:fffe")
     with pytest.raises(ValueError):
         home_agents_anycast(IPv6Network("2001:db8::/48"))
+
+
+@given(st.one_of(st.integers(0, (1 << 128) - 1),
+                 st.integers(0xFE7F << 112, (0xFEC1 << 112) - 1)))  # around fe80::/10
+def test_is_link_local_is_the_ipaddress_property(value: int) -> None:
+    address = IPv6Address(value)
+    assert is_link_local(address) == address.is_link_local

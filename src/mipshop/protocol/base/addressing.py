@@ -81,8 +81,10 @@ def prefix_of(address: IPv6Address, prefix_length: int = 64) -> IPv6Network:
 
 
 def is_link_local(address: IPv6Address) -> bool:
-    """True for a unicast link-local address (fe80::/10)."""
-    return address.is_link_local
+    """True for a unicast link-local address (fe80::/10): ``address.is_link_local`` on the
+    integer (the property builds a network and tests membership, for every packet a home
+    agent receives)."""
+    return int(address) >> 118 == 0x3FA
 
 
 def is_multicast(address: IPv6Address) -> bool:

@@ -714,9 +714,13 @@ class BindingAgent(Entity):
             inactive[1].cancel()  # §10.3.2: a new registration replaces the inactive entry
         # §10.4.1 (RFC 5380 §6.2 for a MAP): intercept the address with proxy ND, and with the
         # L bit the derived link-local address too (a refresh may change L).
-        before = () if existing is None else self._defended(hoa, existing.link_local_compat)
         after = self._defended(hoa, entry.link_local_compat)
-        started = tuple(address for address in after if address not in before)
+        if existing is None:
+            before: tuple[IPv6Address, ...] = ()
+            started = after
+        else:
+            before = self._defended(hoa, existing.link_local_compat)
+            started = tuple(address for address in after if address not in before)
         for address in started:
             self.act(Claim(address=address, proxy_interface=self.interface))
         for address in before:

@@ -108,6 +108,7 @@ from ..base.addressing import (
     UNSPECIFIED,
     home_agents_anycast,
     interface_identifier,
+    is_link_local,
     link_local_address,
     solicited_node_address,
 )
@@ -285,7 +286,7 @@ class HomeAgent(BindingAgent):
             self._neighbor_solicitation(packet, payload)
         elif isinstance(payload, NeighborAdvertisement):
             self._neighbor_advertisement(packet, payload)
-        elif packet.dst.is_link_local and packet.dst != self.link_local:
+        elif is_link_local(packet.dst) and packet.dst != self.link_local:
             self._for_link_local(packet)
         else:
             super().on_packet(packet, interface)
