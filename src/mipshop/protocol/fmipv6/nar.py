@@ -82,7 +82,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import TYPE_CHECKING
 
 from ...wire.icmpv6 import NeighborAdvertisement
-from ...wire.ipv6 import IPv6Packet, encapsulate
+from ...wire.ipv6 import IPv6Packet, encapsulate, new_packet
 from ...wire.mh import HandoverAckCode, HandoverAcknowledge, HandoverInitiate
 from ...wire.mh_options import (
     IPv6AddressPrefixCode,
@@ -96,7 +96,7 @@ from ...wire.nd_options import (
     NeighborAdvertisementAcknowledgment,
     TargetLinkLayerAddress,
 )
-from ..base.actions import Claim, ConfigureRoute, Transmit
+from ..base.actions import Claim, ConfigureRoute, Transmit, new_transmit
 from ..base.entity import Timer
 from ..base.tables import BoundedTable
 from .buffer import BufferBudget, HandoverBuffer
@@ -457,8 +457,8 @@ class NewRouterRole:
         # (signed on every send, so a repeated answer carries a fresh timestamp).
         signed = self.fmip.router_auth.sign(hack, source=hi_packet.dst,
                                             destination=hi_packet.src, now=self.router.now)
-        self.router.act(Transmit(packet=IPv6Packet(src=hi_packet.dst, dst=hi_packet.src,
-                                                   payload=signed)))
+        self.router.act(new_transmit(new_packet(hi_packet.dst, hi_packet.src, signed), None,
+                                     None))
         self.router.emit("fmip.hack_sent", code=hack.code, sequence=hack.sequence,
                          par=hi_packet.src,
                          ncoa=_address_option(hack.options,

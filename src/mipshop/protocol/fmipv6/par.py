@@ -88,7 +88,7 @@ from enum import Enum
 from ipaddress import IPv6Address
 from typing import Protocol
 
-from ...wire.ipv6 import IPv6Packet, encapsulate
+from ...wire.ipv6 import IPv6Packet, encapsulate, new_packet
 from ...wire.mh import (
     FastBindingAcknowledgement,
     FastBindingAckStatus,
@@ -105,7 +105,7 @@ from ...wire.mh_options import (
     MHLinkLayerAddressCode,
     MobilityOption,
 )
-from ..base.actions import Transmit
+from ..base.actions import Transmit, new_transmit
 from ..base.backoff import RetransmissionTimer, fmip_backoff
 from ..base.entity import Entity, Timer
 from ..base.sequence import seq_newer
@@ -458,8 +458,8 @@ class PreviousRouterRole:
         # §10: authenticated for the router pair, signed anew (a fresh timestamp) each time.
         signed = self.fmip.router_auth.sign(hi, source=self.fmip.address, destination=nar.address,
                                             now=self.router.now)
-        self.router.act(Transmit(packet=IPv6Packet(src=self.fmip.address, dst=nar.address,
-                                                   payload=signed)))
+        self.router.act(new_transmit(new_packet(self.fmip.address, nar.address, signed), None,
+                                     None))
         timeout = backoff.next_timeout()
         record.hi_timer = self.router.schedule(timeout, lambda now: self._hi_timeout(record))
         self.router.emit("fmip.hi_sent", nar=nar.address, code=code, sequence=hi.sequence,
