@@ -26,6 +26,7 @@ from mipshop.protocol.base.constants import (
     NONCE_REGENERATION_INTERVAL,
     NONCES_KEPT,
 )
+from mipshop.protocol.mipv6.mn_ha_auth import hmac_sha1
 
 #: RFC 6275 §5.2.5: the final octet distinguishing home (0) and care-of (1) keygen tokens.
 HOME_TOKEN_TAG = b"\x00"
@@ -35,7 +36,7 @@ NONCE_INDEX_MODULUS = 1 << 16
 
 
 def _hmac_sha1(key: bytes, message: bytes) -> bytes:
-    return hmac.digest(key, message, "sha1")
+    return hmac_sha1(key, message)
 
 
 def _keygen_token(kcn: bytes, address: IPv6Address, nonce: bytes, tag: bytes) -> bytes:
