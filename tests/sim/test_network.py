@@ -18,7 +18,7 @@ from mipshop.protocol.base.actions import (
     Transmit,
 )
 from mipshop.protocol.base.entity import Entity
-from mipshop.sim.network import Network, Node
+from mipshop.sim.network import Network, Node, Route, RoutingTable
 from mipshop.wire.icmpv6 import EchoReply, EchoRequest
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, decode_packet, encode_packet
 from mipshop.wire.pcap import read_pcap
@@ -357,3 +357,58 @@ def test_a_corrupted_datagram_for_a_bound_port_is_dropped_as_malformed() -> None
     net.kernel.schedule_at(0.0, nodes[0].send_on, nodes[0].interfaces["eth0"], bytes(data))
     net.run()
     assert sink.arrivals == [] and net.drops["malformed"] == 1
+
+
+class _DictsOnly(RoutingTable):
+    """The routing table that never keeps its routes in the scanned tuple."""
+
+    __slots__ = ()
+    FEW = 0
+
+
+_PREFIXES = [IPv6Network(p) for p in (
+    "::/0", "2001:db8::/32", "2001:db8:1::/48", "2001:db8:1::/64", "2001:db8:1:0:8000::/65",
+    "2001:db8:2::/64", "2001:db8:1::1/128", "2001:db8::/29")]
+_ROUTE_OPS = st.lists(st.tuples(st.booleans(), st.integers(0, len(_PREFIXES) - 1),
+                                st.sampled_from(("a", "b")), st.booleans()), max_size=14)
+
+
+@given(_ROUTE_OPS, st.lists(st.integers(0, 2**128 - 1), min_size=1, max_size=8))
+def test_a_small_routing_table_answers_as_the_dicts_do(
+        ops: list[tuple[bool, int, str, bool]], destinations: list[int]) -> None:
+    # A host's few routes are a scanned tuple (RoutingTable.FEW); the routes, their order,
+    # each add's answer and every lookup must be those of the dicts, before and after the
+    # table outgrows the tuple.
+    small, dicts = RoutingTable(), _DictsOnly()
+    probes = [p.network_address.packed for p in _PREFIXES]
+    probes += [IPv6Address(d).packed for d in destinations]
+    probes += [(int(p.network_address) | 1).to_bytes(16, "big") for p in _PREFIXES]
+    for add, index, interface, connected in ops:
+        prefix = _PREFIXES[index]
+        if add:
+            route = Route(prefix, interface, None, connected=connected)
+            assert small.add(route) == dicts.add(route)
+        else:
+            small.remove(prefix, interface, connected)
+            dicts.remove(prefix, interface, connected)
+        assert small.routes() == dicts.routes()
+        for packed in probes:
+            assert small.lookup(packed) == dicts.lookup(packed)
+
+
+def test_a_second_interface_does_not_share_the_first_ones_addresses() -> None:
+    # A node with one interface keeps one set for its own and the interface's addresses; the
+    # second interface must split them: each interface answers only for its own addresses,
+    # the node for all of them.
+    net = Network(1)
+    node = net.add_node("h")
+    first = node.add_interface("eth0")
+    first.add_address("2001:db8:1::1/64")
+    second = node.add_interface("eth1")
+    second.add_address("2001:db8:2::1/64")
+    one, two = IPv6Address("2001:db8:1::1").packed, IPv6Address("2001:db8:2::1").packed
+    assert first.answers(one) and not first.answers(two)
+    assert second.answers(two) and not second.answers(one)
+    assert one in node._local and two in node._local
+    first.remove_address("2001:db8:1::1")
+    assert one not in node._local and two in node._local and not first.answers(one)

@@ -221,8 +221,7 @@ class Interface:
         if self.link is not None:
             self.link.register(packed, self, proxy=False)
         if length_ < 128 and not addr.is_link_local:
-            prefix = IPv6Network((addr, length_), strict=False)
-            self.node._add_route(Route(prefix, self.name, None, connected=True))
+            self.node._add_route(self.node.network.connected_route(addr, length_, self.name))
 
     def remove_address(self, address: IPv6Address | str) -> None:
         """Remove an address (and its connected route when no other address needs it)."""
@@ -262,13 +261,25 @@ class RoutingTable:
     """Longest-prefix match in O(number of distinct prefix lengths): one dict per prefix
     length, from the prefix's leading bits to the routes for it in the order they were added
     (the earliest wins among equal prefixes). No per-destination cache, so the table's size is
-    the routes' count however many addresses packets are sent to."""
+    the routes' count however many addresses packets are sent to.
 
-    __slots__ = ("_by_length", "_lengths")
+    A table of at most :attr:`FEW` routes (a host's: a connected route per address and a
+    default route) is one tuple of ``(length, key, route)`` in the order the dicts would give,
+    scanned in turn: the dicts, their lists and the sorted lengths cost a host about 500 bytes
+    for a single route (a city of mobile nodes holds one table each). The first route past
+    :attr:`FEW` moves the table to the dicts for good; the answers are the same either way.
+    """
+
+    __slots__ = ("_by_length", "_few", "_lengths")
+
+    #: Routes kept in the scanned tuple before the table moves to the dicts.
+    FEW = 4
 
     def __init__(self) -> None:
-        self._by_length: dict[int, dict[bytes | int, list[Route]]] = {}
-        self._lengths: list[int] = []
+        self._few: tuple[tuple[int, bytes | int, Route], ...] | None = ()
+        # The dicts are made when the table outgrows the tuple (unset slots hold nothing).
+        self._by_length: dict[int, dict[bytes | int, list[Route]]]
+        self._lengths: list[int]
 
     @staticmethod
     def _key(packed: bytes, length: int) -> bytes | int:
@@ -279,11 +290,30 @@ class RoutingTable:
     def add(self, route: Route) -> bool:
         """Add ``route``; False if the very same route is already there."""
         length = route.prefix.prefixlen
+        key = self._key(route.prefix.network_address.packed, length)
+        few = self._few
+        if few is not None:
+            if any(entry[2] == route for entry in few):
+                return False
+            if len(few) < self.FEW:
+                # Where the dicts would list it: after the routes of its prefix if any, else
+                # after every route of its length (a new key goes last in its length's dict).
+                same = [k for k, entry in enumerate(few) if entry[0] == length and entry[1] == key]
+                at = same[-1] + 1 if same else sum(1 for entry in few if entry[0] >= length)
+                self._few = (*few[:at], (length, key, route), *few[at:])
+                return True
+            self._few = None
+            self._by_length, self._lengths = {}, []
+            for entry in few:
+                self._insert(entry[0], entry[1], entry[2])
+        return self._insert(length, key, route)
+
+    def _insert(self, length: int, key: bytes | int, route: Route) -> bool:
         table = self._by_length.get(length)
         if table is None:
             table = self._by_length[length] = {}
             self._lengths = sorted(self._by_length, reverse=True)
-        entries = table.setdefault(self._key(route.prefix.network_address.packed, length), [])
+        entries = table.setdefault(key, [])
         if route in entries:
             return False
         entries.append(route)
@@ -292,6 +322,13 @@ class RoutingTable:
     def remove(self, prefix: IPv6Network, interface: str, connected: bool | None) -> None:
         """Remove the routes for ``prefix`` out of ``interface`` (with ``connected`` set, only
         the connected, or only the other, ones)."""
+        few = self._few
+        if few is not None:
+            self._few = tuple(
+                entry for entry in few
+                if not (entry[2].prefix == prefix and entry[2].interface == interface
+                        and (connected is None or entry[2].connected == connected)))
+            return
         length = prefix.prefixlen
         table = self._by_length.get(length)
         if table is None:
@@ -313,6 +350,15 @@ class RoutingTable:
 
     def lookup(self, packed: bytes) -> Route | None:
         """The route for a destination address (packed), or None."""
+        few = self._few
+        if few is not None:
+            for length, key, route in few:
+                if length & 7 == 0:
+                    if packed[: length >> 3] == key:
+                        return route
+                elif int.from_bytes(packed, "big") >> (128 - length) == key:
+                    return route
+            return None
         by_length = self._by_length
         for length in self._lengths:
             if length & 7 == 0:
@@ -325,6 +371,8 @@ class RoutingTable:
 
     def routes(self) -> list[Route]:
         """Every route, longest prefix first (equal prefixes in the order they were added)."""
+        if self._few is not None:
+            return [entry[2] for entry in self._few]
         return [route for length in self._lengths
                 for entries in self._by_length[length].values() for route in entries]
 
@@ -383,6 +431,13 @@ class Node:
         if link_address is None:
             link_address = self.network.next_link_address()
         interface = Interface(self, name, link_address)
+        if not self.interfaces and not self._local:
+            # A node with one interface (every mobile node) has the interface's addresses as
+            # its own: one set for both, not two equal ones. A second interface gets its own
+            # set and the node a copy (the node's set is the union of its interfaces').
+            interface.address_set = self._local
+        elif len(self.interfaces) == 1:
+            self._local = set(self._local)
         self.interfaces[name] = interface
         return interface
 
@@ -757,6 +812,19 @@ class Network:
         self.drops: Counter[str] = Counter()
         self.drop_log: list[DropRecord] | None = [] if record_drops else None
         self._mac = itertools.count(1)
+        self._connected: dict[tuple[int, int, str], Route] = {}
+
+    def connected_route(self, address: IPv6Address, length: int, interface: str) -> Route:
+        """The connected route of ``address``/``length`` out of an interface named
+        ``interface``: one frozen object for every node that configures an address in that
+        prefix (thousands of mobile nodes on 200 access links would otherwise each hold a
+        route, a network and its attribute dict: about 300 bytes)."""
+        key = (int(address) >> (128 - length), length, interface)
+        route = self._connected.get(key)
+        if route is None:
+            route = self._connected[key] = Route(
+                IPv6Network((address, length), strict=False), interface, None, connected=True)
+        return route
 
     @property
     def now(self) -> float:
