@@ -482,9 +482,12 @@ class HandoffFinder:
                 time = start + chosen * step
                 if self.exact and moving:
                     low = max(t0, time - step, last_switch)
-                    here_of = functools.partial(_at, t0=t0, x0=x0, y0=y0, t1=t1, x1=x1, y1=y1)
+                    # No local name for the position function: this generator waits at the
+                    # yield below for the rest of the leg, and a local would keep the partial
+                    # and its keyword dict (about 350 bytes a mobile node) alive that long.
                     time = crossing(
-                        functools.partial(self._gap, here_of, target, current),
+                        functools.partial(self._gap, functools.partial(
+                            _at, t0=t0, x0=x0, y0=y0, t1=t1, x1=x1, y1=y1), target, current),
                         self.hysteresis, low, time)
                 warning = max(time - self.lead, last_switch)
                 yield HandoffDecision(round(time, 9), self.names[target], round(warning, 9))
