@@ -412,3 +412,18 @@ def test_a_second_interface_does_not_share_the_first_ones_addresses() -> None:
     assert one in node._local and two in node._local
     first.remove_address("2001:db8:1::1")
     assert one not in node._local and two in node._local and not first.answers(one)
+
+
+def test_a_udp_binding_or_claim_stays_on_its_own_node() -> None:
+    # Nodes start with one shared empty mapping of claims and of UDP bindings; the first
+    # binding or claim must give that node its own, never write into the shared one.
+    net = Network(1)
+    a, b, c = net.add_node("a"), net.add_node("b"), net.add_node("c")
+    a.bind_udp(5004, lambda packet, now, link: None)
+    b._claim(_HostedProbe(), Claim(address=IPv6Address("2001:db8::7")))  # type: ignore[arg-type]
+    assert dict(a._udp) == {5004: a._udp[5004]} and not b._udp and not c._udp
+    assert IPv6Address("2001:db8::7").packed in b._claims and not a._claims and not c._claims
+
+
+class _HostedProbe:
+    """Stands for a hosted entity in a claim (only its identity matters)."""

@@ -47,10 +47,11 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from ..protocol.base.actions import (
@@ -79,6 +80,9 @@ _ALL_ROUTERS = IPv6Address("ff02::2").packed
 _SOLICITED_PREFIX = IPv6Address("ff02::1:ff00:0").packed[:13]
 _PROTO_UDP = 17
 _NONE: frozenset[bytes] = frozenset()
+#: A node's claims and UDP bindings until the first (most mobile nodes have neither): read-only,
+#: so that a write to the shared empty one fails instead of reaching every node.
+_NO_ENTRIES: Mapping[Any, Any] = MappingProxyType({})
 
 #: Handler of an application bound to a UDP port: ``(packet, now, link_name)``.
 UDPHandler = Callable[[IPv6Packet, float, "str | None"], None]
@@ -406,8 +410,9 @@ class Node:
         self.counters: Counter[str] = Counter()
         self.entities: list[_Hosted] = []
         self._local: set[bytes] = set()
-        self._claims: dict[bytes, _Hosted] = {}
-        self._udp: dict[int, UDPHandler] = {}
+        #: Empty read-only mappings until the first claim or binding (replaced then).
+        self._claims: Mapping[bytes, _Hosted] = _NO_ENTRIES
+        self._udp: Mapping[int, UDPHandler] = _NO_ENTRIES
         self._table = RoutingTable()
         self._arrival_link: str | None = None
         #: Seconds each packet waits before a hosted entity handles it (module docstring).
@@ -473,7 +478,9 @@ class Node:
 
     def bind_udp(self, port: int, handler: UDPHandler) -> None:
         """Deliver UDP datagrams for ``port`` addressed to this node to ``handler``."""
-        self._udp[port] = handler
+        if self._udp is _NO_ENTRIES:
+            self._udp = {}
+        self._udp[port] = handler  # type: ignore[index]
 
     # -- entities -----
 
@@ -570,7 +577,9 @@ class Node:
     def _claim(self, hosted: _Hosted, claim: Claim) -> None:
         packed = claim.address.packed
         if claim.active:
-            self._claims[packed] = hosted
+            if self._claims is _NO_ENTRIES:
+                self._claims = {}
+            self._claims[packed] = hosted  # type: ignore[index]
             if claim.proxy_interface is not None:
                 interface = self.interfaces[claim.proxy_interface]
                 if not interface.proxied:
@@ -580,7 +589,7 @@ class Node:
                     interface.link.register(packed, interface, proxy=True)
             return
         if self._claims.get(packed) is hosted:
-            del self._claims[packed]
+            del self._claims[packed]  # type: ignore[attr-defined]
         for interface in self.interfaces.values():
             if packed in interface.proxied:
                 interface.proxied.discard(packed)  # type: ignore[union-attr]
