@@ -19,8 +19,9 @@ Usage, from the repository root after ``mutmut run``::
     python docs/mutation.py --check docs/mutation.md
 
 A ``--functions`` entry is ``module:function`` with the module relative to
-``mipshop.protocol`` (a method by its name only). A missing ``mutants/`` directory or an
-unknown function exits with status 2 and one line.
+``mipshop.protocol`` (a method by its name only, or ``Class.method`` where two classes of
+the module share the name, as everywhere the script names it). A missing ``mutants/``
+directory or an unknown function exits with status 2 and one line.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def load(root: Path) -> dict[tuple[str, str], Function]:
     base = root / "src" / "mipshop" / "protocol"
     if not base.is_dir():
         raise FileNotFoundError(f"no {base} (run mutmut first)")
-    functions: dict[tuple[str, str], Function] = {}
+    by_mangled: dict[tuple[str, str], Function] = {}
     for meta in sorted(base.rglob("*.py.meta")):
         source = meta.with_suffix("")
         module = ".".join(source.relative_to(base).with_suffix("").parts)
@@ -80,8 +81,19 @@ def load(root: Path) -> dict[tuple[str, str], Function]:
         for key, code in codes.items():
             mangled, _, number = key.rpartition(".")[2].rpartition("__mutmut_")
             name = mangled.split("ǁ")[-1] if "ǁ" in mangled else mangled.removeprefix("x_")
-            entry = functions.setdefault((module, name), Function(module, name, mangled, source))
+            entry = by_mangled.setdefault((module, mangled),
+                                          Function(module, name, mangled, source))
             entry.codes[int(number)] = code
+    # Two classes of one module with a method of the same name (a client's and a server's
+    # ``handle``): each is named ``Class.method`` so that their mutant numbers stay apart.
+    names = defaultdict(int)
+    for f in by_mangled.values():
+        names[(f.module, f.name)] += 1
+    functions: dict[tuple[str, str], Function] = {}
+    for f in by_mangled.values():
+        if names[(f.module, f.name)] > 1 and "ǁ" in f.mangled:
+            f.name = ".".join(f.mangled.split("ǁ")[1:3])
+        functions[(f.module, f.name)] = f
     return functions
 
 
@@ -127,7 +139,7 @@ def judged(document: str) -> dict[tuple[str, str], set[int]]:
     """The mutant numbers ``document`` names, per (module, function), from its list lines
     ``- `module` `function`: 1, 2`` and ``- `module` `function` 3, 4: why``."""
     named: dict[tuple[str, str], set[int]] = defaultdict(set)
-    pattern = re.compile(r"^- `([\w.]+)` `(\w+)`:? ([\d, ]+)")
+    pattern = re.compile(r"^- `([\w.]+)` `([\w.]+)`:? ([\d, ]+)")
     for line in document.splitlines():
         match = pattern.match(line)
         if match:

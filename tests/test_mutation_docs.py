@@ -73,3 +73,27 @@ def test_bad_input_exits_2(tmp_path, capsys):
     assert mutation.main(["--mutants", str(root), "--functions", "fmipv6.par:nope"]) == 2
     assert mutation.main(["--mutants", str(root), "--check", str(tmp_path / "no.md")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 3
+
+
+def test_two_classes_with_one_method_name_are_kept_apart(tmp_path, capsys):
+    """A client's and a server's ``handle`` in one module: each keeps its own mutant numbers
+    (one would otherwise overwrite the other's verdicts) and is named ``Class.method``."""
+    module = tmp_path / "mutants" / "src" / "mipshop" / "protocol" / "base"
+    module.mkdir(parents=True)
+    source = "".join(
+        f"def xǁ{cls}ǁhandle__mutmut_{n}(self, a):\n    return a {op} 1\n\n"
+        for cls in ("Client", "Server") for n, op in (("orig", ">"), ("1", ">=")))
+    (module / "dhcp.py").write_text(source)
+    codes = {"mipshop.protocol.base.dhcp.xǁClientǁhandle__mutmut_1": 0,
+             "mipshop.protocol.base.dhcp.xǁServerǁhandle__mutmut_1": 1}
+    (module / "dhcp.py.meta").write_text(json.dumps({"exit_code_by_key": codes}))
+    root = tmp_path / "mutants"
+    assert mutation.main(["--mutants", str(root), "--survivors"]) == 0
+    out = capsys.readouterr().out
+    assert "| `base.dhcp` | `Client.handle` | 1 | 1 | 0 | 1 | 0 | 0.0% |" in out
+    assert "| `base.dhcp` | `Server.handle` | 1 | 1 | 1 | 0 | 0 | 100.0% |" in out
+    assert "base.dhcp Client.handle 1: -return a > 1 | +return a >= 1" in out
+    document = tmp_path / "doc.md"
+    document.write_text("- `base.dhcp` `Client.handle` 1: why\n")
+    assert mutation.main(["--mutants", str(root), "--check", str(document),
+                          "--functions", "base.dhcp:Client.handle"]) == 0
