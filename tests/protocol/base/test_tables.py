@@ -95,3 +95,12 @@ def test_reply_limiter_windows_are_half_open():
     assert limiter.allow("a", 1.0)
     assert limiter.allow("b", 1.5) and limiter.allow("c", 2.0)
     assert len(limiter) == 2  # "a" (started at 1.0) is over at 2.0 and forgotten
+
+
+def test_reply_limiter_a_source_kept_behind_a_younger_one_gets_a_new_window():
+    # "a" opens its window at 0 and is written again at 0.9, behind "b" (window from 0.5):
+    # at 1.0 "b" is still live, so "a" is not forgotten but found with a window that is over,
+    # and gets a whole new one (per_source replies, not one fewer, not none).
+    limiter = ReplyLimiter(per_source=2, total=None, window=1.0)
+    assert limiter.allow("a", 0.0) and limiter.allow("b", 0.5) and limiter.allow("a", 0.9)
+    assert [limiter.allow("a", 1.0) for _ in range(3)] == [True, True, False]
