@@ -9,6 +9,8 @@ nodes. Every protocol runs in its own Python process, so that each peak RSS is t
 
 - ``wall_s`` and ``cpu_s``: ``time.perf_counter`` and ``time.process_time`` around
   :func:`mipshop.sim.compare.run_protocol` (building, running and measuring);
+- ``build_cpu_s``: the CPU time of building the world (network, entities, stations, first
+  movement legs, traffic) before the first event; with ``--build-only`` nothing else runs;
 - ``events``: kernel callbacks run; ``handovers``: completed handovers of every node;
 - ``peak_rss_bytes``: the process's peak resident set (``getrusage``), interpreter included;
 - ``bytes_per_mn``: that peak less the RSS before the run was built (interpreter and
@@ -20,7 +22,9 @@ nodes. Every protocol runs in its own Python process, so that each peak RSS is t
   so two runs with the same seed can be compared (they must be equal).
 
 Usage: ``python bench/scale.py --json --mobile-nodes N [--protocols P,...] [--seed S]
-[--duration S] [--scenario FILE]``.
+[--duration S] [--scenario FILE] [--build-only]``. A node count whose calls need more
+uplink ports at the correspondent than there are (:data:`~mipshop.sim.scenario.MAX_CALLS`)
+exits 2 before anything runs.
 """
 
 from __future__ import annotations
@@ -37,8 +41,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mipshop.sim.compare import PROTOCOLS, results_to_dict, run_protocol
-from mipshop.sim.scenario import ScenarioError, load_scenario
+from mipshop.sim.compare import PROTOCOLS, _build, results_to_dict, run_protocol
+from mipshop.sim.scenario import Scenario, ScenarioError, check_calls, load_scenario
 
 CITY = Path(__file__).resolve().parents[1] / "examples" / "city.toml"
 
@@ -49,14 +53,36 @@ def _rss_bytes() -> int:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def run_one(scenario_path: Path, protocol: str, mobile_nodes: int, seed: int,
-            duration: float | None) -> dict[str, Any]:
-    """One protocol in this process (called in a child process by :func:`main`)."""
+def sized(scenario_path: Path, mobile_nodes: int, duration: float | None) -> Scenario:
+    """The scenario file's scenario with ``mobile_nodes`` nodes (and ``duration`` seconds of
+    movement); :class:`ScenarioError` when its calls would need more ports than there are."""
     scenario = load_scenario(scenario_path)
     movement = scenario.movement
     if duration is not None:
         movement = dataclasses.replace(movement, duration_s=duration)
     scenario = dataclasses.replace(scenario, mobile_nodes=mobile_nodes, movement=movement)
+    check_calls(scenario)
+    return scenario
+
+
+def build_one(scenario_path: Path, protocol: str, mobile_nodes: int, seed: int,
+              duration: float | None) -> dict[str, Any]:
+    """Only build the world of one protocol (``--build-only``): its CPU and wall time."""
+    scenario = sized(scenario_path, mobile_nodes, duration)
+    baseline = _rss_bytes()
+    wall, cpu = time.perf_counter(), time.process_time()
+    _build(scenario, protocol, seed, capture=False)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"protocol": protocol, "mobile_nodes": mobile_nodes, "build_wall_s": round(wall, 3),
+            "build_cpu_s": round(cpu, 3), "peak_rss_bytes": peak,
+            "bytes_per_mn": round((peak - baseline) / mobile_nodes)}
+
+
+def run_one(scenario_path: Path, protocol: str, mobile_nodes: int, seed: int,
+            duration: float | None) -> dict[str, Any]:
+    """One protocol in this process (called in a child process by :func:`main`)."""
+    scenario = sized(scenario_path, mobile_nodes, duration)
     baseline = _rss_bytes()
     stats: dict[str, float] = {}
     wall, cpu = time.perf_counter(), time.process_time()
@@ -71,13 +97,14 @@ def run_one(scenario_path: Path, protocol: str, mobile_nodes: int, seed: int,
         "simulated_s": scenario.duration,
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),
+        "build_cpu_s": round(stats["build_cpu_s"], 3),
         "handovers": result.handovers,
         "events": int(stats["events"]),
         "peak_rss_bytes": peak,
         "baseline_rss_bytes": baseline,
         "bytes_per_mn": round((peak - baseline) / mobile_nodes),
         "handovers_per_cpu_s": round(result.handovers / cpu, 1) if cpu else None,
-        "calls": len(range(0, mobile_nodes, scenario.traffic.call_every)),
+        "calls": scenario.calls,
         "packets_sent": result.packets_sent + result.uplink.get("sent", 0),
         "disruption_ms_p50": result.disruption_ms["p50"],
         "results_sha256": digest,
@@ -113,17 +140,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="simulated seconds of movement (default: the scenario's hour)")
     parser.add_argument("--scenario", type=Path, default=CITY, metavar="FILE")
+    parser.add_argument("--build-only", action="store_true",
+                        help="only build each protocol's world (no event runs): build times")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
-        load_scenario(args.scenario)
+        # Before any child starts: a bad file, or more calls than the correspondent's ports.
+        sized(args.scenario, args.mobile_nodes, args.duration)
     except ScenarioError as exc:
         print(f"scale.py: error: {exc}", file=sys.stderr)
         return 2
     if args.child:
         (protocol,) = args.protocols
-        print(json.dumps(run_one(args.scenario, protocol, args.mobile_nodes, args.seed,
-                                 args.duration)))
+        one = build_one if args.build_only else run_one
+        print(json.dumps(one(args.scenario, protocol, args.mobile_nodes, args.seed,
+                             args.duration)))
         return 0
     results = []
     load = os.getloadavg()
@@ -133,13 +164,20 @@ def main(argv: list[str] | None = None) -> int:
                    "--scenario", str(args.scenario)]
         if args.duration is not None:
             command += ["--duration", str(args.duration)]
+        if args.build_only:
+            command.append("--build-only")
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
             print(f"scale.py: error: the {protocol} run failed: {lines[-1]}", file=sys.stderr)
             return 1
         results.append(json.loads(done.stdout))
-        if not args.json:
+        if not args.json and args.build_only:
+            row = results[-1]
+            print(f"{row['protocol']:<16} {row['mobile_nodes']:>7} MNs  "
+                  f"{row['build_cpu_s']:>8.1f} s CPU to build  "
+                  f"{row['peak_rss_bytes'] / 2**20:>7.1f} MiB", flush=True)
+        elif not args.json:
             row = results[-1]
             print(f"{row['protocol']:<16} {row['mobile_nodes']:>7} MNs  "
                   f"{row['wall_s']:>8.1f} s wall {row['cpu_s']:>8.1f} s CPU  "

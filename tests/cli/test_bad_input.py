@@ -58,6 +58,9 @@ CASES: list[tuple[list[str], str]] = [
     (["simulate", "{tmp}/syntax.toml"], "TOML syntax error"),
     (["simulate", "{tmp}/bogus-key.toml"], "bogus"),
     (["simulate", "{tmp}/bad-value.toml"], "links.core_ha.delay_ms: must be a number >= 0"),
+    (["simulate", "{tmp}/too-many-calls.toml"],
+     "traffic.call_every: 45537 mobile nodes with a call on every 1 make 45537 calls, more than "
+     "the correspondent's 45536 uplink ports"),
     # -- testbed (refused before it checks for root or builds anything)
     (["testbed", "--handovers", "-2"], "--handovers: must be from 1 to 1,000 handovers, got -2"),
     (["testbed", "--handovers", "0"], "--handovers: must be from 1"),
@@ -115,6 +118,7 @@ def inputs(tmp_path: Path) -> Path:
     (tmp_path / "syntax.toml").write_text("name = \n")
     (tmp_path / "bogus-key.toml").write_text(reference + "\n[bogus]\nkey = 1\n")
     (tmp_path / "bad-value.toml").write_text('[links.core_ha]\ndelay_ms = "x"\n')
+    (tmp_path / "too-many-calls.toml").write_text("mobile_nodes = 45537\n")
     return tmp_path
 
 

@@ -67,6 +67,7 @@ from __future__ import annotations
 import functools
 import math
 import random
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv6Address, IPv6Network
@@ -122,8 +123,11 @@ from .movement import (
 from .network import Capture, Network, Node
 from .recorder import ExactSum, FlowCounter, MobileRecorder, RunRecorder, mobile_index_owner
 from .scenario import (
+    MAX_CALLS,
     SIGNAL_BYTES,
+    UPLINK_BASE_PORT,
     Scenario,
+    check_calls,
     draw_lead,
     handover_schedule,
     lead_bounds,
@@ -152,9 +156,9 @@ MAP_ADDRESS = IPv6Address("2001:db8:a1::1")
 AR_AGGREGATE = IPv6Network("2001:db8:2::/48")
 #: Unix time at virtual time 0, for the RFC 4285 timestamps.
 WALL_CLOCK = 1_700_000_000.0
-#: Downlink CBR port at the mobile node; uplink ports at the correspondent start here.
+#: Downlink CBR port at the mobile node (the uplink's ports at the correspondent:
+#: :func:`uplink_port`).
 DOWNLINK_PORT = 5004
-UPLINK_BASE_PORT = 20_000
 #: Port of the bulk download beside the call (``traffic.bulk_bytes_per_s``), at the mobile node.
 BULK_PORT = 6000
 #: Seconds between two samples of the signal strength along a path (movement.handoffs_along).
@@ -172,6 +176,18 @@ _ICMPV6, _RA = 58, 134
 def ar_prefix(index: int) -> IPv6Network:
     """The prefix of access router ``index``."""
     return IPv6Network(f"2001:db8:2:{index:x}::/64")
+
+
+def uplink_port(index: int, call_every: int) -> int:
+    """The correspondent's UDP port for the uplink of mobile node ``index``'s call (a node
+    calls when ``index`` is a multiple of ``call_every``): numbered by call, not by node, so
+    that every call of a run with :data:`~.scenario.MAX_CALLS` calls or fewer has its own
+    port, however many nodes carry none (node 45,536 of a city has a port)."""
+    call, rest = divmod(index, call_every)
+    if rest or not 0 <= call < MAX_CALLS:
+        raise ValueError(f"mobile node {index} carries no call with a port when every "
+                         f"{call_every} calls ({MAX_CALLS} calls at most)")
+    return UPLINK_BASE_PORT + call
 
 
 def mn_mac(index: int) -> bytes:
@@ -439,6 +455,8 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
     event log, the stations' histories and the arrivals (the recorder needs none of them)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r} (expected one of {', '.join(PROTOCOLS)})")
+    # Before anything is built: a scenario made by dataclasses.replace skipped the loader's.
+    check_calls(scenario)
     fmip, hier = protocol in _FMIP, protocol in _HIER
     links = scenario.links
     net = Network(seed, wire_bytes=wire_bytes, record_events=keep_history)
@@ -848,7 +866,7 @@ def _traffic(scenario: Scenario, net: Network, mobile: _Mobile, cn: Node,
                                     interval=interval, payload=t.payload_bytes,
                                     start=t.start_s, stop=stop)
     if t.uplink:
-        port = UPLINK_BASE_PORT + i
+        port = uplink_port(i, t.call_every)
         mobile.up_receiver = FlowReceiver(cn, port, flow=i, keep_arrivals=keep,
                                           on_arrival=_counting(FlowCounter(), recorder,
                                                                tracked))
@@ -892,9 +910,12 @@ def run_protocol(
     ``progress``: called with the fraction of simulated time done (at most ~100 times).
     ``wire_bytes``: carry every packet as bytes that each receiver decodes again
     (:mod:`.frame`); the results are the same, only slower.
-    ``stats``: filled with the kernel's ``events`` (callbacks run) and ``simulated_s``.
+    ``stats``: filled with the kernel's ``events`` (callbacks run), ``simulated_s`` and
+    ``build_cpu_s`` (this process's CPU time building the world, before the first event).
     """
+    built = time.process_time()
     world = _build(scenario, protocol, seed, capture is not None, wire_bytes)
+    built = time.process_time() - built
     net = world.network
     end = scenario.duration + DRAIN
     if progress is not None:
@@ -905,6 +926,7 @@ def run_protocol(
     if stats is not None:
         stats["events"] = net.kernel.events_processed
         stats["simulated_s"] = net.now
+        stats["build_cpu_s"] = built
     if capture is not None and world.capture is not None:
         world.capture.write_pcapng(capture)
     return _measure(world)

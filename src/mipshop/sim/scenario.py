@@ -79,6 +79,11 @@ LEAD_MARGIN = 0.0005
 
 #: The largest scenario file read (a scenario is a few hundred bytes of TOML).
 MAX_SCENARIO_BYTES = 1024 * 1024
+#: [choice] The correspondent's UDP port for the uplink of the first call; call ``c`` (the
+#: ``c``-th calling node, see :attr:`Traffic.call_every`) sends to this plus ``c``.
+UPLINK_BASE_PORT = 20_000
+#: Calls with an uplink a run can hold: one correspondent port each, up to 65535 (RFC 768).
+MAX_CALLS = 0x1_0000 - UPLINK_BASE_PORT
 
 
 class ScenarioError(ValueError):
@@ -340,6 +345,11 @@ class Scenario:
     topology: Topology = field(default_factory=Topology)
     routers: Routers = field(default_factory=Routers)
     processing: Processing = field(default_factory=Processing)
+
+    @property
+    def calls(self) -> int:
+        """Mobile nodes that carry a call: nodes 0, k, 2k, ... below :attr:`mobile_nodes`."""
+        return -(-self.mobile_nodes // self.traffic.call_every)
 
     @property
     def duration(self) -> float:
@@ -689,13 +699,30 @@ def _check_consistency(scenario: Scenario) -> None:
         raise ScenarioError(
             f"fmipv6.lead_ms.high_ms: must be >= fmipv6.lead_ms.low_ms ({lead.low_ms:g}), "
             f"got {lead.high_ms:g}")
+    check_calls(scenario)
     if m.model == "ping_pong" and m.first_handover_s <= t.start_s:
         raise ScenarioError(
             f"movement.first_handover_s: must be after traffic.start_s ({t.start_s:g} s), "
             f"got {m.first_handover_s:g}")
 
 
+def check_calls(scenario: Scenario) -> None:
+    """Raise :class:`ScenarioError` when the calls need more uplink ports at the
+    correspondent than there are (:data:`MAX_CALLS`): checked before anything is built, for
+    a scenario whose node count is set after loading too (``bench/scale.py``)."""
+    t = scenario.traffic
+    if t.uplink and scenario.calls > MAX_CALLS:
+        least = -(-scenario.mobile_nodes // MAX_CALLS)
+        raise ScenarioError(
+            f"traffic.call_every: {scenario.mobile_nodes} mobile nodes with a call on every "
+            f"{t.call_every} make {scenario.calls} calls, more than the correspondent's "
+            f"{MAX_CALLS} uplink ports ({UPLINK_BASE_PORT}..65535); set traffic.call_every "
+            f"to at least {least}, fewer mobile nodes, or traffic.uplink = false")
+
+
 __all__ = [
+    "MAX_CALLS",
+    "UPLINK_BASE_PORT",
     "Address",
     "Fmipv6",
     "LeadTime",
@@ -709,6 +736,7 @@ __all__ = [
     "Traffic",
     "Wifi",
     "auto_lead",
+    "check_calls",
     "draw_lead",
     "handover_schedule",
     "lead_bounds",
