@@ -28,6 +28,10 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
+#: ff02::2 (RFC 4291 §2.7.1), and the first 13 bytes of every solicited-node group.
+_ALL_ROUTERS = bytes.fromhex("ff020000000000000000000000000002")
+_SOLICITED_PREFIX = bytes.fromhex("ff0200000000000000000001ff")
+
 if TYPE_CHECKING:
     from .frame import Frame
     from .network import Interface, Network
@@ -77,6 +81,9 @@ class Link:
         self._proxied: set[bytes] = set()
         #: Every attached interface that has or proxies an address (one, or a list of them).
         self._holders: dict[bytes, Interface | list[Interface]] = {}
+        #: The held addresses by their last three bytes (a solicited-node group's, RFC 4291
+        #: §2.7.1): who a multicast Neighbor Solicitation can be for, without asking everyone.
+        self._tails: dict[bytes, tuple[bytes, ...]] = {}
         self._by_mac: dict[bytes, Interface] = {}
         self._routers: list[Interface] = []
 
@@ -122,6 +129,8 @@ class Link:
         holders = self._holders.get(address)
         if holders is None:
             self._holders[address] = interface
+            tail = address[13:]
+            self._tails[tail] = (*self._tails.get(tail, ()), address)
         elif isinstance(holders, list):
             if interface not in holders:
                 holders.append(interface)
@@ -140,6 +149,12 @@ class Link:
         others: list[Interface] = []
         if holders is interface:
             del self._holders[address]
+            tail = address[13:]
+            rest = tuple(a for a in self._tails[tail] if a != address)
+            if rest:
+                self._tails[tail] = rest
+            else:
+                del self._tails[tail]
         elif isinstance(holders, list):
             if interface in holders:
                 holders.remove(interface)
@@ -222,14 +237,64 @@ class Link:
                 return True
             kernel.schedule_at(arrival, self._arrive, receiver, frame)
             return True
-        for other in self.interfaces:
-            if other is sender:
-                continue
-            if loss and self.rng.random() < loss:
-                network.drop("loss", self.name, frame)
-                continue
-            kernel.schedule_at(arrival, self._arrive, other, frame)
+        # One event for every receiver, not one each (see _arrive_all): the receivers are
+        # those attached now with their join numbers (their order), each after its loss draw.
+        if loss:
+            receivers = {}
+            for other, joined in self.interfaces.items():
+                if other is sender:
+                    continue
+                if self.rng.random() < loss:
+                    network.drop("loss", self.name, frame)
+                    continue
+                receivers[other] = joined
+        else:
+            receivers = self.interfaces.copy()
+            receivers.pop(sender, None)
+        if len(receivers) == 1:
+            kernel.schedule_at(arrival, self._arrive, next(iter(receivers)), frame)
+        elif receivers:
+            kernel.schedule_at(arrival, self._arrive_all, receivers, frame)
         return True
+
+    def _arrive_all(self, receivers: dict[Interface, int], frame: Frame) -> None:
+        """:meth:`_arrive` at each of ``receivers`` that can take ``frame``, in the order they
+        joined: as the one event each they had before, less the work of the ones that would
+        have ignored it.
+
+        A city's access link has hundreds of stations, and each one's Router Solicitation
+        (to all routers) and DAD Neighbor Solicitation (to its solicited-node group) reached
+        every one of them as an event of its own: the run grew with the square of the nodes.
+        The events were consecutive in the heap at one time, so nothing ran between them but
+        the earlier receivers, as here. For those two kinds of group only the receivers that
+        can take it get :meth:`_arrive`: the routers, or those holding an address with the
+        group's last three bytes (RFC 4291 §2.7.1) -- besides every receiver whose radio is
+        off (its handler decides: an AP may buffer the frame) or that left the link (a
+        drop). The others would only have counted it in their node's
+        ``multicast.ignored``, which no longer counts these. Other groups (all nodes) reach
+        every receiver."""
+        arrive = self._arrive
+        destination = frame.dst
+        if destination[:13] == _SOLICITED_PREFIX:
+            holders = self._holders
+            wanted: list[Interface] = []
+            for address in self._tails.get(destination[13:], ()):
+                held = holders[address]
+                if isinstance(held, list):
+                    wanted.extend(held)
+                else:
+                    wanted.append(held)
+        elif destination == _ALL_ROUTERS:
+            wanted = self._routers
+        else:
+            for receiver in receivers:
+                arrive(receiver, frame)
+            return
+        chosen = {receiver for receiver in receivers
+                  if not receiver.up or receiver.link is not self}
+        chosen.update(receiver for receiver in wanted if receiver in receivers)
+        for receiver in sorted(chosen, key=receivers.__getitem__):
+            arrive(receiver, frame)
 
     def _arrive(self, receiver: Interface, frame: Frame) -> None:
         if receiver.link is not self:

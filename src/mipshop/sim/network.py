@@ -623,7 +623,9 @@ class Node:
             return self.forwarding
         if group[:13] == _SOLICITED_PREFIX:
             tail = group[13:]
-            return any(a[13:] == tail for a in interface.address_set | interface.proxied)
+            # Without the union of the two sets (a new set per frame and station).
+            return (any(a[13:] == tail for a in interface.address_set)
+                    or any(a[13:] == tail for a in interface.proxied))
         return True
 
     def _local_delivery(self, interface: Interface, frame: Frame, destination: bytes) -> None:
