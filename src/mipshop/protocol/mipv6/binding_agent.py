@@ -67,6 +67,7 @@ from ...wire.icmpv6 import (
 from ...wire.ipv6 import IPv6Packet, new_packet
 from ...wire.ipv6 import encapsulate as _encapsulate
 from ...wire.mh import (
+    BindingAcknowledgement,
     BindingAckStatus,
     BindingError,
     BindingErrorStatus,
@@ -94,7 +95,13 @@ from ..base.tables import ReplyLimiter
 from .binding_cache import BindingCache, BindingCacheEntry
 from .config import AgentCredentials, MobilityCredentials
 from .mn_ha_auth import ReplayChecker, ReplayVerdict
-from .signalling import binding_care_of_address, protect_mn_ha, read_mn_ha, verify_mn_ha
+from .signalling import (
+    binding_care_of_address,
+    protect_mn_ha,
+    protected_acknowledgement,
+    read_mn_ha,
+    verify_mn_ha,
+)
 from .signalling import wire_lifetime as _wire_lifetime
 
 S = BindingAckStatus
@@ -785,16 +792,24 @@ class BindingAgent(Entity):
         options: tuple[MobilityOption, ...] = (),
     ) -> None:
         """Send the BA for ``reg`` (§10.3.1: always, whatever the A flag says)."""
-        # Built with the constructor's checks inline (one per BU: new_binding_acknowledgement).
-        ba = new_binding_acknowledgement(
-            int(status), reg.update.sequence if sequence is None else sequence, lifetime,
-            options)
+        number = reg.update.sequence if sequence is None else sequence
+        ba: BindingAcknowledgement
         if reg.credentials is not None and reg.timestamp is not None:
             # RFC 4285 §5.1.1: the BA carries the option when the BU did.
-            ba = protect_mn_ha(
-                ba, reg.credentials, timestamp=reg.timestamp,
-                care_of_address=reg.care_of_address, home_address=reg.home_address,
-            )
+            if options:
+                ba = protect_mn_ha(
+                    new_binding_acknowledgement(int(status), number, lifetime, options),
+                    reg.credentials, timestamp=reg.timestamp,
+                    care_of_address=reg.care_of_address, home_address=reg.home_address,
+                )
+            else:
+                # The usual answer (no Binding Refresh Advice): built from the BA template.
+                ba = protected_acknowledgement(
+                    int(status), number, lifetime, reg.credentials, timestamp=reg.timestamp,
+                    care_of_address=reg.care_of_address, home_address=reg.home_address)
+        else:
+            # Built with the constructor's checks inline (one per BU).
+            ba = new_binding_acknowledgement(int(status), number, lifetime, options)
         # RFC 6275 §6.1.8 / §9.5.4: to the BU's source; a Type 2 Routing Header carries the
         # home address unless the BA goes to the home address itself (de-registration from
         # home). RFC 5380 §6.2: a MAP's BA MUST carry the RCoA in a Type 2 Routing Header.

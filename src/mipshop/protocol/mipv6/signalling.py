@@ -22,11 +22,13 @@ from typing import TypeVar
 
 from ...wire.ipv6 import IPv6Packet
 from ...wire.mh import (
+    BindingAcknowledgement,
     MobilityMessage,
     append_options,
     decode_mh,
     encode_mh,
     mh_authenticator_input,
+    mn_ha_binding_acknowledgement,
     sign_last_option,
     with_options,
 )
@@ -101,6 +103,27 @@ def protect_mn_ha(
     # Only the authenticator changes: the message is neither validated nor encoded again.
     authenticator = sa.authenticator(care_of_address, home_address, data)
     return sign_last_option(draft, encoded, with_authenticator(placeholder, authenticator))
+
+
+def protected_acknowledgement(
+    status: int,
+    sequence: int,
+    lifetime: int,
+    credentials: MobilityCredentials,
+    *,
+    timestamp: int,
+    care_of_address: IPv6Address,
+    home_address: IPv6Address,
+) -> BindingAcknowledgement:
+    """``protect_mn_ha(new_binding_acknowledgement(status, sequence, lifetime), ...)``: an
+    option-less BA with the RFC 4285 options, built from the BA template
+    (:func:`~mipshop.wire.mh.mn_ha_binding_acknowledgement`), the same message and octets
+    (a home agent answers every BU with one, RFC 6275 §10.3.1, RFC 4285 §5.1.1)."""
+    sa = credentials.security_association
+    return mn_ha_binding_acknowledgement(
+        status, sequence, lifetime, credentials.identifier, timestamp, sa.spi,
+        lambda data: sa.authenticator(care_of_address, home_address, data),
+        MN_HA_AUTHENTICATOR_LENGTH)
 
 
 @dataclass(frozen=True, slots=True)
