@@ -82,9 +82,11 @@ from ..base.actions import (
     Claim,
     ForgetBinding,
     PersistBinding,
-    PersistReplay,
     Transmit,
     new_binding_record,
+    new_claim,
+    new_persist_binding,
+    new_persist_replay,
     new_transmit,
 )
 from ..base.constants import MAX_DELETE_BCE_TIMEOUT
@@ -642,8 +644,7 @@ class BindingAgent(Entity):
             return None
         # Stored before any answer leaves: after a restart a replay of this BU must still be
         # refused (RFC 4285 §6), with the same status as before the crash.
-        self.act(PersistReplay(identity=creds.identifier, spi=sa.spi,
-                               timestamp=protection.timestamp))
+        self.act(new_persist_replay(creds.identifier, sa.spi, protection.timestamp))
         return reg
 
     def _auth_failure(self, reason: str, hoa: IPv6Address) -> None:
@@ -715,7 +716,7 @@ class BindingAgent(Entity):
         self.cache.update(entry, self.now)
         # Committed by the runtime before the BA below leaves: an acknowledged binding
         # survives a crash of the agent.
-        self.act(PersistBinding(binding=self._record(entry, reg.credentials)))
+        self.act(new_persist_binding(self._record(entry, reg.credentials)))
         inactive = self._inactive.pop(hoa, None) if self._inactive else None
         if inactive is not None:
             inactive[1].cancel()  # §10.3.2: a new registration replaces the inactive entry
@@ -729,10 +730,10 @@ class BindingAgent(Entity):
             before = self._defended(hoa, existing.link_local_compat)
             started = tuple(address for address in after if address not in before)
         for address in started:
-            self.act(Claim(address=address, proxy_interface=self.interface))
+            self.act(new_claim(address, True, self.interface))
         for address in before:
             if address not in after:
-                self.act(Claim(address=address, active=False, proxy_interface=self.interface))
+                self.act(new_claim(address, False, self.interface))
         if started:
             self._intercepting(started)
         timer = self._expiry.pop(hoa, None)
