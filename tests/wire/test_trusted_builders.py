@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mipshop.wire.ext_headers import RoutingHeaderType2, new_routing_header_type2
 from mipshop.wire.icmpv6 import NeighborAdvertisement, new_neighbor_advertisement
 from mipshop.wire.ipv6 import IPv6Packet, new_packet
 from mipshop.wire.mh import (
@@ -176,3 +177,16 @@ def test_new_neighbor_advertisement_refuses_what_the_constructor_refuses(target:
         NeighborAdvertisement(target=target)
     with pytest.raises(ValueError):
         new_neighbor_advertisement(False, False, True, target)
+
+
+def test_new_routing_header_type2_is_the_constructed_header() -> None:
+    _same(new_routing_header_type2(A), RoutingHeaderType2(home_address=A))
+
+
+@pytest.mark.parametrize("home_address", [IPv4Address("192.0.2.1"), "2001:db8::1", None])
+def test_new_routing_header_type2_refuses_what_the_constructor_refuses(
+        home_address: Any) -> None:
+    with pytest.raises(ValueError):
+        RoutingHeaderType2(home_address=home_address)
+    with pytest.raises(ValueError):
+        new_routing_header_type2(home_address)

@@ -60,7 +60,7 @@ from ipaddress import IPv6Address
 from typing import Protocol
 
 from ...wire.errors import MalformedPacket
-from ...wire.ext_headers import ExtensionHeader, RoutingHeaderType2
+from ...wire.ext_headers import ExtensionHeader, new_routing_header_type2
 from ...wire.icmpv6 import (
     ICMPv6Message,
 )
@@ -76,7 +76,7 @@ from ...wire.mh import (
     UnknownMobilityMessage,
     new_binding_acknowledgement,
 )
-from ...wire.mh_options import BindingRefreshAdvice, MobilityOption
+from ...wire.mh_options import BindingRefreshAdvice, MobilityOption, _fast_new
 from ..base.actions import (
     BindingRecord,
     Claim,
@@ -177,6 +177,11 @@ class Registration:
     care_of_address: IPv6Address
     credentials: MobilityCredentials | None
     timestamp: int | None
+
+
+#: ``Registration(...)`` positionally, without the frozen ``__init__`` (one per BU; its
+#: fields are not checked by the constructor either).
+_new_registration = _fast_new(Registration)
 
 
 class BindingAgent(Entity):
@@ -619,7 +624,7 @@ class BindingAgent(Entity):
         creds = self._by_spi.get(protection.authentication.spi)
         if creds is None:
             return self._auth_failure("unknown_spi", hoa)
-        reg = Registration(packet, bu, hoa, coa, creds, protection.timestamp)
+        reg = _new_registration(packet, bu, hoa, coa, creds, protection.timestamp)
         if protection.identifier != creds.identifier or not verify_mn_ha(
             bu, creds, care_of_address=coa, home_address=hoa,
             encoded=self.received_mobility_header, protection=protection,
@@ -816,7 +821,7 @@ class BindingAgent(Entity):
         # home). RFC 5380 §6.2: a MAP's BA MUST carry the RCoA in a Type 2 Routing Header.
         destination = reg.packet.src
         headers = () if destination == reg.home_address else (
-            RoutingHeaderType2(home_address=reg.home_address),)
+            new_routing_header_type2(reg.home_address),)
         self._send(destination, ba, headers)
 
     # -- data plane (RFC 6275 §10.4; RFC 5380 §6.2) ----------------------------------------

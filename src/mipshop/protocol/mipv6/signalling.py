@@ -39,6 +39,7 @@ from ...wire.mh_options import (
     MobilityMessageAuthentication,
     MobilityMessageAuthenticationSubtype,
     ReplayProtection,
+    _fast_new,
     mn_ha_options,
     with_authenticator,
 )
@@ -140,6 +141,11 @@ class MnHaProtection:
         return self.authentication is not None
 
 
+#: ``MnHaProtection(...)`` positionally, without the frozen ``__init__`` (one per received
+#: BU; the constructor checks nothing either).
+_new_protection = _fast_new(MnHaProtection)
+
+
 def read_mn_ha(message: MobilityMessage) -> MnHaProtection:
     """Extract the MN-HA authentication option (if it is the last option), MN-ID and timestamp."""
     options = getattr(message, "options", ())
@@ -156,7 +162,7 @@ def read_mn_ha(message: MobilityMessage) -> MnHaProtection:
             mn_id = option
         elif replay is None and isinstance(option, ReplayProtection):
             replay = option
-    return MnHaProtection(
+    return _new_protection(
         auth,
         mn_id.identifier if mn_id is not None else None,
         replay.timestamp if replay is not None else None,
