@@ -224,7 +224,9 @@ class HomeAgent(BindingAgent):
         low = self.config.min_mobile_prefix_interval
         preferred = self._prefix_table()[1]
         spread = abs(min(self.config.max_mobile_prefix_interval, preferred) - low)
-        return low + (self.rng.uniform(0.0, spread) if spread > 0 else 0.0)
+        # spread * random() is what rng.uniform(0.0, spread) computes (0.0 + spread * r), the
+        # same value from the same draw, without its Python-level call.
+        return low + (spread * self.rng.random() if spread > 0 else 0.0)
 
     def _schedule_periodic(self, hoa: IPv6Address) -> None:
         """Ensure an unsolicited advertisement to ``hoa`` is scheduled (§10.6.2)."""
