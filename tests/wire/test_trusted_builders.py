@@ -16,6 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mipshop.wire.ext_headers import RoutingHeaderType2, new_routing_header_type2
+from mipshop.wire.icmpv6 import NeighborAdvertisement, new_neighbor_advertisement
 from mipshop.wire.ipv6 import IPv6Packet, new_packet
 from mipshop.wire.mh import (
     BindingAcknowledgement,
@@ -34,6 +36,7 @@ from mipshop.wire.mh_options import (
     authentication_options,
     mn_ha_options,
 )
+from mipshop.wire.nd_options import TargetLinkLayerAddress
 
 A = IPv6Address("2001:db8::1")
 B = IPv6Address("2001:db8::2")
@@ -152,3 +155,38 @@ def test_authentication_options_refuse_what_the_constructors_refuse(
         timestamp: int, subtype: int, spi: int, length: int) -> None:
     with pytest.raises(ValueError):
         authentication_options(timestamp, subtype, spi, length)
+
+
+@given(router=st.booleans(), solicited=st.booleans(), override=st.booleans(),
+       lla=st.booleans())
+def test_new_neighbor_advertisement_is_the_constructed_na(
+        router: bool, solicited: bool, override: bool, lla: bool) -> None:
+    options = (TargetLinkLayerAddress(address=b"\x02\x00\x00\x00\x00\x01"),) if lla else ()
+    _same(new_neighbor_advertisement(router, solicited, override, A, options),
+          NeighborAdvertisement(router=router, solicited=solicited, override=override,
+                                target=A, options=options))
+    # A list of options is made a tuple, as the constructor makes it.
+    _same(new_neighbor_advertisement(router, solicited, override, A, list(options)),
+          NeighborAdvertisement(router=router, solicited=solicited, override=override,
+                                target=A, options=list(options)))
+
+
+@pytest.mark.parametrize("target", [IPv4Address("192.0.2.1"), "2001:db8::1", None])
+def test_new_neighbor_advertisement_refuses_what_the_constructor_refuses(target: Any) -> None:
+    with pytest.raises(ValueError):
+        NeighborAdvertisement(target=target)
+    with pytest.raises(ValueError):
+        new_neighbor_advertisement(False, False, True, target)
+
+
+def test_new_routing_header_type2_is_the_constructed_header() -> None:
+    _same(new_routing_header_type2(A), RoutingHeaderType2(home_address=A))
+
+
+@pytest.mark.parametrize("home_address", [IPv4Address("192.0.2.1"), "2001:db8::1", None])
+def test_new_routing_header_type2_refuses_what_the_constructor_refuses(
+        home_address: Any) -> None:
+    with pytest.raises(ValueError):
+        RoutingHeaderType2(home_address=home_address)
+    with pytest.raises(ValueError):
+        new_routing_header_type2(home_address)

@@ -16,6 +16,7 @@ from ipaddress import IPv6Address
 from typing import ClassVar
 
 from .errors import MalformedPacket
+from .nd_options import fast_builder
 
 HOP_BY_HOP = 0
 ROUTING = 43
@@ -130,6 +131,18 @@ class RoutingHeaderType2:
         # RFC 6275 §6.4: Segments Left is 1 on the wire; a receiver that processed it has 0.
         if self.segments_left not in (0, 1):
             raise ValueError(f"segments_left {self.segments_left} must be 0 or 1")
+
+
+_build_rh2 = fast_builder(RoutingHeaderType2)
+
+
+def new_routing_header_type2(home_address: IPv6Address) -> RoutingHeaderType2:
+    """``RoutingHeaderType2(home_address=...)`` (Segments Left 1), with the constructor's
+    check made inline and no keyword ``__init__``: an agent puts one on every BA it sends to a
+    care-of address (RFC 6275 §6.1.8, §9.5.4). Equal to the constructed header."""
+    if not isinstance(home_address, IPv6Address):
+        raise ValueError("home_address must be an IPv6Address")
+    return _build_rh2(home_address, 1)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -98,6 +98,7 @@ __all__ = [
     "UnknownICMPv6",
     "decode_icmpv6",
     "encode_icmpv6",
+    "new_neighbor_advertisement",
 ]
 
 #: Offset of the 16-bit checksum in every ICMPv6 message (RFC 4443 §2.1).
@@ -858,6 +859,20 @@ _build_prrtadv = fast_builder(ProxyRouterAdvertisement)
 _build_hi = fast_builder(IcmpHandoverInitiate)
 _build_hack = fast_builder(IcmpHandoverAcknowledge)
 _build_unknown = fast_builder(UnknownICMPv6)
+
+
+def new_neighbor_advertisement(router: bool, solicited: bool, override: bool,
+                               target: IPv6Address, options: tuple[NDOption, ...] = ()
+                               ) -> NeighborAdvertisement:
+    """``NeighborAdvertisement(router=..., solicited=..., override=..., target=...,
+    options=...)`` (code 0), with the constructor's checks made inline and no keyword
+    ``__init__``: a home agent advertises every home address it starts to defend (RFC 6275
+    §10.4.1), one per registration. Equal to the constructed message."""
+    if not isinstance(target, IPv6Address):
+        _require_address("target", target)
+    if options.__class__ is not tuple:
+        options = tuple(options)  # as the constructor (lists are accepted)
+    return _build_na(router, solicited, override, target, options, 0)
 _address = address_from_bytes
 
 

@@ -60,13 +60,18 @@ from typing import Any, ClassVar, TypeAlias, TypeVar
 from .errors import MalformedPacket
 from .mh_options import (
     AlternateCareOfAddress,
+    MobilityMessageAuthenticationSubtype,
     MobilityOption,
     _address,
     _decode_options,
     _fast_new,
     _new_acoa,
+    _new_mma,
+    _new_mnid,
+    _new_rp,
     encode_mobility_options,
     is_mobility_option,
+    mn_ha_option_layout,
 )
 from .nd_options import packed_address
 
@@ -101,6 +106,7 @@ __all__ = [
     "decode_mh",
     "encode_mh",
     "mh_authenticator_input",
+    "mn_ha_binding_acknowledgement",
     "new_binding_acknowledgement",
     "sign_last_option",
     "with_options",
@@ -1166,6 +1172,57 @@ def new_binding_acknowledgement(status: int, sequence: int, lifetime: int,
         _check_options(options)
     return _new_ba(status, False, False, False, False, False,  # type: ignore[no-any-return]
                    sequence, lifetime, options)
+
+
+def mn_ha_binding_acknowledgement(
+    status: int, sequence: int, lifetime: int, identifier: bytes, timestamp: int, spi: int,
+    sign: Callable[[bytes], bytes], authenticator_length: int,
+) -> BindingAcknowledgement:
+    """The BA ``new_binding_acknowledgement(status, sequence, lifetime)`` protected as RFC 4285
+    §4 and §5.1 say (options MN-ID, Replay Protection and, last, MN-HA authentication), built
+    from a template: the fixed octets of its encoding are laid out once per identifier length
+    (:func:`~.mh_options.mn_ha_option_layout`) and the values filled in.
+
+    ``sign(mh_data)`` gets the octets the authenticator covers (:func:`mh_authenticator_input`
+    of the encoding: the header up to and including the SPI, checksum zero) and returns the
+    authenticator, ``authenticator_length`` octets. The result equals what appending
+    ``mn_ha_options(identifier, timestamp, spi, authenticator_length)`` to the unsigned BA,
+    encoding it, signing and :func:`sign_last_option` give, its encoding is the same octets
+    (tests/wire/test_ba_template.py), and :func:`encode_mh` returns them without encoding it
+    again. Every value is checked as the constructors check it.
+    """
+    global _signed
+    if not 0 <= status <= 0xFF:
+        _check_u8(status, "status")
+    if not 0 <= sequence <= 0xFFFF:
+        _check_u16(sequence, "sequence")
+    if not 0 <= lifetime <= _MAX_LIFETIME or lifetime & 3:
+        _check_lifetime(lifetime)
+    if identifier.__class__ is not bytes or len(identifier) > 254:
+        raise ValueError(f"identifier must be 0..254 bytes, got {identifier!r}")
+    if not 0 <= timestamp <= 0xFFFF_FFFF_FFFF_FFFF:
+        raise ValueError(f"timestamp must be a 64-bit unsigned integer, got {timestamp!r}")
+    if not 0 <= spi <= 0xFFFF_FFFF:
+        raise ValueError(f"spi must be a 32-bit unsigned integer, got {spi!r}")
+    before_identifier, before_timestamp, before_spi = mn_ha_option_layout(
+        12, len(identifier), authenticator_length)
+    # Header Len: the fixed part (12), the options and the authenticator, in 8-octet units
+    # (the layout's padding makes the sum a multiple of 8; at most 12 + 312 octets).
+    size = (12 + len(before_identifier) + len(identifier) + len(before_timestamp) + 8
+            + len(before_spi) + 4 + authenticator_length)
+    data = (_BA.pack(59, (size >> 3) - 1, 6, 0, 0, status, 0, sequence, lifetime >> 2)
+            + before_identifier + identifier + before_timestamp
+            + timestamp.to_bytes(8, "big") + before_spi + spi.to_bytes(4, "big"))
+    authenticator = sign(data)
+    if authenticator.__class__ is not bytes or len(authenticator) != authenticator_length:
+        raise ValueError(f"the authenticator must be {authenticator_length} bytes")
+    ba: BindingAcknowledgement = _new_ba(
+        status, False, False, False, False, False, sequence, lifetime,
+        # The subtypes as mn_ha_options gives them (the MN-ID's an int, the MMA's the enum).
+        (_new_mnid(1, identifier), _new_rp(timestamp),
+         _new_mma(MobilityMessageAuthenticationSubtype.MN_HA, spi, authenticator)))
+    _signed = (ba, data + authenticator, 4)
+    return ba
 
 
 def _replace_options(message: _MsgT, options: tuple[MobilityOption, ...]) -> _MsgT:

@@ -69,6 +69,7 @@ __all__ = [
     "decode_mobility_options",
     "encode_mobility_options",
     "is_mobility_option",
+    "mn_ha_option_layout",
     "mn_ha_options",
     "with_authenticator",
 ]
@@ -629,6 +630,47 @@ def authentication_options(timestamp: int, subtype: int, spi: int, authenticator
     if not 0 <= authenticator_length <= 250:
         raise ValueError(f"authenticator must be 0..250 bytes, got {authenticator_length}")
     return (_new_rp(timestamp), _new_mma(subtype, spi, bytes(authenticator_length)))
+
+
+#: (start % 8, identifier length, authenticator length) -> mn_ha_option_layout's answer.
+_MN_HA_LAYOUTS: dict[tuple[int, int, int], tuple[bytes, bytes, bytes]] = {}
+
+
+def mn_ha_option_layout(start: int, identifier_length: int, authenticator_length: int
+                        ) -> tuple[bytes, bytes, bytes]:
+    """The fixed octets of the RFC 4285 options of :func:`mn_ha_options` encoded as the
+    whole option area of a Mobility Header that begins at offset ``start``.
+
+    Returns ``(before_identifier, before_timestamp, before_spi)`` such that, for any
+    ``identifier`` of ``identifier_length`` octets, 64-bit ``timestamp`` and 32-bit ``spi``,
+    ``encode_mobility_options(mn_ha_options(identifier, timestamp, spi, n), start)`` is
+    ``before_identifier + identifier + before_timestamp + timestamp (8 octets, network order)
+    + before_spi + spi (4 octets) + bytes(n)``: only the padding, Type, Length and Subtype
+    octets are fixed, and they depend on the lengths and on ``start % 8`` alone. A signer
+    fills in the values without encoding the options one by one (one per registration at a
+    home agent). The padding comes from the tables :func:`encode_mobility_options` uses: the
+    MN-ID's alignment (none), the timestamp's (8n+2), and before the authentication option,
+    last, the padding that makes the header end on 8 octets (RFC 6275 §6.2, RFC 4285 §5.1).
+    """
+    key = (start & 7, identifier_length, authenticator_length)
+    layout = _MN_HA_LAYOUTS.get(key)
+    if layout is not None:
+        return layout
+    if not 0 <= identifier_length <= 254 or not 0 <= authenticator_length <= 250:
+        raise ValueError(f"an identifier of {identifier_length} or an authenticator of "
+                         f"{authenticator_length} octets cannot be carried")
+    at = start & 7
+    before_identifier = (_ENCODERS[MobileNodeIdentifier][0][at]
+                         + bytes((8, identifier_length + 1, MobileNodeIdentifierSubtype.NAI)))
+    at += len(before_identifier) + identifier_length
+    before_timestamp = _ENCODERS[ReplayProtection][0][at & 7] + bytes((10, 8))
+    at += len(before_timestamp) + 8
+    # The MMA's Type, Length, Subtype and SPI (7 octets) and its authenticator close the area.
+    closing = _PAD[-(at + 7 + authenticator_length) & 7]
+    before_spi = closing + bytes((9, authenticator_length + 5,
+                                  MobilityMessageAuthenticationSubtype.MN_HA))
+    layout = _MN_HA_LAYOUTS[key] = (before_identifier, before_timestamp, before_spi)
+    return layout
 
 
 def is_mobility_option(value: object) -> bool:

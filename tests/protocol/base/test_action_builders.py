@@ -6,10 +6,16 @@ from ipaddress import IPv6Address
 
 from mipshop.protocol.base.actions import (
     BindingRecord,
+    Claim,
     Event,
+    PersistBinding,
+    PersistReplay,
     Transmit,
     new_binding_record,
+    new_claim,
     new_event,
+    new_persist_binding,
+    new_persist_replay,
     new_transmit,
 )
 from mipshop.wire.ipv6 import IPv6Packet
@@ -41,3 +47,16 @@ def test_new_binding_record_is_the_constructed_record() -> None:
           BindingRecord(home_address=A, care_of_address=B, sequence=7, lifetime=40.0,
                         registered_at=1e9, home_registration=True, link_local_compat=True,
                         owner=b"mn", spi=300))
+
+
+def test_new_claim_is_the_constructed_claim() -> None:
+    _same(new_claim(A, True, "home"), Claim(address=A, proxy_interface="home"))
+    _same(new_claim(A, False, None), Claim(address=A, active=False))
+
+
+def test_new_persist_binding_and_replay_are_the_constructed_actions() -> None:
+    record = BindingRecord(home_address=A, care_of_address=B, sequence=1, lifetime=8.0,
+                           registered_at=2.0)
+    _same(new_persist_binding(record), PersistBinding(binding=record))
+    _same(new_persist_replay(b"mn@example.com", 300, 7 << 32),
+          PersistReplay(identity=b"mn@example.com", spi=300, timestamp=7 << 32))

@@ -117,3 +117,26 @@ def test_a_peer_timer_each_re_armed_keeps_the_heap_within_a_quarter_of_the_live_
         live[k] = entity.schedule_call(600.0 + step, print, k)
         largest = max(largest, entity.pending_timers)
     assert len(live) < largest <= len(live) + len(live) // 4 + 1
+
+
+def test_a_heap_with_no_cancelled_timer_is_not_rescanned(monkeypatch) -> None:
+    # A home agent schedules two timers per new binding and cancels none: with no
+    # cancellation since the last clean-up there is nothing to drop, and the heap is not
+    # rebuilt each time it grows by a quarter.
+    import heapq
+
+    entity = Entity("e", random.Random(0))
+    entity.schedule(1.0, lambda now: None).cancel()  # one to drop at the first clean-up
+    rebuilt: list[int] = []
+    heapify = heapq.heapify
+    monkeypatch.setattr(heapq, "heapify", lambda timers: rebuilt.append(len(timers))
+                        or heapify(timers))
+    for index in range(2_000):
+        entity.schedule_call(float(index), lambda arg: None, index)
+    assert len(rebuilt) == 1 and len(entity._timers) == 2_000
+    # A cancellation (here or in any entity) makes the next clean-up run, and drop it.
+    doomed = entity.schedule(0.5, lambda now: None)
+    doomed.cancel()
+    while len(rebuilt) == 1:
+        entity.schedule(5_000.0, lambda now: None)
+    assert all(not timer.cancelled for _when, _order, timer in entity._timers)

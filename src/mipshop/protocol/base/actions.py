@@ -200,3 +200,9 @@ new_transmit = _fast_new(Transmit)
 new_binding_record = _fast_new(BindingRecord)
 """``new_binding_record(home_address, care_of_address, sequence, lifetime, registered_at,
 home_registration, map_registration, link_local_compat, owner, spi, deregistered)``."""
+new_claim = _fast_new(Claim)
+"""``new_claim(address, active, proxy_interface)``: a :class:`Claim`."""
+new_persist_binding = _fast_new(PersistBinding)
+"""``new_persist_binding(binding)``: a :class:`PersistBinding`."""
+new_persist_replay = _fast_new(PersistReplay)
+"""``new_persist_replay(identity, spi, timestamp)``: a :class:`PersistReplay`."""

@@ -41,6 +41,11 @@ class ReceivedHeader(bytes):
 #: A timer's ``argument`` when its callback takes the time (:meth:`Entity.schedule`).
 _NOW: Any = object()
 
+#: Timers cancelled so far, by every entity of the process: an entity whose heap had no
+#: cancelled timer at its last clean-up, and no cancellation since, has none to drop
+#: (:meth:`Entity._push` then skips the clean-up, which would find nothing).
+_cancellations = 0
+
 
 @dataclass(order=True, slots=True)
 class Timer:
@@ -57,7 +62,9 @@ class Timer:
 
     def cancel(self) -> None:
         """Stop this timer from firing."""
+        global _cancellations
         self.cancelled = True
+        _cancellations += 1
         # A cancelled timer waits in its entity's heap until it surfaces or a clean-up drops
         # it: let go of the callback (often a closure) and its argument meanwhile.
         self.callback = _never_called
@@ -88,6 +95,8 @@ class Entity:
         #: The timer heap: (when, order, timer) tuples, compared in C (no dataclass ``__lt__``).
         self._timers: list[tuple[float, int, Timer]] = []
         self._compact_at = _MIN_COMPACTION
+        #: ``_cancellations`` when the heap was last cleaned (-1: never, it may hold some).
+        self._clean_at = -1
         self._timer_order = itertools.count()
         self._received_raw: bytes | None = None
         self._received_packet: IPv6Packet | None = None
@@ -218,10 +227,13 @@ class Entity:
         timers = self._timers
         heapq.heappush(timers, (when, order, timer))
         if len(timers) > self._compact_at:
-            # In place: handle_timer may be iterating over this very list (a callback that
-            # schedules); a new list would leave it firing timers the new one also holds.
-            timers[:] = [t for t in timers if not t[2].cancelled]
-            heapq.heapify(timers)
+            if self._clean_at != _cancellations:
+                # In place: handle_timer may be iterating over this very list (a callback
+                # that schedules); a new list would leave it firing timers the new one also
+                # holds.
+                timers[:] = [t for t in timers if not t[2].cancelled]
+                heapq.heapify(timers)
+                self._clean_at = _cancellations
             # A quarter over the live timers, not twice them: a home agent or a MAP holds a
             # timer per mobile node, and each cancelled one waiting is 130 bytes.
             self._compact_at = max(_MIN_COMPACTION, len(timers) + len(timers) // 4)

@@ -60,13 +60,14 @@ from ipaddress import IPv6Address
 from typing import Protocol
 
 from ...wire.errors import MalformedPacket
-from ...wire.ext_headers import ExtensionHeader, RoutingHeaderType2
+from ...wire.ext_headers import ExtensionHeader, new_routing_header_type2
 from ...wire.icmpv6 import (
     ICMPv6Message,
 )
 from ...wire.ipv6 import IPv6Packet, new_packet
 from ...wire.ipv6 import encapsulate as _encapsulate
 from ...wire.mh import (
+    BindingAcknowledgement,
     BindingAckStatus,
     BindingError,
     BindingErrorStatus,
@@ -75,15 +76,17 @@ from ...wire.mh import (
     UnknownMobilityMessage,
     new_binding_acknowledgement,
 )
-from ...wire.mh_options import BindingRefreshAdvice, MobilityOption
+from ...wire.mh_options import BindingRefreshAdvice, MobilityOption, _fast_new
 from ..base.actions import (
     BindingRecord,
     Claim,
     ForgetBinding,
     PersistBinding,
-    PersistReplay,
     Transmit,
     new_binding_record,
+    new_claim,
+    new_persist_binding,
+    new_persist_replay,
     new_transmit,
 )
 from ..base.constants import MAX_DELETE_BCE_TIMEOUT
@@ -94,7 +97,13 @@ from ..base.tables import ReplyLimiter
 from .binding_cache import BindingCache, BindingCacheEntry
 from .config import AgentCredentials, MobilityCredentials
 from .mn_ha_auth import ReplayChecker, ReplayVerdict
-from .signalling import binding_care_of_address, protect_mn_ha, read_mn_ha, verify_mn_ha
+from .signalling import (
+    binding_care_of_address,
+    protect_mn_ha,
+    protected_acknowledgement,
+    read_mn_ha,
+    verify_mn_ha,
+)
 from .signalling import wire_lifetime as _wire_lifetime
 
 S = BindingAckStatus
@@ -168,6 +177,11 @@ class Registration:
     care_of_address: IPv6Address
     credentials: MobilityCredentials | None
     timestamp: int | None
+
+
+#: ``Registration(...)`` positionally, without the frozen ``__init__`` (one per BU; its
+#: fields are not checked by the constructor either).
+_new_registration = _fast_new(Registration)
 
 
 class BindingAgent(Entity):
@@ -610,7 +624,7 @@ class BindingAgent(Entity):
         creds = self._by_spi.get(protection.authentication.spi)
         if creds is None:
             return self._auth_failure("unknown_spi", hoa)
-        reg = Registration(packet, bu, hoa, coa, creds, protection.timestamp)
+        reg = _new_registration(packet, bu, hoa, coa, creds, protection.timestamp)
         if protection.identifier != creds.identifier or not verify_mn_ha(
             bu, creds, care_of_address=coa, home_address=hoa,
             encoded=self.received_mobility_header, protection=protection,
@@ -635,8 +649,7 @@ class BindingAgent(Entity):
             return None
         # Stored before any answer leaves: after a restart a replay of this BU must still be
         # refused (RFC 4285 §6), with the same status as before the crash.
-        self.act(PersistReplay(identity=creds.identifier, spi=sa.spi,
-                               timestamp=protection.timestamp))
+        self.act(new_persist_replay(creds.identifier, sa.spi, protection.timestamp))
         return reg
 
     def _auth_failure(self, reason: str, hoa: IPv6Address) -> None:
@@ -708,7 +721,7 @@ class BindingAgent(Entity):
         self.cache.update(entry, self.now)
         # Committed by the runtime before the BA below leaves: an acknowledged binding
         # survives a crash of the agent.
-        self.act(PersistBinding(binding=self._record(entry, reg.credentials)))
+        self.act(new_persist_binding(self._record(entry, reg.credentials)))
         inactive = self._inactive.pop(hoa, None) if self._inactive else None
         if inactive is not None:
             inactive[1].cancel()  # §10.3.2: a new registration replaces the inactive entry
@@ -722,10 +735,10 @@ class BindingAgent(Entity):
             before = self._defended(hoa, existing.link_local_compat)
             started = tuple(address for address in after if address not in before)
         for address in started:
-            self.act(Claim(address=address, proxy_interface=self.interface))
+            self.act(new_claim(address, True, self.interface))
         for address in before:
             if address not in after:
-                self.act(Claim(address=address, active=False, proxy_interface=self.interface))
+                self.act(new_claim(address, False, self.interface))
         if started:
             self._intercepting(started)
         timer = self._expiry.pop(hoa, None)
@@ -785,22 +798,30 @@ class BindingAgent(Entity):
         options: tuple[MobilityOption, ...] = (),
     ) -> None:
         """Send the BA for ``reg`` (§10.3.1: always, whatever the A flag says)."""
-        # Built with the constructor's checks inline (one per BU: new_binding_acknowledgement).
-        ba = new_binding_acknowledgement(
-            int(status), reg.update.sequence if sequence is None else sequence, lifetime,
-            options)
+        number = reg.update.sequence if sequence is None else sequence
+        ba: BindingAcknowledgement
         if reg.credentials is not None and reg.timestamp is not None:
             # RFC 4285 §5.1.1: the BA carries the option when the BU did.
-            ba = protect_mn_ha(
-                ba, reg.credentials, timestamp=reg.timestamp,
-                care_of_address=reg.care_of_address, home_address=reg.home_address,
-            )
+            if options:
+                ba = protect_mn_ha(
+                    new_binding_acknowledgement(int(status), number, lifetime, options),
+                    reg.credentials, timestamp=reg.timestamp,
+                    care_of_address=reg.care_of_address, home_address=reg.home_address,
+                )
+            else:
+                # The usual answer (no Binding Refresh Advice): built from the BA template.
+                ba = protected_acknowledgement(
+                    int(status), number, lifetime, reg.credentials, timestamp=reg.timestamp,
+                    care_of_address=reg.care_of_address, home_address=reg.home_address)
+        else:
+            # Built with the constructor's checks inline (one per BU).
+            ba = new_binding_acknowledgement(int(status), number, lifetime, options)
         # RFC 6275 §6.1.8 / §9.5.4: to the BU's source; a Type 2 Routing Header carries the
         # home address unless the BA goes to the home address itself (de-registration from
         # home). RFC 5380 §6.2: a MAP's BA MUST carry the RCoA in a Type 2 Routing Header.
         destination = reg.packet.src
         headers = () if destination == reg.home_address else (
-            RoutingHeaderType2(home_address=reg.home_address),)
+            new_routing_header_type2(reg.home_address),)
         self._send(destination, ba, headers)
 
     # -- data plane (RFC 6275 §10.4; RFC 5380 §6.2) ----------------------------------------

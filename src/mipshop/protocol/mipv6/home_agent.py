@@ -97,6 +97,7 @@ from ...wire.icmpv6 import (
     NeighborSolicitation,
     RouterAdvertisement,
     RouterSolicitation,
+    new_neighbor_advertisement,
 )
 from ...wire.ipv6 import IPv6Packet, encode_packet, new_packet
 from ...wire.mh import BindingAckStatus, BindingError, BindingErrorStatus, BindingUpdate
@@ -223,7 +224,9 @@ class HomeAgent(BindingAgent):
         low = self.config.min_mobile_prefix_interval
         preferred = self._prefix_table()[1]
         spread = abs(min(self.config.max_mobile_prefix_interval, preferred) - low)
-        return low + (self.rng.uniform(0.0, spread) if spread > 0 else 0.0)
+        # spread * random() is what rng.uniform(0.0, spread) computes (0.0 + spread * r), the
+        # same value from the same draw, without its Python-level call.
+        return low + (spread * self.rng.random() if spread > 0 else 0.0)
 
     def _schedule_periodic(self, hoa: IPv6Address) -> None:
         """Ensure an unsolicited advertisement to ``hoa`` is scheduled (§10.6.2)."""
@@ -276,7 +279,14 @@ class HomeAgent(BindingAgent):
     def on_packet(self, packet: IPv6Packet, interface: str) -> None:
         """Dispatch one decoded packet (ND, control messages, tunnels, intercepted traffic)."""
         payload = packet.payload
-        if isinstance(payload, RouterSolicitation):
+        if payload.__class__ is BindingUpdate:
+            # The common input, dispatched without the ND tests below (a BU is none of those
+            # messages); only the link-local test applies to it.
+            if is_link_local(packet.dst) and packet.dst != self.link_local:
+                self._for_link_local(packet)
+            else:
+                super().on_packet(packet, interface)
+        elif isinstance(payload, RouterSolicitation):
             self.advertiser.handle_solicitation(packet)
         elif self.advertiser.answer_neighbor_solicitation(packet):
             return  # RFC 4861 §7.2.4: one of the home agent's own addresses
@@ -379,9 +389,8 @@ class HomeAgent(BindingAgent):
         agent now intercepts, so that neighbours that cached the mobile node's link-layer
         address switch to the home agent's."""
         for target in addresses:
-            self._nd(ALL_NODES, NeighborAdvertisement(
-                router=False, solicited=False, override=True, target=target,
-                options=self._na_options))
+            self._nd(ALL_NODES, new_neighbor_advertisement(
+                False, False, True, target, self._na_options))
             self.emit("nd.proxy_advertisement", target=target, solicited=False)
 
     def _neighbor_solicitation(self, packet: IPv6Packet, ns: NeighborSolicitation) -> None:

@@ -20,6 +20,7 @@ from mipshop.protocol.base.constants import (
     MN_HA_REPLAY_WINDOW,
     MN_HA_SPI_RESERVED_MAX,
 )
+from mipshop.wire.nd_options import packed_address
 
 #: RFC 4285 §5.1: the only authentication algorithm of the MN-HA SA.
 HMAC_SHA1 = "HMAC_SHA1"
@@ -112,7 +113,10 @@ class SecurityAssociation:
         self, care_of_address: IPv6Address, home_address: IPv6Address, mobility_data: bytes
     ) -> bytes:
         """Authentication Data for a message under this SA (see :func:`mn_ha_authenticator`)."""
-        return hmac_sha1(self.key, care_of_address.packed + home_address.packed
+        # packed_address: the 16 octets without the ipaddress property's generic helper (four
+        # addresses a registration: the BU verified, the BA signed).
+        return hmac_sha1(self.key, packed_address(care_of_address)
+                         + packed_address(home_address)
                          + mobility_data)[:MN_HA_AUTHENTICATOR_LENGTH]
 
     def verify(

@@ -116,7 +116,7 @@ class MobileNode(Entity):
     # and past 30 attributes an instance dictionary stops sharing its keys (1.6 KB a node
     # instead of a slot each). Entity has none, so a __dict__ remains for anything else.
     __slots__ = (
-        "_actions", "_compact_at", "_configured", "_dad_timer", "_dhaad", "_held",
+        "_actions", "_clean_at", "_compact_at", "_configured", "_dad_timer", "_dhaad", "_held",
         "_icmp_errors", "_mps", "_received_packet", "_received_raw", "_refusal_window",
         "_timer_order", "_timers", "access_point", "at_home", "attached", "care_of_address",
         "clients", "config", "counters", "current_prefix", "default_router", "dhcp",

@@ -22,11 +22,13 @@ from typing import TypeVar
 
 from ...wire.ipv6 import IPv6Packet
 from ...wire.mh import (
+    BindingAcknowledgement,
     MobilityMessage,
     append_options,
     decode_mh,
     encode_mh,
     mh_authenticator_input,
+    mn_ha_binding_acknowledgement,
     sign_last_option,
     with_options,
 )
@@ -37,6 +39,7 @@ from ...wire.mh_options import (
     MobilityMessageAuthentication,
     MobilityMessageAuthenticationSubtype,
     ReplayProtection,
+    _fast_new,
     mn_ha_options,
     with_authenticator,
 )
@@ -103,6 +106,27 @@ def protect_mn_ha(
     return sign_last_option(draft, encoded, with_authenticator(placeholder, authenticator))
 
 
+def protected_acknowledgement(
+    status: int,
+    sequence: int,
+    lifetime: int,
+    credentials: MobilityCredentials,
+    *,
+    timestamp: int,
+    care_of_address: IPv6Address,
+    home_address: IPv6Address,
+) -> BindingAcknowledgement:
+    """``protect_mn_ha(new_binding_acknowledgement(status, sequence, lifetime), ...)``: an
+    option-less BA with the RFC 4285 options, built from the BA template
+    (:func:`~mipshop.wire.mh.mn_ha_binding_acknowledgement`), the same message and octets
+    (a home agent answers every BU with one, RFC 6275 §10.3.1, RFC 4285 §5.1.1)."""
+    sa = credentials.security_association
+    return mn_ha_binding_acknowledgement(
+        status, sequence, lifetime, credentials.identifier, timestamp, sa.spi,
+        lambda data: sa.authenticator(care_of_address, home_address, data),
+        MN_HA_AUTHENTICATOR_LENGTH)
+
+
 @dataclass(frozen=True, slots=True)
 class MnHaProtection:
     """What a received message's RFC 4285 options say, before any check of their values."""
@@ -115,6 +139,11 @@ class MnHaProtection:
     def present(self) -> bool:
         """True if the message carries an MN-HA authentication option."""
         return self.authentication is not None
+
+
+#: ``MnHaProtection(...)`` positionally, without the frozen ``__init__`` (one per received
+#: BU; the constructor checks nothing either).
+_new_protection = _fast_new(MnHaProtection)
 
 
 def read_mn_ha(message: MobilityMessage) -> MnHaProtection:
@@ -133,7 +162,7 @@ def read_mn_ha(message: MobilityMessage) -> MnHaProtection:
             mn_id = option
         elif replay is None and isinstance(option, ReplayProtection):
             replay = option
-    return MnHaProtection(
+    return _new_protection(
         auth,
         mn_id.identifier if mn_id is not None else None,
         replay.timestamp if replay is not None else None,
