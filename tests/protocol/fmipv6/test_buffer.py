@@ -41,6 +41,13 @@ def bulk(seq: int, port: int = 443) -> IPv6Packet:
     return encapsulate(inner, src=PAR, dst=NCOA)
 
 
+def _nested(packet: IPv6Packet, tunnels: int) -> IPv6Packet:
+    """``packet`` inside ``tunnels`` more tunnels PAR -> NCoA."""
+    for _ in range(tunnels):
+        packet = encapsulate(packet, src=PAR, dst=NCOA)
+    return packet
+
+
 VOICE = FlowKey(CN, HOME, 17, 5004, 5004)
 BULK = FlowKey(CN, HOME, 6, 443, 50000)
 
@@ -59,6 +66,9 @@ BULK = FlowKey(CN, HOME, 6, 443, 50000)
     (IPv6Packet(src=CN, dst=HOME, payload=BindingRefreshRequest()),
      FlowKey(CN, HOME, 135, 0, 0)),
     (IPv6Packet(src=CN, dst=HOME, payload=None), FlowKey(CN, HOME, 59, 0, 0)),
+    # Nested deeper than TUNNEL_DEPTH (5 tunnels): the flow is the fourth tunnel's, one
+    # key for whatever it carries; crafted nesting costs the router no more than that.
+    (_nested(voice(1), 4), FlowKey(PAR, NCOA, 41, 0, 0)),
 ])
 def test_flow_of(packet: IPv6Packet, expected: FlowKey) -> None:
     assert flow_of(packet) == expected
@@ -205,3 +215,25 @@ def test_a_cleared_buffer_shares_as_a_new_one() -> None:
     made_room = buffer.push(voice(0), 0.0)
     assert (made_room.accepted, made_room.dropped) == (True, BULK)
     assert len(buffer) == budget.used == 4
+
+
+@pytest.mark.parametrize(("limit", "burst", "gap_weight", "valid"), [
+    (0, 1, 1.0, True),
+    (10, 5, 0.25, True),
+    (-1, 5, 0.25, False),
+    (10, 0, 0.25, False),
+    (-1, 0, 0.25, False),
+    (10, 5, 0.0, False),
+    (10, 5, 1.5, False),
+    (-1, 5, 0.0, False),
+    (10, 0, 0.0, False),
+])
+def test_a_buffer_refuses_bounds_it_cannot_keep(limit, burst, gap_weight, valid) -> None:
+    """§5.4 "MUST be bounded": no negative bound, a burst of at least one packet, and a
+    moving-average weight in (0, 1]."""
+    if valid:
+        buffer = HandoverBuffer(limit, burst=burst, gap_weight=gap_weight)
+        assert (buffer.limit, buffer.burst, buffer.gap_weight) == (limit, burst, gap_weight)
+    else:
+        with pytest.raises(ValueError, match="limit >= 0, burst >= 1"):
+            HandoverBuffer(limit, burst=burst, gap_weight=gap_weight)
