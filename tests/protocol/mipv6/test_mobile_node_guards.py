@@ -11,7 +11,7 @@ from ipaddress import IPv6Address
 import pytest
 
 from mipshop.wire.icmpv6 import NeighborAdvertisement, NeighborSolicitation
-from mipshop.wire.ipv6 import IPv6Packet, encode_packet
+from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encode_packet
 from mipshop.wire.nd_options import TargetLinkLayerAddress
 from tests.protocol.scenario import HOME_ADDRESS, build, care_of
 
@@ -67,3 +67,20 @@ def test_back_home_the_node_advertises_its_home_address():
         assert na.payload.override and not na.payload.solicited
         assert [o.address for o in na.payload.options
                 if isinstance(o, TargetLinkLayerAddress)] == [scn.mn.config.link_layer_address]
+
+
+def test_no_packet_leaves_from_a_care_of_address_the_node_no_longer_has():
+    """RFC 6275 §11.3.1: reverse-tunnelled packets leave from the care-of address of the
+    node's last BU; after a move, while the new care-of address is still tentative, the
+    previous one is no longer the node's, so nothing is tunnelled from it."""
+    scn = build()
+    scn.move("visited1", at=1.0)
+    scn.move("visited2", at=10.0)
+    cn = IPv6Address("2001:db8:100::10")
+    datagram = IPv6Packet(src=HOME_ADDRESS, dst=cn, payload=UDPDatagram(
+        src_port=7, dst_port=9, data=b"x"))
+    scn.net.at(10.5, lambda now: scn.mn.send_packet(datagram, now))
+    scn.run(11)
+    assert scn.mn.care_of_address is None  # DAD of the new address still running
+    assert not [p for r, p in scn.net.packets(UDPDatagram, sender="mn") if r.time >= 10.0]
+    assert scn.mn.counters["drop.no_binding"] == 1
