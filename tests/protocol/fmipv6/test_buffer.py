@@ -41,6 +41,13 @@ def bulk(seq: int, port: int = 443) -> IPv6Packet:
     return encapsulate(inner, src=PAR, dst=NCOA)
 
 
+def _nested(packet: IPv6Packet, tunnels: int) -> IPv6Packet:
+    """``packet`` inside ``tunnels`` more tunnels PAR -> NCoA."""
+    for _ in range(tunnels):
+        packet = encapsulate(packet, src=PAR, dst=NCOA)
+    return packet
+
+
 VOICE = FlowKey(CN, HOME, 17, 5004, 5004)
 BULK = FlowKey(CN, HOME, 6, 443, 50000)
 
@@ -59,6 +66,9 @@ BULK = FlowKey(CN, HOME, 6, 443, 50000)
     (IPv6Packet(src=CN, dst=HOME, payload=BindingRefreshRequest()),
      FlowKey(CN, HOME, 135, 0, 0)),
     (IPv6Packet(src=CN, dst=HOME, payload=None), FlowKey(CN, HOME, 59, 0, 0)),
+    # Nested deeper than TUNNEL_DEPTH (5 tunnels): the flow is the fourth tunnel's, one
+    # key for whatever it carries; crafted nesting costs the router no more than that.
+    (_nested(voice(1), 4), FlowKey(PAR, NCOA, 41, 0, 0)),
 ])
 def test_flow_of(packet: IPv6Packet, expected: FlowKey) -> None:
     assert flow_of(packet) == expected
@@ -173,3 +183,57 @@ def test_sharing_rule_and_bounds_hold_for_any_arrivals(
         assert len(buffer) == len(model) == budget.used <= limit
         assert all(buffer.held(flow_of(bulk(0, p))) == sum(1 for q, _n in model if q == p)
                    for p in range(4))
+
+
+def test_a_short_flow_drained_away_leaves_the_longest_flow_longest() -> None:
+    """The count of the longest flow survives another flow's last packet leaving: the next
+    arrival of a short flow into the full buffer still takes the longest flow's room."""
+    buffer = HandoverBuffer(4)
+    assert buffer.push(voice(0), 0.0).accepted
+    for i in range(3):
+        assert buffer.push(bulk(i), 0.01 * (i + 1)).accepted
+    first = buffer.pop()  # the voice packet, the oldest: its flow now holds nothing
+    assert first is not None and flow_of(first) == VOICE
+    assert buffer.push(voice(1), 0.05).accepted  # room: 3 of 4
+    made_room = buffer.push(voice(2), 0.06)  # full: bulk (3) is longer than voice (1)
+    assert (made_room.accepted, made_room.dropped) == (True, BULK)
+    assert (buffer.held(BULK), buffer.held(VOICE)) == (2, 2)
+
+
+def test_a_cleared_buffer_shares_as_a_new_one() -> None:
+    """After :meth:`HandoverBuffer.clear` (the NAR discarding what an expired or released
+    preparation held) the buffer is as new: bound, budget and sharing rule hold for whatever
+    arrives next."""
+    budget = BufferBudget(4)
+    buffer = HandoverBuffer(4, budget=budget)
+    for i in range(4):
+        buffer.push(bulk(i), 0.0)
+    assert buffer.clear() == 4 and budget.used == 0 and len(buffer) == 0
+    for i in range(4):
+        assert buffer.push(bulk(10 + i), 0.0).accepted
+    assert not buffer.push(bulk(20), 0.0).accepted  # bulk is the longest flow
+    made_room = buffer.push(voice(0), 0.0)
+    assert (made_room.accepted, made_room.dropped) == (True, BULK)
+    assert len(buffer) == budget.used == 4
+
+
+@pytest.mark.parametrize(("limit", "burst", "gap_weight", "valid"), [
+    (0, 1, 1.0, True),
+    (10, 5, 0.25, True),
+    (-1, 5, 0.25, False),
+    (10, 0, 0.25, False),
+    (-1, 0, 0.25, False),
+    (10, 5, 0.0, False),
+    (10, 5, 1.5, False),
+    (-1, 5, 0.0, False),
+    (10, 0, 0.0, False),
+])
+def test_a_buffer_refuses_bounds_it_cannot_keep(limit, burst, gap_weight, valid) -> None:
+    """§5.4 "MUST be bounded": no negative bound, a burst of at least one packet, and a
+    moving-average weight in (0, 1]."""
+    if valid:
+        buffer = HandoverBuffer(limit, burst=burst, gap_weight=gap_weight)
+        assert (buffer.limit, buffer.burst, buffer.gap_weight) == (limit, burst, gap_weight)
+    else:
+        with pytest.raises(ValueError, match="limit >= 0, burst >= 1"):
+            HandoverBuffer(limit, burst=burst, gap_weight=gap_weight)

@@ -9,8 +9,10 @@ from ipaddress import IPv6Address
 
 import pytest
 
+from mipshop.protocol.base.link_events import LinkGoingDown
 from mipshop.wire.icmpv6 import ProxyRouterAdvertisement
 from mipshop.wire.ipv6 import IPv6Packet, encode_packet
+from mipshop.wire.mh import FastBindingUpdate
 from mipshop.wire.nd_options import IPAddressPrefix, LinkLayerAddress
 from tests.protocol.fmip_scenario import build, coa
 
@@ -52,3 +54,41 @@ def test_a_prrtadv_teaches_an_access_point_only_when_valid(case, code, solicited
     scn.run(3.02)
     assert (AP in scn.fmip.access_points) is learnt
     assert scn.mn.counters["drop.fmip_prrtadv_unexpected"] == (0 if learnt else 1)
+
+
+OTHER_AP = bytes.fromhex("020000000098")
+
+
+@pytest.mark.parametrize(("case", "unsupported_ap", "stopped"), [
+    ("option-code 7 for the AP it is moving to", AP, True),
+    ("option-code 7 for another AP only", OTHER_AP, False),
+])
+def test_a_code_3_prrtadv_naming_the_target_without_fmipv6_stops_the_handover(
+        case, unsupported_ap, stopped):
+    """RFC 5568 §6.1.2: a PrRtAdv with Code 3 reports on a subset of the APs asked about, one
+    outcome each; option-code 7 says that AP's router does not support fast handover, and the
+    MN MUST stop fast handover protocol operations: for the AP it was about to move to, no
+    FBU goes; an unsupported AP it is not moving to stops nothing."""
+    scn = build()
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, ProxyRouterAdvertisement)
+                    and p.src != LINK_LOCAL)
+    scn.run(3.0)
+    scn.trigger(LinkGoingDown(target_ap=AP), at=3.0)  # unknown AP: the node asks the PAR
+    scn.run(3.005)
+    assert scn.fmip._pending_target == AP and scn.fmip._rtsolpr is not None
+    options = [LinkLayerAddress(option_code=7, address=unsupported_ap)]
+    if unsupported_ap != AP:
+        options = [LinkLayerAddress(option_code=1, address=AP),
+                   LinkLayerAddress(option_code=3, address=bytes.fromhex("00005e000199")),
+                   IPAddressPrefix(option_code=3, address=ROUTER), *options]
+    message = ProxyRouterAdvertisement(code=3, identifier=scn.fmip._rtsolpr[0],
+                                       options=tuple(options))
+    scn.net.inject(encode_packet(IPv6Packet(src=LINK_LOCAL, dst=coa("par"), hop_limit=255,
+                                            payload=message)), "mn", "wlan0", at=3.01)
+    scn.run(3.5)
+    fbus = list(scn.net.packets(FastBindingUpdate, sender="mn"))
+    assert (scn.fmip.stopped == "nar_without_fmip") is stopped
+    reasons = [e.fields["reason"] for e in scn.net.events_of("fmip.stopped", "mn")]
+    assert ("nar_without_fmip" in reasons) is stopped
+    # Without the stop the FBU goes (to a router the PAR does not know: refused, 128).
+    assert bool(fbus) is not stopped

@@ -83,3 +83,22 @@ def test_a_reply_fits_in_the_minimum_mtu_keeping_the_highest_preferences() -> No
     assert len(listed) == MAX_REPLY_ADDRESSES == 77
     assert listed[0] == a(119) and OWN[1] not in listed  # preference 10 did not make it
     assert 40 + 8 + 16 * len(listed) <= 1280
+
+
+def test_each_ra_adds_the_addresses_not_yet_listed_up_to_the_bound() -> None:
+    """§10.5.1: the entry keeps the home agent's global addresses; an address listed already
+    is skipped, not the end of the list; a full table refuses a new home agent as "full"."""
+    agents = HomeAgentsList(max_entries=1, max_addresses=3)
+    assert agents.router_advertisement(ll(2), home_agent=True, preference=1, lifetime=100.0,
+                                       addresses=[a(2)], now=0.0) == "created"
+    assert agents.router_advertisement(ll(2), home_agent=True, preference=1, lifetime=100.0,
+                                       addresses=[a(2), a(3), a(2), a(4), a(5)],
+                                       now=1.0) == "updated"
+    (entry,) = agents.entries(2.0)
+    assert entry.link_local == ll(2) and entry.addresses == [a(2), a(3), a(4)]
+    assert agents.counters["home_agents.addresses_full"] == 1
+    assert agents.router_advertisement(ll(6), home_agent=True, preference=1, lifetime=100.0,
+                                       addresses=[a(6)], now=3.0) == "full"
+    assert agents.router_advertisement(ll(2), home_agent=False, preference=1, lifetime=100.0,
+                                       addresses=[], now=4.0) == "deleted"
+    assert agents.counters["home_agents.deleted"] == 1 and len(agents) == 0

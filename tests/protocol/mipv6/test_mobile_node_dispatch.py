@@ -13,7 +13,7 @@ from mipshop.protocol.base.actions import Deliver
 from mipshop.wire.icmpv6 import EchoRequest, RouterAdvertisement
 from mipshop.wire.ipv6 import IPv6Packet
 from mipshop.wire.nd_options import PrefixInformation
-from tests.protocol.scenario import HOME_ADDRESS, build, care_of
+from tests.protocol.scenario import HA_ADDRESS, HOME_ADDRESS, HOME_PREFIX, build, care_of
 
 CN = IPv6Address("2001:db8:100::10")
 
@@ -51,3 +51,33 @@ def test_a_prefix_with_valid_lifetime_0_gives_no_care_of_address(valid, moved):
     assert (scn.mn.current_prefix is not None
             and scn.mn.current_prefix.network_address == prefix) is moved
     assert scn.mn.care_of_address == care_of("visited1") or moved
+
+
+OTHER_ROUTER = IPv6Address("2001:db8:1::99")
+
+
+@pytest.mark.parametrize(("case", "configured", "h_flag", "r_flag", "learnt"), [
+    ("H and R, no home agent known", None, True, True, OTHER_ROUTER),
+    ("H without R: no full address", None, True, False, None),
+    ("R without H: not a home agent", None, False, True, None),
+    ("neither", None, False, False, None),
+    ("H and R, a home agent configured", HA_ADDRESS, True, True, HA_ADDRESS),
+])
+def test_a_home_agent_is_learnt_only_from_a_home_ra_with_h_and_r(case, configured, h_flag,
+                                                                 r_flag, learnt):
+    """RFC 6275 §7.1, §7.2: on its home link the node may learn its home agent from a Router
+    Advertisement with the Home Agent (H) bit whose home prefix carries the router's full
+    address (R bit); a router without H is no home agent, a prefix without R no address. A
+    home agent the node already has (configured, with its security association) is kept."""
+    scn = build(mn={"home_agent": configured})
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, RouterAdvertisement))
+    scn.move("home", at=0.1)
+    scn.run(0.5)
+    assert scn.mn.attached and scn.mn.home_agent == configured
+    ra = RouterAdvertisement(home_agent=h_flag, options=(PrefixInformation(
+        prefix=OTHER_ROUTER if r_flag else HOME_PREFIX.network_address, prefix_length=64,
+        router_address=r_flag),))
+    packet = IPv6Packet(src=IPv6Address("fe80::99"), dst=IPv6Address("ff02::1"),
+                        hop_limit=255, payload=ra)
+    scn.mn._router_advertisement(packet, ra)
+    assert scn.mn.home_agent == learnt

@@ -54,6 +54,10 @@ def test_a_correspondents_ba_is_taken_by_sequence_and_status(case, status, offse
         [status] if rejected else [])
     if case == "another sequence number":
         assert scn.mn.counters["drop.ba_sequence_mismatch"] == 1
+    if rejected:
+        # The refused binding is remembered as failed (the node keeps the home agent's
+        # tunnel for this care-of address, §5.2.9), not forgotten and tried again.
+        assert scn.mn.route_optimization.entries[CN1].state is BindingState.FAILED
 
 
 def test_status_135_makes_the_node_resend_above_the_correspondents_number():
