@@ -1155,6 +1155,17 @@ def append_options(message: _MsgT, extra: tuple[MobilityOption, ...]) -> _MsgT:
     return _replace_options(message, (*message.options, *extra))  # type: ignore[attr-defined]
 
 
+def _check_ba_values(status: int, sequence: int, lifetime: int) -> None:
+    """The checks :class:`BindingAcknowledgement`'s constructor makes of its status, sequence
+    and lifetime (in seconds, a multiple of 4), for the builders that skip ``__init__``."""
+    if not 0 <= status <= 0xFF:
+        _check_u8(status, "status")
+    if not 0 <= sequence <= 0xFFFF:
+        _check_u16(sequence, "sequence")
+    if not 0 <= lifetime <= _MAX_LIFETIME or lifetime & 3:
+        _check_lifetime(lifetime)
+
+
 def new_binding_acknowledgement(status: int, sequence: int, lifetime: int,
                                 options: tuple[MobilityOption, ...] = ()
                                 ) -> BindingAcknowledgement:
@@ -1162,12 +1173,7 @@ def new_binding_acknowledgement(status: int, sequence: int, lifetime: int,
     flag set), with the constructor's checks made inline and no ``__init__``
     (:func:`_fast_new`): an agent sends one per Binding Update. Equal to the constructed one.
     """
-    if not 0 <= status <= 0xFF:
-        _check_u8(status, "status")
-    if not 0 <= sequence <= 0xFFFF:
-        _check_u16(sequence, "sequence")
-    if not 0 <= lifetime <= _MAX_LIFETIME or lifetime & 3:
-        _check_lifetime(lifetime)
+    _check_ba_values(status, sequence, lifetime)
     if options or options.__class__ is not tuple:
         _check_options(options)
     return _new_ba(status, False, False, False, False, False,  # type: ignore[no-any-return]
@@ -1192,12 +1198,7 @@ def mn_ha_binding_acknowledgement(
     again. Every value is checked as the constructors check it.
     """
     global _signed
-    if not 0 <= status <= 0xFF:
-        _check_u8(status, "status")
-    if not 0 <= sequence <= 0xFFFF:
-        _check_u16(sequence, "sequence")
-    if not 0 <= lifetime <= _MAX_LIFETIME or lifetime & 3:
-        _check_lifetime(lifetime)
+    _check_ba_values(status, sequence, lifetime)
     if identifier.__class__ is not bytes or len(identifier) > 254:
         raise ValueError(f"identifier must be 0..254 bytes, got {identifier!r}")
     if not 0 <= timestamp <= 0xFFFF_FFFF_FFFF_FFFF:
