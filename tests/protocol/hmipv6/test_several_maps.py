@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from ipaddress import IPv6Network
 
+from mipshop.protocol.base.constants import MAX_RR_BINDING_LIFETIME
+from mipshop.protocol.mipv6.config import RouteOptimizationConfig
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
 from mipshop.wire.mh import BindingUpdate, CareOfTestInit
 from tests.harness import innermost
@@ -31,12 +33,12 @@ CN1, CN2 = CN_ADDRESSES["cn1"], CN_ADDRESSES["cn2"]
 CN1_PREFIX = IPv6Network("2001:db8:100::/64")
 
 
-def two_maps(client=None, **kwargs):
+def two_maps(client=None, map2=None, **kwargs):
     options = {"additional_maps": 1}
     options.update(client or {})
     return build_hmip(
         client=options,
-        maps={"map2": {"allowed_lcoa_prefixes": DOMAIN1 + DOMAIN2}},
+        maps={"map2": {"allowed_lcoa_prefixes": DOMAIN1 + DOMAIN2, **(map2 or {})}},
         advertised={"d1a": (map_option("map1"), map_option("map2", distance=1)),
                     "d1b": (map_option("map1"), map_option("map2", distance=1))},
         **kwargs)
@@ -193,3 +195,27 @@ def test_a_ba_naming_the_other_maps_rcoa_is_ignored():
     assert ignored == [{"map": MAP1, "reason": "no_rcoa_routing_header"}]
     assert not scn.net.events_of("map.rcoa_assigned", "mn")
     assert MAP1 not in {e.fields["map"] for e in scn.net.events_of("map.registered", "mn")}
+
+
+def test_a_correspondent_bu_asks_no_longer_than_the_map_binding_of_its_rcoa():
+    """RFC 5380 §6.1: the lifetime of a BU to a correspondent MUST NOT exceed the MAP
+    binding's. cn1 gets MAP2's RCoA, whose binding MAP2 grants for 60 s only; cn2 gets the
+    selected MAP's (1,000 s, as long as the home binding and the lifetime route optimisation
+    asks), so MAX_RR_BINDING_LIFETIME decides its BU (RFC 6275 §5.2.6), which must hold
+    beside a MAP limit too."""
+    ro = RouteOptimizationConfig(correspondents=(CN1, CN2), lifetime=1000.0)
+    scn = two_maps(client={"correspondent_maps": ((CN1_PREFIX, MAP2),), "lifetime": 1000.0},
+                   map2={"max_binding_lifetime": 60.0},
+                   mn={"route_optimization": ro, "home_binding_lifetime": 1000.0},
+                   correspondents=("cn1", "cn2"))
+    scn.move("d1a", at=1.0)
+    scn.run(12)
+    assert scn.maps["map2"].cache.lookup(RCOA2, 12).care_of_address == lcoa("d1a")
+    lifetimes: dict[object, list[int]] = {CN1: [], CN2: []}
+    for _r, p in scn.net.packets(BindingUpdate, sender="mn"):
+        inner = innermost(p)  # reverse-tunnelled to the MAP of its RCoA
+        if inner.dst in lifetimes:
+            lifetimes[inner.dst].append(inner.payload.lifetime)
+    assert lifetimes[CN1] and all(0 < lifetime <= 60 for lifetime in lifetimes[CN1]), lifetimes
+    assert lifetimes[CN2] and all(60 < lifetime <= MAX_RR_BINDING_LIFETIME
+                                  for lifetime in lifetimes[CN2]), lifetimes
