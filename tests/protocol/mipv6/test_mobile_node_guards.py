@@ -13,7 +13,7 @@ import pytest
 from mipshop.wire.icmpv6 import NeighborAdvertisement, NeighborSolicitation
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encode_packet
 from mipshop.wire.nd_options import TargetLinkLayerAddress
-from tests.protocol.scenario import HOME_ADDRESS, build, care_of
+from tests.protocol.scenario import CN_ADDRESSES, HOME_ADDRESS, build, care_of
 
 COA = care_of("visited1")
 SOLICITED_NODE = IPv6Address("ff02::1:ff00:1")  # of COA (RFC 4291 §2.7.1)
@@ -84,3 +84,22 @@ def test_no_packet_leaves_from_a_care_of_address_the_node_no_longer_has():
     assert scn.mn.care_of_address is None  # DAD of the new address still running
     assert not [p for r, p in scn.net.packets(UDPDatagram, sender="mn") if r.time >= 10.0]
     assert scn.mn.counters["drop.no_binding"] == 1
+
+
+def test_at_home_an_upper_layer_packet_leaves_as_it_is():
+    """RFC 6275 §11.3.1 applies away from home only: at home the node is an ordinary host, so
+    its packet leaves on its interface unchanged (no tunnel to the home agent, no Home Address
+    option) and reaches the correspondent."""
+    cn1 = CN_ADDRESSES["cn1"]
+    scn = build(correspondents=("cn1",))
+    scn.move("home", at=0.5)
+    scn.run(2.0)
+    assert scn.mn.at_home
+    sent = IPv6Packet(src=HOME_ADDRESS, dst=cn1,
+                      payload=UDPDatagram(src_port=9, dst_port=9, data=b"from home"))
+    scn.net.at(2.5, lambda now: scn.mn.send_packet(sent, now))
+    scn.run(3.0)
+    out = [p for r, p in scn.net.packets(UDPDatagram, sender="mn") if r.time >= 2.5]
+    assert out == [sent]
+    assert [d.packet.payload.data for d in scn.net.delivered if d.node == "cn1"] == [
+        b"from home"]
