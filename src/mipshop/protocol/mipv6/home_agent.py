@@ -279,27 +279,31 @@ class HomeAgent(BindingAgent):
     def on_packet(self, packet: IPv6Packet, interface: str) -> None:
         """Dispatch one decoded packet (ND, control messages, tunnels, intercepted traffic)."""
         payload = packet.payload
-        if payload.__class__ is BindingUpdate:
-            # The common input, dispatched without the ND tests below (a BU is none of those
-            # messages); only the link-local test applies to it.
-            if is_link_local(packet.dst) and packet.dst != self.link_local:
-                self._for_link_local(packet)
-            else:
-                super().on_packet(packet, interface)
-        elif isinstance(payload, RouterSolicitation):
+        # A BU, the common input, is none of the Neighbor Discovery messages: it skips their
+        # tests.
+        if payload.__class__ is not BindingUpdate and self._neighbor_discovery(packet, payload):
+            return
+        if is_link_local(packet.dst) and packet.dst != self.link_local:
+            self._for_link_local(packet)
+        else:
+            super().on_packet(packet, interface)
+
+    def _neighbor_discovery(self, packet: IPv6Packet, payload: object) -> bool:
+        """Handle ``packet`` if it is Neighbor Discovery for the home agent (RFC 4861; RFC
+        6275 §10.4.1 proxy ND); False for anything else."""
+        if isinstance(payload, RouterSolicitation):
             self.advertiser.handle_solicitation(packet)
         elif self.advertiser.answer_neighbor_solicitation(packet):
-            return  # RFC 4861 §7.2.4: one of the home agent's own addresses
+            pass  # RFC 4861 §7.2.4: one of the home agent's own addresses
         elif isinstance(payload, RouterAdvertisement):
             self._router_advertisement(packet, payload)
         elif isinstance(payload, NeighborSolicitation):
             self._neighbor_solicitation(packet, payload)
         elif isinstance(payload, NeighborAdvertisement):
             self._neighbor_advertisement(packet, payload)
-        elif is_link_local(packet.dst) and packet.dst != self.link_local:
-            self._for_link_local(packet)
         else:
-            super().on_packet(packet, interface)
+            return False
+        return True
 
     def _is_local(self, address: IPv6Address) -> bool:
         return address in (self.address, self.anycast, self.config.router.link_local)
