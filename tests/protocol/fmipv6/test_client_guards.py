@@ -16,9 +16,11 @@ from ipaddress import IPv6Address
 
 import pytest
 
+from mipshop.protocol.base.actions import ConfigureAddress
 from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
+from mipshop.protocol.mipv6.mobile_node import MobileNode
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encode_packet
-from mipshop.wire.mh import BindingUpdate, FastBindingAcknowledgement
+from mipshop.wire.mh import BindingUpdate, FastBindingAcknowledgement, FastBindingUpdate
 from mipshop.wire.nd_options import NAACKStatus, NeighborAdvertisementAcknowledgment
 from tests.protocol.fmip_scenario import APS, CN1, HOME_ADDRESS, build, coa
 from tests.protocol.fmip_scenario import router_address as ar
@@ -27,6 +29,7 @@ PCOA, NCOA = coa("par"), coa("nar")
 SCAN, DECIDE, LEAVE, LINK_DOWN = 5.0, 5.5, 5.6, 0.1
 ARRIVAL = LEAVE + LINK_DOWN
 OTHER = IPv6Address("2001:db8:20::beef")
+LEASED = IPv6Address("2001:db8:20::1:0")  # the first address of the NAR's DHCPv6 pool
 
 
 def _held_home_binding(*, fback: bool = True):
@@ -108,3 +111,107 @@ def test_before_any_handover_the_uplink_goes_to_the_home_agent():
     assert scn.fmip.handover is None
     [sent] = [p for _r, p in scn.net.packets(UDPDatagram, sender="mn")]
     assert (sent.src, sent.dst) == (PCOA, scn.mn.home_agent)
+
+
+def test_the_fbu_timer_of_a_handover_left_behind_sends_nothing():
+    """§6.2.2: FBUs are retransmitted for the handover they belong to only. A reactive
+    handover to the NAR whose FBack is lost completes with the home registration, and its FBU
+    timer still runs when the node moves on to a third router: when it fires, the handover
+    it belonged to is gone, and the next handover's FBU is not sent again on its account."""
+    scn = build()
+    scn.trigger(ScanCompleted(access_points=(APS["nar"], APS["ar3"])), at=SCAN)
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, FastBindingAcknowledgement)
+                    and p.src == ar("par"))
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)  # reactive: FBU from the NCoA at 5.7 s
+    scn.run(5.84)
+    first = scn.fmip.handover
+    assert first is not None and first.phase == "complete" and not first.fback
+    assert first.fbu_timer is not None and not first.fbu_timer.cancelled
+    scn.move("ar3", at=5.85, link_down=0.05)
+    scn.run(7.5)
+    assert scn.fmip.handover is not first
+    later = [(r.time, p.src) for r, p in scn.net.packets(FastBindingUpdate, sender="mn")
+             if r.time > 5.85]
+    assert later == [(pytest.approx(5.9), coa("ar3"))]
+    assert not [e for e in scn.net.events_of("fmip.fbu_sent", "mn")
+                if e.time > 5.85 and e.fields["retransmission"]]
+    assert not scn.net.events_of("fmip.stopped", "mn")
+
+
+def _address_log(monkeypatch, node) -> list[tuple[float, ConfigureAddress]]:
+    """Every ConfigureAddress ``node`` puts out, with the time (its structured output)."""
+    log: list[tuple[float, ConfigureAddress]] = []
+    act = MobileNode.act
+
+    def recording(self, action) -> None:
+        if self is node and isinstance(action, ConfigureAddress):
+            log.append((self.now, action))
+        act(self, action)
+    monkeypatch.setattr(MobileNode, "act", recording)
+    return log
+
+
+@pytest.mark.parametrize("fback", [True, False], ids=["FBack", "FBack lost"])
+def test_the_pcoa_is_kept_as_a_host_address_while_the_forwarding_lives(monkeypatch, fback):
+    """PrRtAdv Code 5 (§5.2): on the NAR's link the node keeps its PCoA, which the PAR and
+    NAR forward, until DHCPv6 gives it an address; then it keeps the PCoA configured, as a
+    /128 (its prefix is not on this link), as long as that forwarding lives, the FBack's
+    lifetime (the FBU's when no FBack came), and no longer. The NCoA formed for the FBU and
+    the UNA only ("it MUST NOT send data packets using the NCoA") is removed once the FBU
+    exchange it served is over."""
+    scn = build(nar_dhcp={})
+    log = _address_log(monkeypatch, scn.mn)
+    if not fback:
+        scn.net.drop_if(lambda p, r: isinstance(p.payload, FastBindingAcknowledgement))
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(ARRIVAL + 2)
+    [bound] = scn.net.events_of("dhcp.bound", "mn")
+    assert scn.mn.care_of_address == LEASED
+    fbacks = scn.net.events_of("fmip.fback", "mn")
+    assert bool(fbacks) is fback
+    until = (fbacks[0].time + fbacks[0].fields["lifetime"] if fback
+             else bound.time + scn.fmip.config.fbu_lifetime)
+    pcoa = [(t, a.prefix_length, a.active) for t, a in log if a.address == PCOA]
+    assert (bound.time, 128, True) in pcoa
+    assert not [entry for entry in pcoa if entry[0] > bound.time]
+    ncoa = [(t, a.prefix_length, a.active) for t, a in log if a.address == NCOA]
+    assert ncoa[0] == (ARRIVAL, 128, True)
+    if fback:  # the FBack came before DHCPv6 was done: the NCoA goes with the new address
+        assert ncoa[1:] == [(bound.time, 128, False)]
+    else:  # no FBack: the NCoA goes when the node gives fast handover up
+        [stopped] = scn.net.events_of("fmip.stopped", "mn")
+        assert stopped.fields["reason"] == "no_fback"
+        assert ncoa[1:] == [(stopped.time, 128, False)]
+    assert PCOA in scn.net.addresses("mn", "wlan0")
+    scn.run(until - 0.001)
+    assert PCOA in scn.net.addresses("mn", "wlan0")
+    scn.run(until + 1)
+    assert [(t, p, a) for t, p, a in [(t, a.prefix_length, a.active) for t, a in log
+                                      if a.address == PCOA] if t > bound.time] == [
+        (pytest.approx(until), 128, False)]
+    assert PCOA not in scn.net.addresses("mn", "wlan0")
+    assert scn.mn.care_of_address == LEASED
+
+
+@pytest.mark.parametrize("status", [3, 4])
+def test_after_a_naack_3_or_4_the_pcoa_is_a_host_address_on_the_nars_link(monkeypatch, status):
+    """§6.4.6: NAACK 3 or 4, the NAR serves the PCoA on its link: the node takes the PCoA
+    back as its care-of address, as a /128: the PAR's prefix is not on this link."""
+    nar = {"addresses_in_use": frozenset({NCOA})}
+    nar.update({"naack_use_router_address": True} if status == 3
+               else {"support_previous_care_of_address": True})
+    scn = build(nar=nar)
+    log = _address_log(monkeypatch, scn.mn)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    if status == 4:  # the NAR learnt of the node from the PAR's HI (HAck Code 3)
+        scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(ARRIVAL + 1)
+    [naack] = scn.net.events_of("fmip.naack", "mn")
+    assert naack.fields["status"] == status
+    assert scn.mn.care_of_address == PCOA
+    assert [(a.prefix_length, a.active) for t, a in log
+            if a.address == PCOA and t >= naack.time] == [(128, True)]
+    assert scn.mn.current_prefix.prefixlen == 128
