@@ -48,8 +48,10 @@ template) and ``hmac`` (the two HMAC-SHA1 computations alone); ``agent`` and ``c
 timed by the normal run. The codec floor is not changed: ``with_auth`` is only what the
 ratio would be if the floor also paid for ``verify + replay + sign``.
 
+``--agents home_agent`` measures only the named workloads (comma-separated).
+
 Usage: ``python bench/agent.py [--json] [--gc-tuned] [--cpu-time] [--auth-cost] [--repeats R]
-[--sizes 1000,10000,100000]``.
+[--sizes 1000,10000,100000] [--agents home_agent,par,nar]``.
 """
 
 from __future__ import annotations
@@ -342,10 +344,12 @@ WORKLOADS: dict[str, Callable[[int], Workload]] = {
     "home_agent": home_agent_workload, "par": par_workload, "nar": nar_workload}
 
 
-def measure(sizes: list[int], repeats: int) -> dict[str, dict[str, dict[str, float]]]:
+def measure(sizes: list[int], repeats: int, agents: tuple[str, ...] = tuple(WORKLOADS)
+            ) -> dict[str, dict[str, dict[str, float]]]:
     """The JSON object: per workload, per N, agent and codec rates and bytes per node."""
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for name, build in WORKLOADS.items():
+    for name in agents:
+        build = WORKLOADS[name]
         out[name] = {}
         for n in sizes:
             workload = build(n)
@@ -451,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the garbage collector setting of mipshop daemon")
     parser.add_argument("--cpu-time", action="store_true",
                         help="time with the process's CPU time instead of the wall clock")
+    parser.add_argument("--agents", default=",".join(WORKLOADS),
+                        help="comma-separated subset of " + ",".join(WORKLOADS))
     parser.add_argument("--auth-cost", action="store_true",
                         help="the home agent's RFC 4285 work per registration, in µs (JSON)")
     parser.add_argument("--sizes", default="1000,10000,100000",
@@ -460,6 +466,11 @@ def main(argv: list[str] | None = None) -> int:
         sizes = [int(s) for s in args.sizes.split(",")]
     except ValueError:
         print(f"bench/agent.py: --sizes must be integers, got {args.sizes!r}", file=sys.stderr)
+        return 2
+    agents = tuple(args.agents.split(","))
+    if not set(agents) <= set(WORKLOADS):
+        print(f"bench/agent.py: --agents must name some of {','.join(WORKLOADS)}",
+              file=sys.stderr)
         return 2
     if args.repeats < 1 or not sizes or min(sizes) < 1:
         print("bench/agent.py: --repeats and every size must be >= 1", file=sys.stderr)
@@ -471,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.auth_cost:
         print(json.dumps(auth_cost(sizes, args.repeats)))
         return 0
-    result = measure(sizes, args.repeats)
+    result = measure(sizes, args.repeats, agents)
     if args.json:
         print(json.dumps(result))
         return 0
