@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from ipaddress import IPv6Address
+from ipaddress import IPv4Address, IPv6Address
 
 import pytest
 from hypothesis import Phase, given, settings
@@ -26,11 +26,13 @@ from mipshop.wire.nd_options import (
     SourceLinkLayerAddress,
     TargetLinkLayerAddress,
     UnknownNDOption,
+    _fast_same_address,
     address_from_bytes,
     address_from_int,
     decode_nd_options,
     encode_nd_options,
     packed_address,
+    same_address,
 )
 
 from .strategies_icmpv6 import nd_options, option_lists
@@ -494,3 +496,39 @@ def test_address_helpers_agree_with_ipaddress(value: int) -> None:
         assert str(made) == str(reference)
         assert made.packed == reference.packed
     assert packed_address(reference) == reference.packed
+
+
+def _addresses() -> st.SearchStrategy[object]:
+    """IPv6 addresses (with and without a scope), near-misses of each other, None and
+    other objects an ``==`` may meet."""
+    values = st.sampled_from([0, 1, 2**128 - 1, 0x2001_0DB8 << 96, (0x2001_0DB8 << 96) | 1])
+    values = values | st.integers(0, 2**128 - 1)
+    plain = values.map(IPv6Address)
+    scoped = st.tuples(values, st.sampled_from(["eth0", "1", "wlan0"])).map(
+        lambda vs: IPv6Address(f"{IPv6Address(vs[0])}%{vs[1]}"))
+    made = values.map(address_from_int)
+    return st.one_of(plain, scoped, made, st.none(),
+                     st.integers(0, 2**32 - 1).map(IPv4Address), st.just("2001:db8::1"))
+
+
+@given(_addresses(), _addresses())
+def test_same_address_is_equality(a: object, b: object) -> None:
+    # The agents compare addresses with it instead of ``==``: the same verdict for every pair
+    # (the fast helper itself, and whichever the module chose on this interpreter).
+    for same in (_fast_same_address, same_address):
+        assert same(a, b) == (a == b)  # type: ignore[arg-type]
+        assert same(a, a) is True  # type: ignore[arg-type]
+
+
+@given(st.integers(0, 2**128 - 1), st.integers(0, 127))
+def test_same_address_tells_addresses_one_bit_apart(value: int, bit: int) -> None:
+    address = address_from_int(value)
+    for same in (_fast_same_address, same_address):
+        assert same(address, IPv6Address(value))
+        assert not same(address, IPv6Address(value ^ (1 << bit)))
+        assert not same(IPv6Address(value ^ (1 << bit)), address)
+        assert not same(address, IPv6Address(f"{IPv6Address(value)}%eth0"))
+
+
+def test_same_address_is_the_fast_helper_on_cpython() -> None:
+    assert same_address is _fast_same_address

@@ -238,6 +238,15 @@ def _fast_packed(address: IPv6Address) -> bytes:
     return address._ip.to_bytes(16, "big")  # type: ignore[attr-defined,no-any-return]
 
 
+def _fast_same_address(a: IPv6Address | None, b: IPv6Address | None) -> bool:
+    """``a == b`` for two addresses (or None), without ``IPv6Address.__eq__`` (a Python
+    method that calls its base class's) when both are :class:`IPv6Address`."""
+    if a.__class__ is IPv6Address and b.__class__ is IPv6Address:
+        return (a._ip == b._ip  # type: ignore[union-attr]
+                and a._scope_id == b._scope_id)  # type: ignore[union-attr]
+    return a == b
+
+
 def _fast_addresses_work() -> bool:
     """True if the fast address helpers agree with :mod:`ipaddress` on this interpreter.
 
@@ -256,6 +265,8 @@ def _fast_addresses_work() -> bool:
             and _fast_packed(candidate) == sample
             and candidate.scope_id is None
             and candidate.is_global == reference.is_global
+            and _fast_same_address(candidate, reference)
+            and not _fast_same_address(candidate, IPv6Address(int(reference) ^ 1))
             for candidate in candidates
         )
     except (AttributeError, TypeError):  # pragma: no cover - other ipaddress internals
@@ -273,10 +284,13 @@ if _fast_addresses_work():
     address_from_int: Callable[[int], IPv6Address] = _fast_address_from_int
     #: The 16 bytes of an :class:`IPv6Address`.
     packed_address: Callable[[IPv6Address], bytes] = _fast_packed
+    #: ``a == b`` for two addresses or None (the agents' hot paths).
+    same_address: Callable[[IPv6Address | None, IPv6Address | None], bool] = _fast_same_address
 else:  # pragma: no cover - exercised only on interpreters with other ipaddress internals
     address_from_bytes = IPv6Address
     address_from_int = IPv6Address
     packed_address = operator.attrgetter("packed")
+    same_address = operator.eq
 
 _address = address_from_bytes
 _address_from_int = address_from_int

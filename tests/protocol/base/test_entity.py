@@ -139,4 +139,45 @@ def test_a_heap_with_no_cancelled_timer_is_not_rescanned(monkeypatch) -> None:
     doomed.cancel()
     while len(rebuilt) == 1:
         entity.schedule(5_000.0, lambda now: None)
-    assert all(not timer.cancelled for _when, _order, timer in entity._timers)
+    assert all(not timer.cancelled for timer in entity._timers)
+
+
+def test_a_timer_reads_back_what_was_scheduled_and_cancel_lets_go() -> None:
+    # A Timer is its own heap entry (a list): its fields are read by name.
+    entity = Entity("e", random.Random(0))
+    entity.now = 5.0
+    first = entity.schedule(2.0, print)
+    second = entity.schedule_call(1.0, print, "arg")
+    assert (first.when, first.order, first.callback, first.cancelled) == (7.0, 0, print, False)
+    assert (second.when, second.order, second.argument) == (6.0, 1, "arg")
+    assert second.callback is print and repr(second) == "Timer(when=6.0, order=1, cancelled=False)"
+    assert entity.next_deadline() == 6.0
+    second.cancel()
+    assert second.cancelled and second.callback is not print and second.argument != "arg"
+    assert entity.next_deadline() == 7.0
+
+
+@settings(max_examples=100)
+@given(st.lists(st.tuples(st.floats(0, 100), st.booleans()), max_size=120),
+       st.lists(st.floats(0, 110), max_size=8))
+def test_next_deadline_is_the_earliest_live_timer_between_firings(
+        plan: list[tuple[float, bool]], stops: list[float]) -> None:
+    # Heap order is (when, order): equal deadlines fire in scheduling order, and the deadline
+    # the runtime sleeps until is the earliest timer neither fired nor cancelled.
+    entity = Entity("e", random.Random(0))
+    fired: list[int] = []
+    live: dict[int, float] = {}
+    for index, (delay, cancel) in enumerate(plan):
+        timer = entity.schedule(delay, lambda now, i=index: fired.append(i))
+        if cancel:
+            timer.cancel()
+        else:
+            live[index] = delay
+    for stop in sorted(stops):
+        before = len(fired)
+        entity.handle_timer(stop)
+        due = sorted((delay, index) for index, delay in live.items() if delay <= stop)
+        assert fired[before:] == [index for _delay, index in due]
+        for _delay, index in due:
+            del live[index]
+        assert entity.next_deadline() == (min(live.values()) if live else None)

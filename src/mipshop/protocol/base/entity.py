@@ -13,7 +13,7 @@ import itertools
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from ...wire.errors import MalformedPacket
@@ -47,28 +47,50 @@ _NOW: Any = object()
 _cancellations = 0
 
 
-@dataclass(order=True, slots=True)
-class Timer:
+# Positions in a Timer.
+_WHEN, _ORDER, _CALLBACK, _CANCELLED, _ARGUMENT = range(5)
+
+
+class Timer(list):  # type: ignore[type-arg]
     """A scheduled callback; cancel it with :meth:`cancel` (it then never fires).
 
     The callback gets the time, or ``argument`` when there is one (:meth:`Entity.schedule_call`).
+
+    A timer is its own entry in its entity's heap: the list ``[when, order, callback,
+    cancelled, argument]``, which the heap compares in C, as a list, by ``(when, order)``
+    (``order`` is unique within an entity, so a comparison never reaches the callback). A
+    heap of ``(when, order, timer)`` tuples would cost a tuple per timer, one more object
+    for every full garbage collection to walk (a home agent keeps two timers per binding).
+    Made by :meth:`Entity.schedule` and :meth:`Entity.schedule_call` only:
+    ``Timer((when, order, callback, cancelled, argument))``.
     """
 
-    when: float
-    order: int
-    callback: Callable[[Any], None] = field(compare=False)
-    cancelled: bool = field(default=False, compare=False)
-    argument: Any = field(default=_NOW, compare=False)
+    __slots__ = ()
+
+    #: When it fires (the entity's time base).
+    when = property(itemgetter(_WHEN))
+    #: Its rank among the entity's timers due at the same time (scheduling order).
+    order = property(itemgetter(_ORDER))
+    #: What it calls (with the time, or with :attr:`argument`).
+    callback = property(itemgetter(_CALLBACK))
+    #: True once :meth:`cancel` was called.
+    cancelled = property(itemgetter(_CANCELLED))
+    #: The callback's argument (``_NOW``: the time).
+    argument = property(itemgetter(_ARGUMENT))
 
     def cancel(self) -> None:
         """Stop this timer from firing."""
         global _cancellations
-        self.cancelled = True
+        self[_CANCELLED] = True
         _cancellations += 1
         # A cancelled timer waits in its entity's heap until it surfaces or a clean-up drops
         # it: let go of the callback (often a closure) and its argument meanwhile.
-        self.callback = _never_called
-        self.argument = _NOW
+        self[_CALLBACK] = _never_called
+        self[_ARGUMENT] = _NOW
+
+    def __repr__(self) -> str:
+        return (f"Timer(when={self[_WHEN]!r}, order={self[_ORDER]!r}, "
+                f"cancelled={self[_CANCELLED]!r})")
 
 
 def _never_called(now: Any) -> None:
@@ -92,8 +114,8 @@ class Entity:
         self.now = 0.0
         self.counters: Counter[str] = Counter()
         self._actions: list[Action] = []
-        #: The timer heap: (when, order, timer) tuples, compared in C (no dataclass ``__lt__``).
-        self._timers: list[tuple[float, int, Timer]] = []
+        #: The timer heap: each :class:`Timer` is its own entry, compared in C by (when, order).
+        self._timers: list[Timer] = []
         self._compact_at = _MIN_COMPACTION
         #: ``_cancellations`` when the heap was last cleaned (-1: never, it may hold some).
         self._clean_at = -1
@@ -113,7 +135,7 @@ class Entity:
     def next_deadline(self) -> float | None:
         """The time of the earliest pending timer, or None when nothing is scheduled."""
         timers = self._timers
-        while timers and timers[0][2].cancelled:
+        while timers and timers[0][_CANCELLED]:
             heapq.heappop(timers)
         return timers[0][0] if timers else None
 
@@ -133,11 +155,11 @@ class Entity:
         """Fire every timer due at or before ``now``, in time order."""
         self.now = now
         timers = self._timers
-        while timers and timers[0][0] <= now:
-            timer = heapq.heappop(timers)[2]
-            if not timer.cancelled:
-                argument = timer.argument
-                timer.callback(now if argument is _NOW else argument)
+        while timers and timers[0][_WHEN] <= now:
+            timer = heapq.heappop(timers)
+            if not timer[_CANCELLED]:
+                argument = timer[_ARGUMENT]
+                timer[_CALLBACK](now if argument is _NOW else argument)
 
     def receive(self, packet: IPv6Packet | bytes, interface: str, now: float) -> None:
         """Take one packet that arrived on ``interface``.
@@ -209,7 +231,8 @@ class Entity:
         past its live size it is rebuilt without them, so a timer restarted by every packet from a
         peer (a router lifetime restarted by each Router Advertisement) costs no memory.
         """
-        return self._push(Timer(self.now + delay, next(self._timer_order), callback))
+        return self._push(Timer((self.now + delay, next(self._timer_order), callback, False,
+                                 _NOW)))
 
     def schedule_call(self, delay: float, method: Callable[[Any], None], argument: Any) -> Timer:
         """Run ``method(argument)`` ``delay`` seconds from the current time.
@@ -219,19 +242,18 @@ class Entity:
         closure would keep a function, its closure tuple and a cell per captured name, all
         walked by every full garbage collection.
         """
-        return self._push(Timer(self.now + delay, next(self._timer_order), method, False,
-                                argument))
+        return self._push(Timer((self.now + delay, next(self._timer_order), method, False,
+                                 argument)))
 
     def _push(self, timer: Timer) -> Timer:
-        when, order = timer.when, timer.order
         timers = self._timers
-        heapq.heappush(timers, (when, order, timer))
+        heapq.heappush(timers, timer)
         if len(timers) > self._compact_at:
             if self._clean_at != _cancellations:
                 # In place: handle_timer may be iterating over this very list (a callback
                 # that schedules); a new list would leave it firing timers the new one also
                 # holds.
-                timers[:] = [t for t in timers if not t[2].cancelled]
+                timers[:] = [t for t in timers if not t[_CANCELLED]]
                 heapq.heapify(timers)
                 self._clean_at = _cancellations
             # A quarter over the live timers, not twice them: a home agent or a MAP holds a

@@ -77,6 +77,7 @@ from ...wire.mh import (
     new_binding_acknowledgement,
 )
 from ...wire.mh_options import BindingRefreshAdvice, MobilityOption, _fast_new
+from ...wire.nd_options import same_address
 from ..base.actions import (
     BindingRecord,
     Claim,
@@ -252,7 +253,7 @@ class BindingAgent(Entity):
         else gets 129 [choice: administratively prohibited].
         """
         creds = reg.credentials
-        if creds is not None and creds.home_address != reg.home_address:
+        if creds is not None and not same_address(creds.home_address, reg.home_address):
             self.counters["auth.address_not_in_sa"] += 1
             self._reject(reg, S.ADMINISTRATIVELY_PROHIBITED)
             return None
@@ -519,7 +520,7 @@ class BindingAgent(Entity):
             # §9.5.1: not newer than the entry's -> 135, carrying the last accepted number.
             self._reject(reg, S.SEQUENCE_NUMBER_OUT_OF_WINDOW, sequence=last)
             return
-        if bu.lifetime == 0 or reg.care_of_address == hoa:
+        if bu.lifetime == 0 or same_address(reg.care_of_address, hoa):
             if pending is not None:
                 self._dad_cleared(hoa)
             self._deregister(reg, existing)
@@ -745,8 +746,8 @@ class BindingAgent(Entity):
         if timer is not None:
             timer.cancel()
         self._expiry[hoa] = self.schedule_call(granted, self._expire_due, hoa)
-        kind = "binding.registered" if existing is None or (
-            existing.care_of_address != reg.care_of_address) else "binding.refreshed"
+        kind = "binding.registered" if existing is None or not same_address(
+            existing.care_of_address, reg.care_of_address) else "binding.refreshed"
         self.emit(kind, home_address=hoa, care_of_address=reg.care_of_address,
                   lifetime=granted, sequence=bu.sequence)
         refresh = self.agent_config.refresh_interval
@@ -820,7 +821,7 @@ class BindingAgent(Entity):
         # home address unless the BA goes to the home address itself (de-registration from
         # home). RFC 5380 §6.2: a MAP's BA MUST carry the RCoA in a Type 2 Routing Header.
         destination = reg.packet.src
-        headers = () if destination == reg.home_address else (
+        headers = () if same_address(destination, reg.home_address) else (
             new_routing_header_type2(reg.home_address),)
         self._send(destination, ba, headers)
 

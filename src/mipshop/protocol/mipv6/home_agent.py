@@ -101,7 +101,12 @@ from ...wire.icmpv6 import (
 )
 from ...wire.ipv6 import IPv6Packet, encode_packet, new_packet
 from ...wire.mh import BindingAckStatus, BindingError, BindingErrorStatus, BindingUpdate
-from ...wire.nd_options import HomeAgentInformation, PrefixInformation, TargetLinkLayerAddress
+from ...wire.nd_options import (
+    HomeAgentInformation,
+    PrefixInformation,
+    TargetLinkLayerAddress,
+    same_address,
+)
 from ..base.actions import BindingRecord, Claim, ConfigureAddress, Transmit, new_transmit
 from ..base.addressing import (
     ALL_NODES,
@@ -306,7 +311,9 @@ class HomeAgent(BindingAgent):
         return True
 
     def _is_local(self, address: IPv6Address) -> bool:
-        return address in (self.address, self.anycast, self.config.router.link_local)
+        # ``address in (the three)`` without IPv6Address.__eq__ (one per packet).
+        return (same_address(address, self.address) or same_address(address, self.anycast)
+                or same_address(address, self.config.router.link_local))
 
     def _local_other(self, packet: IPv6Packet) -> None:
         payload = packet.payload
@@ -503,7 +510,7 @@ class HomeAgent(BindingAgent):
         # identifier under every prefix this home agent advertises.
         creds = reg.credentials
         named = creds.home_address if creds is not None else None
-        if named is not None and reg.home_address != named and (
+        if named is not None and not same_address(reg.home_address, named) and (
                 interface_identifier(reg.home_address) == interface_identifier(named)
                 and self._home_prefix(reg.home_address) is not None
                 and self._home_prefix(named) is not self._home_prefix(reg.home_address)):
