@@ -48,7 +48,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 from types import MappingProxyType
@@ -104,6 +104,12 @@ class Route:
     interface: str
     via: IPv6Address | None = None
     connected: bool = False
+    #: ``via`` packed (None: on-link), made once: what forwarding resolves on the link.
+    via_packed: bytes | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.via is not None:
+            object.__setattr__(self, "via_packed", self.via.packed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -601,7 +607,8 @@ class Node:
     def receive(self, interface: Interface, frame: Frame) -> None:
         """Take a frame that arrived on ``interface`` (called by the link)."""
         destination = frame.dst
-        self._arrival_link = interface.link.name if interface.link is not None else None
+        link = interface.link
+        self._arrival_link = link.name if link is not None else None
         if destination[0] == 0xFF:
             if self._wants_multicast(interface, destination):
                 self._to_entities(interface, frame, None)
@@ -612,7 +619,7 @@ class Node:
             self._local_delivery(interface, frame, destination)
             return
         if self.forwarding:
-            self.forward(frame)
+            self.forward(frame, destination)
             return
         self.network.drop("not for this host", self.name, frame)
 
@@ -708,7 +715,17 @@ class Node:
             self.network.drop("hop limit exceeded", self.name, frame)
             return
         self.counters["forwarded"] += 1
-        self.send_routed(frame.forwarded())
+        # send_routed(frame.forwarded()), without its checks of what it was handed.
+        frame = frame.forwarded()
+        if destination is None:
+            destination = frame.dst
+        route = self._table.lookup(destination)
+        if route is None:
+            self.network.drop("no route", self.name, frame)
+            return
+        via = route.via_packed
+        self._emit(self.interfaces[route.interface], frame,
+                   destination if via is None else via, None)
 
     def send_routed(self, frame: Frame | IPv6Packet | bytes,
                     destination: bytes | None = None) -> None:
@@ -717,13 +734,13 @@ class Node:
         frame = self._frame(frame)
         if destination is None:
             destination = frame.dst
-        route = self.lookup(destination)
+        route = self._table.lookup(destination)
         if route is None:
             self.network.drop("no route", self.name, frame)
             return
-        interface = self.interfaces[route.interface]
-        next_hop = destination if route.via is None else route.via.packed
-        self._emit(interface, frame, next_hop, None)
+        via = route.via_packed
+        self._emit(self.interfaces[route.interface], frame,
+                   destination if via is None else via, None)
 
     def send_on(
         self, interface: Interface, frame: Frame | IPv6Packet | bytes,
@@ -737,9 +754,9 @@ class Node:
         # Multicast and link-local (fe80::/10) destinations are on-link by definition.
         if (destination[0] != 0xFF and link_destination is None
                 and not (destination[0] == 0xFE and destination[1] & 0xC0 == 0x80)):
-            route = self.lookup(destination)
+            route = self._table.lookup(destination)
             if route is not None and route.interface == interface.name and route.via is not None:
-                next_hop = route.via.packed
+                next_hop = route.via_packed  # type: ignore[assignment]
             elif (self.forwarding and route is not None and route.interface != interface.name
                   and interface.link is not None and interface.link.resolve(destination) is None):
                 # A router's entity named an interface the destination is not on: the routing

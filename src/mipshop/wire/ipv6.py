@@ -418,5 +418,18 @@ def outer_mobility_header(data: bytes) -> tuple[int, bool] | None:
 def encapsulate(
     inner: IPv6Packet, *, src: IPv6Address, dst: IPv6Address, hop_limit: int = 64
 ) -> IPv6Packet:
-    """Wrap ``inner`` in an outer IPv6 header from ``src`` to ``dst`` (RFC 2473 §3)."""
-    return IPv6Packet(src=src, dst=dst, payload=inner, hop_limit=hop_limit)
+    """Wrap ``inner`` in an outer IPv6 header from ``src`` to ``dst`` (RFC 2473 §3); built
+    by :func:`new_packet` (a tunnel endpoint wraps every data packet it carries)."""
+    return new_packet(src, dst, inner, (), hop_limit)
+
+
+def with_hop_limit(packet: IPv6Packet, hop_limit: int) -> IPv6Packet:
+    """``dataclasses.replace(packet, hop_limit=hop_limit)`` without ``__init__``: the other
+    fields are those of a packet already checked, only the hop limit is (a router or tunnel
+    entry point decrements it, RFC 8200 §3, for every packet it forwards). Equal to the
+    replaced packet."""
+    if not 0 <= hop_limit <= 255:
+        raise ValueError("hop_limit is 0..255")
+    return _new_ipv6_packet(  # type: ignore[no-any-return]
+        packet.src, packet.dst, packet.payload, packet.extension_headers, hop_limit,
+        packet.traffic_class, packet.flow_label)
