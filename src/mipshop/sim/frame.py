@@ -45,7 +45,9 @@ class Frame:
     @classmethod
     def of(cls, packet: IPv6Packet, *, encode: bool = False) -> Frame:
         """A frame for ``packet``; with ``encode`` its bytes are made now (bytes mode)."""
-        frame = cls(packet, packet.hop_limit, packet.dst.packed)
+        # ``packet.dst.packed`` without its two Python calls (``IPv6Address`` keeps the address
+        # as the integer ``_ip``; ``packed`` is ``_ip.to_bytes(16, "big")``): once a packet sent.
+        frame = cls(packet, packet.hop_limit, packet.dst._ip.to_bytes(16, "big"))
         if encode:
             data = frame._encoded = encode_packet(packet)
             frame._size = len(data)

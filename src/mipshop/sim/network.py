@@ -523,7 +523,15 @@ class Node:
                 # An address configuration (module docstring): what is sent waits for it.
                 self._hold_until = max(self._hold_until, self.kernel.now + self.configure_time)
             for action in actions:
-                if isinstance(action, Transmit) and self._hold_until > self.kernel.now:
+                if action.__class__ is Transmit and self._hold_until <= self.kernel.now:
+                    # _perform's first branch, without its call (most actions).
+                    frame = Frame.of(action.packet, encode=self.network.wire_bytes)
+                    if action.interface is None:
+                        self.send_routed(frame)
+                    else:
+                        self.send_on(self.interfaces[action.interface], frame,
+                                     action.link_destination)
+                elif isinstance(action, Transmit) and self._hold_until > self.kernel.now:
                     self.kernel.schedule_at(self._hold_until, self._perform, hosted, action)
                 else:
                     self._perform(hosted, action)
@@ -676,7 +684,12 @@ class Node:
                 self.kernel.schedule_at(done, self._processed, hosted, interface, frame,
                                         self._arrival_link)
                 return
-        self._handle(hosted, interface, frame)
+        # _handle(hosted, interface, frame), without its call.
+        if self.network.wire_bytes or frame.packet is None:
+            hosted.entity.receive(frame.data, interface.name, self.kernel.now)
+        else:
+            hosted.entity.receive(frame.decoded(), interface.name, self.kernel.now)
+        self.flush(hosted)
 
     def _processed(self, hosted: _Hosted, interface: Interface, frame: Frame,
                    link: str | None) -> None:
@@ -760,8 +773,11 @@ class Node:
             elif (self.forwarding and route is not None and route.interface != interface.name
                   and interface.link is not None and interface.link.resolve(destination) is None):
                 # A router's entity named an interface the destination is not on: the routing
-                # table knows better (a home agent tunnelling to a care-of address).
-                self.send_routed(frame, destination)
+                # table knows better (a home agent tunnelling to a care-of address): what
+                # send_routed(frame, destination) does, with the route just found.
+                via = route.via_packed
+                self._emit(self.interfaces[route.interface], frame,
+                           destination if via is None else via, None)
                 return
         self._emit(interface, frame, next_hop, link_destination)
 
