@@ -1,14 +1,17 @@
 """The builders agents use on every message give what the constructors give, and refuse what
 the constructors refuse.
 
-``new_binding_acknowledgement``, ``mn_ha_options``, ``append_options`` and ``new_packet`` build
-frozen messages without ``__init__`` (an agent sends one BA per BU); their checks are made
+``new_binding_acknowledgement``, ``mn_ha_options``, ``append_options``, ``new_packet``,
+``encapsulate``, ``with_hop_limit`` and ``new_udp_datagram`` build frozen messages without
+``__init__`` (an agent sends one BA per BU, a tunnel end wraps every data packet, a traffic
+source makes a datagram per packet); their checks are made
 inline instead. Each case compares the result with the constructed object (equality, hash,
 repr) and each bad value with the constructor's ``ValueError``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
@@ -18,7 +21,14 @@ from hypothesis import strategies as st
 
 from mipshop.wire.ext_headers import RoutingHeaderType2, new_routing_header_type2
 from mipshop.wire.icmpv6 import NeighborAdvertisement, new_neighbor_advertisement
-from mipshop.wire.ipv6 import IPv6Packet, new_packet
+from mipshop.wire.ipv6 import (
+    IPv6Packet,
+    UDPDatagram,
+    encapsulate,
+    new_packet,
+    new_udp_datagram,
+    with_hop_limit,
+)
 from mipshop.wire.mh import (
     BindingAcknowledgement,
     BindingAckStatus,
@@ -190,3 +200,50 @@ def test_new_routing_header_type2_refuses_what_the_constructor_refuses(
         RoutingHeaderType2(home_address=home_address)
     with pytest.raises(ValueError):
         new_routing_header_type2(home_address)
+
+
+@given(hop_limit=st.integers(0, 255), traffic_class=st.integers(0, 255),
+       flow_label=st.integers(0, 0xFFFFF), tunnelled=st.booleans())
+def test_with_hop_limit_is_the_replaced_packet(hop_limit: int, traffic_class: int,
+                                               flow_label: int, tunnelled: bool) -> None:
+    inner = IPv6Packet(src=A, dst=B, payload=UDPDatagram(src_port=1, dst_port=2, data=b"x"),
+                       hop_limit=9, traffic_class=traffic_class, flow_label=flow_label,
+                       extension_headers=(new_routing_header_type2(A),))
+    packet = encapsulate(inner, src=B, dst=A) if tunnelled else inner
+    _same(with_hop_limit(packet, hop_limit), replace(packet, hop_limit=hop_limit))
+
+
+@pytest.mark.parametrize("hop_limit", [-1, 256])
+def test_with_hop_limit_refuses_what_replace_refuses(hop_limit: int) -> None:
+    packet = IPv6Packet(src=A, dst=B, payload=None)
+    with pytest.raises(ValueError):
+        replace(packet, hop_limit=hop_limit)
+    with pytest.raises(ValueError):
+        with_hop_limit(packet, hop_limit)
+
+
+@pytest.mark.parametrize("hop_limit", [0, 64, 255])
+def test_encapsulate_is_the_constructed_tunnel_packet(hop_limit: int) -> None:
+    inner = IPv6Packet(src=A, dst=B, payload=None)
+    _same(encapsulate(inner, src=B, dst=A, hop_limit=hop_limit),
+          IPv6Packet(src=B, dst=A, payload=inner, hop_limit=hop_limit))
+    with pytest.raises(ValueError):
+        encapsulate(inner, src=B, dst=A, hop_limit=256)
+
+
+@given(src_port=st.integers(0, 0xFFFF), dst_port=st.integers(0, 0xFFFF),
+       data=st.binary(max_size=64))
+def test_new_udp_datagram_is_the_constructed_datagram(src_port: int, dst_port: int,
+                                                      data: bytes) -> None:
+    _same(new_udp_datagram(src_port, dst_port, data),
+          UDPDatagram(src_port=src_port, dst_port=dst_port, data=data))
+
+
+@pytest.mark.parametrize(("src_port", "dst_port", "size"), [
+    (-1, 2, 0), (0x10000, 2, 0), (1, -1, 0), (1, 0x10000, 0), (1, 2, 0xFFFF - 7)])
+def test_new_udp_datagram_refuses_what_the_constructor_refuses(src_port: int, dst_port: int,
+                                                               size: int) -> None:
+    with pytest.raises(ValueError):
+        UDPDatagram(src_port=src_port, dst_port=dst_port, data=bytes(size))
+    with pytest.raises(ValueError):
+        new_udp_datagram(src_port, dst_port, bytes(size))

@@ -22,9 +22,7 @@ has no object: it is always delivered as bytes, and its receiver decides whether
 
 from __future__ import annotations
 
-import dataclasses
-
-from ..wire.ipv6 import IPv6Packet, decode_packet, encode_packet, packet_length
+from ..wire.ipv6 import IPv6Packet, decode_packet, encode_packet, packet_length, with_hop_limit
 
 
 class Frame:
@@ -47,7 +45,9 @@ class Frame:
     @classmethod
     def of(cls, packet: IPv6Packet, *, encode: bool = False) -> Frame:
         """A frame for ``packet``; with ``encode`` its bytes are made now (bytes mode)."""
-        frame = cls(packet, packet.hop_limit, packet.dst.packed)
+        # ``packet.dst.packed`` without its two Python calls (``IPv6Address`` keeps the address
+        # as the integer ``_ip``; ``packed`` is ``_ip.to_bytes(16, "big")``): once a packet sent.
+        frame = cls(packet, packet.hop_limit, packet.dst._ip.to_bytes(16, "big"))
         if encode:
             data = frame._encoded = encode_packet(packet)
             frame._size = len(data)
@@ -92,21 +92,6 @@ class Frame:
         if packet.hop_limit == self.hop_limit:
             return packet
         return with_hop_limit(packet, self.hop_limit)
-
-
-_PACKET_FIELDS = tuple(f.name for f in dataclasses.fields(IPv6Packet) if f.name != "hop_limit")
-_set = object.__setattr__
-
-
-def with_hop_limit(packet: IPv6Packet, hop_limit: int) -> IPv6Packet:
-    """``dataclasses.replace(packet, hop_limit=hop_limit)`` without re-validating the fields
-    (they are the validated fields of ``packet``; only the hop limit, checked by the frame's
-    forwarding, changes)."""
-    clone = object.__new__(IPv6Packet)
-    for name in _PACKET_FIELDS:
-        _set(clone, name, getattr(packet, name))
-    _set(clone, "hop_limit", hop_limit)
-    return clone
 
 
 __all__ = ["Frame", "with_hop_limit"]

@@ -26,6 +26,7 @@ home agent defending a home address, RFC 6275 §10.4.1). No NS/NA packets are ex
 from __future__ import annotations
 
 from collections import deque
+from heapq import heappush as _heappush
 from typing import TYPE_CHECKING
 
 #: ff02::2 (RFC 4291 §2.7.1), and the first 13 bytes of every solicited-node group.
@@ -73,6 +74,10 @@ class Link:
         self.queue_limit = queue_limit
         self.loss = loss
         self.rng = network.kernel.rng(f"link/{name}")
+        #: The kernel's heap and sequence, to schedule arrivals as ``Kernel.schedule_at``
+        #: does without its call (an arrival is never in the past).
+        self._heap = network.kernel._heap
+        self._sequence = network.kernel._counter
         #: Attached interfaces, in the order they joined (a dict: O(1) to leave).
         self.interfaces: dict[Interface, int] = {}
         self.sent = 0
@@ -210,16 +215,21 @@ class Link:
         kernel = network.kernel
         now = kernel.now
         tx = self._transmitter(sender)
-        start = tx.busy_until if tx.busy_until > now else now
+        busy_until = tx.busy_until
         waiting = tx.waiting
-        while waiting and waiting[0] <= now:
-            waiting.popleft()
-        if start > now:
+        if waiting:
+            while waiting and waiting[0] <= now:
+                waiting.popleft()
+        if busy_until > now:
+            start = busy_until
             if self.queue_limit is not None and len(waiting) >= self.queue_limit:
                 network.drop("queue", self.name, frame)
                 return False
             waiting.append(start)
-        finish = start + (frame.size * 8 / self.bandwidth if self.bandwidth else 0.0)
+        else:
+            start = now
+        bandwidth = self.bandwidth
+        finish = start + frame.size * 8 / bandwidth if bandwidth else start
         tx.busy_until = finish
         self.sent += 1
         if network.captures:
@@ -235,7 +245,9 @@ class Link:
             if loss and self.rng.random() < loss:
                 network.drop("loss", self.name, frame)
                 return True
-            kernel.schedule_at(arrival, self._arrive, receiver, frame)
+            # kernel.schedule_at(arrival, self._arrive, receiver, frame), inlined.
+            _heappush(self._heap, [arrival, next(self._sequence), self._arrive,
+                                   (receiver, frame)])
             return True
         # One event for every receiver, not one each (see _arrive_all): the receivers are
         # those attached now with their join numbers (their order), each after its loss draw.
@@ -315,7 +327,7 @@ class PointToPointLink(Link):
 
     def __init__(self, network: Network, name: str, **parameters: float | int | None) -> None:
         super().__init__(network, name, **parameters)  # type: ignore[arg-type]
-        self._transmitters: dict[int, _Transmitter] = {}
+        self._transmitters: dict[Interface, _Transmitter] = {}
 
     def attach(self, interface: Interface) -> None:
         """Connect one of the (at most two) ends."""
@@ -324,9 +336,9 @@ class PointToPointLink(Link):
         super().attach(interface)
 
     def _transmitter(self, sender: Interface) -> _Transmitter:
-        tx = self._transmitters.get(id(sender))
+        tx = self._transmitters.get(sender)
         if tx is None:
-            tx = self._transmitters[id(sender)] = _Transmitter()
+            tx = self._transmitters[sender] = _Transmitter()
         return tx
 
 

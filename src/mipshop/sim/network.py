@@ -48,7 +48,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 from types import MappingProxyType
@@ -104,6 +104,12 @@ class Route:
     interface: str
     via: IPv6Address | None = None
     connected: bool = False
+    #: ``via`` packed (None: on-link), made once: what forwarding resolves on the link.
+    via_packed: bytes | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.via is not None:
+            object.__setattr__(self, "via_packed", self.via.packed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -517,7 +523,15 @@ class Node:
                 # An address configuration (module docstring): what is sent waits for it.
                 self._hold_until = max(self._hold_until, self.kernel.now + self.configure_time)
             for action in actions:
-                if isinstance(action, Transmit) and self._hold_until > self.kernel.now:
+                if action.__class__ is Transmit and self._hold_until <= self.kernel.now:
+                    # _perform's first branch, without its call (most actions).
+                    frame = Frame.of(action.packet, encode=self.network.wire_bytes)
+                    if action.interface is None:
+                        self.send_routed(frame)
+                    else:
+                        self.send_on(self.interfaces[action.interface], frame,
+                                     action.link_destination)
+                elif isinstance(action, Transmit) and self._hold_until > self.kernel.now:
                     self.kernel.schedule_at(self._hold_until, self._perform, hosted, action)
                 else:
                     self._perform(hosted, action)
@@ -601,7 +615,8 @@ class Node:
     def receive(self, interface: Interface, frame: Frame) -> None:
         """Take a frame that arrived on ``interface`` (called by the link)."""
         destination = frame.dst
-        self._arrival_link = interface.link.name if interface.link is not None else None
+        link = interface.link
+        self._arrival_link = link.name if link is not None else None
         if destination[0] == 0xFF:
             if self._wants_multicast(interface, destination):
                 self._to_entities(interface, frame, None)
@@ -612,7 +627,7 @@ class Node:
             self._local_delivery(interface, frame, destination)
             return
         if self.forwarding:
-            self.forward(frame)
+            self.forward(frame, destination)
             return
         self.network.drop("not for this host", self.name, frame)
 
@@ -669,7 +684,12 @@ class Node:
                 self.kernel.schedule_at(done, self._processed, hosted, interface, frame,
                                         self._arrival_link)
                 return
-        self._handle(hosted, interface, frame)
+        # _handle(hosted, interface, frame), without its call.
+        if self.network.wire_bytes or frame.packet is None:
+            hosted.entity.receive(frame.data, interface.name, self.kernel.now)
+        else:
+            hosted.entity.receive(frame.decoded(), interface.name, self.kernel.now)
+        self.flush(hosted)
 
     def _processed(self, hosted: _Hosted, interface: Interface, frame: Frame,
                    link: str | None) -> None:
@@ -708,7 +728,17 @@ class Node:
             self.network.drop("hop limit exceeded", self.name, frame)
             return
         self.counters["forwarded"] += 1
-        self.send_routed(frame.forwarded())
+        # send_routed(frame.forwarded()), without its checks of what it was handed.
+        frame = frame.forwarded()
+        if destination is None:
+            destination = frame.dst
+        route = self._table.lookup(destination)
+        if route is None:
+            self.network.drop("no route", self.name, frame)
+            return
+        via = route.via_packed
+        self._emit(self.interfaces[route.interface], frame,
+                   destination if via is None else via, None)
 
     def send_routed(self, frame: Frame | IPv6Packet | bytes,
                     destination: bytes | None = None) -> None:
@@ -717,13 +747,13 @@ class Node:
         frame = self._frame(frame)
         if destination is None:
             destination = frame.dst
-        route = self.lookup(destination)
+        route = self._table.lookup(destination)
         if route is None:
             self.network.drop("no route", self.name, frame)
             return
-        interface = self.interfaces[route.interface]
-        next_hop = destination if route.via is None else route.via.packed
-        self._emit(interface, frame, next_hop, None)
+        via = route.via_packed
+        self._emit(self.interfaces[route.interface], frame,
+                   destination if via is None else via, None)
 
     def send_on(
         self, interface: Interface, frame: Frame | IPv6Packet | bytes,
@@ -737,14 +767,17 @@ class Node:
         # Multicast and link-local (fe80::/10) destinations are on-link by definition.
         if (destination[0] != 0xFF and link_destination is None
                 and not (destination[0] == 0xFE and destination[1] & 0xC0 == 0x80)):
-            route = self.lookup(destination)
+            route = self._table.lookup(destination)
             if route is not None and route.interface == interface.name and route.via is not None:
-                next_hop = route.via.packed
+                next_hop = route.via_packed  # type: ignore[assignment]
             elif (self.forwarding and route is not None and route.interface != interface.name
                   and interface.link is not None and interface.link.resolve(destination) is None):
                 # A router's entity named an interface the destination is not on: the routing
-                # table knows better (a home agent tunnelling to a care-of address).
-                self.send_routed(frame, destination)
+                # table knows better (a home agent tunnelling to a care-of address): what
+                # send_routed(frame, destination) does, with the route just found.
+                via = route.via_packed
+                self._emit(self.interfaces[route.interface], frame,
+                           destination if via is None else via, None)
                 return
         self._emit(interface, frame, next_hop, link_destination)
 

@@ -29,7 +29,7 @@ from ipaddress import IPv6Address
 
 from ..measure import Arrival, FlowReport, flow_report
 from ..protocol.base.entity import Entity
-from ..wire.ipv6 import IPv6Packet, UDPDatagram
+from ..wire.ipv6 import IPv6Packet, UDPDatagram, new_packet, new_udp_datagram
 from .kernel import Timer
 from .network import Network, Node
 
@@ -82,13 +82,16 @@ class _Source:
         self.flow = flow
         self.payload = payload
         self.sent = 0
+        #: The zero padding after the header (encode_payload's), made once.
+        self._padding = bytes(payload - HEADER.size)
 
     def _emit(self) -> None:
-        data = encode_payload(self.flow, self.sent, self.kernel.now, self.payload)
+        # encode_payload(flow, seq, now, payload), and the packet built as
+        # IPv6Packet(src=..., dst=..., payload=UDPDatagram(...)) is, without __init__.
+        data = HEADER.pack(self.flow, self.sent, self.kernel.now) + self._padding
         self.sent += 1
-        self.send_packet(IPv6Packet(
-            src=self.src, dst=self.dst,
-            payload=UDPDatagram(src_port=self.src_port, dst_port=self.dst_port, data=data)))
+        self.send_packet(new_packet(self.src, self.dst, new_udp_datagram(
+            self.src_port, self.dst_port, data)))
 
 
 class CBRSource(_Source):

@@ -139,6 +139,18 @@ class IPv6Packet:
 
 _INTERPRETED = frozenset({PROTO_MH, PROTO_ICMPV6, PROTO_UDP, PROTO_IPV6, PROTO_NONE})
 _new_ipv6_packet = _fast_new(IPv6Packet)
+_new_udp_datagram = _fast_new(UDPDatagram)
+
+
+def new_udp_datagram(src_port: int, dst_port: int, data: bytes) -> UDPDatagram:
+    """``UDPDatagram(src_port=..., dst_port=..., data=...)`` with the constructor's checks made
+    inline and no ``__init__`` (:func:`~.mh_options._fast_new`): a traffic source makes one
+    per data packet. Equal to the constructed datagram."""
+    if not (0 <= src_port <= 0xFFFF and 0 <= dst_port <= 0xFFFF):
+        raise ValueError("UDP ports are 0..65535")
+    if len(data) > 0xFFFF - 8:
+        raise ValueError("UDP payload too long")
+    return _new_udp_datagram(src_port, dst_port, data)  # type: ignore[no-any-return]
 
 
 def new_packet(src: IPv6Address, dst: IPv6Address, payload: object,
@@ -418,5 +430,18 @@ def outer_mobility_header(data: bytes) -> tuple[int, bool] | None:
 def encapsulate(
     inner: IPv6Packet, *, src: IPv6Address, dst: IPv6Address, hop_limit: int = 64
 ) -> IPv6Packet:
-    """Wrap ``inner`` in an outer IPv6 header from ``src`` to ``dst`` (RFC 2473 §3)."""
-    return IPv6Packet(src=src, dst=dst, payload=inner, hop_limit=hop_limit)
+    """Wrap ``inner`` in an outer IPv6 header from ``src`` to ``dst`` (RFC 2473 §3); built
+    by :func:`new_packet` (a tunnel endpoint wraps every data packet it carries)."""
+    return new_packet(src, dst, inner, (), hop_limit)
+
+
+def with_hop_limit(packet: IPv6Packet, hop_limit: int) -> IPv6Packet:
+    """``dataclasses.replace(packet, hop_limit=hop_limit)`` without ``__init__``: the other
+    fields are those of a packet already checked, only the hop limit is (a router or tunnel
+    entry point decrements it, RFC 8200 §3, for every packet it forwards). Equal to the
+    replaced packet."""
+    if not 0 <= hop_limit <= 255:
+        raise ValueError("hop_limit is 0..255")
+    return _new_ipv6_packet(  # type: ignore[no-any-return]
+        packet.src, packet.dst, packet.payload, packet.extension_headers, hop_limit,
+        packet.traffic_class, packet.flow_label)

@@ -64,7 +64,7 @@ from ...wire.ext_headers import ExtensionHeader, new_routing_header_type2
 from ...wire.icmpv6 import (
     ICMPv6Message,
 )
-from ...wire.ipv6 import IPv6Packet, new_packet
+from ...wire.ipv6 import IPv6Packet, new_packet, with_hop_limit
 from ...wire.ipv6 import encapsulate as _encapsulate
 from ...wire.mh import (
     BindingAcknowledgement,
@@ -839,11 +839,11 @@ class BindingAgent(Entity):
             self.counters["drop.nd_not_tunnelled"] += 1
             return
         entry.touch(self.now)
-        inner = replace(packet, hop_limit=packet.hop_limit - 1)
+        inner = with_hop_limit(packet, packet.hop_limit - 1)
         # §10.4.2 / RFC 2473 §3: outer source = agent address, outer destination = CoA.
         outer = _encapsulate(inner, src=self.address, dst=entry.care_of_address)
         self.counters["tunnel.encapsulated"] += 1
-        self.act(Transmit(packet=outer, interface=self.interface))
+        self.act(new_transmit(outer, self.interface, None))
 
     def _reverse_tunnel(self, outer: IPv6Packet, inner: IPv6Packet) -> None:
         entry = self.cache.lookup(inner.src, self.now)
@@ -857,8 +857,8 @@ class BindingAgent(Entity):
         elif self.cache.lookup(inner.dst, self.now) is not None:
             self._tunnel_to_mobile(inner)
         elif inner.hop_limit > 1:
-            self.act(Transmit(packet=replace(inner, hop_limit=inner.hop_limit - 1),
-                              interface=self.interface))
+            self.act(new_transmit(with_hop_limit(inner, inner.hop_limit - 1), self.interface,
+                                  None))
         else:
             self.counters["drop.hop_limit"] += 1
 

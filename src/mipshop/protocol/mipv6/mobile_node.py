@@ -73,7 +73,7 @@ from ...wire.icmpv6 import (
 )
 from ...wire.ipv6 import IPv6Packet, encapsulate
 from ...wire.nd_options import PrefixInformation, TargetLinkLayerAddress
-from ..base.actions import Action, ConfigureAddress, Deliver, Transmit
+from ..base.actions import Action, ConfigureAddress, Deliver, Transmit, new_transmit
 from ..base.addressing import (
     ALL_NODES,
     ND_HOP_LIMIT,
@@ -604,7 +604,8 @@ class MobileNode(Entity):
             for client in self.clients:
                 packet = client.outbound(packet)
             if packet is not action.packet:
-                action = replace(action, packet=packet)
+                # replace(action, packet=packet), without __init__ (every packet sent).
+                action = new_transmit(packet, action.interface, action.link_destination)
         elif isinstance(action, ConfigureAddress) and not action.address.is_link_local:
             if action.active:
                 self._configured.setdefault(action.address, False)
