@@ -215,3 +215,24 @@ def test_after_a_naack_3_or_4_the_pcoa_is_a_host_address_on_the_nars_link(monkey
     assert [(a.prefix_length, a.active) for t, a in log
             if a.address == PCOA and t >= naack.time] == [(128, True)]
     assert scn.mn.current_prefix.prefixlen == 128
+
+
+@pytest.mark.parametrize("rtt", [None, 0.03], ids=["measured RTT", "RTT 30 ms"])
+def test_no_una_is_repeated_for_an_ncoa_the_node_gave_up(rtt):
+    """§6.3, §5.2: on a DHCPv6 NAR (PrRtAdv Code 5) the UNA announces the signalling-only
+    NCoA, and the node keeps its PCoA (phase ``pcoa``): the UNA is not repeated there.
+    Nothing for the NCoA arrives here to confirm it. With the measured access RTT (4 ms) the
+    repetition falls due while DHCPv6 runs; with 30 ms, after DHCPv6 gave the new address and
+    the node removed the NCoA: either way it advertises the NCoA no more (an advertisement
+    for an address it no longer holds would claim it for nothing)."""
+    scn = build(nar_dhcp={}, client={"rtt": rtt})
+    scn.net.drop_if(lambda p, r: p.dst == NCOA)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(ARRIVAL + 2)
+    [bound] = scn.net.events_of("dhcp.bound", "mn")
+    unas = [(e.time, e.fields["ncoa"]) for e in scn.net.events_of("fmip.una_sent", "mn")]
+    assert unas == [(pytest.approx(ARRIVAL), NCOA)]
+    assert bound.time < ARRIVAL + 0.06  # before the repetition was due
+    assert NCOA not in scn.net.addresses("mn", "wlan0")
