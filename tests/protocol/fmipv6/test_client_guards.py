@@ -19,6 +19,7 @@ import pytest
 from mipshop.protocol.base.actions import ConfigureAddress
 from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
 from mipshop.protocol.mipv6.mobile_node import MobileNode
+from mipshop.wire.icmpv6 import RouterSolicitationForProxy
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encode_packet
 from mipshop.wire.mh import BindingUpdate, FastBindingAcknowledgement, FastBindingUpdate
 from mipshop.wire.nd_options import NAACKStatus, NeighborAdvertisementAcknowledgment
@@ -236,3 +237,89 @@ def test_no_una_is_repeated_for_an_ncoa_the_node_gave_up(rtt):
     assert unas == [(pytest.approx(ARRIVAL), NCOA)]
     assert bound.time < ARRIVAL + 0.06  # before the repetition was due
     assert NCOA not in scn.net.addresses("mn", "wlan0")
+
+
+# -- RtSolPr (§6.1.1) and FMIPv6 stopped (§5.1, §6.1.2) ----------------------------------------
+
+
+def test_rtsolpr_identifiers_are_nonzero_and_drawn_afresh():
+    """§6.1.1: the Identifier is "set by the sender so that replies can be matched to this
+    Solicitation", and §6.1.2 gives 0 to unsolicited PrRtAdvs: a solicitation never uses 0
+    (an unsolicited PrRtAdv would match it), and each one draws its own."""
+    identifiers = []
+    for seed in range(4):
+        scn = build(seed=seed)
+        for i in range(3):
+            scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN + i)
+        scn.run(SCAN + 3)
+        identifiers += [e.fields["identifier"]
+                        for e in scn.net.events_of("fmip.rtsolpr_sent", "mn")]
+    assert len(identifiers) == 12 and all(1 <= i <= 0xFFFF for i in identifiers)
+    assert len(set(identifiers)) > 6
+
+
+def test_rtsolpr_retransmissions_follow_the_configured_rtt():
+    """§6.1.1: unanswered, the RtSolPr is resent after 2 x RTT (the configured one), the
+    timeout "doubled prior to each instance of retransmission"."""
+    scn = build(client={"rtt": 0.03})
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, RouterSolicitationForProxy))
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.run(SCAN + 2)
+    sent = [round(e.time - SCAN, 6) for e in scn.net.events_of("fmip.rtsolpr_sent", "mn")]
+    # The fourth (due at 0.42 s) waits for MAX_RTSOLPR_RATE, 3 a second (§6.1.1 "MUST").
+    assert sent == [0.0, 0.06, 0.18, 1.0]
+
+
+def _stopped_then(event):
+    """ar3 resolved by a first PrRtAdv, then FMIPv6 stopped by a PrRtAdv Code 2 with
+    option-code 7 for the NAR (§6.1.2); then ``event`` on the same link."""
+    scn = build(nar_neighbor={"fast_handover": False})
+    scn.trigger(ScanCompleted(access_points=(APS["ar3"],)), at=SCAN)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN + 0.2)
+    scn.run(DECIDE + 0.1)
+    assert scn.fmip.stopped == "nar_without_fmip"
+    scn.trigger(event, at=DECIDE + 0.2)
+    scn.run(DECIDE + 1)
+    return scn
+
+
+@pytest.mark.parametrize("event", [
+    ScanCompleted(access_points=(APS["ar3"],)),
+    LinkGoingDown(target_ap=APS["ar3"]),
+], ids=["scan", "link going down"])
+def test_once_stopped_the_client_sends_nothing_on_this_link(event):
+    """§5.1, §6.1.2 "MUST stop": once FMIPv6 stopped, neither a scan nor an imminent move
+    (even to an AP whose AR-Info the node has) sends an RtSolPr or an FBU from this link."""
+    scn = _stopped_then(event)
+    assert APS["ar3"] in scn.fmip.access_points
+    kinds = [e.kind for e in scn.net.events if e.node == "mn" and e.time > DECIDE + 0.1]
+    assert "fmip.rtsolpr_sent" not in kinds and "fmip.fbu_sent" not in kinds
+
+
+def test_no_fbu_for_an_access_point_whose_router_lacks_fmipv6():
+    """§6.1.2: an AP marked with option-code 7 (PrRtAdv Code 3) gets no FBU, though FMIPv6
+    goes on for the others."""
+    scn = build(nar_neighbor={"fast_handover": False})
+    scn.trigger(ScanCompleted(access_points=(APS["nar"], APS["ar3"])), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.run(DECIDE + 0.5)
+    assert APS["nar"] in scn.fmip.unsupported and scn.fmip.stopped is None
+    assert not scn.net.events_of("fmip.fbu_sent", "mn")
+
+
+def test_after_an_unanswered_rtsolpr_the_client_still_takes_a_network_trigger():
+    """§5.1: no PrRtAdv, FMIPv6 stops; a later unsolicited PrRtAdv Code 1 (network-initiated,
+    §3.3, Identifier 0) still starts the handover, and a later scan solicits again."""
+    scn = build()
+    undo = scn.net.drop_if(lambda p, r: isinstance(p.payload, RouterSolicitationForProxy))
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.run(SCAN + 2)
+    assert scn.fmip.stopped == "no_prrtadv"
+    undo()
+    scn.net.at(SCAN + 2.1, lambda now: scn.routers["par"].trigger_handover(
+        PCOA, APS["nar"], now, mobile_link_layer_address=scn.mn.config.link_layer_address))
+    scn.trigger(ScanCompleted(access_points=(APS["ar3"],)), at=SCAN + 2.5)
+    scn.run(SCAN + 3)
+    [fbu] = [e for e in scn.net.events_of("fmip.fbu_sent", "mn") if e.time > SCAN + 2]
+    assert fbu.fields["mode"] == "predictive"
+    assert [e for e in scn.net.events_of("fmip.rtsolpr_sent", "mn") if e.time > SCAN + 2.4]
