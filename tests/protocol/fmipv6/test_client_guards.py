@@ -17,6 +17,7 @@ from ipaddress import IPv6Address
 import pytest
 
 from mipshop.protocol.base.actions import ConfigureAddress
+from mipshop.protocol.base.addressing import ALL_NODES
 from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
 from mipshop.protocol.mipv6.mobile_node import MobileNode
 from mipshop.wire.icmpv6 import RouterSolicitationForProxy
@@ -323,3 +324,73 @@ def test_after_an_unanswered_rtsolpr_the_client_still_takes_a_network_trigger():
     [fbu] = [e for e in scn.net.events_of("fmip.fbu_sent", "mn") if e.time > SCAN + 2]
     assert fbu.fields["mode"] == "predictive"
     assert [e for e in scn.net.events_of("fmip.rtsolpr_sent", "mn") if e.time > SCAN + 2.4]
+
+
+# -- after a handover ended: the next one (§5.6, §6.4.6) ---------------------------------------
+
+
+def _returned_to_the_par():
+    """A predictive handover to the NAR, back on the PAR's link before the home binding moved
+    (its BUs lost): the lifetime-0 FBU is answered (§5.6)."""
+    scn = build()
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    undo = scn.net.drop_if(lambda p, r: isinstance(p.payload, BindingUpdate) and p.src == NCOA)
+    scn.move("par", at=6.5, link_down=0.05)
+    scn.run(7.5)
+    undo()
+    assert scn.net.events_of("fmip.returned", "mn")
+    assert [e.fields["lifetime"] for e in scn.net.events_of("fmip.fback", "mn")][-1] == 0
+    return scn, 8.0
+
+
+def _pcoa_service_ended():
+    """NAACK 3 (§6.4.6): the node kept its PCoA while the PAR forwarded it (the FBack's 40
+    s), then took the NAR's prefix from an RA."""
+    scn = build(nar={"addresses_in_use": frozenset({NCOA}), "naack_use_router_address": True})
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(52)
+    assert [e.fields["status"] for e in scn.net.events_of("fmip.naack", "mn")] == [3]
+    assert scn.mn.care_of_address == NCOA
+    return scn, 53.0
+
+
+@pytest.mark.parametrize("before", [_returned_to_the_par, _pcoa_service_ended],
+                         ids=["after a return to the PAR", "after the PCoA service"])
+def test_the_next_move_is_a_fast_handover_again(before):
+    """A handover that ended (the return's lifetime-0 FBU answered, §5.6; the PCoA's
+    forwarding over, §6.4.6) leaves no state that holds the next one back: a move to ar3
+    gets its FBU once the node has an address there (§6.2.2)."""
+    scn, at = before()
+    scn.move("ar3", at=at, link_down=LINK_DOWN)
+    scn.run(at + 3)
+    fbus = [p for r, p in scn.net.packets(FastBindingUpdate, sender="mn") if r.time > at]
+    assert fbus and fbus[0].src == coa("ar3")
+
+
+def _ra_at(scn, when: float) -> None:
+    router = scn.routers["nar"]
+    ra = router.advertiser.advertisement()
+    scn.net.inject(encode_packet(IPv6Packet(src=router.config.link_local, dst=ALL_NODES,
+                                            hop_limit=255, payload=ra)), "mn", "wlan0", at=when)
+
+
+@pytest.mark.parametrize(("offset", "held"), [(-0.001, True), (0.0, False)])
+def test_the_pcoa_is_held_until_the_forwarding_ends(offset, held):
+    """§6.4.6 NAACK 3: while the PAR forwards the PCoA (the FBack's lifetime) an RA with the
+    NAR's prefix does not replace it; from the moment the forwarding ends, it does."""
+    scn = build(nar={"addresses_in_use": frozenset({NCOA}), "naack_use_router_address": True,
+                     "pcoa_service_lifetime": 200.0})
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(ARRIVAL + 1)
+    [fback] = scn.net.events_of("fmip.fback", "mn")
+    end = fback.time + fback.fields["lifetime"]
+    scn.run(end - 0.5)
+    counted = scn.mn.counters["movement.held_by_client"]
+    _ra_at(scn, end + offset)
+    scn.run(end + offset)
+    assert scn.mn.counters["movement.held_by_client"] == counted + held
+    assert (scn.mn.care_of_address == PCOA) is held
