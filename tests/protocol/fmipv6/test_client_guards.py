@@ -20,7 +20,7 @@ from mipshop.protocol.base.actions import ConfigureAddress
 from mipshop.protocol.base.addressing import ALL_NODES
 from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
 from mipshop.protocol.mipv6.mobile_node import MobileNode
-from mipshop.wire.icmpv6 import RouterSolicitationForProxy
+from mipshop.wire.icmpv6 import NeighborAdvertisement, RouterSolicitationForProxy
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encode_packet
 from mipshop.wire.mh import BindingUpdate, FastBindingAcknowledgement, FastBindingUpdate
 from mipshop.wire.nd_options import NAACKStatus, NeighborAdvertisementAcknowledgment
@@ -394,3 +394,55 @@ def test_the_pcoa_is_held_until_the_forwarding_ends(offset, held):
     scn.run(end + offset)
     assert scn.mn.counters["movement.held_by_client"] == counted + held
     assert (scn.mn.care_of_address == PCOA) is held
+
+
+# -- FBU and UNA from the new link (§6.2.2, §6.3) -----------------------------------------------
+
+
+def test_the_fbu_timer_of_the_old_link_stops_with_the_link():
+    """§6.2.2 ([choice] docs/decisions.md D7): FBUs sent from the old link and unanswered (the
+    FBacks lost) are retransmitted there only; leaving the link stops their timer, so that
+    their budget does not run out between the links: on arrival the node sends the FBU
+    again from the NCoA (§3.2 case 2) instead of giving FMIPv6 up."""
+    scn = build()
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, FastBindingAcknowledgement)
+                    and p.dst == PCOA)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    # FBUs at 5.5, 5.6, 5.8, 6.2 s; the last timeout would end at 7.0 s, between the links.
+    scn.move("nar", at=6.3, link_down=1.0)
+    scn.run(8.5)
+    assert not scn.net.events_of("fmip.stopped", "mn")
+    sent = [(e.fields["mode"], e.fields["source"]) for e in
+            scn.net.events_of("fmip.fbu_sent", "mn")]
+    assert sent == [("predictive", PCOA)] * 4 + [("reactive", NCOA)]
+
+
+@pytest.mark.parametrize(("client", "destination", "gap"), [
+    ({}, ALL_NODES, 0.008),  # 2 x the access RTT measured by RtSolPr/PrRtAdv (4 ms)
+    ({"una_to_router": True}, ar("nar"), 0.008),
+    ({"rtt": 0.03}, ALL_NODES, 0.06),
+    ({"una_to_router": True, "rtt": 0.03}, ar("nar"), 0.06),
+], ids=["all-nodes", "to the NAR", "configured RTT", "to the NAR, configured RTT"])
+def test_una_destination_and_repetition(client, destination, gap):
+    """§6.3: the UNA goes to all-nodes, or with ``una_to_router`` to the NAR's address the
+    AR-Info gave; the first is lost here, and it is repeated after 2 x RTT, the configured
+    RTT or else the measured one (docs/decisions.md D13)."""
+    scn = build(client=client)
+    lost = {"una": False}
+
+    def first_una(packet, _record) -> bool:
+        if lost["una"] or not (isinstance(packet.payload, NeighborAdvertisement)
+                               and packet.payload.is_una):
+            return False
+        lost["una"] = True
+        return True
+    scn.net.drop_if(first_una)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(ARRIVAL + 1)
+    unas = [(r.time, p.dst) for r, p in scn.net.packets(NeighborAdvertisement, sender="mn")
+            if p.payload.is_una]
+    assert [d for _t, d in unas] == [destination, destination]
+    assert unas[1][0] - unas[0][0] == pytest.approx(gap)
