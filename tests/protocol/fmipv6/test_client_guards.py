@@ -446,3 +446,20 @@ def test_una_destination_and_repetition(client, destination, gap):
             if p.payload.is_una]
     assert [d for _t, d in unas] == [destination, destination]
     assert unas[1][0] - unas[0][0] == pytest.approx(gap)
+
+
+def test_at_home_no_fast_handover_state_is_kept():
+    """Back on the home link (RFC 6275 §11.5.4) a fast handover in progress is over: its
+    FBU and UNA timers stop and no handover is left to act on; the next move away starts
+    afresh."""
+    scn = build()
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.move("home", at=ARRIVAL + 0.01, link_down=0.05, ap=bytes.fromhex("02b000000001"))
+    scn.run(9)
+    assert scn.mn.at_home and scn.fmip.handover is None
+    scn.move("nar", at=9.5, link_down=LINK_DOWN)
+    scn.run(12)
+    assert scn.mn.care_of_address == NCOA and not scn.mn.at_home
+    assert scn.ha.cache.lookup(HOME_ADDRESS, scn.net.now).care_of_address == NCOA
