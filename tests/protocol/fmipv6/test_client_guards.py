@@ -17,8 +17,10 @@ from ipaddress import IPv6Address
 import pytest
 
 from mipshop.protocol.base.actions import ConfigureAddress
+from mipshop.protocol.base.addressing import ALL_NODES
 from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
 from mipshop.protocol.mipv6.mobile_node import MobileNode
+from mipshop.wire.icmpv6 import NeighborAdvertisement, RouterSolicitationForProxy
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encode_packet
 from mipshop.wire.mh import BindingUpdate, FastBindingAcknowledgement, FastBindingUpdate
 from mipshop.wire.nd_options import NAACKStatus, NeighborAdvertisementAcknowledgment
@@ -215,3 +217,249 @@ def test_after_a_naack_3_or_4_the_pcoa_is_a_host_address_on_the_nars_link(monkey
     assert [(a.prefix_length, a.active) for t, a in log
             if a.address == PCOA and t >= naack.time] == [(128, True)]
     assert scn.mn.current_prefix.prefixlen == 128
+
+
+@pytest.mark.parametrize("rtt", [None, 0.03], ids=["measured RTT", "RTT 30 ms"])
+def test_no_una_is_repeated_for_an_ncoa_the_node_gave_up(rtt):
+    """§6.3, §5.2: on a DHCPv6 NAR (PrRtAdv Code 5) the UNA announces the signalling-only
+    NCoA, and the node keeps its PCoA (phase ``pcoa``): the UNA is not repeated there.
+    Nothing for the NCoA arrives here to confirm it. With the measured access RTT (4 ms) the
+    repetition falls due while DHCPv6 runs; with 30 ms, after DHCPv6 gave the new address and
+    the node removed the NCoA: either way it advertises the NCoA no more (an advertisement
+    for an address it no longer holds would claim it for nothing)."""
+    scn = build(nar_dhcp={}, client={"rtt": rtt})
+    scn.net.drop_if(lambda p, r: p.dst == NCOA)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(ARRIVAL + 2)
+    [bound] = scn.net.events_of("dhcp.bound", "mn")
+    unas = [(e.time, e.fields["ncoa"]) for e in scn.net.events_of("fmip.una_sent", "mn")]
+    assert unas == [(pytest.approx(ARRIVAL), NCOA)]
+    assert bound.time < ARRIVAL + 0.06  # before the repetition was due
+    assert NCOA not in scn.net.addresses("mn", "wlan0")
+
+
+# -- RtSolPr (§6.1.1) and FMIPv6 stopped (§5.1, §6.1.2) ----------------------------------------
+
+
+def test_rtsolpr_identifiers_are_nonzero_and_drawn_afresh():
+    """§6.1.1: the Identifier is "set by the sender so that replies can be matched to this
+    Solicitation", and §6.1.2 gives 0 to unsolicited PrRtAdvs: a solicitation never uses 0
+    (an unsolicited PrRtAdv would match it), and each one draws its own."""
+    identifiers = []
+    for seed in range(4):
+        scn = build(seed=seed)
+        for i in range(3):
+            scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN + i)
+        scn.run(SCAN + 3)
+        identifiers += [e.fields["identifier"]
+                        for e in scn.net.events_of("fmip.rtsolpr_sent", "mn")]
+    assert len(identifiers) == 12 and all(1 <= i <= 0xFFFF for i in identifiers)
+    assert len(set(identifiers)) > 6
+
+
+def test_rtsolpr_retransmissions_follow_the_configured_rtt():
+    """§6.1.1: unanswered, the RtSolPr is resent after 2 x RTT (the configured one), the
+    timeout "doubled prior to each instance of retransmission"."""
+    scn = build(client={"rtt": 0.03})
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, RouterSolicitationForProxy))
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.run(SCAN + 2)
+    sent = [round(e.time - SCAN, 6) for e in scn.net.events_of("fmip.rtsolpr_sent", "mn")]
+    # The fourth (due at 0.42 s) waits for MAX_RTSOLPR_RATE, 3 a second (§6.1.1 "MUST").
+    assert sent == [0.0, 0.06, 0.18, 1.0]
+
+
+def _stopped_then(event):
+    """ar3 resolved by a first PrRtAdv, then FMIPv6 stopped by a PrRtAdv Code 2 with
+    option-code 7 for the NAR (§6.1.2); then ``event`` on the same link."""
+    scn = build(nar_neighbor={"fast_handover": False})
+    scn.trigger(ScanCompleted(access_points=(APS["ar3"],)), at=SCAN)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN + 0.2)
+    scn.run(DECIDE + 0.1)
+    assert scn.fmip.stopped == "nar_without_fmip"
+    scn.trigger(event, at=DECIDE + 0.2)
+    scn.run(DECIDE + 1)
+    return scn
+
+
+@pytest.mark.parametrize("event", [
+    ScanCompleted(access_points=(APS["ar3"],)),
+    LinkGoingDown(target_ap=APS["ar3"]),
+], ids=["scan", "link going down"])
+def test_once_stopped_the_client_sends_nothing_on_this_link(event):
+    """§5.1, §6.1.2 "MUST stop": once FMIPv6 stopped, neither a scan nor an imminent move
+    (even to an AP whose AR-Info the node has) sends an RtSolPr or an FBU from this link."""
+    scn = _stopped_then(event)
+    assert APS["ar3"] in scn.fmip.access_points
+    kinds = [e.kind for e in scn.net.events if e.node == "mn" and e.time > DECIDE + 0.1]
+    assert "fmip.rtsolpr_sent" not in kinds and "fmip.fbu_sent" not in kinds
+
+
+def test_no_fbu_for_an_access_point_whose_router_lacks_fmipv6():
+    """§6.1.2: an AP marked with option-code 7 (PrRtAdv Code 3) gets no FBU, though FMIPv6
+    goes on for the others."""
+    scn = build(nar_neighbor={"fast_handover": False})
+    scn.trigger(ScanCompleted(access_points=(APS["nar"], APS["ar3"])), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.run(DECIDE + 0.5)
+    assert APS["nar"] in scn.fmip.unsupported and scn.fmip.stopped is None
+    assert not scn.net.events_of("fmip.fbu_sent", "mn")
+
+
+def test_after_an_unanswered_rtsolpr_the_client_still_takes_a_network_trigger():
+    """§5.1: no PrRtAdv, FMIPv6 stops; a later unsolicited PrRtAdv Code 1 (network-initiated,
+    §3.3, Identifier 0) still starts the handover, and a later scan solicits again."""
+    scn = build()
+    undo = scn.net.drop_if(lambda p, r: isinstance(p.payload, RouterSolicitationForProxy))
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.run(SCAN + 2)
+    assert scn.fmip.stopped == "no_prrtadv"
+    undo()
+    scn.net.at(SCAN + 2.1, lambda now: scn.routers["par"].trigger_handover(
+        PCOA, APS["nar"], now, mobile_link_layer_address=scn.mn.config.link_layer_address))
+    scn.trigger(ScanCompleted(access_points=(APS["ar3"],)), at=SCAN + 2.5)
+    scn.run(SCAN + 3)
+    [fbu] = [e for e in scn.net.events_of("fmip.fbu_sent", "mn") if e.time > SCAN + 2]
+    assert fbu.fields["mode"] == "predictive"
+    assert [e for e in scn.net.events_of("fmip.rtsolpr_sent", "mn") if e.time > SCAN + 2.4]
+
+
+# -- after a handover ended: the next one (§5.6, §6.4.6) ---------------------------------------
+
+
+def _returned_to_the_par():
+    """A predictive handover to the NAR, back on the PAR's link before the home binding moved
+    (its BUs lost): the lifetime-0 FBU is answered (§5.6)."""
+    scn = build()
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    undo = scn.net.drop_if(lambda p, r: isinstance(p.payload, BindingUpdate) and p.src == NCOA)
+    scn.move("par", at=6.5, link_down=0.05)
+    scn.run(7.5)
+    undo()
+    assert scn.net.events_of("fmip.returned", "mn")
+    assert [e.fields["lifetime"] for e in scn.net.events_of("fmip.fback", "mn")][-1] == 0
+    return scn, 8.0
+
+
+def _pcoa_service_ended():
+    """NAACK 3 (§6.4.6): the node kept its PCoA while the PAR forwarded it (the FBack's 40
+    s), then took the NAR's prefix from an RA."""
+    scn = build(nar={"addresses_in_use": frozenset({NCOA}), "naack_use_router_address": True})
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(52)
+    assert [e.fields["status"] for e in scn.net.events_of("fmip.naack", "mn")] == [3]
+    assert scn.mn.care_of_address == NCOA
+    return scn, 53.0
+
+
+@pytest.mark.parametrize("before", [_returned_to_the_par, _pcoa_service_ended],
+                         ids=["after a return to the PAR", "after the PCoA service"])
+def test_the_next_move_is_a_fast_handover_again(before):
+    """A handover that ended (the return's lifetime-0 FBU answered, §5.6; the PCoA's
+    forwarding over, §6.4.6) leaves no state that holds the next one back: a move to ar3
+    gets its FBU once the node has an address there (§6.2.2)."""
+    scn, at = before()
+    scn.move("ar3", at=at, link_down=LINK_DOWN)
+    scn.run(at + 3)
+    fbus = [p for r, p in scn.net.packets(FastBindingUpdate, sender="mn") if r.time > at]
+    assert fbus and fbus[0].src == coa("ar3")
+
+
+def _ra_at(scn, when: float) -> None:
+    router = scn.routers["nar"]
+    ra = router.advertiser.advertisement()
+    scn.net.inject(encode_packet(IPv6Packet(src=router.config.link_local, dst=ALL_NODES,
+                                            hop_limit=255, payload=ra)), "mn", "wlan0", at=when)
+
+
+@pytest.mark.parametrize(("offset", "held"), [(-0.001, True), (0.0, False)])
+def test_the_pcoa_is_held_until_the_forwarding_ends(offset, held):
+    """§6.4.6 NAACK 3: while the PAR forwards the PCoA (the FBack's lifetime) an RA with the
+    NAR's prefix does not replace it; from the moment the forwarding ends, it does."""
+    scn = build(nar={"addresses_in_use": frozenset({NCOA}), "naack_use_router_address": True,
+                     "pcoa_service_lifetime": 200.0})
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(ARRIVAL + 1)
+    [fback] = scn.net.events_of("fmip.fback", "mn")
+    end = fback.time + fback.fields["lifetime"]
+    scn.run(end - 0.5)
+    counted = scn.mn.counters["movement.held_by_client"]
+    _ra_at(scn, end + offset)
+    scn.run(end + offset)
+    assert scn.mn.counters["movement.held_by_client"] == counted + held
+    assert (scn.mn.care_of_address == PCOA) is held
+
+
+# -- FBU and UNA from the new link (§6.2.2, §6.3) -----------------------------------------------
+
+
+def test_the_fbu_timer_of_the_old_link_stops_with_the_link():
+    """§6.2.2 ([choice] docs/decisions.md D7): FBUs sent from the old link and unanswered (the
+    FBacks lost) are retransmitted there only; leaving the link stops their timer, so that
+    their budget does not run out between the links: on arrival the node sends the FBU
+    again from the NCoA (§3.2 case 2) instead of giving FMIPv6 up."""
+    scn = build()
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, FastBindingAcknowledgement)
+                    and p.dst == PCOA)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    # FBUs at 5.5, 5.6, 5.8, 6.2 s; the last timeout would end at 7.0 s, between the links.
+    scn.move("nar", at=6.3, link_down=1.0)
+    scn.run(8.5)
+    assert not scn.net.events_of("fmip.stopped", "mn")
+    sent = [(e.fields["mode"], e.fields["source"]) for e in
+            scn.net.events_of("fmip.fbu_sent", "mn")]
+    assert sent == [("predictive", PCOA)] * 4 + [("reactive", NCOA)]
+
+
+@pytest.mark.parametrize(("client", "destination", "gap"), [
+    ({}, ALL_NODES, 0.008),  # 2 x the access RTT measured by RtSolPr/PrRtAdv (4 ms)
+    ({"una_to_router": True}, ar("nar"), 0.008),
+    ({"rtt": 0.03}, ALL_NODES, 0.06),
+    ({"una_to_router": True, "rtt": 0.03}, ar("nar"), 0.06),
+], ids=["all-nodes", "to the NAR", "configured RTT", "to the NAR, configured RTT"])
+def test_una_destination_and_repetition(client, destination, gap):
+    """§6.3: the UNA goes to all-nodes, or with ``una_to_router`` to the NAR's address the
+    AR-Info gave; the first is lost here, and it is repeated after 2 x RTT, the configured
+    RTT or else the measured one (docs/decisions.md D13)."""
+    scn = build(client=client)
+    lost = {"una": False}
+
+    def first_una(packet, _record) -> bool:
+        if lost["una"] or not (isinstance(packet.payload, NeighborAdvertisement)
+                               and packet.payload.is_una):
+            return False
+        lost["una"] = True
+        return True
+    scn.net.drop_if(first_una)
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(ARRIVAL + 1)
+    unas = [(r.time, p.dst) for r, p in scn.net.packets(NeighborAdvertisement, sender="mn")
+            if p.payload.is_una]
+    assert [d for _t, d in unas] == [destination, destination]
+    assert unas[1][0] - unas[0][0] == pytest.approx(gap)
+
+
+def test_at_home_no_fast_handover_state_is_kept():
+    """Back on the home link (RFC 6275 §11.5.4) a fast handover in progress is over: its
+    FBU and UNA timers stop and no handover is left to act on; the next move away starts
+    afresh."""
+    scn = build()
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.move("home", at=ARRIVAL + 0.01, link_down=0.05, ap=bytes.fromhex("02b000000001"))
+    scn.run(9)
+    assert scn.mn.at_home and scn.fmip.handover is None
+    scn.move("nar", at=9.5, link_down=LINK_DOWN)
+    scn.run(12)
+    assert scn.mn.care_of_address == NCOA and not scn.mn.at_home
+    assert scn.ha.cache.lookup(HOME_ADDRESS, scn.net.now).care_of_address == NCOA
