@@ -23,6 +23,7 @@ has no object: it is always delivered as bytes, and its receiver decides whether
 from __future__ import annotations
 
 from ..wire.ipv6 import IPv6Packet, decode_packet, encode_packet, packet_length, with_hop_limit
+from ..wire.nd_options import packed_address
 
 
 class Frame:
@@ -45,9 +46,8 @@ class Frame:
     @classmethod
     def of(cls, packet: IPv6Packet, *, encode: bool = False) -> Frame:
         """A frame for ``packet``; with ``encode`` its bytes are made now (bytes mode)."""
-        # ``packet.dst.packed`` without its two Python calls (``IPv6Address`` keeps the address
-        # as the integer ``_ip``; ``packed`` is ``_ip.to_bytes(16, "big")``): once a packet sent.
-        frame = cls(packet, packet.hop_limit, packet.dst._ip.to_bytes(16, "big"))
+        # packed_address: ``packet.dst.packed`` without the property's helper (once a packet).
+        frame = cls(packet, packet.hop_limit, packed_address(packet.dst))
         if encode:
             data = frame._encoded = encode_packet(packet)
             frame._size = len(data)
