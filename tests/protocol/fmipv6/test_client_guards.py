@@ -23,6 +23,7 @@ from mipshop.protocol.mipv6.mobile_node import MobileNode
 from mipshop.wire.icmpv6 import NeighborAdvertisement, RouterSolicitationForProxy
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encode_packet
 from mipshop.wire.mh import BindingUpdate, FastBindingAcknowledgement, FastBindingUpdate
+from mipshop.wire.nd_options import LLAOptionCode as L
 from mipshop.wire.nd_options import NAACKStatus, NeighborAdvertisementAcknowledgment
 from tests.protocol.fmip_scenario import APS, CN1, HOME_ADDRESS, build, coa
 from tests.protocol.fmip_scenario import router_address as ar
@@ -269,6 +270,39 @@ def test_rtsolpr_retransmissions_follow_the_configured_rtt():
     sent = [round(e.time - SCAN, 6) for e in scn.net.events_of("fmip.rtsolpr_sent", "mn")]
     # The fourth (due at 0.42 s) waits for MAX_RTSOLPR_RATE, 3 a second (§6.1.1 "MUST").
     assert sent == [0.0, 0.06, 0.18, 1.0]
+
+
+def test_fbu_retransmissions_follow_the_configured_rtt():
+    """The FBU uses the RtSolPr's schedule ([choice] docs/decisions.md D7): 2 x the
+    configured RTT, doubled, FBU_RETRIES times; then FMIPv6 stops (§4)."""
+    scn = build(client={"rtt": 0.03})
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, FastBindingUpdate))
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.run(DECIDE + 2)
+    sent = [round(e.time - DECIDE, 6) for e in scn.net.events_of("fmip.fbu_sent", "mn")]
+    assert sent == [0.0, 0.06, 0.18, 0.42]
+    [stopped] = scn.net.events_of("fmip.stopped", "mn")
+    assert round(stopped.time - DECIDE, 6) == 0.9
+
+
+def test_a_wildcard_rtsolpr_carries_the_source_lla_and_one_wildcard():
+    """§6.1.1: a scan that found no AP asks for every neighbour: the node's link-layer
+    address (Source LLA, option-code 2) and one wildcard New AP option (option-code 0), no
+    other New AP option; hop limit 255 (RFC 4861 §6.1.1, as every ND message)."""
+    scn = build()
+    scn.trigger(ScanCompleted(access_points=()), at=SCAN)
+    scn.run(SCAN + 0.01)
+    [(record, packet)] = list(scn.net.packets(RouterSolicitationForProxy, sender="mn"))
+    assert packet.hop_limit == 255
+    assert [(o.option_code, o.address) for o in packet.payload.options] == [
+        (L.SOURCE, scn.mn.config.link_layer_address), (L.WILDCARD, bytes(6))]
+    # On the wire: the 8-octet ICMPv6 header, then two LLA options of 16 octets (Type 19,
+    # Length 2, Option-Code, the address and padding, RFC 5568 §6.4.3); the wildcard's
+    # address is all zeros.
+    message = record.data[40:]
+    assert len(message) == 40
+    assert message[24:] == bytes((19, 2, L.WILDCARD)) + bytes(13)
 
 
 def _stopped_then(event):
