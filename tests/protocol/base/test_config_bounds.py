@@ -28,6 +28,7 @@ from mipshop.protocol.fmipv6.config import (
 )
 from mipshop.protocol.hmipv6.config import MapClientConfig, MapConfig
 from mipshop.protocol.mipv6.config import (
+    CorrespondentConfig,
     HomeAgentConfig,
     MobileNodeConfig,
     MobilityCredentials,
@@ -74,6 +75,10 @@ def _nar_key(peer: IPv6Address = NAR) -> RouterKey:
     return RouterKey(peer=peer, security_association=SA)
 
 
+def _correspondent(**fields: Any) -> CorrespondentConfig:
+    return CorrespondentConfig(address=IPv6Address("2001:db8:c::1"), **fields)
+
+
 def _fast_router(**fields: Any) -> FastHandoverRouterConfig:
     return FastHandoverRouterConfig(**fields)
 
@@ -108,6 +113,20 @@ EDGES: list[tuple[str, Callable[[], object], bool]] = [
      False),
     ("router interval 0", lambda: _router(ra_interval=0.0, max_ra_delay=0.0), False),
     ("router interval 0.5", lambda: _router(ra_interval=0.5, max_ra_delay=0.0), True),
+    # RFC 6275 §5.2.7, §9.5.5, §9.6: a correspondent's tables, refused when configured.
+    ("cn defaults", lambda: _correspondent(), True),
+    ("cn max_bindings 0", lambda: _correspondent(max_bindings=0), True),
+    ("cn max_bindings -1", lambda: _correspondent(max_bindings=-1), False),
+    ("cn nonce interval = lifetime",
+     lambda: _correspondent(nonce_regeneration_interval=240.0, nonce_lifetime=240.0), True),
+    ("cn nonce interval > lifetime",
+     lambda: _correspondent(nonce_regeneration_interval=240.5, nonce_lifetime=240.0), False),
+    ("cn nonce interval 0", lambda: _correspondent(nonce_regeneration_interval=0.0), False),
+    ("cn refresh lead 0", lambda: _correspondent(refresh_request_lead=0.0), True),
+    ("cn refresh lead < 0", lambda: _correspondent(refresh_request_lead=-0.1), False),
+    ("cn refresh lead nan", lambda: _correspondent(refresh_request_lead=float("nan")), False),
+    ("cn error interval > 0", lambda: _correspondent(binding_error_interval=0.01), True),
+    ("cn error interval 0", lambda: _correspondent(binding_error_interval=0.0), False),
     # RFC 6275 §9.6, §10.3.1, §11.8: the limits of a binding agent (home agent, MAP).
     ("agent limits", lambda: _limits(), True),
     ("agent lifetime 2", lambda: _limits(max_binding_lifetime=2.0), False),

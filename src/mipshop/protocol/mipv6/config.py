@@ -303,3 +303,17 @@ class CorrespondentConfig:
     rotate_node_key: bool = False
     refresh_request_lead: float = 20.0
     binding_error_interval: float = 1.0
+
+    def __post_init__(self) -> None:
+        # Refused where the configuration is written, with the rules the correspondent's
+        # tables apply when it is built (BindingCache, NonceTable: RFC 6275 §5.2.7, §9.6).
+        if self.max_bindings < 0:
+            raise ValueError("max_bindings must be >= 0")
+        if not 0 < self.nonce_regeneration_interval <= self.nonce_lifetime:
+            raise ValueError("need 0 < nonce_regeneration_interval <= nonce_lifetime")
+        # 0 turns the Binding Refresh Requests off (§9.5.5); a negative lead would also send
+        # none, silently, so it is refused as the mistake it is (as is NaN).
+        if not self.refresh_request_lead >= 0:
+            raise ValueError("refresh_request_lead must be >= 0")
+        if not self.binding_error_interval > 0:
+            raise ValueError("binding_error_interval must be > 0")
