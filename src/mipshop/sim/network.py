@@ -729,22 +729,17 @@ class Node:
             return
         self.counters["forwarded"] += 1
         # send_routed(frame.forwarded()), without its checks of what it was handed.
-        frame = frame.forwarded()
-        if destination is None:
-            destination = frame.dst
-        route = self._table.lookup(destination)
-        if route is None:
-            self.network.drop("no route", self.name, frame)
-            return
-        via = route.via_packed
-        self._emit(self.interfaces[route.interface], frame,
-                   destination if via is None else via, None)
+        self._route_out(frame.forwarded(), destination)
 
     def send_routed(self, frame: Frame | IPv6Packet | bytes,
                     destination: bytes | None = None) -> None:
         """Send a frame (or a packet, or raw bytes) out of the interface the longest-prefix
         route for its destination names."""
-        frame = self._frame(frame)
+        self._route_out(self._frame(frame), destination)
+
+    def _route_out(self, frame: Frame, destination: bytes | None) -> None:
+        """Send ``frame`` out of the interface its longest-prefix route names, to the route's
+        next hop (``destination``, packed, defaults to the frame's own)."""
         if destination is None:
             destination = frame.dst
         route = self._table.lookup(destination)
