@@ -21,10 +21,15 @@ nodes. Every protocol runs in its own Python process, so that each peak RSS is t
 - ``results_sha256``: digest of the run's results as ``mipshop simulate --json`` writes them,
   so two runs with the same seed can be compared (they must be equal).
 
+Progress: while a protocol runs, one line on standard error every ``--progress-every``
+seconds of wall time (default 30; 0: none): the simulated time reached, wall and CPU time so
+far and the resident set. A thread of the child process reads the kernel's clock to print it,
+so the run's events and results are those of a run without it.
+
 Usage: ``python bench/scale.py --json --mobile-nodes N [--protocols P,...] [--seed S]
-[--duration S] [--scenario FILE] [--build-only]``. A node count whose calls need more
-uplink ports at the correspondent than there are (:data:`~mipshop.sim.scenario.MAX_CALLS`)
-exits 2 before anything runs.
+[--duration S] [--scenario FILE] [--build-only] [--progress-every S]``. A node count whose
+calls need more uplink ports at the correspondent than there are
+(:data:`~mipshop.sim.scenario.MAX_CALLS`) exits 2 before anything runs.
 """
 
 from __future__ import annotations
@@ -37,11 +42,13 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from mipshop.sim.compare import PROTOCOLS, _build, results_to_dict, run_protocol
+from mipshop.sim.compare import DRAIN, PROTOCOLS, _build, results_to_dict, run_protocol
+from mipshop.sim.network import Network
 from mipshop.sim.scenario import Scenario, ScenarioError, check_calls, load_scenario
 
 CITY = Path(__file__).resolve().parents[1] / "examples" / "city.toml"
@@ -79,14 +86,52 @@ def build_one(scenario_path: Path, protocol: str, mobile_nodes: int, seed: int,
             "bytes_per_mn": round((peak - baseline) / mobile_nodes)}
 
 
+class _Progress:
+    """Prints, every ``every`` seconds of wall time, how far the run in this process is
+    (module docstring): a daemon thread that only reads the clock of the world being run."""
+
+    def __init__(self, protocol: str, end: float, every: float) -> None:
+        self.protocol, self.end, self.every = protocol, end, every
+        self.network: Network | None = None
+        self.started = (time.perf_counter(), time.process_time())
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def watch(self, network: Network) -> None:
+        """Take the network :func:`run_protocol` built (its ``watch``)."""
+        self.network = network
+
+    def __enter__(self) -> _Progress:
+        if self.every > 0:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._done.wait(self.every):
+            network = self.network
+            now = network.now if network is not None else 0.0
+            wall = time.perf_counter() - self.started[0]
+            cpu = time.process_time() - self.started[1]
+            print(f"scale.py: {self.protocol}: simulated {now:,.0f} of {self.end:,.0f} s, "
+                  f"{wall:,.0f} s wall, {cpu:,.0f} s CPU, "
+                  f"RSS {_rss_bytes() / 2**20:,.0f} MiB", file=sys.stderr, flush=True)
+
+
 def run_one(scenario_path: Path, protocol: str, mobile_nodes: int, seed: int,
-            duration: float | None) -> dict[str, Any]:
+            duration: float | None, progress_every: float = 0.0) -> dict[str, Any]:
     """One protocol in this process (called in a child process by :func:`main`)."""
     scenario = sized(scenario_path, mobile_nodes, duration)
     baseline = _rss_bytes()
     stats: dict[str, float] = {}
+    progress = _Progress(protocol, scenario.duration + DRAIN, progress_every)
     wall, cpu = time.perf_counter(), time.process_time()
-    result = run_protocol(scenario, protocol, seed=seed, stats=stats)
+    with progress:
+        result = run_protocol(scenario, protocol, seed=seed, stats=stats, watch=progress.watch)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     digest = hashlib.sha256(json.dumps(results_to_dict(scenario, [result], seed=seed),
@@ -109,6 +154,38 @@ def run_one(scenario_path: Path, protocol: str, mobile_nodes: int, seed: int,
         "disruption_ms_p50": result.disruption_ms["p50"],
         "results_sha256": digest,
     }
+
+
+def _child(command: list[str]) -> tuple[int, str, list[str]]:
+    """Run one child: its exit status, its standard output, and the lines of its standard
+    error that are not progress (those are passed on to ours as they come)."""
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as child:
+        assert child.stdout is not None and child.stderr is not None
+        # Standard output is one JSON line at the end: read it on a thread, so that a full
+        # pipe can never stall the child while this one reads its standard error.
+        out: list[str] = []
+        reader = threading.Thread(target=lambda: out.append(child.stdout.read()))
+        reader.start()
+        errors = []
+        for line in child.stderr:
+            if line.startswith("scale.py: ") and " simulated " in line:
+                print(line, end="", file=sys.stderr, flush=True)
+            else:
+                errors.append(line.rstrip("\n"))
+        reader.join()
+        code = child.wait()
+    return code, "".join(out), [line for line in errors if line.strip()]
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
 
 
 def _protocols(text: str) -> tuple[str, ...]:
@@ -142,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", type=Path, default=CITY, metavar="FILE")
     parser.add_argument("--build-only", action="store_true",
                         help="only build each protocol's world (no event runs): build times")
+    parser.add_argument("--progress-every", type=_seconds, default=30.0, metavar="S",
+                        help="a progress line on stderr every S seconds of wall time (0: none)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
@@ -152,9 +231,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.child:
         (protocol,) = args.protocols
-        one = build_one if args.build_only else run_one
-        print(json.dumps(one(args.scenario, protocol, args.mobile_nodes, args.seed,
-                             args.duration)))
+        if args.build_only:
+            row = build_one(args.scenario, protocol, args.mobile_nodes, args.seed,
+                            args.duration)
+        else:
+            row = run_one(args.scenario, protocol, args.mobile_nodes, args.seed, args.duration,
+                          args.progress_every)
+        print(json.dumps(row))
         return 0
     results = []
     load = os.getloadavg()
@@ -166,12 +249,13 @@ def main(argv: list[str] | None = None) -> int:
             command += ["--duration", str(args.duration)]
         if args.build_only:
             command.append("--build-only")
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        command += ["--progress-every", str(args.progress_every)]
+        code, out, errors = _child(command)
+        if code != 0:
+            lines = errors or [f"exit status {code}"]
             print(f"scale.py: error: the {protocol} run failed: {lines[-1]}", file=sys.stderr)
             return 1
-        results.append(json.loads(done.stdout))
+        results.append(json.loads(out))
         if not args.json and args.build_only:
             row = results[-1]
             print(f"{row['protocol']:<16} {row['mobile_nodes']:>7} MNs  "

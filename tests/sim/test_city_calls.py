@@ -5,6 +5,9 @@ by the scenario loader, by ``run_protocol`` and by ``bench/scale.py`` (issue 15)
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -142,3 +145,23 @@ def test_the_bench_exits_2_before_running(tmp_path: Path,
         "traffic.uplink = false"]
     # The city itself at 100,000 nodes (1,000 calls) passes the same check.
     assert bench.sized(ROOT / "examples" / "city.toml", 100_000, 60.0).calls == 1_000
+
+
+def test_the_bench_prints_progress_on_stderr_and_its_json_on_stdout() -> None:
+    """A long run shows progress (a line per ``--progress-every`` seconds, passed on from the
+    child process) while standard output stays one JSON object; bad values exit 2."""
+    command = [sys.executable, str(ROOT / "bench" / "scale.py"), "--json", "--mobile-nodes",
+               "200", "--protocols", "hmipv6", "--duration", "30", "--progress-every", "0.05"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)["results"]
+    assert row["protocol"] == "hmipv6" and row["mobile_nodes"] == 200
+    progress = done.stderr.splitlines()
+    assert progress and all(re.fullmatch(
+        r"scale\.py: hmipv6: simulated [\d,]+ of 31 s, [\d,]+ s wall, [\d,]+ s CPU, "
+        r"RSS [\d,]+ MiB", line) for line in progress), progress
+    for bad in ("-1", "nan", "inf", "soon"):
+        refused = subprocess.run([*command[:-1], bad], capture_output=True, text=True,
+                                 timeout=60)
+        assert refused.returncode == 2
+        assert "--progress-every" in refused.stderr and "Traceback" not in refused.stderr

@@ -226,6 +226,22 @@ def test_progress_reports_fractions_of_simulated_time() -> None:
     assert {p for p, _f in calls} == {"mipv6", "fmipv6"}
 
 
+def test_watch_sees_the_network_before_the_first_event_and_adds_none() -> None:
+    """``watch`` (bench/scale.py's progress thread reads the clock through it) is called once,
+    before any event ran, and leaves the run's events and results as they were."""
+    scenario = replace(REFERENCE, movement=replace(REFERENCE.movement, handovers=1))
+    seen: list[tuple[float, int]] = []
+    plain: dict[str, float] = {}
+    watched: dict[str, float] = {}
+    first = run_protocol(scenario, "hmipv6", seed=1, stats=plain)
+    second = run_protocol(scenario, "hmipv6", seed=1, stats=watched, watch=lambda net: seen.append(
+        (net.now, net.kernel.events_processed)))
+    assert seen == [(0.0, 0)]
+    assert watched["events"] == plain["events"]
+    assert (json.dumps(results_to_dict(scenario, [second], seed=1), sort_keys=True)
+            == json.dumps(results_to_dict(scenario, [first], seed=1), sort_keys=True))
+
+
 def test_unknown_protocol_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown protocol"):
         run_protocol(REFERENCE, "mobile-ipv4", seed=1)

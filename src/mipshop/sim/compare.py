@@ -901,6 +901,7 @@ def run_protocol(
     progress: Callable[[float], None] | None = None,
     wire_bytes: bool = False,
     stats: dict[str, float] | None = None,
+    watch: Callable[[Network], None] | None = None,
 ) -> ProtocolResult:
     """Run ``protocol`` on ``scenario`` with ``seed`` and measure it (module docstring).
 
@@ -912,11 +913,16 @@ def run_protocol(
     (:mod:`.frame`); the results are the same, only slower.
     ``stats``: filled with the kernel's ``events`` (callbacks run), ``simulated_s`` and
     ``build_cpu_s`` (this process's CPU time building the world, before the first event).
+    ``watch``: called with the run's network once it is built, before the first event (for an
+    observer in another thread that reads its clock, as ``bench/scale.py`` prints progress:
+    unlike ``progress`` it adds no event).
     """
     built = time.process_time()
     world = _build(scenario, protocol, seed, capture is not None, wire_bytes)
     built = time.process_time() - built
     net = world.network
+    if watch is not None:
+        watch(net)
     end = scenario.duration + DRAIN
     if progress is not None:
         steps = 100
