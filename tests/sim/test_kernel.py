@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import random
 
 import pytest
@@ -35,6 +36,29 @@ def test_cancelled_timers_never_fire(values: list[float], data: st.DataObject) -
         assert kernel.cancelled(timers[index])
     kernel.run()
     assert sorted(fired) == [i for i in range(len(values)) if i not in cancelled]
+
+
+@given(delays, st.data())
+def test_entries_pushed_on_the_queue_run_as_scheduled_ones(values: list[float],
+                                                          data: st.DataObject) -> None:
+    """``Kernel.queue`` and ``Kernel.sequence`` (a link pushes its arrivals so): an entry
+    pushed there runs in the ``(time, scheduling order)`` place that ``schedule_at`` would
+    have given it, mixed with scheduled ones, also after clean-ups rebuilt the heap."""
+    kernel = _EagerKernel()
+    queue, sequence = kernel.queue, kernel.sequence
+    fired: list[int] = []
+    pushed = data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values)))
+    cancels = [kernel.schedule(0.0, lambda: None) for _ in range(4)]
+    for timer in cancels:
+        kernel.cancel(timer)  # a clean-up (in place) before anything is pushed
+    for index, (delay, direct) in enumerate(zip(values, pushed, strict=True)):
+        if direct:
+            heapq.heappush(queue, [delay, next(sequence), fired.append, (index,)])
+        else:
+            kernel.schedule_at(delay, fired.append, index)
+    assert kernel.queue is queue
+    kernel.run()
+    assert fired == sorted(range(len(values)), key=lambda i: (values[i], i))
 
 
 class _EagerKernel(Kernel):

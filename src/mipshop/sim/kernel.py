@@ -27,7 +27,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 _INFINITY = float("inf")
@@ -158,6 +158,21 @@ class Kernel:
         timer = [when, next(self._counter), callback, args]
         _heappush(self._heap, timer)
         return timer
+
+    @property
+    def queue(self) -> list[Timer]:
+        """The event heap itself, for a component that schedules on its hot path without a
+        call (a link, once per frame): ``heapq.heappush(queue, [when, next(sequence),
+        callback, args])`` is what :meth:`schedule_at` does, without its check that ``when``
+        is not in the past (the caller's to keep) and without the call. Take it once: the list
+        is the same for the kernel's lifetime (a clean-up rebuilds it in place)."""
+        return self._heap
+
+    @property
+    def sequence(self) -> Iterator[int]:
+        """The counter whose next value orders an entry pushed onto :attr:`queue` among those
+        at the same time (the one :meth:`schedule_at` draws from)."""
+        return self._counter
 
     def cancel(self, timer: Timer) -> None:
         """Stop ``timer``'s callback from running (harmless if it already ran)."""

@@ -74,10 +74,10 @@ class Link:
         self.queue_limit = queue_limit
         self.loss = loss
         self.rng = network.kernel.rng(f"link/{name}")
-        #: The kernel's heap and sequence, to schedule arrivals as ``Kernel.schedule_at``
-        #: does without its call (an arrival is never in the past).
-        self._heap = network.kernel._heap
-        self._sequence = network.kernel._counter
+        #: The kernel's queue and sequence, to schedule arrivals as ``Kernel.schedule_at``
+        #: does without its call (``Kernel.queue``: an arrival is never in the past).
+        self._heap = network.kernel.queue
+        self._sequence = network.kernel.sequence
         #: Attached interfaces, in the order they joined (a dict: O(1) to leave).
         self.interfaces: dict[Interface, int] = {}
         self.sent = 0
