@@ -1,6 +1,7 @@
 """RFC 6275 §11.8 back-off and MAX_UPDATE_RATE; RFC 5568 §6.1.1 / §6.2.1.1 timers."""
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -73,8 +74,10 @@ def test_arm_cancel_reset():
     t.cancel()
     assert t.deadline is None and not t.expired(100.0)
     assert t.peek() == 4.0
-    t.reset()
+    t.arm(20.0)
+    t.reset()  # disarmed too: a reset timer never reads as expired
     assert t.peek() == 1.0 and t.transmissions == 0 and t.current is None
+    assert t.deadline is None and not t.expired(100.0)
 
 
 def test_validation():
@@ -107,6 +110,39 @@ def test_fmip_timers():
         seq.append(t.next_timeout())
     assert seq == pytest.approx([0.1, 0.2, 0.4, 0.8])
     assert fmip_backoff(3, rtt=0.05).next_timeout() == pytest.approx(0.1)
+
+
+#: (row id, the back-off a sender builds, its timeouts, exhausted after them): every argument
+#: the builders take reaches the schedule (RFC 6275 §11.8, §13: InitialBindackTimeoutFirstReg
+#: set by system management, MAX_BINDACK_TIMEOUT; RFC 5568 §6.1.1, §6.2.1.1: 2 x RTT, else
+#: 100 ms, and the RTSOLPR/HI/FBU retries).
+BUILDERS: list[tuple[str, Callable[[], RetransmissionTimer], list[float], bool]] = [
+    ("bu first registration set by management", lambda: bu_backoff(True, first_reg_timeout=3.0),
+     [3.0, 6.0, 12.0, 24.0, 32.0, 32.0], False),
+    ("bu first registration default", lambda: bu_backoff(True), [1.5, 3.0, 6.0], False),
+    ("bu later", lambda: bu_backoff(False), [1.0, 2.0, 4.0], False),
+    ("bu ceiling", lambda: bu_backoff(False, ceiling=4.0), [1.0, 2.0, 4.0, 4.0, 4.0], False),
+    ("bu max retries 2", lambda: bu_backoff(False, max_retries=2), [1.0, 2.0, 4.0], True),
+    ("bu max retries 0", lambda: bu_backoff(True, max_retries=0), [1.5], True),
+    ("bu retries for ever", lambda: bu_backoff(False, max_retries=None), [1.0] + [
+        2.0 ** k for k in range(1, 5)] + [32.0] * 5, False),
+    ("fmip rtt unknown", lambda: fmip_backoff(3), [0.1, 0.2, 0.4, 0.8], True),
+    ("fmip rtt 0.2", lambda: fmip_backoff(3, rtt=0.2), [0.4, 0.8, 1.6, 3.2], True),
+    ("fmip retries 1", lambda: fmip_backoff(1, rtt=0.2), [0.4, 0.8], True),
+    ("fmip ceiling", lambda: fmip_backoff(5, rtt=0.1, ceiling=0.5),
+     [0.2, 0.4, 0.5, 0.5, 0.5, 0.5], True),
+    ("fmip 2 x rtt above the ceiling", lambda: fmip_backoff(2, rtt=1.0, ceiling=0.5),
+     [2.0, 2.0, 2.0], True),
+]
+
+
+@pytest.mark.parametrize(("build", "timeouts", "exhausted"),
+                         [(b, t, e) for _id, b, t, e in BUILDERS],
+                         ids=[row[0] for row in BUILDERS])
+def test_a_builder_s_schedule(build, timeouts, exhausted):
+    timer = build()
+    assert [timer.next_timeout() for _ in timeouts] == pytest.approx(timeouts)
+    assert timer.exhausted is exhausted
 
 
 # ---- RateLimiter ----------------------------------------------------------------------------

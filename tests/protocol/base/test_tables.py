@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -104,3 +105,60 @@ def test_reply_limiter_a_source_kept_behind_a_younger_one_gets_a_new_window():
     limiter = ReplyLimiter(per_source=2, total=None, window=1.0)
     assert limiter.allow("a", 0.0) and limiter.allow("b", 0.5) and limiter.allow("a", 0.9)
     assert [limiter.allow("a", 1.0) for _ in range(3)] == [True, True, False]
+
+
+def test_a_rewrite_in_a_full_table_evicts_nothing():
+    # Writing a key the table holds replaces its entry (now the newest), it does not take a
+    # second place: the other entries stay and nothing is counted as evicted.
+    table: BoundedTable[str, int] = BoundedTable(2, clock=Clock())
+    table["a"], table["b"] = 1, 2
+    table["a"] = 3
+    assert list(table) == ["b", "a"] and table.evicted == 0
+    assert "a" in table and "b" in table and table["a"] == 3
+
+
+def test_the_reply_limiter_trims_to_max_sources_not_below():
+    # A source answered stays remembered (and limited) while at most max_sources are kept.
+    limiter = ReplyLimiter(per_source=1, total=None, max_sources=2)
+    assert limiter.allow("a", 0.0) and limiter.allow("b", 0.0) and limiter.allow("c", 0.0)
+    assert len(limiter) == 2
+    assert not limiter.allow("b", 0.1) and not limiter.allow("c", 0.1)
+
+
+def test_the_reply_limiter_s_default_window_is_one_second():
+    # RFC 6275 §9.3.3 (Binding Errors rate limited as ICMP errors): REPLIES_PER_SOURCE a second.
+    limiter = ReplyLimiter()
+    assert limiter.allow("a", 0.0) and not limiter.allow("a", 0.999) and limiter.allow("a", 1.0)
+
+
+#: (row id, building the table or limiter, accepted): each bound at its edge (a table of
+#: zero entries, a limiter without memory or with a window of 0, would limit nothing).
+EDGES: list[tuple[str, Callable[[], object], bool]] = [
+    ("table capacity 1", lambda: BoundedTable(1, clock=Clock()), True),
+    ("table capacity 0", lambda: BoundedTable(0, clock=Clock()), False),
+    ("table lifetime None", lambda: BoundedTable(1, lifetime=None, clock=Clock()), True),
+    ("table lifetime 0.5", lambda: BoundedTable(1, lifetime=0.5, clock=Clock()), True),
+    ("table lifetime 0", lambda: BoundedTable(1, lifetime=0.0, clock=Clock()), False),
+    ("table lifetime nan", lambda: BoundedTable(1, lifetime=float("nan"), clock=Clock()), False),
+    ("limiter defaults", lambda: ReplyLimiter(), True),
+    ("limiter per source 1", lambda: ReplyLimiter(per_source=1), True),
+    ("limiter per source 0", lambda: ReplyLimiter(per_source=0), False),
+    ("limiter total 1", lambda: ReplyLimiter(total=1), True),
+    ("limiter total None", lambda: ReplyLimiter(total=None), True),
+    ("limiter total 0", lambda: ReplyLimiter(total=0), False),
+    ("limiter sources 1", lambda: ReplyLimiter(max_sources=1), True),
+    ("limiter sources 0", lambda: ReplyLimiter(max_sources=0), False),
+    ("limiter window 0.5", lambda: ReplyLimiter(window=0.5), True),
+    ("limiter window 0", lambda: ReplyLimiter(window=0.0), False),
+    ("limiter window nan", lambda: ReplyLimiter(window=float("nan")), False),
+]
+
+
+@pytest.mark.parametrize(("build", "accepted"), [(b, ok) for _id, b, ok in EDGES],
+                         ids=[row[0] for row in EDGES])
+def test_a_table_bound_at_its_edge(build, accepted):
+    if accepted:
+        build()
+    else:
+        with pytest.raises(ValueError):
+            build()
