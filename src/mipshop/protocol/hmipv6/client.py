@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING
 from ...wire.icmpv6 import RouterAdvertisement
 from ...wire.ipv6 import IPv6Packet, encapsulate
 from ...wire.mh import BindingAcknowledgement
-from ...wire.nd_options import MAPOption, PrefixInformation
+from ...wire.nd_options import MAPOption, PrefixInformation, same_address
 from ..base.actions import HostAddress
 from ..mipv6.mn_ha_auth import TimestampSource
 from ..mipv6.mobility_client import MobilityClient
@@ -425,7 +425,7 @@ class MapClient(MobilityClient):
         if lcoa is None:
             return packet
         for binding in self.bindings.values():
-            if packet.src == binding.rcoa and binding.lcoa == lcoa:
+            if same_address(packet.src, binding.rcoa) and same_address(binding.lcoa, lcoa):
                 self.node.counters["map.tunnel.encapsulated"] += 1
                 return encapsulate(packet, src=lcoa, dst=binding.map_address)
         return packet

@@ -31,7 +31,7 @@ from ...wire.ext_headers import DestinationOptions, HomeAddressOption
 from ...wire.ipv6 import IPv6Packet
 from ...wire.mh import BindingAcknowledgement, BindingAckStatus, BindingUpdate
 from ...wire.mh_options import BindingRefreshAdvice
-from ...wire.nd_options import MAPOption
+from ...wire.nd_options import MAPOption, same_address
 from ..base.actions import Transmit
 from ..base.backoff import RateLimiter, RetransmissionTimer, bu_backoff
 from ..base.entity import Timer
@@ -292,7 +292,7 @@ class LocalBinding:
     def owns(self, address: IPv6Address) -> bool:
         """True for the RCoA, and while a MAP advertising the R flag has not yet answered,
         for any address of its prefix (the RCoA it assigns, RFC 5380 §5)."""
-        return address == self.rcoa or self._assignable(address)
+        return same_address(address, self.rcoa) or self._assignable(address)
 
     def _authentic(self, ba: BindingAcknowledgement, rcoa: IPv6Address) -> bool:
         """RFC 4285 §5.1.1, §6: the BA's authenticator (LCoA, RCoA) and echoed timestamp."""

@@ -277,7 +277,7 @@ class BindingAgent(Entity):
 
     def _is_local(self, address: IPv6Address) -> bool:
         """True if ``address`` is one of this agent's own addresses."""
-        return address == self.address
+        return same_address(address, self.address)
 
     def _local_other(self, packet: IPv6Packet) -> None:
         """A packet for the agent that is neither a BU nor a tunnel."""
@@ -293,7 +293,7 @@ class BindingAgent(Entity):
 
     def _reverse_tunnel_source(self, entry: BindingCacheEntry, source: IPv6Address) -> bool:
         """True if ``source`` may reverse-tunnel for ``entry`` (§10.4.5: its care-of address)."""
-        return entry.care_of_address == source
+        return same_address(entry.care_of_address, source)
 
     def _probe(self, reg: Registration) -> None:
         """Duplicate Address Detection for ``reg`` starts: send its probes (none here)."""

@@ -72,7 +72,7 @@ from ...wire.icmpv6 import (
     RouterAdvertisement,
 )
 from ...wire.ipv6 import IPv6Packet, encapsulate
-from ...wire.nd_options import PrefixInformation, TargetLinkLayerAddress
+from ...wire.nd_options import PrefixInformation, TargetLinkLayerAddress, same_address
 from ..base.actions import Action, ConfigureAddress, Deliver, Transmit, new_transmit
 from ..base.addressing import (
     ALL_NODES,
@@ -273,7 +273,8 @@ class MobileNode(Entity):
         if self.at_home:
             self.act(Transmit(packet=packet, interface=self.interface))
             return
-        if packet.src != self.home_address and self.owns_care_of_address(packet.src):
+        if not same_address(packet.src, self.home_address) and self.owns_care_of_address(
+                packet.src):
             self.counters["local.sent"] += 1
             self.act(Transmit(packet=packet, interface=self.interface))
             return
@@ -342,7 +343,7 @@ class MobileNode(Entity):
                     self.on_packet(inner, interface)
                     return
         if isinstance(payload, IPv6Packet) and self.owns_care_of_address(packet.dst):
-            if packet.src != self.home_agent:
+            if not same_address(packet.src, self.home_agent):
                 self.counters["drop.tunnel_not_from_home_agent"] += 1
                 return
             self.counters["tunnel.decapsulated"] += 1
@@ -566,7 +567,7 @@ class MobileNode(Entity):
 
     def owns_care_of_address(self, address: IPv6Address) -> bool:
         """True for the on-link care-of address and any address a client owns (an RCoA)."""
-        return address == self.care_of_address or self._client_owns(address)
+        return same_address(address, self.care_of_address) or self._client_owns(address)
 
     def _client_owns(self, address: IPv6Address) -> bool:
         return any(client.owns_address(address) for client in self.clients)
@@ -690,7 +691,7 @@ class MobileNode(Entity):
     # -- dispatch of packets for us ---------------------------------------------------------
 
     def _dispatch(self, packet: IPv6Packet) -> None:
-        if packet.dst == self.link_local and self.dhcp.handle(packet):
+        if same_address(packet.dst, self.link_local) and self.dhcp.handle(packet):
             return
         if self.home.handle(packet):
             return
@@ -702,13 +703,14 @@ class MobileNode(Entity):
             self._dhaad_reply(payload)
         elif isinstance(payload, MobilePrefixAdvertisement):
             self._mobile_prefix_advertisement(packet, payload)
-        elif packet.dst == self.home_address and _upper_layer_icmp(payload):
+        elif same_address(packet.dst, self.home_address) and _upper_layer_icmp(payload):
             # §11.3.3: what is tunnelled (or routed) to the home address is delivered to the
             # node's own stack, ICMPv6 included (an Echo Request from a correspondent).
             self.counters["icmp.delivered"] += 1
             self.act(Deliver(packet=packet))
-        elif packet.dst in (self.home_address, self.link_local) or self.owns_care_of_address(
-                packet.dst):
+        elif (same_address(packet.dst, self.home_address)
+              or same_address(packet.dst, self.link_local)
+              or self.owns_care_of_address(packet.dst)):
             if hasattr(packet.payload, "MH_TYPE") or hasattr(packet.payload, "ICMP_TYPE"):
                 self.counters["drop.unhandled"] += 1
             else:
