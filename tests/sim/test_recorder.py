@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -219,6 +220,32 @@ def test_a_run_keeps_no_history() -> None:
     assert compare._measure(world).handovers > 0
 
 
+def test_only_nodes_with_an_uplink_keep_their_handover_times() -> None:
+    """The uplink's disruption needs each completed handover's LinkDown time; a node without
+    a call keeps none (they grew by 32 bytes a handover on every node of a city), and its
+    figures are those of the whole history all the same."""
+    campus = _small_campus()
+    scenario = replace(campus, traffic=replace(campus.traffic, call_every=3))
+    world = compare._build(scenario, "hmipv6", 4, False, keep_history=True)
+    world.network.run(until=scenario.duration + compare.DRAIN)
+    moved = {True: 0, False: 0}
+    for mobile in world.mobiles:
+        tracked = world.recorder.mobiles[mobile.node.name]
+        calling = mobile.index % 3 == 0
+        moved[calling] += tracked.count
+        if calling:
+            assert tracked.up_downs is not None and len(tracked.up_downs) == tracked.count
+        else:
+            assert tracked.up_downs is None and tracked.uplink_disruptions() == []
+            with pytest.raises(ValueError, match="without uplink"):
+                world.recorder.uplink_arrival(tracked, 0, 0.0, 0.0, None)
+    assert moved[True] > 0 and moved[False] > 0
+    expected = _from_history(world)
+    assert compare._measure(world).uplink == {
+        "sent": expected["up_sent"], "lost": expected["up_lost"],
+        "disruption_ms": expected["up_disruptions"]}
+
+
 def test_a_late_warning_at_the_switch_still_starts_the_fast_handover() -> None:
     # lead 0 without a prescan: the LinkGoingDown comes at the very instant of LinkDown,
     # after it (scheduled at the end of the scan).
@@ -244,7 +271,7 @@ def test_the_last_packet_on_the_old_link_is_strictly_before_the_first_on_the_new
     recorder = RunRecorder(ap_links={b"A" * 6: "a", b"B" * 6: "b"}, hierarchical=False,
                            fast=False, predictive=False, trace_window=(0.2, 1.8),
                            owner_of=lambda iid: None)
-    mobile = recorder.add_mobile("mn0", 0, flow=True, trace=False)
+    mobile = recorder.add_mobile("mn0", 0, flow=True, trace=False, uplink=False)
     recorder._link_up(_event(0.0, "wifi.LinkUp", trigger=LinkUp(ap=b"A" * 6)))
     recorder.arrival(mobile, 0, 0.9, 1.0, "a")
     recorder._link_down(_event(1.5, "wifi.LinkDown"))

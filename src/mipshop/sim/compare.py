@@ -854,7 +854,7 @@ def _traffic(scenario: Scenario, net: Network, mobile: _Mobile, cn: Node,
     i = mobile.index
     calling = i % t.call_every == 0
     tracked = recorder.add_mobile(mobile.node.name, i, flow=t.downlink and calling,
-                                  trace=i == 0)
+                                  trace=i == 0, uplink=t.uplink and calling)
     if not calling:
         return
     if t.downlink:

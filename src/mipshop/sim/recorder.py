@@ -171,7 +171,7 @@ class MobileRecorder:
                  "flow", "last_on", "lgd", "pending", "trace", "trace_open", "up_downs",
                  "up_gaps", "up_last", "up_new", "watches", "windows")
 
-    def __init__(self, *, flow: bool, trace: bool) -> None:
+    def __init__(self, *, flow: bool, trace: bool, uplink: bool) -> None:
         self.count = 0  # completed handovers
         self.current: str | None = None  # link of the AP the station is on
         self.down: float | None = None  # LinkDown of the handover in progress
@@ -190,8 +190,9 @@ class MobileRecorder:
         self.windows: dict[int, tuple[float, float] | None] | None = {} if trace else None
         #: The uplink: completed handovers' LinkDown times, the last uplink arrival, the
         #: longest gap charged to each handover, and the handovers that saw a packet sent
-        #: after their outage arrive.
-        self.up_downs: list[float] = []
+        #: after their outage arrive. Only a node with an uplink keeps the times (None
+        #: otherwise): they grow with its handovers, 32 bytes each, for the whole run.
+        self.up_downs: list[float] | None = [] if uplink else None
         self.up_last: float | None = None
         self.up_gaps: dict[int, float] = {}
         #: (The shared frozenset() until the first: only one node in a hundred carries a call.)
@@ -199,6 +200,8 @@ class MobileRecorder:
 
     def uplink_disruptions(self) -> list[float]:
         """The uplink disruption of each completed handover that has one (seconds)."""
+        if self.up_downs is None:
+            return []
         return [self.up_gaps[k] for k in range(len(self.up_downs))
                 if k in self.up_new and k in self.up_gaps]
 
@@ -252,9 +255,11 @@ class RunRecorder:
 
     # -- wiring ----------------------------------------------------------------------------
 
-    def add_mobile(self, name: str, index: int, *, flow: bool, trace: bool) -> MobileRecorder:
-        """Follow the mobile node ``name`` (its downlink measured when ``flow``)."""
-        recorder = MobileRecorder(flow=flow, trace=trace)
+    def add_mobile(self, name: str, index: int, *, flow: bool, trace: bool,
+                   uplink: bool) -> MobileRecorder:
+        """Follow the mobile node ``name`` (its downlink measured when ``flow``, its uplink
+        when ``uplink``)."""
+        recorder = MobileRecorder(flow=flow, trace=trace, uplink=uplink)
         self.mobiles[name] = recorder
         self.by_index[index] = recorder
         return recorder
@@ -301,7 +306,8 @@ class RunRecorder:
         mobile.pending.append(_Handover(down, up))
         if mobile.flow is not None:
             mobile.watches.append(_Watch(index, old, new, up if old == new else down))
-        mobile.up_downs.append(down)
+        if mobile.up_downs is not None:
+            mobile.up_downs.append(down)
         if mobile.downs is not None:
             mobile.downs.append(down)
         if mobile.trace is not None and mobile.first_down is None:
@@ -373,12 +379,16 @@ class RunRecorder:
 
     def uplink_arrival(self, mobile: MobileRecorder, seq: int, sent: float, now: float,
                        link: str | None) -> None:
-        """One uplink datagram of ``mobile`` (a first copy) reached its peer at ``now``."""
-        span = bisect.bisect_right(mobile.up_downs, sent) - 1
+        """One uplink datagram of ``mobile`` (a first copy) reached its peer at ``now``
+        (``mobile`` was added with ``uplink=True``)."""
+        downs = mobile.up_downs
+        if downs is None:
+            raise ValueError("an uplink arrival for a mobile node added without uplink")
+        span = bisect.bisect_right(downs, sent) - 1
         last, mobile.up_last = mobile.up_last, now
         if span < 0:
             return  # sent before the first handover
-        down = mobile.up_downs[span]
+        down = downs[span]
         if sent >= down:
             new = mobile.up_new
             if not isinstance(new, set):
