@@ -391,12 +391,28 @@ def _pcoa_service_ended():
     return scn, 53.0
 
 
-@pytest.mark.parametrize("before", [_returned_to_the_par, _pcoa_service_ended],
-                         ids=["after a return to the PAR", "after the PCoA service"])
+def _pcoa_served():
+    """NAACK 4 after the FBack (§6.4.6): the NAR serves the PCoA, and the PAR still forwards
+    it (the FBack's 40 s) when the node moves on."""
+    scn = build(nar={"addresses_in_use": frozenset({NCOA}),
+                     "support_previous_care_of_address": True})
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(7.0)
+    assert [e.fields["status"] for e in scn.net.events_of("fmip.naack", "mn")] == [4]
+    assert scn.fmip.handover.phase == "pcoa" and scn.fmip.handover.fback
+    return scn, 7.0
+
+
+@pytest.mark.parametrize("before", [_returned_to_the_par, _pcoa_service_ended, _pcoa_served],
+                         ids=["after a return to the PAR", "after the PCoA service",
+                              "while the NAR serves the PCoA"])
 def test_the_next_move_is_a_fast_handover_again(before):
     """A handover that ended (the return's lifetime-0 FBU answered, §5.6; the PCoA's
-    forwarding over, §6.4.6) leaves no state that holds the next one back: a move to ar3
-    gets its FBU once the node has an address there (§6.2.2)."""
+    forwarding over, §6.4.6), or whose FBack came (the NAR serving the PCoA: the fast
+    handover is done), leaves no state that holds the next one back: a move to ar3 gets its
+    FBU once the node has an address there (§6.2.2)."""
     scn, at = before()
     scn.move("ar3", at=at, link_down=LINK_DOWN)
     scn.run(at + 3)
@@ -497,3 +513,55 @@ def test_at_home_no_fast_handover_state_is_kept():
     scn.run(12)
     assert scn.mn.care_of_address == NCOA and not scn.mn.at_home
     assert scn.ha.cache.lookup(HOME_ADDRESS, scn.net.now).care_of_address == NCOA
+
+
+# -- rules outside the handover's course (§6.1.1, §6.4.6) ---------------------------------------
+
+
+def test_the_rtsolpr_rate_is_the_configured_one():
+    """§6.1.1: "When RtSolPr messages are sent more than once, they MUST be rate-limited with
+    MAX_RTSOLPR_RATE per second": configured to 1, the retransmissions (due at 0.1, 0.3 and
+    0.7 s) wait a second each, not the default 3 a second."""
+    scn = build(client={"max_rtsolpr_rate": 1})
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, RouterSolicitationForProxy))
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.run(SCAN + 3.5)
+    sent = [round(e.time - SCAN, 6) for e in scn.net.events_of("fmip.rtsolpr_sent", "mn")]
+    assert sent == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_no_fbu_after_a_naack_4_even_without_an_fback():
+    """§6.4.6 NAACK status 4: "PCoA supplied, do not send FBU". The FBacks are lost here, so
+    the reactive FBU from the NCoA is still unanswered when the NAACK comes: its
+    retransmissions stop with it."""
+    scn = build(nar={"addresses_in_use": frozenset({NCOA}),
+                     "support_previous_care_of_address": True})
+    scn.net.drop_if(lambda p, r: isinstance(p.payload, FastBindingAcknowledgement))
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(ARRIVAL + 3)
+    [naack] = scn.net.events_of("fmip.naack", "mn")
+    assert naack.fields["status"] == 4
+    sent = [(e.time, e.fields["mode"]) for e in scn.net.events_of("fmip.fbu_sent", "mn")]
+    assert sent == [(DECIDE, "predictive"), (pytest.approx(ARRIVAL), "reactive")]
+    assert naack.time > ARRIVAL
+    assert not scn.net.events_of("fmip.stopped", "mn")
+
+
+def test_without_the_routers_address_no_fbu_is_sent():
+    """The FBU goes to the PAR's global address (§6.2.2), which the node learns from the
+    router's RAs (the R flag, RFC 6275 §7.2) or an AR-Info. Routers that do not advertise it
+    leave the node no anchor: no FBU, no fast handover state, and the move is an ordinary
+    one (the care-of address from the NAR's prefix)."""
+    scn = build()
+    for router in scn.routers.values():
+        router.advertiser.advertise_router_address = False
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=SCAN)
+    scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
+    scn.move("nar", at=LEAVE, link_down=LINK_DOWN)
+    scn.run(ARRIVAL + 2)
+    assert scn.fmip.router_address is None
+    assert not scn.net.events_of("fmip.fbu_sent", "mn")
+    assert scn.fmip.handover is None
+    assert scn.mn.care_of_address == NCOA
