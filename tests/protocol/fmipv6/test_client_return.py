@@ -234,3 +234,20 @@ def test_after_a_return_whose_fback_is_lost_the_next_move_is_a_reactive_handover
     assert fbus == [(pytest.approx(6.75), COA3, ar("par"), 40)]
     assert [e.fields["destination"] for e in scn.net.events_of("fmip.una_sent", "mn")
             if e.time > 6.7] == [ALL_NODES]
+
+
+def test_back_from_a_nar_serving_the_pcoa_the_pars_prefix_is_no_movement():
+    """The NAR served the PCoA (NAACK 4, §6.4.6): the node held it as a /128 there. Back on the
+    PAR's link (§5.6) the PCoA is an address of the PAR's prefix again: the PAR's next Router
+    Advertisement is not a movement (no new configuration, no DAD, no care-of address lost
+    meanwhile), and the PCoA keeps the prefix's length."""
+    scn = build(nar={"addresses_in_use": frozenset({NCOA}),
+                     "support_previous_care_of_address": True})
+    joined = _back_while_the_nar_serves_the_pcoa(scn)
+    scn.run(joined + 3)
+    after = [e for e in scn.net.events_of("movement.detected", "mn") if e.time >= joined]
+    assert after == []
+    assert [e for e in scn.net.events_of("dad.started", "mn") if e.time >= joined] == []
+    assert scn.mn.care_of_address == PCOA
+    assert scn.mn.current_prefix is not None and scn.mn.current_prefix.prefixlen == 64
+    assert PCOA in scn.mn.current_prefix

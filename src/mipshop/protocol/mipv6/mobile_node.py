@@ -236,9 +236,19 @@ class MobileNode(Entity):
         the new prefix, without waiting for DAD, so that the home (and, under HMIPv6, the MAP)
         registration starts at once. A later RA with the same prefix changes nothing.
         """
+        prefix = IPv6Network((address, prefix_length), strict=False)
         if address == self.care_of_address and self.at_home is False:
+            if prefix != self.current_prefix:
+                # The same address under another prefix: back on the PAR's link with the
+                # PCoA the NAR served as a /128 (RFC 5568 §5.6, §6.4.6). The address and its
+                # bindings stay; only the prefix changes, so that the PAR's next RA is no
+                # movement (a new configuration and DAD would leave the node without a
+                # care-of address for the DAD's time).
+                self.current_prefix = prefix
+                self.act(ConfigureAddress(interface=self.interface, address=address,
+                                          prefix_length=prefix_length))
             return
-        self._moved(IPv6Network((address, prefix_length), strict=False), address=address)
+        self._moved(prefix, address=address)
 
     def restart_address_configuration(self) -> None:
         """Forget the current care-of address and solicit a Router Advertisement.
