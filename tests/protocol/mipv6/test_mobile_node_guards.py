@@ -10,8 +10,10 @@ from ipaddress import IPv6Address
 
 import pytest
 
+from mipshop.protocol.base.actions import ConfigureAddress
 from mipshop.protocol.base.addressing import solicited_node_address
 from mipshop.protocol.base.link_events import LinkUp
+from mipshop.protocol.mipv6.mobile_node import MobileNode
 from mipshop.wire.icmpv6 import NeighborAdvertisement, NeighborSolicitation, RouterSolicitation
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encode_packet
 from mipshop.wire.nd_options import SourceLinkLayerAddress, TargetLinkLayerAddress
@@ -116,10 +118,11 @@ def _solicitation(target: IPv6Address) -> bytes:
 
 
 @pytest.mark.parametrize(("case", "target", "kept"), [
-    # RFC 6275 §11.5.2: away from home the home address is not on the visited link; the home
-    # agent defends it on the home link (§10.4.1), the node does not on a foreign one.
+    # Away from home the home address is not on the visited link: the home agent defends it
+    # on the home link (RFC 6275 §10.4.1), the node does not on a foreign one.
     ("the home address, after leaving home", HOME_ADDRESS, False),
-    # RFC 6275 §11.5.2: the previous care-of address is given up with the old link.
+    # RFC 6275 §11.5.4: the care-of addresses of a link the node can no longer reach are
+    # invalidated (its prefix is not advertised by the new default router).
     ("the previous care-of address, after the next move", care_of("visited1"), False),
     ("the current care-of address", care_of("visited2"), True),
 ])
@@ -188,3 +191,40 @@ def test_optimistic_addresses_on_successive_links_are_each_registered():
             for e in scn.net.events_of("home.registered", "mn")] == coas
     assert [e.fields["address"] for e in scn.net.events_of("dad.completed", "mn")] == coas
     assert scn.mn.care_of_address == coas[-1]
+
+
+def test_nothing_is_registered_while_the_new_care_of_address_is_tentative():
+    """RFC 4862 §5.4, RFC 6275 §11.5.3: a new care-of address is used (registered) once DAD
+    allows it; a call for registrations meanwhile (a client's, or the old binding running
+    out, ``HomeRegistration``) sends no Binding Update."""
+    scn = build()
+    scn.move("visited1", at=1.0)
+    scn.move("visited2", at=10.0)
+    scn.net.at(10.5, lambda now: scn.mn.update_registrations())
+    scn.run(15.0)
+    assert scn.mn.care_of_address == care_of("visited2")
+    [dad] = [e for e in scn.net.events_of("coa.configured", "mn") if e.time >= 10.0]
+    sent = [e for e in scn.net.events_of("home.bu_sent", "mn") if e.time >= 10.0]
+    assert [(e.time, e.fields["care_of_address"]) for e in sent] == [
+        (dad.time, care_of("visited2"))]
+
+
+@pytest.mark.parametrize("optimistic", [False, True], ids=["after DAD", "optimistic"])
+def test_the_care_of_address_is_configured_with_its_on_link_prefix(monkeypatch, optimistic):
+    """RFC 4862 §5.5.3, RFC 4861 §6.3.4: a stateless care-of address is configured with the
+    /64 its RA advertised (the runtimes add the on-link route from it), with or without
+    optimistic DAD."""
+    scn = build(mn={"optimistic_dad": optimistic})
+    log: list[ConfigureAddress] = []
+    act = MobileNode.act
+
+    def recording(self, action) -> None:
+        if self is scn.mn and isinstance(action, ConfigureAddress):
+            log.append(action)
+        act(self, action)
+    monkeypatch.setattr(MobileNode, "act", recording)
+    scn.move("visited1", at=1.0)
+    scn.run(5.0)
+    assert scn.mn.care_of_address == care_of("visited1")
+    assert [(a.prefix_length, a.active) for a in log if a.address == care_of("visited1")] == [
+        (64, True)]
