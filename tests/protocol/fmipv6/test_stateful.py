@@ -14,7 +14,11 @@ import pytest
 
 from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
 from mipshop.wire.dhcpv6 import CLIENT_PORT, SERVER_PORT, DhcpMessageType, decode_dhcpv6
-from mipshop.wire.icmpv6 import NeighborAdvertisement, ProxyRouterAdvertisement
+from mipshop.wire.icmpv6 import (
+    NeighborAdvertisement,
+    ProxyRouterAdvertisement,
+    RouterAdvertisement,
+)
 from mipshop.wire.ipv6 import UDPDatagram
 from mipshop.wire.mh import FastBindingUpdate
 from tests.harness import innermost
@@ -102,4 +106,19 @@ def test_while_dhcpv6_takes_its_time_the_pcoa_is_forwarded_through_the_nar():
     assert bound.time > 6.6
     assert scn.routers["nar"].counters["fmip.pcoa_delivered"] > 40  # 20 ms CBR for ~1 s
     assert set(scn.sent) <= set(scn.received())
+    assert scn.mn.care_of_address == LEASED
+
+
+def test_a_lease_bound_before_the_nars_first_router_advertisement_is_the_care_of_address():
+    """§6.1.2: the node starts DHCPv6 as it attaches to a Code 5 NAR, before any RA there;
+    a lease bound before the link's first RA (lost, or delayed by RFC 4861 §6.2.6) is the
+    care-of address all the same, as a /128 until an RA names its on-link prefix (RFC 8415
+    §21.6)."""
+    scn = stateful(True)
+    undo = scn.net.drop_if(
+        lambda p, r: r.sender == "nar" and isinstance(p.payload, RouterAdvertisement))
+    scn.net.at(7.0, lambda now: undo())
+    scn.run(10)
+    [bound] = scn.net.events_of("dhcp.bound", "mn")
+    assert bound.time < 7.0
     assert scn.mn.care_of_address == LEASED

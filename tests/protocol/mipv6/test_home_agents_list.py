@@ -102,3 +102,18 @@ def test_each_ra_adds_the_addresses_not_yet_listed_up_to_the_bound() -> None:
     assert agents.router_advertisement(ll(2), home_agent=False, preference=1, lifetime=100.0,
                                        addresses=[], now=4.0) == "deleted"
     assert agents.counters["home_agents.deleted"] == 1 and len(agents) == 0
+
+
+def test_the_default_bounds_are_64_home_agents_of_8_addresses() -> None:
+    """The defaults bound what RAs on the home link can make a home agent keep (§10.5.1; the
+    agent passes its configured ``max_home_agents``, the bound of each entry is this one)."""
+    agents = HomeAgentsList()
+    for n in range(2, 2 + 64):
+        assert learn(agents, n, 1) == "created"
+    assert learn(agents, 200, 1) == "full"
+    outcome = agents.router_advertisement(ll(2), home_agent=True, preference=1, lifetime=100.0,
+                                          addresses=[a(0x1000 + i) for i in range(9)], now=1.0)
+    assert outcome == "updated"
+    entry = next(e for e in agents.entries(1.0) if e.link_local == ll(2))
+    assert len(entry.addresses) == 8
+    assert agents.counters["home_agents.addresses_full"] == 1

@@ -507,10 +507,13 @@ def test_reverse_tunnelling_follows_the_bu_before_its_ba():
     assert not scn.mn.counters["drop.no_binding"]
 
 
-def test_packets_sent_while_the_link_is_down_go_out_on_the_next_link():
+@pytest.mark.parametrize("correspondents", [(), ("cn1",)])
+def test_packets_sent_while_the_link_is_down_go_out_on_the_next_link(correspondents):
     """The node holds what its upper layer sends between two links and routes it at attach
-    (mobile_node HELD_PACKETS): nothing is thrown away for the radio's few milliseconds."""
-    scn = build()
+    (mobile_node HELD_PACKETS): nothing is thrown away for the radio's few milliseconds;
+    with route optimisation to the correspondent, through its binding (at the attach's
+    time: RFC 6275 §11.3.1 routes it only while that binding lasts)."""
+    scn = build(correspondents=correspondents)
     scn.move("visited1", at=FIRST_ATTACH)
     scn.move("visited2", at=20.0, link_down=0.1)
     cn = scn.cns["cn1"]
