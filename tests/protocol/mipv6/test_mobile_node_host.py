@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 from ipaddress import IPv6Address, IPv6Network
 
+import pytest
+
 from mipshop.protocol.base.actions import ConfigureAddress, Deliver, Transmit
 from mipshop.protocol.mipv6.config import MobileNodeConfig
 from mipshop.protocol.mipv6.mobile_node import MobileNode
@@ -81,6 +83,37 @@ def test_an_optimistic_address_is_answered_with_override_clear_until_dad_complet
     mn.receive(raw, "wlan0", 1.3)
     (na,) = transmitted(mn)
     assert na.payload.override and not na.payload.router
+
+
+@pytest.mark.parametrize(("how", "dad_delay"), [("a client confirmed it", 1.0),
+                                               ("no DAD configured", 0.0)])
+def test_an_address_used_without_dad_is_answered_with_override_set(how, dad_delay):
+    """With optimistic DAD on, an address no DAD runs for (one a client confirmed, an FMIPv6
+    NCoA the NAR accepted; or DupAddrDetectTransmits 0) is preferred at once, not optimistic:
+    answered with O = 1 from the start (RFC 4429 §3.3 keeps O = 0 only until DAD completes;
+    RFC 4862 §5.4)."""
+    mn = MobileNode("mn", random.Random(1), MobileNodeConfig(
+        home_address=HOA, home_prefix=IPv6Network("2001:db8:1::/64"), home_agent=HA,
+        interface="wlan0", dad_delay=dad_delay, optimistic_dad=True))
+    mn.start(0.0)
+    mn.attach(0.0)
+    mn.now = 0.1
+    if how == "a client confirmed it":
+        mn.adopt_care_of_address(COA)
+    else:
+        ra = RouterAdvertisement(options=(PrefixInformation(
+            prefix_length=64, valid_lifetime=3600, preferred_lifetime=1800,
+            prefix=PREFIX.network_address),))
+        mn.receive(encode_packet(IPv6Packet(src=ROUTER, dst=IPv6Address("ff02::1"),
+                                            hop_limit=255, payload=ra)), "wlan0", 0.1)
+    assert mn.care_of_address == COA
+    assert [a.fields["optimistic"] for a in mn.pull_actions()
+            if getattr(a, "kind", None) == "coa.configured"] == [False]
+    ns = NeighborSolicitation(target=COA)
+    mn.receive(encode_packet(IPv6Packet(src=ROUTER, dst=IPv6Address("ff02::1:ff00:1"),
+                                        hop_limit=255, payload=ns)), "wlan0", 0.2)
+    (na,) = transmitted(mn)
+    assert na.dst == ROUTER and na.payload.solicited and na.payload.override
 
 
 def test_a_tunnelled_echo_request_is_delivered_to_the_stack():

@@ -451,7 +451,11 @@ class MobileNode(Entity):
             address = address_from_prefix(prefix, self.interface_identifier)
         self.tentative_address = None
         if confirmed or self.config.dad_delay == 0:
-            self._care_of_address_ready(address, optimistic=self.config.optimistic_dad,
+            # No DAD runs, so none is pending: the address is preferred at once (RFC 4862
+            # §5.4 with DupAddrDetectTransmits 0; a client's address was confirmed unique by
+            # its router, RFC 5568 §6.2.2), not optimistic (RFC 4429 §3.3: O = 0 only until
+            # DAD completes, which here would be never).
+            self._care_of_address_ready(address, optimistic=False,
                                         prefix_length=prefix.prefixlen)
             return
         # RFC 4862 §5.4: Duplicate Address Detection for the new address; RFC 4429: an
