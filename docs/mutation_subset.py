@@ -38,7 +38,14 @@ class _TimedOut(BaseException):
     """Raised by the alarm in a mutant that runs past ``--timeout``."""
 
 
+#: Set by the alarm: pytest reports an exception raised inside a test as that test's failure
+#: (it catches BaseException there), so the verdict reads this flag, not the exception.
+_fired = False
+
+
 def _alarm(_signum: int, _frame: object) -> None:
+    global _fired
+    _fired = True
     raise _TimedOut
 
 
@@ -58,13 +65,15 @@ def run(names: list[str], tests: list[str], timeout: float) -> dict[str, int]:
 
     signal.signal(signal.SIGALRM, _alarm)
     verdicts: dict[str, int] = {}
+    global _fired
     for name in names:
         os.environ["MUTANT_UNDER_TEST"] = name
+        _fired = False
         signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "--no-header",
                                 "-p", "no:randomly", *tests])
-            verdicts[name] = 0 if code == 0 else 1
+            verdicts[name] = 36 if _fired else 0 if code == 0 else 1
         except _TimedOut:
             verdicts[name] = 36
         finally:
