@@ -452,9 +452,9 @@ class MobileNode(Entity):
         self.tentative_address = None
         if confirmed or self.config.dad_delay == 0:
             # No DAD runs, so none is pending: the address is preferred at once (RFC 4862
-            # §5.4 with DupAddrDetectTransmits 0; a client's address was confirmed unique by
-            # its router, RFC 5568 §6.2.2), not optimistic (RFC 4429 §3.3: O = 0 only until
-            # DAD completes, which here would be never).
+            # §5.4 with DupAddrDetectTransmits 0; a client's address was confirmed by its
+            # router, RFC 5568 §6.2.1.2 HAck Code 0), not optimistic (RFC 4429 §3.3: O = 0
+            # only until DAD completes, which here would be never).
             self._care_of_address_ready(address, optimistic=False,
                                         prefix_length=prefix.prefixlen)
             return
