@@ -174,6 +174,43 @@ def test_source_random_low_bits():
         TimestampSource(rng=random.Random(1), random_bits=33)
 
 
+#: (what is made, accepted): the edges of every bound of the module (RFC 4285 §6: 64-bit NTP
+#: timestamps from the NTP epoch; replay windows and association windows of any positive
+#: length; up to all 32 fraction bits random).
+EDGES = [
+    ("the NTP epoch itself", lambda: unix_to_ntp(-float(NTP_UNIX_OFFSET)), 0),
+    ("the smallest NTP timestamp", lambda: ntp_to_unix(0), -float(NTP_UNIX_OFFSET)),
+    ("the largest NTP timestamp", lambda: ntp_to_unix((1 << 64) - 1) > 2e9, True),
+    ("a replay window under a second",
+     lambda: ReplayChecker(window=0.5).window, 0.5),
+    ("an association's replay window under a second",
+     lambda: SecurityAssociation(spi=256, key=KEY, replay_window=0.5).replay_window, 0.5),
+    ("all 32 fraction bits random",
+     lambda: TimestampSource(rng=random.Random(1), random_bits=32).next(1.0) >> 32,
+     unix_to_ntp(1.0) >> 32),
+    ("no wall clock offset by default", lambda: TimestampSource().next(2.0), unix_to_ntp(2.0)),
+    ("the checker's wall clock is its clock by default",
+     lambda: ReplayChecker().wall_clock(2.0), 2.0),
+]
+
+
+@pytest.mark.parametrize(("make", "expected"), [e[1:] for e in EDGES], ids=[e[0] for e in EDGES])
+def test_bounds_at_their_edges(make, expected):
+    assert make() == expected
+
+
+def test_source_random_low_bits_are_the_generators():
+    """RFC 4285 §6: the fraction bits the clock does not give SHOULD be random. The low
+    ``random_bits`` bits of each timestamp are the generator's draws, the bits above them the
+    clock's (over a second apart, so no timestamp is bumped for being no later than the last)."""
+    src = TimestampSource(OFFSET, rng=random.Random(7), random_bits=12)
+    draws = random.Random(7)
+    for t in [1.37 * k for k in range(1, 17)]:
+        value = src.next(t)
+        assert value >> 12 == stamp(t) >> 12
+        assert value & 0xFFF == draws.getrandbits(12)
+
+
 def test_resync_after_mismatch():
     ha = ReplayChecker(wall_clock_offset=OFFSET)
     mn = TimestampSource(OFFSET + 3600.0)  # MN clock an hour fast
