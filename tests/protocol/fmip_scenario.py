@@ -118,8 +118,9 @@ class FmipScenario:
         self.net.at(at, lambda now: self.mn.l2_trigger(event, now))
 
     def move(self, link: str, *, at: float, link_down: float = 0.05,
-             ap: bytes | None = None) -> None:
-        """L2 handover: LinkDown at ``at``, LinkUp on ``link``'s AP ``link_down`` later."""
+             ap: bytes | None = None, up_at: float | None = None) -> None:
+        """L2 handover: LinkDown at ``at``, LinkUp on ``link``'s AP ``link_down`` later (or at
+        exactly ``up_at``: ``at + link_down`` need not be that float)."""
         mn = self.mn
 
         def leave(now: float) -> None:
@@ -131,7 +132,7 @@ class FmipScenario:
             mn.l2_trigger(LinkUp(ap=APS[link] if ap is None else ap), now)
 
         self.net.at(at, leave)
-        self.net.at(at + link_down, join)
+        self.net.at(at + link_down if up_at is None else up_at, join)
 
     def cbr(self, *, start: float, stop: float, interval: float = 0.02) -> None:
         """A constant-bit-rate stream CN -> home address, sequence numbers in the payload."""

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pytest
 
 from mipshop.protocol.base.addressing import ALL_NODES
-from mipshop.protocol.base.link_events import LinkDown, LinkGoingDown, LinkUp, ScanCompleted
+from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
 from mipshop.wire.icmpv6 import NeighborAdvertisement
 from mipshop.wire.mh import BindingUpdate, FastBindingAcknowledgement, FastBindingUpdate
 from tests.protocol.fmip_scenario import APS, build, coa
@@ -32,21 +32,6 @@ def _predictive(scn, *, aps: tuple[str, ...] = ("nar",)) -> None:
     """AR-Info for ``aps`` (RtSolPr/PrRtAdv), then the predictive FBU for the NAR (§3.2)."""
     scn.trigger(ScanCompleted(access_points=tuple(APS[a] for a in aps)), at=SCAN)
     scn.trigger(LinkGoingDown(target_ap=APS["nar"]), at=DECIDE)
-
-
-def _leave_and_join(scn, link: str, *, leave: float, join: float) -> None:
-    """LinkDown at ``leave``, LinkUp on ``link``'s AP at exactly ``join``."""
-    mn = scn.mn
-
-    def down(now: float) -> None:
-        scn.net.connect(mn.name, mn.interface, None)
-        mn.l2_trigger(LinkDown(), now)
-
-    def up(now: float) -> None:
-        scn.net.connect(mn.name, mn.interface, link)
-        mn.l2_trigger(LinkUp(ap=APS[link]), now)
-    scn.net.at(leave, down)
-    scn.net.at(join, up)
 
 
 def _deletes(scn, after: float) -> list:
@@ -147,7 +132,7 @@ def test_a_return_is_one_within_the_pars_forwarding(offset, returned):
     h = scn.fmip.handover
     assert h is not None and h.phase == "moved" and h.fback
     join = h.tunnel_until + offset
-    _leave_and_join(scn, "par", leave=join - 0.05, join=join)
+    scn.move("par", at=join - 0.05, up_at=join)  # LinkUp at exactly the tunnel's end + offset
     scn.run(join + 0.01)
     assert bool(scn.net.events_of("fmip.returned", "mn")) is returned
     assert bool(_deletes(scn, join - 0.001)) is returned
