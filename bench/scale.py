@@ -47,6 +47,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mipshop.cli.args import whole
 from mipshop.sim.compare import DRAIN, PROTOCOLS, _build, results_to_dict, run_protocol
 from mipshop.sim.network import Network
 from mipshop.sim.scenario import Scenario, ScenarioError, check_calls, load_scenario
@@ -198,20 +199,11 @@ def _protocols(text: str) -> tuple[str, ...]:
     return chosen
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--mobile-nodes", type=_positive, required=True, metavar="N")
+    parser.add_argument("--mobile-nodes", type=whole("mobile nodes", 1, 10**8), required=True,
+                        metavar="N")
     parser.add_argument("--protocols", type=_protocols, default=PROTOCOLS, metavar="LIST")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--duration", type=float, default=None, metavar="S",

@@ -42,6 +42,7 @@ from ipaddress import IPv6Address
 
 import simpy
 
+from mipshop.cli.args import whole
 from mipshop.sim.kernel import Kernel
 from mipshop.sim.network import Network
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encode_packet
@@ -216,23 +217,13 @@ def compare_wall_time(repeats: int) -> dict[str, float]:
     return {"in_process_seconds": best, "command_seconds": time.perf_counter() - start}
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer events and repeats")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--repeats", type=_positive, default=None)
-    parser.add_argument("--events", type=_positive, default=None)
-    parser.add_argument("--processes", type=_positive, default=1000)
+    parser.add_argument("--repeats", type=whole("repeats", 1, 1_000), default=None)
+    parser.add_argument("--events", type=whole("events", 1, 10**10), default=None)
+    parser.add_argument("--processes", type=whole("processes", 1, 10**8), default=1000)
     parser.add_argument("--cpu-time", action="store_true",
                         help="time with this process's CPU time instead of the wall clock")
     args = parser.parse_args(argv)
