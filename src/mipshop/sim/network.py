@@ -524,13 +524,7 @@ class Node:
                 self._hold_until = max(self._hold_until, self.kernel.now + self.configure_time)
             for action in actions:
                 if action.__class__ is Transmit and self._hold_until <= self.kernel.now:
-                    # _perform's first branch, without its call (most actions).
-                    frame = Frame.of(action.packet, encode=self.network.wire_bytes)
-                    if action.interface is None:
-                        self.send_routed(frame)
-                    else:
-                        self.send_on(self.interfaces[action.interface], frame,
-                                     action.link_destination)
+                    self._transmit(action)  # most actions: not through _perform's tests
                 elif isinstance(action, Transmit) and self._hold_until > self.kernel.now:
                     self.kernel.schedule_at(self._hold_until, self._perform, hosted, action)
                 else:
@@ -555,13 +549,16 @@ class Node:
         hosted.entity.handle_timer(self.kernel.now)
         self.flush(hosted)
 
+    def _transmit(self, action: Transmit) -> None:
+        frame = Frame.of(action.packet, encode=self.network.wire_bytes)
+        if action.interface is None:
+            self.send_routed(frame)
+        else:
+            self.send_on(self.interfaces[action.interface], frame, action.link_destination)
+
     def _perform(self, hosted: _Hosted, action: object) -> None:
         if isinstance(action, Transmit):
-            frame = Frame.of(action.packet, encode=self.network.wire_bytes)
-            if action.interface is None:
-                self.send_routed(frame)
-            else:
-                self.send_on(self.interfaces[action.interface], frame, action.link_destination)
+            self._transmit(action)
         elif isinstance(action, Event):
             network = self.network
             if network.record_events or action.kind in network.subscribers:
@@ -684,12 +681,7 @@ class Node:
                 self.kernel.schedule_at(done, self._processed, hosted, interface, frame,
                                         self._arrival_link)
                 return
-        # _handle(hosted, interface, frame), without its call.
-        if self.network.wire_bytes or frame.packet is None:
-            hosted.entity.receive(frame.data, interface.name, self.kernel.now)
-        else:
-            hosted.entity.receive(frame.decoded(), interface.name, self.kernel.now)
-        self.flush(hosted)
+        self._handle(hosted, interface, frame)
 
     def _processed(self, hosted: _Hosted, interface: Interface, frame: Frame,
                    link: str | None) -> None:
