@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from mipshop.cli.main import main
-from mipshop.cli.sweep import execute, journal_path, write_plots, write_table
+from mipshop.cli.sweep import _stored, execute, journal_path, write_plots, write_table
 from mipshop.sim.sweep import run_task, sweep_from_dict
 
 from .sweep_runs import MARKERS, always_die, die_once, refuse_lead_20
@@ -27,15 +27,42 @@ SMALL = {
 }
 
 
+@pytest.mark.parametrize(("content", "message"), [
+    (b'[grid]\n"links.core_ha.delay_ms" = [10, -5]\n',
+     "links.core_ha.delay_ms: must be a number >= 0, got -5"),
+    (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "not UTF-8 text (byte 0x89 at offset 0)"),
+    ('name = "café"\n'.encode("latin-1"), "not UTF-8 text (byte 0xe9 at offset 11)"),
+    (b"[grid\n", "TOML syntax error"),
+])
 def test_a_bad_sweep_file_is_one_line_and_exit_2_before_any_work(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[grid]\n"links.core_ha.delay_ms" = [10, -5]\n')
+    bad.write_bytes(content)
     assert main(["sweep", str(bad), "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert "links.core_ha.delay_ms: must be a number >= 0, got -5" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert message in err
+    assert err.count(str(bad)) == 1  # the file is named once
     assert list(tmp_path.iterdir()) == [bad]  # nothing ran, nothing written
+
+
+def test_a_damaged_journal_line_is_run_again_not_a_crash(tmp_path: Path) -> None:
+    """Resuming reads only whole rows of this sweep; a line cut by an interruption, bytes that
+    are not UTF-8 or not JSON, and JSON of another shape are skipped (their runs are done
+    again) instead of stopping the sweep."""
+    sweep = sweep_from_dict(SMALL)
+    good = {"digest": sweep.digest, "key": "k1", "row": {"lost": 0}}
+    lines = [
+        json.dumps(good).encode(),
+        json.dumps({"digest": sweep.digest, "key": "k2", "row": {"lost": 1}}).encode()[:30],
+        b"\xff\xfe not text at all",
+        b"[1, 2, 3]",
+        json.dumps({"digest": sweep.digest, "key": 7, "row": {}}).encode(),
+        json.dumps({"digest": sweep.digest, "key": "k3", "row": "not a row"}).encode(),
+        json.dumps({"digest": "another sweep", "key": "k4", "row": {}}).encode(),
+    ]
+    journal_path(sweep, tmp_path).write_bytes(b"\n".join(lines) + b"\n")
+    assert _stored(sweep, tmp_path) == {"k1": {"lost": 0}}
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -60,6 +60,21 @@ def test_config_round_trip_and_unknown_keys(tmp_path: Path) -> None:
         load_config("ha", tmp_path / "missing.toml")
 
 
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "not UTF-8 text (byte 0x89 at offset 0)"),
+    ('[daemon]\nname = "café"\n'.encode("latin-1"), "not UTF-8 text (byte 0xe9 at offset 20)"),
+    (b"[daemon\n", "Expected ']'"),
+])
+def test_a_configuration_that_is_not_toml_is_one_clear_error(
+        tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "ha.toml"
+    path.write_bytes(content)
+    with pytest.raises(NetError) as error:
+        load_config("ha", path)
+    assert str(error.value).startswith(f"mipshop: config {path}: ")
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
 def test_not_root_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import mipshop.net.errors as errors
     from mipshop.net.testbed import Testbed

@@ -91,7 +91,11 @@ def load(path: Path) -> Sweep:
     try:
         return load_sweep(path)
     except SweepError as exc:
-        raise UsageError(f"sweep {path}: {exc}") from None
+        message = str(exc)
+        # The file's own errors start with its name already; a key's do not.
+        if not message.startswith(f"{path}: "):
+            message = f"{path}: {message}"
+        raise UsageError(f"sweep {message}") from None
 
 
 def journal_path(sweep: Sweep, out: Path) -> Path:
@@ -117,13 +121,16 @@ def _stored(sweep: Sweep, out: Path) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     if not path.exists():
         return rows
-    with open(path, encoding="utf-8") as handle:
+    with open(path, "rb") as handle:
         for line in handle:
             try:
                 entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut by an interruption: that run is done again
-            if entry.get("digest") == sweep.digest and "key" in entry and "row" in entry:
+            except ValueError:
+                # A line cut by an interruption (or not UTF-8, or not JSON at all): that run
+                # is done again.
+                continue
+            if (isinstance(entry, dict) and entry.get("digest") == sweep.digest
+                    and isinstance(entry.get("key"), str) and isinstance(entry.get("row"), dict)):
                 rows[entry["key"]] = entry["row"]
     return rows
 

@@ -571,9 +571,16 @@ def parse_config(role: str, data: dict[str, Any], source: str = "<memory>") -> D
 def load_config(role: str, path: str | Path) -> DaemonConfig:
     """Read and check the TOML file ``path`` for ``role``."""
     try:
-        data = tomllib.loads(Path(path).read_text())
+        raw = Path(path).read_bytes()
     except FileNotFoundError as exc:
         raise NetError(f"mipshop: no configuration file {path}") from exc
+    except OSError as exc:
+        raise NetError(f"mipshop: config {path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise NetError(f"mipshop: config {path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} "
+                       f"at offset {exc.start}); a configuration is a TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise NetError(f"mipshop: config {path}: {exc}") from exc
     return parse_config(role, data, str(path))
