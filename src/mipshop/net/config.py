@@ -139,10 +139,55 @@ class DaemonSettings:
 
 def parse_mac(text: str) -> bytes:
     """``"02:00:00:00:00:01"`` (or plain hex) -> 6 bytes."""
+    if not isinstance(text, str):
+        raise TypeError(f"expected a MAC address as a string, got {text!r}")
     value = bytes.fromhex(text.replace(":", "").replace("-", ""))
     if len(value) != 6:
         raise ValueError(f"not a 6-octet MAC address: {text!r}")
     return value
+
+
+# -- strict readers of TOML values: a value of the wrong type is a NetError naming its key,
+# never a TypeError or AttributeError from deeper down (a traceback instead of exit 2).
+
+
+def _table(value: Any, where: str) -> dict[str, Any]:
+    """``value`` as a TOML table (a copy)."""
+    if not isinstance(value, dict):
+        raise NetError(f"mipshop: config {where}: must be a table, got {value!r}")
+    return dict(value)
+
+
+def _tables(value: Any, where: str) -> list[dict[str, Any]]:
+    """``value`` as an array of tables (copies)."""
+    if not isinstance(value, list):
+        raise NetError(f"mipshop: config {where}: must be an array of tables, got {value!r}")
+    return [_table(entry, f"{where}[{i}]") for i, entry in enumerate(value)]
+
+
+def _integer(value: Any, where: str) -> int:
+    """``value`` as a TOML integer (not a float, a string or a boolean)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise NetError(f"mipshop: config {where}: must be an integer, got {value!r}")
+    return value
+
+
+def _hex(value: Any, where: str) -> bytes:
+    """``value``, a string of hexadecimal digits, as bytes."""
+    if not isinstance(value, str):
+        raise NetError(f"mipshop: config {where}: must be a string of hex digits, got {value!r}")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise NetError(f"mipshop: config {where}: not hex digits: {value!r}") from None
+
+
+def _hex_list(value: Any, where: str) -> tuple[bytes, ...]:
+    """``value``, an array of hex strings, as bytes each."""
+    if not isinstance(value, list | tuple):
+        raise NetError(f"mipshop: config {where}: must be an array of hex strings, got "
+                       f"{value!r}")
+    return tuple(_hex(v, f"{where}[{i}]") for i, v in enumerate(value))
 
 
 def _convert(annotation: str, value: Any, where: str) -> Any:
@@ -156,18 +201,30 @@ def _convert(annotation: str, value: Any, where: str) -> Any:
         if kind == "bytes":
             return parse_mac(value)
         if kind == "float":
+            # A TOML integer or float (not a string, a boolean, inf or nan).
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"expected a number, got {value!r}")
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError(f"must be a finite number, got {value!r}")
             return float(value)
         if kind in ("int", "bool", "str"):
             expected = {"int": int, "bool": bool, "str": str}[kind]
             if not isinstance(value, expected):
                 raise TypeError(f"expected {kind}")
             return value
-        if kind == "frozenset[IPv6Address]":
-            return frozenset(IPv6Address(v) for v in value)
-        if kind == "tuple[IPv6Network,...]":
-            return tuple(IPv6Network(v) for v in value)
-        if kind == "tuple[IPv6Address,...]":
-            return tuple(IPv6Address(v) for v in value)
+        if kind in ("frozenset[IPv6Address]", "tuple[IPv6Network,...]",
+                    "tuple[IPv6Address,...]", "tuple[str,...]"):
+            if not isinstance(value, list):
+                raise TypeError(f"expected an array, got {value!r}")
+            if kind == "frozenset[IPv6Address]":
+                return frozenset(IPv6Address(v) for v in value)
+            if kind == "tuple[IPv6Network,...]":
+                return tuple(IPv6Network(v) for v in value)
+            if kind == "tuple[IPv6Address,...]":
+                return tuple(IPv6Address(v) for v in value)
+            if not all(isinstance(v, str) for v in value):
+                raise TypeError(f"expected an array of strings, got {value!r}")
+            return tuple(value)
     except (ValueError, TypeError) as exc:
         raise NetError(f"mipshop: config {where}: {exc}") from exc
     raise NetError(f"mipshop: config {where}: cannot be set from a TOML file")
@@ -190,6 +247,7 @@ def _fields(cls: type, table: dict[str, Any], where: str, *, skip: tuple[str, ..
 def _credentials(table: dict[str, Any], where: str, *, agent: bool = False
                  ) -> MobilityCredentials:
     """One security association table; at an agent (``agent``) it must name its address."""
+    table = _table(table, where)
     allowed = {"identifier", "spi", "key", "home_address"}
     unknown = set(table) - allowed
     if unknown:
@@ -199,20 +257,29 @@ def _credentials(table: dict[str, Any], where: str, *, agent: bool = False
         # RFC 6275 §10.3.1: the address identifies the SA; a key for any address is a takeover.
         raise NetError(f"mipshop: config {where}: home_address is required (the one address "
                        "this security association may register)")
+    missing = {"identifier", "spi", "key"} - set(table)
+    if missing:
+        raise NetError(f"mipshop: config {where}: missing key(s) {sorted(missing)}")
+    identifier = table["identifier"]
+    if not isinstance(identifier, str):
+        raise NetError(f"mipshop: config {where}.identifier: must be a string, got "
+                       f"{identifier!r}")
+    spi = _integer(table["spi"], f"{where}.spi")
+    key = _hex(table["key"], f"{where}.key")
     try:
         return MobilityCredentials(
-            identifier=str(table["identifier"]).encode(),
-            security_association=SecurityAssociation(spi=int(table["spi"]),
-                                                     key=bytes.fromhex(table["key"])),
+            identifier=identifier.encode(),
+            security_association=SecurityAssociation(spi=spi, key=key),
             home_address=IPv6Address(table["home_address"]) if "home_address" in table
             else None,
         )
-    except (KeyError, ValueError) as exc:
-        raise NetError(f"mipshop: config {where}: {exc!r}") from exc
+    except (TypeError, ValueError) as exc:
+        raise NetError(f"mipshop: config {where}: {exc}") from exc
 
 
 def _handover_key(table: dict[str, Any], where: str, *, anchor: bool = False) -> HandoverKey:
     """A handover key table; at an anchor (``anchor``) it must name its owner's PCoA."""
+    table = _table(table, where)
     allowed = {"spi", "key"} | ({"previous_care_of_address"} if anchor else set())
     unknown = set(table) - allowed
     if unknown:
@@ -222,25 +289,33 @@ def _handover_key(table: dict[str, Any], where: str, *, anchor: bool = False) ->
         # RFC 5568 §10: the PAR must know that the FBU comes from the owner of the PCoA.
         raise NetError(f"mipshop: config {where}: previous_care_of_address is required (the "
                        "one address, PCoA or RCoA, its owner may redirect)")
+    missing = {"spi", "key"} - set(table)
+    if missing:
+        raise NetError(f"mipshop: config {where}: missing key(s) {sorted(missing)}")
+    spi = _integer(table["spi"], f"{where}.spi")
+    key = _hex(table["key"], f"{where}.key")
     try:
         pcoa = table.get("previous_care_of_address")
-        return HandoverKey(spi=int(table["spi"]), key=bytes.fromhex(table["key"]),
+        return HandoverKey(spi=spi, key=key,
                            previous_care_of_address=None if pcoa is None else IPv6Address(pcoa))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise NetError(f"mipshop: config {where}: {exc!r}") from exc
+    except (ValueError, TypeError) as exc:
+        raise NetError(f"mipshop: config {where}: {exc}") from exc
 
 
 def _router_key(table: dict[str, Any], where: str) -> RouterKey:
     """A ``router_keys`` table: ``peer``, ``spi``, ``key`` (RFC 5568 §10 stand-in)."""
+    table = _table(table, where)
     allowed = {"peer", "spi", "key"}
     unknown = set(table) - allowed
     missing = allowed - set(table)
     if unknown or missing:
         raise NetError(f"mipshop: config {where}: a router key has exactly the keys "
                        f"{', '.join(sorted(allowed))}")
+    spi = _integer(table["spi"], f"{where}.spi")
+    key = _hex(table["key"], f"{where}.key")
     try:
         return RouterKey(peer=IPv6Address(table["peer"]), security_association=(
-            SecurityAssociation(spi=int(table["spi"]), key=bytes.fromhex(table["key"]))))
+            SecurityAssociation(spi=spi, key=key)))
     except (ValueError, TypeError) as exc:
         raise NetError(f"mipshop: config {where}: {exc}") from exc
 
@@ -250,16 +325,16 @@ def _neighbors_and_keys(table: dict[str, Any], where: str
     """Pop ``neighbors``, ``handover_keys`` and ``router_keys`` (arrays of tables) from
     ``table``; the router keys are put back parsed."""
     neighbors = []
-    for entry in table.pop("neighbors", []):
-        entry = dict(entry)
-        aps = tuple(bytes.fromhex(a) for a in entry.pop("access_points", ()))
+    for entry in _tables(table.pop("neighbors", []), f"{where}.neighbors"):
+        aps = _hex_list(entry.pop("access_points", []), f"{where}.neighbors.access_points")
         fields = _fields(NeighborRouter, entry, f"{where}.neighbors",
                          skip=("access_points",))
         neighbors.append(NeighborRouter(access_points=aps, **fields))
     keys = tuple(_handover_key(k, f"{where}.handover_keys", anchor=True)
-                 for k in table.pop("handover_keys", []))
+                 for k in _tables(table.pop("handover_keys", []), f"{where}.handover_keys"))
     table["router_keys"] = tuple(_router_key(k, f"{where}.router_keys")
-                                 for k in table.pop("router_keys", []))
+                                 for k in _tables(table.pop("router_keys", []),
+                                                  f"{where}.router_keys"))
     return tuple(neighbors), keys
 
 
@@ -268,9 +343,9 @@ def _fast_handover_router(table: dict[str, Any], where: str, offset: float
     """``[access_router.fast_handover]``: RFC 5568 PAR/NAR configuration; under F-HMIPv6
     (RFC 4140 Appendix A) also ``map_anchor`` (a MAP option table: the MAP named in this
     router's PrRtAdvs) and ``anchors`` (the MAP addresses whose HI it accepts)."""
-    table = dict(table)
+    table = _table(table, where)
     neighbors, keys = _neighbors_and_keys(table, where)
-    local = tuple(bytes.fromhex(a) for a in table.pop("local_access_points", ()))
+    local = _hex_list(table.pop("local_access_points", []), f"{where}.local_access_points")
     anchor = table.pop("map_anchor", None)
     router_keys = table.pop("router_keys")
     fields = _fields(FastHandoverRouterConfig, table, where,
@@ -288,7 +363,7 @@ def _fast_handover_anchor(table: dict[str, Any], where: str, offset: float
     """``[mobility_anchor_point.fast_handover]``: the MAP anchors fast handovers between the
     access routers below it (RFC 4140 Appendix A): ``neighbors`` (the NARs),
     ``handover_keys`` (MN-MAP handover keys) and the HI parameters."""
-    table = dict(table)
+    table = _table(table, where)
     neighbors, keys = _neighbors_and_keys(table, where)
     router_keys = table.pop("router_keys")
     fields = _fields(FastHandoverAnchorConfig, table, where,
@@ -301,7 +376,7 @@ def _fast_handover_anchor(table: dict[str, Any], where: str, offset: float
 def _map_client(table: dict[str, Any], where: str, offset: float) -> MapClientConfig:
     """``[mobile_node.map_client]``: the MN-MAP ``credentials`` table and the
     :class:`~mipshop.protocol.map_config.MapClientConfig` fields."""
-    table = dict(table)
+    table = _table(table, where)
     creds = table.pop("credentials", None)
     fields = _fields(MapClientConfig, table, where, skip=("credentials", "map_credentials"))
     fields.setdefault("wall_clock_offset", offset)
@@ -313,7 +388,7 @@ def _map_client(table: dict[str, Any], where: str, offset: float) -> MapClientCo
 def _fast_handover_client(table: dict[str, Any], where: str) -> FastHandoverClientConfig:
     """``[mobile_node.fast_handover]``: ``spi`` and ``key`` (the MN-PAR handover key) and
     the :class:`FastHandoverClientConfig` fields."""
-    table = dict(table)
+    table = _table(table, where)
     key = _handover_key({"spi": table.pop("spi", None), "key": table.pop("key", "")}, where)
     fields = _fields(FastHandoverClientConfig, table, where, skip=("key", "placement"))
     return FastHandoverClientConfig(key=key, **fields)
@@ -323,7 +398,8 @@ def _dhcp_server(table: dict[str, Any], where: str) -> Dhcpv6ServerConfig:
     """``[access_router.dhcp]``: the link's DHCPv6 server (RFC 8415): ``pool_start``,
     ``pool_size``, lifetimes, ``t1``/``t2``, ``preference``, ``offer_hold``."""
     try:
-        return Dhcpv6ServerConfig(**_fields(Dhcpv6ServerConfig, table, where, skip=("duid",)))
+        return Dhcpv6ServerConfig(**_fields(Dhcpv6ServerConfig, _table(table, where), where,
+                                            skip=("duid",)))
     except (TypeError, ValueError) as exc:
         raise NetError(f"mipshop: config {where}: {exc}") from exc
 
@@ -331,15 +407,15 @@ def _dhcp_server(table: dict[str, Any], where: str) -> Dhcpv6ServerConfig:
 def _map_option(table: dict[str, Any], where: str) -> MAPOption:
     """One RFC 5380 §4 MAP option an access router advertises (``map_options`` entries)."""
     try:
-        return MAPOption(**_fields(MAPOption, table, where))
+        return MAPOption(**_fields(MAPOption, _table(table, where), where))
     except (TypeError, ValueError) as exc:
         raise NetError(f"mipshop: config {where}: {exc}") from exc
 
 
 def _router(table: dict[str, Any], where: str) -> RouterConfig:
-    table = dict(table)
+    table = _table(table, where)
     options = tuple(_map_option(o, f"{where}.map_options")
-                    for o in table.pop("map_options", []))
+                    for o in _tables(table.pop("map_options", []), f"{where}.map_options"))
     try:
         return RouterConfig(map_options=options,
                             **_fields(RouterConfig, table, where, skip=("map_options",)))
@@ -378,7 +454,8 @@ class DaemonConfig:
                                         dhcp, f"{where}.dhcp"))
             if self.role == "ha":
                 creds = tuple(_credentials(c, f"{where}.credentials", agent=True)
-                              for c in table.pop("credentials", []))
+                              for c in _tables(table.pop("credentials", []),
+                                               f"{where}.credentials"))
                 ha_keys = {f.name for f in dataclasses.fields(HomeAgentConfig)} - {"router"}
                 ha_table = {k: table.pop(k) for k in list(table) if k in ha_keys}
                 ha_fields = _fields(HomeAgentConfig, ha_table, where, skip=("credentials",))
@@ -387,7 +464,8 @@ class DaemonConfig:
                     router=_router(table, where), credentials=creds, **ha_fields))
             if self.role == "map":
                 creds = tuple(_credentials(c, f"{where}.credentials", agent=True)
-                              for c in table.pop("credentials", []))
+                              for c in _tables(table.pop("credentials", []),
+                                               f"{where}.credentials"))
                 fast = table.pop("fast_handover", None)
                 map_fields = _fields(MapConfig, table, where,
                                      skip=("credentials", "fast_handover"))
@@ -407,7 +485,8 @@ class DaemonConfig:
                 if ro_table is not None:
                     # RFC 6275 §11.6, §11.7.2: the correspondents to optimise routes with.
                     mn_fields["route_optimization"] = RouteOptimizationConfig(**_fields(
-                        RouteOptimizationConfig, ro_table, f"{where}.route_optimization"))
+                        RouteOptimizationConfig, _table(ro_table, f"{where}.route_optimization"),
+                        f"{where}.route_optimization"))
                 mn_fields.setdefault("wall_clock_offset", offset)
                 credentials = None if creds_table is None else _credentials(
                     creds_table, f"{where}.credentials")
@@ -550,22 +629,34 @@ def parse_config(role: str, data: dict[str, Any], source: str = "<memory>") -> D
     if unknown:
         raise NetError(f"mipshop: config {source}: unknown table(s) {sorted(unknown)} for role "
                        f"{role} (known: daemon, {section})")
-    daemon = dict(data.get("daemon", {}))
+    daemon = _table(data.get("daemon", {}), f"{source} [daemon]")
+    entity = _table(data.get(section, {}), f"{source} [{section}]")
     daemon.setdefault("name", role)
-    if "interfaces" in daemon:
-        daemon["interfaces"] = tuple(daemon["interfaces"])
     known = {f.name for f in dataclasses.fields(DaemonSettings)}
     bad = set(daemon) - known
     if bad:
         raise NetError(f"mipshop: config {source} [daemon]: unknown key(s) {sorted(bad)} "
                        f"(known: {', '.join(sorted(known))})")
-    try:
-        settings = DaemonSettings(**daemon)
-    except TypeError as exc:
-        raise NetError(f"mipshop: config {source} [daemon]: {exc}") from exc
+    settings = DaemonSettings(**_fields(DaemonSettings, daemon, f"{source} [daemon]"))
+    _check_settings(settings, f"{source} [daemon]")
     _check_state_file(role, settings, f"{source} [daemon]")
-    return DaemonConfig(role=role, settings=settings, entity=dict(data.get(section, {})),
-                        source=source)
+    return DaemonConfig(role=role, settings=settings, entity=entity, source=source)
+
+
+#: RFC 8200 §5: every IPv6 link carries 1,280 octets; a TUN device's MTU is at most 65,535.
+_MIN_MTU, _MAX_MTU = 1280, 65535
+
+
+def _check_settings(settings: DaemonSettings, where: str) -> None:
+    """The values of ``[daemon]`` a type alone does not check."""
+    if not settings.name:
+        raise NetError(f"mipshop: config {where}: name must not be empty")
+    if not _MIN_MTU <= settings.tun_mtu <= _MAX_MTU:
+        raise NetError(f"mipshop: config {where}: tun_mtu must be from {_MIN_MTU} to "
+                       f"{_MAX_MTU}, got {settings.tun_mtu}")
+    if not _MIN_MTU <= settings.application_mtu <= settings.tun_mtu:
+        raise NetError(f"mipshop: config {where}: application_mtu must be from {_MIN_MTU} to "
+                       f"tun_mtu ({settings.tun_mtu}), got {settings.application_mtu}")
 
 
 def load_config(role: str, path: str | Path) -> DaemonConfig:
