@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -75,15 +76,20 @@ class Daemon:
         self.runtime = runtime
         self.stopped = asyncio.Event()
 
-    def handle(self, command: dict[str, Any]) -> dict[str, Any]:
-        """Answer one control command."""
+    def handle(self, command: Any) -> dict[str, Any]:
+        """Answer one control command (a JSON object; anything else is answered with an
+        error, as is an unknown command or a bad argument)."""
+        if not isinstance(command, dict):
+            return {"ok": False, "error": 'a command is a JSON object, e.g. {"cmd": "state"}'}
         cmd = command.get("cmd")
         runtime = self.runtime
         if cmd == "state":
             return {"ok": True, "state": runtime.state()}
         if cmd == "events":
-            events = list(runtime.events)[int(command.get("since", 0)):]
-            return {"ok": True, "events": events}
+            since = command.get("since", 0)
+            if isinstance(since, bool) or not isinstance(since, int) or since < 0:
+                return {"ok": False, "error": f"since must be a whole number >= 0, got {since!r}"}
+            return {"ok": True, "events": list(runtime.events)[since:]}
         if cmd == "l2":
             entity = runtime.entity
             if not isinstance(entity, MobileNode):
@@ -100,13 +106,26 @@ class Daemon:
                            writer: asyncio.StreamWriter) -> None:
         """Serve one control connection (JSON lines both ways)."""
         try:
-            while line := await reader.readline():
+            while True:
+                try:
+                    line = await reader.readline()
+                except ValueError:
+                    # Longer than the stream's limit (asyncio's 64 KiB): answered, and the
+                    # connection closed (the rest of that line cannot be told from a command).
+                    writer.write(b'{"ok": false, "error": "a command longer than the limit '
+                                 b'(64 KiB)"}\n')
+                    await writer.drain()
+                    break
+                if not line:
+                    break
                 try:
                     answer = self.handle(json.loads(line))
                 except (ValueError, KeyError, TypeError, NetError) as exc:
                     answer = {"ok": False, "error": str(exc)}
                 writer.write((json.dumps(answer) + "\n").encode())
                 await writer.drain()
+        except ConnectionError:
+            pass  # the client went away before its answer: nothing to answer
         finally:
             writer.close()
 
@@ -121,7 +140,13 @@ class Daemon:
         if control:
             with contextlib.suppress(FileNotFoundError):
                 Path(control).unlink()
-            server = await asyncio.start_unix_server(self.serve_client, path=control)
+            # Whoever can connect can stop the daemon or move a mobile node: the socket is its
+            # owner's only (0600), from the moment it exists, whatever the umask.
+            umask = os.umask(0o177)
+            try:
+                server = await asyncio.start_unix_server(self.serve_client, path=control)
+            finally:
+                os.umask(umask)
         print(json.dumps({"ready": True, "name": self.runtime.entity.name}), flush=True)
         try:
             await self.stopped.wait()
