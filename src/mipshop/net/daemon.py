@@ -16,6 +16,11 @@ Unix socket named by ``[daemon] control``, one answer line per command:
   mobile node (RFC 4260; :mod:`mipshop.protocol.link_events`);
 * ``{"cmd": "stop"}``: stop the daemon.
 
+The socket is created mode 0600 (its owner only, whatever the umask). Anything else on a line
+(not JSON, not an object, an unknown command, a bad argument) is answered
+``{"ok": false, "error": ...}`` and the connection goes on; a line over 64 KiB is answered so
+and the connection closed.
+
 SIGTERM and SIGINT stop it too; the TUN device and everything routed through it go with it.
 A home agent or a MAP keeps its bindings in the SQLite database named by ``[daemon]
 state_file`` (required for those roles): each accepted BU is committed before its BA leaves,
