@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import stat
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ class _Runtime:
 
     def __init__(self, control: str) -> None:
         self.events = [{"kind": f"e{i}"} for i in range(5)]
+        self.events_recorded = 5
         self.entity = type("Entity", (), {"name": "ha"})()
         self.settings = type("Settings", (), {"control": control})()
 
@@ -118,3 +120,19 @@ def test_the_control_socket_is_its_owners_only(tmp_path: Path, umask: int) -> No
         os.umask(previous)
     assert mode == 0o600
     assert os.umask(previous) == previous  # the daemon put the umask back
+
+
+@pytest.mark.parametrize(("since", "kinds"), [
+    (0, ["e5", "e6", "e7", "e8", "e9"]),  # the older ones are gone: from the first held
+    (5, ["e5", "e6", "e7", "e8", "e9"]),
+    (8, ["e8", "e9"]),
+    (10, []),
+    (50, []),
+])
+def test_since_counts_from_the_first_event_ever(since: int, kinds: list[str]) -> None:
+    runtime = _Runtime("unused")
+    runtime.events = deque(({"kind": f"e{i}"} for i in range(10)), maxlen=5)  # type: ignore[assignment]
+    runtime.events_recorded = 10
+    answer = Daemon(runtime).handle({"cmd": "events", "since": since})  # type: ignore[arg-type]
+    assert answer["ok"] and (answer["first"], answer["next"]) == (5, 10)
+    assert [e["kind"] for e in answer["events"]] == kinds

@@ -10,7 +10,9 @@ Unix socket named by ``[daemon] control``, one answer line per command:
 
 * ``{"cmd": "state"}``: counters (refusals included), table sizes, binding cache, mobile node
   state, proxy entries;
-* ``{"cmd": "events", "since": N}``: the events recorded from index N on;
+* ``{"cmd": "events", "since": N}``: the events recorded from index N on (counted from the
+  daemon's first event; it holds the latest 10,000: ``first`` is the index of the earliest
+  it returns when older ones are gone, ``next`` the index the next event will get);
 * ``{"cmd": "l2", "event": "link_up" | "link_down" | "link_going_down" | "scan",
   "ap": HEX, "target_ap": HEX, "access_points": [HEX, ...]}``: a link-layer trigger for the
   mobile node (RFC 4260; :mod:`mipshop.protocol.link_events`);
@@ -94,7 +96,11 @@ class Daemon:
             since = command.get("since", 0)
             if isinstance(since, bool) or not isinstance(since, int) or since < 0:
                 return {"ok": False, "error": f"since must be a whole number >= 0, got {since!r}"}
-            return {"ok": True, "events": list(runtime.events)[since:]}
+            # ``since`` counts from the first event ever recorded; the runtime holds the
+            # latest 10,000, the first of them numbered ``first``.
+            first = runtime.events_recorded - len(runtime.events)
+            return {"ok": True, "first": first, "next": runtime.events_recorded,
+                    "events": list(runtime.events)[max(since - first, 0):]}
         if cmd == "l2":
             entity = runtime.entity
             if not isinstance(entity, MobileNode):

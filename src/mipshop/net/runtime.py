@@ -168,6 +168,9 @@ class Runtime:
         self._host_addresses: set[bytes] = set()
         self.counters: dict[str, int] = {}
         self.events: deque[dict[str, Any]] = deque(maxlen=10_000)
+        #: Events recorded since the start: the index the next one gets (the control socket's
+        #: ``since`` counts from the start, whatever fell out of ``events``).
+        self.events_recorded = 0
         self.event_hooks: list[Callable[[dict[str, Any]], None]] = []
         self._log: IO[str] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -569,6 +572,7 @@ class Runtime:
 
     def _record(self, record: dict[str, Any]) -> None:
         self.events.append(record)
+        self.events_recorded += 1
         if self._log is not None:
             self._log.write(json.dumps(record) + "\n")
         for hook in self.event_hooks:
