@@ -69,6 +69,7 @@ def test_a_damaged_journal_line_is_run_again_not_a_crash(tmp_path: Path) -> None
     (["--out", "/nonexistent/dir"], "--out /nonexistent/dir: directory does not exist"),
     (["--workers", "0"], "--workers"),
     (["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "--workers: the workers of"),
+    (["--scheduler", "nonsense"], "--scheduler nonsense: cannot connect: missing port number"),
 ])
 def test_bad_options_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                  argv: list[str], message: str) -> None:

@@ -64,7 +64,10 @@ def run_sweep(args: argparse.Namespace, console: Any) -> int:
     out: Path = args.out
     try:
         client, cluster = _connect(args.scheduler, args.workers)
-    except OSError as exc:
+    except (OSError, ValueError, TypeError) as exc:
+        # Dask refuses an address it cannot parse ("nonsense": no port) with ValueError.
+        if args.scheduler is None:
+            raise UsageError(f"cannot start a local Dask cluster: {exc}") from None
         raise UsageError(f"--scheduler {args.scheduler}: cannot connect: {exc}") from None
     try:
         outcome = execute(sweep, out, client, console=console)
