@@ -98,8 +98,12 @@ class AccessRouter(Entity):
             self.counters["drop.unhandled"] += 1
 
     def table_sizes(self) -> dict[str, int]:
-        """The timers, and the FMIPv6 function's tables when configured."""
+        """The timers, the DHCPv6 server's leases and expiry heap, and the FMIPv6 function's
+        tables, when configured."""
         sizes = super().table_sizes()
+        if self.dhcp is not None:
+            sizes["dhcp.leases"] = len(self.dhcp.by_address)
+            sizes["dhcp.expiries"] = self.dhcp.pending_expiries
         if self.fast_handover is not None:
             sizes.update(self.fast_handover.table_sizes())
         return sizes

@@ -104,3 +104,24 @@ def test_a_renewal_is_not_reported_as_a_new_lease():
     _ia(router.ask(M.REQUEST, CLIENT_1))
     _ia(router.ask(M.RENEW, CLIENT_1))
     assert router.leased == [POOL]
+
+
+def test_a_client_renewing_in_a_loop_keeps_the_expiry_heap_bounded():
+    # Each Renew extends the lease and pushes its new expiry; the old entries are dropped by
+    # rebuilding the heap from the live leases (O(1) amortised), so 10,000 Renews from one
+    # client leave at most twice the leases plus 64 entries, and the lease still expires
+    # exactly valid_lifetime after the last one (§18.3.4).
+    router = Router(pool_size=1)
+    server = router.server
+    assert _ia(router.ask(M.REQUEST, CLIENT_1)).addresses[0].address == POOL
+    for k in range(10_000):
+        router.now = k * 0.1
+        assert _ia(router.ask(M.RENEW, CLIENT_1)).addresses[0].address == POOL
+        assert server.pending_expiries <= 2 * 1 + 64 + 1
+    last = router.now
+    assert router.counters["dhcp.expiries_compacted"] > 100
+    valid = server.config.valid_lifetime
+    router.now = last + valid - 0.001  # still the client's: another gets NoAddrsAvail
+    assert _ia(router.ask(M.REQUEST, CLIENT_2)).status.code == DhcpStatus.NO_ADDRS_AVAIL
+    router.now = last + valid  # expired: the address is free again
+    assert _ia(router.ask(M.REQUEST, CLIENT_2)).addresses[0].address == POOL

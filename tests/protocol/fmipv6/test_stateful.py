@@ -64,6 +64,10 @@ def test_the_new_care_of_address_comes_from_dhcpv6_and_the_pcoa_is_forwarded(pre
     assert exchange[:4] == [M.SOLICIT, M.ADVERTISE, M.REQUEST, M.REPLY]
     assert scn.mn.care_of_address == LEASED
     assert scn.ha.cache.lookup(HOME_ADDRESS, 10).care_of_address == LEASED
+    # The state dump counts the server's leases and its expiry heap: the lease's expiry and
+    # the superseded one of its offer (held offer_hold, 10 s, past the end of the run).
+    sizes = scn.routers["nar"].table_sizes()
+    assert (sizes["dhcp.leases"], sizes["dhcp.expiries"]) == (1, 2)
     [done] = scn.net.events_of("fmip.handover_complete", "mn")
     assert done.fields["ncoa"] == LEASED
     assert not scn.net.events_of("coa.configured", "mn") or all(

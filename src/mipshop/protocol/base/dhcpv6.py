@@ -397,6 +397,10 @@ class Lease:
     committed: bool = False
 
 
+#: Superseded expiry entries a server keeps beyond twice its leases before rebuilding the heap.
+_SPARE_EXPIRIES = 64
+
+
 class Dhcpv6Server:
     """The DHCPv6 server of a router (module docstring).
 
@@ -467,7 +471,23 @@ class Dhcpv6Server:
 
     def _hold(self, lease: Lease, until: float) -> None:
         lease.expires = until
-        heapq.heappush(self._expiries, (until, next(self._order), lease))
+        expiries = self._expiries
+        heapq.heappush(expiries, (until, next(self._order), lease))
+        if len(expiries) > 2 * len(self.by_address) + _SPARE_EXPIRIES:
+            # Each Request or Renew of a held lease pushes its new expiry and leaves the old
+            # entry until its time (a client renewing in a loop would grow the heap without
+            # bound): rebuilt from the live leases, one entry each, after as many pushes as
+            # it holds, so O(1) amortised per message.
+            self._expiries = [(held.expires, next(self._order), held)
+                              for held in self.by_address.values()]
+            heapq.heapify(self._expiries)
+            self.router.counters["dhcp.expiries_compacted"] += 1
+
+    @property
+    def pending_expiries(self) -> int:
+        """Entries in the expiry heap, superseded ones not yet dropped included (at most
+        twice the leases, plus a few)."""
+        return len(self._expiries)
 
     def _reclaim(self) -> None:
         """Free the leases whose time is over (each heap entry once)."""
