@@ -20,6 +20,7 @@ from mipshop.wire.dhcpv6 import (
     DhcpMessageType,
     Dhcpv6Message,
     ElapsedTime,
+    IAAddress,
     ServerIdentifier,
     decode_dhcpv6,
     duid_ll,
@@ -109,6 +110,37 @@ def test_advertises_are_collected_for_the_first_rt_unless_preference_255():
         sent = [t for t, s, m in dhcp(scn, "mn")]
         times[name] = sent[1] - sent[0]  # Solicit -> Request
     assert times["fast"] < 0.05 and 1.0 < times["slow"] <= 1.1
+
+
+def test_a_flood_of_advertises_keeps_one_offer_and_the_first_best_wins():
+    """§18.2.9: the client requests from the highest preference, the first heard among equals.
+    1,000 Advertises in its transaction (an on-link host sees the Solicit) with the same
+    preference as the router's, heard after it, are counted and dropped: the client holds
+    one offer, not one each, and requests the router's address."""
+    scn = managed(preference=0)
+    scn.move("managed", at=1.0)
+    scn.run(1.5)  # the Solicit is out, the router's Advertise in; the first RT runs to ~2 s
+    client = scn.mn.dhcp
+    exchange = client._exchange
+    assert exchange is not None and exchange.msg_type == M.SOLICIT and len(client._offers) == 1
+    for k in range(1000):
+        rogue = duid_ll(bytes.fromhex(f"0200{k:08x}"))
+        advertise = Dhcpv6Message(msg_type=M.ADVERTISE, transaction_id=exchange.transaction_id,
+                                  options=(ServerIdentifier(duid=rogue),
+                                           ClientIdentifier(duid=client.duid),
+                                           IANA(iaid=client.iaid, options=(IAAddress(
+                                               address=IPv6Address(f"2001:db8:66::{k + 1:x}"),
+                                               preferred_lifetime=60, valid_lifetime=120),))))
+        assert client.handle(IPv6Packet(
+            src=IPv6Address(f"fe80::66:{k + 1:x}"), dst=IPv6Address("fe80::1"),
+            payload=UDPDatagram(src_port=SERVER_PORT, dst_port=CLIENT_PORT,
+                                data=encode_dhcpv6(advertise))))
+        assert len(client._offers) == 1
+    assert scn.mn.counters["dhcp.advertise"] == 1001
+    assert len(scn.net.events_of("dhcp.advertise", "mn")) == 1  # only the offer kept
+    scn.run(6)
+    assert client.state == "bound" and client.address == POOL
+    assert scn.mn.care_of_address == POOL
 
 
 def test_an_exhausted_pool_answers_no_addrs_avail_and_the_client_keeps_soliciting():

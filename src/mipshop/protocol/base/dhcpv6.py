@@ -137,7 +137,8 @@ class Dhcpv6Client:
         self._timer: Timer | None = None
         self._lease_timer: Timer | None = None
         self._renew_timer: Timer | None = None
-        #: Advertises collected during the first RT: (preference, server DUID, address).
+        #: The best Advertise heard during the first RT, as a list of none or one:
+        #: (preference, server DUID, address).
         self._offers: list[tuple[int, bytes, IPv6Address]] = []
 
     # -- commands -----------------------------------------------------------------------
@@ -281,9 +282,15 @@ class Dhcpv6Client:
             return
         preference = message.option(Preference)
         value = preference.value if preference is not None else 0
+        self.node.counters["dhcp.advertise"] += 1
+        offers = self._offers
+        if offers and value <= offers[0][0]:
+            return  # not better than the offer held: no event, nothing kept
+        # §18.2.9: the client requests from the highest preference, the first heard among
+        # equals; only that offer is kept, so a flood of Advertises holds one entry.
         self.node.emit("dhcp.advertise", server=server, address=address.address,
                        preference=value)
-        self._offers.append((value, server, address.address))
+        self._offers = [(value, server, address.address)]
         if value == 255:
             self._request_best()  # §18.2.1: no need to wait for others
 
@@ -291,7 +298,7 @@ class Dhcpv6Client:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        _value, server, address = max(self._offers, key=lambda offer: offer[0])
+        ((_value, server, address),) = self._offers  # the best, the only one kept
         self._offers = []
         self.server, self.address, self.state = server, address, "requesting"
         self._begin(M.REQUEST)
