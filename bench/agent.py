@@ -50,6 +50,8 @@ ratio would be if the floor also paid for ``verify + replay + sign``.
 
 ``--agents home_agent`` measures only the named workloads (comma-separated).
 
+Progress: one line on standard error as each workload and N is built and measured.
+
 Usage: ``python bench/agent.py [--json] [--gc-tuned] [--cpu-time] [--auth-cost] [--repeats R]
 [--sizes 1000,10000,100000] [--agents home_agent,par,nar]``.
 """
@@ -348,10 +350,12 @@ def measure(sizes: list[int], repeats: int, agents: tuple[str, ...] = tuple(WORK
             ) -> dict[str, dict[str, dict[str, float]]]:
     """The JSON object: per workload, per N, agent and codec rates and bytes per node."""
     out: dict[str, dict[str, dict[str, float]]] = {}
+    started = time.perf_counter()
     for name in agents:
         build = WORKLOADS[name]
         out[name] = {}
         for n in sizes:
+            _progress(f"{name} N={n:,}: building", started)
             workload = build(n)
             agent_best = codec_best = float("inf")
             for _ in range(repeats):
@@ -362,16 +366,27 @@ def measure(sizes: list[int], repeats: int, agents: tuple[str, ...] = tuple(WORK
                 "codec": round(n / codec_best),
                 "bytes_per_binding": round(_memory_per_node(workload)),
             }
+            row = out[name][str(n)]
+            _progress(f"{name} N={n:,}: agent {row['agent']:,}/s, codec {row['codec']:,}/s "
+                      f"(ratio {row['agent'] / row['codec']:.2f})", started)
             del workload
             gc.collect()
     return out
 
 
+def _progress(what: str, started: float) -> None:
+    """One progress line on standard error (the JSON goes to standard output)."""
+    print(f"bench/agent.py: {what} [{time.perf_counter() - started:.0f} s]", file=sys.stderr,
+          flush=True)
+
+
 def auth_cost(sizes: list[int], repeats: int) -> dict[str, dict[str, dict[str, float]]]:
     """``--auth-cost``: per N, the home agent's RFC 4285 work a registration, in µs."""
     out: dict[str, dict[str, float]] = {}
+    started = time.perf_counter()
     for n in sizes:
         out[str(n)] = _auth_row(n, repeats)
+        _progress(f"auth cost N={n:,} done", started)
         gc.collect()
     return {"home_agent": out}
 

@@ -27,6 +27,8 @@ Floods:
 The script runs against older trees too (the floods use only what they had), which is how the
 "before" column of the README was measured.
 
+Progress: one line on standard error as each flood ends.
+
 Usage: ``python bench/flood.py [--json] [--repeats R] [--messages N]``.
 """
 
@@ -265,7 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeats < 1 or args.messages < 1:
         print("bench/flood.py: --repeats and --messages must be >= 1", file=sys.stderr)
         return 2
-    result: dict[str, Any] = {name: run(name, args.messages, args.repeats) for name in FLOODS}
+    result: dict[str, Any] = {}
+    started = time.perf_counter()
+    for name in FLOODS:
+        result[name] = run(name, args.messages, args.repeats)
+        # Progress on standard error (the JSON goes to standard output).
+        print(f"bench/flood.py: {name}: {result[name]['us_per_message']} us a message "
+              f"[{time.perf_counter() - started:.0f} s]", file=sys.stderr, flush=True)
     result["nar_scaling"] = nar_scaling()
     if args.json:
         print(json.dumps(result))
