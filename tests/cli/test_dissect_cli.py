@@ -119,3 +119,32 @@ def test_a_pcapng_from_editcap_dissects_like_the_pcap(tmp_path: Path, capsys) ->
     again = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     # editcap names no interface; everything else is the same.
     assert again == original
+
+
+def _ethernet_pcap(frames: list[bytes]) -> bytes:
+    """A classic microsecond pcap of Ethernet frames (link type 1), laid out by hand."""
+    import struct
+
+    out = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    for k, frame in enumerate(frames):
+        out += struct.pack("<IIII", k, 0, len(frame), len(frame)) + frame
+    return out
+
+
+def test_packets_keep_their_frame_numbers_and_the_others_are_counted(tmp_path: Path,
+                                                                     capsys) -> None:
+    # Frames without IPv6 (ARP, IPv4) are not shown, but the packets keep the numbers they
+    # have in the file, as Wireshark shows them, and the text says how many were left out.
+    ipv6 = read_pcap(SAMPLE)[0].data
+    macs = bytes.fromhex("ffffffffffff020000000001")
+    frames = [macs + b"\x08\x06" + bytes(28), macs + b"\x86\xdd" + ipv6,
+              macs + b"\x08\x00" + bytes.fromhex("4500001c") + bytes(16), macs + b"\x86\xdd" + ipv6]
+    capture = tmp_path / "mixed.pcap"
+    capture.write_bytes(_ethernet_pcap(frames))
+    assert main(["dissect", "--json", str(capture)]) == 0
+    entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [e["number"] for e in entries] == [2, 4]
+    assert main(["dissect", str(capture)]) == 0
+    out = capsys.readouterr().out
+    assert [line.split()[0] for line in out.splitlines() if line.startswith("#")] == ["#2", "#4"]
+    assert out.splitlines()[-1] == "(2 frames without an IPv6 packet not shown)"

@@ -20,6 +20,10 @@ from ..wire.pcap import CaptureReader
 def dissect(path: Path, out: TextIO, *, as_json: bool, fbu_lifetime_unit: int = 4) -> int:
     """Print each packet of ``path``; returns how many packets failed to decode.
 
+    Packets are numbered as in the file (Wireshark's frame numbers): the frames that carry no
+    IPv6 packet (ARP, IPv4, ...) are not shown but counted, and the text output ends with
+    how many there were.
+
     A packet that does not decode is reported with the offset and reason of its
     :class:`MalformedPacket` and the dissection goes on with the next one. A packet whose
     checksum is wrong is decoded anyway and flagged, as Wireshark does. A capture file that is
@@ -28,7 +32,10 @@ def dissect(path: Path, out: TextIO, *, as_json: bool, fbu_lifetime_unit: int = 
     """
     failures = 0
     with open(path, "rb") as handle:
-        for number, record in enumerate(CaptureReader(handle), start=1):
+        reader = CaptureReader(handle)
+        for position, record in enumerate(reader, start=1):
+            # The frame's number in the file (frames without IPv6 count, as in Wireshark).
+            number = record.number if record.number is not None else position
             entry: dict[str, object] = {"number": number,
                                         "timestamp": round(record.timestamp, 6)}
             if record.interface is not None:
@@ -51,6 +58,9 @@ def dissect(path: Path, out: TextIO, *, as_json: bool, fbu_lifetime_unit: int = 
                 out.write(json.dumps(entry, sort_keys=False) + "\n")
             else:
                 _print_text(entry, out)
+    if reader.skipped and not as_json:
+        out.write(f"({reader.skipped} frame{'s' if reader.skipped > 1 else ''} without an "
+                  "IPv6 packet not shown)\n")
     return failures
 
 

@@ -68,12 +68,15 @@ _PACKET_BLOCKS = {_EPB: 32, _SPB: 16, _OPB: 32}
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CapturedPacket:
-    """One record of a capture: its timestamp in seconds, the IPv6 packet's bytes, and the
-    name of the interface (link) it was captured on, when the file says (pcapng)."""
+    """One record of a capture: its timestamp in seconds, the IPv6 packet's bytes, the
+    name of the interface (link) it was captured on, when the file says (pcapng), and, when
+    read from a file, its ``number`` there: every packet record counts, those without IPv6
+    included, from 1, as Wireshark numbers frames."""
 
     timestamp: float
     data: bytes
     interface: str | None = None
+    number: int | None = None
 
 
 # -- writing -----------------------------------------------------------------------------------
@@ -248,7 +251,8 @@ class CaptureReader:
             if payload is None:
                 self.skipped += 1
                 continue
-            yield CapturedPacket(timestamp=seconds + fraction / divisor, data=payload)
+            yield CapturedPacket(timestamp=seconds + fraction / divisor, data=payload,
+                                 number=number)
 
     # -- pcapng ---------------------------------------------------------------------------------
 
@@ -354,7 +358,8 @@ class CaptureReader:
             return None
         timestamp = 0.0 if ticks is None else (
             ticks / interface.ticks_per_second + interface.offset)
-        return CapturedPacket(timestamp=timestamp, data=payload, interface=interface.name)
+        return CapturedPacket(timestamp=timestamp, data=payload, interface=interface.name,
+                              number=number)
 
 
 def _interface(body: bytes, order: str, start: int) -> _Interface:
