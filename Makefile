@@ -11,10 +11,12 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev tshark
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/codec.py

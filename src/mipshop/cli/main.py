@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..sim.compare import PROTOCOLS
@@ -27,6 +28,9 @@ from .files import (
     check_output_directory,
     check_output_file,
 )
+
+if TYPE_CHECKING:
+    from ..sim.scenario import Scenario
 
 #: The testbed's core router links a ``--delay`` can slow down.
 DELAY_LINKS = ("cn", "home", "ar1", "ar2", "map")
@@ -266,7 +270,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     return serve(args.role, str(args.config))
 
 
-def _load_scenario(path: Path) -> object:
+def _load_scenario(path: Path) -> Scenario:
     from ..sim.scenario import ScenarioError, load_scenario
 
     try:

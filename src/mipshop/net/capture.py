@@ -85,7 +85,7 @@ def capture(path: str, interfaces: list[str], *, signalling: bool = False,
         print("ready", flush=True)
         while not stop:
             for key, _events in selector.select(timeout=0.2):
-                sock = key.fileobj
+                sock = key.fileobj  # type: ignore[assignment]
                 assert isinstance(sock, socket.socket)
                 while True:
                     try:

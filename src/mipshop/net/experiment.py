@@ -460,7 +460,7 @@ def run_experiment(*, protocol: str = "mipv6", handovers: int = 3, link_down: fl
             target = targets[k % 2]
             step(k, f"handover {k + 1}/{handovers} to {target}")
             bed.move(target, link_down=link_down)
-            bed.wait_for(lambda t=target: any(
+            bed.wait_for(lambda t=target: any(  # type: ignore[misc]
                 e["care_of_address"] == str(care_of_address(t))
                 for e in bed.state(registrar)["binding_cache"]),
                 what=f"registration from {target}")

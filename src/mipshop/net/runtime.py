@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import socket
 import subprocess
@@ -326,8 +327,8 @@ class Runtime:
         self._loop = loop
         self.tun.attach(loop, self._from_tun)
         for listener in self.listeners:
-            listener.attach(loop, lambda data, name=listener.interface: self._from_link(
-                data, name))
+            listener.attach(loop, functools.partial(self._from_link,
+                                                    interface=listener.interface))
         if self._dhcp_socket is not None:
             loop.add_reader(self._dhcp_socket.fileno(), self._drain_dhcp_socket)
         self._arm()

@@ -596,7 +596,7 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
                 router_keys=tuple(_router_key(own, peer) for peer in (*peers, *anchors)),
                 buffer_packets=scenario.fmipv6.buffer_packets,
                 buffer_fairness=scenario.fmipv6.buffer_fairness,
-                map_anchor=own_map[0] if map_anchored else None,
+                map_anchor=own_map[0] if map_anchored else None,  # type: ignore[misc]
                 anchors=anchors)
         router = AccessRouter(f"ar{k}", kernel.rng(f"entity/ar{k}"), RouterConfig(
             interface="wlan", address=IPv6Address(int(prefix.network_address) | 1),
@@ -879,7 +879,8 @@ def _traffic(scenario: Scenario, net: Network, mobile: _Mobile, cn: Node,
     if t.bulk_bytes_per_s > 0:
         counter = mobile.bulk_counter = FlowCounter()
         FlowReceiver(mobile.node, BULK_PORT, flow=i, keep_arrivals=False,
-                     on_arrival=lambda seq, _sent, _now, _link: counter.arrived(seq))
+                     on_arrival=lambda seq, _sent, _now, _link: (  # type: ignore[arg-type]
+                         counter.arrived(seq)))
         # A quarter of the call's interval later: the download's packets are not in phase
         # with the call's.
         mobile.bulk = CBRSource(net, cn_sender, src=CN_ADDRESS, dst=home_address(i),

@@ -38,7 +38,7 @@ _heappop = heapq.heappop
 #: A scheduled event as the heap stores it: the list ``[time, sequence, callback, args]``.
 #: :meth:`Kernel.schedule` returns it as the handle to :meth:`Kernel.cancel` (as the standard
 #: library's ``sched.scheduler.cancel(event)`` does); ``timer[0]`` is its time.
-Timer = list  # type: ignore[type-arg]
+Timer = list
 
 
 class SparseRandom:

@@ -22,7 +22,7 @@ def describe(item: object) -> dict[str, JSONValue]:
     """Return a JSON-ready dict for one message, option or header (not recursing into packets)."""
     if not is_dataclass(item):
         raise TypeError(f"{type(item).__name__} is not a wire dataclass")
-    out: dict[str, JSONValue] = {"name": type(item).NAME}  # type: ignore[attr-defined]
+    out: dict[str, JSONValue] = {"name": type(item).NAME}  # type: ignore[union-attr]
     for attribute in ("MH_TYPE", "ICMP_TYPE", "SUBTYPE", "OPTION_TYPE"):
         value = getattr(type(item), attribute, None)
         if isinstance(value, int):

@@ -150,7 +150,7 @@ def new_udp_datagram(src_port: int, dst_port: int, data: bytes) -> UDPDatagram:
         raise ValueError("UDP ports are 0..65535")
     if len(data) > 0xFFFF - 8:
         raise ValueError("UDP payload too long")
-    return _new_udp_datagram(src_port, dst_port, data)  # type: ignore[no-any-return]
+    return _new_udp_datagram(src_port, dst_port, data)
 
 
 def new_packet(src: IPv6Address, dst: IPv6Address, payload: object,
@@ -164,7 +164,7 @@ def new_packet(src: IPv6Address, dst: IPv6Address, payload: object,
         IPv6Packet(src=src, dst=dst, payload=None)  # raises unless both are (subclasses)
     if not 0 <= hop_limit <= 255:
         raise ValueError("hop_limit is 0..255")
-    return _new_ipv6_packet(  # type: ignore[no-any-return]
+    return _new_ipv6_packet(
         src, dst, payload, extension_headers, hop_limit, 0, 0)
 
 
@@ -203,9 +203,9 @@ def encode_packet(packet: IPv6Packet, *, fbu_lifetime_unit: int = 4) -> bytes:
     elif protocol == PROTO_ICMPV6:
         upper = _with_checksum(
             packet,
-            encode_icmpv6(payload),
+            encode_icmpv6(payload),  # type: ignore[arg-type]
             PROTO_ICMPV6,
-            ICMPV6_CHECKSUM_OFFSET,  # type: ignore[arg-type]
+            ICMPV6_CHECKSUM_OFFSET,
         )
     elif protocol == PROTO_UDP:
         assert isinstance(payload, UDPDatagram)
@@ -322,7 +322,7 @@ def _decode_packet(data: bytes, base: int, verify: bool, fbu_lifetime_unit: int)
         payload = _decode_udp(upper, offset)
     else:
         payload = RawPayload(protocol=next_header, data=upper)
-    packet = IPv6Packet(payload=payload, **packet_fields)  # type: ignore[arg-type]
+    packet = IPv6Packet(payload=payload, **packet_fields)
     if verify and next_header in (PROTO_MH, PROTO_ICMPV6, PROTO_UDP):
         _verify_checksum(packet, next_header, upper, offset)
     return packet
@@ -442,6 +442,6 @@ def with_hop_limit(packet: IPv6Packet, hop_limit: int) -> IPv6Packet:
     replaced packet."""
     if not 0 <= hop_limit <= 255:
         raise ValueError("hop_limit is 0..255")
-    return _new_ipv6_packet(  # type: ignore[no-any-return]
+    return _new_ipv6_packet(
         packet.src, packet.dst, packet.payload, packet.extension_headers, hop_limit,
         packet.traffic_class, packet.flow_label)

@@ -1176,7 +1176,7 @@ def new_binding_acknowledgement(status: int, sequence: int, lifetime: int,
     _check_ba_values(status, sequence, lifetime)
     if options or options.__class__ is not tuple:
         _check_options(options)
-    return _new_ba(status, False, False, False, False, False,  # type: ignore[no-any-return]
+    return _new_ba(status, False, False, False, False, False,
                    sequence, lifetime, options)
 
 
@@ -1233,7 +1233,7 @@ def _replace_options(message: _MsgT, options: tuple[MobilityOption, ...]) -> _Ms
     read, at = _OTHER_FIELDS[cls]
     # attrgetter with several names returns a tuple; ``options`` was read last: dropped.
     values = read(message)[:-1]
-    return _BUILDERS[cls](*values[:at], options, *values[at:])  # type: ignore[no-any-return]
+    return _BUILDERS[cls](*values[:at], options, *values[at:])
 
 
 def sign_last_option(draft: _MsgT, encoded: bytes, option: MobilityOption, *,

@@ -174,7 +174,7 @@ def _fast_new(cls: type) -> Callable[..., Any]:
     params = ", ".join([*names, *extra, "_cls=_cls"])
     source = f"def make({params}):\n{body}    return o\n"
     exec(source, namespace)  # the same technique dataclasses uses for __init__
-    return namespace["make"]  # type: ignore[no-any-return]
+    return namespace["make"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -464,7 +464,8 @@ _DECODED_CLASSES: tuple[type, ...] = (
     FastBindingAuthorizationData,
     IPv6AddressPrefixOption,
 )
-_KNOWN_OPTION_TYPES = frozenset({0, 1} | {c.OPTION_TYPE for c in _DECODED_CLASSES})
+_KNOWN_OPTION_TYPES = frozenset(
+    {0, 1} | {c.OPTION_TYPE for c in _DECODED_CLASSES})  # type: ignore[attr-defined]
 OPTION_CLASSES: tuple[type, ...] = (*_DECODED_CLASSES, UnknownMobilityOption)
 """Every option class, in type order (the unknown-option class last)."""
 
@@ -565,7 +566,7 @@ def _pad_table(x: int, y: int) -> tuple[bytes, ...]:
 
 # class -> (padding by offset % 8, is an authorization option, encoder)
 _ENCODERS: dict[type, tuple[tuple[bytes, ...], bool, Callable[[Any], bytes]]] = {
-    cls: (_pad_table(*cls.ALIGNMENT), cls in _AUTH_CLASSES, fn)  # type: ignore[attr-defined]
+    cls: (_pad_table(*cls.ALIGNMENT), cls in _AUTH_CLASSES, fn)
     for cls, fn in (
         (BindingRefreshAdvice, _enc_bra),
         (AlternateCareOfAddress, _enc_acoa),
@@ -594,10 +595,12 @@ def with_authenticator(option: _AuthOption, authenticator: bytes) -> _AuthOption
     if authenticator.__class__ is not bytes or len(authenticator) != len(option.authenticator):
         raise ValueError("the authenticator must be bytes of the placeholder's length")
     if cls is MobilityMessageAuthentication:
-        return _new_mma(option.subtype, option.spi, authenticator)  # type: ignore[union-attr,no-any-return]
+        return _new_mma(option.subtype, option.spi,  # type: ignore[attr-defined]
+                        authenticator)
     if cls is FastBindingAuthorizationData:
-        return _new_badf(option.spi, authenticator)  # type: ignore[union-attr,no-any-return]
-    return _new_bad(authenticator)  # type: ignore[no-any-return]
+        return _new_badf(option.spi,  # type: ignore[attr-defined]
+                         authenticator)
+    return _new_bad(authenticator)
 
 
 def mn_ha_options(identifier: bytes, timestamp: int, spi: int, authenticator_length: int

@@ -235,15 +235,15 @@ def _fast_address_from_bytes(packed: bytes) -> IPv6Address:
 
 def _fast_packed(address: IPv6Address) -> bytes:
     """``address.packed`` without the property call."""
-    return address._ip.to_bytes(16, "big")  # type: ignore[attr-defined,no-any-return]
+    return address._ip.to_bytes(16, "big")  # type: ignore[attr-defined]
 
 
 def _fast_same_address(a: IPv6Address | None, b: IPv6Address | None) -> bool:
     """``a == b`` for two addresses (or None), without ``IPv6Address.__eq__`` (a Python
     method that calls its base class's) when both are :class:`IPv6Address`."""
     if a.__class__ is IPv6Address and b.__class__ is IPv6Address:
-        return (a._ip == b._ip  # type: ignore[union-attr]
-                and a._scope_id == b._scope_id)  # type: ignore[union-attr]
+        return (a._ip == b._ip  # type: ignore[attr-defined]
+                and a._scope_id == b._scope_id)  # type: ignore[attr-defined]
     return a == b
 
 

@@ -167,11 +167,12 @@ class Dhcpv6Client:
     # -- sending -------------------------------------------------------------------------
 
     def _begin(self, msg_type: int) -> None:
-        irt, mrt, mrc = {
+        timing: dict[int, tuple[float, float, int | None]] = {
             M.SOLICIT: (SOL_TIMEOUT, SOL_MAX_RT, None),
             M.REQUEST: (REQ_TIMEOUT, REQ_MAX_RT, REQ_MAX_RC),
             M.RENEW: (REN_TIMEOUT, REN_MAX_RT, None),
-        }[msg_type]
+        }
+        irt, mrt, mrc = timing[msg_type]
         self._exchange = _Exchange(msg_type=msg_type,
                                    transaction_id=self.node.rng.getrandbits(24),
                                    started=self.node.now, irt=irt, mrt=mrt, mrc=mrc)
@@ -210,7 +211,8 @@ class Dhcpv6Client:
             payload=UDPDatagram(src_port=CLIENT_PORT, dst_port=SERVER_PORT,
                                 data=encode_dhcpv6(message))),
             interface=node.interface))  # type: ignore[attr-defined]
-        name = {M.SOLICIT: "dhcp.solicit", M.REQUEST: "dhcp.request", M.RENEW: "dhcp.renew"}
+        name: dict[int, str] = {M.SOLICIT: "dhcp.solicit", M.REQUEST: "dhcp.request",
+                                M.RENEW: "dhcp.renew"}
         node.emit(name[exchange.msg_type], transaction=exchange.transaction_id,
                   attempt=exchange.attempts, address=self.address)
         self._timer = node.schedule(exchange.rt, lambda now: self._timeout())

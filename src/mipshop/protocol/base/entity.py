@@ -51,7 +51,7 @@ _cancellations = 0
 _WHEN, _ORDER, _CALLBACK, _CANCELLED, _ARGUMENT = range(5)
 
 
-class Timer(list):  # type: ignore[type-arg]
+class Timer(list):
     """A scheduled callback; cancel it with :meth:`cancel` (it then never fires).
 
     The callback gets the time, or ``argument`` when there is one (:meth:`Entity.schedule_call`).

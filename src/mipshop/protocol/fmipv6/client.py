@@ -732,7 +732,8 @@ class FastHandoverClient(MobilityClient):
         """
         h, node = self.handover, self.node
         if (h is None or h.phase != "moved" or not h.fback or node.home_agent is None
-                or node.care_of_address != h.ncoa or node.now >= h.tunnel_until):
+                or h.ncoa is None or node.care_of_address != h.ncoa
+                or node.now >= h.tunnel_until):
             return None
         entry = node.home.entry
         if entry is None or entry.bound_care_of_address != h.pcoa:

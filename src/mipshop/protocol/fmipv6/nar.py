@@ -430,7 +430,9 @@ class NewRouterRole:
         if arrival is None or arrival.prepared or arrival.link_layer_address != lla:
             return False
         since = self.router.now - arrival.at
-        if since >= self.config.proxy_lifetime or self.neighbors.get(ncoa) != lla:
+        # (``ncoa`` is not None here: an arrival was found for it.)
+        if since >= self.config.proxy_lifetime or (
+                self.neighbors.get(ncoa) != lla):  # type: ignore[arg-type]
             return False
         self.router.emit("fmip.hi_late", address=ncoa, since=since)
         self.router.counters["fmip.hi_late"] += 1

@@ -96,7 +96,7 @@ def _build(fields: dict[str, object], dhcp: bool) -> AccessPointInfo:
     """One tuple from the fields :func:`parse_prrtadv` collected."""
     prefix = fields.pop("prefix", None)
     if prefix is not None:
-        fields["prefix"] = IPv6Network(prefix, strict=False)  # type: ignore[arg-type]
+        fields["prefix"] = IPv6Network(prefix, strict=False)
     elif isinstance(fields.get("router_address"), IPv6Address):
         # §6.1.2: the prefix option may be left out when the NAR address carries the prefix.
         fields["prefix"] = IPv6Network((fields["router_address"], 64), strict=False)

@@ -114,14 +114,25 @@ from .config import FastHandoverAnchorConfig, HandoverKey, NeighborRouter
 from .security import RouterAuthenticator, badf_of, sign_badf, verify_badf
 
 
+class _AddressLookup(Protocol):
+    """What the PAR role reads of a link-layer address table: ``get``."""
+
+    def get(self, address: IPv6Address, /) -> bytes | None:
+        """The link-layer address learnt for ``address``, if any."""
+        ...
+
+
 class AnchorHost(Protocol):
     """Where :class:`PreviousRouterRole` runs: an access router or a MAP (module docstring)."""
 
-    #: MN link-layer addresses learnt from RtSolPrs (RFC 5568 §6.1.1), keyed by address
-    #: (a bounded table at an access router).
-    link_layer_addresses: Mapping[IPv6Address, bytes]
     #: HI/HAck authentication with the peer routers (RFC 5568 §10).
     router_auth: RouterAuthenticator
+
+    @property
+    def link_layer_addresses(self) -> _AddressLookup:
+        """MN link-layer addresses learnt from RtSolPrs (RFC 5568 §6.1.1), keyed by address
+        (a bounded table at an access router); read only here."""
+        ...
 
     @property
     def router(self) -> Entity:
@@ -525,7 +536,8 @@ class PreviousRouterRole:
         no_tunnel = use_pcoa and not self.fmip.tunnels_to_nar and (
             record.previous_care_of_address is None)
         if hack.code in _REFUSED or hack.code >= 128 or no_tunnel:
-            status = _REFUSED.get(hack.code, FastBindingAckStatus.REASON_UNSPECIFIED)
+            status = _REFUSED.get(hack.code,  # type: ignore[call-overload]
+                                  FastBindingAckStatus.REASON_UNSPECIFIED)
             self._fback(record, status, lifetime=0)
             self._after_refusal(record, ParInput.HACK_REJECTED)
             return

@@ -215,7 +215,7 @@ class MapClient(MobilityClient):
         if not register or lcoa is None:
             return
         for address, option in wanted.items():
-            binding = self.bindings.get(address)
+            binding = self.bindings.get(address)  # type: ignore[assignment]
             if binding is None:
                 rcoa = regional_care_of_address(option, self.node.interface_identifier)
                 binding = LocalBinding(self, self.node, self.config, option, rcoa,
@@ -350,7 +350,8 @@ class MapClient(MobilityClient):
             self.node.correspondent_addresses_changed()
         if binding is self.current:
             for client in self.node.clients:
-                client.care_of_address_registered(binding.lcoa)
+                # A binding reported registered has its LCoA (LocalBinding.lcoa).
+                client.care_of_address_registered(binding.lcoa)  # type: ignore[arg-type]
             self.node.update_registrations()
 
     def binding_rejected(self, binding: LocalBinding, status: int) -> None:

@@ -57,7 +57,7 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from ipaddress import IPv6Address
-from typing import Protocol
+from typing import Any, Protocol
 
 from ...wire.errors import MalformedPacket
 from ...wire.ext_headers import ExtensionHeader, new_routing_header_type2
@@ -328,7 +328,7 @@ class BindingAgent(Entity):
     # -- persistence (commands) ----------------------------------------------------------
 
     @staticmethod
-    def _owner(credentials: MobilityCredentials | None) -> dict[str, bytes | int | None]:
+    def _owner(credentials: MobilityCredentials | None) -> dict[str, Any]:
         if credentials is None:
             return {"owner": None, "spi": None}
         return {"owner": credentials.identifier, "spi": credentials.security_association.spi}
@@ -620,11 +620,11 @@ class BindingAgent(Entity):
             if self.agent_config.accept_unauthenticated:
                 return Registration(packet, bu, hoa, coa, None, None)
             # RFC 4285 §5.1.1: no shared-key SA for this BU -> discard.
-            return self._auth_failure("unauthenticated", hoa)
+            return self._auth_failure("unauthenticated", hoa)  # type: ignore[func-returns-value]
         assert protection.authentication is not None
         creds = self._by_spi.get(protection.authentication.spi)
         if creds is None:
-            return self._auth_failure("unknown_spi", hoa)
+            return self._auth_failure("unknown_spi", hoa)  # type: ignore[func-returns-value]
         reg = _new_registration(packet, bu, hoa, coa, creds, protection.timestamp)
         if protection.identifier != creds.identifier or not verify_mn_ha(
             bu, creds, care_of_address=coa, home_address=hoa,

@@ -244,7 +244,7 @@ class CorrespondentNode(Entity):
             kbm = self._home_registration_key(bu, indices, hoa, coa, signed, deregistration)
             self._answer(packet, bu, hoa, signed, kbm, S.HOME_REGISTRATION_NOT_SUPPORTED)
             return
-        kbm: bytes | None = None
+        kbm: bytes | None = None  # type: ignore[no-redef]  # the branch above returned
         if indices is None or not authorized:
             if not self.config.accept_unauthenticated:
                 # §9.5.1: a BU without the mandatory options is silently discarded.

@@ -238,7 +238,7 @@ class HomeRegistration:
         node.emit("home.bu_sent", sequence=sequence, care_of_address=coa, lifetime=lifetime,
                   retransmission=retransmission, timeout=timeout)
 
-    def _lifetime(self) -> float:
+    def _lifetime(self) -> int:
         """The lifetime to ask: the configured one, capped by the node's clients.
 
         RFC 5380 §6.1: a binding to the RCoA MUST NOT outlive the MAP binding. [choice] The

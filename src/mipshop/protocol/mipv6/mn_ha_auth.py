@@ -38,7 +38,7 @@ try:
     # of ``hmac.digest`` (Python 3.11), with the same octets.
     from _hashlib import hmac_new as _c_hmac_new
 except ImportError:  # pragma: no cover - other interpreters, or Python without OpenSSL
-    _c_hmac_new = None
+    _c_hmac_new = None  # type: ignore[assignment]
 
 
 def hmac_sha1(key: bytes, message: bytes) -> bytes:
@@ -46,7 +46,7 @@ def hmac_sha1(key: bytes, message: bytes) -> bytes:
     message, "sha1")`` computes them. Every MN-HA, router-pair, Binding Authorization Data and
     BADF authenticator is one or two of these per message."""
     if _c_hmac_new is not None:
-        return _c_hmac_new(key, message, digestmod="sha1").digest()  # type: ignore[no-any-return]
+        return _c_hmac_new(key, message, digestmod="sha1").digest()
     return hmac.digest(key, message, "sha1")  # pragma: no cover - see the import above
 
 

@@ -188,13 +188,14 @@ class RouteOptimizationClient(MobilityClient):
     def start(self, cn: IPv6Address) -> None:
         """Run return routability and register the current care-of address with ``cn``."""
         node = self.node
-        if node.care_of_address_for(cn) is None or node.at_home:
+        care_of_address = node.care_of_address_for(cn)
+        if care_of_address is None or node.at_home:
             return
         entry = self.entries.get(cn)
         if entry is None:
             entry = BindingUpdateListEntry(
                 destination=cn, home_address=node.home_address,
-                care_of_address=node.care_of_address_for(cn),
+                care_of_address=care_of_address,
                 sequence=initial_sequence(node.rng),
             )
             self.entries[cn] = entry

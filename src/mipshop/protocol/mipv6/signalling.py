@@ -218,7 +218,8 @@ def sign_binding_authorization(
 ) -> _M:
     """Return ``message`` with a Binding Authorization Data option appended (last, §6.2.7)."""
     placeholder = BindingAuthorizationData(authenticator=bytes(AUTHENTICATOR_LENGTH))
-    draft = with_options(message, (*message.options, placeholder))  # type: ignore[attr-defined]
+    draft = with_options(message, (*message.options,  # type: ignore[union-attr]
+                                   placeholder))
     encoded = encode_mh(draft)
     data = mh_authenticator_input(encoded, AUTHENTICATOR_LENGTH)
     authenticator = binding_authenticator(kbm, care_of_address, correspondent, data)
