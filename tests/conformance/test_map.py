@@ -299,8 +299,10 @@ def test_reverse_tunnel_from_the_lcoa_is_decapsulated_and_forwarded(anchor):
     mn = fresh()
     assert register(anchor, mn, sequence=530)[MIP6MH_BA].status == 0
     inner = IPv6(src=mn.home_address, dst=CN, hlim=64) / UDP(sport=9, dport=7) / b"uplink"
-    forwarded = lambda p: (p[IPv6].src == mn.home_address and p[IPv6].dst == CN  # noqa: E731
-                           and p[IPv6].nh == 17)
+
+    def forwarded(p: Packet) -> bool:
+        return p[IPv6].src == mn.home_address and p[IPv6].dst == CN and p[IPv6].nh == 17
+
     mark = anchor.tester.mark()
     anchor.tester.send(IPv6(src=lcoa(mn), dst=MAP) / inner)
     out = anchor.tester.expect(forwarded, since=mark, timeout=WAIT, what="decapsulated packet")
