@@ -209,6 +209,11 @@ class Netlink:
         entity, and ``autoconf`` 0 keeps the kernel from forming addresses of its own.
         """
         set_sysctl(f"net/ipv6/conf/{name}/proxy_ndp", int(proxy_ndp))
+        if proxy_ndp:
+            # A unicast NS for a proxied address (Neighbour Unreachability Detection) is
+            # taken off the forwarding path and answered only with conf/all set too: with the
+            # interface's alone it was forwarded into the TUN device and never answered.
+            set_sysctl("net/ipv6/conf/all/proxy_ndp", 1)
         set_sysctl(f"net/ipv6/conf/{name}/accept_ra", accept_ra)
         set_sysctl(f"net/ipv6/conf/{name}/autoconf", 0)
         set_sysctl(f"net/ipv6/conf/{name}/accept_dad", 0)

@@ -1,0 +1,500 @@
+"""`mipshop daemon map` against an independent tester on its link (RFC 5380 §4, §6.2, §8 with
+RFC 6275 §9.2, §9.5.1, §10.3, §10.4 and RFC 4285 MN-MAP authentication).
+
+The Mobility Anchor Point is "a local home agent" (RFC 5380 §6.2): a mobile node binds its
+regional care-of address (RCoA, on the MAP's link, 2001:db8:a1::/64) to its on-link care-of
+address (LCoA, on an access link below the MAP: 2001:db8:10::/64 and 2001:db8:20::/64, the
+MAP's "valid on-link prefixes") with a local Binding Update (M and A flags, the RCoA in the
+Home Address option); the MAP intercepts packets for the RCoA with proxy Neighbor
+Advertisements and tunnels them to the LCoA.
+
+The tester plays the MAP link's router (``fe80::fffe``), through which the access links and
+every correspondent are reached, the mobile nodes at their LCoAs, correspondents, and other
+hosts of the MAP's link. Every packet is built here with scapy from the RFC text (the RFC
+4285 authenticators computed here with HMAC-SHA1); every assertion is on what the tester
+captured. Each test uses its own mobile node identity, so the tests share one daemon.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Iterator
+from ipaddress import IPv6Address
+
+import pytest
+from scapy.layers.inet6 import (
+    HAO,
+    MIP6MH_BA,
+    MIP6MH_BE,
+    MIP6MH_BU,
+    UDP,
+    ICMPv6ND_NA,
+    ICMPv6NDOptDstLLAddr,
+    IPv6,
+    IPv6ExtHdrDestOpt,
+    IPv6ExtHdrRouting,
+    MIP6MH_Generic,
+    MIP6OptMNID,
+    MIP6OptMsgAuth,
+    MIP6OptReplayProtection,
+)
+from scapy.packet import Packet
+
+from tests.conformance.tester import (
+    DUT_MAC,
+    MobileIdentity,
+    NodeUnderTest,
+    dissection_problems,
+    mh_offset,
+    mobility_header_checksums,
+    neighbor_solicitation,
+    ntp_timestamp,
+    settle,
+    sign_mn_ha,
+)
+
+pytestmark = pytest.mark.netns
+
+MAP = "2001:db8:a1::1"
+MAP_LL = "fe80::1"
+ROUTER_LL = "fe80::fffe"
+ALLOWED = ["2001:db8:10::/64", "2001:db8:20::/64"]
+OUTSIDE = "2001:db8:30::"  # an access link of another administrative domain
+CN = "2001:db8:100::10"
+HOST = "2001:db8:a1::77"  # another host of the MAP's link
+HOST_MAC = "02:00:00:00:77:01"
+#: Every answer expected from the MAP (no DAD delay: RFC 5380 asks for none on an RCoA).
+WAIT = 5.0
+
+
+def identity(n: int) -> MobileIdentity:
+    """Mobile node ``n``: its own NAI, SPI, key and RCoA (the "home address" of its MN-MAP
+    security association)."""
+    return MobileIdentity(nai=f"mn{n}@map.example.com", spi=3000 + n, key=bytes([n]) * 16,
+                          home_address=f"2001:db8:a1::{0x100 + n:x}")
+
+
+IDENTITIES = [identity(n) for n in range(1, 41)]
+_next = iter(IDENTITIES)
+
+
+def fresh() -> MobileIdentity:
+    """A mobile node identity no other test has used."""
+    return next(_next)
+
+
+def lcoa(mn: MobileIdentity, prefix: str = "2001:db8:10::") -> str:
+    """The mobile node's on-link care-of address on an access link."""
+    return f"{prefix}{mn.spi:x}"
+
+
+def _setup(node: NodeUnderTest) -> None:
+    node.ip("addr", "add", f"{MAP_LL}/64", "dev", "eth0", "nodad")
+    node.ip("-6", "route", "add", "default", "via", ROUTER_LL, "dev", "eth0")
+
+
+@pytest.fixture(scope="module")
+def anchor() -> Iterator[NodeUnderTest]:
+    from tests.conformance.conftest import ROOT
+
+    if not ROOT:
+        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
+    # As net/testbed.py configures a MAP: its address, its interface, the access links'
+    # prefixes, one MN-MAP security association per mobile node naming its RCoA.
+    config = {"mobility_anchor_point": {
+        "address": MAP, "interface": "eth0", "allowed_lcoa_prefixes": ALLOWED,
+        "credentials": [m.table() for m in IDENTITIES],
+    }}
+    node = NodeUnderTest("map", config, setup=_setup)
+    node.tester.own(ROUTER_LL)
+    try:
+        yield node
+    finally:
+        node.close()
+
+
+# -- the local Binding Update, from the RFC text ----------------------------------------------
+
+def local_bu(mn: MobileIdentity, *, care_of: str, sequence: int, lifetime: float = 60.0,
+             flags: str = "AM", rcoa: str | None = None, key: bytes | None = None,
+             spi: int | None = None, stamp: float | None = None) -> Packet:
+    """A local Binding Update (RFC 5380 §4, §6.1; RFC 6275 §6.1.7; RFC 4285 §5, §6).
+
+    From the LCoA to the MAP; a Destination Options header with the Home Address option
+    carrying the RCoA; M and A set; then the Mobile Node Identifier (RFC 4283, subtype 1
+    NAI), the Mobility Message Replay Protection option (NTP timestamp) and, last, the
+    MN-HA Mobility Message Authentication option (subtype 1) with the MN-MAP SPI and the
+    authenticator over (LCoA, RCoA, MH Data).
+    """
+    home = rcoa or mn.home_address
+    packet = (IPv6(src=care_of, dst=MAP, hlim=64)
+              / IPv6ExtHdrDestOpt(options=[HAO(hoa=home)])
+              / MIP6MH_BU(seq=sequence, flags=flags, mhtime=int(lifetime // 4), options=[
+                  MIP6OptMNID(subtype=1, id=mn.nai.encode()),
+                  MIP6OptReplayProtection(timestamp=ntp_timestamp(stamp or time.time())),
+                  MIP6OptMsgAuth(subtype=1, mspi=mn.spi if spi is None else spi,
+                                 authdata=b"\x00" * 12)]))
+    return sign_mn_ha(packet, mn.key if key is None else key, care_of=care_of, home=home)
+
+
+def mn_map_authenticator(raw: bytes, key: bytes, *, care_of: str, home: str
+                         ) -> tuple[bytes, bytes]:
+    """(the authenticator a BA or BU carries, the one RFC 4285 §5.1 asks for), read from
+    the raw IPv6 packet: First(96, HMAC_SHA1(key, care-of address | home address | MH Data)),
+    MH Data the Mobility Header up to and including the SPI of the authentication option,
+    Checksum zero. The options of a BU and of a BA both start 12 octets into the header
+    (RFC 6275 §6.1.7, §6.1.8)."""
+    mh = bytearray(raw[mh_offset(raw):])
+    mh = mh[:(mh[1] + 1) * 8]
+    mh[4:6] = b"\x00\x00"
+    at = 12
+    while at < len(mh) and mh[at] != 9:  # 9: Mobility Message Authentication (RFC 4285 §5)
+        at += 1 if mh[at] == 0 else 2 + mh[at + 1]
+    assert at < len(mh), "no Mobility Message Authentication option"
+    assert mh[at + 1] == 17 and mh[at + 2] == 1, "not an MN-HA option (Length 17, subtype 1)"
+    rest = at + 19
+    while rest < len(mh):  # RFC 4285 §5.1: the last option (only padding may follow)
+        assert mh[rest] in (0, 1), "the authentication option is not the last option"
+        rest += 1 if mh[rest] == 0 else 2 + mh[rest + 1]
+    message = IPv6Address(care_of).packed + IPv6Address(home).packed + bytes(mh[:at + 7])
+    expected = hmac.new(key, message, hashlib.sha1).digest()[:12]
+    return bytes(mh[at + 7:at + 19]), expected
+
+
+def is_ba(sequence: int, destination: str | None = None) -> object:
+    return lambda p: p.haslayer(MIP6MH_BA) and p[MIP6MH_BA].seq == sequence and (
+        destination is None or p[IPv6].dst == destination)
+
+
+def register(anchor: NodeUnderTest, mn: MobileIdentity, *, sequence: int = 10,
+             lifetime: float = 60.0, care_of: str | None = None) -> Packet:
+    """Send a local BU and return the MAP's BA (whatever its status)."""
+    address = care_of or lcoa(mn)
+    mark = anchor.tester.mark()
+    anchor.tester.send(local_bu(mn, care_of=address, sequence=sequence, lifetime=lifetime))
+    return anchor.tester.expect(is_ba(sequence, address), since=mark, timeout=WAIT, what="BA")
+
+
+def bound(anchor: NodeUnderTest, rcoa: str) -> list[dict[str, object]]:
+    """The MAP's Binding Cache entries for ``rcoa``."""
+    return [e for e in anchor.state()["binding_cache"] if e["home_address"] == rcoa]
+
+
+def quiet(anchor: NodeUnderTest, match: object, *, since: int) -> None:
+    """Nothing ``match`` accepts came back: first an answer the MAP must give to a
+    Mobility Header sent behind the packet under test (``settle``), then a short grace."""
+    settle(anchor.tester, node=MAP, prefix="2001:db8:10::")
+    anchor.tester.absent(match, since=since, wait=0.3)
+
+
+def tunnelled_to(address: str) -> object:
+    return lambda p: p[IPv6].dst == address and p[IPv6].nh == 41
+
+
+# -- registration (RFC 5380 §6.2; RFC 6275 §10.3.1; RFC 4285 §5, §6) ---------------------------
+
+def test_local_bu_is_accepted_with_an_authenticated_ba_to_the_lcoa(anchor):
+    """RFC 5380 §4, §6.2; RFC 6275 §10.3.1; RFC 4285 §5.1, §6: a local BU (M and A set, the
+    RCoA in the Home Address option, from the LCoA, MN-MAP authenticated) is accepted with a
+    BA (status 0) to the LCoA carrying a Type 2 Routing Header with the RCoA, authenticated
+    by the MAP under the same security association."""
+    mn = fresh()
+    address = lcoa(mn)
+    bu = local_bu(mn, care_of=address, sequence=500, lifetime=120)
+    raw = bytes(bu)
+    # RFC 5380 §4: the M flag (after K) and the A flag; H clear. RFC 6275 §6.1.7 layout:
+    # Sequence (2 octets), then A|H|L|K|M|R|P.
+    assert raw[mh_offset(raw) + 8] == 0x88
+    sent, expected = mn_map_authenticator(raw, mn.key, care_of=address, home=mn.home_address)
+    assert sent == expected  # the tester's own BU is right by its own computation
+    mark = anchor.tester.mark()
+    anchor.tester.send(bu)
+    ba = anchor.tester.expect(is_ba(500), since=mark, timeout=WAIT, what="BA")
+    assert ba[MIP6MH_BA].status == 0
+    assert ba[IPv6].src == MAP and ba[IPv6].dst == address
+    # RFC 5380 §6.2: "MUST include a routing header type 2 that contains the mobile node's
+    # RCoA" (RFC 6275 §6.4: Segments Left 1, one address).
+    rh = ba[IPv6ExtHdrRouting]
+    assert rh.type == 2 and rh.segleft == 1 and rh.addresses == [mn.home_address]
+    assert 0 < ba[MIP6MH_BA].mhtime * 4 <= 120  # RFC 6275 §10.3.1: at most what was asked
+    # RFC 4285 §5.1.1: the BA carries the option under the node's SPI; the authenticator
+    # over (care-of address = LCoA, home address = RCoA, the BA's Mobility Header).
+    assert ba[MIP6OptMsgAuth].mspi == mn.spi and ba[MIP6OptMsgAuth].subtype == 1
+    raw_ba = bytes(ba[IPv6])
+    got, expected = mn_map_authenticator(raw_ba, mn.key, care_of=address, home=mn.home_address)
+    assert got == expected
+    # RFC 4285 §6: the BA MUST carry the replay protection option (the BU's timestamp, by
+    # which the node matches it with its BU).
+    assert ba[MIP6OptReplayProtection].timestamp == bu[MIP6OptReplayProtection].timestamp
+    assert mobility_header_checksums(raw_ba) == [True]  # RFC 6275 §6.1.1
+    entries = bound(anchor, mn.home_address)
+    assert len(entries) == 1 and entries[0]["care_of_address"] == address
+
+
+def test_packets_for_the_rcoa_are_tunnelled_to_the_lcoa(anchor):
+    """RFC 5380 §6.2: packets addressed to the RCoA are intercepted and encapsulated to the
+    LCoA; RFC 6275 §10.4.2 / RFC 2473 §3: outer source the MAP, inner packet intact but its
+    hop limit (decremented once, the MAP forwarding it)."""
+    mn = fresh()
+    assert register(anchor, mn, sequence=510)[MIP6MH_BA].status == 0
+    mark = anchor.tester.mark()
+    # A correspondent's packet, off-link, arriving through the MAP link's router.
+    anchor.tester.send(IPv6(src=CN, dst=mn.home_address, hlim=60) / UDP(sport=7, dport=9)
+                       / b"for the mobile node")
+    outer = anchor.tester.expect(tunnelled_to(lcoa(mn)), since=mark, timeout=WAIT,
+                                 what="tunnelled packet")
+    assert outer[IPv6].src == MAP
+    inner = IPv6(bytes(outer[IPv6].payload))
+    assert inner.src == CN and inner.dst == mn.home_address and inner.hlim == 59
+    assert bytes(inner[UDP].payload) == b"for the mobile node"
+
+
+@pytest.mark.parametrize("unicast", [False, True])
+def test_neighbor_solicitations_for_a_bound_rcoa_get_a_proxy_na(anchor, unicast):
+    """RFC 5380 §6.2: packets for the RCoA are intercepted "using proxy Neighbour
+    Advertisement", "identical to that of the HA": RFC 6275 §10.4.1, the MAP replies to
+    any Neighbor Solicitation for the address (multicast address resolution, unicast
+    Neighbour Unreachability Detection) with its own link-layer address, R = 0. (The
+    kernel's proxy answers a unicast one only with ``net.ipv6.conf.all.proxy_ndp`` set;
+    without it the solicitation was forwarded into the daemon's TUN device and dropped.)"""
+    mn = fresh()
+    anchor.tester.own(HOST, HOST_MAC)
+    mark = anchor.tester.mark()
+    # Before any binding the RCoA is no address of the MAP's: no answer. The MAP's own
+    # address, solicited behind it, is answered (the same kernel path).
+    anchor.tester.send(neighbor_solicitation(mn.home_address, source=HOST, mac=HOST_MAC),
+                       src_mac=HOST_MAC)
+    anchor.tester.send(neighbor_solicitation(MAP, source=HOST, mac=HOST_MAC), src_mac=HOST_MAC)
+    anchor.tester.expect(lambda p: p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == MAP,
+                         since=mark, timeout=WAIT, what="NA for the MAP's address")
+    anchor.tester.absent(lambda p: p.haslayer(ICMPv6ND_NA)
+                         and p[ICMPv6ND_NA].tgt == mn.home_address, since=mark, wait=0.3)
+    assert register(anchor, mn, sequence=520 + unicast)[MIP6MH_BA].status == 0
+    mark = anchor.tester.mark()
+    anchor.tester.send(neighbor_solicitation(
+        mn.home_address, source=HOST, mac=HOST_MAC,
+        destination=mn.home_address if unicast else None), src_mac=HOST_MAC)
+    na = anchor.tester.expect(lambda p: p.haslayer(ICMPv6ND_NA) and p[IPv6].dst == HOST
+                              and p[ICMPv6ND_NA].tgt == mn.home_address, since=mark,
+                              timeout=WAIT, what="proxy NA for the RCoA")
+    # RFC 6275 §10.4.1: the MAP's own link-layer address for the RCoA, R = 0; RFC 4861
+    # §7.2.4: S = 1, and the Target Link-Layer Address option MUST be there for a multicast
+    # solicitation (MAY be omitted for a unicast one, the sender's cache being current);
+    # O SHOULD be 0 for a proxied address (not asserted).
+    assert na.src == DUT_MAC
+    if not unicast:
+        assert na.haslayer(ICMPv6NDOptDstLLAddr)
+    if na.haslayer(ICMPv6NDOptDstLLAddr):
+        assert na[ICMPv6NDOptDstLLAddr].lladdr == DUT_MAC
+    assert na[ICMPv6ND_NA].R == 0 and na[ICMPv6ND_NA].S == 1 and na[IPv6].hlim == 255
+
+
+def test_reverse_tunnel_from_the_lcoa_is_decapsulated_and_forwarded(anchor):
+    """RFC 5380 §6.2: the MAP MUST accept packets tunnelled from the mobile node (tunnel
+    entry point the LCoA, exit point the MAP) and forwards the inner packet; RFC 6275
+    §10.4.5: from any other outer source than the registered care-of address the packet is
+    dropped."""
+    mn = fresh()
+    assert register(anchor, mn, sequence=530)[MIP6MH_BA].status == 0
+    inner = IPv6(src=mn.home_address, dst=CN, hlim=64) / UDP(sport=9, dport=7) / b"uplink"
+
+    def forwarded(p: Packet) -> bool:
+        return p[IPv6].src == mn.home_address and p[IPv6].dst == CN and p[IPv6].nh == 17
+
+    mark = anchor.tester.mark()
+    anchor.tester.send(IPv6(src=lcoa(mn), dst=MAP) / inner)
+    out = anchor.tester.expect(forwarded, since=mark, timeout=WAIT, what="decapsulated packet")
+    assert out[IPv6].hlim == 63 and bytes(out[UDP].payload) == b"uplink"
+    # Another node of the access link (or one in no allowed prefix) cannot use the tunnel.
+    mark = anchor.tester.mark()
+    anchor.tester.send(IPv6(src="2001:db8:10::bad", dst=MAP) / inner)
+    anchor.tester.send(IPv6(src=f"{OUTSIDE}bad", dst=MAP) / inner)
+    quiet(anchor, forwarded, since=mark)
+
+
+# -- rejections (RFC 6275 §9.5.1, §10.3.1; RFC 4285 §5.1.1; RFC 5380 §4, §6.2) -------------------
+
+def test_wrong_authenticator_gets_146_and_no_binding(anchor):
+    """RFC 4285 §5.1.1: the MAP MUST verify the authenticator; on failure it MUST send a
+    BA with MIPV6-AUTH-FAIL (146), and creates no binding."""
+    mn = fresh()
+    mark = anchor.tester.mark()
+    anchor.tester.send(local_bu(mn, care_of=lcoa(mn), sequence=540, key=b"\x00" * 16))
+    ba = anchor.tester.expect(is_ba(540), since=mark, timeout=WAIT, what="BA")
+    assert ba[MIP6MH_BA].status == 146 and ba[IPv6].dst == lcoa(mn)
+    assert not bound(anchor, mn.home_address)
+    # Nothing is intercepted for the RCoA.
+    mark = anchor.tester.mark()
+    anchor.tester.send(IPv6(src=CN, dst=mn.home_address) / UDP(sport=7, dport=9))
+    quiet(anchor, tunnelled_to(lcoa(mn)), since=mark)
+
+
+def test_unknown_spi_is_silently_discarded(anchor):
+    """RFC 4285 §5.1.1: without a shared-key security association for the BU (an SPI the
+    MAP does not know) the MAP MUST discard it: no BA, no binding."""
+    mn = fresh()
+    mark = anchor.tester.mark()
+    anchor.tester.send(local_bu(mn, care_of=lcoa(mn), sequence=550, spi=0x77777))
+    quiet(anchor, lambda p: p.haslayer(MIP6MH_BA) and p[IPv6].dst == lcoa(mn), since=mark)
+    assert not bound(anchor, mn.home_address)
+
+
+def test_sequence_number_not_newer_gets_135_with_the_last_accepted_number(anchor):
+    """RFC 6275 §9.5.1 (RFC 5380 §6.2: identical to the home agent): a Sequence Number not
+    newer than the entry's (modulo 2**16) gets 135, the BA carrying the last accepted
+    number; a newer one across the wrap-around is accepted."""
+    mn = fresh()
+    assert register(anchor, mn, sequence=0xFFFE)[MIP6MH_BA].status == 0
+    mark = anchor.tester.mark()
+    anchor.tester.send(local_bu(mn, care_of=lcoa(mn), sequence=0xFFF0))
+    ba = anchor.tester.expect(lambda p: p.haslayer(MIP6MH_BA) and p[IPv6].dst == lcoa(mn),
+                              since=mark, timeout=WAIT, what="BA")
+    assert ba[MIP6MH_BA].status == 135 and ba[MIP6MH_BA].seq == 0xFFFE
+    assert ba[IPv6ExtHdrRouting].addresses == [mn.home_address]
+    assert [e["sequence"] for e in bound(anchor, mn.home_address)] == [0xFFFE]
+    assert register(anchor, mn, sequence=3)[MIP6MH_BA].status == 0  # wraps around: newer
+
+
+def test_lcoa_outside_the_valid_on_link_prefixes_gets_129(anchor):
+    """RFC 5380 §6.2: an LCoA not in the MAP's "valid on-link prefixes" list may be
+    rejected "using existing error code 129 (administratively prohibited)"; no binding."""
+    mn = fresh()
+    outside = lcoa(mn, OUTSIDE)
+    ba = register(anchor, mn, sequence=560, care_of=outside)
+    assert ba[MIP6MH_BA].status == 129
+    assert ba[IPv6ExtHdrRouting].addresses == [mn.home_address]
+    assert not bound(anchor, mn.home_address)
+    # The same node from an allowed access link is accepted.
+    assert register(anchor, mn, sequence=561, care_of=lcoa(mn, "2001:db8:20::"))[
+        MIP6MH_BA].status == 0
+
+
+def test_rcoa_its_security_association_does_not_name_gets_129(anchor):
+    """RFC 6275 §10.3.1 (only the right node controls an address; RFC 5380 §6.2: as at a
+    home agent): an SA registers the one RCoA it names; another RCoA, of the MAP's prefix
+    or not, gets 129 and no binding."""
+    mn, other = fresh(), fresh()
+    for sequence, rcoa in ((570, other.home_address), (571, "2001:db8:99::1")):
+        mark = anchor.tester.mark()
+        anchor.tester.send(local_bu(mn, care_of=lcoa(mn), sequence=sequence, rcoa=rcoa))
+        ba = anchor.tester.expect(is_ba(sequence), since=mark, timeout=WAIT, what="BA")
+        assert ba[MIP6MH_BA].status == 129 and ba[IPv6ExtHdrRouting].addresses == [rcoa]
+        assert not bound(anchor, rcoa)
+
+
+def test_rcoa_outside_the_maps_prefix_gets_132():
+    """RFC 5380 §6.2 (the MAP acts as a home agent for the RCoA, "no new error codes") with
+    RFC 6275 §10.3.1 / §6.1.8: an RCoA that is not on the MAP's subnet gets 132 (Not home
+    subnet). Every security association names an RCoA of the prefix, so only a MAP that
+    also takes unauthenticated local BUs can be asked for another one."""
+    from tests.conformance.conftest import ROOT
+
+    if not ROOT:
+        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
+    node = NodeUnderTest("map", {"mobility_anchor_point": {
+        "address": MAP, "interface": "eth0", "allowed_lcoa_prefixes": ALLOWED,
+        "accept_unauthenticated": True}}, setup=_setup)
+    node.tester.own(ROUTER_LL)
+    try:
+        care_of = "2001:db8:10::999"
+        mark = node.tester.mark()
+        for sequence, rcoa in ((1, "2001:db8:99::1"), (2, "2001:db8:a1::999")):
+            node.tester.send(IPv6(src=care_of, dst=MAP)
+                             / IPv6ExtHdrDestOpt(options=[HAO(hoa=rcoa)])
+                             / MIP6MH_BU(seq=sequence, flags="AM", mhtime=15))
+        outside = node.tester.expect(is_ba(1), since=mark, timeout=WAIT, what="BA")
+        assert outside[MIP6MH_BA].status == 132
+        assert outside[IPv6ExtHdrRouting].addresses == ["2001:db8:99::1"]
+        # The same MAP accepts an RCoA of its prefix.
+        inside = node.tester.expect(is_ba(2), since=mark, timeout=WAIT, what="BA")
+        assert inside[MIP6MH_BA].status == 0
+    finally:
+        node.close()
+
+
+def test_home_registration_without_the_m_flag_gets_131(anchor):
+    """RFC 5380 §4: a registration with the MAP has the M flag set; a home registration
+    (H set, M clear) asks the MAP to be a home agent: RFC 6275 §6.1.8 status 131 (Home
+    registration not supported); no binding."""
+    mn = fresh()
+    mark = anchor.tester.mark()
+    anchor.tester.send(local_bu(mn, care_of=lcoa(mn), sequence=580, flags="AH"))
+    ba = anchor.tester.expect(is_ba(580), since=mark, timeout=WAIT, what="BA")
+    assert ba[MIP6MH_BA].status == 131 and ba[IPv6].dst == lcoa(mn)
+    assert not bound(anchor, mn.home_address)
+
+
+def test_bu_with_neither_m_nor_h_creates_no_binding(anchor):
+    """RFC 5380 §4: "the M and A flags MUST be set to distinguish this registration from a
+    BU being sent to the HA or a correspondent node": a BU without M (nor H) is no local
+    registration; the MAP, no correspondent node, ignores it [the implementation's choice:
+    no BA] and creates no binding."""
+    mn = fresh()
+    mark = anchor.tester.mark()
+    anchor.tester.send(local_bu(mn, care_of=lcoa(mn), sequence=590, flags="A"))
+    quiet(anchor, lambda p: (p.haslayer(MIP6MH_BA) and p[IPv6].dst == lcoa(mn)), since=mark)
+    assert not bound(anchor, mn.home_address)
+
+
+# -- de-registration (RFC 6275 §10.3.2) ---------------------------------------------------------
+
+def test_deregistration_is_accepted_and_tunnelling_stops(anchor):
+    """RFC 6275 §10.3.2 (RFC 5380 §6.2): a local BU with lifetime 0 removes the binding,
+    acknowledged with status 0 and lifetime 0 (Type 2 Routing Header with the RCoA); from
+    then on packets for the RCoA are no longer tunnelled and the MAP no longer answers
+    Neighbor Solicitations for it."""
+    mn = fresh()
+    assert register(anchor, mn, sequence=600)[MIP6MH_BA].status == 0
+    ba = register(anchor, mn, sequence=601, lifetime=0)
+    assert ba[MIP6MH_BA].status == 0 and ba[MIP6MH_BA].mhtime == 0
+    assert ba[IPv6].dst == lcoa(mn) and ba[IPv6ExtHdrRouting].addresses == [mn.home_address]
+    assert not bound(anchor, mn.home_address)
+    mark = anchor.tester.mark()
+    anchor.tester.send(IPv6(src=CN, dst=mn.home_address) / UDP(sport=7, dport=9) / b"late")
+    quiet(anchor, tunnelled_to(lcoa(mn)), since=mark)
+    anchor.tester.own(HOST, HOST_MAC)
+    mark = anchor.tester.mark()
+    anchor.tester.send(neighbor_solicitation(mn.home_address, source=HOST, mac=HOST_MAC),
+                       src_mac=HOST_MAC)
+    anchor.tester.send(neighbor_solicitation(MAP, source=HOST, mac=HOST_MAC), src_mac=HOST_MAC)
+    anchor.tester.expect(lambda p: p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == MAP,
+                         since=mark, timeout=WAIT, what="NA for the MAP's address")
+    anchor.tester.absent(lambda p: p.haslayer(ICMPv6ND_NA)
+                         and p[ICMPv6ND_NA].tgt == mn.home_address, since=mark, wait=0.3)
+
+
+# -- Mobility Header processing (RFC 6275 §9.2) -------------------------------------------------
+
+def test_unknown_mh_type_gets_binding_error_2(anchor):
+    """RFC 6275 §9.2, §9.3.3: a Mobility Header of an unknown MH Type is answered with a
+    Binding Error, status 2, to the packet's source, from the MAP."""
+    mn = fresh()
+    mark = anchor.tester.mark()
+    anchor.tester.send(IPv6(src=lcoa(mn), dst=MAP)
+                       / MIP6MH_Generic(mhtype=42, msg=b"\x00" * 4))
+    be = anchor.tester.expect(lambda p: p.haslayer(MIP6MH_BE) and p[IPv6].dst == lcoa(mn),
+                              since=mark, timeout=WAIT, what="Binding Error")
+    assert be[MIP6MH_BE].status == 2 and be[IPv6].src == MAP
+    assert be[MIP6MH_BE].ha == "::"  # no Home Address option in the offending packet
+    assert mobility_header_checksums(bytes(be[IPv6])) == [True]
+
+
+# -- what the MAP sent, as Wireshark reads it ---------------------------------------------------
+
+@pytest.mark.tshark
+def test_wireshark_dissects_every_frame_the_map_sent_without_complaint(anchor):
+    """Every frame the MAP sent in this module (BAs of every status, Binding Errors, proxy
+    NAs, its own NSs, tunnelled and forwarded packets) read by tshark's own dissectors: no
+    malformed frame, no expert warning or error, and every Mobility Header checksum right
+    (RFC 6275 §6.1.1, which tshark does not check)."""
+    mn = fresh()
+    assert register(anchor, mn, sequence=700)[MIP6MH_BA].status == 0
+    mark = anchor.tester.mark()
+    anchor.tester.send(IPv6(src=CN, dst=mn.home_address) / UDP(sport=7, dport=9) / b"x")
+    anchor.tester.expect(tunnelled_to(lcoa(mn)), since=mark, timeout=WAIT, what="tunnel")
+    stacks, complaints = dissection_problems(anchor.tester)
+    for protocol in ("mipv6", "icmpv6", "ipv6:ipv6"):
+        assert any(protocol in stack for stack in stacks), protocol
+    assert complaints == [], complaints
