@@ -42,7 +42,6 @@ from scapy.layers.inet6 import (
     HAO,
     UDP,
     ICMPv6ND_NA,
-    ICMPv6ND_NS,
     ICMPv6NDOptDstLLAddr,
     IPv6,
     IPv6ExtHdrDestOpt,
@@ -56,7 +55,6 @@ from tests.conformance.tester import (
     dissection_problems,
     internet_checksum,
     mac_bytes,
-    mh_offset,
     mobility_header_checksums,
     neighbor_solicitation,
     ntp_timestamp,
@@ -713,6 +711,8 @@ def test_nar_answers_an_authenticated_hi_and_buffers_until_the_una(ar):
         time.sleep(0.02)
     assert [bytes(p[UDP].payload) for p in delivered] == [b"first, tunnelled", b"second, direct"]
     assert all(p[Ether].dst == mac and p[Ether].src == DUT_MAC for p in delivered)
+    # RFC 8200 §3: the NAR forwards them, decrementing the hop limit once.
+    assert [p[IPv6].hlim for p in delivered] == [49, 49]
 
 
 @pytest.mark.parametrize("fault", ["unauthenticated", "wrong_authenticator", "unknown_router"])
