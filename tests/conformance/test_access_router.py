@@ -648,6 +648,77 @@ def test_a_hack_that_is_not_the_nars_answer_is_refused(ar, fault):
     assert fback.mh[6] == 0
 
 
+def handover(ar: NodeUnderTest, mn: Mobile, sequence: int, code: int = 0) -> Message:
+    """FBU (``sequence``) -> HI -> the NAR's HAck (``code``) -> the FBack to the NCoA."""
+    mark = send_fbu(ar, mn, sequence)
+    hi_sequence = struct.unpack_from("!H", expect_hi(ar, mn, mark).mh, 6)[0]
+    mark = ar.tester.mark()
+    ar.tester.send(handover_acknowledge(hi_sequence, code))
+    packet = ar.tester.expect(is_mh(9, dst=mn.ncoa, sequence=sequence), since=mark,
+                              what="FBack")
+    message = read_mh(packet)
+    assert message is not None
+    return message
+
+
+def test_the_par_forwards_what_the_mn_reverse_tunnels_from_its_ncoa(ar):
+    """RFC 5568 §4 (last paragraph), §3.1: the PAR decapsulates the packets the MN tunnels
+    from the NCoA with the PCoA as inner source and "MUST forward the inner packet in the
+    tunnel to its destination", after verifying "if a secure binding exists" for them: from
+    any other outer source it does not."""
+    mn = fresh()
+    handover(ar, mn, 500)
+    inner = IPv6(src=mn.pcoa, dst=CN, hlim=64) / UDP(sport=9, dport=7) / b"uplink"
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=mn.ncoa, dst=AR) / inner)
+    out = ar.tester.expect(lambda p: p[IPv6].src == mn.pcoa and p[IPv6].dst == CN
+                           and p[IPv6].nh != 41, since=mark, what="decapsulated packet")
+    assert out[IPv6].hlim == 63 and bytes(out[UDP].payload) == b"uplink"
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=f"{NAR_PREFIX}bad", dst=AR) / inner)
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark)
+                if p[IPv6].src == mn.pcoa and p[IPv6].dst == CN]
+
+
+def test_an_fbu_with_lifetime_zero_ends_the_tunnel(ar):
+    """RFC 5568 §5.6: an MN back on the PAR's link sends an FBU with lifetime zero; the PAR
+    "SHOULD terminate that tunnel", i.e. start delivering packets directly to the node.
+    The FBack (§6.2.3) acknowledges it with status 0 and lifetime 0."""
+    mn = fresh()
+    handover(ar, mn, 600)
+    mark = send_fbu(ar, mn, 601, lifetime=0, ncoa=mn.pcoa)
+    fback = read_mh(ar.tester.expect(is_mh(9, dst=mn.pcoa, sequence=601), since=mark,
+                                     what="FBack"))
+    status, _flags, _sequence, lifetime = struct.unpack_from("!BBHH", fback.mh, 6)
+    assert (status, lifetime) == (0, 0)
+    verify_badf(fback, mn, mn.pcoa)  # D5: the PCoA, as the home address of a de-registration
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"home again")
+    ar.tester.expect(lambda p: p[IPv6].dst == mn.pcoa and p.haslayer(UDP)
+                     and p[Ether].dst == MN_MAC and p[IPv6].nh == 17, since=mark,
+                     what="direct delivery")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if tunnelled_to(mn.ncoa, mn.pcoa)(p)]
+
+
+@pytest.mark.parametrize("code", [1, 128, 130])
+def test_a_nar_refusal_gives_a_refusing_fback_and_no_tunnel(ar, code):
+    """RFC 5568 §6.2.1.2: the NAR "can always refuse handover" with a reason code; the FBack
+    (§6.2.3) then refuses the FBU: status 128 for HAck 1 ("NCoA not valid", no other NCoA) and
+    128, 130 copied from HAck 130 (mipshop.protocol.fmipv6.par, [choice]), lifetime 0; nothing
+    is tunnelled."""
+    mn = fresh()
+    fback = handover(ar, mn, 700, code=code)
+    status, _flags, _sequence, lifetime = struct.unpack_from("!BBHH", fback.mh, 6)
+    assert (status, lifetime) == ({1: 128, 128: 128, 130: 130}[code], 0)
+    verify_badf(fback, mn, mn.ncoa)
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"not moved")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if tunnelled_to(mn.ncoa, mn.pcoa)(p)]
+
+
 # -- NAR: HI -> HAck, proxy and buffer, UNA (§4, §6.2.1, §6.3) --------------------------------
 
 def _nar_mobile(n: int) -> tuple[str, str, str]:
@@ -713,6 +784,29 @@ def test_nar_answers_an_authenticated_hi_and_buffers_until_the_una(ar):
     assert all(p[Ether].dst == mac and p[Ether].src == DUT_MAC for p in delivered)
     # RFC 8200 §3: the NAR forwards them, decrementing the hop limit once.
     assert [p[IPv6].hlim for p in delivered] == [49, 49]
+
+
+def test_nar_assigns_the_ncoa_when_asked_and_repeats_its_answer(ar):
+    """RFC 5568 §6.2.1.2: with S set the HAck "MUST" carry the New Care-of Address option
+    (MH IPv6 Address/Prefix, Option-Code 2); mipshop answers Code 2, "NCoA assigned", from
+    the code table (docs/decisions.md D3; the body's "Code 3" is RFC 4068's). §6.2.1.1: a
+    retransmitted HI has the same Sequence #, and gets the same answer."""
+    pcoa, ncoa, mac = _nar_mobile(5)
+    sequence = next(_nar_sequence)
+    hacks = []
+    for _ in range(2):
+        mark = ar.tester.mark()
+        ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=ncoa, mac=mac, s_flag=True))
+        hacks.append(read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                              what="HAck")))
+    for hack in hacks:
+        assert hack.mh[9] == 2
+        assert hack.option(34, 2) == bytes([2, 128]) + IPv6Address(ncoa).packed
+        verify_router_pair(hack, NAR)
+    # The same answer, signed anew (another timestamp, another authenticator).
+    first, again = ([(kind, data) for _at, kind, data in h.options if kind not in (9, 10)]
+                    for h in hacks)
+    assert hacks[0].mh[6:10] == hacks[1].mh[6:10] and first == again
 
 
 @pytest.mark.parametrize("fault", ["unauthenticated", "wrong_authenticator", "unknown_router"])
