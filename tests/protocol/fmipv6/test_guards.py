@@ -104,7 +104,9 @@ def test_nar_stops_proxying_when_the_una_arrives():
                       payload=UDPDatagram(src_port=1, dst_port=2, data=b"after"))
     actions = _actions(nar, data, 1.2)
     (sent,) = [a for a in actions if isinstance(a, Transmit)]
-    assert sent.packet == data and sent.link_destination == mac(3)
+    # Forwarded onto the link: the hop limit goes down by one (RFC 8200 §3).
+    assert sent.packet == replace(data, hop_limit=data.hop_limit - 1)
+    assert sent.link_destination == mac(3)
     assert nar.fast_handover.nar.handovers == {}
 
 

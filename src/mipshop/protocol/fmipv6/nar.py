@@ -552,7 +552,14 @@ class NewRouterRole:
                              evicted=admission.evicted)
 
     def _deliver(self, packet: IPv6Packet) -> None:
-        self.router.act(Transmit(packet=packet, interface=self.fmip.interface,
+        # The NAR forwards the packet onto its link (from the PAR's tunnel, its buffer or its
+        # proxy): RFC 8200 §3 and RFC 2473 §4.1.3, the hop limit goes down by one, as the PAR's
+        # forwarding does (par.py).
+        if packet.hop_limit <= 1:
+            self.router.counters["drop.hop_limit"] += 1
+            return
+        self.router.act(Transmit(packet=replace(packet, hop_limit=packet.hop_limit - 1),
+                                 interface=self.fmip.interface,
                                  link_destination=self.neighbors.get(packet.dst)))
 
     # -- UNA (§6.3) and NAACK (§6.4.6) -----------------------------------------------------

@@ -1,0 +1,865 @@
+"""`mipshop daemon ar` with a ``fast_handover`` table against an independent tester (RFC 5568:
+the PAR side, §4, §6.1, §6.2, §6.3, and the NAR side, §4, §6.2.1, §6.3).
+
+The access router under test serves 2001:db8:1::/64 at 2001:db8:1::1. The tester plays, on the
+same veth:
+
+* the mobile nodes on the router's link, at their PCoAs 2001:db8:1::1xx (MAC ``MN_MAC``);
+* the neighbouring access router ``NAR`` (2001:db8:2::1, prefix 2001:db8:2::/64) and a second
+  neighbour ``OTHER`` (2001:db8:3::1), both reached through the default router ``fe80::fffe``
+  the tester answers for; when the router under test is the NAR, ``NAR`` plays its PAR;
+* correspondents (2001:db8:100::/64, behind the same default router).
+
+scapy has no FMIPv6 classes: every FMIPv6 message is laid out here by hand from the figures of
+RFC 5568 (RtSolPr and PrRtAdv §6.1, HI and HAck §6.2.1, FBU and FBack §6.2.2-§6.2.3, options
+§6.4) and read back by hand; scapy only wraps them in IPv6 and Ethernet headers. The
+authenticators are computed here with hmac/hashlib, never with mipshop's code:
+
+* BADF (§6.4.5, docs/decisions.md D4, D5): Length = SPI + authenticator (16),
+  ``First(96, HMAC_SHA1(handover key, care-of address | PAR address | MH Data))``, the care-of
+  address being the one the message binds (the FBU's Alternate CoA, the FBack's NCoA);
+* the router-pair authenticator of HI and HAck (mipshop's stand-in for the IPsec SA of §10,
+  docs/security.md): an RFC 4285 Replay Protection option (type 10, NTP timestamp) and, last, a
+  Mobility Message Authentication option (type 9) of subtype 128 with the pair's SPI and
+  ``First(96, HMAC_SHA1(pair key, source | destination | MH Data))``.
+
+MH Data is the Mobility Header up to and including the SPI, Checksum zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import struct
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from ipaddress import IPv6Address
+
+import pytest
+from scapy.layers.inet6 import (
+    HAO,
+    UDP,
+    ICMPv6ND_NA,
+    ICMPv6NDOptDstLLAddr,
+    IPv6,
+    IPv6ExtHdrDestOpt,
+)
+from scapy.layers.l2 import Ether
+from scapy.packet import Packet, Raw
+
+from tests.conformance.tester import (
+    DUT_MAC,
+    NodeUnderTest,
+    dissection_problems,
+    internet_checksum,
+    mac_bytes,
+    mobility_header_checksums,
+    neighbor_solicitation,
+    ntp_timestamp,
+    with_mh_checksum,
+)
+
+pytestmark = pytest.mark.netns
+
+AR = "2001:db8:1::1"
+AR_LL = "fe80::1"
+PREFIX = "2001:db8:1::/64"
+ROUTER_LL = "fe80::fffe"
+NAR = "2001:db8:2::1"
+NAR_PREFIX = "2001:db8:2::"
+NAR_MAC = "02:00:00:00:22:01"
+OTHER = "2001:db8:3::1"
+OTHER_MAC = "02:00:00:00:33:01"
+STRANGER = "2001:db8:9::1"  # a router the access router has no key for
+CN = "2001:db8:100::10"
+MN_MAC = "02:00:00:00:55:01"
+HOST_MAC = "02:00:00:00:77:01"
+LOCAL_AP = bytes.fromhex("00005e00aa01")
+NAR_AP = bytes.fromhex("00005e00aa02")
+OTHER_AP = bytes.fromhex("00005e00aa03")
+#: The router pairs' SPIs and keys (configured on both sides of a pair, RFC 5568 §10 stand-in).
+PAIR_KEYS = {NAR: (0x1201, bytes(range(16, 32))), OTHER: (0x1301, bytes(range(32, 48)))}
+#: The HI retransmission timer is 2 x rtt (§6.2.1.1): 4 s, so that no retransmission crosses
+#: a test on a loaded machine.
+RTT = 2.0
+
+
+@dataclass(frozen=True)
+class Mobile:
+    """One mobile node of the router's link: its PCoA and its handover key (bound to it)."""
+
+    n: int
+
+    @property
+    def pcoa(self) -> str:
+        return f"2001:db8:1::{0x100 + self.n:x}"
+
+    @property
+    def ncoa(self) -> str:
+        return f"{NAR_PREFIX}{0x100 + self.n:x}"
+
+    @property
+    def spi(self) -> int:
+        return 5000 + self.n
+
+    @property
+    def key(self) -> bytes:
+        return hashlib.sha1(f"handover key {self.n}".encode()).digest()
+
+    def table(self) -> dict[str, object]:
+        """The ``[[access_router.fast_handover.handover_keys]]`` entry."""
+        return {"spi": self.spi, "key": self.key.hex(), "previous_care_of_address": self.pcoa}
+
+
+MOBILES = [Mobile(n) for n in range(1, 41)]
+_next_mobile = iter(MOBILES[1:])
+#: Sends the tester's probes (MOBILES[0], see :func:`probe`).
+PROBE = MOBILES[0]
+_probe_sequence = itertools.count(1000)
+
+
+def fresh() -> Mobile:
+    """A mobile node no other test has used."""
+    return next(_next_mobile)
+
+
+# -- laying out Mobility Headers and options (RFC 6275 §6.1.1, §6.2.1; RFC 5568 §6.4) ----------
+
+def _pad(n: int) -> bytes:
+    """Pad1 or PadN (RFC 6275 §6.2.2, §6.2.3)."""
+    if n == 0:
+        return b""
+    if n == 1:
+        return b"\x00"
+    return bytes([1, n - 2]) + bytes(n - 2)
+
+
+def options_area(start: int, options: list[tuple[int, bytes, int, int]]) -> bytes:
+    """Mobility options ``(type, data, x, y)`` each at its alignment ``xn+y``, from offset
+    ``start`` of the Mobility Header, padded to a multiple of 8 octets."""
+    out, at = b"", start
+    for kind, data, x, y in options:
+        gap = (y - at) % x
+        out, at = out + _pad(gap) + bytes([kind, len(data)]) + data, at + gap + 2 + len(data)
+    return out + _pad(-at % 8)
+
+
+def mobility_header(mh_type: int, body: bytes, options: list[tuple[int, bytes, int, int]]
+                    ) -> bytes:
+    """Payload Proto 59, Header Len, MH Type, Reserved, Checksum 0, then ``body`` and
+    ``options`` (RFC 6275 §6.1.1)."""
+    rest = body + options_area(6 + len(body), options)
+    length = 6 + len(rest)
+    assert length % 8 == 0
+    return bytes([59, length // 8 - 1, mh_type, 0, 0, 0]) + rest
+
+
+def mh_link_layer_address(mac: str) -> tuple[int, bytes, int, int]:
+    """MH-LLA option (type 7), Option-Code 2 (the MN), no alignment (§6.4.4)."""
+    return (7, b"\x02" + mac_bytes(mac), 1, 0)
+
+
+def mh_address(code: int, address: str) -> tuple[int, bytes, int, int]:
+    """MH IPv6 Address/Prefix option (type 34, docs/decisions.md D2), 8n+4 (§6.4.2)."""
+    return (34, bytes([code, 128]) + IPv6Address(address).packed, 8, 4)
+
+
+def first_96(key: bytes, first: str, second: str, data: bytes) -> bytes:
+    """First(96, HMAC_SHA1(key, first | second | data))."""
+    message = IPv6Address(first).packed + IPv6Address(second).packed + data
+    return hmac.new(key, message, hashlib.sha1).digest()[:12]
+
+
+def mh_data(mh: bytes) -> bytes:
+    """The MH without its last 12 octets (an authenticator that ends it), Checksum zero."""
+    return mh[:4] + b"\x00\x00" + mh[6:-12]
+
+
+_last_stamp = 0
+
+
+def timestamp() -> int:
+    """An RFC 4285 §6 NTP timestamp of now, strictly increasing across the tester's messages
+    (the router keeps the newest it accepted per peer)."""
+    global _last_stamp
+    _last_stamp = max(ntp_timestamp(time.time()), _last_stamp + 1)
+    return _last_stamp
+
+
+def router_signed(mh_type: int, body: bytes, options: list[tuple[int, bytes, int, int]], *,
+                  src: str, dst: str, pair: str | None = None, stamp: int | None = None,
+                  spi: int | None = None, tamper: bool = False) -> bytes:
+    """An HI or HAck ending with the router-pair authentication of ``pair`` (default: the peer
+    among ``src``/``dst``): Replay Protection (8n+2, RFC 4285 §6), then the Mobility Message
+    Authentication option (4n+1, RFC 4285 §5), subtype 128, which ends the header."""
+    peer = pair or (src if src in PAIR_KEYS else dst)
+    pair_spi, key = PAIR_KEYS[peer]
+    auth = (9, bytes([128]) + struct.pack("!I", spi or pair_spi) + bytes(12), 4, 1)
+    mh = mobility_header(mh_type, body, [*options,
+                                         (10, struct.pack("!Q", stamp or timestamp()), 8, 2),
+                                         auth])
+    assert mh[-19:-17] == bytes([9, 17]), "the authentication option must end the header"
+    authenticator = first_96(key, src, dst, mh_data(mh))
+    if tamper:
+        authenticator = bytes([authenticator[0] ^ 1]) + authenticator[1:]
+    return mh[:-12] + authenticator
+
+
+def handover_acknowledge(sequence: int, code: int = 0, *, src: str = NAR, dst: str = AR,
+                         sign: bool = True, **kwargs: object) -> Packet:
+    """A HAck (MH Type 15, §6.2.1.2): Sequence #, Reserved, Code, then the authentication."""
+    body = struct.pack("!HBB", sequence, 0, code)
+    if sign:
+        mh = router_signed(15, body, [], src=src, dst=dst, **kwargs)  # type: ignore[arg-type]
+    else:
+        mh = mobility_header(15, body, [])
+    return mh_packet(mh, src=src, dst=dst)
+
+
+def handover_initiate(sequence: int, *, pcoa: str, ncoa: str, mac: str = MN_MAC, code: int = 0,
+                      s_flag: bool = False, u_flag: bool = True, src: str = NAR, dst: str = AR,
+                      sign: bool = True, **kwargs: object) -> Packet:
+    """An HI (MH Type 14, §6.2.1.1): Sequence #, S|U|Reserved, Code, MH-LLA of the MN, PCoA
+    (Option-Code 1) and NCoA (Option-Code 2), then the authentication."""
+    body = struct.pack("!HBB", sequence, (0x80 if s_flag else 0) | (0x40 if u_flag else 0),
+                       code)
+    options = [mh_link_layer_address(mac), mh_address(1, pcoa), mh_address(2, ncoa)]
+    if sign:
+        mh = router_signed(14, body, options, src=src, dst=dst, **kwargs)  # type: ignore[arg-type]
+    else:
+        mh = mobility_header(14, body, options)
+    return mh_packet(mh, src=src, dst=dst)
+
+
+def fast_binding_update(mn: Mobile, sequence: int, *, lifetime: int = 40, ncoa: str | None = None,
+                        flags: int = 0xC000, key: Mobile | None = None, pcoa: str | None = None,
+                        badf: bool = True, tamper: bool = False, lla: bool = True) -> Packet:
+    """A predictive FBU (MH Type 8, §6.2.2) from the PCoA to the PAR: Home Address option =
+    PCoA, A and H set, Lifetime in 4 s units (docs/decisions.md D1), Alternate CoA = NCoA
+    (8n+6), MH-LLA, BADF last (8n+6, §6.4.5) under ``key``'s handover key (``mn``'s)."""
+    pcoa = pcoa or mn.pcoa
+    ncoa = ncoa if ncoa is not None else mn.ncoa
+    signer = key or mn
+    body = struct.pack("!HHH", sequence, flags, lifetime // 4)
+    options = []
+    if ncoa != pcoa:
+        options.append((3, IPv6Address(ncoa).packed, 8, 6))
+    if lla:
+        options.append(mh_link_layer_address(MN_MAC))
+    if badf:
+        options.append((21, struct.pack("!I", signer.spi) + bytes(12), 8, 6))
+    mh = mobility_header(8, body, options)
+    if badf:
+        assert mh[-18:-16] == bytes([21, 16]), "the BADF must end the header"
+        authenticator = first_96(signer.key, ncoa, AR, mh_data(mh))
+        if tamper:
+            authenticator = bytes([authenticator[0] ^ 1]) + authenticator[1:]
+        mh = mh[:-12] + authenticator
+    packet = (IPv6(src=pcoa, dst=AR, hlim=64)
+              / IPv6ExtHdrDestOpt(nh=135, options=[HAO(hoa=pcoa)]) / Raw(mh))
+    return IPv6(with_mh_checksum(bytes(packet), src=pcoa, dst=AR))
+
+
+def mh_packet(mh: bytes, *, src: str, dst: str) -> Packet:
+    """``mh`` in an IPv6 packet, its checksum computed."""
+    raw = bytes(IPv6(src=src, dst=dst, nh=135, hlim=64) / Raw(mh))
+    return IPv6(with_mh_checksum(raw, src=src, dst=dst))
+
+
+# -- reading what the router sent ----------------------------------------------------------------
+
+@dataclass
+class Message:
+    """One Mobility Header the router sent: its packet, the MH octets and options."""
+
+    packet: Packet
+    mh: bytes
+    options: list[tuple[int, int, bytes]]  # (offset, type, data), padding left out
+
+    @property
+    def mh_type(self) -> int:
+        return self.mh[2]
+
+    def option(self, kind: int, code: int | None = None) -> bytes | None:
+        for _at, found, data in self.options:
+            if found == kind and (code is None or data[0] == code):
+                return data
+        return None
+
+
+def read_mh(packet: Packet) -> Message | None:
+    """The Mobility Header of ``packet`` (not tunnelled), or None."""
+    if not packet.haslayer(IPv6):
+        return None
+    raw = bytes(packet[IPv6])
+    next_header, offset = raw[6], 40
+    while next_header in (0, 43, 60):
+        next_header, offset = raw[offset], offset + (raw[offset + 1] + 1) * 8
+    if next_header != 135:
+        return None
+    mh = raw[offset:offset + (raw[offset + 1] + 1) * 8]
+    start = {8: 12, 9: 12, 14: 10, 15: 10}.get(mh[2], len(mh))
+    options, at = [], start
+    while at < len(mh):
+        if mh[at] == 0:
+            at += 1
+            continue
+        if mh[at] != 1:
+            options.append((at, mh[at], mh[at + 2:at + 2 + mh[at + 1]]))
+        at += 2 + mh[at + 1]
+    return Message(packet, mh, options)
+
+
+def is_mh(mh_type: int, *, dst: str | None = None, sequence: int | None = None):
+    """A matcher: the router's MH of ``mh_type`` (to ``dst``, with ``sequence``: for an FBack
+    the octets 8-9, for the others 6-7)."""
+    def match(packet: Packet) -> bool:
+        message = read_mh(packet)
+        if message is None or message.mh_type != mh_type or packet[IPv6].src not in (AR,):
+            return False
+        if dst is not None and packet[IPv6].dst != dst:
+            return False
+        at = 8 if mh_type == 9 else 6
+        return sequence is None or struct.unpack_from("!H", message.mh, at)[0] == sequence
+    return match
+
+
+def tunnelled_to(outer_dst: str, inner_dst: str):
+    """A matcher: IPv6-in-IPv6 from the router to ``outer_dst`` carrying a packet for
+    ``inner_dst`` (RFC 2473)."""
+    def match(packet: Packet) -> bool:
+        return (packet[IPv6].src == AR and packet[IPv6].dst == outer_dst
+                and packet[IPv6].nh == 41 and IPv6(bytes(packet[IPv6].payload)).dst == inner_dst)
+    return match
+
+
+def verify_router_pair(message: Message, pair: str) -> None:
+    """The message ends with a valid router-pair authentication for ``pair`` (docstring)."""
+    spi, key = PAIR_KEYS[pair]
+    kinds = [kind for _at, kind, _data in message.options]
+    assert kinds[-2:] == [10, 9], kinds  # Replay Protection, then the authentication, last
+    at, _kind, auth = message.options[-1]
+    assert at % 4 == 1, at  # RFC 4285 §5: 4n+1
+    assert auth[0] == 128 and struct.unpack("!I", auth[1:5])[0] == spi and len(auth) == 17
+    assert at + 19 == len(message.mh)  # it ends the header: MH Data is all but the last 12
+    packet = message.packet[IPv6]
+    assert auth[5:] == first_96(key, packet.src, packet.dst, mh_data(message.mh))
+    stamp_at, _kind, stamp = message.options[-2]
+    assert stamp_at % 8 == 2 and len(stamp) == 8  # RFC 4285 §6: 8n+2
+    # A timestamp of the router's clock (the host's here), within the 7 s window of the
+    # frame's arrival.
+    sent = struct.unpack("!Q", stamp)[0] / 2**32
+    assert abs(sent - ntp_timestamp(float(message.packet.time)) / 2**32) < 7
+
+
+def verify_badf(message: Message, mn: Mobile, care_of: str) -> None:
+    """The FBack ends with a BADF (§6.4.5) under ``mn``'s key over ``care_of`` and the PAR."""
+    at, kind, badf = message.options[-1]
+    assert kind == 21 and len(badf) == 16 and at + 18 == len(message.mh)
+    assert struct.unpack("!I", badf[:4])[0] == mn.spi
+    assert badf[4:] == first_96(mn.key, care_of, AR, mh_data(message.mh))
+
+
+# -- ICMPv6 154 (§6.1) ------------------------------------------------------------------------
+
+def icmpv6(src: str, dst: str, message: bytes, *, hlim: int = 255) -> Packet:
+    """An ICMPv6 message with its checksum (RFC 4443 §2.3)."""
+    pseudo = (IPv6Address(src).packed + IPv6Address(dst).packed
+              + struct.pack("!I3xB", len(message), 58))
+    checksum = internet_checksum(pseudo + message)
+    message = message[:2] + struct.pack("!H", checksum) + message[4:]
+    return IPv6(src=src, dst=dst, nh=58, hlim=hlim) / Raw(message)
+
+
+def lla_option(code: int, mac: bytes) -> bytes:
+    """LLA option (type 19, §6.4.3), Length in 8 octets (docs/decisions.md D10)."""
+    data = bytes([19, 0, code]) + mac
+    data += bytes(-len(data) % 8)
+    return data[:1] + bytes([len(data) // 8]) + data[2:]
+
+
+def rtsolpr(identifier: int, *access_points: bytes, source: str) -> Packet:
+    """RtSolPr (Type 154, Code 0, Subtype 2, §6.1.1) to all-routers: the sender's LLA (Option-
+    Code 4) and one New Access Point LLA (Option-Code 1) per AP."""
+    options = lla_option(4, mac_bytes(MN_MAC)) + b"".join(lla_option(1, ap)
+                                                          for ap in access_points)
+    return icmpv6(source, "ff02::2", struct.pack("!BBHBBH", 154, 0, 0, 2, 0, identifier)
+                  + options)
+
+
+def nd_options(data: bytes) -> list[tuple[int, bytes]]:
+    """(type, option octets) of the ND options in ``data`` (RFC 4861 §4.6)."""
+    options, at = [], 0
+    while at + 2 <= len(data) and data[at + 1]:
+        options.append((data[at], data[at:at + data[at + 1] * 8]))
+        at += data[at + 1] * 8
+    return options
+
+
+def prrtadv_with(identifier: int):
+    def match(packet: Packet) -> bool:
+        raw = bytes(packet[IPv6])
+        return (raw[6] == 58 and raw[40] == 154 and raw[44] == 3
+                and struct.unpack_from("!H", raw, 46)[0] == identifier)
+    return match
+
+
+# -- the node under test ---------------------------------------------------------------------------
+
+def _setup(node: NodeUnderTest) -> None:
+    node.ip("addr", "add", f"{AR_LL}/64", "dev", "eth0", "nodad")
+    node.ip("-6", "route", "add", "default", "via", ROUTER_LL, "dev", "eth0")
+
+
+def _neighbour(address: str, prefix: str, ap: bytes, mac: str) -> dict[str, object]:
+    return {"access_points": [ap.hex()], "link_layer_address": mac, "address": address,
+            "prefix": prefix}
+
+
+@pytest.fixture(scope="module")
+def ar() -> Iterator[NodeUnderTest]:
+    from tests.conformance.conftest import ROOT
+
+    if not ROOT:
+        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
+    config = {"access_router": {
+        "interface": "eth0", "address": AR, "prefix": PREFIX, "link_local": AR_LL,
+        "ra_interval": 30.0, "max_ra_delay": 0.0,
+        "fast_handover": {
+            "local_access_points": [LOCAL_AP.hex()],
+            "neighbors": [_neighbour(NAR, f"{NAR_PREFIX}/64", NAR_AP, NAR_MAC),
+                          _neighbour(OTHER, "2001:db8:3::/64", OTHER_AP, OTHER_MAC)],
+            "handover_keys": [m.table() for m in MOBILES],
+            "router_keys": [{"peer": peer, "spi": spi, "key": key.hex()}
+                            for peer, (spi, key) in PAIR_KEYS.items()],
+            "rtt": RTT,
+        },
+    }}
+    node = NodeUnderTest("ar", config, setup=_setup)
+    # What the router must send is waited for up to 10 s (a loaded machine runs it late); a
+    # match ends the wait at once.
+    expect = node.tester.expect
+
+    def patient(match, *, since, timeout=10.0, what="packet"):  # type: ignore[no-untyped-def]
+        return expect(match, since=since, timeout=timeout, what=what)
+
+    node.tester.expect = patient  # type: ignore[method-assign]
+    node.tester.own(ROUTER_LL)
+    for mn in MOBILES:
+        node.tester.own(mn.pcoa, MN_MAC)
+    try:
+        yield node
+    finally:
+        node.close()
+
+
+def probe(ar: NodeUnderTest) -> None:
+    """Wait until the router has handled what the tester sent it before through its forwarding
+    path (the TUN device: FBUs, HIs, HAcks, data): a de-registration FBU (lifetime 0, §5.6)
+    from :data:`PROBE`, which the router must answer with an FBack. After it a "nothing came
+    back" check no longer depends on how fast the loaded machine ran the router."""
+    sequence = next(_probe_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(fast_binding_update(PROBE, sequence, lifetime=0, ncoa=PROBE.pcoa),
+                   src_mac=MN_MAC)
+    ar.tester.expect(is_mh(9, dst=PROBE.pcoa, sequence=sequence), since=mark, timeout=10,
+                     what="FBack to the probe")
+
+
+def probe_link(ar: NodeUnderTest) -> None:
+    """The same for what the router reads from the link (ND, RtSolPr, UNA): an RtSolPr it
+    must answer with a PrRtAdv."""
+    identifier = 0xF000 + next(_probe_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(rtsolpr(identifier, NAR_AP, source=PROBE.pcoa), src_mac=MN_MAC)
+    ar.tester.expect(prrtadv_with(identifier), since=mark, timeout=10,
+                     what="PrRtAdv to the probe")
+
+
+def send_fbu(ar: NodeUnderTest, mn: Mobile, sequence: int, **kwargs: object) -> int:
+    mark = ar.tester.mark()
+    ar.tester.send(fast_binding_update(mn, sequence, **kwargs), src_mac=MN_MAC)
+    return mark
+
+
+def expect_hi(ar: NodeUnderTest, mn: Mobile, mark: int) -> Message:
+    """The HI the FBU of ``mn`` led to (its NCoA option names ``mn.ncoa``)."""
+    ncoa = IPv6Address(mn.ncoa).packed
+    packet = ar.tester.expect(
+        lambda p: is_mh(14, dst=NAR)(p) and read_mh(p).option(34, 2)[2:] == ncoa,
+        since=mark, timeout=10, what="HI")
+    message = read_mh(packet)
+    assert message is not None
+    return message
+
+
+# -- PAR: RtSolPr -> PrRtAdv (§6.1) ----------------------------------------------------------
+
+def test_rtsolpr_for_a_neighbours_access_point_gets_a_prrtadv_with_its_prefix(ar):
+    """RFC 5568 §6.1.2, §4 case 3: Code 0, the identifier copied, from the link-local address
+    with hop limit 255, to the RtSolPr's source; options in order: source LLA, the AP (Option-
+    Code 1), the NAR's LLA (Option-Code 3), its IP address (Option-Code 3) and prefix (4)."""
+    mn = fresh()
+    mark = ar.tester.mark()
+    ar.tester.send(rtsolpr(0x1234, NAR_AP, source=mn.pcoa), src_mac=MN_MAC)
+    packet = ar.tester.expect(prrtadv_with(0x1234), since=mark, what="PrRtAdv")
+    assert packet[IPv6].src == AR_LL and packet[IPv6].dst == mn.pcoa
+    assert packet[IPv6].hlim == 255 and packet[Ether].dst == MN_MAC
+    raw = bytes(packet[IPv6])
+    message = raw[40:]
+    assert internet_checksum(IPv6Address(AR_LL).packed + IPv6Address(mn.pcoa).packed
+                             + struct.pack("!I3xB", len(message), 58) + message) == 0
+    kind, code, _checksum, subtype, reserved, identifier = struct.unpack_from("!BBHBBH",
+                                                                              message)
+    assert (kind, code, subtype, reserved, identifier) == (154, 0, 3, 0, 0x1234)
+    options = nd_options(message[8:])
+    assert [kind for kind, _ in options] == [19, 19, 19, 17, 17]
+    (_, source), (_, ap), (_, router), (_, address), (_, prefix) = options
+    assert source[2] == 4 and source[3:9] == mac_bytes(DUT_MAC)
+    assert ap[2] == 1 and ap[3:9] == NAR_AP
+    assert router[2] == 3 and router[3:9] == mac_bytes(NAR_MAC)
+    # §6.4.1: Type 17, Length 3, Option-Code, Prefix Length, Reserved, the address.
+    assert address[1:4] == bytes([3, 3, 128]) and address[8:24] == IPv6Address(NAR).packed
+    assert prefix[1:4] == bytes([3, 4, 64]) and prefix[8:24] == IPv6Address(NAR_PREFIX).packed
+
+
+def test_rtsolpr_for_an_unknown_and_a_local_access_point(ar):
+    """RFC 5568 §6.1.2, §4 cases 1-2: no router information (Code 2), each AP echoed with
+    Option-Code 6 (unknown) or 5 (on the router's own interface), no AR-Info."""
+    mark = ar.tester.mark()
+    unknown = bytes.fromhex("00005e00ffff")
+    ar.tester.send(rtsolpr(0x2345, unknown, LOCAL_AP, source=fresh().pcoa), src_mac=MN_MAC)
+    packet = ar.tester.expect(prrtadv_with(0x2345), since=mark, what="PrRtAdv")
+    message = bytes(packet[IPv6])[40:]
+    assert message[1] == 2
+    options = nd_options(message[8:])
+    assert [(kind, data[2], data[3:9]) for kind, data in options[1:]] == [
+        (19, 6, unknown), (19, 5, LOCAL_AP)]
+
+
+# -- PAR: FBU -> HI -> HAck -> FBack, tunnel (§4, §6.2) -------------------------------------
+
+def test_authenticated_fbu_leads_to_hi_hack_fback_and_a_tunnel(ar):
+    """RFC 5568 §4, §6.2.1.1 (HI: PAR to NAR, Code 0 for an FBU from the PCoA, U set, the MN's
+    LLA, PCoA and NCoA), §6.2.1.2 (HAck matched on the sequence number), §6.2.3 (FBack after
+    the HAck, to the NCoA and on the old link to the PCoA, the FBU's sequence, BADF), §4 (the
+    PAR tunnels packets for the PCoA to the NCoA, RFC 2473)."""
+    mn = fresh()
+    mark = send_fbu(ar, mn, 100)
+    hi = expect_hi(ar, mn, mark)
+    packet = hi.packet[IPv6]
+    assert packet.src == AR and packet.dst == NAR
+    sequence, flags, code = struct.unpack_from("!HBB", hi.mh, 6)
+    assert code == 0 and flags == 0x40  # S = 0 (not configured), U = 1, Reserved 0
+    assert hi.option(34, 1) == bytes([1, 128]) + IPv6Address(mn.pcoa).packed
+    assert hi.option(34, 2) == bytes([2, 128]) + IPv6Address(mn.ncoa).packed
+    assert hi.option(7) == b"\x02" + mac_bytes(MN_MAC)
+    for at, kind, _data in hi.options:
+        if kind == 34:
+            assert at % 8 == 4  # §6.4.2: 8n+4
+    verify_router_pair(hi, NAR)
+    assert mobility_header_checksums(bytes(packet)) == [True]
+    # §6.2.3: no FBack before the HAck.
+    assert not [p for p in ar.tester.since(mark) if is_mh(9)(p)]
+    mark = ar.tester.mark()
+    ar.tester.send(handover_acknowledge(sequence, 0))
+    fback = read_mh(ar.tester.expect(is_mh(9, dst=mn.ncoa), since=mark, what="FBack (NCoA)"))
+    old = read_mh(ar.tester.expect(is_mh(9, dst=mn.pcoa), since=mark, what="FBack (PCoA)"))
+    assert old.packet[Ether].dst == MN_MAC  # on the old link, at the MN's address
+    for message in (fback, old):
+        status, flags, fbu_sequence, lifetime = struct.unpack_from("!BBHH", message.mh, 6)
+        assert (status, flags, fbu_sequence) == (0, 0, 100)
+        assert 0 < lifetime * 4 <= 40  # the granted lifetime (4 s units, decisions.md D1)
+        assert message.packet[IPv6].src == AR
+        verify_badf(message, mn, mn.ncoa)
+    # §4: packets for the PCoA are tunnelled to the NCoA from the PAR's address.
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa, hlim=60) / UDP(sport=7, dport=9) / b"to the pcoa")
+    outer = ar.tester.expect(tunnelled_to(mn.ncoa, mn.pcoa), since=mark, what="tunnel")
+    inner = IPv6(bytes(outer[IPv6].payload))
+    assert inner.src == CN and inner.hlim == 59 and bytes(inner[UDP].payload) == b"to the pcoa"
+
+
+def _par_state_counter(ar: NodeUnderTest, name: str) -> int:
+    return ar.state()["entity_counters"].get(name, 0)
+
+
+@pytest.mark.parametrize("forgery", ["another_nodes_key", "wrong_authenticator", "no_badf",
+                                     "no_a_flag"])
+def test_an_fbu_not_authenticated_for_its_pcoa_gets_no_hi(ar, forgery):
+    """RFC 5568 §6.2.2, §10: the FBU "MUST be protected so that the PAR is able to determine
+    that [it] is sent by an MN that legitimately owns the PCoA", with the BADF (§6.4.5) and
+    A and H set. A handover key of another node (bound to its own PCoA), a wrong
+    authenticator, no BADF, or A = 0: no HI, no tunnel, and no FBack either: the router drops
+    such an FBU silently (mipshop.protocol.fmipv6.par ``_reject``: an event and a counter,
+    ``fmip.fbu_rejected.<reason>``; RFC 5568 defines no FBack status for it)."""
+    mn, owner = fresh(), fresh()
+    kwargs: dict[str, object] = {
+        "another_nodes_key": {"key": owner}, "wrong_authenticator": {"tamper": True},
+        "no_badf": {"badf": False}, "no_a_flag": {"flags": 0x4000}}[forgery]
+    reason = {"another_nodes_key": "key_not_for_pcoa", "wrong_authenticator":
+              "bad_authenticator", "no_badf": "no_badf", "no_a_flag": "flags"}[forgery]
+    before = _par_state_counter(ar, f"fmip.fbu_rejected.{reason}")
+    mark = send_fbu(ar, mn, 200, **kwargs)
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark)
+                if is_mh(14)(p) and read_mh(p).option(34, 2)[2:] == IPv6Address(mn.ncoa).packed]
+    assert not [p for p in ar.tester.since(mark) if is_mh(9, sequence=200)(p)
+                and p[IPv6].dst in (mn.pcoa, mn.ncoa)]
+    assert _par_state_counter(ar, f"fmip.fbu_rejected.{reason}") == before + 1
+    # Nothing was bound: a packet for the PCoA is not tunnelled (delivered on the link).
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"still here")
+    ar.tester.expect(lambda p: p[IPv6].dst == mn.pcoa and p.haslayer(UDP)
+                     and p[Ether].dst == MN_MAC, since=mark, what="native delivery")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if p[IPv6].nh == 41]
+
+
+@pytest.mark.parametrize("fault", ["unauthenticated", "wrong_authenticator", "another_router",
+                                   "unknown_router", "wrong_sequence", "replayed_timestamp"])
+def test_a_hack_that_is_not_the_nars_answer_is_refused(ar, fault):
+    """RFC 5568 §6.2.1.2: the HAck's Sequence # lets the PAR "match this HAck message with an
+    outstanding HI"; §10: HI and HAck are protected by the routers' security association
+    (mipshop's router-pair authenticator: its absence, a wrong one, a router without a key, a
+    timestamp not newer than the last one accepted from the NAR). Another router's HAck, even
+    authentic, answers no HI it was sent. None of these gives an FBack or a tunnel; the NAR's
+    own HAck afterwards still does."""
+    mn = fresh()
+    mark = send_fbu(ar, mn, 300)
+    sequence = struct.unpack_from("!H", expect_hi(ar, mn, mark).mh, 6)[0]
+    stale = timestamp()  # older than the HAck below
+    if fault == "replayed_timestamp":
+        # A HAck the NAR sent with this timestamp already came (for another HI): the same
+        # timestamp again is a replay (RFC 4285 §6).
+        probe_hack = handover_acknowledge(0xFFFF ^ sequence, 0, stamp=stale)
+        ar.tester.send(probe_hack)
+    bad = {
+        "unauthenticated": lambda: handover_acknowledge(sequence, 0, sign=False),
+        "wrong_authenticator": lambda: handover_acknowledge(sequence, 0, tamper=True),
+        "another_router": lambda: handover_acknowledge(sequence, 0, src=OTHER),
+        "unknown_router": lambda: handover_acknowledge(sequence, 0, src=STRANGER, pair=NAR),
+        "wrong_sequence": lambda: handover_acknowledge((sequence + 1) & 0xFFFF, 0),
+        "replayed_timestamp": lambda: handover_acknowledge(sequence, 0, stamp=stale),
+    }[fault]()
+    mark = ar.tester.mark()
+    ar.tester.send(bad)
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"not yet")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark)
+                if is_mh(9, sequence=300)(p) or tunnelled_to(mn.ncoa, mn.pcoa)(p)]
+    # The HI is still outstanding: the NAR's authentic HAck completes the handover.
+    mark = ar.tester.mark()
+    ar.tester.send(handover_acknowledge(sequence, 0))
+    fback = read_mh(ar.tester.expect(is_mh(9, dst=mn.ncoa, sequence=300), since=mark,
+                                     what="FBack"))
+    assert fback.mh[6] == 0
+
+
+def handover(ar: NodeUnderTest, mn: Mobile, sequence: int, code: int = 0) -> Message:
+    """FBU (``sequence``) -> HI -> the NAR's HAck (``code``) -> the FBack to the NCoA."""
+    mark = send_fbu(ar, mn, sequence)
+    hi_sequence = struct.unpack_from("!H", expect_hi(ar, mn, mark).mh, 6)[0]
+    mark = ar.tester.mark()
+    ar.tester.send(handover_acknowledge(hi_sequence, code))
+    packet = ar.tester.expect(is_mh(9, dst=mn.ncoa, sequence=sequence), since=mark,
+                              what="FBack")
+    message = read_mh(packet)
+    assert message is not None
+    return message
+
+
+def test_the_par_forwards_what_the_mn_reverse_tunnels_from_its_ncoa(ar):
+    """RFC 5568 §4 (last paragraph), §3.1: the PAR decapsulates the packets the MN tunnels
+    from the NCoA with the PCoA as inner source and "MUST forward the inner packet in the
+    tunnel to its destination", after verifying "if a secure binding exists" for them: from
+    any other outer source it does not."""
+    mn = fresh()
+    handover(ar, mn, 500)
+    inner = IPv6(src=mn.pcoa, dst=CN, hlim=64) / UDP(sport=9, dport=7) / b"uplink"
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=mn.ncoa, dst=AR) / inner)
+    out = ar.tester.expect(lambda p: p[IPv6].src == mn.pcoa and p[IPv6].dst == CN
+                           and p[IPv6].nh != 41, since=mark, what="decapsulated packet")
+    assert out[IPv6].hlim == 63 and bytes(out[UDP].payload) == b"uplink"
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=f"{NAR_PREFIX}bad", dst=AR) / inner)
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark)
+                if p[IPv6].src == mn.pcoa and p[IPv6].dst == CN]
+
+
+def test_an_fbu_with_lifetime_zero_ends_the_tunnel(ar):
+    """RFC 5568 §5.6: an MN back on the PAR's link sends an FBU with lifetime zero; the PAR
+    "SHOULD terminate that tunnel", i.e. start delivering packets directly to the node.
+    The FBack (§6.2.3) acknowledges it with status 0 and lifetime 0."""
+    mn = fresh()
+    handover(ar, mn, 600)
+    mark = send_fbu(ar, mn, 601, lifetime=0, ncoa=mn.pcoa)
+    fback = read_mh(ar.tester.expect(is_mh(9, dst=mn.pcoa, sequence=601), since=mark,
+                                     what="FBack"))
+    status, _flags, _sequence, lifetime = struct.unpack_from("!BBHH", fback.mh, 6)
+    assert (status, lifetime) == (0, 0)
+    verify_badf(fback, mn, mn.pcoa)  # D5: the PCoA, as the home address of a de-registration
+    # The router sends this FBack before it stops intercepting the PCoA (par.py ``_delete``:
+    # the FBack, then the teardown): what it has done once the probe is answered.
+    probe(ar)
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"home again")
+    ar.tester.expect(lambda p: p[IPv6].dst == mn.pcoa and p.haslayer(UDP)
+                     and p[Ether].dst == MN_MAC and p[IPv6].nh == 17, since=mark,
+                     what="direct delivery")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if tunnelled_to(mn.ncoa, mn.pcoa)(p)]
+
+
+@pytest.mark.parametrize("code", [1, 128, 130])
+def test_a_nar_refusal_gives_a_refusing_fback_and_no_tunnel(ar, code):
+    """RFC 5568 §6.2.1.2: the NAR "can always refuse handover" with a reason code; the FBack
+    (§6.2.3) then refuses the FBU: status 128 for HAck 1 ("NCoA not valid", no other NCoA) and
+    128, 130 copied from HAck 130 (mipshop.protocol.fmipv6.par, [choice]), lifetime 0; nothing
+    is tunnelled."""
+    mn = fresh()
+    fback = handover(ar, mn, 700, code=code)
+    status, _flags, _sequence, lifetime = struct.unpack_from("!BBHH", fback.mh, 6)
+    assert (status, lifetime) == ({1: 128, 128: 128, 130: 130}[code], 0)
+    verify_badf(fback, mn, mn.ncoa)
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"not moved")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if tunnelled_to(mn.ncoa, mn.pcoa)(p)]
+
+
+# -- NAR: HI -> HAck, proxy and buffer, UNA (§4, §6.2.1, §6.3) --------------------------------
+
+def _nar_mobile(n: int) -> tuple[str, str, str]:
+    """(PCoA on the tester's PAR link, NCoA on the router's link, MAC) of an arriving node."""
+    return (f"{NAR_PREFIX}{0x200 + n:x}", f"2001:db8:1::{0x200 + n:x}",
+            f"02:00:00:00:66:{n:02x}")
+
+
+_nar_sequence = itertools.count(0x4000)
+
+
+def _proxied(ar: NodeUnderTest, ncoa: str, timeout: float) -> Packet | None:
+    """Ask, as another host of the link, who has ``ncoa``; the router's NA if it answers
+    within ``timeout``."""
+    host = "2001:db8:1::77"
+    ar.tester.own(host, HOST_MAC)
+    mark = ar.tester.mark()
+    ar.tester.send(neighbor_solicitation(ncoa, source=host, mac=HOST_MAC), src_mac=HOST_MAC)
+    try:
+        return ar.tester.expect(lambda p: p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == ncoa,
+                                since=mark, timeout=timeout, what="NA")
+    except AssertionError:
+        return None
+
+
+def test_nar_answers_an_authenticated_hi_and_buffers_until_the_una(ar):
+    """RFC 5568 §6.2.1.2: the NAR MUST answer an HI with a HAck, addresses swapped, the
+    Sequence # copied, Code 0 for a valid NCoA (not S); §4: it proxies the NCoA (answers
+    Neighbor Solicitations for it) and, U being set, buffers what arrives for it (§5.4),
+    directly or through the PAR's tunnel; §6.3: the UNA from the NCoA (target = NCoA, the
+    MN's LLA, O = 0) ends the proxying and the buffered packets are delivered to the MN."""
+    pcoa, ncoa, mac = _nar_mobile(1)
+    sequence = next(_nar_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=ncoa, mac=mac))
+    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                    what="HAck"))
+    assert hack.packet[IPv6].src == AR
+    reserved, code = hack.mh[8], hack.mh[9]
+    assert (reserved, code) == (0, 0)
+    verify_router_pair(hack, NAR)
+    assert mobility_header_checksums(bytes(hack.packet[IPv6])) == [True]
+    na = _proxied(ar, ncoa, 10.0)
+    assert na is not None, "the NAR does not proxy the NCoA"
+    assert na[ICMPv6NDOptDstLLAddr].lladdr == DUT_MAC
+    # Packets for the NCoA: one through the PAR's tunnel, one directly.
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=NAR, dst=AR) / IPv6(src=CN, dst=ncoa, hlim=50)
+                   / UDP(sport=7, dport=9) / b"first, tunnelled")
+    ar.tester.send(IPv6(src=CN, dst=ncoa, hlim=50) / UDP(sport=7, dport=9) / b"second, direct")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if p.haslayer(UDP) and p[IPv6].dst == ncoa]
+    # §6.3: the UNA, from the NCoA to all-nodes, hop limit 255.
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=ncoa, dst="ff02::1", hlim=255)
+                   / ICMPv6ND_NA(R=0, S=0, O=0, tgt=ncoa) / ICMPv6NDOptDstLLAddr(lladdr=mac),
+                   src_mac=mac)
+    deadline = time.monotonic() + 10
+    while len(delivered := [p for p in ar.tester.since(mark) if p.haslayer(UDP)
+                            and p[IPv6].dst == ncoa]) < 2:
+        assert time.monotonic() < deadline, [p.summary() for p in ar.tester.since(mark)]
+        time.sleep(0.02)
+    assert [bytes(p[UDP].payload) for p in delivered] == [b"first, tunnelled", b"second, direct"]
+    assert all(p[Ether].dst == mac and p[Ether].src == DUT_MAC for p in delivered)
+    # RFC 8200 §3: the NAR forwards them, decrementing the hop limit once.
+    assert [p[IPv6].hlim for p in delivered] == [49, 49]
+
+
+def test_nar_assigns_the_ncoa_when_asked_and_repeats_its_answer(ar):
+    """RFC 5568 §6.2.1.2: with S set the HAck "MUST" carry the New Care-of Address option
+    (MH IPv6 Address/Prefix, Option-Code 2); mipshop answers Code 2, "NCoA assigned", from
+    the code table (docs/decisions.md D3; the body's "Code 3" is RFC 4068's). §6.2.1.1: a
+    retransmitted HI has the same Sequence #, and gets the same answer."""
+    pcoa, ncoa, mac = _nar_mobile(5)
+    sequence = next(_nar_sequence)
+    hacks = []
+    for _ in range(2):
+        mark = ar.tester.mark()
+        ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=ncoa, mac=mac, s_flag=True))
+        hacks.append(read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                              what="HAck")))
+    for hack in hacks:
+        assert hack.mh[9] == 2
+        assert hack.option(34, 2) == bytes([2, 128]) + IPv6Address(ncoa).packed
+        verify_router_pair(hack, NAR)
+    # The same answer, signed anew (another timestamp, another authenticator).
+    first, again = ([(kind, data) for _at, kind, data in h.options if kind not in (9, 10)]
+                    for h in hacks)
+    assert hacks[0].mh[6:10] == hacks[1].mh[6:10] and first == again
+
+
+@pytest.mark.parametrize("fault", ["unauthenticated", "wrong_authenticator", "unknown_router"])
+def test_nar_refuses_an_hi_not_authenticated_by_a_neighbour(ar, fault):
+    """RFC 5568 §10: HI "MUST be protected" by the routers' security association (mipshop's
+    router-pair authenticator): without it, with a wrong one, or from a router without a
+    key, no HAck, and the NCoA is neither proxied nor buffered for."""
+    n = {"unauthenticated": 2, "wrong_authenticator": 3, "unknown_router": 4}[fault]
+    pcoa, ncoa, mac = _nar_mobile(n)
+    sequence = next(_nar_sequence)
+    hi = {"unauthenticated": lambda: handover_initiate(sequence, pcoa=pcoa, ncoa=ncoa, mac=mac,
+                                                       sign=False),
+          "wrong_authenticator": lambda: handover_initiate(sequence, pcoa=pcoa, ncoa=ncoa,
+                                                           mac=mac, tamper=True),
+          "unknown_router": lambda: handover_initiate(sequence, pcoa=pcoa, ncoa=ncoa, mac=mac,
+                                                      src=STRANGER, pair=NAR)}[fault]()
+    mark = ar.tester.mark()
+    ar.tester.send(hi)
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if is_mh(15, sequence=sequence)(p)]
+    assert _proxied(ar, ncoa, 1.0) is None  # the kernel answers a proxied address at once
+
+
+# -- what the router sent, as Wireshark reads it ----------------------------------------------
+
+@pytest.mark.tshark
+def test_wireshark_dissects_every_frame_the_access_router_sent_without_complaint(ar):
+    """Every frame the router sent in this module (PrRtAdvs, HIs, HAcks, FBacks, tunnelled
+    packets, NAs, RAs) read by tshark's own dissectors (Wireshark knows ICMPv6 154 and the
+    FMIPv6 Mobility Header types), with no malformed frame and no warning, and every Mobility
+    Header checksum right (RFC 6275 §6.1.1, which Wireshark does not check)."""
+    mn = fresh()
+    mark = send_fbu(ar, mn, 400)
+    sequence = struct.unpack_from("!H", expect_hi(ar, mn, mark).mh, 6)[0]
+    mark = ar.tester.mark()
+    ar.tester.send(handover_acknowledge(sequence, 0))
+    ar.tester.expect(is_mh(9, dst=mn.ncoa, sequence=400), since=mark, what="FBack")
+    probe_link(ar)
+    stacks, complaints = dissection_problems(ar.tester)
+    for protocol in ("mipv6", "icmpv6", "ipv6:ipv6"):
+        assert any(protocol in stack for stack in stacks), (protocol, set(stacks))
+    assert complaints == [], complaints
