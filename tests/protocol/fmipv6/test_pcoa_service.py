@@ -4,8 +4,13 @@ so the PAR tunnels the PCoA's packets to the NAR, which delivers them through th
 
 from __future__ import annotations
 
+from ipaddress import IPv6Address
+
+import pytest
+
+from mipshop.protocol.base.actions import Transmit
 from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
-from mipshop.wire.ipv6 import IPv6Packet
+from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
 from mipshop.wire.mh import FastBindingAcknowledgement, FastBindingUpdate, HandoverInitiate
 from mipshop.wire.mh_options import AlternateCareOfAddress, IPv6AddressPrefixOption
 from tests.protocol.fmip_scenario import APS, HOME_ADDRESS, build, coa
@@ -171,3 +176,26 @@ def test_naack_3_after_the_home_registration_still_moves_the_node_to_its_pcoa():
     assert scn.net.events_of("fmip.pcoa_served", "nar")
     assert scn.mn.care_of_address == PCOA
     assert scn.ha.cache.lookup(HOME_ADDRESS, 14).care_of_address == PCOA
+
+
+
+@pytest.mark.parametrize(("hop_limit", "tunnelled"), [(30, 29), (2, 1), (1, None)])
+def test_naack_3_the_nar_reverse_tunnels_the_pcoa_with_one_hop_less(hop_limit, tunnelled):
+    # RFC 2473 §3.1: the NAR forwards what the node sends from its PCoA into the tunnel to the
+    # PAR (§4 step 3), one hop less than it came; one that would reach 0 is dropped.
+    scn = naack_3()
+    scn.run(14)
+    nar = scn.routers["nar"]
+    assert PCOA in nar.fast_handover.nar.served
+    nar.pull_actions()
+    before = nar.counters["drop.hop_limit"]
+    nar.receive(IPv6Packet(src=PCOA, dst=IPv6Address("2001:db8:ff::9"), hop_limit=hop_limit,
+                           payload=UDPDatagram(src_port=7, dst_port=9, data=b"x")),
+                nar.fast_handover.interface, 14.0)
+    sent = [a.packet for a in nar.pull_actions() if isinstance(a, Transmit)]
+    if tunnelled is None:
+        assert sent == [] and nar.counters["drop.hop_limit"] == before + 1
+        return
+    [outer] = sent
+    assert (outer.src, outer.dst) == (NAR, ar("par"))
+    assert outer.payload.src == PCOA and outer.payload.hop_limit == tunnelled

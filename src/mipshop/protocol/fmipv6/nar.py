@@ -82,7 +82,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import TYPE_CHECKING
 
 from ...wire.icmpv6 import NeighborAdvertisement
-from ...wire.ipv6 import IPv6Packet, encapsulate, new_packet
+from ...wire.ipv6 import IPv6Packet, encapsulate, new_packet, with_hop_limit
 from ...wire.mh import HandoverAckCode, HandoverAcknowledge, HandoverInitiate
 from ...wire.mh_options import (
     IPv6AddressPrefixCode,
@@ -558,7 +558,7 @@ class NewRouterRole:
         if packet.hop_limit <= 1:
             self.router.counters["drop.hop_limit"] += 1
             return
-        self.router.act(Transmit(packet=replace(packet, hop_limit=packet.hop_limit - 1),
+        self.router.act(Transmit(packet=with_hop_limit(packet, packet.hop_limit - 1),
                                  interface=self.fmip.interface,
                                  link_destination=self.neighbors.get(packet.dst)))
 
@@ -729,8 +729,14 @@ class NewRouterRole:
         service = self.served.get(packet.src)
         if service is None:
             return False
-        self.router.act(Transmit(packet=encapsulate(packet, src=self.fmip.address,
-                                                    dst=service.par)))
+        # RFC 2473 §3.1: a tunnel entry point that forwards the packet decrements its hop
+        # limit before encapsulating it (as the home agent's tunnel does).
+        if packet.hop_limit <= 1:
+            self.router.counters["drop.hop_limit"] += 1
+            return True
+        self.router.act(Transmit(packet=encapsulate(
+            with_hop_limit(packet, packet.hop_limit - 1), src=self.fmip.address,
+            dst=service.par)))
         return True
 
     # -- serving a PCoA (§4 step 3, §6.2.1.2, §6.4.6 status 3 and 4) ----------------------
