@@ -11,6 +11,8 @@ upstream packets never pass through ``on_packet`` there.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from mipshop.protocol.base.actions import Transmit
@@ -88,7 +90,8 @@ def test_a_packet_from_the_served_pcoa_goes_back_to_the_par_through_the_reverse_
     [transmit] = sent
     outer = transmit.packet
     assert (outer.src, outer.dst) == (ar("nar"), ar("par"))
-    assert outer.payload == upstream
+    # RFC 2473 §3.1: forwarded into the tunnel with one hop less.
+    assert outer.payload == replace(upstream, hop_limit=upstream.hop_limit - 1)
 
 
 def test_a_packet_from_another_address_is_not_reverse_tunnelled():

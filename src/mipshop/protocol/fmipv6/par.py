@@ -430,8 +430,11 @@ class PreviousRouterRole:
         self._cancel_hi(record)
         record.fbu_sequence, record.fbu_source = fbu.sequence, packet.src
         record.ncoa = binding_care_of_address(packet, fbu)
-        self._fback(record, FastBindingAckStatus.ACCEPTED, lifetime=0)
+        # The interception and the tunnel end before the FBack leaves: a packet the node
+        # sends once it has the FBack must not find the PCoA still intercepted here (a real
+        # router would take it off its link and drop it).
         self._teardown(record, "fbu_lifetime_zero", ParInput.DELETE)
+        self._fback(record, FastBindingAckStatus.ACCEPTED, lifetime=0)
 
     # -- HI / HAck (§6.2.1) ----------------------------------------------------------------
 
