@@ -1,5 +1,9 @@
 """`mipshop daemon ar` with a ``fast_handover`` table against an independent tester (RFC 5568:
-the PAR side, §4, §6.1, §6.2, §6.3, and the NAR side, §4, §6.2.1, §6.3).
+the PAR side, §4, §5.2 (predictive and reactive FBUs), §6.1, §6.2 (with HI retransmission,
+§6.2.1.1), §6.3, and the NAR side, §4, §6.2.1 (HI Codes 0 and 1), §6.3, §6.4.6 (NAACK)).
+
+A second router, ``ar_short_rtt``, identical but for ``rtt`` 0.25 s, shows its HI
+retransmissions; the first keeps ``rtt`` 2 s so that none crosses another test.
 
 The access router under test serves 2001:db8:1::/64 at 2001:db8:1::1. The tester plays, on the
 same veth:
