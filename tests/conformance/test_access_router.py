@@ -1,5 +1,9 @@
 """`mipshop daemon ar` with a ``fast_handover`` table against an independent tester (RFC 5568:
-the PAR side, §4, §6.1, §6.2, §6.3, and the NAR side, §4, §6.2.1, §6.3).
+the PAR side, §4, §5.2 (predictive and reactive FBUs), §6.1, §6.2 (with HI retransmission,
+§6.2.1.1), §6.3, and the NAR side, §4, §6.2.1 (HI Codes 0 and 1), §6.3, §6.4.6 (NAACK)).
+
+A second router, ``ar_short_rtt``, identical but for ``rtt`` 0.25 s, shows its HI
+retransmissions; the first keeps ``rtt`` 2 s so that none crosses another test.
 
 The access router under test serves 2001:db8:1::/64 at 2001:db8:1::1. The tester plays, on the
 same veth:
@@ -235,16 +239,20 @@ def handover_initiate(sequence: int, *, pcoa: str, ncoa: str, mac: str = MN_MAC,
 
 def fast_binding_update(mn: Mobile, sequence: int, *, lifetime: int = 40, ncoa: str | None = None,
                         flags: int = 0xC000, key: Mobile | None = None, pcoa: str | None = None,
-                        badf: bool = True, tamper: bool = False, lla: bool = True) -> Packet:
+                        badf: bool = True, tamper: bool = False, lla: bool = True,
+                        reactive: bool = False) -> Packet:
     """A predictive FBU (MH Type 8, §6.2.2) from the PCoA to the PAR: Home Address option =
     PCoA, A and H set, Lifetime in 4 s units (docs/decisions.md D1), Alternate CoA = NCoA
-    (8n+6), MH-LLA, BADF last (8n+6, §6.4.5) under ``key``'s handover key (``mn``'s)."""
+    (8n+6), MH-LLA, BADF last (8n+6, §6.4.5) under ``key``'s handover key (``mn``'s).
+    ``reactive``: sent from the NAR's link (§5.2), source = NCoA, no Alternate CoA (§6.2.2
+    requires it only from the PAR's link: the source is the care-of address bound)."""
     pcoa = pcoa or mn.pcoa
     ncoa = ncoa if ncoa is not None else mn.ncoa
+    source = ncoa if reactive else pcoa
     signer = key or mn
     body = struct.pack("!HHH", sequence, flags, lifetime // 4)
     options = []
-    if ncoa != pcoa:
+    if ncoa != source:
         options.append((3, IPv6Address(ncoa).packed, 8, 6))
     if lla:
         options.append(mh_link_layer_address(MN_MAC))
@@ -257,7 +265,7 @@ def fast_binding_update(mn: Mobile, sequence: int, *, lifetime: int = 40, ncoa: 
         if tamper:
             authenticator = bytes([authenticator[0] ^ 1]) + authenticator[1:]
         mh = mh[:-12] + authenticator
-    packet = (IPv6(src=pcoa, dst=AR, hlim=64)
+    packet = (IPv6(src=source, dst=AR, hlim=64)
               / IPv6ExtHdrDestOpt(nh=135, options=[HAO(hoa=pcoa)]) / Raw(mh))
     return IPv6(with_mh_checksum(bytes(packet), src=pcoa, dst=AR))
 
@@ -420,6 +428,21 @@ def _neighbour(address: str, prefix: str, ap: bytes, mac: str) -> dict[str, obje
 
 @pytest.fixture(scope="module")
 def ar() -> Iterator[NodeUnderTest]:
+    yield from _access_router(RTT)
+
+
+#: The second router's RTT: HIs 2 x 0.25 s apart, doubling (§6.2.1.1), HI_RETRIES = 3 times.
+SHORT_RTT = 0.25
+HI_RETRIES = 3
+
+
+@pytest.fixture(scope="module")
+def ar_short_rtt() -> Iterator[NodeUnderTest]:
+    """The same router with a short RTT, so that its HI retransmissions can be watched."""
+    yield from _access_router(SHORT_RTT, hi_retries=HI_RETRIES)
+
+
+def _access_router(rtt: float, **fast_handover: object) -> Iterator[NodeUnderTest]:
     from tests.conformance.conftest import ROOT
 
     if not ROOT:
@@ -434,7 +457,8 @@ def ar() -> Iterator[NodeUnderTest]:
             "handover_keys": [m.table() for m in MOBILES],
             "router_keys": [{"peer": peer, "spi": spi, "key": key.hex()}
                             for peer, (spi, key) in PAIR_KEYS.items()],
-            "rtt": RTT,
+            "rtt": rtt,
+            **fast_handover,
         },
     }}
     node = NodeUnderTest("ar", config, setup=_setup)
@@ -732,6 +756,39 @@ def test_a_nar_refusal_gives_a_refusing_fback_and_no_tunnel(ar, code):
     assert not [p for p in ar.tester.since(mark) if tunnelled_to(mn.ncoa, mn.pcoa)(p)]
 
 
+def test_a_reactive_fbu_from_the_ncoa_gets_an_hi_code_1_and_a_tunnel(ar):
+    """RFC 5568 §3.2, §5.2: a node that moved before sending the FBU sends it from the NAR's
+    link, its source the NCoA (§6.2.2: "The PCoA or NCoA"; the Alternate CoA is required only
+    from the PAR's link), routed to the PAR like any packet. §4: "When the source IP address
+    of the FBU is not PCoA ... the HI message MUST have a Code value of 1"; §6.2.1.1: S "MUST
+    be 0 when Code = 1", U "SHOULD be set to 0 when Code = 1". §6.2.3: the FBack goes to the
+    NCoA (the node is no longer on the old link: none to the PCoA); §4: the PAR tunnels the
+    PCoA's packets to the NCoA."""
+    mn = fresh()
+    mark = ar.tester.mark()
+    ar.tester.send(fast_binding_update(mn, 800, reactive=True))  # from the default router
+    hi = expect_hi(ar, mn, mark)
+    sequence, flags, code = struct.unpack_from("!HBB", hi.mh, 6)
+    assert (code, flags) == (1, 0)
+    assert hi.option(34, 1) == bytes([1, 128]) + IPv6Address(mn.pcoa).packed
+    assert hi.option(7) == b"\x02" + mac_bytes(MN_MAC)
+    verify_router_pair(hi, NAR)
+    assert not [p for p in ar.tester.since(mark) if is_mh(9)(p)]
+    mark = ar.tester.mark()
+    ar.tester.send(handover_acknowledge(sequence, 0))
+    fback = read_mh(ar.tester.expect(is_mh(9, dst=mn.ncoa, sequence=800), since=mark,
+                                     what="FBack (NCoA)"))
+    status, flags, _sequence, lifetime = struct.unpack_from("!BBHH", fback.mh, 6)
+    assert (status, flags) == (0, 0) and 0 < lifetime * 4 <= 40
+    verify_badf(fback, mn, mn.ncoa)
+    mark_tunnel = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa, hlim=60) / UDP(sport=7, dport=9) / b"moved")
+    outer = ar.tester.expect(tunnelled_to(mn.ncoa, mn.pcoa), since=mark_tunnel, what="tunnel")
+    assert bytes(IPv6(bytes(outer[IPv6].payload))[UDP].payload) == b"moved"
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if is_mh(9, dst=mn.pcoa, sequence=800)(p)]
+
+
 # -- NAR: HI -> HAck, proxy and buffer, UNA (§4, §6.2.1, §6.3) --------------------------------
 
 def _nar_mobile(n: int) -> tuple[str, str, str]:
@@ -823,6 +880,79 @@ def test_nar_assigns_the_ncoa_when_asked_and_repeats_its_answer(ar):
     assert hacks[0].mh[6:10] == hacks[1].mh[6:10] and first == again
 
 
+def test_nar_answers_an_hi_code_1_and_prepares_nothing(ar):
+    """RFC 5568 §6.2.1.1: Code 1, "the FBU is not sent from the PAR's link" (S = U = 0): the
+    node is on the NAR's link already. §6.2.1.2: the NAR MUST answer with a HAck, Code 0;
+    §4: "Sending an HI message with Code 1 allows the NAR to validate the neighbor cache
+    entry it creates for the MN during UNA processing": no proxying of the NCoA (the node
+    answers for it itself) and no buffering: a packet for the NCoA is delivered at once,
+    without any UNA."""
+    pcoa, ncoa, mac = _nar_mobile(6)
+    sequence = next(_nar_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=ncoa, mac=mac, code=1,
+                                     u_flag=False))
+    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                    what="HAck"))
+    assert (hack.mh[8], hack.mh[9]) == (0, 0)
+    verify_router_pair(hack, NAR)
+    assert _proxied(ar, ncoa, 1.0) is None  # the kernel answers a proxied address at once
+    ar.tester.own(ncoa, mac)  # the node, on the link, answers for its NCoA
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=ncoa, hlim=50) / UDP(sport=7, dport=9) / b"at once")
+    delivered = ar.tester.expect(lambda p: p.haslayer(UDP) and p[IPv6].dst == ncoa,
+                                 since=mark, what="direct delivery")
+    assert delivered[Ether].dst == mac and delivered[IPv6].hlim == 49
+
+
+def _una(address: str, mac: str) -> Packet:
+    """A UNA (§6.3): from ``address`` to all-nodes, target = source, the sender's LLA, O = 0,
+    hop limit 255."""
+    return (IPv6(src=address, dst="ff02::1", hlim=255)
+            / ICMPv6ND_NA(R=0, S=0, O=0, tgt=address) / ICMPv6NDOptDstLLAddr(lladdr=mac))
+
+
+def _naack_to(address: str):
+    """A matcher: a Router Advertisement to ``address`` with a NAACK option (ND type 20)."""
+    def match(packet: Packet) -> bool:
+        raw = bytes(packet[IPv6])
+        return (packet[IPv6].dst == address and raw[6] == 58 and raw[40] == 134
+                and any(kind == 20 for kind, _ in nd_options(raw[56:])))
+    return match
+
+
+@pytest.mark.parametrize("case", ["in_use_by_another_host", "outside_the_prefix"])
+def test_a_una_for_an_ncoa_the_nar_cannot_accept_gets_a_naack(ar, case):
+    """RFC 5568 §6.3, §6.4.6: the NAR answers a UNA whose NCoA it cannot accept with a Router
+    Advertisement carrying a NAACK option (Type 20, Length 1, Option-Code 0, the Status,
+    Reserved 0): status 1, "NCoA is invalid, perform address configuration" (this router has
+    no address pool and does not offer its own address). The RA "MUST use the source IP
+    address in the UNA message as the destination address, and use the L2 address present in
+    UNA": for an address another host holds, not that host's link-layer address. RFC 4861
+    §6.1.2: from the link-local address, hop limit 255."""
+    mac = "02:00:00:00:88:01" if case == "in_use_by_another_host" else "02:00:00:00:88:02"
+    if case == "in_use_by_another_host":
+        address, owner_mac = "2001:db8:1::301", "02:00:00:00:78:01"
+        # The host that holds the address announced it first (§6.3: an accepted UNA).
+        ar.tester.send(_una(address, owner_mac), src_mac=owner_mac)
+        ar.tester.own(address, owner_mac)
+        probe_link(ar)
+    else:
+        address = "2001:db8:5::302"
+    mark = ar.tester.mark()
+    ar.tester.send(_una(address, mac), src_mac=mac)
+    ra = ar.tester.expect(_naack_to(address), since=mark, what="RA with a NAACK")
+    assert ra[Ether].dst == mac and ra[Ether].src == DUT_MAC
+    assert ra[IPv6].src == AR_LL and ra[IPv6].hlim == 255
+    raw = bytes(ra[IPv6])
+    assert raw[41] == 0  # ICMPv6 Code 0 (RFC 4861 §4.2)
+    [naack] = [data for kind, data in nd_options(raw[56:]) if kind == 20]
+    assert naack == bytes([20, 1, 0, 1, 0, 0, 0, 0])
+    if case == "in_use_by_another_host":
+        assert not [p for p in ar.tester.since(mark) if _naack_to(address)(p)
+                    and p[Ether].dst != mac]
+
+
 @pytest.mark.parametrize("fault", ["unauthenticated", "wrong_authenticator", "unknown_router"])
 def test_nar_refuses_an_hi_not_authenticated_by_a_neighbour(ar, fault):
     """RFC 5568 §10: HI "MUST be protected" by the routers' security association (mipshop's
@@ -842,6 +972,59 @@ def test_nar_refuses_an_hi_not_authenticated_by_a_neighbour(ar, fault):
     probe(ar)
     assert not [p for p in ar.tester.since(mark) if is_mh(15, sequence=sequence)(p)]
     assert _proxied(ar, ncoa, 1.0) is None  # the kernel answers a proxied address at once
+
+
+# -- PAR: HI retransmission (§6.2.1.1) -----------------------------------------------------------
+
+def test_an_unanswered_hi_is_retransmitted_with_backoff_then_the_fbu_is_refused(ar_short_rtt):
+    """RFC 5568 §6.2.1.1: without a HAck "in a short time period (no less than twice the
+    typical round trip time (RTT) ...)" the HI "SHOULD be resent"; retransmissions "can be up
+    to HI_RETRIES, but MUST use exponential backoff in which the timeout period ... is doubled
+    during each instance of retransmission", with the same Sequence # ("so replies can be
+    matched"). This router: rtt 0.25 s, hi_retries 3: HIs at 0, 0.5, 1.5 and 3.5 s, each
+    signed anew. Then it gives up ([choice] mipshop.protocol.fmipv6.par, module docstring: "an
+    HI that is never answered give[s] FBack status 128 and no tunnel"; ``_hi_timeout``) after
+    the last timeout, 4 s more: FBack status 128 (Reason unspecified, §6.2.3), lifetime 0,
+    to the NCoA and, the FBU having come from the PCoA, to the PCoA; nothing is tunnelled,
+    and a HAck arriving after that is no longer matched to anything."""
+    ar = ar_short_rtt
+    mn = fresh()
+    mark = send_fbu(ar, mn, 900)
+    fback = read_mh(ar.tester.expect(is_mh(9, dst=mn.ncoa, sequence=900), since=mark,
+                                     timeout=30, what="FBack after the last HI"))
+    his = [read_mh(p) for p in ar.tester.since(mark) if is_mh(14, dst=NAR)(p)
+           and read_mh(p).option(34, 2)[2:] == IPv6Address(mn.ncoa).packed]
+    assert len(his) == 1 + HI_RETRIES, [float(h.packet.time) for h in his]
+    assert len({h.mh[6:10] for h in his}) == 1  # same Sequence #, flags and Code
+    assert len({h.mh[-12:] for h in his}) == 1 + HI_RETRIES  # signed anew each time
+    for hi in his:
+        verify_router_pair(hi, NAR)
+    sent = [float(h.packet.time) for h in his] + [float(fback.packet.time)]
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    nominal = [2 * SHORT_RTT * 2**i for i in range(1 + HI_RETRIES)]  # 0.5, 1, 2, 4
+    # Never early, but for 0.1 s: the timer starts when an HI is queued, before it leaves, and
+    # an earlier HI that left late shortens the gap seen on the wire; late by at most what a
+    # loaded machine delays a timer. Without doubling the second gap would be 0.5 s, not 1.
+    for gap, expected in zip(gaps, nominal, strict=True):
+        assert expected - 0.1 <= gap <= expected + 1.0, (gaps, nominal)
+    status, _flags, _sequence, lifetime = struct.unpack_from("!BBHH", fback.mh, 6)
+    assert (status, lifetime) == (128, 0)
+    verify_badf(fback, mn, mn.ncoa)
+    old = read_mh(ar.tester.expect(is_mh(9, dst=mn.pcoa, sequence=900), since=mark,
+                                   what="FBack (PCoA)"))
+    assert old.mh[6] == 128 and old.packet[Ether].dst == MN_MAC
+    # A HAck now answers nothing: no other FBack, no tunnel.
+    sequence = struct.unpack_from("!H", his[0].mh, 6)[0]
+    mark = ar.tester.mark()
+    ar.tester.send(handover_acknowledge(sequence, 0))
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"still here")
+    ar.tester.expect(lambda p: p[IPv6].dst == mn.pcoa and p.haslayer(UDP)
+                     and p[Ether].dst == MN_MAC and p[IPv6].nh == 17, since=mark,
+                     what="native delivery")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if is_mh(9, sequence=900)(p)
+                or tunnelled_to(mn.ncoa, mn.pcoa)(p)
+                or (is_mh(14, dst=NAR)(p) and p.time > fback.packet.time)]
 
 
 # -- what the router sent, as Wireshark reads it ----------------------------------------------
