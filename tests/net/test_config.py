@@ -138,3 +138,18 @@ def test_damage_to_a_valid_configuration_is_refused_or_builds(data: st.DataObjec
         config.build(wall_clock_offset=1.7e9)
     except NetError as error:
         assert str(error).startswith("mipshop: ") and "\n" not in str(error)
+
+
+def test_a_nar_can_be_told_the_link_layer_addresses_it_does_not_recognise(tmp_path: Path) -> None:
+    """RFC 5568 §6.4.6 NAACK status 128 ("Link Layer Address unrecognized"): the daemon's
+    fast_handover table sets ``unrecognized_link_layer_addresses`` as MAC strings."""
+    ar = next(c for r, c in CONFIGS if r == "ar" and "fast_handover" in c["access_router"])
+    data = _with(ar, ("access_router", "fast_handover", "unrecognized_link_layer_addresses"),
+                 ["02:00:00:00:00:09", "0200000000aa"])
+    router = parse_config("ar", data, "test").build(wall_clock_offset=1.7e9)
+    assert router.fast_handover.config.unrecognized_link_layer_addresses == frozenset(
+        {bytes.fromhex("020000000009"), bytes.fromhex("0200000000aa")})
+    bad = _with(ar, ("access_router", "fast_handover", "unrecognized_link_layer_addresses"),
+                ["02:00"])
+    with pytest.raises(NetError, match="unrecognized_link_layer_addresses: not a 6-octet MAC"):
+        parse_config("ar", bad, "test").build(wall_clock_offset=1.7e9)

@@ -213,9 +213,11 @@ def _convert(annotation: str, value: Any, where: str) -> Any:
                 raise TypeError(f"expected {kind}")
             return value
         if kind in ("frozenset[IPv6Address]", "tuple[IPv6Network,...]",
-                    "tuple[IPv6Address,...]", "tuple[str,...]"):
+                    "tuple[IPv6Address,...]", "tuple[str,...]", "frozenset[bytes]"):
             if not isinstance(value, list):
                 raise TypeError(f"expected an array, got {value!r}")
+            if kind == "frozenset[bytes]":
+                return frozenset(parse_mac(v) for v in value)  # MAC addresses
             if kind == "frozenset[IPv6Address]":
                 return frozenset(IPv6Address(v) for v in value)
             if kind == "tuple[IPv6Network,...]":
