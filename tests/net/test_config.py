@@ -72,6 +72,8 @@ CASES = [
     ("ha", HA, ("home_agent", "ra_interval"), float("nan"), "must be a finite number, got nan"),
     ("ha", HA, ("home_agent", "ra_interval"), "600", "expected a number, got '600'"),
     ("ha", HA, ("home_agent", "ra_interval"), True, "expected a number, got True"),
+    ("ha", HA, ("home_agent", "prefix"), True, "expected an address as a string, got True"),
+    ("ha", HA, ("home_agent", "address"), 1, "expected an address as a string, got 1"),
     ("mn", MN, ("mobile_node", "fast_handover"), "yes", "fast_handover: must be a table"),
     ("mn", MN, ("mobile_node", "map_client"), [], "map_client: must be a table"),
 ]
@@ -124,6 +126,7 @@ def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
+@pytest.mark.filterwarnings("error")  # e.g. ipaddress taking a boolean for an integer
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_damage_to_a_valid_configuration_is_refused_or_builds(data: st.DataObject) -> None:

@@ -194,6 +194,9 @@ def _convert(annotation: str, value: Any, where: str) -> Any:
     """Convert a TOML value to the dataclass field type named by ``annotation``."""
     kind = annotation.replace(" ", "").removesuffix("|None")
     try:
+        if kind in ("IPv6Address", "IPv6Network") and not isinstance(value, str):
+            # ipaddress also takes integers (and so booleans): a TOML address is a string.
+            raise TypeError(f"expected an address as a string, got {value!r}")
         if kind == "IPv6Address":
             return IPv6Address(value)
         if kind == "IPv6Network":
@@ -218,14 +221,14 @@ def _convert(annotation: str, value: Any, where: str) -> Any:
                 raise TypeError(f"expected an array, got {value!r}")
             if kind == "frozenset[bytes]":
                 return frozenset(parse_mac(v) for v in value)  # MAC addresses
+            if not all(isinstance(v, str) for v in value):
+                raise TypeError(f"expected an array of strings, got {value!r}")
             if kind == "frozenset[IPv6Address]":
                 return frozenset(IPv6Address(v) for v in value)
             if kind == "tuple[IPv6Network,...]":
                 return tuple(IPv6Network(v) for v in value)
             if kind == "tuple[IPv6Address,...]":
                 return tuple(IPv6Address(v) for v in value)
-            if not all(isinstance(v, str) for v in value):
-                raise TypeError(f"expected an array of strings, got {value!r}")
             return tuple(value)
     except (ValueError, TypeError) as exc:
         raise NetError(f"mipshop: config {where}: {exc}") from exc
