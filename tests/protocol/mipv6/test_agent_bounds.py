@@ -9,14 +9,28 @@ multicast, link-local) is silently discarded (§6.1.7, §9.5.1), at the edges of
 
 from __future__ import annotations
 
+import random
 from ipaddress import IPv6Address
 
 import pytest
 
 from mipshop.protocol.base.actions import Transmit
+from mipshop.protocol.base.config import RouterConfig
 from mipshop.protocol.base.tables import REPLIES_TOTAL
+from mipshop.protocol.mipv6.config import HomeAgentConfig
+from mipshop.protocol.mipv6.home_agent import HomeAgent
 from mipshop.wire.mh import BindingAckStatus
-from tests.protocol.mipv6.test_floods import bu_packet, feed, home, home_agent, source
+from tests.protocol.mipv6.test_floods import (
+    HA,
+    PREFIX,
+    WALL,
+    bu_packet,
+    creds,
+    feed,
+    home,
+    home_agent,
+    source,
+)
 
 S = BindingAckStatus
 
@@ -85,3 +99,22 @@ def test_a_bu_for_a_care_of_address_that_is_not_unicast_routable_is_discarded(co
     statuses = _statuses(agent, [bu_packet(0, src=coa, at=1.0)], 1.0)
     assert statuses == ([S.ACCEPTED] if taken else [])
     assert agent.counters["drop.not_unicast_routable"] == (0 if taken else 1)
+
+
+# -- §10.3.1: status 1 when the home prefix would be deprecated during the binding ------------
+
+
+@pytest.mark.parametrize(("lifetime", "status"), [
+    (396, S.ACCEPTED),
+    (400, S.ACCEPTED),  # deprecated as the binding ends, not during it
+    (404, S.ACCEPTED_PREFIX_DISCOVERY_NECESSARY),
+])
+def test_status_1_only_when_the_prefix_is_deprecated_during_the_binding(lifetime, status):
+    agent = HomeAgent("ha", random.Random(1), HomeAgentConfig(
+        router=RouterConfig(interface="home", address=HA, prefix=PREFIX,
+                            preferred_lifetime=400),
+        credentials=(creds(0),), wall_clock_offset=WALL, dad_duration=0.0))
+    agent.start(0.0)
+    agent.pull_actions()
+    (ba,) = feed(agent, [bu_packet(0, src=source(0), at=1.0, lifetime=lifetime)])[0]
+    assert (ba.payload.status, ba.payload.lifetime) == (status, lifetime)
