@@ -295,6 +295,31 @@ def test_neighbor_solicitations_for_a_bound_rcoa_get_a_proxy_na(anchor, unicast)
     assert na[ICMPv6ND_NA].R == 0 and na[ICMPv6ND_NA].S == 1 and na[IPv6].hlim == 255
 
 
+def test_a_new_binding_is_announced_with_an_unsolicited_na(anchor):
+    """RFC 5380 §6.2: the MAP intercepts "using proxy Neighbour Advertisement", "identical
+    to that of the HA": RFC 6275 §10.4.1, when it begins serving it "MUST multicast onto the
+    home link a Neighbor Advertisement" for the address, to all-nodes, with a Target
+    Link-Layer Address option carrying its own link-layer address, R = 0, S not set, O set
+    (RFC 4861 §7.1.2: hop limit 255). One per start of service: a refresh of the binding
+    sends none."""
+    mn = fresh()
+
+    def announced(p: Packet) -> bool:
+        return (p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == mn.home_address
+                and p[IPv6].dst == "ff02::1")
+
+    mark = anchor.tester.mark()
+    assert register(anchor, mn, sequence=535)[MIP6MH_BA].status == 0
+    na = anchor.tester.expect(announced, since=mark, timeout=WAIT, what="unsolicited NA")
+    assert na.src == DUT_MAC and na.dst == "33:33:00:00:00:01"
+    assert na[IPv6].hlim == 255 and na[IPv6].src == MAP
+    assert na[ICMPv6ND_NA].R == 0 and na[ICMPv6ND_NA].S == 0 and na[ICMPv6ND_NA].O == 1
+    assert na[ICMPv6NDOptDstLLAddr].lladdr == DUT_MAC
+    mark = anchor.tester.mark()
+    assert register(anchor, mn, sequence=536)[MIP6MH_BA].status == 0
+    quiet(anchor, announced, since=mark)
+
+
 def test_reverse_tunnel_from_the_lcoa_is_decapsulated_and_forwarded(anchor):
     """RFC 5380 §6.2: the MAP MUST accept packets tunnelled from the mobile node (tunnel
     entry point the LCoA, exit point the MAP) and forwards the inner packet; RFC 6275
