@@ -5,8 +5,10 @@ The Mobility Anchor Point is "a local home agent" (RFC 5380 §6.2): a mobile nod
 regional care-of address (RCoA, on the MAP's link, 2001:db8:a1::/64) to its on-link care-of
 address (LCoA, on an access link below the MAP: 2001:db8:10::/64 and 2001:db8:20::/64, the
 MAP's "valid on-link prefixes") with a local Binding Update (M and A flags, the RCoA in the
-Home Address option); the MAP intercepts packets for the RCoA with proxy Neighbor
-Advertisements and tunnels them to the LCoA.
+Home Address option); the MAP announces a newly served RCoA with an unsolicited Neighbor
+Advertisement, intercepts packets for it with proxy Neighbor Advertisements and tunnels them
+to the LCoA. RFC 4285 §6 replay protection (144, 145) is checked with timestamps the tester
+sets (the MAP's clock is the tester's: one machine).
 
 The tester plays the MAP link's router (``fe80::fffe``), through which the access links and
 every correspondent are reached, the mobile nodes at their LCoAs, correspondents, and other
