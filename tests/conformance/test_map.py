@@ -5,8 +5,10 @@ The Mobility Anchor Point is "a local home agent" (RFC 5380 §6.2): a mobile nod
 regional care-of address (RCoA, on the MAP's link, 2001:db8:a1::/64) to its on-link care-of
 address (LCoA, on an access link below the MAP: 2001:db8:10::/64 and 2001:db8:20::/64, the
 MAP's "valid on-link prefixes") with a local Binding Update (M and A flags, the RCoA in the
-Home Address option); the MAP intercepts packets for the RCoA with proxy Neighbor
-Advertisements and tunnels them to the LCoA.
+Home Address option); the MAP announces a newly served RCoA with an unsolicited Neighbor
+Advertisement, intercepts packets for it with proxy Neighbor Advertisements and tunnels them
+to the LCoA. RFC 4285 §6 replay protection (144, 145) is checked with timestamps the tester
+sets (the MAP's clock is the tester's: one machine).
 
 The tester plays the MAP link's router (``fe80::fffe``), through which the access links and
 every correspondent are reached, the mobile nodes at their LCoAs, correspondents, and other
@@ -119,23 +121,27 @@ def anchor() -> Iterator[NodeUnderTest]:
 
 def local_bu(mn: MobileIdentity, *, care_of: str, sequence: int, lifetime: float = 60.0,
              flags: str = "AM", rcoa: str | None = None, key: bytes | None = None,
-             spi: int | None = None, stamp: float | None = None) -> Packet:
+             spi: int | None = None, stamp: float | None = None,
+             timestamp: bool = True) -> Packet:
     """A local Binding Update (RFC 5380 §4, §6.1; RFC 6275 §6.1.7; RFC 4285 §5, §6).
 
     From the LCoA to the MAP; a Destination Options header with the Home Address option
     carrying the RCoA; M and A set; then the Mobile Node Identifier (RFC 4283, subtype 1
     NAI), the Mobility Message Replay Protection option (NTP timestamp) and, last, the
     MN-HA Mobility Message Authentication option (subtype 1) with the MN-MAP SPI and the
-    authenticator over (LCoA, RCoA, MH Data).
+    authenticator over (LCoA, RCoA, MH Data). ``timestamp`` False leaves the replay
+    protection option out.
     """
     home = rcoa or mn.home_address
+    options: list[Packet] = [MIP6OptMNID(subtype=1, id=mn.nai.encode())]
+    if timestamp:
+        options.append(MIP6OptReplayProtection(timestamp=ntp_timestamp(stamp or time.time())))
+    options.append(MIP6OptMsgAuth(subtype=1, mspi=mn.spi if spi is None else spi,
+                                  authdata=b"\x00" * 12))
     packet = (IPv6(src=care_of, dst=MAP, hlim=64)
               / IPv6ExtHdrDestOpt(options=[HAO(hoa=home)])
-              / MIP6MH_BU(seq=sequence, flags=flags, mhtime=int(lifetime // 4), options=[
-                  MIP6OptMNID(subtype=1, id=mn.nai.encode()),
-                  MIP6OptReplayProtection(timestamp=ntp_timestamp(stamp or time.time())),
-                  MIP6OptMsgAuth(subtype=1, mspi=mn.spi if spi is None else spi,
-                                 authdata=b"\x00" * 12)]))
+              / MIP6MH_BU(seq=sequence, flags=flags, mhtime=int(lifetime // 4),
+                          options=options))
     return sign_mn_ha(packet, mn.key if key is None else key, care_of=care_of, home=home)
 
 
@@ -291,6 +297,31 @@ def test_neighbor_solicitations_for_a_bound_rcoa_get_a_proxy_na(anchor, unicast)
     assert na[ICMPv6ND_NA].R == 0 and na[ICMPv6ND_NA].S == 1 and na[IPv6].hlim == 255
 
 
+def test_a_new_binding_is_announced_with_an_unsolicited_na(anchor):
+    """RFC 5380 §6.2: the MAP intercepts "using proxy Neighbour Advertisement", "identical
+    to that of the HA": RFC 6275 §10.4.1, when it begins serving it "MUST multicast onto the
+    home link a Neighbor Advertisement" for the address, to all-nodes, with a Target
+    Link-Layer Address option carrying its own link-layer address, R = 0, S not set, O set
+    (RFC 4861 §7.1.2: hop limit 255). One per start of service: a refresh of the binding
+    sends none."""
+    mn = fresh()
+
+    def announced(p: Packet) -> bool:
+        return (p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == mn.home_address
+                and p[IPv6].dst == "ff02::1")
+
+    mark = anchor.tester.mark()
+    assert register(anchor, mn, sequence=535)[MIP6MH_BA].status == 0
+    na = anchor.tester.expect(announced, since=mark, timeout=WAIT, what="unsolicited NA")
+    assert na.src == DUT_MAC and na.dst == "33:33:00:00:00:01"
+    assert na[IPv6].hlim == 255 and na[IPv6].src == MAP
+    assert na[ICMPv6ND_NA].R == 0 and na[ICMPv6ND_NA].S == 0 and na[ICMPv6ND_NA].O == 1
+    assert na[ICMPv6NDOptDstLLAddr].lladdr == DUT_MAC
+    mark = anchor.tester.mark()
+    assert register(anchor, mn, sequence=536)[MIP6MH_BA].status == 0
+    quiet(anchor, announced, since=mark)
+
+
 def test_reverse_tunnel_from_the_lcoa_is_decapsulated_and_forwarded(anchor):
     """RFC 5380 §6.2: the MAP MUST accept packets tunnelled from the mobile node (tunnel
     entry point the LCoA, exit point the MAP) and forwards the inner packet; RFC 6275
@@ -438,6 +469,98 @@ def test_bu_with_neither_m_nor_h_creates_no_binding(anchor):
     assert not bound(anchor, mn.home_address)
 
 
+# -- replay protection (RFC 4285 §6; RFC 5380 §6.2) --------------------------------------------
+
+#: RFC 4285 §6 / RFC 1305: 2**32 fractions of a second; NTP seconds count from 1900.
+NTP_UNIX = 2_208_988_800
+
+
+def refused_stamp(ba: Packet, bu: Packet, *, sent_at: float) -> None:
+    """RFC 4285 §6: "If the timestamp is not valid, the Home Agent copies only the low-order
+    32 bits into the BA, and supplies the high-order 32 bits from its own time of day" (the
+    MAP's clock is the tester's: one machine)."""
+    got = ba[MIP6OptReplayProtection].timestamp
+    assert got & 0xFFFFFFFF == bu[MIP6OptReplayProtection].timestamp & 0xFFFFFFFF
+    assert abs((got >> 32) - NTP_UNIX - sent_at) <= 3, (got >> 32) - NTP_UNIX - sent_at
+
+
+def authenticated_ba(ba: Packet, mn: MobileIdentity, care_of: str) -> None:
+    """RFC 4285 §6: the node "MUST authenticate the BA" refusing its timestamp: the MAP signs
+    it under the node's SPI (RFC 4285 §5.1.1)."""
+    assert ba[MIP6OptMsgAuth].mspi == mn.spi
+    got, expected = mn_map_authenticator(bytes(ba[IPv6]), mn.key, care_of=care_of,
+                                         home=mn.home_address)
+    assert got == expected
+
+
+@pytest.mark.parametrize("offset", [-60.0, 60.0])
+def test_timestamp_outside_the_window_gets_144_and_no_binding(anchor, offset):
+    """RFC 4285 §6: after authenticating the BU the MAP (the node's "home agent" for the
+    RCoA, RFC 5380 §6.2) "MUST check the Timestamp field for validity": it "MUST be close
+    enough" to its time of day (7 s by default, mipshop's default window); an authenticated
+    BU whose timestamp is a minute behind or ahead gets MIPV6-ID-MISMATCH (144), with the
+    BU's low-order 32 bits and the MAP's own seconds, signed; no binding."""
+    mn = fresh()
+    address = lcoa(mn)
+    now = time.time()
+    bu = local_bu(mn, care_of=address, sequence=800, stamp=now + offset)
+    mark = anchor.tester.mark()
+    anchor.tester.send(bu)
+    ba = anchor.tester.expect(is_ba(800, address), since=mark, timeout=WAIT, what="BA")
+    assert ba[MIP6MH_BA].status == 144
+    assert ba[IPv6ExtHdrRouting].addresses == [mn.home_address]
+    refused_stamp(ba, bu, sent_at=now)
+    authenticated_ba(ba, mn, address)
+    assert not bound(anchor, mn.home_address)
+    # RFC 4285 §6: the node "MUST adjust its timestamp": with its clock right it registers.
+    assert register(anchor, mn, sequence=801)[MIP6MH_BA].status == 0
+
+
+def test_timestamp_not_newer_than_the_last_accepted_gets_144(anchor):
+    """RFC 4285 §6: the timestamp "MUST be greater than all previously accepted timestamps
+    for the requesting Mobile Node": a BU with a newer Sequence Number but a timestamp
+    within the window that is older than, or equal to, the last accepted one gets 144
+    (its timestamp refused as in the window case) and leaves the binding as it was; a
+    newer timestamp is accepted."""
+    mn = fresh()
+    now = time.time()
+    first = lcoa(mn)
+    mark = anchor.tester.mark()
+    anchor.tester.send(local_bu(mn, care_of=first, sequence=810, stamp=now))
+    ba = anchor.tester.expect(is_ba(810, first), since=mark, timeout=WAIT, what="BA")
+    assert ba[MIP6MH_BA].status == 0
+    # Each refusal from its own LCoA (answers to refused BUs are rate-limited per source).
+    for sequence, stamp, prefix in ((811, now - 0.5, "2001:db8:20::"),
+                                    (812, now, "2001:db8:10:0:1::")):
+        address = lcoa(mn, prefix)
+        bu = local_bu(mn, care_of=address, sequence=sequence, stamp=stamp)
+        mark = anchor.tester.mark()
+        anchor.tester.send(bu)
+        ba = anchor.tester.expect(is_ba(sequence, address), since=mark, timeout=WAIT,
+                                  what="BA")
+        assert ba[MIP6MH_BA].status == 144, sequence
+        refused_stamp(ba, bu, sent_at=time.time())
+        authenticated_ba(ba, mn, address)
+        entries = bound(anchor, mn.home_address)
+        assert [(e["care_of_address"], e["sequence"]) for e in entries] == [(first, 810)]
+    assert register(anchor, mn, sequence=813, care_of=lcoa(mn, "2001:db8:20::"))[
+        MIP6MH_BA].status == 0
+
+
+def test_bu_without_a_timestamp_gets_145_and_no_binding(anchor):
+    """RFC 4285 §6: when the MAP's policy mandates replay protection by the timestamp (as
+    mipshop's does) a BU without the replay protection option is discarded and the BA's
+    status is MIPV6-MESG-ID-REQD (145); the BA is signed; no binding."""
+    mn = fresh()
+    address = lcoa(mn)
+    mark = anchor.tester.mark()
+    anchor.tester.send(local_bu(mn, care_of=address, sequence=820, timestamp=False))
+    ba = anchor.tester.expect(is_ba(820, address), since=mark, timeout=WAIT, what="BA")
+    assert ba[MIP6MH_BA].status == 145
+    authenticated_ba(ba, mn, address)
+    assert not bound(anchor, mn.home_address)
+
+
 # -- de-registration (RFC 6275 §10.3.2) ---------------------------------------------------------
 
 def test_deregistration_is_accepted_and_tunnelling_stops(anchor):
@@ -463,6 +586,44 @@ def test_deregistration_is_accepted_and_tunnelling_stops(anchor):
                          since=mark, timeout=WAIT, what="NA for the MAP's address")
     anchor.tester.absent(lambda p: p.haslayer(ICMPv6ND_NA)
                          and p[ICMPv6ND_NA].tgt == mn.home_address, since=mark, wait=0.3)
+
+
+def test_deregistration_of_an_rcoa_with_no_binding_gets_133(anchor):
+    """RFC 6275 §10.3.2 (RFC 5380 §6.2: the MAP processes a local BU as a home agent does):
+    a de-registration (lifetime 0) for an address with no Binding Cache entry is rejected
+    with 133 (Not home agent for this mobile node), §9.5.1's "no binding for it"; the BA
+    goes to the LCoA with the RCoA in its Type 2 Routing Header; nothing is created."""
+    mn = fresh()
+    ba = register(anchor, mn, sequence=610, lifetime=0)
+    assert ba[MIP6MH_BA].status == 133 and ba[IPv6].dst == lcoa(mn)
+    assert ba[IPv6ExtHdrRouting].addresses == [mn.home_address]
+    assert not bound(anchor, mn.home_address)
+
+
+def test_full_binding_cache_gets_130():
+    """RFC 6275 §10.3.1 / §6.1.8 (RFC 5380 §6.2, "no new error codes"): when the MAP has no
+    room for another binding it rejects the BU with 130 (Insufficient resources) and
+    creates none; a node already bound still refreshes its entry. A MAP of its own with
+    ``max_bindings`` 1."""
+    from tests.conformance.conftest import ROOT
+
+    if not ROOT:
+        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
+    first, second = identity(41), identity(42)
+    node = NodeUnderTest("map", {"mobility_anchor_point": {
+        "address": MAP, "interface": "eth0", "allowed_lcoa_prefixes": ALLOWED,
+        "max_bindings": 1, "credentials": [first.table(), second.table()]}}, setup=_setup)
+    node.tester.own(ROUTER_LL)
+    try:
+        assert register(node, first, sequence=1)[MIP6MH_BA].status == 0
+        ba = register(node, second, sequence=1)
+        assert ba[MIP6MH_BA].status == 130 and ba[IPv6].dst == lcoa(second)
+        assert ba[IPv6ExtHdrRouting].addresses == [second.home_address]
+        assert not bound(node, second.home_address)
+        assert register(node, first, sequence=2)[MIP6MH_BA].status == 0
+        assert [e["sequence"] for e in bound(node, first.home_address)] == [2]
+    finally:
+        node.close()
 
 
 # -- Mobility Header processing (RFC 6275 §9.2) -------------------------------------------------

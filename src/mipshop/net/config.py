@@ -524,7 +524,7 @@ class InterfaceFacts:
 
 #: The entity-table key naming the interface whose facts apply, and its default.
 _INTERFACE_KEY = {"ha": ("interface", RouterConfig), "ar": ("interface", RouterConfig),
-                  "mn": ("interface", MobileNodeConfig)}
+                  "mn": ("interface", MobileNodeConfig), "map": ("interface", MapConfig)}
 
 
 def _default(cls: type, name: str) -> Any:
@@ -567,8 +567,8 @@ def complete_from_interface(config: DaemonConfig, facts: dict[str, InterfaceFact
                            f"{configured.hex(':')} is not the MAC of {name} ({actual})")
     else:
         table["link_layer_address"] = actual
-    if config.role == "mn":
-        return
+    if config.role in ("mn", "map"):
+        return  # no link-local address in their configuration
     link_locals = [a for a in fact.addresses if a.is_link_local]
     if "link_local" in table:
         configured_ll = _convert("IPv6Address", table["link_local"], f"{where}.link_local")

@@ -559,7 +559,8 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
                 address=address, interface="eth0",
                 credentials=_KeyServer(_MAP_SPI, n, functools.partial(_regional_credentials,
                                                                       domain=m)),
-                allowed_lcoa_prefixes=lcoa_prefixes, wall_clock_offset=WALL_CLOCK)
+                allowed_lcoa_prefixes=lcoa_prefixes, wall_clock_offset=WALL_CLOCK,
+                link_layer_address=aggs[m].interfaces["eth0"].link_address)
             map_rng = kernel.rng(f"entity/{name}")
             # RFC 5568 §10 at the MAP anchor: each MN-MAP handover key redirects its owner's
             # RCoA.

@@ -288,3 +288,39 @@ def test_allocating_map_without_an_sa_does_not_hand_out_a_bound_rcoa():
     assert first.routing_home_address == RCOA
     assert second.payload.status == 0 and second.routing_home_address != RCOA
     assert scn.maps["map1"].cache.lookup(RCOA, scn.net.now).care_of_address == LCOA
+
+
+MAP_MAC = bytes.fromhex("02000000a101")
+
+
+@pytest.mark.parametrize("mac", [MAP_MAC, None], ids=["mac", "no-mac"])
+def test_a_newly_served_rcoa_gets_one_unsolicited_neighbor_advertisement(mac):
+    # RFC 5380 §6.2: the MAP intercepts the RCoA "using proxy Neighbour Advertisement ...
+    # identical to that of the HA"; RFC 6275 §10.4.1: when it begins serving it MUST
+    # multicast an NA for the address to all nodes, Target Link-Layer Address its own MAC,
+    # R = 0, S = 0, O = 1 (hop limit 255, RFC 4861 §7.1.2). Once per start of service: not
+    # for a refresh, again after a de-registration and a new registration. Without a MAC
+    # configured (a MapConfig built by hand) none is sent.
+    from mipshop.wire.icmpv6 import NeighborAdvertisement
+    from mipshop.wire.nd_options import TargetLinkLayerAddress
+
+    scn = build_hmip(maps={"map1": {"link_layer_address": mac}})
+
+    def advertised():
+        return [p for _r, p in scn.net.packets(NeighborAdvertisement, sender="map1")]
+
+    inject(scn, local_bu(at=1.0, sequence=1), 1.0)
+    inject(scn, local_bu(at=2.0, sequence=2), 2.0)  # a refresh: no new NA
+    if mac is None:
+        assert advertised() == []
+        return
+    (na_packet,) = advertised()
+    na = na_packet.payload
+    assert na_packet.dst == IPv6Address("ff02::1") and na_packet.hop_limit == 255
+    assert na_packet.src == MAP1
+    assert na.target == RCOA and not na.router and not na.solicited and na.override
+    assert [o.address for o in na.options if isinstance(o, TargetLinkLayerAddress)] == [MAP_MAC]
+    inject(scn, local_bu(at=3.0, sequence=3, lifetime=0), 3.0)
+    assert len(advertised()) == 1
+    inject(scn, local_bu(at=4.0, sequence=4), 4.0)
+    assert [p.payload.target for p in advertised()] == [RCOA, RCOA]

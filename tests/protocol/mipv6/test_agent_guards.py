@@ -554,6 +554,18 @@ def test_an_authenticated_bu_without_a_timestamp_gets_145():
     (ba,) = _mobility(_sent(agent, packet, 1.0))
     assert ba.payload.status == S.MIPV6_MESG_ID_REQD
     assert agent.counters["auth.no_timestamp"] == 1 and len(agent.cache) == 0
+    # RFC 4285 §5.1.1: the agent "MUST include this option in the BA if it received this
+    # option in the corresponding BU" and has the SA: the 145 BA is signed (MN-ID, then the
+    # authentication option last), with no timestamp to echo (§6). It was sent unsigned.
+    from mipshop.protocol.mipv6.signalling import read_mn_ha
+
+    protection = read_mn_ha(ba.payload)
+    assert protection.authentication is not None and protection.timestamp is None
+    assert protection.identifier == creds(0).identifier
+    assert protection.authentication.spi == sa.spi
+    assert protection.authentication.authenticator == sa.authenticator(
+        source(0), home(0), mh_authenticator_input(encode_mh(ba.payload),
+                                                   MN_HA_AUTHENTICATOR_LENGTH))
 
 
 @pytest.mark.parametrize(("window", "offset", "accepted"), [

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv6Address, IPv6Network
 
-from ..base.config import check_lifetime
+from ..base.config import check_lifetime, check_mac
 from ..base.constants import (
     INITIAL_BINDACK_TIMEOUT,
     INITIAL_BINDACK_TIMEOUT_FIRST_REG,
@@ -59,10 +59,14 @@ class MapConfig:
       to 0: RFC 5380 asks for no DAD on an RCoA, and the MAP checks uniqueness in its own Binding
       Cache.
     * ``wall_clock_offset``: added to ``now`` to get Unix time for RFC 4285 timestamps.
+    * ``link_layer_address``: the MAC of ``interface``, which the unsolicited Neighbor
+      Advertisement for a newly served RCoA carries (RFC 5380 §6.2 "identical to that of the
+      HA": RFC 6275 §10.4.1); the daemon takes it from the interface. None sends none.
     """
 
     address: IPv6Address
     interface: str = "eth0"
+    link_layer_address: bytes | None = None
     credentials: AgentCredentials = ()
     accept_unauthenticated: bool = False
     allowed_lcoa_prefixes: tuple[IPv6Network, ...] = ()
@@ -87,6 +91,8 @@ class MapConfig:
             registration_rate=self.registration_rate,
         )
         check_agent_credentials(self.credentials, self.rcoa_prefix, "RCoA")
+        if self.link_layer_address is not None:
+            check_mac("link_layer_address", self.link_layer_address)
         if not 0 < self.valid_lifetime <= 0xFFFFFFFF:
             raise ValueError("valid_lifetime must be 1..2**32-1 s")
 

@@ -20,9 +20,12 @@ local BU is validated exactly like a home registration, with the same BA statuse
   Header (RFC 5380 §5; the RFC 4877 §9 IKEv2 allocation it refers to is out of scope,
   docs/decisions.md D8, but like it the address is tied to the SA);
 * packets for a registered RCoA are intercepted (a :class:`~mipshop.protocol.base.actions.Claim`
-  with proxy ND on the MAP's link) and tunnelled to the LCoA; reverse-tunnelled packets from the
-  LCoA are decapsulated and forwarded (RFC 5380 §6.2 MUST). The MAP never learns the home address:
-  nothing here reads the inner packets' Home Address options.
+  with proxy ND on the MAP's link; when the MAP starts serving an RCoA it multicasts an
+  unsolicited Neighbor Advertisement for it with its own link-layer address, RFC 5380 §6.2
+  "identical to that of the HA", RFC 6275 §10.4.1) and tunnelled to the LCoA;
+  reverse-tunnelled packets from the LCoA are decapsulated and forwarded (RFC 5380 §6.2 MUST).
+  The MAP never learns the home address: nothing here reads the inner packets' Home Address
+  options.
 
 A MAP that also anchors FMIPv6 handovers between the access routers below it (F-HMIPv6,
 RFC 4140 Appendix A, Figure A.2) is :class:`~mipshop.protocol.fmipv6.map_anchor.FastHandoverMap`,
@@ -43,9 +46,12 @@ from collections.abc import Hashable
 from dataclasses import replace
 from ipaddress import IPv6Address
 
+from ...wire.icmpv6 import new_neighbor_advertisement
+from ...wire.ipv6 import new_packet
 from ...wire.mh import BindingAckStatus, BindingUpdate
-from ..base.actions import BindingRecord, ConfigureAddress
-from ..base.addressing import address_from_prefix
+from ...wire.nd_options import TargetLinkLayerAddress
+from ..base.actions import BindingRecord, ConfigureAddress, new_transmit
+from ..base.addressing import ALL_NODES, ND_HOP_LIMIT, address_from_prefix
 from ..mipv6.binding_agent import BindingAgent, Registration
 from ..mipv6.binding_cache import BindingCacheEntry
 from .config import MapConfig
@@ -91,6 +97,24 @@ class MobilityAnchorPoint(BindingAgent):
             self._reject(reg, S.HOME_REGISTRATION_NOT_SUPPORTED)
         else:
             super()._unserved(reg)
+
+    def _intercepting(self, addresses: tuple[IPv6Address, ...]) -> None:
+        """RFC 5380 §6.2: the MAP intercepts an RCoA "identical[ly]" to a home agent, and RFC
+        6275 §10.4.1 has that agent, when it begins serving, multicast to all nodes a
+        Neighbor Advertisement for the address with its own link-layer address (Target
+        Link-Layer Address option, R = 0, S = 0, O = 1), so that a neighbour with a cached
+        entry for the RCoA (a MAP that held it before a restart or a failover, RFC 5380 §10)
+        switches to this one. From the MAP's address, on its interface."""
+        mac = self.config.link_layer_address
+        if mac is None:
+            return
+        options = (TargetLinkLayerAddress(address=mac),)
+        for target in addresses:
+            self.act(new_transmit(new_packet(
+                self.address, ALL_NODES, new_neighbor_advertisement(
+                    False, False, True, target, options), (), ND_HOP_LIMIT),
+                self.interface, None))
+            self.emit("nd.proxy_advertisement", target=target, solicited=False)
 
     def _admit(self, reg: Registration) -> Registration | None:
         rcoa = reg.home_address

@@ -814,6 +814,13 @@ class BindingAgent(Entity):
                 ba = protected_acknowledgement(
                     int(status), number, lifetime, reg.credentials, timestamp=reg.timestamp,
                     care_of_address=reg.care_of_address, home_address=reg.home_address)
+        elif reg.credentials is not None:
+            # RFC 4285 §5.1.1: an authenticated BU without a timestamp (145, §6): the BA
+            # still carries the MN-ID and authentication options, with no timestamp.
+            ba = protect_mn_ha(
+                new_binding_acknowledgement(int(status), number, lifetime, options),
+                reg.credentials, timestamp=None,
+                care_of_address=reg.care_of_address, home_address=reg.home_address)
         else:
             # Built with the constructor's checks inline (one per BU).
             ba = new_binding_acknowledgement(int(status), number, lifetime, options)

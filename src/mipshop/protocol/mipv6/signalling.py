@@ -38,6 +38,7 @@ from ...wire.mh_options import (
     MobileNodeIdentifier,
     MobilityMessageAuthentication,
     MobilityMessageAuthenticationSubtype,
+    MobilityOption,
     ReplayProtection,
     _fast_new,
     mn_ha_options,
@@ -83,21 +84,27 @@ def protect_mn_ha(
     message: _M,
     credentials: MobilityCredentials,
     *,
-    timestamp: int,
+    timestamp: int | None,
     care_of_address: IPv6Address,
     home_address: IPv6Address,
 ) -> _M:
     """Return ``message`` with MN-ID, Replay Protection and MN-HA authentication appended.
 
     RFC 4285 §4: the BU and the BA carry the MN-ID option, the timestamp option and the
-    mobility message authentication option, which MUST be last (§5.1).
+    mobility message authentication option, which MUST be last (§5.1). ``timestamp`` None
+    leaves the Replay Protection option out: the BA (145) to an authenticated BU that
+    carried none (RFC 4285 §6), which §5.1.1 still has the agent sign.
     """
     sa = credentials.security_association
     # The three options, checked as their constructors check them (mn_ha_options), appended
     # to the message's own, which were checked when it was built.
-    appended = mn_ha_options(credentials.identifier, timestamp, sa.spi,
-                             MN_HA_AUTHENTICATOR_LENGTH)
-    placeholder = appended[2]
+    appended: tuple[MobilityOption, ...] = mn_ha_options(
+        credentials.identifier, 0 if timestamp is None else timestamp, sa.spi,
+        MN_HA_AUTHENTICATOR_LENGTH)
+    if timestamp is None:
+        appended = (appended[0], appended[2])
+    placeholder = appended[-1]
+    assert isinstance(placeholder, MobilityMessageAuthentication)
     draft = append_options(message, appended)
     encoded = encode_mh(draft)
     data = mh_authenticator_input(encoded, MN_HA_AUTHENTICATOR_LENGTH)
