@@ -257,6 +257,20 @@ def test_packets_for_the_rcoa_are_tunnelled_to_the_lcoa(anchor):
     assert bytes(inner[UDP].payload) == b"for the mobile node"
 
 
+def _not_proxied(anchor: NodeUnderTest, rcoa: str) -> None:
+    """A Neighbor Solicitation for ``rcoa`` gets no answer. The MAP's own address, solicited
+    behind it, is answered (the same kernel path): the probe that closes the wait."""
+    anchor.tester.own(HOST, HOST_MAC)
+    mark = anchor.tester.mark()
+    anchor.tester.send(neighbor_solicitation(rcoa, source=HOST, mac=HOST_MAC),
+                       src_mac=HOST_MAC)
+    anchor.tester.send(neighbor_solicitation(MAP, source=HOST, mac=HOST_MAC), src_mac=HOST_MAC)
+    anchor.tester.expect(lambda p: p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == MAP,
+                         since=mark, timeout=WAIT, what="NA for the MAP's address")
+    anchor.tester.absent(lambda p: p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == rcoa,
+                         since=mark, wait=0.3)
+
+
 @pytest.mark.parametrize("unicast", [False, True])
 def test_neighbor_solicitations_for_a_bound_rcoa_get_a_proxy_na(anchor, unicast):
     """RFC 5380 §6.2: packets for the RCoA are intercepted "using proxy Neighbour
@@ -266,17 +280,7 @@ def test_neighbor_solicitations_for_a_bound_rcoa_get_a_proxy_na(anchor, unicast)
     kernel's proxy answers a unicast one only with ``net.ipv6.conf.all.proxy_ndp`` set;
     without it the solicitation was forwarded into the daemon's TUN device and dropped.)"""
     mn = fresh()
-    anchor.tester.own(HOST, HOST_MAC)
-    mark = anchor.tester.mark()
-    # Before any binding the RCoA is no address of the MAP's: no answer. The MAP's own
-    # address, solicited behind it, is answered (the same kernel path).
-    anchor.tester.send(neighbor_solicitation(mn.home_address, source=HOST, mac=HOST_MAC),
-                       src_mac=HOST_MAC)
-    anchor.tester.send(neighbor_solicitation(MAP, source=HOST, mac=HOST_MAC), src_mac=HOST_MAC)
-    anchor.tester.expect(lambda p: p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == MAP,
-                         since=mark, timeout=WAIT, what="NA for the MAP's address")
-    anchor.tester.absent(lambda p: p.haslayer(ICMPv6ND_NA)
-                         and p[ICMPv6ND_NA].tgt == mn.home_address, since=mark, wait=0.3)
+    _not_proxied(anchor, mn.home_address)  # before any binding: no address of the MAP's
     assert register(anchor, mn, sequence=520 + unicast)[MIP6MH_BA].status == 0
     mark = anchor.tester.mark()
     anchor.tester.send(neighbor_solicitation(
@@ -577,15 +581,7 @@ def test_deregistration_is_accepted_and_tunnelling_stops(anchor):
     mark = anchor.tester.mark()
     anchor.tester.send(IPv6(src=CN, dst=mn.home_address) / UDP(sport=7, dport=9) / b"late")
     quiet(anchor, tunnelled_to(lcoa(mn)), since=mark)
-    anchor.tester.own(HOST, HOST_MAC)
-    mark = anchor.tester.mark()
-    anchor.tester.send(neighbor_solicitation(mn.home_address, source=HOST, mac=HOST_MAC),
-                       src_mac=HOST_MAC)
-    anchor.tester.send(neighbor_solicitation(MAP, source=HOST, mac=HOST_MAC), src_mac=HOST_MAC)
-    anchor.tester.expect(lambda p: p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == MAP,
-                         since=mark, timeout=WAIT, what="NA for the MAP's address")
-    anchor.tester.absent(lambda p: p.haslayer(ICMPv6ND_NA)
-                         and p[ICMPv6ND_NA].tgt == mn.home_address, since=mark, wait=0.3)
+    _not_proxied(anchor, mn.home_address)
 
 
 def test_deregistration_of_an_rcoa_with_no_binding_gets_133(anchor):
