@@ -164,12 +164,18 @@ def test_movement_detected_without_link_layer_triggers(tmp_path: Path, detection
         reason = "unreachable" if detection == "nud" else "router_lifetime"
         assert lost and lost[-1]["fields"]["reason"] == reason
         deferred = bed.events("mn", "movement.ra_deferred")
+        attempts = [e["fields"]["attempt"] for e in bed.events("mn", "movement.probe")]
         bed.stop_capture()
     probes = [p for p in packets(tmp_path / "mn.pcap")
               if isinstance(p.payload, NeighborSolicitation)
               and p.payload.target == AR1_LINK_LOCAL and p.dst == AR1_LINK_LOCAL]
     if detection == "nud":
-        assert len(probes) == 3  # MAX_UNICAST_SOLICIT, unanswered on ar2's link
+        # The daemon's NUD: MAX_UNICAST_SOLICIT solicitations, each on the wire, unanswered on
+        # ar2's link. The node's kernel runs its own NUD for the router's link-local address
+        # (RFC 4861 §7.3) and, when the move finds its entry in DELAY, may add a probe of its
+        # own (seen once in about twenty runs under load): the wire count is a floor.
+        assert attempts[-3:] == [1, 2, 3] and max(attempts) == 3
+        assert len(probes) >= 3
     else:
         assert probes == [] and deferred == []
     bus = [p for p in packets(tmp_path / "mn.pcap") if isinstance(p.payload, BindingUpdate)]
