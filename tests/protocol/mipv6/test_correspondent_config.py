@@ -11,20 +11,21 @@ import pytest
 from mipshop.protocol.base.actions import Transmit
 from mipshop.protocol.mipv6.config import CorrespondentConfig
 from mipshop.protocol.mipv6.correspondent import CorrespondentNode
-from mipshop.protocol.mipv6.return_routability import binding_management_key
-from mipshop.protocol.mipv6.signalling import sign_binding_authorization
 from mipshop.wire.ipv6 import IPv6Packet, encode_packet
 from mipshop.wire.mh import (
     BindingError,
-    BindingUpdate,
     CareOfTest,
-    CareOfTestInit,
     HomeTest,
-    HomeTestInit,
 )
-from mipshop.wire.mh_options import NonceIndices
 from tests.protocol.mipv6.test_correspondent_guards import _unbacked
-from tests.protocol.mipv6.test_correspondent_rules import CN, COA, HAO, HOA, sent
+from tests.protocol.mipv6.test_correspondent_rules import (
+    CN,
+    COA,
+    HAO,
+    authorized_update,
+    sent,
+    tokens,
+)
 from tests.protocol.mipv6.test_floods import source
 
 
@@ -35,23 +36,9 @@ def node(**config) -> CorrespondentNode:
     return cn
 
 
-def tokens(cn: CorrespondentNode, at: float) -> tuple[HomeTest, CareOfTest]:
-    cn.receive(encode_packet(IPv6Packet(src=HOA, dst=CN, payload=HomeTestInit(
-        cookie=b"h" * 8))), "eth0", at)
-    cn.receive(encode_packet(IPv6Packet(src=COA, dst=CN, payload=CareOfTestInit(
-        cookie=b"c" * 8))), "eth0", at)
-    hot, cot = (p.payload for p in sent(cn))
-    return hot, cot
-
-
 def registration_status(cn: CorrespondentNode, hot: HomeTest, cot: CareOfTest, at: float
                         ) -> int:
-    kbm = binding_management_key(hot.keygen_token, cot.keygen_token)
-    message = sign_binding_authorization(BindingUpdate(sequence=1, lifetime=40, ack=True, options=(
-        NonceIndices(home_nonce_index=hot.home_nonce_index,
-                     care_of_nonce_index=cot.care_of_nonce_index),)), kbm,
-        care_of_address=COA, correspondent=CN)
-    cn.receive(encode_packet(IPv6Packet(src=COA, dst=CN, payload=message,
+    cn.receive(encode_packet(IPv6Packet(src=COA, dst=CN, payload=authorized_update(hot, cot),
                                         extension_headers=HAO)), "eth0", at)
     (ba_packet,) = sent(cn)
     return ba_packet.payload.status

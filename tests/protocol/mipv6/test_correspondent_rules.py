@@ -50,14 +50,24 @@ def sent(cn: CorrespondentNode) -> list[IPv6Packet]:
     return [a.packet for a in cn.pull_actions() if isinstance(a, Transmit)]
 
 
-def tokens(cn: CorrespondentNode) -> tuple[HomeTest, CareOfTest]:
+def tokens(cn: CorrespondentNode, at: float = 1.0) -> tuple[HomeTest, CareOfTest]:
     cn.receive(encode_packet(IPv6Packet(src=HOA, dst=CN, payload=HomeTestInit(
-        cookie=b"h" * 8))), "eth0", 1.0)
+        cookie=b"h" * 8))), "eth0", at)
     cn.receive(encode_packet(IPv6Packet(src=COA, dst=CN, payload=CareOfTestInit(
-        cookie=b"c" * 8))), "eth0", 1.0)
+        cookie=b"c" * 8))), "eth0", at)
     hot, cot = (p.payload for p in sent(cn))
     assert isinstance(hot, HomeTest) and isinstance(cot, CareOfTest)
     return hot, cot
+
+
+def authorized_update(hot: HomeTest, cot: CareOfTest) -> BindingUpdate:
+    """A BU (sequence 1, lifetime 40) with the Nonce Indices of ``hot`` and ``cot``, signed
+    with their Kbm over the care-of address (§5.2.6)."""
+    kbm = binding_management_key(hot.keygen_token, cot.keygen_token)
+    return sign_binding_authorization(BindingUpdate(sequence=1, lifetime=40, ack=True, options=(
+        NonceIndices(home_nonce_index=hot.home_nonce_index,
+                     care_of_nonce_index=cot.care_of_nonce_index),)), kbm,
+        care_of_address=COA, correspondent=CN)
 
 
 def bu(cn: CorrespondentNode, *, sequence: int, lifetime: int, home: bool = False
@@ -108,12 +118,7 @@ def test_a_test_init_with_a_home_address_option_is_ignored(init):
 def test_a_binding_intercepts_the_home_address_while_it_lives():
     cn = node()
     hot, cot = tokens(cn)
-    kbm = binding_management_key(hot.keygen_token, cot.keygen_token)
-    message = sign_binding_authorization(BindingUpdate(sequence=1, lifetime=40, ack=True, options=(
-        NonceIndices(home_nonce_index=hot.home_nonce_index,
-                     care_of_nonce_index=cot.care_of_nonce_index),)), kbm,
-        care_of_address=COA, correspondent=CN)
-    cn.receive(encode_packet(IPv6Packet(src=COA, dst=CN, payload=message,
+    cn.receive(encode_packet(IPv6Packet(src=COA, dst=CN, payload=authorized_update(hot, cot),
                                         extension_headers=HAO)), "eth0", 2.0)
     assert Intercept(address=HOA) in cn.pull_actions()  # §9.3.2: its packets get the RH2
     cn.handle_timer(2.0 + 40.0)  # the binding expires
