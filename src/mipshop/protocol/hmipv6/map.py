@@ -46,12 +46,9 @@ from collections.abc import Hashable
 from dataclasses import replace
 from ipaddress import IPv6Address
 
-from ...wire.icmpv6 import new_neighbor_advertisement
-from ...wire.ipv6 import new_packet
 from ...wire.mh import BindingAckStatus, BindingUpdate
-from ...wire.nd_options import TargetLinkLayerAddress
-from ..base.actions import BindingRecord, ConfigureAddress, new_transmit
-from ..base.addressing import ALL_NODES, ND_HOP_LIMIT, address_from_prefix
+from ..base.actions import BindingRecord, ConfigureAddress
+from ..base.addressing import address_from_prefix
 from ..mipv6.binding_agent import BindingAgent, Registration
 from ..mipv6.binding_cache import BindingCacheEntry
 from .config import MapConfig
@@ -104,17 +101,11 @@ class MobilityAnchorPoint(BindingAgent):
         Neighbor Advertisement for the address with its own link-layer address (Target
         Link-Layer Address option, R = 0, S = 0, O = 1), so that a neighbour with a cached
         entry for the RCoA (a MAP that held it before a restart or a failover, RFC 5380 §10)
-        switches to this one. From the MAP's address, on its interface."""
+        switches to this one. From the MAP's address (its configuration has no link-local
+        address), on its interface."""
         mac = self.config.link_layer_address
-        if mac is None:
-            return
-        options = (TargetLinkLayerAddress(address=mac),)
-        for target in addresses:
-            self.act(new_transmit(new_packet(
-                self.address, ALL_NODES, new_neighbor_advertisement(
-                    False, False, True, target, options), (), ND_HOP_LIMIT),
-                self.interface, None))
-            self.emit("nd.proxy_advertisement", target=target, solicited=False)
+        if mac is not None:
+            self._announce(addresses, self.address, mac)
 
     def _admit(self, reg: Registration) -> Registration | None:
         rcoa = reg.home_address

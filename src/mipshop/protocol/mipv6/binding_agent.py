@@ -63,6 +63,7 @@ from ...wire.errors import MalformedPacket
 from ...wire.ext_headers import ExtensionHeader, new_routing_header_type2
 from ...wire.icmpv6 import (
     ICMPv6Message,
+    new_neighbor_advertisement,
 )
 from ...wire.ipv6 import IPv6Packet, new_packet, with_hop_limit
 from ...wire.ipv6 import encapsulate as _encapsulate
@@ -77,7 +78,7 @@ from ...wire.mh import (
     new_binding_acknowledgement,
 )
 from ...wire.mh_options import BindingRefreshAdvice, MobilityOption, _fast_new
-from ...wire.nd_options import same_address
+from ...wire.nd_options import TargetLinkLayerAddress, same_address
 from ..base.actions import (
     BindingRecord,
     Claim,
@@ -90,6 +91,7 @@ from ..base.actions import (
     new_persist_replay,
     new_transmit,
 )
+from ..base.addressing import ALL_NODES, ND_HOP_LIMIT
 from ..base.constants import MAX_DELETE_BCE_TIMEOUT
 from ..base.entity import Entity, Timer
 from ..base.icmp_errors import IcmpErrorLimiter, mobility_header_parameter_problem
@@ -304,6 +306,19 @@ class BindingAgent(Entity):
     def _intercepting(self, addresses: tuple[IPv6Address, ...]) -> None:
         """An accepted registration made the agent intercept ``addresses`` (a new binding's
         home address, and its link-local address with the L flag)."""
+
+    def _announce(self, addresses: tuple[IPv6Address, ...], source: IPv6Address,
+                  link_layer_address: bytes) -> None:
+        """RFC 6275 §10.4.1: multicast to all nodes an unsolicited Neighbor Advertisement for
+        each address the agent now intercepts, with its own link-layer address (Target
+        Link-Layer Address option, R = 0, S = 0, O = 1), so that neighbours that cached
+        another one for it switch to the agent's."""
+        options = (TargetLinkLayerAddress(address=link_layer_address),)
+        for target in addresses:
+            self.act(new_transmit(new_packet(
+                source, ALL_NODES, new_neighbor_advertisement(False, False, True, target, options),
+                (), ND_HOP_LIMIT), self.interface, None))
+            self.emit("nd.proxy_advertisement", target=target, solicited=False)
 
     def _restorable(self, entry: BindingCacheEntry, record: BindingRecord) -> bool:
         """True if a stored binding is one this agent, as configured now, would accept.

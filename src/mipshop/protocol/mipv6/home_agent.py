@@ -97,7 +97,6 @@ from ...wire.icmpv6 import (
     NeighborSolicitation,
     RouterAdvertisement,
     RouterSolicitation,
-    new_neighbor_advertisement,
 )
 from ...wire.ipv6 import IPv6Packet, encode_packet, new_packet
 from ...wire.mh import BindingAckStatus, BindingError, BindingErrorStatus, BindingUpdate
@@ -396,13 +395,8 @@ class HomeAgent(BindingAgent):
         return self.cache.lookup(home, self.now)
 
     def _intercepting(self, addresses: tuple[IPv6Address, ...]) -> None:
-        """§10.4.1: multicast an unsolicited Neighbor Advertisement for each address the home
-        agent now intercepts, so that neighbours that cached the mobile node's link-layer
-        address switch to the home agent's."""
-        for target in addresses:
-            self._nd(ALL_NODES, new_neighbor_advertisement(
-                False, False, True, target, self._na_options))
-            self.emit("nd.proxy_advertisement", target=target, solicited=False)
+        """§10.4.1: the unsolicited Neighbor Advertisements, from the link-local address."""
+        self._announce(addresses, self.link_local, self.link_layer_address)
 
     def _neighbor_solicitation(self, packet: IPv6Packet, ns: NeighborSolicitation) -> None:
         unspecified = packet.src.is_unspecified
