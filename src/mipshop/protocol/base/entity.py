@@ -17,7 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 from ...wire.errors import MalformedPacket
-from ...wire.ipv6 import IPv6Packet, decode_packet, mobility_header_bytes
+from ...wire.ipv6 import IPv6Packet, decode_packet, mobility_header_bytes, with_hop_limit
 from .actions import Action, new_event
 
 #: Heap size below which cancelled timers are left to surface on their own.
@@ -260,6 +260,15 @@ class Entity:
             # timer per mobile node, and each cancelled one waiting is 130 bytes.
             self._compact_at = max(_MIN_COMPACTION, len(timers) + len(timers) // 4)
         return timer
+
+    def one_hop_less(self, packet: IPv6Packet) -> IPv6Packet | None:
+        """``packet`` as this node forwards it: its hop limit one lower (RFC 8200 §3; a tunnel
+        entry point decrements before encapsulating, RFC 2473 §3.1), or None, counted in
+        ``drop.hop_limit``, when it would reach 0."""
+        if packet.hop_limit <= 1:
+            self.counters["drop.hop_limit"] += 1
+            return None
+        return with_hop_limit(packet, packet.hop_limit - 1)
 
     def refuse(self, counter: str, kind: str | None = None, **fields: Any) -> None:
         """Count one refused input under ``counter``; emit the event ``kind`` with ``fields``

@@ -82,7 +82,7 @@ from ipaddress import IPv6Address, IPv6Network
 from typing import TYPE_CHECKING
 
 from ...wire.icmpv6 import NeighborAdvertisement
-from ...wire.ipv6 import IPv6Packet, encapsulate, new_packet, with_hop_limit
+from ...wire.ipv6 import IPv6Packet, encapsulate, new_packet
 from ...wire.mh import HandoverAckCode, HandoverAcknowledge, HandoverInitiate
 from ...wire.mh_options import (
     IPv6AddressPrefixCode,
@@ -553,13 +553,11 @@ class NewRouterRole:
 
     def _deliver(self, packet: IPv6Packet) -> None:
         # The NAR forwards the packet onto its link (from the PAR's tunnel, its buffer or its
-        # proxy): RFC 8200 §3 and RFC 2473 §4.1.3, the hop limit goes down by one, as the PAR's
-        # forwarding does (par.py).
-        if packet.hop_limit <= 1:
-            self.router.counters["drop.hop_limit"] += 1
+        # proxy): RFC 8200 §3 and RFC 2473 §4.1.3, the hop limit goes down by one.
+        forwarded = self.router.one_hop_less(packet)
+        if forwarded is None:
             return
-        self.router.act(Transmit(packet=with_hop_limit(packet, packet.hop_limit - 1),
-                                 interface=self.fmip.interface,
+        self.router.act(Transmit(packet=forwarded, interface=self.fmip.interface,
                                  link_destination=self.neighbors.get(packet.dst)))
 
     # -- UNA (§6.3) and NAACK (§6.4.6) -----------------------------------------------------
@@ -730,13 +728,11 @@ class NewRouterRole:
         if service is None:
             return False
         # RFC 2473 §3.1: a tunnel entry point that forwards the packet decrements its hop
-        # limit before encapsulating it (as the home agent's tunnel does).
-        if packet.hop_limit <= 1:
-            self.router.counters["drop.hop_limit"] += 1
-            return True
-        self.router.act(Transmit(packet=encapsulate(
-            with_hop_limit(packet, packet.hop_limit - 1), src=self.fmip.address,
-            dst=service.par)))
+        # limit before encapsulating it.
+        inner = self.router.one_hop_less(packet)
+        if inner is not None:
+            self.router.act(Transmit(packet=encapsulate(inner, src=self.fmip.address,
+                                                        dst=service.par)))
         return True
 
     # -- serving a PCoA (§4 step 3, §6.2.1.2, §6.4.6 status 3 and 4) ----------------------

@@ -83,7 +83,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from ipaddress import IPv6Address
 from typing import Protocol
@@ -741,10 +741,9 @@ class PreviousRouterRole:
         record = self.bindings.get(packet.dst)
         if record is None or record.endpoint is None:
             return False
-        if packet.hop_limit <= 1:
-            self.router.counters["drop.hop_limit"] += 1
+        inner = self.router.one_hop_less(packet)
+        if inner is None:
             return True
-        inner = replace(packet, hop_limit=packet.hop_limit - 1)
         # §4: the tunnel source is the PAR's global address on the MN's old interface.
         outer = encapsulate(inner, src=self.fmip.address, dst=record.endpoint)
         if record.via is not None:
@@ -770,10 +769,10 @@ class PreviousRouterRole:
             self.router.refuse("drop.fmip_reverse_unbound", "fmip.reverse_tunnel_rejected",
                                pcoa=inner.src, source=outer.src)
             return True
-        if inner.hop_limit <= 1:
-            self.router.counters["drop.hop_limit"] += 1
+        forwarded = self.router.one_hop_less(inner)
+        if forwarded is None:
             return True
-        self.router.act(Transmit(packet=replace(inner, hop_limit=inner.hop_limit - 1)))
+        self.router.act(Transmit(packet=forwarded))
         self.router.counters["fmip.reverse_tunnelled"] += 1
         self.router.emit("fmip.reverse_tunnelled", pcoa=inner.src, destination=inner.dst)
         return True

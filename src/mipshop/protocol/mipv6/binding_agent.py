@@ -65,7 +65,7 @@ from ...wire.icmpv6 import (
     ICMPv6Message,
     new_neighbor_advertisement,
 )
-from ...wire.ipv6 import IPv6Packet, new_packet, with_hop_limit
+from ...wire.ipv6 import IPv6Packet, new_packet
 from ...wire.ipv6 import encapsulate as _encapsulate
 from ...wire.mh import (
     BindingAcknowledgement,
@@ -852,8 +852,8 @@ class BindingAgent(Entity):
     def _tunnel_to_mobile(self, packet: IPv6Packet) -> None:
         entry = self.cache.lookup(packet.dst, self.now)
         assert entry is not None
-        if packet.hop_limit <= 1:
-            self.counters["drop.hop_limit"] += 1
+        inner = self.one_hop_less(packet)
+        if inner is None:
             return
         if _is_neighbor_discovery(packet.payload):
             # §10.4.1: Neighbor Discovery addressed to the home link stays on it (the agent
@@ -861,7 +861,6 @@ class BindingAgent(Entity):
             self.counters["drop.nd_not_tunnelled"] += 1
             return
         entry.touch(self.now)
-        inner = with_hop_limit(packet, packet.hop_limit - 1)
         # §10.4.2 / RFC 2473 §3: outer source = agent address, outer destination = CoA.
         outer = _encapsulate(inner, src=self.address, dst=entry.care_of_address)
         self.counters["tunnel.encapsulated"] += 1
@@ -878,11 +877,10 @@ class BindingAgent(Entity):
             self._local(inner)
         elif self.cache.lookup(inner.dst, self.now) is not None:
             self._tunnel_to_mobile(inner)
-        elif inner.hop_limit > 1:
-            self.act(new_transmit(with_hop_limit(inner, inner.hop_limit - 1), self.interface,
-                                  None))
         else:
-            self.counters["drop.hop_limit"] += 1
+            forwarded = self.one_hop_less(inner)
+            if forwarded is not None:
+                self.act(new_transmit(forwarded, self.interface, None))
 
     def _send(
         self,
