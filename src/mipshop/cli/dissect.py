@@ -33,10 +33,9 @@ def dissect(path: Path, out: TextIO, *, as_json: bool, fbu_lifetime_unit: int = 
     failures = 0
     with open(path, "rb") as handle:
         reader = CaptureReader(handle)
-        for position, record in enumerate(reader, start=1):
+        for record in reader:
             # The frame's number in the file (frames without IPv6 count, as in Wireshark).
-            number = record.number if record.number is not None else position
-            entry: dict[str, object] = {"number": number,
+            entry: dict[str, object] = {"number": record.number,
                                         "timestamp": round(record.timestamp, 6)}
             if record.interface is not None:
                 entry["interface"] = record.interface
