@@ -119,7 +119,7 @@ class Dhcpv6Client:
 
     #: One per mobile node, thousands in a city: slots, not an instance dictionary.
     __slots__ = (
-        "_exchange", "_lease_timer", "_offers", "_renew_timer", "_timer", "address", "duid",
+        "_exchange", "_lease_timer", "_offer", "_renew_timer", "_timer", "address", "duid",
         "iaid", "node", "owner", "server", "solicit_delay", "state")
 
     def __init__(self, node: Entity, owner: Dhcpv6Owner, *, mac: bytes, iaid: int = 1,
@@ -137,9 +137,8 @@ class Dhcpv6Client:
         self._timer: Timer | None = None
         self._lease_timer: Timer | None = None
         self._renew_timer: Timer | None = None
-        #: The best Advertise heard during the first RT, as a list of none or one:
-        #: (preference, server DUID, address).
-        self._offers: list[tuple[int, bytes, IPv6Address]] = []
+        #: The best Advertise heard during the first RT: (preference, server DUID, address).
+        self._offer: tuple[int, bytes, IPv6Address] | None = None
 
     # -- commands -----------------------------------------------------------------------
 
@@ -148,7 +147,7 @@ class Dhcpv6Client:
         if self.state != "idle":
             return
         self.state = "soliciting"
-        self._offers = []
+        self._offer = None
         if self.solicit_delay > 0:
             delay = self.node.rng.uniform(0.0, self.solicit_delay)
             self._timer = self.node.schedule(delay, lambda now: self._begin(M.SOLICIT))
@@ -222,7 +221,7 @@ class Dhcpv6Client:
         exchange = self._exchange
         if exchange is None:
             return
-        if exchange.msg_type == M.SOLICIT and self._offers:
+        if exchange.msg_type == M.SOLICIT and self._offer is not None:
             self._request_best()  # §18.2.1: the first RT is over, take the best Advertise
             return
         self._transmit()
@@ -285,14 +284,13 @@ class Dhcpv6Client:
         preference = message.option(Preference)
         value = preference.value if preference is not None else 0
         self.node.counters["dhcp.advertise"] += 1
-        offers = self._offers
-        if offers and value <= offers[0][0]:
+        if self._offer is not None and value <= self._offer[0]:
             return  # not better than the offer held: no event, nothing kept
         # §18.2.9: the client requests from the highest preference, the first heard among
         # equals; only that offer is kept, so a flood of Advertises holds one entry.
         self.node.emit("dhcp.advertise", server=server, address=address.address,
                        preference=value)
-        self._offers = [(value, server, address.address)]
+        self._offer = (value, server, address.address)
         if value == 255:
             self._request_best()  # §18.2.1: no need to wait for others
 
@@ -300,8 +298,9 @@ class Dhcpv6Client:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        ((_value, server, address),) = self._offers  # the best, the only one kept
-        self._offers = []
+        assert self._offer is not None
+        _value, server, address = self._offer
+        self._offer = None
         self.server, self.address, self.state = server, address, "requesting"
         self._begin(M.REQUEST)
 
