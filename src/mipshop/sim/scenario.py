@@ -538,14 +538,23 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError(f"{source}: larger than {MAX_SCENARIO_BYTES // 1024} KiB: not a "
                             "scenario file")
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{source}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
-                            f"{exc.start}); a scenario is a TOML file") from None
+        text = toml_text(raw, "scenario")
+    except ValueError as exc:
+        raise ScenarioError(f"{source}: {exc}") from None
     if not _sets_something(text):
         raise ScenarioError(f"{source}: empty (it sets nothing); a scenario file overrides "
                             "the reference scenario's values, which `mipshop compare` runs")
     return scenario_from_toml(text, origin=str(source))
+
+
+def toml_text(raw: bytes, kind: str) -> str:
+    """The text of a TOML file of ``kind`` (scenario, sweep) read as ``raw``; ValueError
+    naming the first byte that is not UTF-8 (TOML text is UTF-8)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                         f"{exc.start}); a {kind} is a TOML file") from None
 
 
 def _sets_something(text: str) -> bool:

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from .compare import PROTOCOLS, results_to_dict, run_protocol
-from .scenario import Scenario, ScenarioError, scenario_from_dict
+from .scenario import Scenario, ScenarioError, scenario_from_dict, toml_text
 
 _TOP_LEVEL = ("name", "description", "scenario", "protocols", "seeds", "set", "grid")
 #: Most runs one sweep may ask for (a typo in a grid should not start a million runs).
@@ -122,10 +122,9 @@ def load_sweep(path: str | Path) -> Sweep:
     except OSError as exc:
         raise SweepError(f"{source}: cannot read: {exc.strerror or exc}") from exc
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SweepError(f"{source}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
-                         f"{exc.start}); a sweep is a TOML file") from None
+        text = toml_text(raw, "sweep")
+    except ValueError as exc:
+        raise SweepError(f"{source}: {exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
