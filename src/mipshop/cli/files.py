@@ -29,6 +29,16 @@ from pathlib import Path
 from .errors import UsageError
 
 
+def refused_input(what: str, path: Path, error: Exception) -> UsageError:
+    """The one line for an input file its loader refused: ``WHAT PATH: problem``. A loader
+    names the file itself for a problem of the whole file (not UTF-8, TOML syntax) and not
+    for a key's; the path is given once either way."""
+    message = str(error)
+    if not message.startswith(f"{path}: "):
+        message = f"{path}: {message}"
+    return UsageError(f"{what} {message}")
+
+
 def check_input_file(path: Path, what: str) -> None:
     """Refuse an input file that does not exist, is not a regular file or cannot be read.
 

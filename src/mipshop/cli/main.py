@@ -27,6 +27,7 @@ from .files import (
     check_input_file,
     check_output_directory,
     check_output_file,
+    refused_input,
 )
 
 if TYPE_CHECKING:
@@ -276,10 +277,7 @@ def _load_scenario(path: Path) -> Scenario:
     try:
         return load_scenario(path)
     except ScenarioError as exc:
-        message = str(exc)
-        if not message.startswith(str(path)):
-            message = f"{path}: {message}"
-        raise UsageError(f"scenario {message}") from None
+        raise refused_input("scenario", path, exc) from None
 
 
 def _quiet_stdout() -> None:

@@ -36,7 +36,7 @@ from typing import Any
 
 from ..sim.sweep import Sweep, SweepError, Task, columns, load_sweep, mean_ci, run_task
 from .errors import UsageError
-from .files import replace_atomically
+from .files import refused_input, replace_atomically
 
 #: The figures plotted against each parameter: (column or ratio, title).
 _PANELS = (
@@ -94,11 +94,7 @@ def load(path: Path) -> Sweep:
     try:
         return load_sweep(path)
     except SweepError as exc:
-        message = str(exc)
-        # The file's own errors start with its name already; a key's do not.
-        if not message.startswith(f"{path}: "):
-            message = f"{path}: {message}"
-        raise UsageError(f"sweep {message}") from None
+        raise refused_input("sweep", path, exc) from None
 
 
 def journal_path(sweep: Sweep, out: Path) -> Path:
