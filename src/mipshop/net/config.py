@@ -249,28 +249,43 @@ def _fields(cls: type, table: dict[str, Any], where: str, *, skip: tuple[str, ..
     return out
 
 
-def _credentials(table: dict[str, Any], where: str, *, agent: bool = False
-                 ) -> MobilityCredentials:
-    """One security association table; at an agent (``agent``) it must name its address."""
+def _keyed_table(table: Any, where: str, *, extra: frozenset[str] = frozenset(),
+                 required: dict[str, str] | None = None) -> tuple[dict[str, Any], int, bytes]:
+    """Check a key table's names and read its ``spi`` and ``key``.
+
+    ``extra`` are the optional names besides ``spi`` and ``key``; ``required`` maps each name
+    that must also be present to the reason given when it is not. Returns the table, the SPI
+    and the key bytes.
+    """
     table = _table(table, where)
-    allowed = {"identifier", "spi", "key", "home_address"}
+    required = required or {}
+    allowed = {"spi", "key"} | extra | set(required)
     unknown = set(table) - allowed
     if unknown:
         raise NetError(f"mipshop: config {where}: unknown key(s) {sorted(unknown)} "
                        f"(known: {', '.join(sorted(allowed))})")
-    if agent and "home_address" not in table:
-        # RFC 6275 §10.3.1: the address identifies the SA; a key for any address is a takeover.
-        raise NetError(f"mipshop: config {where}: home_address is required (the one address "
-                       "this security association may register)")
-    missing = {"identifier", "spi", "key"} - set(table)
+    for name, reason in required.items():
+        if name not in table:
+            raise NetError(f"mipshop: config {where}: {name} is required ({reason})")
+    missing = {"spi", "key"} - set(table)
     if missing:
         raise NetError(f"mipshop: config {where}: missing key(s) {sorted(missing)}")
+    return table, _integer(table["spi"], f"{where}.spi"), _hex(table["key"], f"{where}.key")
+
+
+def _credentials(table: dict[str, Any], where: str, *, agent: bool = False
+                 ) -> MobilityCredentials:
+    """One security association table; at an agent (``agent``) it must name its address."""
+    # RFC 6275 §10.3.1: the address identifies the SA; a key for any address is a takeover.
+    required = {"identifier": "the mobile node's identifier"}
+    if agent:
+        required["home_address"] = "the one address this security association may register"
+    table, spi, key = _keyed_table(table, where, extra=frozenset({"home_address"}),
+                                   required=required)
     identifier = table["identifier"]
     if not isinstance(identifier, str):
         raise NetError(f"mipshop: config {where}.identifier: must be a string, got "
                        f"{identifier!r}")
-    spi = _integer(table["spi"], f"{where}.spi")
-    key = _hex(table["key"], f"{where}.key")
     try:
         return MobilityCredentials(
             identifier=identifier.encode(),
@@ -284,21 +299,10 @@ def _credentials(table: dict[str, Any], where: str, *, agent: bool = False
 
 def _handover_key(table: dict[str, Any], where: str, *, anchor: bool = False) -> HandoverKey:
     """A handover key table; at an anchor (``anchor``) it must name its owner's PCoA."""
-    table = _table(table, where)
-    allowed = {"spi", "key"} | ({"previous_care_of_address"} if anchor else set())
-    unknown = set(table) - allowed
-    if unknown:
-        raise NetError(f"mipshop: config {where}: unknown key(s) {sorted(unknown)} "
-                       f"(known: {', '.join(sorted(allowed))})")
-    if anchor and "previous_care_of_address" not in table:
-        # RFC 5568 §10: the PAR must know that the FBU comes from the owner of the PCoA.
-        raise NetError(f"mipshop: config {where}: previous_care_of_address is required (the "
-                       "one address, PCoA or RCoA, its owner may redirect)")
-    missing = {"spi", "key"} - set(table)
-    if missing:
-        raise NetError(f"mipshop: config {where}: missing key(s) {sorted(missing)}")
-    spi = _integer(table["spi"], f"{where}.spi")
-    key = _hex(table["key"], f"{where}.key")
+    # RFC 5568 §10: the PAR must know that the FBU comes from the owner of the PCoA.
+    table, spi, key = _keyed_table(
+        table, where, required={"previous_care_of_address": "the one address, PCoA or RCoA, "
+                                "its owner may redirect"} if anchor else None)
     try:
         pcoa = table.get("previous_care_of_address")
         return HandoverKey(spi=spi, key=key,
@@ -309,15 +313,8 @@ def _handover_key(table: dict[str, Any], where: str, *, anchor: bool = False) ->
 
 def _router_key(table: dict[str, Any], where: str) -> RouterKey:
     """A ``router_keys`` table: ``peer``, ``spi``, ``key`` (RFC 5568 §10 stand-in)."""
-    table = _table(table, where)
-    allowed = {"peer", "spi", "key"}
-    unknown = set(table) - allowed
-    missing = allowed - set(table)
-    if unknown or missing:
-        raise NetError(f"mipshop: config {where}: a router key has exactly the keys "
-                       f"{', '.join(sorted(allowed))}")
-    spi = _integer(table["spi"], f"{where}.spi")
-    key = _hex(table["key"], f"{where}.key")
+    table, spi, key = _keyed_table(table, where,
+                                   required={"peer": "the router this key is shared with"})
     try:
         return RouterKey(peer=IPv6Address(table["peer"]), security_association=(
             SecurityAssociation(spi=spi, key=key)))
