@@ -21,11 +21,16 @@ sent anything to us). RFC 4443 §2.4 (f) rate-limits ICMPv6 errors: :class:`Icmp
 from __future__ import annotations
 
 from ipaddress import IPv6Address
+from typing import TYPE_CHECKING
 
 from ...wire.errors import MalformedPacket
 from ...wire.icmpv6 import ParameterProblem
 from ...wire.ipv6 import IPv6Packet, outer_mobility_header
+from .actions import Transmit
 from .backoff import RateLimiter
+
+if TYPE_CHECKING:
+    from .entity import Entity
 
 #: RFC 4443 §2.4 (c): an ICMPv6 error must not exceed the minimum IPv6 MTU.
 MINIMUM_MTU = 1280
@@ -46,6 +51,18 @@ class IcmpErrorLimiter:
     def allow(self, now: float) -> bool:
         """True (and the error counted) if one more error may leave at ``now``."""
         return self._limiter.try_acquire("icmp_error", now)
+
+    def send(self, entity: Entity, problem: IPv6Packet, error: MalformedPacket,
+             interface: str) -> None:
+        """Send ``problem`` (answering ``error``) from ``entity`` on ``interface`` if the rate
+        allows; either way counted in the entity's counters."""
+        if not self.allow(entity.now):
+            entity.counters["icmp.error_rate_limited"] += 1
+            return
+        entity.counters["icmp.parameter_problem_sent"] += 1
+        entity.emit("icmp.parameter_problem", destination=problem.dst, pointer=error.offset,
+                    reason=error.reason)
+        entity.act(Transmit(packet=problem, interface=interface))
 
 
 def mobility_header_parameter_problem(

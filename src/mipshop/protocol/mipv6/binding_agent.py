@@ -84,7 +84,6 @@ from ..base.actions import (
     Claim,
     ForgetBinding,
     PersistBinding,
-    Transmit,
     new_binding_record,
     new_claim,
     new_persist_binding,
@@ -456,13 +455,7 @@ class BindingAgent(Entity):
             # RFC 4443 §2.2: from a unicast address of ours (the packet may have gone to an
             # anycast address).
             problem = replace(problem, src=self.address)
-        if not self._icmp_errors.allow(self.now):
-            self.counters["icmp.error_rate_limited"] += 1
-            return
-        self.counters["icmp.parameter_problem_sent"] += 1
-        self.emit("icmp.parameter_problem", destination=problem.dst, pointer=error.offset,
-                  reason=error.reason)
-        self.act(Transmit(packet=problem, interface=self.interface))
+        self._icmp_errors.send(self, problem, error, self.interface)
 
     def _local(self, packet: IPv6Packet) -> None:
         payload = packet.payload

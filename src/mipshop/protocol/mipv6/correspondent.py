@@ -170,13 +170,7 @@ class CorrespondentNode(Entity):
         problem = mobility_header_parameter_problem(raw, error)
         if problem is None or problem.src != self.address:
             return
-        if not self._icmp_errors.allow(self.now):
-            self.counters["icmp.error_rate_limited"] += 1
-            return
-        self.counters["icmp.parameter_problem_sent"] += 1
-        self.emit("icmp.parameter_problem", destination=problem.dst, pointer=error.offset,
-                  reason=error.reason)
-        self.act(Transmit(packet=problem, interface=self.interface))
+        self._icmp_errors.send(self, problem, error, self.interface)
 
     def _home_address_option(self, packet: IPv6Packet) -> None:
         hoa = packet.home_address

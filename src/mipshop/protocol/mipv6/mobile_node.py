@@ -694,13 +694,7 @@ class MobileNode(Entity):
         problem = mobility_header_parameter_problem(raw, error)
         if problem is None:
             return
-        if not self._icmp_errors.allow(self.now):
-            self.counters["icmp.error_rate_limited"] += 1
-            return
-        self.counters["icmp.parameter_problem_sent"] += 1
-        self.emit("icmp.parameter_problem", destination=problem.dst,
-                  pointer=error.offset, reason=error.reason)
-        self.act(Transmit(packet=problem, interface=self.interface))
+        self._icmp_errors.send(self, problem, error, self.interface)
 
     # -- dispatch of packets for us ---------------------------------------------------------
 
