@@ -1338,6 +1338,27 @@ def test_an_unsolicited_hack_code_4_that_names_no_binding_of_its_sender_is_dropp
     assert _par_state_counter(ar, "drop.fmip_hack_unsolicited") == before + 1
 
 
+@pytest.mark.parametrize("code", [5, 127, 131])
+def test_a_hack_with_an_unassigned_code_is_a_refusal(ar, code):
+    """RFC 5568 §6.2.1.2 defines HAck Codes 0-4 and 128-130; "the New Access Router can
+    always refuse handover, in which case it MUST indicate the reason in one of the available
+    Code values". A code the PAR does not know says nothing it can act on: it answers as for
+    codes 128 and above, FBack status 128 ("Reason unspecified", §6.2.3), lifetime 0, and
+    tunnels nothing; the HI is answered (no retransmission)."""
+    mn = fresh()
+    hi_sequence, mark = outstanding_hi(ar, mn, 2100)
+    ar.tester.send(handover_acknowledge(hi_sequence, code))
+    fback = read_mh(ar.tester.expect(is_mh(9, dst=mn.ncoa, sequence=2100), since=mark,
+                                     what="FBack"))
+    status, _flags, _sequence, lifetime = struct.unpack_from("!BBHH", fback.mh, 6)
+    assert (status, lifetime) == (128, 0)
+    verify_badf(fback, mn, mn.ncoa)
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"refused")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if tunnelled_to(mn.ncoa, mn.pcoa)(p)
+                or is_mh(14, dst=NAR, sequence=hi_sequence)(p)]
+
+
 # -- PAR: reactive FBUs it must refuse (§5.2, §6.2.2, §10) -------------------------------------
 
 STRANGER_PREFIX = "2001:db8:9::"
