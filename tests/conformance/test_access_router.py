@@ -80,6 +80,9 @@ STRANGER = "2001:db8:9::1"  # a router the access router has no key for
 CN = "2001:db8:100::10"
 MN_MAC = "02:00:00:00:55:01"
 HOST_MAC = "02:00:00:00:77:01"
+#: A mobile node's link-layer address the router is configured not to recognise on its link
+#: (``unrecognized_link_layer_addresses``: NAACK status 128, RFC 5568 §6.4.6).
+UNRECOGNIZED_MAC = "02:00:00:00:88:80"
 LOCAL_AP = bytes.fromhex("00005e00aa01")
 NAR_AP = bytes.fromhex("00005e00aa02")
 OTHER_AP = bytes.fromhex("00005e00aa03")
@@ -117,7 +120,7 @@ class Mobile:
         return {"spi": self.spi, "key": self.key.hex(), "previous_care_of_address": self.pcoa}
 
 
-MOBILES = [Mobile(n) for n in range(1, 41)]
+MOBILES = [Mobile(n) for n in range(1, 81)]
 _next_mobile = iter(MOBILES[1:])
 #: Sends the tester's probes (MOBILES[0], see :func:`probe`).
 PROBE = MOBILES[0]
@@ -428,7 +431,20 @@ def _neighbour(address: str, prefix: str, ap: bytes, mac: str) -> dict[str, obje
 
 @pytest.fixture(scope="module")
 def ar() -> Iterator[NodeUnderTest]:
-    yield from _access_router(RTT)
+    yield from _access_router(RTT, unrecognized_link_layer_addresses=[UNRECOGNIZED_MAC])
+
+
+#: A NAR that may serve a PCoA instead of an unusable NCoA (HAck Code 3, NAACK status 4) and
+#: tells a node with an unusable NCoA to name its address instead (NAACK status 3); DAD finds
+#: :data:`IN_USE` taken (the ``addresses_in_use`` register).
+IN_USE = "2001:db8:1::4e0"
+
+
+@pytest.fixture(scope="module")
+def nar_serving_pcoa() -> Iterator[NodeUnderTest]:
+    """The same router as NAR, configured for HAck Code 3 and NAACK statuses 3 and 4."""
+    yield from _access_router(RTT, support_previous_care_of_address=True,
+                              naack_use_router_address=True, addresses_in_use=[IN_USE])
 
 
 #: The second router's RTT: HIs 2 x 0.25 s apart, doubling (§6.2.1.1), HI_RETRIES = 3 times.
@@ -739,16 +755,17 @@ def test_an_fbu_with_lifetime_zero_ends_the_tunnel(ar):
     assert not [p for p in ar.tester.since(mark) if tunnelled_to(mn.ncoa, mn.pcoa)(p)]
 
 
-@pytest.mark.parametrize("code", [1, 128, 130])
+@pytest.mark.parametrize("code", [1, 128, 129, 130])
 def test_a_nar_refusal_gives_a_refusing_fback_and_no_tunnel(ar, code):
     """RFC 5568 §6.2.1.2: the NAR "can always refuse handover" with a reason code; the FBack
     (§6.2.3) then refuses the FBU: status 128 for HAck 1 ("NCoA not valid", no other NCoA) and
-    128, 130 copied from HAck 130 (mipshop.protocol.fmipv6.par, [choice]), lifetime 0; nothing
-    is tunnelled."""
+    128, 129 ("Administratively prohibited") and 130 ("Insufficient resources") copied from
+    HAck 128-130 (mipshop.protocol.fmipv6.par, [choice]), lifetime 0; nothing is
+    tunnelled."""
     mn = fresh()
     fback = handover(ar, mn, 700, code=code)
     status, _flags, _sequence, lifetime = struct.unpack_from("!BBHH", fback.mh, 6)
-    assert (status, lifetime) == ({1: 128, 128: 128, 130: 130}[code], 0)
+    assert (status, lifetime) == ({1: 128, 128: 128, 129: 129, 130: 130}[code], 0)
     verify_badf(fback, mn, mn.ncoa)
     mark = ar.tester.mark()
     ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"not moved")
@@ -1027,6 +1044,531 @@ def test_an_unanswered_hi_is_retransmitted_with_backoff_then_the_fbu_is_refused(
                 or (is_mh(14, dst=NAR)(p) and p.time > fback.packet.time)]
 
 
+# -- PAR: network-initiated handover and unsolicited neighbourhood information (§3.3, §6.1.2) ----
+
+def modified_eui64(mac: str) -> bytes:
+    """RFC 4291 Appendix A (RFC 2464 §4): ff:fe in the middle, the universal/local bit
+    inverted."""
+    octets = mac_bytes(mac)
+    return bytes([octets[0] ^ 0x02]) + octets[1:3] + b"\xff\xfe" + octets[3:]
+
+
+def unsolicited_prrtadv(destination: str, code: int):
+    """A matcher: a PrRtAdv (154/3) with ``code`` to ``destination``."""
+    def match(packet: Packet) -> bool:
+        raw = bytes(packet[IPv6])
+        return (raw[6] == 58 and raw[40] == 154 and raw[41] == code and raw[44] == 3
+                and packet[IPv6].dst == destination)
+    return match
+
+
+def checked_prrtadv(packet: Packet, destination: str, code: int) -> list[tuple[int, bytes]]:
+    """RFC 5568 §6.1.2, Figure 5, for an unsolicited PrRtAdv: from the link-local address,
+    hop limit 255, to ``destination``, ICMPv6 type 154, ``code``, a right checksum, Subtype 3,
+    Reserved 0, Identifier 0 ("set to zero if unsolicited"); its ND options."""
+    assert packet[IPv6].src == AR_LL and packet[IPv6].dst == destination
+    assert packet[IPv6].hlim == 255 and packet[Ether].src == DUT_MAC
+    message = bytes(packet[IPv6])[40:]
+    assert internet_checksum(IPv6Address(AR_LL).packed + IPv6Address(destination).packed
+                             + struct.pack("!I3xB", len(message), 58) + message) == 0
+    kind, found, _checksum, subtype, reserved, identifier = struct.unpack_from("!BBHBBH",
+                                                                               message)
+    assert (kind, found, subtype, reserved, identifier) == (154, code, 3, 0, 0)
+    options = nd_options(message[8:])
+    assert sum(len(data) for _kind, data in options) == len(message) - 8  # nothing left over
+    return options
+
+
+def ar_info(ap: bytes, mac: str, address: str, prefix: str, length: int) -> list[bytes]:
+    """The [AP-ID, AR-Info] options of one AP as §6.1.2 and §6.4.1, §6.4.3 lay them out:
+    New AP LLA (19, Option-Code 1), New Router's LLA (19, 3), its IP address (17, 3, /128),
+    its prefix (17, 4)."""
+    def lla(code: int, octets: bytes) -> bytes:
+        return bytes([19, 2, code]) + octets + bytes(7)
+
+    def ip(code: int, plen: int, value: str) -> bytes:
+        return bytes([17, 3, code, plen]) + bytes(4) + IPv6Address(value).packed
+
+    return [lla(1, ap), lla(3, mac_bytes(mac)), ip(3, 128, address), ip(4, length, prefix)]
+
+
+@pytest.mark.parametrize("known", ["link_layer_address_given", "ncoa_given", "nothing"])
+def test_a_network_initiated_handover_sends_an_unsolicited_prrtadv_code_1(ar, known):
+    """RFC 5568 §3.3: the PAR "can send an unsolicited PrRtAdv containing the link-layer
+    address, IP address, and subnet prefix of the NAR when the network decides that a
+    handover is imminent" (daemon command ``handover``). §6.1.2: Code 1 ("sent unsolicited
+    ... a network-initiated handover trigger"), Identifier 0, to "the address of the node the
+    access router is instructing to handover", the New AP LLA with Option-Code 1, then the
+    New Router's LLA, IP address and prefix (MUST for Code 1); the New CoA option (17,
+    Option-Code 2) MAY follow the prefix: the PAR "MAY compute a new CoA using the NAR's
+    prefix information and the MN's L2 address" (RFC 4291 modified EUI-64 here) "or by any
+    other means" (the one given). Without either, none. §3.3: "the PAR MUST continue to forward
+    packets to the MN on its current link until the FBU is received"; the FBU naming that NCoA
+    then starts the predictive handover (HI Code 0 with it)."""
+    mn = fresh()
+    command: dict[str, object] = {"cmd": "handover", "mobile": mn.pcoa,
+                                  "target_ap": NAR_AP.hex()}
+    ncoa: str | None = None
+    if known == "link_layer_address_given":
+        command["link_layer_address"] = MN_MAC
+        ncoa = str(IPv6Address(IPv6Address(NAR_PREFIX).packed[:8] + modified_eui64(MN_MAC)))
+    elif known == "ncoa_given":
+        ncoa = f"{NAR_PREFIX}{0x700 + mn.n:x}"
+        command["new_care_of_address"] = ncoa
+    mark = ar.tester.mark()
+    assert ar.control(command)["sent"] is True
+    packet = ar.tester.expect(unsolicited_prrtadv(mn.pcoa, 1), since=mark, what="PrRtAdv 1")
+    assert packet[Ether].dst == MN_MAC
+    options = checked_prrtadv(packet, mn.pcoa, 1)
+    expected = [bytes([19, 2, 4]) + mac_bytes(DUT_MAC) + bytes(7),
+                *ar_info(NAR_AP, NAR_MAC, NAR, NAR_PREFIX, 64)]
+    if ncoa is not None:
+        expected.append(bytes([17, 3, 2, 128]) + bytes(4) + IPv6Address(ncoa).packed)
+    assert [data for _kind, data in options] == expected
+    # §3.3: delivered on the current link, not tunnelled, until the FBU.
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"still here")
+    ar.tester.expect(lambda p: p[IPv6].dst == mn.pcoa and p.haslayer(UDP)
+                     and p[Ether].dst == MN_MAC and p[IPv6].nh == 17, since=mark,
+                     what="native delivery")
+    if ncoa is None:
+        return
+    mark = ar.tester.mark()
+    ar.tester.send(fast_binding_update(mn, 1500, ncoa=ncoa), src_mac=MN_MAC)
+    hi = read_mh(ar.tester.expect(
+        lambda p: is_mh(14, dst=NAR)(p)
+        and read_mh(p).option(34, 2)[2:] == IPv6Address(ncoa).packed, since=mark, what="HI"))
+    assert hi.mh[9] == 0 and hi.option(34, 1)[2:] == IPv6Address(mn.pcoa).packed
+    verify_router_pair(hi, NAR)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_acknowledge(struct.unpack_from("!H", hi.mh, 6)[0], 0))
+    ar.tester.expect(is_mh(9, dst=ncoa, sequence=1500), since=mark, what="FBack")
+
+
+@pytest.mark.parametrize("target", ["unknown_access_point", "local_access_point"])
+def test_no_network_initiated_handover_to_an_access_point_of_no_neighbour(ar, target):
+    """RFC 5568 §3.3, §6.1.2: the Code 1 trigger names the NAR's LLA, address and prefix,
+    which the PAR has only for a neighbour's AP; for an AP it does not know, or one on its
+    own interface (no change of CoA, Option-Code 5), it sends none (the command answers
+    ``sent`` false)."""
+    mn = fresh()
+    ap = {"unknown_access_point": bytes.fromhex("00005e00ffee"),
+          "local_access_point": LOCAL_AP}[target]
+    mark = ar.tester.mark()
+    assert ar.control({"cmd": "handover", "mobile": mn.pcoa, "target_ap": ap.hex(),
+                       "link_layer_address": MN_MAC})["sent"] is False
+    probe_link(ar)
+    assert not [p for p in ar.tester.since(mark) if unsolicited_prrtadv(mn.pcoa, 1)(p)]
+
+
+def test_unsolicited_neighbourhood_information_is_a_prrtadv_code_4(ar):
+    """RFC 5568 §3.3, §6.1.2: "the subnet information regarding neighboring access points is
+    sent unsolicited, but the message is not a handover trigger": Code 4, Identifier 0,
+    "Multiple tuples may be present": one [AP-ID, AR-Info] tuple per neighbour AP (daemon
+    command ``neighbourhood``), no New CoA option. Nothing is set up: a packet for the node
+    is still delivered on the link."""
+    mn = fresh()
+    mark = ar.tester.mark()
+    ar.control({"cmd": "neighbourhood", "destination": mn.pcoa})
+    packet = ar.tester.expect(unsolicited_prrtadv(mn.pcoa, 4), since=mark, what="PrRtAdv 4")
+    options = checked_prrtadv(packet, mn.pcoa, 4)
+    assert [data for _kind, data in options] == [
+        bytes([19, 2, 4]) + mac_bytes(DUT_MAC) + bytes(7),
+        *ar_info(NAR_AP, NAR_MAC, NAR, NAR_PREFIX, 64),
+        *ar_info(OTHER_AP, OTHER_MAC, OTHER, "2001:db8:3::", 64)]
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"no trigger")
+    ar.tester.expect(lambda p: p[IPv6].dst == mn.pcoa and p.haslayer(UDP)
+                     and p[Ether].dst == MN_MAC and p[IPv6].nh == 17, since=mark,
+                     what="native delivery")
+
+
+# -- PAR: the other HAck codes (§6.2.1.2, §6.2.3) -----------------------------------------------
+
+def hack_with(sequence: int, code: int, options: list[tuple[int, bytes, int, int]], *,
+              src: str = NAR) -> Packet:
+    """A HAck (§6.2.1.2) from ``src`` with mobility ``options`` before its authentication."""
+    mh = router_signed(15, struct.pack("!HBB", sequence, 0, code), options, src=src, dst=AR)
+    return mh_packet(mh, src=src, dst=AR)
+
+
+def outstanding_hi(ar: NodeUnderTest, mn: Mobile, sequence: int) -> tuple[int, int]:
+    """Send ``mn``'s FBU (``sequence``); (the HI's sequence number, a mark after it)."""
+    mark = send_fbu(ar, mn, sequence)
+    hi_sequence = struct.unpack_from("!H", expect_hi(ar, mn, mark).mh, 6)[0]
+    return hi_sequence, ar.tester.mark()
+
+
+@pytest.mark.parametrize("assigned", ["another_address", "the_proposed_one", "none"])
+def test_a_hack_code_2_gives_the_assigned_ncoa_to_the_mn(ar, assigned):
+    """RFC 5568 §6.2.1.2: Code 2, "Handover Accepted, NCoA assigned", with the New Care-of
+    Address option (MH IPv6 Address/Prefix, Option-Code 2). §4: "If [the HAck] contains an
+    assigned NCoA, the FBack is sent ... and MUST carry the assigned NCoA": FBack status 1
+    ("Fast Binding Update accepted but NCoA is invalid. Use NCoA supplied in 'alternate'
+    CoA", §6.2.3) with an Alternate Care-of Address option (type 3, 8n+6, RFC 6275 §6.2.5),
+    sent to that address and on the old link, the BADF over it, and the PCoA's packets
+    tunnelled to it. When the NAR assigns the proposed NCoA, or names none, nothing changes:
+    status 0, no Alternate CoA, the tunnel to the NCoA."""
+    mn = fresh()
+    address = {"another_address": f"{NAR_PREFIX}{0x900 + mn.n:x}",
+               "the_proposed_one": mn.ncoa, "none": None}[assigned]
+    hi_sequence, mark = outstanding_hi(ar, mn, 1600)
+    options = [] if address is None else [mh_address(2, address)]
+    ar.tester.send(hack_with(hi_sequence, 2, options))
+    care_of = address or mn.ncoa
+    fback = read_mh(ar.tester.expect(is_mh(9, dst=care_of, sequence=1600), since=mark,
+                                     what="FBack"))
+    old = read_mh(ar.tester.expect(is_mh(9, dst=mn.pcoa, sequence=1600), since=mark,
+                                   what="FBack (PCoA)"))
+    assert old.packet[Ether].dst == MN_MAC
+    moved = assigned == "another_address"
+    for message in (fback, old):
+        status, flags, _sequence, lifetime = struct.unpack_from("!BBHH", message.mh, 6)
+        assert (status, flags) == (1 if moved else 0, 0) and 0 < lifetime * 4 <= 40
+        kinds = [kind for _at, kind, _data in message.options]
+        if moved:
+            assert kinds == [3, 21]
+            at, _kind, data = message.options[0]
+            assert at % 8 == 6 and data == IPv6Address(address).packed
+        else:
+            assert kinds == [21]
+        verify_badf(message, mn, care_of)
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa, hlim=60) / UDP(sport=7, dport=9) / b"assigned")
+    ar.tester.expect(tunnelled_to(care_of, mn.pcoa), since=mark, what="tunnel")
+    if moved:
+        probe(ar)
+        assert not [p for p in ar.tester.since(mark) if tunnelled_to(mn.ncoa, mn.pcoa)(p)]
+
+
+def test_a_hack_code_3_has_the_par_tunnel_to_the_nar(ar):
+    """RFC 5568 §6.2.1.2: Code 3, "Handover Accepted, use PCoA": the NAR serves the PCoA on
+    its link; "Subsequently, the PAR establishes a tunnel to the NAR in order to forward
+    packets arriving for the PCoA" (§4: "the PAR ... tunnels packets to the NAR"): the
+    handover is accepted (FBack status 0, §6.2.3) and packets for the PCoA are tunnelled from
+    the PAR to the NAR's address, not to the NCoA."""
+    mn = fresh()
+    hi_sequence, mark = outstanding_hi(ar, mn, 1700)
+    ar.tester.send(handover_acknowledge(hi_sequence, 3))
+    fback = read_mh(ar.tester.expect(is_mh(9, dst=mn.ncoa, sequence=1700), since=mark,
+                                     what="FBack"))
+    status, _flags, _sequence, lifetime = struct.unpack_from("!BBHH", fback.mh, 6)
+    assert status == 0 and 0 < lifetime * 4 <= 40
+    verify_badf(fback, mn, mn.ncoa)
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa, hlim=60) / UDP(sport=7, dport=9) / b"use pcoa")
+    outer = ar.tester.expect(tunnelled_to(NAR, mn.pcoa), since=mark, what="tunnel to the NAR")
+    inner = IPv6(bytes(outer[IPv6].payload))
+    assert inner.src == CN and inner.hlim == 59 and bytes(inner[UDP].payload) == b"use pcoa"
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if tunnelled_to(mn.ncoa, mn.pcoa)(p)]
+
+
+def test_a_hack_code_4_answers_no_hi(ar):
+    """RFC 5568 §6.2.1.2: Code 4, "Message sent unsolicited, usually to trigger an HI
+    message", is no answer to an HI even with its Sequence #: no FBack, no tunnel (counted,
+    ``drop.fmip_hack_unsolicited``: it names no node forwarded to that NAR); the HI stays
+    outstanding and the NAR's answer completes the handover."""
+    mn = fresh()
+    hi_sequence, mark = outstanding_hi(ar, mn, 1800)
+    before = _par_state_counter(ar, "drop.fmip_hack_unsolicited")
+    ar.tester.send(handover_acknowledge(hi_sequence, 4))
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"not yet")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark)
+                if is_mh(9, sequence=1800)(p) or tunnelled_to(mn.ncoa, mn.pcoa)(p)]
+    assert _par_state_counter(ar, "drop.fmip_hack_unsolicited") == before + 1
+    mark = ar.tester.mark()
+    ar.tester.send(handover_acknowledge(hi_sequence, 0))
+    fback = read_mh(ar.tester.expect(is_mh(9, dst=mn.ncoa, sequence=1800), since=mark,
+                                     what="FBack"))
+    assert fback.mh[6] == 0
+
+
+def _context_request(mn: Mobile, *, mac: str = MN_MAC, src: str = NAR) -> Packet:
+    """The NAR's unsolicited HAck Code 4 naming ``mn``: MH-LLA, PCoA, NCoA (docs/decisions.md
+    D14)."""
+    return hack_with(0x7700 + mn.n, 4, [mh_link_layer_address(mac), mh_address(1, mn.pcoa),
+                                        mh_address(2, mn.ncoa)], src=src)
+
+
+def test_an_unsolicited_hack_code_4_from_the_nar_triggers_an_hi_code_1(ar):
+    """RFC 5568 §6.2.1.2: a HAck Code 4 is "sent unsolicited, usually to trigger an HI
+    message"; from the NAR a fast binding forwards to, naming that node (its LLA and PCoA,
+    docs/decisions.md D14), the PAR sends that NAR an HI: Code 1, the node being on the NAR's
+    link already (§4: "Sending an HI message with Code 1 allows the NAR to validate the
+    neighbor cache entry it creates for the MN during UNA processing"), S = 0 ("MUST be 0
+    when Code = 1"), U = 0 (SHOULD), the LLA, PCoA and NCoA, authenticated. Its HAck changes
+    nothing: no FBack, the tunnel to the NCoA stays."""
+    mn = fresh()
+    handover(ar, mn, 1900)
+    mark = ar.tester.mark()
+    ar.tester.send(_context_request(mn))
+    hi = expect_hi(ar, mn, mark)
+    sequence, flags, code = struct.unpack_from("!HBB", hi.mh, 6)
+    assert (code, flags) == (1, 0)
+    assert hi.option(34, 1) == bytes([1, 128]) + IPv6Address(mn.pcoa).packed
+    assert hi.option(7) == b"\x02" + mac_bytes(MN_MAC)
+    verify_router_pair(hi, NAR)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_acknowledge(sequence, 0))
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"unchanged")
+    ar.tester.expect(tunnelled_to(mn.ncoa, mn.pcoa), since=mark, what="tunnel")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if is_mh(9, dst=mn.ncoa)(p)
+                or is_mh(9, dst=mn.pcoa)(p)]
+
+
+@pytest.mark.parametrize("fault", ["from_another_router", "another_node", "no_binding"])
+def test_an_unsolicited_hack_code_4_that_names_no_binding_of_its_sender_is_dropped(ar, fault):
+    """RFC 5568 §6.2.1.2, §10: the HI a Code 4 triggers goes to the NAR, about a node it
+    forwards there: an authentic Code 4 from another neighbour, one naming another
+    link-layer address, or one for a PCoA with no fast binding gets no HI (counted)."""
+    mn = fresh()
+    if fault != "no_binding":
+        handover(ar, mn, 2000)
+    before = _par_state_counter(ar, "drop.fmip_hack_unsolicited")
+    mark = ar.tester.mark()
+    ar.tester.send({"from_another_router": lambda: _context_request(mn, src=OTHER),
+                    "another_node": lambda: _context_request(mn, mac="02:00:00:00:55:99"),
+                    "no_binding": lambda: _context_request(mn)}[fault]())
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if is_mh(14)(p)
+                and read_mh(p).option(34, 1)[2:] == IPv6Address(mn.pcoa).packed]
+    assert _par_state_counter(ar, "drop.fmip_hack_unsolicited") == before + 1
+
+
+@pytest.mark.parametrize("code", [5, 127, 131])
+def test_a_hack_with_an_unassigned_code_is_a_refusal(ar, code):
+    """RFC 5568 §6.2.1.2 defines HAck Codes 0-4 and 128-130; "the New Access Router can
+    always refuse handover, in which case it MUST indicate the reason in one of the available
+    Code values". A code the PAR does not know says nothing it can act on: it answers as for
+    codes 128 and above, FBack status 128 ("Reason unspecified", §6.2.3), lifetime 0, and
+    tunnels nothing; the HI is answered (no retransmission)."""
+    mn = fresh()
+    hi_sequence, mark = outstanding_hi(ar, mn, 2100)
+    ar.tester.send(handover_acknowledge(hi_sequence, code))
+    fback = read_mh(ar.tester.expect(is_mh(9, dst=mn.ncoa, sequence=2100), since=mark,
+                                     what="FBack"))
+    status, _flags, _sequence, lifetime = struct.unpack_from("!BBHH", fback.mh, 6)
+    assert (status, lifetime) == (128, 0)
+    verify_badf(fback, mn, mn.ncoa)
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"refused")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if tunnelled_to(mn.ncoa, mn.pcoa)(p)
+                or is_mh(14, dst=NAR, sequence=hi_sequence)(p)]
+
+
+# -- PAR: reactive FBUs it must refuse (§5.2, §6.2.2, §10) -------------------------------------
+
+STRANGER_PREFIX = "2001:db8:9::"
+
+
+@pytest.mark.parametrize("fault", ["another_nodes_key", "wrong_authenticator", "unknown_spi",
+                                   "pcoa_not_on_link", "replayed", "ncoa_of_no_neighbour"])
+def test_a_reactive_fbu_the_par_cannot_accept(ar, fault):
+    """RFC 5568 §5.2, §6.2.2, §10: an FBU sent from the NAR's link (source = NCoA, routed to
+    the PAR) is checked as one from the PCoA: signed with the handover key of the node that
+    owns the PCoA (not another node's, not an unknown SPI, not a wrong authenticator), for a
+    PCoA of the PAR's link, with a Sequence # newer than the last accepted (a replay of an
+    accepted reactive FBU is not). None of these gets an HI, an FBack or a tunnel (silently
+    dropped and counted, ``fmip.fbu_rejected.<reason>``). An authentic FBU whose NCoA no
+    neighbour serves has nobody to hand over to: FBack status 128 ("Reason unspecified",
+    §6.2.3), lifetime 0, to that NCoA, the BADF over it, and no HI."""
+    mn = fresh()
+    stranger = Mobile(99)  # a handover key the router does not hold
+    ncoa = f"{STRANGER_PREFIX}{0x100 + mn.n:x}" if fault == "ncoa_of_no_neighbour" else mn.ncoa
+    kwargs: dict[str, object] = {
+        "another_nodes_key": {"key": fresh()}, "wrong_authenticator": {"tamper": True},
+        "unknown_spi": {"key": stranger}, "pcoa_not_on_link": {"pcoa": "2001:db8:7::5"},
+        "replayed": {}, "ncoa_of_no_neighbour": {"ncoa": ncoa}}[fault]
+    reason = {"another_nodes_key": "key_not_for_pcoa", "wrong_authenticator":
+              "bad_authenticator", "unknown_spi": "unknown_spi", "pcoa_not_on_link":
+              "pcoa_not_on_link", "replayed": "sequence", "ncoa_of_no_neighbour": None}[fault]
+    fbu = fast_binding_update(mn, 2200, reactive=True, **kwargs)  # type: ignore[arg-type]
+    if fault == "replayed":
+        mark = ar.tester.mark()
+        ar.tester.send(fbu)
+        hi_sequence = struct.unpack_from("!H", expect_hi(ar, mn, mark).mh, 6)[0]
+        ar.tester.send(handover_acknowledge(hi_sequence, 0))
+        ar.tester.expect(is_mh(9, dst=mn.ncoa, sequence=2200), since=mark, what="FBack")
+    before = _par_state_counter(ar, f"fmip.fbu_rejected.{reason}") if reason else 0
+    mark = ar.tester.mark()
+    ar.tester.send(fbu)
+    if reason is None:
+        fback = read_mh(ar.tester.expect(is_mh(9, dst=ncoa, sequence=2200), since=mark,
+                                         what="FBack"))
+        status, _flags, _sequence, lifetime = struct.unpack_from("!BBHH", fback.mh, 6)
+        assert (status, lifetime) == (128, 0)
+        verify_badf(fback, mn, ncoa)
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if is_mh(14)(p)
+                and read_mh(p).option(34, 2)[2:] == IPv6Address(ncoa).packed]
+    if reason is not None:
+        assert not [p for p in ar.tester.since(mark) if is_mh(9, sequence=2200)(p)]
+        assert _par_state_counter(ar, f"fmip.fbu_rejected.{reason}") == before + 1
+    if fault == "replayed":
+        return  # the first, accepted, FBU's tunnel is up
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=mn.pcoa) / UDP(sport=7, dport=9) / b"still here")
+    ar.tester.expect(lambda p: p[IPv6].dst == mn.pcoa and p.haslayer(UDP)
+                     and p[Ether].dst == MN_MAC and p[IPv6].nh == 17, since=mark,
+                     what="native delivery")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if p[IPv6].nh == 41]
+
+
+# -- NAR: the NAACK statuses (§6.3, §6.4.6) -----------------------------------------------------
+
+def naack_in(ra: Packet, address: str, mac: str) -> bytes:
+    """The NAACK option of the Router Advertisement ``ra``, after checking the RA as §6.3 and
+    RFC 4861 §4.2, §6.1.2 want it: to the UNA's source at the UNA's link-layer address, from
+    the link-local address, hop limit 255, ICMPv6 134 Code 0, a right checksum, one NAACK."""
+    assert ra[Ether].dst == mac and ra[Ether].src == DUT_MAC
+    assert ra[IPv6].src == AR_LL and ra[IPv6].dst == address and ra[IPv6].hlim == 255
+    message = bytes(ra[IPv6])[40:]
+    assert message[:2] == bytes([134, 0])
+    assert internet_checksum(IPv6Address(AR_LL).packed + IPv6Address(address).packed
+                             + struct.pack("!I3xB", len(message), 58) + message) == 0
+    [naack] = [data for kind, data in nd_options(message[16:]) if kind == 20]
+    return naack
+
+
+def test_a_una_from_an_unrecognised_link_layer_address_gets_naack_128(ar):
+    """RFC 5568 §6.4.6: status 128, "Link-Layer Address unrecognized" (the router is
+    configured not to recognise this MAC on its link): Type 20, Length 1, Option-Code 0,
+    Status 128, Reserved 0, in an RA to the UNA's source at that MAC (§6.3). §6.3 "the MN
+    MUST NOT use the NCoA": the address is not taken for that node, so another node may then
+    announce it without a NAACK."""
+    address = "2001:db8:1::310"
+    mark = ar.tester.mark()
+    ar.tester.send(_una(address, UNRECOGNIZED_MAC), src_mac=UNRECOGNIZED_MAC)
+    ra = ar.tester.expect(_naack_to(address), since=mark, what="RA with a NAACK")
+    assert naack_in(ra, address, UNRECOGNIZED_MAC) == bytes([20, 1, 0, 128, 0, 0, 0, 0])
+    mark = ar.tester.mark()
+    ar.tester.send(_una(address, "02:00:00:00:88:81"), src_mac="02:00:00:00:88:81")
+    probe_link(ar)
+    assert not [p for p in ar.tester.since(mark) if _naack_to(address)(p)]
+
+
+def test_a_una_from_another_address_than_the_prepared_ncoa_gets_naack_2(ar):
+    """RFC 5568 §6.4.6: status 2, "NCoA is invalid, use the NCoA supplied in the option",
+    which "MUST be present" (Length 3: the address follows Reserved, docs/decisions.md,
+    spec digest §10 item 6): a node whose handover the NAR prepared for one NCoA (HI, HAck
+    Code 0, proxied) announces another address with its LLA; the NAR gives it the prepared
+    NCoA back. Announcing that one then gets no NAACK."""
+    pcoa, ncoa, mac = _nar_mobile(10)
+    other = "2001:db8:1::2a0"
+    sequence = next(_nar_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=ncoa, mac=mac))
+    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                    what="HAck"))
+    assert hack.mh[9] == 0
+    mark = ar.tester.mark()
+    ar.tester.send(_una(other, mac), src_mac=mac)
+    ra = ar.tester.expect(_naack_to(other), since=mark, what="RA with a NAACK")
+    assert naack_in(ra, other, mac) == bytes([20, 3, 0, 2, 0, 0, 0, 0]) + IPv6Address(
+        ncoa).packed
+    mark = ar.tester.mark()
+    ar.tester.send(_una(ncoa, mac), src_mac=mac)
+    probe_link(ar)
+    assert not [p for p in ar.tester.since(mark) if _naack_to(ncoa)(p)]
+
+
+def test_nar_serves_the_pcoa_with_hack_code_3_and_naack_4(nar_serving_pcoa):
+    """RFC 5568 §4 step 3, §6.2.1.2: when the NCoA cannot be used (DAD finds it taken), the
+    NAR "MAY provide support for the PCoA", "indicates forwarding support for the PCoA using
+    Code value 3" (no New CoA option; S was 0); it buffers what the PAR tunnels for the PCoA
+    (U set). §6.4.6 status 4, "PCoA supplied, do not send FBU" (Length 1): the node's UNA from
+    the unusable NCoA gets it, at its LLA, and the PCoA's packets are delivered to it."""
+    ar = nar_serving_pcoa
+    pcoa, _ncoa, mac = _nar_mobile(20)
+    sequence = next(_nar_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=IN_USE, mac=mac))
+    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                    what="HAck"))
+    assert (hack.mh[8], hack.mh[9]) == (0, 3)
+    assert hack.option(34, 2) is None
+    verify_router_pair(hack, NAR)
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=NAR, dst=AR) / IPv6(src=CN, dst=pcoa, hlim=50)
+                   / UDP(sport=7, dport=9) / b"for the pcoa")
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if p.haslayer(UDP) and p[IPv6].dst == pcoa]
+    mark = ar.tester.mark()
+    ar.tester.send(_una(IN_USE, mac), src_mac=mac)
+    ra = ar.tester.expect(_naack_to(IN_USE), since=mark, what="RA with a NAACK")
+    assert naack_in(ra, IN_USE, mac) == bytes([20, 1, 0, 4, 0, 0, 0, 0])
+    delivered = ar.tester.expect(lambda p: p.haslayer(UDP) and p[IPv6].dst == pcoa,
+                                 since=mark, what="the PCoA's packet")
+    assert delivered[Ether].dst == mac and bytes(delivered[UDP].payload) == b"for the pcoa"
+
+
+@pytest.mark.parametrize("case", ["outside_the_prefix", "in_use"])
+def test_nar_answers_an_unusable_ncoa_with_naack_3_and_serves_the_pcoa(nar_serving_pcoa, case):
+    """RFC 5568 §6.4.6: status 3, "NCoA is invalid, use NAR's IP address as NCoA in FBU"
+    (Length 1), to a node announcing an address it cannot use (not on the link, or taken),
+    with no handover prepared. The node then sends its FBU with the NAR's address as NCoA; its
+    PAR's HI (Code 1: sent from the NAR's link) names it, and the NAR accepts (HAck Code 0)
+    and delivers the PCoA's packets the PAR tunnels to it (docs/decisions.md D15)."""
+    ar = nar_serving_pcoa
+    n = {"outside_the_prefix": 21, "in_use": 22}[case]
+    pcoa, _ncoa, mac = _nar_mobile(n)
+    address = {"outside_the_prefix": "2001:db8:5::3a0", "in_use": IN_USE}[case]
+    mark = ar.tester.mark()
+    ar.tester.send(_una(address, mac), src_mac=mac)
+    ra = ar.tester.expect(_naack_to(address), since=mark, what="RA with a NAACK")
+    assert naack_in(ra, address, mac) == bytes([20, 1, 0, 3, 0, 0, 0, 0])
+    sequence = next(_nar_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=AR, mac=mac, code=1,
+                                     u_flag=False))
+    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                    what="HAck"))
+    assert (hack.mh[8], hack.mh[9]) == (0, 0)
+    verify_router_pair(hack, NAR)
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=NAR, dst=AR) / IPv6(src=CN, dst=pcoa, hlim=50)
+                   / UDP(sport=7, dport=9) / b"served")
+    delivered = ar.tester.expect(lambda p: p.haslayer(UDP) and p[IPv6].dst == pcoa,
+                                 since=mark, what="the PCoA's packet")
+    assert delivered[Ether].dst == mac and bytes(delivered[UDP].payload) == b"served"
+
+
+@pytest.mark.tshark
+def test_wireshark_dissects_every_frame_the_nar_serving_pcoas_sent_without_complaint(
+        nar_serving_pcoa):
+    """As below, for the second router (HAck Code 3, RAs with NAACK statuses 3 and 4)."""
+    probe_link(nar_serving_pcoa)
+    stacks, complaints = dissection_problems(nar_serving_pcoa.tester)
+    assert any("icmpv6" in stack for stack in stacks), set(stacks)
+    assert without_naack_misreading(nar_serving_pcoa, complaints) == [], complaints
+
+
+#: What Wireshark 4.0 says of a NAACK carrying an NCoA (docs/decisions.md D6): it reads the
+#: address right after Status, not after Reserved where RFC 5568 §6.4.6 ("immediately
+#: following the Reserved field", Length 3) puts it, and finds 4 octets left over.
+NAACK_MISREADING = ("Unknown Data (not interpreted)", "malformed")
+
+
+def without_naack_misreading(ar: NodeUnderTest, complaints: list[tuple[int, list[str]]]
+                             ) -> list[tuple[int, list[str]]]:
+    """``complaints`` less those that are only Wireshark's misreading of a NAACK of Length 3
+    in a Router Advertisement (tests/wire/test_tshark.py checks what it reads instead)."""
+    def naack_with_address(data: bytes) -> bool:
+        raw = data[14:]
+        return (data[12:14] == b"\x86\xdd" and raw[6] == 58 and raw[40] == 134
+                and any(kind == 20 and option[1] == 3 for kind, option in nd_options(raw[56:])))
+
+    with ar.tester._lock:
+        frames = list(ar.tester.frames)
+    return [(n, found) for n, found in complaints
+            if not (naack_with_address(frames[n].data)
+                    and all(f.startswith(NAACK_MISREADING) for f in found))]
+
+
 # -- what the router sent, as Wireshark reads it ----------------------------------------------
 
 @pytest.mark.tshark
@@ -1045,4 +1587,4 @@ def test_wireshark_dissects_every_frame_the_access_router_sent_without_complaint
     stacks, complaints = dissection_problems(ar.tester)
     for protocol in ("mipv6", "icmpv6", "ipv6:ipv6"):
         assert any(protocol in stack for stack in stacks), (protocol, set(stacks))
-    assert complaints == [], complaints
+    assert without_naack_misreading(ar, complaints) == [], complaints

@@ -47,6 +47,10 @@ LINES: list[tuple[bytes, str | None]] = [
     (b'{"cmd": "events", "since": "3"}', "since must be a whole number >= 0, got '3'"),
     (b'{"cmd": "events", "since": true}', "since must be a whole number >= 0, got True"),
     (b'{"cmd": "l2", "event": "link_up"}', "l2 triggers go to a mobile node"),
+    (b'{"cmd": "handover", "mobile": "2001:db8::1", "target_ap": "00005e00aa02"}',
+     "unsolicited PrRtAdvs come from an access router with fast_handover"),
+    (b'{"cmd": "neighbourhood", "destination": "2001:db8::1"}',
+     "unsolicited PrRtAdvs come from an access router with fast_handover"),
     (b'{"cmd": "reboot"}', "unknown command 'reboot'"),
     (b'{"cmd": "events", "since": 3}', None),
 ]

@@ -16,6 +16,13 @@ Unix socket named by ``[daemon] control``, one answer line per command:
 * ``{"cmd": "l2", "event": "link_up" | "link_down" | "link_going_down" | "scan",
   "ap": HEX, "target_ap": HEX, "access_points": [HEX, ...]}``: a link-layer trigger for the
   mobile node (RFC 4260; :mod:`mipshop.protocol.link_events`);
+* ``{"cmd": "handover", "mobile": ADDRESS, "target_ap": HEX, "link_layer_address": HEX,
+  "new_care_of_address": ADDRESS}`` (the last two optional): a network-initiated handover at
+  an access router with FMIPv6, an unsolicited PrRtAdv Code 1 to ``mobile`` (RFC 5568 §3.3,
+  :meth:`~mipshop.protocol.fmipv6.router.FastHandoverRouter.trigger_handover`); answered
+  ``{"ok": true, "sent": false}`` when ``target_ap`` is not a neighbour's with FMIPv6;
+* ``{"cmd": "neighbourhood", "destination": ADDRESS}``: unsolicited neighbourhood
+  information, PrRtAdv Code 4, from such a router (§6.1.2, not a handover trigger);
 * ``{"cmd": "stop"}``: stop the daemon.
 
 The socket is created mode 0600 (its owner only, whatever the umask). Anything else on a line
@@ -41,9 +48,11 @@ import json
 import os
 import signal
 import sys
+from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any
 
+from ..protocol.access_router import AccessRouter
 from ..protocol.base.link_events import LinkDown, LinkEvent, LinkGoingDown, LinkUp, ScanCompleted
 from ..protocol.mipv6.mobile_node import MobileNode
 from .collector import tune_collector
@@ -74,6 +83,20 @@ def link_event(command: dict[str, Any]) -> LinkEvent:
         return ScanCompleted(access_points=tuple(
             bytes.fromhex(a) for a in command.get("access_points", ())))
     raise ValueError(f"unknown link event {kind!r}")
+
+
+def _link_layer_address(value: Any, name: str) -> bytes:
+    """A link-layer address given as hex, with or without colons."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a hex string, got {value!r}")
+    return bytes.fromhex(value.replace(":", ""))
+
+
+def _address(value: Any, name: str) -> IPv6Address:
+    """An IPv6 address given as a string (a JSON number is not one)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be an IPv6 address string, got {value!r}")
+    return IPv6Address(value)
 
 
 class Daemon:
@@ -108,10 +131,34 @@ class Daemon:
             event = link_event(command)
             runtime.command(lambda now: entity.l2_trigger(event, now))
             return {"ok": True}
+        if cmd in ("handover", "neighbourhood"):
+            return self._fast_handover_command(command)
         if cmd == "stop":
             self.stopped.set()
             return {"ok": True}
         return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+    def _fast_handover_command(self, command: dict[str, Any]) -> dict[str, Any]:
+        """``handover`` (PrRtAdv Code 1) and ``neighbourhood`` (Code 4) at an access router."""
+        runtime = self.runtime
+        entity = runtime.entity
+        if not isinstance(entity, AccessRouter) or entity.fast_handover is None:
+            return {"ok": False, "error": "unsolicited PrRtAdvs come from an access router "
+                                          "with fast_handover"}
+        fmip = entity.fast_handover
+        if command["cmd"] == "neighbourhood":
+            destination = _address(command["destination"], "destination")
+            runtime.command(lambda now: fmip.advertise_neighbourhood(destination, now))
+            return {"ok": True}
+        mobile = _address(command["mobile"], "mobile")
+        target_ap = _link_layer_address(command["target_ap"], "target_ap")
+        lla = command.get("link_layer_address")
+        ncoa = command.get("new_care_of_address")
+        mac = None if lla is None else _link_layer_address(lla, "link_layer_address")
+        new = None if ncoa is None else _address(ncoa, "new_care_of_address")
+        sent = runtime.command(lambda now: fmip.trigger_handover(
+            mobile, target_ap, now, mobile_link_layer_address=mac, new_care_of_address=new))
+        return {"ok": True, "sent": bool(sent)}
 
     async def serve_client(self, reader: asyncio.StreamReader,
                            writer: asyncio.StreamWriter) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from ipaddress import IPv6Address
 
+import pytest
+
 from mipshop.protocol.fmipv6.config import RouterKey
 from mipshop.protocol.fmipv6.security import RouterAuthenticator
 from mipshop.wire.ipv6 import IPv6Packet, encode_packet
@@ -138,3 +140,32 @@ def test_the_served_pcoas_stay_within_their_bound():
     role = nar.fast_handover.nar
     assert on(PAR_PREFIX, 0) not in role.served and on(PAR_PREFIX, n - 1) in role.served
     assert role.neighbors.get(on(PAR_PREFIX, 0)) is None  # the evicted one's entry went too
+
+
+@pytest.mark.parametrize("code", [5, 127, 131, 255])
+def test_a_hack_with_a_code_rfc_5568_does_not_define_refuses_the_handover(code: int):
+    # RFC 5568 §6.2.1.2 defines Codes 0-4 and 128-130: any other answers the HI with nothing
+    # the PAR can act on, so the FBU is refused (FBack 128, no tunnel, the HI not resent)
+    # rather than left unanswered. The undefined code comes ahead of the NAR's own answer
+    # (which then matches no HI).
+    scn = build()
+    predictive(scn)
+    par = scn.routers["par"]
+    t = 5.0
+    while not (his := list(scn.net.packets(HandoverInitiate, sender="par"))):
+        t += 0.0005
+        scn.run(t)
+    [(record, hi)] = his
+    hack = HandoverAcknowledge(sequence=hi.payload.sequence, code=code)
+    signed = scn.routers["nar"].fast_handover.router_auth.sign(
+        hack, source=ar("nar"), destination=ar("par"), now=t)
+    scn.net.inject(encode_packet(IPv6Packet(src=ar("nar"), dst=ar("par"), payload=signed)),
+                   "par", "eth0", at=t)
+    scn.run(10)
+    assert [e.fields["code"] for e in scn.net.events_of("fmip.hack", "par")] == [code]
+    assert [e.fields["status"] for e in scn.net.events_of("fmip.fback_sent", "par")] == [128]
+    assert [e.fields["status"] for e in scn.net.events_of("fmip.fback", "mn")][:1] == [128]
+    assert not scn.net.events_of("fmip.tunnel_up", "par")
+    assert _his(scn) == [0]  # not resent
+    assert par.fast_handover.par.binding(PCOA) is None
+    assert record.time <= t

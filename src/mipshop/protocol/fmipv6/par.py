@@ -49,8 +49,10 @@ Resolved ambiguities ([choice]): HAck Code 1 ("NCoA not valid", no alternative o
 an HI that is never answered give FBack status 128 and no tunnel: a tunnel to an address the
 NAR refused would be a black hole. HAck Code 2 gives FBack status 1 with the assigned NCoA in
 an Alternate Care-of Address option (§6.2.3 status 1). HAck codes 128-130 are copied into
-the FBack status. The FBack is sent after the HAck in reactive mode too (§6.2.3 allows sending
-it at once). The FBack lifetime is the granted one, 0 when rejected.
+the FBack status; a code RFC 5568 does not define (5-127, 131-255) gives status 128: the HI
+is answered, but with nothing the PAR can act on. The FBack is sent after the HAck in
+reactive mode too (§6.2.3 allows sending it at once). The FBack lifetime is the granted one,
+0 when rejected.
 
 State machine of one fast binding (:data:`PAR_TRANSITIONS`): ``NONE`` -FBU-> ``AWAITING_HACK``
 -HAck accepted-> ``FORWARDING`` -FBU-> ``REBINDING`` -HAck accepted-> ``FORWARDING``; a
@@ -76,7 +78,8 @@ HAck Code 4 (unsolicited, "usually to trigger an HI", §6.2.1.2) from the NAR a 
 forwards to, naming that node, triggers an HI Code 1 for it (:meth:`PreviousRouterRole.
 _unsolicited_hack`); its HAck changes nothing else. Every HAck code thus reaches the mobile
 node as an FBack status (0, 2 -> 1 with the NCoA, 3 -> 0 and a tunnel to the NAR, whose NAACK
-status 4 then tells the node to keep its PCoA; 1, 128-130 -> a refusal) or not at all (4).
+status 4 then tells the node to keep its PCoA; 1, 128-130 and the undefined codes -> a
+refusal) or not at all (4).
 """
 
 from __future__ import annotations
@@ -538,14 +541,13 @@ class PreviousRouterRole:
         use_pcoa = hack.code == HandoverAckCode.ACCEPTED_USE_PCOA
         no_tunnel = use_pcoa and not self.fmip.tunnels_to_nar and (
             record.previous_care_of_address is None)
-        if hack.code in _REFUSED or hack.code >= 128 or no_tunnel:
+        if hack.code not in _ACCEPTED or no_tunnel:
+            # A refusal (1, 128-130) or a code RFC 5568 does not define (5-127, 131-255):
+            # nothing to tunnel on. (Code 4 was handled above.)
             status = _REFUSED.get(hack.code,  # type: ignore[call-overload]
                                   FastBindingAckStatus.REASON_UNSPECIFIED)
             self._fback(record, status, lifetime=0)
             self._after_refusal(record, ParInput.HACK_REJECTED)
-            return
-        if hack.code not in _ACCEPTED:
-            self.router.counters["drop.fmip_hack_code"] += 1  # Code 4 answers no HI
             return
         status, alternate, endpoint = FastBindingAckStatus.ACCEPTED, None, record.ncoa
         if hack.code == HandoverAckCode.ACCEPTED_NCOA_ASSIGNED:
