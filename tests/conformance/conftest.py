@@ -1,7 +1,9 @@
 """The conformance tests need root (namespaces, raw sockets); they are skipped otherwise.
 
-Each module shares one node under test (a module-scoped fixture); at the end of the session no
-namespace of this process may be left behind.
+Each module shares one node under test (a module-scoped fixture); every node is started with
+``tester.node_under_test``, which skips off root (``tester.require_root``, the one root check,
+also applied here to every test marked ``netns``). At the end of the session no namespace of
+this process may be left behind.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ from collections.abc import Iterator
 import pytest
 
 from mipshop.net.testbed import NS_PREFIX, list_namespaces
+from tests.conformance.tester import require_root
 
 ROOT = os.geteuid() == 0
 
 
 @pytest.fixture(autouse=True)
 def _needs_root(request: pytest.FixtureRequest) -> None:
-    if request.node.get_closest_marker("netns") is not None and not ROOT:
-        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
+    if request.node.get_closest_marker("netns") is not None:
+        require_root()
 
 
 @pytest.fixture(autouse=True, scope="session")

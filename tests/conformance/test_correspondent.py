@@ -49,6 +49,7 @@ from tests.conformance.tester import (
     management_key,
     mh_offset,
     neighbor_solicitation,
+    node_under_test,
     settle,
     with_mh_checksum,
 )
@@ -83,21 +84,12 @@ def _setup(node: NodeUnderTest) -> None:
 
 @pytest.fixture(scope="module")
 def cn() -> Iterator[NodeUnderTest]:
-    from tests.conformance.conftest import ROOT
-
-    if not ROOT:
-        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
-    node = NodeUnderTest("cn", {"correspondent": {
-        "interface": "eth0", "address": CN, "refresh_request_lead": 6.0}},
-        setup=_setup, dut_mac=CN_MAC)
-    node.tester.own(ROUTER_LL)
-    node.tester.peer_mac = CN_MAC
-    try:
+    with node_under_test("cn", {"correspondent": {
+            "interface": "eth0", "address": CN, "refresh_request_lead": 6.0}},
+            setup=_setup, dut_mac=CN_MAC, own=[ROUTER_LL]) as node:
         server = node.spawn([sys.executable, "-c", ECHO_SERVER])
         assert server.stdout is not None and "ready" in server.stdout.readline()
         yield node
-    finally:
-        node.close()
 
 
 def return_routability(cn: NodeUnderTest, hoa: str, coa: str) -> tuple[int, bytes, int, bytes]:

@@ -53,6 +53,7 @@ from tests.conformance.tester import (
     mh_offset,
     neighbor_advertisement,
     neighbor_solicitation,
+    node_under_test,
     ns_for,
     settle,
     solicited_node,
@@ -94,21 +95,13 @@ def _setup(node: NodeUnderTest) -> None:
 
 @pytest.fixture(scope="module")
 def ha() -> Iterator[NodeUnderTest]:
-    from tests.conformance.conftest import ROOT
-
-    if not ROOT:
-        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
     config = {"home_agent": {
         "interface": "eth0", "address": HA, "prefix": PREFIX, "link_local": HA_LL,
         "ra_interval": 30.0, "dad_duration": DAD, "preference": 10,
         "credentials": [m.table() for m in IDENTITIES],
     }}
-    node = NodeUnderTest("ha", config, setup=_setup)
-    node.tester.own(ROUTER_LL)
-    try:
+    with node_under_test("ha", config, setup=_setup, own=[ROUTER_LL]) as node:
         yield node
-    finally:
-        node.close()
 
 
 def fresh() -> MobileIdentity:
@@ -451,38 +444,25 @@ def test_home_address_of_another_identity_gets_129(ha):
 def test_home_address_outside_the_home_prefix_gets_132():
     # Every security association names a home address inside the prefix: only a home agent
     # that also takes unauthenticated Binding Updates can be asked for another prefix.
-    from tests.conformance.conftest import ROOT
-
-    if not ROOT:
-        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
-    node = NodeUnderTest("ha", {"home_agent": {
-        "interface": "eth0", "address": HA, "prefix": PREFIX, "link_local": HA_LL,
-        "ra_interval": 30.0, "dad_duration": DAD, "accept_unauthenticated": True}},
-        setup=_setup)
-    node.tester.own(ROUTER_LL)
-    try:
+    with node_under_test("ha", {"home_agent": {
+            "interface": "eth0", "address": HA, "prefix": PREFIX, "link_local": HA_LL,
+            "ra_interval": 30.0, "dad_duration": DAD, "accept_unauthenticated": True}},
+            setup=_setup, own=[ROUTER_LL]) as node:
         mark = node.tester.mark()
         node.tester.send(IPv6(src="2001:db8:10::999", dst=HA)
                          / IPv6ExtHdrDestOpt(options=[HAO(hoa="2001:db8:99::1")])
                          / MIP6MH_BU(seq=101, flags="AH", mhtime=15))
         ba = node.tester.expect(is_ba(101), since=mark, timeout=DAD + 3, what="BA")
         assert ba[MIP6MH_BA].status == 132
-    finally:
-        node.close()
 
 
 def test_a_full_binding_cache_gets_130():
-    from tests.conformance.conftest import ROOT
-
-    if not ROOT:
-        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
     first, second = identity(90), identity(91)
-    node = NodeUnderTest("ha", {"home_agent": {
-        "interface": "eth0", "address": HA, "prefix": PREFIX, "link_local": HA_LL,
-        "ra_interval": 30.0, "dad_duration": DAD, "max_bindings": 1,
-        "credentials": [first.table(), second.table()]}}, setup=_setup)
-    node.tester.own(ROUTER_LL)
-    try:
+    with node_under_test("ha", {"home_agent": {
+            "interface": "eth0", "address": HA, "prefix": PREFIX, "link_local": HA_LL,
+            "ra_interval": 30.0, "dad_duration": DAD, "max_bindings": 1,
+            "credentials": [first.table(), second.table()]}},
+            setup=_setup, own=[ROUTER_LL]) as node:
         assert register(node, first, sequence=1)[MIP6MH_BA].status == 0
         # §6.1.8 / §10.3.1: no room for another binding: 130 (Insufficient resources),
         # at once, without probing the address.
@@ -493,8 +473,6 @@ def test_a_full_binding_cache_gets_130():
         assert not [p for p in node.tester.since(mark) if ns_for(p, second.home_address)]
         # The binding already there is still refreshed.
         assert register(node, first, sequence=2)[MIP6MH_BA].status == 0
-    finally:
-        node.close()
 
 
 def test_deregistration_without_a_binding_gets_133(ha):
@@ -756,15 +734,10 @@ def test_a_link_local_address_the_interface_does_not_have_is_refused(ha):
 
 
 def test_the_interfaces_link_local_address_and_mac_are_the_defaults():
-    from tests.conformance.conftest import ROOT
-
-    if not ROOT:
-        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
     config = {"home_agent": {"interface": "eth0", "address": HA, "prefix": PREFIX,
                              "ra_interval": 30.0}}
     mac = "02:00:00:00:ab:01"  # not the configuration's default MAC
-    node = NodeUnderTest("ha", config, dut_mac=mac)
-    try:
+    with node_under_test("ha", config, dut_mac=mac) as node:
         # The kernel's own link-local address: modified EUI-64 of the MAC (RFC 4291 App. A).
         kernel_ll = "fe80::ff:fe00:ab01"
         mark = node.tester.mark()
@@ -781,8 +754,6 @@ def test_the_interfaces_link_local_address_and_mac_are_the_defaults():
                                 since=mark, what="NA for the home agent's address")
         assert na[ICMPv6NDOptDstLLAddr].lladdr == mac and na.src == mac
         assert na[IPv6].src in (kernel_ll, HA)
-    finally:
-        node.close()
 
 
 def test_a_frame_for_another_link_layer_address_is_not_the_home_agents_business(ha):

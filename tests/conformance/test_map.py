@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from ipaddress import IPv6Address
 
 import pytest
@@ -52,6 +53,7 @@ from tests.conformance.tester import (
     mh_offset,
     mobility_header_checksums,
     neighbor_solicitation,
+    node_under_test,
     ntp_timestamp,
     settle,
     sign_mn_ha,
@@ -97,24 +99,20 @@ def _setup(node: NodeUnderTest) -> None:
     node.ip("-6", "route", "add", "default", "via", ROUTER_LL, "dev", "eth0")
 
 
+def map_node(**table: object) -> AbstractContextManager[NodeUnderTest]:
+    """A MAP as net/testbed.py configures one (its address, its interface, the access links'
+    prefixes), with the ``[mobility_anchor_point]`` keys in ``table``; the tester plays the
+    MAP link's router."""
+    config = {"mobility_anchor_point": {
+        "address": MAP, "interface": "eth0", "allowed_lcoa_prefixes": ALLOWED, **table}}
+    return node_under_test("map", config, setup=_setup, own=[ROUTER_LL])
+
+
 @pytest.fixture(scope="module")
 def anchor() -> Iterator[NodeUnderTest]:
-    from tests.conformance.conftest import ROOT
-
-    if not ROOT:
-        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
-    # As net/testbed.py configures a MAP: its address, its interface, the access links'
-    # prefixes, one MN-MAP security association per mobile node naming its RCoA.
-    config = {"mobility_anchor_point": {
-        "address": MAP, "interface": "eth0", "allowed_lcoa_prefixes": ALLOWED,
-        "credentials": [m.table() for m in IDENTITIES],
-    }}
-    node = NodeUnderTest("map", config, setup=_setup)
-    node.tester.own(ROUTER_LL)
-    try:
+    # One MN-MAP security association per mobile node, naming its RCoA.
+    with map_node(credentials=[m.table() for m in IDENTITIES]) as node:
         yield node
-    finally:
-        node.close()
 
 
 # -- the local Binding Update, from the RFC text ----------------------------------------------
@@ -424,15 +422,7 @@ def test_rcoa_outside_the_maps_prefix_gets_132():
     RFC 6275 §10.3.1 / §6.1.8: an RCoA that is not on the MAP's subnet gets 132 (Not home
     subnet). Every security association names an RCoA of the prefix, so only a MAP that
     also takes unauthenticated local BUs can be asked for another one."""
-    from tests.conformance.conftest import ROOT
-
-    if not ROOT:
-        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
-    node = NodeUnderTest("map", {"mobility_anchor_point": {
-        "address": MAP, "interface": "eth0", "allowed_lcoa_prefixes": ALLOWED,
-        "accept_unauthenticated": True}}, setup=_setup)
-    node.tester.own(ROUTER_LL)
-    try:
+    with map_node(accept_unauthenticated=True) as node:
         care_of = "2001:db8:10::999"
         mark = node.tester.mark()
         for sequence, rcoa in ((1, "2001:db8:99::1"), (2, "2001:db8:a1::999")):
@@ -445,8 +435,6 @@ def test_rcoa_outside_the_maps_prefix_gets_132():
         # The same MAP accepts an RCoA of its prefix.
         inside = node.tester.expect(is_ba(2), since=mark, timeout=WAIT, what="BA")
         assert inside[MIP6MH_BA].status == 0
-    finally:
-        node.close()
 
 
 def test_home_registration_without_the_m_flag_gets_131(anchor):
@@ -601,16 +589,8 @@ def test_full_binding_cache_gets_130():
     room for another binding it rejects the BU with 130 (Insufficient resources) and
     creates none; a node already bound still refreshes its entry. A MAP of its own with
     ``max_bindings`` 1."""
-    from tests.conformance.conftest import ROOT
-
-    if not ROOT:
-        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
     first, second = identity(41), identity(42)
-    node = NodeUnderTest("map", {"mobility_anchor_point": {
-        "address": MAP, "interface": "eth0", "allowed_lcoa_prefixes": ALLOWED,
-        "max_bindings": 1, "credentials": [first.table(), second.table()]}}, setup=_setup)
-    node.tester.own(ROUTER_LL)
-    try:
+    with map_node(max_bindings=1, credentials=[first.table(), second.table()]) as node:
         assert register(node, first, sequence=1)[MIP6MH_BA].status == 0
         ba = register(node, second, sequence=1)
         assert ba[MIP6MH_BA].status == 130 and ba[IPv6].dst == lcoa(second)
@@ -618,8 +598,6 @@ def test_full_binding_cache_gets_130():
         assert not bound(node, second.home_address)
         assert register(node, first, sequence=2)[MIP6MH_BA].status == 0
         assert [e["sequence"] for e in bound(node, first.home_address)] == [2]
-    finally:
-        node.close()
 
 
 # -- Mobility Header processing (RFC 6275 §9.2) -------------------------------------------------

@@ -16,6 +16,7 @@ import hmac
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from ipaddress import IPv6Address
 from typing import Any
 
@@ -61,6 +62,7 @@ from tests.conformance.tester import (
     mh_offset,
     neighbor_advertisement,
     neighbor_solicitation,
+    node_under_test,
     ns_for,
     sign_mn_ha,
     solicited_node,
@@ -105,17 +107,15 @@ def mn_config(**changes: Any) -> dict[str, Any]:
     return {"mobile_node": {k: v for k, v in table.items() if v is not None}}
 
 
-def start(config: dict[str, Any]) -> NodeUnderTest:
-    from tests.conformance.conftest import ROOT
-
-    if not ROOT:
-        pytest.skip("needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root")
-    node = NodeUnderTest("mn", config, dut_mac=MN_MAC)
-    node.tester.peer_mac = MN_MAC
-    for link_local, mac, _prefix in AR.values():
-        node.tester.own(link_local, mac)
-    node.tester.own(HA_LL, HA_MAC)
-    return node
+@contextmanager
+def start(config: dict[str, Any]) -> Iterator[NodeUnderTest]:
+    """The mobile node for the ``with`` block; the tester answers Neighbor Solicitations for
+    the access routers and the home agent's link-local address, each with its own MAC."""
+    with node_under_test("mn", config, dut_mac=MN_MAC) as node:
+        for link_local, mac, _prefix in AR.values():
+            node.tester.own(link_local, mac)
+        node.tester.own(HA_LL, HA_MAC)
+        yield node
 
 
 def router_advertisement(router: str) -> IPv6:
@@ -177,13 +177,10 @@ def tunnelled(inner: IPv6, care_of_address: str) -> IPv6:
 
 @pytest.fixture(scope="module")
 def mn() -> Iterator[NodeUnderTest]:
-    node = start(mn_config())
-    try:
+    with start(mn_config()) as node:
         server = node.spawn([sys.executable, "-c", ECHO_SERVER])
         assert server.stdout is not None and "ready" in server.stdout.readline()
         yield node
-    finally:
-        node.close()
 
 
 _state: dict[str, Any] = {}
@@ -448,8 +445,7 @@ def test_wireshark_dissects_every_frame_the_mobile_node_sent_without_complaint(m
 # -- DHAAD and a duplicate care-of address (separate mobile nodes) --------------------------------
 
 def test_dynamic_home_agent_address_discovery():
-    node = start(mn_config(home_agent=None, route_optimization=None))
-    try:
+    with start(mn_config(home_agent=None, route_optimization=None)) as node:
         mark = node.tester.mark()
         advertise(node, "ar3")
         coa = care_of("ar3")
@@ -463,14 +459,11 @@ def test_dynamic_home_agent_address_discovery():
         bu = node.tester.expect(lambda p: p.haslayer(MIP6MH_BU), since=mark, timeout=3,
                                 what="BU after DHAAD")
         assert bu[IPv6].dst == "2001:db8:1::5"
-    finally:
-        node.close()
 
 
 @pytest.mark.parametrize("answer", ["advertisement", "probe"])
 def test_a_duplicate_care_of_address_is_not_used(answer):
-    node = start(mn_config(route_optimization=None))
-    try:
+    with start(mn_config(route_optimization=None)) as node:
         coa = care_of("ar1")
         # As the probe arrives, another node answers for the address (RFC 4862 §5.4.4), or
         # probes it too (§5.4.3): either way it is a duplicate.
@@ -488,14 +481,11 @@ def test_a_duplicate_care_of_address_is_not_used(answer):
                          src_mac=AR["ar1"][1])
         node.tester.absent(lambda p: p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == coa,
                            since=mark, wait=0.5)
-    finally:
-        node.close()
 
 
 def test_an_optimistic_care_of_address_is_used_at_once_and_given_up_when_duplicate():
     dad = 2.0  # long enough to tell "at once" from "after DAD" on a loaded machine
-    node = start(mn_config(optimistic_dad=True, route_optimization=None, dad_delay=dad))
-    try:
+    with start(mn_config(optimistic_dad=True, route_optimization=None, dad_delay=dad)) as node:
         mark = node.tester.mark()
         advertise(node, "ar1")
         coa = care_of("ar1")
@@ -513,6 +503,4 @@ def test_an_optimistic_care_of_address_is_used_at_once_and_given_up_when_duplica
         # RFC 4429 §3.3: the duplicate address is given up: no retransmission from it.
         mark = node.tester.mark()
         node.tester.absent(lambda p: p[IPv6].src == coa, since=mark, wait=2.0)
-    finally:
-        node.close()
 

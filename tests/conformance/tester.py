@@ -28,12 +28,13 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pyroute2.netns import popns, pushns
 from scapy.layers.inet6 import (
     HAO,
@@ -613,12 +614,28 @@ class NodeUnderTest:
             self.workdir.rmdir()
 
 
+#: Why a conformance test does not run off root. CI runs as root, where none is skipped.
+NEEDS_ROOT = "needs root (CAP_NET_ADMIN) for network namespaces; CI runs as root"
+
+
+def require_root() -> None:
+    """Skip the calling test or fixture unless this process is root: the only case where a
+    conformance test is skipped (CI runs as root and must run every one)."""
+    if os.geteuid() != 0:
+        pytest.skip(NEEDS_ROOT)
+
+
 @contextlib.contextmanager
-def node_under_test(role: str, config: dict[str, Any], **kwargs: Any
-                    ) -> Iterator[NodeUnderTest]:
-    """:class:`NodeUnderTest` as a context manager."""
+def node_under_test(role: str, config: dict[str, Any], *, own: Iterable[str] = (),
+                    **kwargs: Any) -> Iterator[NodeUnderTest]:
+    """A :class:`NodeUnderTest` (``kwargs`` are its own) for the ``with`` block, closed
+    after it whatever happened; the tester answers Neighbor Solicitations for the addresses
+    in ``own`` (with its MAC) from the start. Skipped off root (:func:`require_root`)."""
+    require_root()
     node = NodeUnderTest(role, config, **kwargs)
     try:
+        for address in own:
+            node.tester.own(address)
         yield node
     finally:
         node.close()
