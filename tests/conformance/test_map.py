@@ -701,6 +701,7 @@ PROPOSALS = [
     ("outside the MAP's prefix", "2001:db8:99::5", False),
     ("in another /64 of the MAP's /48", "2001:db8:a1:1::5", False),
     ("in use on the MAP's link", HOST, False),
+    ("the MAP's own address", MAP, False),
 ]
 
 
@@ -787,6 +788,28 @@ def test_an_rcoa_in_use_gets_134_and_no_binding():
         ba = register(node, owner, sequence=2)
         assert ba[MIP6MH_BA].status == 0 and ba.time - sent < DAD - 0.1
 
+
+def test_the_maps_own_address_is_no_rcoa():
+    """RFC 5380 §6.2 (the MAP registers an RCoA as a home agent a home address) with RFC 6275
+    §10.3.1: DAD on the MAP's own address finds it in use (the MAP holds it): a local BU
+    naming it, unauthenticated or under an SA that names it, gets 134 with the address in
+    the Type 2 Routing Header (the SA's BA signed); the MAP binds nothing for it and sends
+    no Neighbor Advertisement announcing it for a mobile node. (Before this was fixed the MAP
+    bound its own address, status 0.)"""
+    owner = MobileIdentity(nai="self@map.example.com", spi=3220, key=b"\x5a" * 16,
+                           home_address=MAP)
+    with map_node(accept_unauthenticated=True, credentials=[owner.table()]) as node:
+        mark = node.tester.mark()
+        node.tester.send(unauthenticated_bu(care_of="2001:db8:10::9a", rcoa=MAP, sequence=1))
+        ba = node.tester.expect(is_ba(1, "2001:db8:10::9a"), since=mark, timeout=WAIT,
+                                what="BA")
+        assert ba[MIP6MH_BA].status == 134 and ba[IPv6ExtHdrRouting].addresses == [MAP]
+        ba = register(node, owner, sequence=2)
+        assert ba[MIP6MH_BA].status == 134 and ba[IPv6ExtHdrRouting].addresses == [MAP]
+        authenticated_ba(ba, owner, lcoa(owner))
+        assert not bound(node, MAP)
+        assert not [p for p in node.tester.since(mark)
+                    if p.haslayer(ICMPv6ND_NA) and p[IPv6].dst == "ff02::1"]
 
 # -- the MAP option in an access router's Router Advertisements (RFC 5380 §5, §7) ----------------
 
