@@ -14,13 +14,18 @@ The tester plays the MAP link's router (``fe80::fffe``), through which the acces
 every correspondent are reached, the mobile nodes at their LCoAs, correspondents, and other
 hosts of the MAP's link. Every packet is built here with scapy from the RFC text (the RFC
 4285 authenticators computed here with HMAC-SHA1); every assertion is on what the tester
-captured. Each test uses its own mobile node identity, so the tests share one daemon.
+captured. Each test uses its own mobile node identity, so the tests share one daemon; a test
+of another configuration starts its own: a MAP that allocates RCoAs (RFC 5380 §5 R flag,
+§6.2 with RFC 4877 §9), one with an RCoA in use on its link (RFC 6275 §10.3.1: 134), and an
+access router of the MAP's domain (``mipshop daemon ar``) whose Router Advertisements carry
+MAP options (RFC 5380 §5 Figure 3, §7), read byte by byte and by tshark.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import struct
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -34,7 +39,11 @@ from scapy.layers.inet6 import (
     MIP6MH_BU,
     UDP,
     ICMPv6ND_NA,
+    ICMPv6ND_RA,
+    ICMPv6ND_RS,
     ICMPv6NDOptDstLLAddr,
+    ICMPv6NDOptMAP,
+    ICMPv6NDOptSrcLLAddr,
     IPv6,
     IPv6ExtHdrDestOpt,
     IPv6ExtHdrRouting,
@@ -43,7 +52,7 @@ from scapy.layers.inet6 import (
     MIP6OptMsgAuth,
     MIP6OptReplayProtection,
 )
-from scapy.packet import Packet
+from scapy.packet import NoPayload, Packet
 
 from tests.conformance.tester import (
     DUT_MAC,
@@ -420,18 +429,22 @@ def test_rcoa_its_security_association_does_not_name_gets_129(anchor):
 def test_rcoa_outside_the_maps_prefix_gets_132():
     """RFC 5380 §6.2 (the MAP acts as a home agent for the RCoA, "no new error codes") with
     RFC 6275 §10.3.1 / §6.1.8: an RCoA that is not on the MAP's subnet gets 132 (Not home
-    subnet). Every security association names an RCoA of the prefix, so only a MAP that
-    also takes unauthenticated local BUs can be asked for another one."""
+    subnet), the RCoA in the BA's Type 2 Routing Header; so does one of another /64 of the
+    MAP's /48 (RFC 5380 §6: the RCoA is formed from the MAP's subnet prefix, a /64). Every
+    security association names an RCoA of the prefix, so only a MAP that also takes
+    unauthenticated local BUs can be asked for another one."""
     with map_node(accept_unauthenticated=True) as node:
-        care_of = "2001:db8:10::999"
         mark = node.tester.mark()
-        for sequence, rcoa in ((1, "2001:db8:99::1"), (2, "2001:db8:a1::999")):
-            node.tester.send(IPv6(src=care_of, dst=MAP)
-                             / IPv6ExtHdrDestOpt(options=[HAO(hoa=rcoa)])
-                             / MIP6MH_BU(seq=sequence, flags="AM", mhtime=15))
-        outside = node.tester.expect(is_ba(1), since=mark, timeout=WAIT, what="BA")
-        assert outside[MIP6MH_BA].status == 132
-        assert outside[IPv6ExtHdrRouting].addresses == ["2001:db8:99::1"]
+        # Each refusal from its own LCoA (answers to refused BUs are rate-limited per source).
+        for sequence, rcoa, care_of in ((1, "2001:db8:99::1", "2001:db8:10::999"),
+                                        (2, "2001:db8:a1::999", "2001:db8:10::999"),
+                                        (3, "2001:db8:a1:1::5", "2001:db8:10::998")):
+            node.tester.send(unauthenticated_bu(care_of=care_of, rcoa=rcoa, sequence=sequence))
+        for sequence, rcoa in ((1, "2001:db8:99::1"), (3, "2001:db8:a1:1::5")):
+            outside = node.tester.expect(is_ba(sequence), since=mark, timeout=WAIT, what="BA")
+            assert outside[MIP6MH_BA].status == 132
+            assert outside[IPv6ExtHdrRouting].addresses == [rcoa]
+            assert not bound(node, rcoa)
         # The same MAP accepts an RCoA of its prefix.
         inside = node.tester.expect(is_ba(2), since=mark, timeout=WAIT, what="BA")
         assert inside[MIP6MH_BA].status == 0
@@ -598,6 +611,318 @@ def test_full_binding_cache_gets_130():
         assert not bound(node, second.home_address)
         assert register(node, first, sequence=2)[MIP6MH_BA].status == 0
         assert [e["sequence"] for e in bound(node, first.home_address)] == [2]
+
+
+# -- RCoA allocation (RFC 5380 §5 R flag, §6, §6.2, §7.1; RFC 4877 §9) ----------------------------
+
+#: Mobile nodes of the allocating MAP, each with an SA naming its RCoA.
+ALLOCATED = [identity(n) for n in (50, 51)]
+
+
+def stateless_rcoa(address: str) -> str:
+    """RFC 5380 §6: an RCoA "formed in a stateless manner by combining the mobile node's
+    interface identifier and the subnet prefix received in the MAP option" (the /64 of the
+    MAP's global address)."""
+    low = 2**64 - 1
+    return str(IPv6Address((int(IPv6Address(MAP)) & ~low) | (int(IPv6Address(address)) & low)))
+
+
+def in_map_prefix(address: str) -> bool:
+    """Is ``address`` of the MAP's /64, the prefix RCoAs are formed from (RFC 5380 §6)?"""
+    return int(IPv6Address(address)) >> 64 == int(IPv6Address(MAP)) >> 64
+
+
+def unauthenticated_bu(*, care_of: str, rcoa: str, sequence: int, lifetime: float = 60.0
+                       ) -> Packet:
+    """A local BU (RFC 5380 §4: M and A set, the RCoA in the Home Address option, from the
+    LCoA) without the RFC 4285 options, for a MAP that takes unauthenticated ones."""
+    return (IPv6(src=care_of, dst=MAP, hlim=64)
+            / IPv6ExtHdrDestOpt(options=[HAO(hoa=rcoa)])
+            / MIP6MH_BU(seq=sequence, flags="AM", mhtime=int(lifetime // 4)))
+
+
+@pytest.fixture(scope="module")
+def allocating() -> Iterator[NodeUnderTest]:
+    """A MAP that allocates RCoAs (``allocate_rcoa``: what an access router's MAP option
+    announces with the R flag set, RFC 5380 §5), taking authenticated and unauthenticated
+    local BUs; the other host of its link (``HOST``) is in its ``addresses_in_use``."""
+    with map_node(allocate_rcoa=True, accept_unauthenticated=True, addresses_in_use=[HOST],
+                  credentials=[m.table() for m in ALLOCATED]) as node:
+        yield node
+
+
+def test_an_allocating_map_assigns_the_rcoa_of_the_security_association(allocating):
+    """RFC 5380 §6.2: "The MAP employs [RFC4877] Section 9 procedures for the allocation of
+    RCoA, and subsequently acts as an HA for the RCoA"; RFC 4877 §9 ties the assigned address
+    to the security association [mipshop: an RFC 4285 MN-MAP SA in place of IKEv2, whose
+    RCoA is the one assigned]. A node proposing its stateless RCoA (§6) is answered with
+    status 0 and a BA whose Type 2 Routing Header carries the assigned RCoA (§6.2: "MUST
+    include a routing header type 2 that contains the mobile node's RCoA"), authenticated
+    over (LCoA, assigned RCoA) (RFC 4285 §5.1); the MAP then serves the assigned RCoA, not
+    the proposed one (§6.2: unsolicited and proxy NAs, tunnel to the LCoA); the node refreshes
+    with the assigned RCoA in its Home Address option (§7.1)."""
+    mn = ALLOCATED[0]
+    address = lcoa(mn)
+    proposed = stateless_rcoa(address)
+    assert proposed != mn.home_address and in_map_prefix(proposed)
+    bu = local_bu(mn, care_of=address, sequence=900, rcoa=proposed)
+    mark = allocating.tester.mark()
+    allocating.tester.send(bu)
+    ba = allocating.tester.expect(is_ba(900, address), since=mark, timeout=WAIT, what="BA")
+    assert ba[MIP6MH_BA].status == 0 and ba[IPv6].src == MAP
+    rh = ba[IPv6ExtHdrRouting]
+    assert rh.type == 2 and rh.segleft == 1 and rh.addresses == [mn.home_address]
+    assert ba[MIP6OptMsgAuth].mspi == mn.spi
+    got, expected = mn_map_authenticator(bytes(ba[IPv6]), mn.key, care_of=address,
+                                         home=mn.home_address)
+    assert got == expected
+    assert ba[MIP6OptReplayProtection].timestamp == bu[MIP6OptReplayProtection].timestamp
+    assert [e["care_of_address"] for e in bound(allocating, mn.home_address)] == [address]
+    assert not bound(allocating, proposed)
+    announced = allocating.tester.expect(
+        lambda p: p.haslayer(ICMPv6ND_NA) and p[IPv6].dst == "ff02::1"
+        and p[ICMPv6ND_NA].tgt == mn.home_address, since=mark, timeout=WAIT,
+        what="unsolicited NA for the assigned RCoA")
+    assert announced[ICMPv6NDOptDstLLAddr].lladdr == DUT_MAC
+    assert not [p for p in allocating.tester.since(mark)
+                if p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == proposed]
+    mark = allocating.tester.mark()
+    allocating.tester.send(IPv6(src=CN, dst=mn.home_address) / UDP(sport=7, dport=9) / b"a")
+    allocating.tester.expect(tunnelled_to(address), since=mark, timeout=WAIT, what="tunnel")
+    _not_proxied(allocating, proposed)
+    ba = register(allocating, mn, sequence=901)
+    assert ba[MIP6MH_BA].status == 0 and ba[IPv6ExtHdrRouting].addresses == [mn.home_address]
+    assert [e["sequence"] for e in bound(allocating, mn.home_address)] == [901]
+
+
+#: (why, the RCoA an unauthenticated node proposes, whether the MAP keeps it).
+PROPOSALS = [
+    ("stateless and free", None, True),
+    ("outside the MAP's prefix", "2001:db8:99::5", False),
+    ("in another /64 of the MAP's /48", "2001:db8:a1:1::5", False),
+    ("in use on the MAP's link", HOST, False),
+    ("the MAP's own address", MAP, False),
+]
+
+
+@pytest.mark.parametrize(("why", "proposal", "kept"), PROPOSALS,
+                         ids=[p[0].replace(" ", "-") for p in PROPOSALS])
+def test_an_allocating_map_keeps_a_free_rcoa_of_its_prefix_and_assigns_another_otherwise(
+        allocating, why, proposal, kept):
+    """RFC 5380 §6: the RCoA is formed from "the subnet prefix received in the MAP option"
+    and §6.2 has the MAP allocate it (RFC 4877 §9) [mipshop: a node without an SA keeps its
+    proposal when it is of the MAP's /64 and free, and is otherwise given a random free
+    address of that /64]: the BA has status 0 and the Type 2 Routing Header of the BA
+    carries the RCoA the MAP serves (§6.2), which is of the MAP's /64, neither the MAP's own
+    address nor one in use on its link; the binding is that RCoA's, tunnelled to the LCoA."""
+    n = next(i for i, p in enumerate(PROPOSALS) if p[0] == why)
+    address = f"2001:db8:10::e{n}"
+    rcoa = proposal or stateless_rcoa(address)
+    sequence = 910 + n
+    mark = allocating.tester.mark()
+    allocating.tester.send(unauthenticated_bu(care_of=address, rcoa=rcoa, sequence=sequence))
+    ba = allocating.tester.expect(is_ba(sequence, address), since=mark, timeout=WAIT,
+                                  what="BA")
+    assert ba[MIP6MH_BA].status == 0
+    (served,) = ba[IPv6ExtHdrRouting].addresses
+    if kept:
+        assert served == rcoa
+    else:
+        assert served != rcoa and in_map_prefix(served) and served not in (MAP, HOST)
+        assert not bound(allocating, rcoa)
+    assert [e["care_of_address"] for e in bound(allocating, served)] == [address]
+    mark = allocating.tester.mark()
+    allocating.tester.send(IPv6(src=CN, dst=served) / UDP(sport=7, dport=9) / b"u")
+    allocating.tester.expect(tunnelled_to(address), since=mark, timeout=WAIT, what="tunnel")
+
+
+# -- an RCoA in use (RFC 6275 §10.3.1 with RFC 5380 §6.2) ---------------------------------------
+
+#: Two security associations naming the same RCoA, and one naming an RCoA in use on the link.
+TWINS = [MobileIdentity(nai=f"twin{n}@map.example.com", spi=3200 + n, key=bytes([0x80 + n]) * 16,
+                        home_address="2001:db8:a1::2b") for n in (1, 2)]
+SQUATTER = MobileIdentity(nai="squatter@map.example.com", spi=3210, key=b"\x99" * 16,
+                          home_address=HOST)
+#: The MAP's DAD delay: ``dad_duration`` (RFC 6275 §10.3.1 / RFC 4862 §5.4: RetransTimer x
+#: DupAddrDetectTransmits), long enough to tell "after it" from "at once" on a loaded machine.
+DAD = 1.5
+
+
+def test_an_rcoa_in_use_gets_134_and_no_binding():
+    """RFC 5380 §6.2: the MAP registers an RCoA "identical to the HA operation"; RFC 6275
+    §10.3.1: the home agent "MUST perform Duplicate Address Detection" on the address before
+    returning the BA, and rejects with 134 (Duplicate Address Detection failed) when it
+    fails. An RCoA another host of the MAP's link holds (the MAP's ``addresses_in_use``)
+    gets 134, no sooner than the DAD time, signed, with the RCoA in the Type 2 Routing
+    Header; no binding, no Neighbor Advertisement for it. An RCoA already bound for
+    another node (another SA naming the same address) gets 134 at once [mipshop's choice,
+    as DAD would find it] and its de-registration by that node 133; the binding stays its
+    owner's. A refresh is answered without the DAD delay."""
+    with map_node(dad_duration=DAD, addresses_in_use=[HOST],
+                  credentials=[m.table() for m in (*TWINS, SQUATTER)]) as node:
+        address = lcoa(SQUATTER)
+        bu = local_bu(SQUATTER, care_of=address, sequence=1)
+        mark = node.tester.mark()
+        sent = time.time()
+        node.tester.send(bu)
+        ba = node.tester.expect(is_ba(1, address), since=mark, timeout=DAD + WAIT, what="BA")
+        assert ba[MIP6MH_BA].status == 134 and ba.time - sent >= DAD - 0.1
+        assert ba[IPv6ExtHdrRouting].addresses == [HOST]
+        authenticated_ba(ba, SQUATTER, address)
+        assert not bound(node, HOST)
+        assert not [p for p in node.tester.since(mark)
+                    if p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == HOST]
+        owner, other = TWINS
+        mark = node.tester.mark()
+        sent = time.time()
+        ba = register(node, owner, sequence=1)
+        assert ba[MIP6MH_BA].status == 0 and ba.time - sent >= DAD - 0.1
+        sent = time.time()
+        ba = register(node, other, sequence=5)  # newer than the owner's: not refused for it
+        assert ba[MIP6MH_BA].status == 134 and ba.time - sent < DAD - 0.1
+        assert ba[IPv6ExtHdrRouting].addresses == [owner.home_address]
+        authenticated_ba(ba, other, lcoa(other))
+        assert register(node, other, sequence=6, lifetime=0)[MIP6MH_BA].status == 133
+        assert [e["care_of_address"] for e in bound(node, owner.home_address)] == [lcoa(owner)]
+        sent = time.time()
+        ba = register(node, owner, sequence=2)
+        assert ba[MIP6MH_BA].status == 0 and ba.time - sent < DAD - 0.1
+
+
+def test_the_maps_own_address_is_no_rcoa():
+    """RFC 5380 §6.2 (the MAP registers an RCoA as a home agent a home address) with RFC 6275
+    §10.3.1: DAD on the MAP's own address finds it in use (the MAP holds it): a local BU
+    naming it, unauthenticated or under an SA that names it, gets 134 with the address in
+    the Type 2 Routing Header (the SA's BA signed); the MAP binds nothing for it and sends
+    no Neighbor Advertisement announcing it for a mobile node. (Before this was fixed the MAP
+    bound its own address, status 0.)"""
+    owner = MobileIdentity(nai="self@map.example.com", spi=3220, key=b"\x5a" * 16,
+                           home_address=MAP)
+    with map_node(accept_unauthenticated=True, credentials=[owner.table()]) as node:
+        mark = node.tester.mark()
+        node.tester.send(unauthenticated_bu(care_of="2001:db8:10::9a", rcoa=MAP, sequence=1))
+        ba = node.tester.expect(is_ba(1, "2001:db8:10::9a"), since=mark, timeout=WAIT,
+                                what="BA")
+        assert ba[MIP6MH_BA].status == 134 and ba[IPv6ExtHdrRouting].addresses == [MAP]
+        ba = register(node, owner, sequence=2)
+        assert ba[MIP6MH_BA].status == 134 and ba[IPv6ExtHdrRouting].addresses == [MAP]
+        authenticated_ba(ba, owner, lcoa(owner))
+        assert not bound(node, MAP)
+        assert not [p for p in node.tester.since(mark)
+                    if p.haslayer(ICMPv6ND_NA) and p[IPv6].dst == "ff02::1"]
+
+# -- the MAP option in an access router's Router Advertisements (RFC 5380 §5, §7) ----------------
+
+AR = "2001:db8:10::1"
+AR_LL = "fe80::10"
+OTHER_MAP = "2001:db8:a2::1"
+#: What an access router of the MAP's domain is configured with (RFC 5380 §7: "network
+#: administrators manually configure the MAP option information in ARs"): this MAP, two hops
+#: away, preference 9, allocating RCoAs (R); and a failed MAP (Valid Lifetime 0, §10), on the
+#: access link, preference 0, R clear.
+MAP_OPTIONS = [
+    {"address": MAP, "distance": 2, "preference": 9, "valid_lifetime": 3600, "r_flag": True},
+    {"address": OTHER_MAP, "distance": 1, "preference": 0, "valid_lifetime": 0,
+     "r_flag": False},
+]
+
+
+def map_option_bytes(option: dict[str, object]) -> bytes:
+    """RFC 5380 §5 Figure 3, laid out by hand: Type 23, Length 3 (units of 8 octets), Dist
+    (4 bits) and Pref (4 bits), R (the high bit) and 7 reserved bits, zero, Valid Lifetime
+    (32 bits), the MAP's global address."""
+    first = (int(option["distance"]) << 4) | int(option["preference"])
+    flags = 0x80 if option["r_flag"] else 0
+    return (struct.pack("!BBBBI", 23, 3, first, flags, int(option["valid_lifetime"]))
+            + IPv6Address(str(option["address"])).packed)
+
+
+def nd_options(raw: bytes, kind: int) -> list[bytes]:
+    """The ND options of type ``kind`` in the Router Advertisement ``raw`` (IPv6, no
+    extension header), each as its bytes: RFC 4861 §4.2, options after the 16 octets of
+    the RA, each Length x 8 octets long (§4.6)."""
+    assert raw[6] == 58 and raw[40] == 134, "not a Router Advertisement"
+    found, at = [], 40 + 16
+    while at < len(raw):
+        length = raw[at + 1] * 8
+        assert length > 0, "an option of Length 0 (RFC 4861 §4.6: invalid)"
+        if raw[at] == kind:
+            found.append(raw[at:at + length])
+        at += length
+    assert at == len(raw), "the options overrun the packet"
+    return found
+
+
+def _ar_setup(node: NodeUnderTest) -> None:
+    node.ip("addr", "add", f"{AR_LL}/64", "dev", "eth0", "nodad")
+    node.ip("-6", "route", "add", "default", "via", ROUTER_LL, "dev", "eth0")
+
+
+def access_router(options: list[dict[str, object]]) -> AbstractContextManager[NodeUnderTest]:
+    """``mipshop daemon ar`` on the access link 2001:db8:10::/64 with the MAP options
+    ``options`` (``[[access_router.map_options]]``)."""
+    return node_under_test("ar", {"access_router": {
+        "interface": "eth0", "address": AR, "prefix": "2001:db8:10::/64", "link_local": AR_LL,
+        "ra_interval": 30.0, "max_ra_delay": 0.0, "map_options": options}},
+        setup=_ar_setup, own=[ROUTER_LL])
+
+
+def is_ra(p: Packet) -> bool:
+    return p.haslayer(ICMPv6ND_RA) and p[IPv6].src == AR_LL
+
+
+@pytest.mark.tshark
+def test_an_access_routers_ras_carry_its_map_options_as_figure_3_lays_them_out():
+    """RFC 5380 §7: the MAP option information is configured in the access routers, which
+    advertise it in their Router Advertisements; §5 Figure 3: Type 23, Length 3, Dist and
+    Pref (4 bits each), R then the Reserved bits (zero: RFC 4861 §4.6), Valid Lifetime, the
+    MAP's global address. Both options as configured, in order, in the unsolicited RA the
+    router sends at start (RFC 4861 §6.2.4) and in the one answering a Router Solicitation;
+    tshark's dissector reads the same fields (no complaint)."""
+    from tests.tshark_support import dissect, fields, problems
+
+    expected = [map_option_bytes(o) for o in MAP_OPTIONS]
+    assert expected[0].hex() == "1703298000000e10" + IPv6Address(MAP).packed.hex()
+    with access_router(MAP_OPTIONS) as node:
+        unsolicited = node.tester.expect(is_ra, since=0, timeout=WAIT, what="RA at start")
+        mark = node.tester.mark()
+        node.tester.send(IPv6(src="fe80::77", dst="ff02::2", hlim=255) / ICMPv6ND_RS()
+                         / ICMPv6NDOptSrcLLAddr(lladdr=HOST_MAC), src_mac=HOST_MAC)
+        solicited = node.tester.expect(is_ra, since=mark, timeout=WAIT, what="RA")
+        for ra in (unsolicited, solicited):
+            raw = bytes(ra[IPv6])
+            assert nd_options(raw, 23) == expected
+            read = [(o.type, o.len, o.dist, o.pref, o.R, o.res, o.validlifetime, o.addr)
+                    for o in _scapy_options(ra[ICMPv6ND_RA], ICMPv6NDOptMAP)]
+            assert read == [(23, 3, o["distance"], o["preference"], int(bool(o["r_flag"])), 0,
+                             o["valid_lifetime"], o["address"]) for o in MAP_OPTIONS]
+        trees = dissect([bytes(unsolicited[IPv6]), bytes(solicited[IPv6])])
+    for tree in trees:
+        assert problems(tree) == []
+        assert fields(tree, "icmpv6.opt.map.distance") == ["2", "1"]
+        assert fields(tree, "icmpv6.opt.map.preference") == ["9", "0"]
+        assert fields(tree, "icmpv6.opt.map.flag.r") == ["1", "0"]
+        assert fields(tree, "icmpv6.opt.map.flag.reserved") == ["0", "0"]
+        assert fields(tree, "icmpv6.opt.map.valid_lifetime") == ["3600", "0"]
+        assert fields(tree, "icmpv6.opt.map.global_address") == [MAP, OTHER_MAP]
+
+
+def _scapy_options(layer: Packet, kind: type[Packet]) -> list[Packet]:
+    """Every ``kind`` layer below ``layer`` (scapy chains the ND options)."""
+    found, at = [], layer
+    while at is not None and not isinstance(at, NoPayload):
+        if isinstance(at, kind):
+            found.append(at)
+        at = at.payload
+    return found
+
+
+def test_a_map_option_with_distance_0_is_refused_at_start():
+    """RFC 5380 §5: "A distance value of zero MUST NOT be used": an access router configured
+    with one does not start (and so never advertises it)."""
+    bad = [{**MAP_OPTIONS[0], "distance": 0}]
+    with pytest.raises(RuntimeError, match="distance"), access_router(bad):
+        pass
 
 
 # -- Mobility Header processing (RFC 6275 §9.2) -------------------------------------------------

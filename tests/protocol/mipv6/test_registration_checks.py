@@ -352,3 +352,18 @@ def test_a_mobile_node_cannot_register_another_nodes_home_address(store):
     assert len(scn.ha.cache) == 0
     (rejected,) = scn.net.events_of("home.rejected", "mn2")
     assert rejected.fields["status"] == S.ADMINISTRATIVELY_PROHIBITED
+
+
+@pytest.mark.parametrize("own", ["address", "anycast"])
+def test_a_registration_for_an_address_of_the_home_agents_own_gets_134(own):
+    # §10.3.1: DAD on the home agent's own address, or its Home-Agents anycast address (RFC
+    # 2526), finds it in use on the home link: 134, and the agent binds nothing for it.
+    scn = build(ha={"accept_unauthenticated": True})
+    address = HA_ADDRESS if own == "address" else scn.ha.anycast
+    scn.net.inject(crafted_bu(at=1.0, sequence=7, hoa=address, protect=False), "ha", "home",
+                   at=1.0)
+    scn.run(5)
+    (ba,) = answers(scn, "ha")
+    assert ba.payload.status == S.DUPLICATE_ADDRESS_DETECTION_FAILED
+    assert ba.routing_home_address == address
+    assert scn.ha.cache.lookup(address, scn.net.now) is None

@@ -50,7 +50,8 @@ class MapConfig:
       node without an SA (``accept_unauthenticated``) keeps its proposal when it is inside
       :attr:`rcoa_prefix` and free, and otherwise gets a random free one. Without
       ``allocate_rcoa`` a BU for an RCoA other than the SA's gets 129, an RCoA outside the
-      prefix 132 and one bound to another node 134.
+      prefix 132 and one bound to another node, or the MAP's own address, 134 (with it, the
+      MAP's own address is never kept as a proposal nor assigned).
     * ``valid_lifetime``: the Valid Lifetime of the MAP's prefixes (RFC 5380 §5); no binding is
       granted beyond it. ``max_binding_lifetime``, ``refresh_interval``, ``max_bindings``,
       ``max_pending_dad``, ``registration_rate``, ``addresses_in_use``, ``dad_duration``: as

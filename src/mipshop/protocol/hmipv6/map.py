@@ -15,7 +15,8 @@ local BU is validated exactly like a home registration, with the same BA statuse
 * every MN-MAP security association names the one RCoA it may register: a BU for another
   gets 129 (as at a home agent, RFC 6275 §10.3.1); an RCoA outside the MAP's prefix gets 132
   (as a home address outside the home subnet), and an RCoA already bound for another node 134
-  (duplicate address) [choice]; with ``allocate_rcoa`` (what the MAP option's R flag
+  (duplicate address) [choice], as does the MAP's own address (DAD would find it in use,
+  RFC 6275 §10.3.1); with ``allocate_rcoa`` (what the MAP option's R flag
   announces) the MAP assigns the SA's RCoA instead and returns it in the BA's Type 2 Routing
   Header (RFC 5380 §5; the RFC 4877 §9 IKEv2 allocation it refers to is out of scope,
   docs/decisions.md D8, but like it the address is tied to the SA);
@@ -124,7 +125,8 @@ class MobilityAnchorPoint(BindingAgent):
         owner = self._owners.get(rcoa) if entry is not None else None
         taken = entry is not None and owner != identity
         if creds is None and reg.update.lifetime > 0 and self.config.allocate_rcoa:
-            in_use = entry is None and rcoa in self.config.addresses_in_use
+            in_use = entry is None and (rcoa in self.config.addresses_in_use
+                                        or self._is_local(rcoa))
             if taken or in_use or rcoa not in self.config.rcoa_prefix:
                 return self._assign(reg)
             return reg

@@ -566,11 +566,10 @@ class BindingAgent(Entity):
 
     def _duplicate(self, reg: Registration) -> bool:
         """§10.3.1: DAD fails "for the given home address or an associated link local
-        address" (DAD is modelled by ``addresses_in_use``)."""
+        address" (DAD is modelled by ``addresses_in_use``), and always for an address of
+        the agent's own (:meth:`_is_local`), which the agent holds on the link."""
         in_use = self.agent_config.addresses_in_use
-        if not in_use:
-            return False
-        return any(address in in_use for address in self._defended(
+        return any(self._is_local(address) or address in in_use for address in self._defended(
             reg.home_address, reg.update.link_local_compat))
 
     def _pop_dad(self, hoa: IPv6Address, *, keep_probing: bool = False
