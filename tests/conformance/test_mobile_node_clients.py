@@ -36,6 +36,8 @@ from scapy.layers.inet6 import (
     MIP6MH_BU,
     ICMPv6EchoReply,
     ICMPv6EchoRequest,
+    ICMPv6ND_NA,
+    ICMPv6ND_NS,
     ICMPv6ND_RA,
     ICMPv6NDOptMAP,
     ICMPv6NDOptPrefixInfo,
@@ -484,3 +486,447 @@ def test_hmip_wireshark_dissects_every_frame_the_mobile_node_sent(hmn):
     stacks, complaints = dissection_problems(hmn.tester)
     assert any("mipv6" in stack for stack in stacks), set(stacks)
     assert complaints == [], complaints
+
+
+# == FMIPv6: the fast handover client (RFC 5568, RFC 4260 triggers) ================================
+
+#: The PAR (ar1: its global address in the RA's Prefix Information option with R set, RFC
+#: 6275 §7.2) and the NAR (ar2), each with one access point.
+PAR = "2001:db8:10::1"
+NAR = "2001:db8:20::1"
+PAR_AP = "00005e00aa01"
+NAR_AP = "00005e00aa02"
+#: The MN-PAR handover key (RFC 5568 §6.4.5, §10).
+HANDOVER_SPI, HANDOVER_KEY = 3000, hashlib.sha1(b"mn-par handover key").digest()
+#: Asked in the FBU, in seconds; 4-second units on the wire (docs/decisions.md D1).
+FBU_LIFETIME = 40
+#: The access link's round-trip time: FBU and RtSolPr retransmissions every 2 x RTT,
+#: doubling (§6.1.1, docs/decisions.md D7): 2 s, then 4 s, then 8 s; nothing crosses a test.
+RTT = 1.0
+
+
+def fmip_config() -> dict[str, Any]:
+    config = mn_config()
+    config["mobile_node"]["fast_handover"] = {
+        "spi": HANDOVER_SPI, "key": HANDOVER_KEY.hex(), "fbu_lifetime": FBU_LIFETIME,
+        "rtt": RTT}
+    return config
+
+
+def access_router_advertisement(router: str, address: str) -> Packet:
+    """An access router's RA with its global address in a Prefix Information option with
+    the R flag (RFC 6275 §7.2), as the mobile node learns the PAR's address."""
+    link_local, mac, _prefix = AR[router]
+    return (IPv6(src=link_local, dst="ff02::1", hlim=255)
+            / ICMPv6ND_RA(routerlifetime=1800, prf=0)
+            / ICMPv6NDOptSrcLLAddr(lladdr=mac)
+            / ICMPv6NDOptPrefixInfo(prefixlen=64, L=1, A=1, R=1, prefix=address,
+                                    validlifetime=86400, preferredlifetime=14400))
+
+
+def home_ba(bu: Packet, *, status: int = 0) -> Packet:
+    """The home agent's BA to a home BU sent from a care-of address (RFC 6275 §10.3.1,
+    RFC 4285 §5.1.1, §6): Type 2 Routing Header with the home address, MN-HA signed."""
+    fields = bu[MIP6MH_BU]
+    source = bu[IPv6].src
+    coa = fields[MIP6OptAltCoA].acoa if fields.haslayer(MIP6OptAltCoA) else source
+    ba = MIP6MH_BA(status=status, seq=fields.seq, mhtime=fields.mhtime, options=[
+        MIP6OptMNID(subtype=1, id=NAI.encode()),
+        MIP6OptReplayProtection(timestamp=fields[MIP6OptReplayProtection].timestamp),
+        MIP6OptMsgAuth(subtype=1, mspi=SPI, authdata=b"\x00" * 12)])
+    packet = IPv6(src=HA, dst=source) / IPv6ExtHdrRouting(type=2, segleft=1,
+                                                          addresses=[HOA]) / ba
+    signed = sign_mn_ha(packet, KEY, care_of=coa, home=HOA)
+    return IPv6(with_mh_checksum(bytes(signed), src=HA, dst=HOA))
+
+
+def is_home_bu_from(source: str):
+    def match(p: Packet) -> bool:
+        return (p[IPv6].nh != 41 and p.haslayer(MIP6MH_BU) and p[IPv6].dst == HA
+                and p[IPv6].src == source)
+    return match
+
+
+def icmpv6_message(p: Packet) -> bytes | None:
+    """The ICMPv6 message of ``p`` (no extension headers), or None."""
+    raw = bytes(p[IPv6])
+    return raw[40:] if raw[6] == 58 else None
+
+
+def icmpv6_checksum_ok(p: Packet) -> bool:
+    raw = bytes(p[IPv6])
+    message = raw[40:]
+    pseudo = raw[8:40] + struct.pack("!I3xB", len(message), 58)
+    return internet_checksum(pseudo + message) == 0
+
+
+def nd_options(data: bytes) -> list[bytes]:
+    """Each ND option (RFC 4861 §4.6: Length in 8 octets) of ``data``, whole."""
+    options, at = [], 0
+    while at + 2 <= len(data):
+        assert data[at + 1], f"ND option of Length 0 at {at}"
+        options.append(data[at:at + data[at + 1] * 8])
+        at += data[at + 1] * 8
+    assert at == len(data), "ND options overrun the message"
+    return options
+
+
+def is_rtsolpr(p: Packet) -> bool:
+    message = icmpv6_message(p)
+    return message is not None and message[0] == 154 and message[4] == 2
+
+
+def is_fbu(p: Packet) -> bool:
+    try:
+        raw = bytes(p[IPv6])
+        return raw[6] != 41 and mh_bytes(raw)[2] == 8
+    except AssertionError:
+        return False
+
+
+def is_una(ncoa: str):
+    def match(p: Packet) -> bool:
+        message = icmpv6_message(p)
+        return (message is not None and message[0] == 136
+                and IPv6Address(message[8:24]) == IPv6Address(ncoa))
+    return match
+
+
+def lla_option(code: int, mac: str) -> bytes:
+    """LLA option (Type 19, §6.4.3): Length in 8 octets (2 for a MAC, docs/decisions.md
+    D10), Option-Code, the address, zero padding."""
+    data = bytes([19, 2, code]) + bytes.fromhex(mac.replace(":", ""))
+    return data + bytes(16 - len(data))
+
+
+def address_option(code: int, address: str, prefix_length: int) -> bytes:
+    """IP Address/Prefix option (Type 17, §6.4.1, Figure 11): Length 3, Option-Code,
+    Prefix Length, Reserved (4), the address."""
+    return bytes([17, 3, code, prefix_length]) + bytes(4) + IPv6Address(address).packed
+
+
+def icmpv6(src: str, dst: str, message: bytes) -> Packet:
+    """An ICMPv6 message with its checksum (RFC 4443 §2.3), hop limit 255."""
+    pseudo = (IPv6Address(src).packed + IPv6Address(dst).packed
+              + struct.pack("!I3xB", len(message), 58))
+    checksum = internet_checksum(pseudo + message[:2] + b"\x00\x00" + message[4:])
+    message = message[:2] + struct.pack("!H", checksum) + message[4:]
+    return IPv6(src=src, dst=dst, nh=58, hlim=255) / Raw(message)
+
+
+def prrtadv(identifier: int, destination: str, *, code: int = 0) -> Packet:
+    """PrRtAdv (Type 154, Subtype 3, §6.1.2 Figure 5) from the PAR's link-local address: the
+    PAR's LLA (Option-Code 4), then the [AP-ID, AR-Info] tuple: the NAR's AP (1), the NAR's
+    LLA (3), its IP address (IP Address option Code 3) and its prefix (Code 4)."""
+    par_ll, par_mac, _prefix = AR["ar1"]
+    _nar_ll, nar_mac, nar_prefix = AR["ar2"]
+    options = (lla_option(4, par_mac) + lla_option(1, NAR_AP) + lla_option(3, nar_mac)
+               + address_option(3, NAR, 128) + address_option(4, nar_prefix, 64))
+    return icmpv6(par_ll, destination, struct.pack("!BBHBBH", 154, code, 0, 3, 0, identifier)
+                  + options)
+
+
+def badf(key: bytes, care_of_address: str, par: str, mh: bytes) -> bytes:
+    """RFC 5568 §6.4.5 with RFC 6275 §6.2.7: First(96, HMAC_SHA1(key, care-of address | PAR
+    | MH Data)), MH Data the Mobility Header without the authenticator, Checksum zero; the
+    care-of address being the one the message binds (docs/decisions.md D5)."""
+    data = mh[:4] + b"\x00\x00" + mh[6:-12]
+    message = IPv6Address(care_of_address).packed + IPv6Address(par).packed + data
+    return hmac.new(key, message, hashlib.sha1).digest()[:12]
+
+
+def fback(fbu: Packet, *, status: int = 0, lifetime: int = FBU_LIFETIME,
+          alternate: str | None = None, destination: str | None = None) -> Packet:
+    """FBack (MH Type 9, §6.2.3 Figure 9) from the PAR: Status, K|Reserved, the FBU's
+    Sequence #, Lifetime (4 s units, D1), an Alternate CoA when ``alternate`` (8n+6), the
+    BADF last (8n+6, Length 16 = SPI + authenticator, D4) over the NCoA it binds."""
+    raw = bytes(fbu[IPv6])
+    mh = mh_bytes(raw)
+    sequence = struct.unpack_from("!H", mh, 6)[0]
+    fbu_options = {kind: data for _at, kind, data in mh_options(mh, 12)}
+    ncoa = alternate or (str(IPv6Address(fbu_options[3])) if 3 in fbu_options
+                         else fbu[IPv6].src)
+    body = struct.pack("!BBHH", status, 0, sequence, lifetime // 4)
+    options = b""
+    if alternate is not None:
+        options += b"\x01\x00" + bytes([3, 16]) + IPv6Address(alternate).packed  # PadN 2: 16
+    # BADF at 8n+6: the body ends at 12 (or 12 + 20 = 32 after an Alternate CoA).
+    at = 12 + len(options)
+    pad = (6 - at) % 8
+    options += (b"\x01" + bytes([pad - 2]) + bytes(pad - 2)) if pad > 1 else bytes(pad)
+    options += bytes([21, 16]) + struct.pack("!I", HANDOVER_SPI) + bytes(12)
+    message = bytes([59, 0, 9, 0, 0, 0]) + body + options
+    assert len(message) % 8 == 0, len(message)
+    message = message[:1] + bytes([len(message) // 8 - 1]) + message[2:]
+    message = message[:-12] + badf(HANDOVER_KEY, ncoa, PAR, message)
+    to = destination or fbu[IPv6].src
+    return IPv6(with_mh_checksum(bytes(IPv6(src=PAR, dst=to, nh=135, hlim=64) / Raw(message)),
+                                 src=PAR, dst=to))
+
+
+def check_fbu(fbu: Packet, *, source: str, pcoa: str, ncoa: str, alternate: bool) -> int:
+    """An FBU as RFC 5568 §6.2.2 (Figure 8) lays it out; returns its Sequence #.
+
+    From ``source`` (PCoA on the PAR's link, NCoA on the NAR's) to the PAR, the Home Address
+    option = PCoA; MH Type 8; A and H set, L, K and every other flag clear; Lifetime in 4 s
+    units (docs/decisions.md D1); the Alternate CoA = NCoA when sent from the PAR's link
+    (``alternate``); an MH-LLA (§6.4.4, Type 7, Option-Code 2, the MN's MAC) if present;
+    the BADF (§6.4.5) last, ending the header, Length 16 (SPI + authenticator, D4), the
+    handover key's SPI, the authenticator over (NCoA, PAR, MH Data).
+    """
+    raw = bytes(fbu[IPv6])
+    assert fbu[IPv6].src == source and fbu[IPv6].dst == PAR
+    assert fbu[IPv6].nh == 60 and fbu[HAO].hoa == pcoa
+    mh = mh_bytes(raw)
+    assert mh[0] == 59 and mh[2] == 8, (mh[0], mh[2])
+    sequence, flags, lifetime = struct.unpack_from("!HHH", mh, 6)
+    assert flags == 0xC000, hex(flags)  # A, H; "additional flags ... MUST be set to zero"
+    assert lifetime == FBU_LIFETIME // 4, lifetime
+    options = mh_options(mh, 12)
+    kinds = [kind for _at, kind, _data in options]
+    assert kinds[-1] == 21, kinds
+    found = {kind: data for _at, kind, data in options}
+    if alternate:
+        acoa_at = next(at for at, kind, _data in options if kind == 3)
+        assert acoa_at % 8 == 6 and IPv6Address(found[3]) == IPv6Address(ncoa)
+    if 7 in found:
+        assert found[7] == b"\x02" + bytes.fromhex(MN_MAC.replace(":", ""))
+    at, _kind, data = options[-1]
+    assert len(data) == 16 and at + 18 == len(mh), (len(data), at, len(mh))
+    assert struct.unpack("!I", data[:4])[0] == HANDOVER_SPI
+    assert data[4:] == badf(HANDOVER_KEY, ncoa, PAR, mh)
+    # RFC 6275 §6.1.1: the checksum with the home address (the PCoA) as source.
+    assert mobility_header_checksums(raw) == [True]
+    return sequence
+
+
+def check_una(una: Packet, ncoa: str) -> None:
+    """RFC 5568 §6.3: the RFC 4861 NA with R = S = O = 0, from the NCoA, to all-nodes (or
+    the NAR), hop limit 255, Target = NCoA, a Target Link-layer Address option (RFC 4861
+    §4.6.1: Type 2, Length 1) with the MN's MAC."""
+    message = icmpv6_message(una)
+    assert message is not None and message[0] == 136 and message[1] == 0
+    assert icmpv6_checksum_ok(una)
+    assert una[IPv6].src == ncoa and una[IPv6].dst in ("ff02::1", NAR)
+    assert una[IPv6].hlim == 255
+    assert message[4] & 0xE0 == 0, hex(message[4])  # R, S, O all zero
+    assert IPv6Address(message[8:24]) == IPv6Address(ncoa)
+    options = nd_options(message[24:])
+    assert [o[:2] for o in options] == [b"\x02\x01"], options
+    assert options[0][2:8] == bytes.fromhex(MN_MAC.replace(":", ""))
+
+
+def l2(node: NodeUnderTest, event: str, **fields: Any) -> None:
+    """An RFC 4260 link-layer trigger on the daemon's control socket."""
+    node.control({"cmd": "l2", "event": event, **fields})
+
+
+def attach(node: NodeUnderTest) -> str:
+    """The node on the PAR's link (ar1, its AP): the PCoA after DAD, registered at home.
+    The tester answers Neighbor Solicitations for the PAR's and the NAR's global addresses
+    (on-link prefixes) with their MACs."""
+    node.tester.own(PAR, AR["ar1"][1])
+    node.tester.own(NAR, AR["ar2"][1])
+    l2(node, "link_up", ap=PAR_AP)
+    mark = node.tester.mark()
+    node.tester.send(access_router_advertisement("ar1", PAR), src_mac=AR["ar1"][1])
+    pcoa = care_of("ar1")
+    bu = node.tester.expect(is_home_bu_from(pcoa), since=mark, timeout=DAD + 5,
+                            what="home BU from the PCoA")
+    node.tester.send(home_ba(bu))
+    deadline = time.monotonic() + 4
+    while node.state()["mobile_node"]["registered_care_of_address"] != pcoa:
+        assert time.monotonic() < deadline, node.state()["mobile_node"]
+        time.sleep(0.05)
+    return pcoa
+
+
+def solicit(node: NodeUnderTest) -> Packet:
+    """scan -> RtSolPr; answered with a PrRtAdv Code 0 for the NAR's AP."""
+    mark = node.tester.mark()
+    l2(node, "scan", access_points=[NAR_AP])
+    request = node.tester.expect(is_rtsolpr, since=mark, what="RtSolPr")
+    message = icmpv6_message(request)
+    assert message is not None
+    identifier = struct.unpack_from("!H", message, 6)[0]
+    seen = len(node.events("fmip.prrtadv"))
+    node.tester.send(prrtadv(identifier, request[IPv6].src), src_mac=AR["ar1"][1])
+    wait_event(node, "fmip.prrtadv", seen)
+    return request
+
+
+@pytest.fixture(scope="module")
+def fmn() -> Iterator[NodeUnderTest]:
+    with start(fmip_config()) as node:
+        _fmip["pcoa"] = attach(node)
+        yield node
+
+
+_fmip: dict[str, Any] = {}
+
+
+def test_fmip_a_scan_sends_a_router_solicitation_for_proxy_advertisement(fmn):
+    request = solicit(fmn)
+    message = icmpv6_message(request)
+    assert message is not None
+    # §6.1.1 Figure 4: Type 154, Code 0, Subtype 2, Reserved 0, an Identifier; hop limit 255;
+    # from an address of the interface, to the access router or all-routers.
+    assert (message[0], message[1], message[4], message[5]) == (154, 0, 2, 0)
+    assert icmpv6_checksum_ok(request) and request[IPv6].hlim == 255
+    assert request[IPv6].src in (_fmip["pcoa"], "fe80::ff:fe00:1")
+    assert request[IPv6].dst in ("ff02::2", AR["ar1"][0], PAR)
+    options = nd_options(message[8:])
+    # §6.4.3: LLA options (Type 19, Length 2 for a MAC, D10); the sender's (Option-Code 4,
+    # SHOULD), and the New Access Point's (Option-Code 1, MUST), no wildcard with it.
+    assert all(o[0] == 19 and o[1] == 2 for o in options), options
+    codes = {o[2]: o[3:9] for o in options}
+    assert codes.get(1) == bytes.fromhex(NAR_AP), codes
+    assert codes.get(4, bytes.fromhex(MN_MAC.replace(":", ""))) == bytes.fromhex(
+        MN_MAC.replace(":", ""))
+    assert 0 not in codes
+    assert all(o[9:] == bytes(7) for o in options)  # padding zero
+
+
+def test_fmip_link_going_down_sends_the_predictive_fbu_from_the_pcoa(fmn):
+    mark = fmn.tester.mark()
+    l2(fmn, "link_going_down", target_ap=NAR_AP)
+    fbu = fmn.tester.expect(is_fbu, since=mark, what="predictive FBU")
+    pcoa, ncoa = _fmip["pcoa"], care_of("ar2")
+    # §6.2.2: from the PAR's link the source is the PCoA and the Alternate CoA the NCoA
+    # (formed from the NAR's prefix in the PrRtAdv, §5.2).
+    _fmip["sequence"] = check_fbu(fbu, source=pcoa, pcoa=pcoa, ncoa=ncoa, alternate=True)
+    _fmip["fbu"] = fbu
+
+
+def test_fmip_a_tampered_fback_is_ignored_and_the_genuine_one_taken(fmn):
+    fbu = _fmip["fbu"]
+    genuine = bytes(fback(fbu))
+    tampered = bytearray(genuine)
+    tampered[-1] ^= 1  # the authenticator's last octet
+    mark = fmn.tester.mark()
+    fmn.tester.send(IPv6(with_mh_checksum(bytes(tampered), src=PAR, dst=_fmip["pcoa"])))
+    fmn.tester.send(IPv6(with_mh_checksum(bytes(tampered), src=PAR, dst=_fmip["pcoa"])))
+    time.sleep(0.3)
+    assert not fmn.events("fmip.fback")
+    fmn.tester.send(IPv6(genuine))
+    events = wait_event(fmn, "fmip.fback", 0)
+    assert events[-1]["fields"]["status"] == 0
+    # The FBack stops the FBU's retransmission (2 x RTT = 2 s here).
+    fmn.tester.absent(is_fbu, since=mark, wait=2.5)
+
+
+def test_fmip_on_the_new_link_an_una_then_the_home_registration_of_the_ncoa(fmn):
+    ncoa = care_of("ar2")
+    l2(fmn, "link_down")
+    mark = fmn.tester.mark()
+    l2(fmn, "link_up", ap=NAR_AP)
+    una = fmn.tester.expect(is_una(ncoa), since=mark, what="UNA")
+    check_una(una, ncoa)
+    bu = fmn.tester.expect(is_home_bu_from(ncoa), since=mark, timeout=DAD + 5,
+                           what="home BU from the NCoA")
+    assert bu.time >= una.time  # §4: the UNA "as soon as it regains connectivity"
+    assert bu[MIP6OptAltCoA].acoa == ncoa and bu[HAO].hoa == HOA
+    check_rfc4285(mh_bytes(bytes(bu[IPv6])), key=KEY, spi=SPI, nai=NAI, care_of_address=ncoa,
+                  home_address=HOA, sent_at=float(bu.time))
+    # The FBack came: no reactive FBU from the NCoA (§3.2 case 2 is for a missing FBack).
+    fmn.tester.absent(is_fbu, since=mark, wait=0.5)
+    fmn.tester.send(home_ba(bu))
+    _fmip["una"] = una
+
+
+def naack_advertisement(destination: str, status: int, address: str | None = None) -> Packet:
+    """An RA from the NAR with a NAACK option (Type 20, §6.4.6 Figure 16): Option-Code 0,
+    Status, Reserved (4), and for a supplied NCoA the 16-octet address right after it,
+    Length 3 (docs/decisions.md D6); to the UNA's source (§6.4.6 MUST)."""
+    link_local, mac, _prefix = AR["ar2"]
+    option = bytes([20, 1 if address is None else 3, 0, status]) + bytes(4)
+    if address is not None:
+        option += IPv6Address(address).packed
+    ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
+    ra += bytes([1, 1]) + bytes.fromhex(mac.replace(":", ""))  # SLLA (RFC 4861 §4.6.1)
+    return icmpv6(link_local, destination, ra + option)
+
+
+def test_fmip_a_naack_with_a_supplied_ncoa_makes_the_node_use_it(fmn):
+    ncoa, supplied = care_of("ar2"), "2001:db8:20::beef"
+    mark = fmn.tester.mark()
+    fmn.tester.send(naack_advertisement(ncoa, 2, supplied), src_mac=AR["ar2"][1])
+    # §6.4.6: "The MN MUST use the NCoA if it is supplied with the NAACK option": a UNA for
+    # it, the FBU from it (the NAR's link: no Alternate CoA), the home registration of it.
+    una = fmn.tester.expect(is_una(supplied), since=mark, what="UNA for the supplied NCoA")
+    check_una(una, supplied)
+    fbu = fmn.tester.expect(is_fbu, since=mark, what="FBU from the supplied NCoA")
+    check_fbu(fbu, source=supplied, pcoa=_fmip["pcoa"], ncoa=supplied, alternate=False)
+    bu = fmn.tester.expect(is_home_bu_from(supplied), since=mark, timeout=DAD + 5,
+                           what="home BU from the supplied NCoA")
+    assert bu[MIP6OptAltCoA].acoa == supplied
+    fmn.tester.send(fback(fbu))
+    fmn.tester.send(home_ba(bu))
+
+
+def is_icmpv6_error(p: Packet) -> bool:
+    message = icmpv6_message(p)
+    return message is not None and message[0] < 128
+
+
+def test_fmip_a_unicast_neighbor_solicitation_from_the_routers_link_local_is_answered(fmn):
+    ncoa = "2001:db8:20::beef"
+    link_local, mac, _prefix = AR["ar2"]
+    mark = fmn.tester.mark()
+    # RFC 4861 §7.2.4 / §7.3.3: the NAR's Neighbor Unreachability Detection probe, unicast
+    # from its link-local address to the care-of address: an NA (S = 1) and nothing else.
+    fmn.tester.send(IPv6(src=link_local, dst=ncoa, hlim=255) / ICMPv6ND_NS(tgt=ncoa)
+                    / ICMPv6NDOptSrcLLAddr(lladdr=mac), src_mac=mac)
+    na = fmn.tester.expect(lambda p: p.haslayer(ICMPv6ND_NA) and p[ICMPv6ND_NA].tgt == ncoa
+                           and p[IPv6].dst == link_local, since=mark, what="NA")
+    assert na[ICMPv6ND_NA].S == 1 and na[ICMPv6ND_NA].R == 0
+    fmn.tester.absent(is_icmpv6_error, since=mark, wait=0.5)
+
+
+def test_fmip_no_icmpv6_error_answered_any_of_the_routers_messages(fmn):
+    # The PrRtAdv (to the PCoA), the NAACK Router Advertisement (to the NCoA), both from a
+    # router's link-local address (§6.1.2, §6.4.6 MUST) and both processed by the node: a
+    # host that took a packet sends no Destination Unreachable for it (RFC 4443 §3.1: for a
+    # packet that "cannot be delivered"; code 2 is a forwarding router's, RFC 4861 §8.2: the
+    # node forwards nothing).
+    errors = [p.summary() for p in fmn.tester.since(0) if is_icmpv6_error(p)]
+    assert errors == []
+
+
+@pytest.mark.tshark
+def test_fmip_wireshark_dissects_every_frame_the_mobile_node_sent(fmn):
+    # RtSolPr, FBUs (BADF, MH-LLA), UNAs, home BUs, DAD probes. Wireshark does not know the
+    # RtSolPr subtype's options beyond their Type; it must still find nothing malformed.
+    stacks, complaints = dissection_problems(fmn.tester)
+    assert any("mipv6" in stack for stack in stacks), set(stacks)
+    assert complaints == [], complaints
+
+
+def test_fmip_reactive_fbu_from_the_ncoa_without_an_fback_and_a_refusal_stops_it():
+    with start(fmip_config()) as node:
+        pcoa, ncoa = attach(node), care_of("ar2")
+        solicit(node)
+        mark = node.tester.mark()
+        l2(node, "link_going_down", target_ap=NAR_AP)
+        predictive = node.tester.expect(is_fbu, since=mark, what="predictive FBU")
+        first = check_fbu(predictive, source=pcoa, pcoa=pcoa, ncoa=ncoa, alternate=True)
+        # No FBack: the node leaves; on the NAR's link (§3.2 case 2, §6.2.2) the UNA and the
+        # FBU from the NCoA, its Home Address option still the PCoA, no Alternate CoA needed
+        # (the source is the care-of address bound), the BADF over (NCoA, PAR).
+        l2(node, "link_down")
+        mark = node.tester.mark()
+        l2(node, "link_up", ap=NAR_AP)
+        check_una(node.tester.expect(is_una(ncoa), since=mark, what="UNA"), ncoa)
+        reactive = node.tester.expect(lambda p: is_fbu(p) and p[IPv6].src == ncoa,
+                                      since=mark, what="reactive FBU")
+        sequence = check_fbu(reactive, source=ncoa, pcoa=pcoa, ncoa=ncoa, alternate=False)
+        # RFC 6275 §11.7.1 (the FBU is a BU, §6.2.2): a newer sequence number.
+        assert 0 < (sequence - first) % 65536 < 32768, (sequence, first)
+        # §6.2.3: status 128 refuses it; the node sends no more FBUs for this handover
+        # (the next retransmission would be due 2 x RTT = 2 s later).
+        mark = node.tester.mark()
+        node.tester.send(fback(reactive, status=128, lifetime=0, destination=ncoa))
+        events = wait_event(node, "fmip.fback", 0)
+        assert events[-1]["fields"]["status"] == 128
+        node.tester.absent(is_fbu, since=mark, wait=2.5)
+        assert node.events("fmip.stopped")
