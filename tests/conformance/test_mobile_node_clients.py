@@ -481,6 +481,13 @@ def test_hmip_a_refused_local_bu_gives_no_home_registration_of_that_rcoa(hmn):
     assert is_local_bu(MAP_E, lcoa)(following), following.summary()
 
 
+def test_hmip_no_icmpv6_error_answered_anything_the_tester_sent(hmn):
+    # Every BA and tunnelled packet above was for the node and taken (RFC 4443 §3.1).
+    errors = [p.summary() for p in hmn.tester.since(0)
+              if (m := icmpv6_message(p)) is not None and m[0] < 128]
+    assert errors == []
+
+
 @pytest.mark.tshark
 def test_hmip_wireshark_dissects_every_frame_the_mobile_node_sent(hmn):
     stacks, complaints = dissection_problems(hmn.tester)
@@ -930,3 +937,53 @@ def test_fmip_reactive_fbu_from_the_ncoa_without_an_fback_and_a_refusal_stops_it
         assert events[-1]["fields"]["status"] == 128
         node.tester.absent(is_fbu, since=mark, wait=2.5)
         assert node.events("fmip.stopped")
+
+
+def predictive_handover(node: NodeUnderTest) -> tuple[str, Packet]:
+    """attach, scan, PrRtAdv, link_going_down: the predictive FBU (checked) and the PCoA."""
+    pcoa = attach(node)
+    solicit(node)
+    mark = node.tester.mark()
+    l2(node, "link_going_down", target_ap=NAR_AP)
+    fbu = node.tester.expect(is_fbu, since=mark, what="predictive FBU")
+    check_fbu(fbu, source=pcoa, pcoa=pcoa, ncoa=care_of("ar2"), alternate=True)
+    return pcoa, fbu
+
+
+def test_fmip_an_fback_with_status_1_supplies_the_ncoa_used_on_the_new_link():
+    supplied = "2001:db8:20::cafe"
+    with start(fmip_config()) as node:
+        _pcoa, fbu = predictive_handover(node)
+        # §6.2.3: status 1, "NCoA is invalid. Use NCoA supplied in 'alternate' CoA"; the
+        # FBack's BADF is over the NCoA it binds (the supplied one, docs/decisions.md D5).
+        node.tester.send(fback(fbu, status=1, alternate=supplied))
+        events = wait_event(node, "fmip.fback", 0)
+        assert events[-1]["fields"]["status"] == 1
+        l2(node, "link_down")
+        mark = node.tester.mark()
+        l2(node, "link_up", ap=NAR_AP)
+        check_una(node.tester.expect(is_una(supplied), since=mark, what="UNA"), supplied)
+        bu = node.tester.expect(lambda p: p.haslayer(MIP6MH_BU) and p[IPv6].dst == HA,
+                                since=mark, timeout=DAD + 5, what="home BU")
+        assert bu[IPv6].src == supplied and bu[MIP6OptAltCoA].acoa == supplied
+        node.tester.absent(lambda p: p[IPv6].src == care_of("ar2"), since=mark, wait=0.3)
+
+
+def test_fmip_a_naack_with_status_3_sends_the_fbu_naming_the_nars_address():
+    with start(fmip_config()) as node:
+        pcoa, fbu = predictive_handover(node)
+        node.tester.send(fback(fbu))
+        wait_event(node, "fmip.fback", 0)
+        l2(node, "link_down")
+        mark = node.tester.mark()
+        l2(node, "link_up", ap=NAR_AP)
+        node.tester.expect(is_una(care_of("ar2")), since=mark, what="UNA")
+        mark = node.tester.mark()
+        node.tester.send(naack_advertisement(care_of("ar2"), 3), src_mac=AR["ar2"][1])
+        # §6.4.6 status 3: "use NAR's IP address as NCoA in FBU" (the address the PrRtAdv
+        # gave, IP Address option Code 3): an FBU whose Alternate CoA is the NAR's address,
+        # the BADF over it.
+        again = node.tester.expect(is_fbu, since=mark, what="FBU after NAACK 3")
+        found = {kind: data for _at, kind, data in mh_options(mh_bytes(bytes(again[IPv6])), 12)}
+        assert IPv6Address(found[3]) == IPv6Address(NAR)
+        check_fbu(again, source=again[IPv6].src, pcoa=pcoa, ncoa=NAR, alternate=True)
