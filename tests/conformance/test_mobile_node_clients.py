@@ -452,6 +452,7 @@ def test_hmip_a_map_with_valid_lifetime_zero_is_left_for_another(hmn):
 
 def test_hmip_status_135_resynchronises_the_sequence_number(hmn):
     mark = hmn.tester.mark()
+    _hmip["new_domain"] = mark
     # A new domain (ar3): MAP_D and MAP_E at the same distance, MAP_D preferred (§7.1).
     advertise(hmn, "ar3", map_option(MAP_D, dist=1, pref=10), map_option(MAP_E, dist=1,
                                                                          pref=5))
@@ -487,6 +488,21 @@ def test_hmip_a_refused_local_bu_gives_no_home_registration_of_that_rcoa(hmn):
                       since=mark, wait=0.5)
     # [mipshop's choice, RFC 5380 leaves it open] the next MAP in §9.1 order is tried.
     assert is_local_bu(MAP_E, lcoa)(following), following.summary()
+
+
+def test_hmip_entering_a_new_domain_updates_the_previous_map(hmn):
+    lcoa, previous = care_of("ar3"), rcoa(MAP_NEAR)
+    # §6.1: "a mobile node SHOULD send a local BU to its previous MAP, specifying its new
+    # LCoA": the previous RCoA in the Home Address option, from the new LCoA, M and A set,
+    # MN-MAP authenticated over (new LCoA, previous RCoA).
+    bu = hmn.tester.expect(is_local_bu(MAP_NEAR, lcoa), since=_hmip["new_domain"],
+                           what="local BU to the previous MAP")
+    assert bu[HAO].hoa == previous
+    mh = mh_bytes(bytes(bu[IPv6]))
+    _sequence, flags, lifetime = bu_fields(mh)
+    assert flags & A_FLAG and flags & M_FLAG and lifetime > 0
+    check_rfc4285(mh, key=MAP_KEY, spi=MAP_SPI, nai=MAP_NAI, care_of_address=lcoa,
+                  home_address=previous, sent_at=float(bu.time))
 
 
 def test_hmip_no_icmpv6_error_answered_anything_the_tester_sent(hmn):
