@@ -1011,3 +1011,24 @@ def test_fmip_a_naack_with_status_3_sends_the_fbu_naming_the_nars_address():
         found = {kind: data for _at, kind, data in mh_options(mh_bytes(bytes(again[IPv6])), 12)}
         assert IPv6Address(found[3]) == IPv6Address(NAR)
         check_fbu(again, source=again[IPv6].src, pcoa=pcoa, ncoa=NAR, alternate=True)
+
+
+def test_fmip_moving_without_a_prrtadv_sends_the_fbu_once_the_ncoa_is_configured():
+    with start(fmip_config()) as node:
+        pcoa = attach(node)
+        l2(node, "link_down")
+        mark = node.tester.mark()
+        l2(node, "link_up", ap=NAR_AP)
+        node.tester.send(access_router_advertisement("ar2", NAR), src_mac=AR["ar2"][1])
+        ncoa = care_of("ar2")
+        # §6.2.2: "If the MN moves prior to receiving a PrRtAdv message, it SHOULD send an FBU
+        # to the PAR after configuring the NCoA on the NAR according to Neighbor Discovery
+        # and IPv6 Address Configuration" (so after DAD, RFC 4862 §5.4), from the NCoA; "it
+        # cannot transmit an UNA message".
+        probe = node.tester.expect(lambda p: p.haslayer(ICMPv6ND_NS)
+                                   and p[ICMPv6ND_NS].tgt == ncoa and p[IPv6].src == "::",
+                                   since=mark, timeout=3, what="DAD NS for the NCoA")
+        fbu = node.tester.expect(is_fbu, since=mark, timeout=DAD + 5, what="FBU")
+        assert fbu.time - probe.time >= DAD - 0.05
+        check_fbu(fbu, source=ncoa, pcoa=pcoa, ncoa=ncoa, alternate=False)
+        assert not any(is_una(ncoa)(p) for p in node.tester.since(mark))
