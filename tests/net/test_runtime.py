@@ -170,3 +170,43 @@ def test_state_reports_refusals_and_table_sizes() -> None:
     assert state["entity_counters"]["drop.reply_rate"] == 5000 - 100
     assert state["tables"]["reply_sources"] == 100
     assert state["tables"]["binding_cache"] == 0 and state["tables"]["pending_dad"] == 0
+
+
+def test_a_mobile_node_drops_link_local_sourced_packets_off_the_forwarding_path(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A router's unicast NS, PrRtAdv or NAACK RA from its link-local address to a care-of
+    # address reaches the entity from the packet listener; the kernel, which cannot forward a
+    # link-local source into the TUN device, would answer it with Destination Unreachable
+    # code 2 (tests/conformance/test_mobile_node_clients.py). A blackhole rule for those
+    # sources must come before the rule that passes claimed /128s into the TUN device.
+    from ipaddress import IPv6Network
+
+    from mipshop.net import runtime as runtime_module
+    from mipshop.net.runtime import MN_CLAIMED_RULE_PRIORITY, Runtime
+
+    config = parse_config("mn", {"daemon": {"name": "mn", "interfaces": ["eth0"]},
+                                 "mobile_node": {"interface": "eth0",
+                                                 "home_address": "2001:db8:1::100",
+                                                 "home_prefix": "2001:db8:1::/64",
+                                                 "home_agent": "2001:db8:1::1"}})
+    entity = config.build(wall_clock_offset=0.0)
+    runtime = Runtime(entity, config.settings)
+    rules: list[tuple[str, dict[str, object]]] = []
+
+    class FakeNetlink:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return lambda *args, **kwargs: rules.append((name, {"args": args, **kwargs}))
+
+    class FakeTun:
+        name = "mip0"
+
+    monkeypatch.setattr(runtime_module, "set_sysctl", lambda *args: None)
+    runtime.netlink = FakeNetlink()  # type: ignore[assignment]
+    runtime.tun = FakeTun()  # type: ignore[assignment]
+    runtime._mobile_node_applications(entity)  # type: ignore[arg-type]
+    dropped = [kwargs for name, kwargs in rules if name == "rule_blackhole"
+               and kwargs.get("source") == IPv6Network("fe80::/10")]
+    assert [d["iif"] for d in dropped] == ["eth0"]
+    assert dropped[0]["args"] == (IPv6Network("::/0"),)
+    claimed = [kwargs["priority"] for name, kwargs in rules if name == "rule_specific_routes"]
+    assert dropped[0]["priority"] < min(claimed) == MN_CLAIMED_RULE_PRIORITY  # type: ignore[operator]

@@ -152,13 +152,17 @@ class Netlink:
         (link,) = self._in_worker(self.ipr.get_links, self.ifindex(name))
         return bool(link["flags"] & 0x10000)  # IFF_LOWER_UP
 
-    def rule_blackhole(self, destination: IPv6Network, *, iif: str, priority: int) -> None:
-        """Policy rule: packets to ``destination`` arriving on ``iif`` that are not for this
-        host (the local table's rule comes first) are dropped, silently, instead of
-        forwarded."""
+    def rule_blackhole(self, destination: IPv6Network, *, iif: str, priority: int,
+                       source: IPv6Network | None = None) -> None:
+        """Policy rule: packets to ``destination`` (and from ``source``, if given) arriving on
+        ``iif`` that are not for this host (the local table's rule comes first) are dropped,
+        silently, instead of forwarded."""
+        kwargs: dict[str, Any] = {}
+        if source is not None:
+            kwargs = {"src": str(source.network_address), "src_len": source.prefixlen}
         self._call("rule", self.ipr.rule, "add", (errno.EEXIST,), family=socket.AF_INET6,
                    dst=str(destination.network_address), dst_len=destination.prefixlen,
-                   iifname=iif, priority=priority, action="FR_ACT_BLACKHOLE")
+                   iifname=iif, priority=priority, action="FR_ACT_BLACKHOLE", **kwargs)
 
     def addresses(self, name: str) -> list[IPv6Address]:
         """The IPv6 addresses of interface ``name``."""

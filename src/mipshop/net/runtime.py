@@ -113,8 +113,10 @@ _ICMPV6 = 58
 TUN_METRIC = 64
 #: Priority of the rule dropping forwarded link-local destinations (after the local table's).
 LINK_LOCAL_RULE_PRIORITY = 90
-#: A mobile node's host rules (see ``_mobile_node_applications``): what its link brings for an
-#: address it owns in user space (a /128 into the TUN device) goes there; the rest is dropped.
+#: A mobile node's host rules (see ``_mobile_node_applications``): what its link brings from a
+#: link-local source for another address is dropped; what it brings for an address it owns in
+#: user space (a /128 into the TUN device) goes there; the rest is dropped.
+MN_LINK_LOCAL_SOURCE_PRIORITY = 93
 MN_CLAIMED_RULE_PRIORITY = 94
 HOST_BLACKHOLE_PRIORITY = 95
 #: Next Header values a correspondent's ingress filter diverts (see ``_correspondent_host``).
@@ -268,10 +270,20 @@ class Runtime:
         nothing): its interface has ``forwarding`` 0, and of what arrives there for other
         addresses only the ones it owns in user space (its care-of addresses, /128 routes
         into the TUN device) are passed on; everything else is dropped, silently. The entity
-        answers Neighbor Solicitations for its addresses itself (no kernel proxy entries)."""
+        answers Neighbor Solicitations for its addresses itself (no kernel proxy entries).
+
+        A packet from a link-local source for a care-of address (a router's unicast Neighbor
+        Solicitation, PrRtAdv or NAACK Router Advertisement, RFC 4861 §7.2.4, RFC 5568
+        §6.1.2, §6.4.6) reaches the entity from the packet listener (ICMPv6, hop limit 255);
+        the kernel cannot pass it into the TUN device (the source's scope ends at the link)
+        and would answer it with a Destination Unreachable, code 2, for a packet the node
+        took: such packets are dropped from the forwarding path first, silently."""
         assert self.netlink is not None and self.tun is not None
         for name in self.settings.interfaces:
             set_sysctl(f"net/ipv6/conf/{name}/forwarding", 0)
+            self.netlink.rule_blackhole(IPv6Network("::/0"), iif=name,
+                                        source=IPv6Network("fe80::/10"),
+                                        priority=MN_LINK_LOCAL_SOURCE_PRIORITY)
             self.netlink.rule_specific_routes(iif=name, priority=MN_CLAIMED_RULE_PRIORITY,
                                               longer_than=64)
             self.netlink.rule_blackhole(IPv6Network("::/0"), iif=name,
