@@ -28,8 +28,11 @@ BODIES = {
 }
 
 
-@pytest.mark.parametrize(("body", "verdict"), [("passes", 0), ("fails", 1), ("hangs", 36)])
-def test_each_verdict(tmp_path: Path, body: str, verdict: int,
+# A run that ends gets a minute (a nested pytest session took over a second at load 12);
+# the one that hangs sleeps 30 s, far past its 1 s alarm.
+@pytest.mark.parametrize(("body", "verdict", "timeout"),
+                         [("passes", 0, 60.0), ("fails", 1, 60.0), ("hangs", 36, 1.0)])
+def test_each_verdict(tmp_path: Path, body: str, verdict: int, timeout: float,
                       capsys: pytest.CaptureFixture[str],
                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MUTANT_UNDER_TEST", "")  # run() sets it: restored after the test
@@ -37,7 +40,7 @@ def test_each_verdict(tmp_path: Path, body: str, verdict: int,
     test_file.write_text(BODIES[body])
     previous = signal.getsignal(signal.SIGALRM)
     try:
-        verdicts = subset.run(["m.x__mutmut_1"], [str(test_file)], timeout=1.0)
+        verdicts = subset.run(["m.x__mutmut_1"], [str(test_file)], timeout=timeout)
     finally:
         signal.signal(signal.SIGALRM, previous)
     assert verdicts == {"m.x__mutmut_1": verdict}
