@@ -231,6 +231,9 @@ class BindingAgent(Entity):
         self._registrations = ReplyLimiter(per_source=config.registration_rate, total=None)
         #: Bound once, shared by every expiry timer (:meth:`schedule_call`).
         self._expire_due = self._expire
+        #: The link-layer address :meth:`_announce` last advertised, and the options of its
+        #: Neighbor Advertisements.
+        self._announced_with: tuple[bytes, tuple[TargetLinkLayerAddress]] | None = None
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -313,7 +316,12 @@ class BindingAgent(Entity):
         each address the agent now intercepts, with its own link-layer address (Target
         Link-Layer Address option, R = 0, S = 0, O = 1), so that neighbours that cached
         another one for it switch to the agent's."""
-        options = (TargetLinkLayerAddress(address=link_layer_address),)
+        announced = self._announced_with
+        if announced is None or announced[0] != link_layer_address:
+            # Built once per link-layer address, not per binding (the option is immutable).
+            announced = self._announced_with = (
+                link_layer_address, (TargetLinkLayerAddress(address=link_layer_address),))
+        options = announced[1]
         for target in addresses:
             self.act(new_transmit(new_packet(
                 source, ALL_NODES, new_neighbor_advertisement(False, False, True, target, options),
