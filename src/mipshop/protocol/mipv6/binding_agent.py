@@ -78,7 +78,7 @@ from ...wire.mh import (
     new_binding_acknowledgement,
 )
 from ...wire.mh_options import BindingRefreshAdvice, MobilityOption, _fast_new
-from ...wire.nd_options import TargetLinkLayerAddress, same_address
+from ...wire.nd_options import TargetLinkLayerAddress, address_value, same_address
 from ..base.actions import (
     BindingRecord,
     Claim,
@@ -912,5 +912,5 @@ def _unicast_routable(address: IPv6Address) -> bool:
     """RFC 6275 §2: an address that can carry a binding (not unspecified, loopback,
     multicast or link-local)."""
     # The ipaddress properties, on the integer: :: and ::1, ff00::/8, fe80::/10.
-    value = int(address)
+    value = address_value(address)
     return value > 1 and value >> 120 != 0xFF and value >> 118 != 0x3FA
