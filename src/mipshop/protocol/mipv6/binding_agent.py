@@ -621,10 +621,10 @@ class BindingAgent(Entity):
     def _has_room(self, hoa: IPv6Address) -> bool:
         """Room for a binding of ``hoa`` (O(1)): the Binding Cache and the registrations
         waiting for DAD together stay within ``max_bindings`` (§9.5.2, §10.3.1: 130)."""
-        if self.cache.get(hoa) is not None:
-            return True  # replaces its own entry
         waiting = len(self._dad) - (hoa in self._dad) if self._dad else 0
-        return len(self.cache) + waiting < self.agent_config.max_bindings
+        # The count first: below the limit (the usual case) the address is not hashed again.
+        return (len(self.cache) + waiting < self.agent_config.max_bindings
+                or self.cache.get(hoa) is not None)  # replaces its own entry
 
     def table_sizes(self) -> dict[str, int]:
         """Binding Cache, pending DAD, replay state and reply limiters, besides the timers."""
