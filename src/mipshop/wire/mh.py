@@ -1180,6 +1180,31 @@ def new_binding_acknowledgement(status: int, sequence: int, lifetime: int,
                    sequence, lifetime, options)
 
 
+#: (identifier length, authenticator length) -> :func:`_mn_ha_ba_template`'s answer.
+_MN_HA_BA_TEMPLATES: dict[tuple[int, int], tuple[struct.Struct, int, bytes, bytes, bytes]] = {}
+
+
+def _mn_ha_ba_template(identifier_length: int, authenticator_length: int
+                       ) -> tuple[struct.Struct, int, bytes, bytes, bytes]:
+    """The signed octets of an option-less BA with the RFC 4285 options as one
+    :class:`struct.Struct` (the BA's fixed part, then the layout of
+    :func:`~.mh_options.mn_ha_option_layout` with the identifier, the 64-bit timestamp and
+    the 32-bit SPI in their places), its Header Len and the layout's three fixed pieces;
+    made once per pair of lengths (a home agent signs one BA per registration)."""
+    before_identifier, before_timestamp, before_spi = mn_ha_option_layout(
+        12, identifier_length, authenticator_length)
+    # Header Len: the fixed part (12), the options and the authenticator, in 8-octet units
+    # (the layout's padding makes the sum a multiple of 8; at most 12 + 312 octets).
+    size = (12 + len(before_identifier) + identifier_length + len(before_timestamp) + 8
+            + len(before_spi) + 4 + authenticator_length)
+    layout = struct.Struct(
+        f"{_BA.format}{len(before_identifier)}s{identifier_length}s"
+        f"{len(before_timestamp)}sQ{len(before_spi)}sI")
+    template = _MN_HA_BA_TEMPLATES[(identifier_length, authenticator_length)] = (
+        layout, (size >> 3) - 1, before_identifier, before_timestamp, before_spi)
+    return template
+
+
 def mn_ha_binding_acknowledgement(
     status: int, sequence: int, lifetime: int, identifier: bytes, timestamp: int, spi: int,
     sign: Callable[[bytes], bytes], authenticator_length: int,
@@ -1205,15 +1230,13 @@ def mn_ha_binding_acknowledgement(
         raise ValueError(f"timestamp must be a 64-bit unsigned integer, got {timestamp!r}")
     if not 0 <= spi <= 0xFFFF_FFFF:
         raise ValueError(f"spi must be a 32-bit unsigned integer, got {spi!r}")
-    before_identifier, before_timestamp, before_spi = mn_ha_option_layout(
-        12, len(identifier), authenticator_length)
-    # Header Len: the fixed part (12), the options and the authenticator, in 8-octet units
-    # (the layout's padding makes the sum a multiple of 8; at most 12 + 312 octets).
-    size = (12 + len(before_identifier) + len(identifier) + len(before_timestamp) + 8
-            + len(before_spi) + 4 + authenticator_length)
-    data = (_BA.pack(59, (size >> 3) - 1, 6, 0, 0, status, 0, sequence, lifetime >> 2)
-            + before_identifier + identifier + before_timestamp
-            + timestamp.to_bytes(8, "big") + before_spi + spi.to_bytes(4, "big"))
+    template = _MN_HA_BA_TEMPLATES.get((len(identifier), authenticator_length))
+    if template is None:
+        template = _mn_ha_ba_template(len(identifier), authenticator_length)
+    layout, header_len, before_identifier, before_timestamp, before_spi = template
+    data = layout.pack(59, header_len, 6, 0, 0, status, 0, sequence, lifetime >> 2,
+                       before_identifier, identifier, before_timestamp, timestamp,
+                       before_spi, spi)
     authenticator = sign(data)
     if authenticator.__class__ is not bytes or len(authenticator) != authenticator_length:
         raise ValueError(f"the authenticator must be {authenticator_length} bytes")

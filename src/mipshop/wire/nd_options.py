@@ -263,6 +263,7 @@ def _fast_addresses_work() -> bool:
             and str(candidate) == str(reference)
             and candidate.packed == sample
             and _fast_packed(candidate) == sample
+            and candidate._ip == int(reference)  # type: ignore[attr-defined]
             and candidate.scope_id is None
             and candidate.is_global == reference.is_global
             and _fast_same_address(candidate, reference)
@@ -286,11 +287,15 @@ if _fast_addresses_work():
     packed_address: Callable[[IPv6Address], bytes] = _fast_packed
     #: ``a == b`` for two addresses or None (the agents' hot paths).
     same_address: Callable[[IPv6Address | None, IPv6Address | None], bool] = _fast_same_address
+    #: ``int(address)``, read in one C call instead of ``IPv6Address.__int__`` (the agents
+    #: test the prefix of addresses on every registration).
+    address_value: Callable[[IPv6Address], int] = operator.attrgetter("_ip")
 else:  # pragma: no cover - exercised only on interpreters with other ipaddress internals
     address_from_bytes = IPv6Address
     address_from_int = IPv6Address
     packed_address = operator.attrgetter("packed")
     same_address = operator.eq
+    address_value = int
 
 _address = address_from_bytes
 _address_from_int = address_from_int

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from ipaddress import IPv6Address, IPv6Network
 
+from ...wire.nd_options import address_value
+
 #: RFC 4291 §2.7.1: all-nodes and all-routers link-local multicast.
 ALL_NODES = IPv6Address("ff02::1")
 ALL_ROUTERS = IPv6Address("ff02::2")
@@ -84,7 +86,7 @@ def is_link_local(address: IPv6Address) -> bool:
     """True for a unicast link-local address (fe80::/10): ``address.is_link_local`` on the
     integer (the property builds a network and tests membership, for every packet a home
     agent receives)."""
-    return int(address) >> 118 == 0x3FA
+    return address_value(address) >> 118 == 0x3FA
 
 
 def is_multicast(address: IPv6Address) -> bool:

@@ -78,7 +78,7 @@ from ...wire.mh import (
     new_binding_acknowledgement,
 )
 from ...wire.mh_options import BindingRefreshAdvice, MobilityOption, _fast_new
-from ...wire.nd_options import TargetLinkLayerAddress, same_address
+from ...wire.nd_options import TargetLinkLayerAddress, address_value, same_address
 from ..base.actions import (
     BindingRecord,
     Claim,
@@ -230,6 +230,9 @@ class BindingAgent(Entity):
         self._registrations = ReplyLimiter(per_source=config.registration_rate, total=None)
         #: Bound once, shared by every expiry timer (:meth:`schedule_call`).
         self._expire_due = self._expire
+        #: The link-layer address :meth:`_announce` last advertised, and the options of its
+        #: Neighbor Advertisements.
+        self._announced_with: tuple[bytes, tuple[TargetLinkLayerAddress]] | None = None
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -312,7 +315,12 @@ class BindingAgent(Entity):
         each address the agent now intercepts, with its own link-layer address (Target
         Link-Layer Address option, R = 0, S = 0, O = 1), so that neighbours that cached
         another one for it switch to the agent's."""
-        options = (TargetLinkLayerAddress(address=link_layer_address),)
+        announced = self._announced_with
+        if announced is None or announced[0] != link_layer_address:
+            # Built once per link-layer address, not per binding (the option is immutable).
+            announced = self._announced_with = (
+                link_layer_address, (TargetLinkLayerAddress(address=link_layer_address),))
+        options = announced[1]
         for target in addresses:
             self.act(new_transmit(new_packet(
                 source, ALL_NODES, new_neighbor_advertisement(False, False, True, target, options),
@@ -605,10 +613,10 @@ class BindingAgent(Entity):
     def _has_room(self, hoa: IPv6Address) -> bool:
         """Room for a binding of ``hoa`` (O(1)): the Binding Cache and the registrations
         waiting for DAD together stay within ``max_bindings`` (§9.5.2, §10.3.1: 130)."""
-        if self.cache.get(hoa) is not None:
-            return True  # replaces its own entry
         waiting = len(self._dad) - (hoa in self._dad) if self._dad else 0
-        return len(self.cache) + waiting < self.agent_config.max_bindings
+        # The count first: below the limit (the usual case) the address is not hashed again.
+        return (len(self.cache) + waiting < self.agent_config.max_bindings
+                or self.cache.get(hoa) is not None)  # replaces its own entry
 
     def table_sizes(self) -> dict[str, int]:
         """Binding Cache, pending DAD, replay state and reply limiters, besides the timers."""
@@ -896,5 +904,5 @@ def _unicast_routable(address: IPv6Address) -> bool:
     """RFC 6275 §2: an address that can carry a binding (not unspecified, loopback,
     multicast or link-local)."""
     # The ipaddress properties, on the integer: :: and ::1, ff00::/8, fe80::/10.
-    value = int(address)
+    value = address_value(address)
     return value > 1 and value >> 120 != 0xFF and value >> 118 != 0x3FA

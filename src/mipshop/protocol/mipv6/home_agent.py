@@ -104,6 +104,7 @@ from ...wire.nd_options import (
     HomeAgentInformation,
     PrefixInformation,
     TargetLinkLayerAddress,
+    address_value,
     same_address,
 )
 from ..base.actions import BindingRecord, Claim, ConfigureAddress, Transmit, new_transmit
@@ -606,7 +607,7 @@ class HomeAgent(BindingAgent):
 
     def _home_prefix(self, address: IPv6Address) -> PrefixInformation | None:
         """The advertised home prefix holding ``address`` with a non-zero valid lifetime."""
-        value = int(address)
+        value = address_value(address)
         for option, network, mask in self._prefix_table()[0]:
             if value & mask == network:
                 return option
