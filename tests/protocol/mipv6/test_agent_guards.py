@@ -24,6 +24,7 @@ from mipshop.protocol.base.addressing import solicited_node_address
 from mipshop.protocol.base.config import RouterConfig
 from mipshop.protocol.base.icmp_errors import ICMP_ERROR_RATE
 from mipshop.protocol.mipv6.binding_agent import MAX_DELETE_BCE_TIMEOUT
+from mipshop.protocol.mipv6.signalling import read_mn_ha
 from mipshop.wire.checksum import upper_layer_checksum
 from mipshop.wire.ext_headers import DestinationOptions, HomeAddressOption, RoutingHeaderType2
 from mipshop.wire.icmpv6 import (
@@ -40,7 +41,8 @@ from mipshop.wire.icmpv6 import (
     UnknownICMPv6,
 )
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encapsulate
-from mipshop.wire.mh import BindingAckStatus, BindingError, BindingErrorStatus
+from mipshop.wire.mh import BindingAckStatus, BindingError, BindingErrorStatus, BindingUpdate
+from mipshop.wire.mh_options import AlternateCareOfAddress, BindingRefreshAdvice
 from mipshop.wire.nd_options import (
     HomeAgentInformation,
     PrefixInformation,
@@ -599,3 +601,25 @@ def test_each_security_association_has_its_own_replay_window(window, offset, acc
     answer = read_mn_ha(ba.payload).timestamp
     assert answer >> 32 == unix_to_ntp(WALL + 1.0) >> 32
     assert answer & 0xFFFFFFFF == sent_stamp & 0xFFFFFFFF
+
+
+# -- §10.3.1, §6.2.4: the Binding Refresh Advice, with and without RFC 4285 authentication
+
+
+@pytest.mark.parametrize("authenticated", [True, False], ids=["rfc4285", "unauthenticated"])
+def test_an_accepted_ba_carries_the_binding_refresh_advice(authenticated):
+    # RFC 6275 §10.3.1: an agent with a refresh interval sends it in a Binding Refresh Advice
+    # (§6.2.4) of every accepted BA, whether the BU came with the RFC 4285 options or was
+    # accepted without them (``accept_unauthenticated``, IPsec assumed, RFC 6275 §5.1).
+    agent = home_agent(n_credentials=1, dad_duration=0.0, refresh_interval=300.0,
+                       accept_unauthenticated=not authenticated)
+    packet = bu_packet(0, src=source(0), at=1.0)
+    if not authenticated:
+        bu = BindingUpdate(sequence=1, lifetime=600, ack=True, home_registration=True,
+                           options=(AlternateCareOfAddress(address=source(0)),))
+        packet = replace(packet, payload=bu)
+    (ba,) = _mobility(_sent(agent, packet, 1.0))
+    assert ba.payload.status == S.ACCEPTED and ba.payload.lifetime > 0
+    advice = [o for o in ba.payload.options if isinstance(o, BindingRefreshAdvice)]
+    assert [o.refresh_interval for o in advice] == [300]
+    assert read_mn_ha(ba.payload).present is authenticated  # RFC 4285 §5.1.1
