@@ -623,3 +623,23 @@ def test_an_accepted_ba_carries_the_binding_refresh_advice(authenticated):
     advice = [o for o in ba.payload.options if isinstance(o, BindingRefreshAdvice)]
     assert [o.refresh_interval for o in advice] == [300]
     assert read_mn_ha(ba.payload).present is authenticated  # RFC 4285 §5.1.1
+
+
+def test_an_unauthenticated_deregistration_is_kept_inactive_and_stored_without_an_owner():
+    # RFC 6275 §10.3.2: a de-registration is acknowledged and the entry kept inactive, and
+    # stored as such before the BA (a restart must still refuse a delayed older BU, 135);
+    # accepted without the RFC 4285 options (``accept_unauthenticated``), it has no owner.
+    agent = home_agent(n_credentials=0, dad_duration=0.0, accept_unauthenticated=True)
+    stored = []
+    for at, sequence, lifetime in ((1.0, 1, 600), (2.0, 2, 0)):
+        bu = BindingUpdate(sequence=sequence, lifetime=lifetime, ack=True,
+                           home_registration=True,
+                           options=(AlternateCareOfAddress(address=source(0)),))
+        agent.receive(replace(bu_packet(0, src=source(0), at=at), payload=bu), "home", at)
+        actions = agent.pull_actions()
+        (ba,) = _mobility([a.packet for a in actions if isinstance(a, Transmit)])
+        assert ba.payload.status == S.ACCEPTED and ba.payload.sequence == sequence
+        stored += [a.binding for a in actions if isinstance(a, PersistBinding)]
+    assert [(r.home_address, r.sequence, r.deregistered, r.owner, r.spi) for r in stored] == [
+        (home(0), 1, False, None, None), (home(0), 2, True, None, None)]
+    assert len(agent.cache) == 0
