@@ -11,6 +11,7 @@ import pytest
 
 from mipshop.protocol.base.actions import Claim, Transmit
 from mipshop.protocol.fmipv6.config import HandoverKey, RouterKey
+from mipshop.protocol.fmipv6.nar import ARRIVALS_KEPT
 from mipshop.protocol.fmipv6.security import RouterAuthenticator, sign_badf
 from mipshop.wire.ext_headers import DestinationOptions, HomeAddressOption
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
@@ -129,3 +130,23 @@ def test_par_reaches_the_node_on_the_old_link_at_its_link_layer_address():
     forwarded = [a for a in _actions(par, _data(5), 1.2) if isinstance(a, Transmit)]
     assert [(a.packet.dst, a.link_destination) for a in forwarded] == [
         (_NCOA, None), (pcoa, node)]  # the tunnel to the NCoA, the copy on the old link
+
+
+def test_nar_keeps_a_renewed_arrival_as_the_newest():
+    # A node's UNA noted again (the earlier arrival older than ``proxy_lifetime``) is the
+    # newest arrival: when the table is full (ARRIVALS_KEPT) the oldest other arrival is
+    # forgotten, not it, and an HI for it that comes late (module docstring of .nar; RFC 5568
+    # §6.2.1.2) is still answered as one: Code 0, nothing prepared or proxied.
+    nar = router(NAR, NAR_PREFIX, PAR, PAR_PREFIX, proxy_lifetime=1.0)
+    node = on(NAR_PREFIX, 1)
+    _actions(nar, _una_from(node, 1), 1.0)
+    for i in range(ARRIVALS_KEPT - 1):  # the table is full
+        _actions(nar, _una_from(on(NAR_PREFIX, 1000 + i), 1000 + i), 1.05)
+    _actions(nar, _una_from(node, 1), 2.1)  # announced again, 1.1 s later: a new arrival
+    _actions(nar, _una_from(on(NAR_PREFIX, 2000), 2000), 2.2)  # one more: one is forgotten
+    actions = _actions(nar, _hi_for(1, ncoa=node), 2.3)
+    (hack,) = [a.packet.payload for a in actions if isinstance(a, Transmit)
+               and isinstance(a.packet.payload, HandoverAcknowledge)]
+    assert hack.code == HandoverAckCode.ACCEPTED_NCOA_VALID
+    assert not [a for a in actions if isinstance(a, Claim)]
+    assert nar.counters["fmip.hi_late"] == 1
