@@ -643,3 +643,49 @@ def test_an_unauthenticated_deregistration_is_kept_inactive_and_stored_without_a
     assert [(r.home_address, r.sequence, r.deregistered, r.owner, r.spi) for r in stored] == [
         (home(0), 1, False, None, None), (home(0), 2, True, None, None)]
     assert len(agent.cache) == 0
+
+
+# -- §10.5, §7.4, §10.6.3: what the home agent announces from its configuration ---------------
+
+
+def test_the_home_agent_announces_its_configuration():
+    # §10.5: the Home-Agents anycast address is claimed with proxy ND on the home link (the
+    # link's other routers reach it there); §7.4: the Router Advertisements carry the Home
+    # Agent Information option with the configured preference and lifetime; §10.6.3: a Mobile
+    # Prefix Advertisement carries the home prefix with R set (RFC 6275 §7.2: the prefix
+    # field is the agent's full address) and the link's lifetimes.
+    from mipshop.protocol.base.actions import Claim
+    from mipshop.protocol.mipv6.config import HomeAgentConfig
+    from mipshop.protocol.mipv6.home_agent import HomeAgent
+    from tests.protocol.mipv6.test_floods import WALL, creds
+
+    agent = HomeAgent("ha", random.Random(1), HomeAgentConfig(
+        router=RouterConfig(interface="home", address=HA, prefix=PREFIX, valid_lifetime=7200,
+                            preferred_lifetime=3600),
+        credentials=(creds(0),), wall_clock_offset=WALL, dad_duration=0.0, preference=7,
+        home_agent_lifetime=900))
+    agent.start(0.0)
+    actions = agent.pull_actions()
+    assert [(a.address, a.proxy_interface) for a in actions if isinstance(a, Claim)] == [
+        (agent.anycast, "home")]
+    (ra,) = [a.packet.payload for a in actions if isinstance(a, Transmit)
+             and isinstance(a.packet.payload, RouterAdvertisement)]
+    assert [(o.preference, o.lifetime) for o in ra.options
+            if isinstance(o, HomeAgentInformation)] == [(7, 900)]
+    _sent(agent, bu_packet(0, src=source(0), at=1.0), 1.0)
+    (mpa,) = [p.payload for p in _sent(agent, _solicit(0), 2.0)
+              if isinstance(p.payload, MobilePrefixAdvertisement)]
+    assert [(o.prefix, o.prefix_length, o.router_address, o.valid_lifetime,
+             o.preferred_lifetime) for o in mpa.options if isinstance(o, PrefixInformation)] == [
+        (HA, 64, True, 7200, 3600)]
+
+
+@pytest.mark.parametrize(("interval", "answered"), [(1.0, 2), (5.0, 1)])
+def test_mobile_prefix_answers_follow_the_configured_rate_interval(interval, answered):
+    # §10.6.3 [choice]: one answer per node per ``mobile_prefix_rate_interval``: with 5 s,
+    # a solicitation 2 s after the last answered one is dropped; with 1 s it is answered.
+    agent = _registered(mobile_prefix_rate_interval=interval)
+    answers = [p for at in (2.0, 4.0) for p in _sent(agent, _solicit(0), at)
+               if isinstance(p.payload, MobilePrefixAdvertisement)]
+    assert len(answers) == answered
+    assert agent.counters["drop.mobile_prefix_rate"] == 2 - answered
