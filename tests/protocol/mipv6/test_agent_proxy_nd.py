@@ -14,6 +14,7 @@ from mipshop.wire.mh import BindingAckStatus
 from mipshop.wire.nd_options import TargetLinkLayerAddress
 from tests.protocol.mipv6.test_agent_guards import (
     HA_LINK_LOCAL,
+    _link_local_of,
     _mobility,
     _ns,
     _sent,
@@ -68,3 +69,16 @@ def test_neighbor_discovery_leaves_on_the_home_link_interface():
         "NeighborSolicitation", "NeighborAdvertisement", "NeighborAdvertisement"]
     assert [a.packet.dst.is_multicast for a in nd] == [True, True, True]
     assert [a.interface for a in nd] == ["home"] * 3
+
+
+def test_a_neighbor_solicitation_for_a_mobile_nodes_link_local_address_gets_no_error():
+    # RFC 4861 §7.1.1, §7.2.3: a unicast Neighbor Solicitation (NUD) for the link-local
+    # address with a bound home address's interface identifier is Neighbor Discovery, handled
+    # as such (answered only with the L flag, §10.4.1) and never taken for a packet to the
+    # mobile node's link-local address, which §10.4.2 answers with Destination Unreachable.
+    agent = home_agent(dad_duration=0.0)
+    _sent(agent, bu_packet(0, src=source(0), at=1.0), 1.0)  # L = 0
+    link_local = _link_local_of(0)
+    sent = _sent(agent, _ns(link_local, dst=link_local), 2.0)
+    assert sent == []
+    assert agent.counters["drop.link_local_for_mobile"] == 0
