@@ -150,3 +150,17 @@ def test_nar_keeps_a_renewed_arrival_as_the_newest():
     assert hack.code == HandoverAckCode.ACCEPTED_NCOA_VALID
     assert not [a for a in actions if isinstance(a, Claim)]
     assert nar.counters["fmip.hi_late"] == 1
+
+
+def test_par_takes_one_hack_per_hi():
+    # RFC 5568 §6.2.1.1-§6.2.1.2: a HAck answers the outstanding HI of its sequence number;
+    # once that HI is answered it is no longer awaited, so a second HAck for it (a duplicate,
+    # or a replay with a fresh timestamp) changes nothing: no FBack again, no new tunnel.
+    par, _ = _par_answered(0)
+    assert par.table_sizes()["par_awaiting"] == 0
+    (record,) = par.fast_handover.par.bindings.values()
+    again = RouterAuthenticator((RouterKey(peer=PAR, security_association=PAIR),)).sign(
+        HandoverAcknowledge(sequence=record.hi_sequence, code=0), source=NAR, destination=PAR,
+        now=1.2)
+    assert _actions(par, IPv6Packet(src=NAR, dst=PAR, payload=again), 1.2) == []
+    assert par.counters["drop.fmip_hack_unexpected"] == 1
