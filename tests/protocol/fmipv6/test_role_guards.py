@@ -164,3 +164,21 @@ def test_par_takes_one_hack_per_hi():
         now=1.2)
     assert _actions(par, IPv6Packet(src=NAR, dst=PAR, payload=again), 1.2) == []
     assert par.counters["drop.fmip_hack_unexpected"] == 1
+
+
+def test_par_forwards_what_the_nar_reverse_tunnels_for_a_pcoa_it_serves():
+    # RFC 5568 §4 step 3, §6.2.1.2 HAck Code 3: the NAR serves the PCoA on its link and
+    # reverse-tunnels the node's packets to the PAR, outer source the NAR's address; the PAR
+    # has a binding through that NAR, so it forwards them (one hop less), as it forwards
+    # those the node tunnels from its NCoA. Another outer source is refused (§4: "a secure
+    # binding" must exist).
+    par, _ = _par_answered(3)
+    pcoa = on(PAR_PREFIX, 0)
+    inner = IPv6Packet(src=pcoa, dst=_CORRESPONDENT, hop_limit=9,
+                       payload=UDPDatagram(src_port=1, dst_port=2, data=b"up"))
+    sent = []
+    for outer_source in (NAR, on(NAR_PREFIX, 77)):
+        outer = IPv6Packet(src=outer_source, dst=PAR, payload=inner)
+        sent += [a.packet for a in _actions(par, outer, 1.2) if isinstance(a, Transmit)]
+    assert [(p.src, p.dst, p.hop_limit) for p in sent] == [(pcoa, _CORRESPONDENT, 8)]
+    assert par.counters["drop.fmip_reverse_unbound"] == 1
