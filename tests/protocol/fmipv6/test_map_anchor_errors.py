@@ -15,6 +15,7 @@ from mipshop.wire.ext_headers import DestinationOptions, HomeAddressOption
 from mipshop.wire.ipv6 import IPv6Packet, encode_packet
 from mipshop.wire.mh import FastBindingAcknowledgement, FastBindingUpdate, HandoverInitiate
 from mipshop.wire.mh_options import AlternateCareOfAddress
+from tests.harness import innermost
 from tests.protocol.fmip_scenario import (
     APS,
     HOME_ADDRESS,
@@ -161,8 +162,11 @@ def test_hack_use_pcoa_at_the_map_keeps_the_lcoa_served_by_the_nar():
     assert hack.fields["code"] == 3
     (sent,) = scn.net.events_of("fmip.fback_sent", "map1")
     assert sent.fields["status"] == 1
-    fback = next(p.payload for r, p in scn.net.packets(FastBindingAcknowledgement)
-                 if r.sender == "map1")
+    # RFC 5568 §6.2.3: the FBack goes to the PCoA, which is also the address it names: one
+    # copy, not one for the old link and another for the (same) care-of address.
+    assert sent.fields["destinations"] == (PCOA,)
+    (fback,) = [innermost(p).payload for r, p in scn.net.packets(FastBindingAcknowledgement)
+                if r.sender == "map1"]
     assert [o.address for o in fback.options if isinstance(o, AlternateCareOfAddress)] == [PCOA]
     (up,) = scn.net.events_of("fmip.tunnel_up", "map1")
     assert up.fields["endpoint"] == PCOA

@@ -80,6 +80,7 @@ def test_nar_state_machine_every_pair(state, event):
     expected = NAR_EXPECTED[state].get(event, state)
     assert record.transition(event) is expected
     assert NAR_TRANSITIONS.get((state, event), state) is expected
+    assert list(record.history) == [state]  # the state left, as the PAR's records keep
 
 
 @pytest.mark.parametrize(("usable", "s_flag", "pool", "pcoa", "expected"), [

@@ -24,6 +24,7 @@ from mipshop.protocol.base.addressing import solicited_node_address
 from mipshop.protocol.base.config import RouterConfig
 from mipshop.protocol.base.icmp_errors import ICMP_ERROR_RATE
 from mipshop.protocol.mipv6.binding_agent import MAX_DELETE_BCE_TIMEOUT
+from mipshop.protocol.mipv6.signalling import read_mn_ha
 from mipshop.wire.checksum import upper_layer_checksum
 from mipshop.wire.ext_headers import DestinationOptions, HomeAddressOption, RoutingHeaderType2
 from mipshop.wire.icmpv6 import (
@@ -40,7 +41,8 @@ from mipshop.wire.icmpv6 import (
     UnknownICMPv6,
 )
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encapsulate
-from mipshop.wire.mh import BindingAckStatus, BindingError, BindingErrorStatus
+from mipshop.wire.mh import BindingAckStatus, BindingError, BindingErrorStatus, BindingUpdate
+from mipshop.wire.mh_options import AlternateCareOfAddress, BindingRefreshAdvice
 from mipshop.wire.nd_options import (
     HomeAgentInformation,
     PrefixInformation,
@@ -599,3 +601,91 @@ def test_each_security_association_has_its_own_replay_window(window, offset, acc
     answer = read_mn_ha(ba.payload).timestamp
     assert answer >> 32 == unix_to_ntp(WALL + 1.0) >> 32
     assert answer & 0xFFFFFFFF == sent_stamp & 0xFFFFFFFF
+
+
+# -- §10.3.1, §6.2.4: the Binding Refresh Advice, with and without RFC 4285 authentication
+
+
+@pytest.mark.parametrize("authenticated", [True, False], ids=["rfc4285", "unauthenticated"])
+def test_an_accepted_ba_carries_the_binding_refresh_advice(authenticated):
+    # RFC 6275 §10.3.1: an agent with a refresh interval sends it in a Binding Refresh Advice
+    # (§6.2.4) of every accepted BA, whether the BU came with the RFC 4285 options or was
+    # accepted without them (``accept_unauthenticated``, IPsec assumed, RFC 6275 §5.1).
+    agent = home_agent(n_credentials=1, dad_duration=0.0, refresh_interval=300.0,
+                       accept_unauthenticated=not authenticated)
+    packet = bu_packet(0, src=source(0), at=1.0)
+    if not authenticated:
+        bu = BindingUpdate(sequence=1, lifetime=600, ack=True, home_registration=True,
+                           options=(AlternateCareOfAddress(address=source(0)),))
+        packet = replace(packet, payload=bu)
+    (ba,) = _mobility(_sent(agent, packet, 1.0))
+    assert ba.payload.status == S.ACCEPTED and ba.payload.lifetime > 0
+    advice = [o for o in ba.payload.options if isinstance(o, BindingRefreshAdvice)]
+    assert [o.refresh_interval for o in advice] == [300]
+    assert read_mn_ha(ba.payload).present is authenticated  # RFC 4285 §5.1.1
+
+
+def test_an_unauthenticated_deregistration_is_kept_inactive_and_stored_without_an_owner():
+    # RFC 6275 §10.3.2: a de-registration is acknowledged and the entry kept inactive, and
+    # stored as such before the BA (a restart must still refuse a delayed older BU, 135);
+    # accepted without the RFC 4285 options (``accept_unauthenticated``), it has no owner.
+    agent = home_agent(n_credentials=0, dad_duration=0.0, accept_unauthenticated=True)
+    stored = []
+    for at, sequence, lifetime in ((1.0, 1, 600), (2.0, 2, 0)):
+        bu = BindingUpdate(sequence=sequence, lifetime=lifetime, ack=True,
+                           home_registration=True,
+                           options=(AlternateCareOfAddress(address=source(0)),))
+        agent.receive(replace(bu_packet(0, src=source(0), at=at), payload=bu), "home", at)
+        actions = agent.pull_actions()
+        (ba,) = _mobility([a.packet for a in actions if isinstance(a, Transmit)])
+        assert ba.payload.status == S.ACCEPTED and ba.payload.sequence == sequence
+        stored += [a.binding for a in actions if isinstance(a, PersistBinding)]
+    assert [(r.home_address, r.sequence, r.deregistered, r.owner, r.spi) for r in stored] == [
+        (home(0), 1, False, None, None), (home(0), 2, True, None, None)]
+    assert len(agent.cache) == 0
+
+
+# -- §10.5, §7.4, §10.6.3: what the home agent announces from its configuration ---------------
+
+
+def test_the_home_agent_announces_its_configuration():
+    # §10.5: the Home-Agents anycast address is claimed with proxy ND on the home link (the
+    # link's other routers reach it there); §7.4: the Router Advertisements carry the Home
+    # Agent Information option with the configured preference and lifetime; §10.6.3: a Mobile
+    # Prefix Advertisement carries the home prefix with R set (RFC 6275 §7.2: the prefix
+    # field is the agent's full address) and the link's lifetimes.
+    from mipshop.protocol.base.actions import Claim
+    from mipshop.protocol.mipv6.config import HomeAgentConfig
+    from mipshop.protocol.mipv6.home_agent import HomeAgent
+    from tests.protocol.mipv6.test_floods import WALL, creds
+
+    agent = HomeAgent("ha", random.Random(1), HomeAgentConfig(
+        router=RouterConfig(interface="home", address=HA, prefix=PREFIX, valid_lifetime=7200,
+                            preferred_lifetime=3600),
+        credentials=(creds(0),), wall_clock_offset=WALL, dad_duration=0.0, preference=7,
+        home_agent_lifetime=900))
+    agent.start(0.0)
+    actions = agent.pull_actions()
+    assert [(a.address, a.proxy_interface) for a in actions if isinstance(a, Claim)] == [
+        (agent.anycast, "home")]
+    (ra,) = [a.packet.payload for a in actions if isinstance(a, Transmit)
+             and isinstance(a.packet.payload, RouterAdvertisement)]
+    assert [(o.preference, o.lifetime) for o in ra.options
+            if isinstance(o, HomeAgentInformation)] == [(7, 900)]
+    _sent(agent, bu_packet(0, src=source(0), at=1.0), 1.0)
+    (mpa,) = [p.payload for p in _sent(agent, _solicit(0), 2.0)
+              if isinstance(p.payload, MobilePrefixAdvertisement)]
+    assert [(o.prefix, o.prefix_length, o.router_address, o.valid_lifetime,
+             o.preferred_lifetime) for o in mpa.options if isinstance(o, PrefixInformation)] == [
+        (HA, 64, True, 7200, 3600)]
+
+
+@pytest.mark.parametrize(("interval", "answered"), [(1.0, 2), (5.0, 1)])
+def test_mobile_prefix_answers_follow_the_configured_rate_interval(interval, answered):
+    # §10.6.3 [choice]: one answer per node per ``mobile_prefix_rate_interval``: with 5 s,
+    # a solicitation 2 s after the last answered one is dropped; with 1 s it is answered.
+    agent = _registered(mobile_prefix_rate_interval=interval)
+    answers = [p for at in (2.0, 4.0) for p in _sent(agent, _solicit(0), at)
+               if isinstance(p.payload, MobilePrefixAdvertisement)]
+    assert len(answers) == answered
+    assert agent.counters["drop.mobile_prefix_rate"] == 2 - answered
