@@ -34,6 +34,7 @@ import bisect
 import math
 from collections import deque
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 from ..protocol.base.addressing import interface_identifier_from_mac
@@ -162,6 +163,12 @@ class _Handover:
 
 #: Every :attr:`MobileRecorder.up_new` before its first span.
 _NO_SPANS: frozenset[int] = frozenset()
+#: The uplink gaps of a node without an uplink, and the LinkGoingDown times and watches of a
+#: node before its first (a node without a downlink flow has none, a run without predictive
+#: handovers no warning): a read-only empty mapping and an empty tuple shared by every node
+#: instead of an empty dictionary (64 bytes) and empty lists (56 bytes each) per node.
+_NO_GAPS: Any = MappingProxyType({})
+_NOTHING: Any = ()
 
 
 class MobileRecorder:
@@ -177,11 +184,11 @@ class MobileRecorder:
         self.down: float | None = None  # LinkDown of the handover in progress
         self.pending: list[_Handover] = []
         self.events: list[tuple[float, str, Any]] = []
-        self.lgd: list[float] = []  # LinkGoingDown times not yet used
+        self.lgd: list[float] = _NOTHING  # LinkGoingDown times not yet used
         self.buffered = 0
         self.flow = FlowCounter() if flow else None
         self.last_on: dict[str | None, tuple[float, float | None]] | None = {} if flow else None
-        self.watches: list[_Watch] = []
+        self.watches: list[_Watch] = [] if flow else _NOTHING
         #: Mobile node 0 only: its handover times, disruption windows and trace.
         self.first_down: float | None = None
         self.downs: list[float] | None = [] if trace else None
@@ -194,7 +201,7 @@ class MobileRecorder:
         #: otherwise): they grow with its handovers, 32 bytes each, for the whole run.
         self.up_downs: list[float] | None = [] if uplink else None
         self.up_last: float | None = None
-        self.up_gaps: dict[int, float] = {}
+        self.up_gaps: dict[int, float] = {} if uplink else _NO_GAPS
         #: (The shared frozenset() until the first: only one node in a hundred carries a call.)
         self.up_new: set[int] | frozenset[int] = _NO_SPANS
 
@@ -285,6 +292,8 @@ class RunRecorder:
     def _going_down(self, record: Any) -> None:
         mobile = self.mobiles.get(record.node)
         if mobile is not None:
+            if mobile.lgd is _NOTHING:
+                mobile.lgd = []
             mobile.lgd.append(record.time)
 
     def _link_up(self, record: Any) -> None:
