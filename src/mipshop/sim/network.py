@@ -218,11 +218,16 @@ class Interface:
 
     def add_address(self, address: IPv6Address | str, prefix_length: int | None = None) -> None:
         """Configure an address (``"2001:db8::1/64"`` or address + length; default /64)."""
-        text = str(address)
-        if "/" in text:
-            text, length = text.split("/")
-            prefix_length = int(length)
-        addr = IPv6Address(text)
+        if type(address) is IPv6Address:
+            # The caller's (immutable) object, not a copy made from its text: an entity's
+            # ConfigureAddress hands over an address the entity keeps too (100 bytes each).
+            addr = address
+        else:
+            text = str(address)
+            if "/" in text:
+                text, length = text.split("/")
+                prefix_length = int(length)
+            addr = IPv6Address(text)
         length_ = 64 if prefix_length is None else prefix_length
         self.addresses[addr] = length_
         packed = addr.packed
