@@ -263,13 +263,19 @@ class Interface:
 class _Hosted:
     """Bookkeeping of one entity on a node: its interfaces and its armed kernel timer."""
 
-    __slots__ = ("deadline", "entity", "interfaces", "timer")
+    __slots__ = ("deadline", "entity", "interfaces", "node", "timer")
 
-    def __init__(self, entity: Entity, interfaces: frozenset[str] | None) -> None:
+    def __init__(self, node: Node, entity: Entity, interfaces: frozenset[str] | None) -> None:
+        self.node = node
         self.entity = entity
         self.interfaces = interfaces
         self.timer: Timer | None = None
         self.deadline: float | None = None
+
+
+def _entity_timer(hosted: _Hosted) -> None:
+    """The kernel timer of a hosted entity fired (:meth:`Node._entity_timer`)."""
+    hosted.node._entity_timer(hosted)
 
 
 class RoutingTable:
@@ -501,7 +507,7 @@ class Node:
         if entity.name in self.network.entity_nodes:
             raise ValueError(f"an entity named {entity.name} is already hosted")
         chosen = None if interfaces is None else frozenset(interfaces)
-        self.entities.append(_Hosted(entity, chosen))
+        self.entities.append(_Hosted(self, entity, chosen))
         self.network.entity_nodes[entity.name] = self
         return entity
 
@@ -544,8 +550,10 @@ class Node:
         hosted.deadline = deadline
         if deadline is not None:
             now = self.kernel.now
+            # A module function and the hosted entity, not a bound method made at every
+            # re-arm: a mobile node's entity has a kernel timer armed all run.
             hosted.timer = self.kernel.schedule_at(
-                deadline if deadline > now else now, self._entity_timer, hosted)
+                deadline if deadline > now else now, _entity_timer, hosted)
 
     def _entity_timer(self, hosted: _Hosted) -> None:
         hosted.timer = None
