@@ -212,7 +212,7 @@ def test_a_run_keeps_no_history() -> None:
     world.network.run(until=scenario.duration + compare.DRAIN)
     assert world.network.events == []
     for mobile in world.mobiles:
-        assert mobile.station.handoffs == [] and mobile.station.triggers == []
+        assert not mobile.station.handoffs and not mobile.station.triggers
         assert mobile.down_receiver.arrivals == [] and mobile.up_receiver.arrivals == []
         tracked = world.recorder.mobiles[mobile.node.name]
         # At most the handover in progress and the one before it.
