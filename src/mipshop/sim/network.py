@@ -414,9 +414,9 @@ def _signalling(frame: Frame) -> bool:
 class Node:
     """A host or router (``forwarding=True``) with interfaces, routes, entities and sockets."""
 
-    __slots__ = ("_arrival_link", "_backlog", "_claims", "_hold_until", "_local", "_table", "_udp",
-                 "configure_time", "counters", "entities", "forwarding", "interfaces", "kernel",
-                 "name", "network", "processing")
+    __slots__ = ("_arrival_link", "_backlog", "_claims", "_counters", "_hold_until", "_local",
+                 "_table", "_udp", "configure_time", "entities", "forwarding", "interfaces",
+                 "kernel", "name", "network", "processing")
 
     def __init__(self, network: Network, name: str, *, forwarding: bool = False) -> None:
         self.network = network
@@ -424,7 +424,8 @@ class Node:
         self.name = name
         self.forwarding = forwarding
         self.interfaces: dict[str, Interface] = {}
-        self.counters: Counter[str] = Counter()
+        #: (None until :attr:`counters` is first used: most mobile nodes' stay empty.)
+        self._counters: Counter[str] | None = None
         self.entities: list[_Hosted] = []
         self._local: set[bytes] = set()
         #: Empty read-only mappings until the first claim or binding (replaced then).
@@ -443,6 +444,15 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<Node {self.name}>"
+
+    @property
+    def counters(self) -> Counter[str]:
+        """What the node counted (ignored multicasts, UDP received, forwarded, ...): made at
+        its first use, an empty ``Counter`` is 88 bytes and a city's nodes mostly keep none."""
+        counters = self._counters
+        if counters is None:
+            counters = self._counters = Counter()
+        return counters
 
     # -- configuration -----
 
