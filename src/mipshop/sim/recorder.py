@@ -182,7 +182,9 @@ class MobileRecorder:
         self.count = 0  # completed handovers
         self.current: str | None = None  # link of the AP the station is on
         self.down: float | None = None  # LinkDown of the handover in progress
-        self.pending: list[_Handover] = []
+        #: The last completed handover, not yet settled (it is bounded by the next one's
+        #: LinkDown): at most one at a time, so a slot, not a list (88 bytes a node).
+        self.pending: _Handover | None = None
         self.events: list[tuple[float, str, Any]] = []
         self.lgd: list[float] = _NOTHING  # LinkGoingDown times not yet used
         self.buffered = 0
@@ -309,10 +311,11 @@ class RunRecorder:
         up = record.time
         index = mobile.count
         mobile.count += 1
-        if mobile.pending:
+        if mobile.pending is not None:
             # The previous handover is bounded by this one's LinkDown: settle it.
-            self._settle(mobile, mobile.pending.pop(), down)
-        mobile.pending.append(_Handover(down, up))
+            handover, mobile.pending = mobile.pending, None
+            self._settle(mobile, handover, down)
+        mobile.pending = _Handover(down, up)
         if mobile.flow is not None:
             mobile.watches.append(_Watch(index, old, new, up if old == new else down))
         if mobile.up_downs is not None:
@@ -331,7 +334,7 @@ class RunRecorder:
             return
         events = mobile.events
         time = record.time
-        if (events and events[0][0] < time and not mobile.pending and mobile.down is None
+        if (events and events[0][0] < time and mobile.pending is None and mobile.down is None
                 and not mobile.lgd):
             # No handover can look back before now: forget the older events.
             mobile.events = events = [e for e in events if e[0] >= time]
@@ -452,8 +455,9 @@ class RunRecorder:
     def finish(self) -> None:
         """Settle every handover still open (the run is over)."""
         for mobile in self.mobiles.values():
-            if mobile.pending:
-                self._settle(mobile, mobile.pending.pop(), math.inf)
+            if mobile.pending is not None:
+                handover, mobile.pending = mobile.pending, None
+                self._settle(mobile, handover, math.inf)
 
 
 def _first(events: list[tuple[float, str, Any]], kind: str, since: float, until: float,
