@@ -166,7 +166,8 @@ class MobileNode(Entity):
         #: Upper-layer packets sent while the link was down, for the next link.
         #: (A list: nothing is taken from its front, and an empty deque is a 600-byte block.)
         self._held: list[IPv6Packet] = []
-        self._icmp_errors = IcmpErrorLimiter()
+        #: The ICMPv6 error rate limit (RFC 4443 §2.4 (f)), made with the first error.
+        self._icmp_errors: IcmpErrorLimiter | None = None
         #: Stateful address configuration on links that ask for it (RFC 8415): made at its
         #: first use (:attr:`dhcp`); most runs configure addresses statelessly.
         self._dhcp: Dhcpv6Client | None = None
@@ -709,6 +710,8 @@ class MobileNode(Entity):
         problem = mobility_header_parameter_problem(raw, error)
         if problem is None:
             return
+        if self._icmp_errors is None:
+            self._icmp_errors = IcmpErrorLimiter()
         self._icmp_errors.send(self, problem, error, self.interface)
 
     # -- dispatch of packets for us ---------------------------------------------------------
