@@ -827,7 +827,9 @@ class _Mover:
             return
         self._schedule(decision)
         self.previous = decision.time
-        self.network.kernel.schedule_at(decision.time, self.advance)
+        # The class's function with the mover as its argument: no bound method waits in the
+        # heap until the handoff (one per mobile node).
+        self.network.kernel.schedule_at(decision.time, _Mover.advance, self)
 
     def _schedule(self, decision: HandoffDecision) -> None:
         scenario, protocol, net = self.scenario, self.protocol, self.network

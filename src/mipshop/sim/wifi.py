@@ -369,7 +369,10 @@ class Station:
                         f"a {self.timing.scan:.3f} s scan from {start} does not end by {at}")
                 self.kernel.schedule_at(start, self._scan_start, (target,), record,
                                         (warning, going_down))
-        self.kernel.schedule_at(at, self._switch, record, joined)
+        # The class's function and the station as its first argument: the switch waits in the
+        # kernel's heap until the handoff (one per mobile node of a city), without a bound
+        # method of its own.
+        self.kernel.schedule_at(at, Station._switch, self, record, joined)
         if self.keep_history:
             self.handoffs.append(record)
         return record
