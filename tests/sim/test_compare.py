@@ -419,3 +419,21 @@ def test_mobile_nodes_keep_their_state_in_slots(protocol: str) -> None:
         assert all(c.unsupported is fast_client._NO_ACCESS_POINTS for c in fast)
         assert len(fast) == (protocol in ("fmipv6", "fmipv6-reactive", "fhmipv6"))
     assert {type(m.up_new) for m in world.recorder.mobiles.values()} == {frozenset, set}
+    # Tables, clients and states most nodes never use are made at their first use (or are one
+    # shared empty mapping until then): no DHCPv6 client on stateless links, no ICMPv6 error
+    # limiter before an error, no return routability state on a home or MAP binding, no route
+    # optimization tables, no secondary or refused MAPs, an unused rate limiter without a
+    # dictionary.
+    from mipshop.protocol.base.tables import EMPTY
+
+    for mobile in world.mobiles:
+        entity = mobile.entity
+        assert entity._dhcp is None and entity._icmp_errors is None
+        assert entity.route_optimization.entries is EMPTY
+        assert entity.route_optimization._rate._others is None
+        if entity.home.entry is not None:
+            assert entity.home.entry._rr is None
+        for client in entity.clients:
+            if hasattr(client, "secondary"):
+                assert client.secondary is EMPTY and client._refused is EMPTY
+                assert all(b.entry._rr is None for b in client.bindings.values())

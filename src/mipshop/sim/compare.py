@@ -368,15 +368,23 @@ class _SignallingTap:
         return str(payload.NAME)
 
 
-def _credentials(index: int) -> MobilityCredentials:
+def _identifier(index: int) -> bytes:
+    """Mobile node ``index``'s NAI (RFC 4283) in its MN-HA and MN-MAP credentials."""
+    return f"mn{index}@example.com".encode()
+
+
+def _credentials(index: int, identifier: bytes | None = None) -> MobilityCredentials:
+    """Mobile node ``index``'s MN-HA credentials (``identifier``: its :func:`_identifier`,
+    when the caller has it already)."""
     key = random.Random(f"mn-ha-key/{index}").randbytes(16)
-    return MobilityCredentials(identifier=f"mn{index}@example.com".encode(),
+    return MobilityCredentials(identifier=identifier or _identifier(index),
                                security_association=SecurityAssociation(spi=1000 + index, key=key))
 
 
-def _map_credentials(index: int) -> MobilityCredentials:
+def _map_credentials(index: int, identifier: bytes | None = None) -> MobilityCredentials:
+    """Mobile node ``index``'s MN-MAP credentials (``identifier`` as :func:`_credentials`)."""
     key = random.Random(f"mn-map-key/{index}").randbytes(16)
-    return MobilityCredentials(identifier=f"mn{index}@example.com".encode(),
+    return MobilityCredentials(identifier=identifier or _identifier(index),
                                security_association=SecurityAssociation(spi=100_000 + index,
                                                                         key=key))
 
@@ -628,25 +636,30 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
     recorder.subscribe(net)
     finder = _finder(scenario, protocol, aps)
     by_name = {ap.name: ap for ap in aps}
+    # Shared by every node, not a float each (so are, below, each node's name between its
+    # node and entity and its NAI between its two credentials).
+    dad_delay = scenario.address.dad_delay_ms / 1000.0
+    configure_time = scenario.processing.mobile_node_ms / 1000.0
     for i in range(n):
-        node = net.add_node(f"mn{i}")
+        name = f"mn{i}"
+        node = net.add_node(name)
         mac = mn_mac(i)
         node.add_interface("wlan0", mac)
-        entity = MobileNode(f"mn{i}", kernel.sparse_rng(f"entity/mn{i}"), MobileNodeConfig(
+        identifier = _identifier(i)
+        entity = MobileNode(name, kernel.sparse_rng(f"entity/mn{i}"), MobileNodeConfig(
             home_address=home_address(i), home_prefix=HOME_PREFIX, home_agent=HA_ADDRESS,
-            link_layer_address=mac, credentials=_credentials(i), wall_clock_offset=WALL_CLOCK,
-            optimistic_dad=scenario.address.optimistic_dad,
-            dad_delay=scenario.address.dad_delay_ms / 1000.0,
-            route_optimization=_NO_ROUTE_OPTIMIZATION))
+            link_layer_address=mac, credentials=_credentials(i, identifier),
+            wall_clock_offset=WALL_CLOCK, optimistic_dad=scenario.address.optimistic_dad,
+            dad_delay=dad_delay, route_optimization=_NO_ROUTE_OPTIMIZATION))
         if fmip:
             entity.clients.append(FastHandoverClient(
                 entity, FastHandoverClientConfig(key=_handover_key(i))))
         if hier:
-            MapClient.install(entity, MapClientConfig(credentials=_map_credentials(i),
-                                                      wall_clock_offset=WALL_CLOCK))
+            MapClient.install(entity, MapClientConfig(
+                credentials=_map_credentials(i, identifier), wall_clock_offset=WALL_CLOCK))
         node.host(entity)
         # What the mobile node's address configuration costs it (processing.mobile_node_ms).
-        node.configure_time = scenario.processing.mobile_node_ms / 1000.0
+        node.configure_time = configure_time
         net.at(0.0, entity, entity.start)
         station = Station(net, node, "wlan0", timing=timing, scenario=mode,
                           keep_history=keep_history)
@@ -814,7 +827,9 @@ class _Mover:
             return
         self._schedule(decision)
         self.previous = decision.time
-        self.network.kernel.schedule_at(decision.time, self.advance)
+        # The class's function with the mover as its argument: no bound method waits in the
+        # heap until the handoff (one per mobile node).
+        self.network.kernel.schedule_at(decision.time, _Mover.advance, self)
 
     def _schedule(self, decision: HandoffDecision) -> None:
         scenario, protocol, net = self.scenario, self.protocol, self.network

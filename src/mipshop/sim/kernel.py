@@ -179,6 +179,9 @@ class Kernel:
         if timer[2] is None:
             return
         timer[2] = None
+        # It waits in the heap until it surfaces or a clean-up drops it: let go of its
+        # arguments meanwhile (a tuple, and what it holds).
+        timer[3] = ()
         # Counts timers that already ran too (their callback stays set): that only makes a
         # clean-up come earlier, and each one resets the count, so the cost stays amortised.
         self._cancelled += 1

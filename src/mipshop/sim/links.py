@@ -25,9 +25,10 @@ home agent defending a home address, RFC 6275 §10.4.1). No NS/NA packets are ex
 
 from __future__ import annotations
 
+import random
 from collections import deque
 from heapq import heappush as _heappush
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 #: ff02::2 (RFC 4291 §2.7.1), and the first 13 bytes of every solicited-node group.
 _ALL_ROUTERS = bytes.fromhex("ff020000000000000000000000000002")
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
     from .network import Interface, Network
 
 
+#: Every :attr:`_Transmitter.waiting` before its first queued frame.
+_NOT_WAITING: Any = ()
+
+
 class _Transmitter:
     """The FIFO output queue of one sender (or of a whole shared medium)."""
 
@@ -45,7 +50,9 @@ class _Transmitter:
 
     def __init__(self) -> None:
         self.busy_until = 0.0
-        self.waiting: deque[float] = deque()  # start times of frames not yet on the wire
+        #: Start times of frames not yet on the wire: an empty tuple until the first frame
+        #: has to wait (a deque is a 600-byte block, and most senders never queue).
+        self.waiting: deque[float] = _NOT_WAITING
 
 
 class Link:
@@ -73,7 +80,7 @@ class Link:
         self.bandwidth = bandwidth
         self.queue_limit = queue_limit
         self.loss = loss
-        self.rng = network.kernel.rng(f"link/{name}")
+        self._rng: random.Random | None = None
         #: The kernel's queue and sequence, to schedule arrivals as ``Kernel.schedule_at``
         #: does without its call (``Kernel.queue``: an arrival is never in the past).
         self._heap = network.kernel.queue
@@ -200,6 +207,15 @@ class Link:
                 return interface
         return None
 
+    @property
+    def rng(self) -> random.Random:
+        """The link's loss draws: the kernel's generator ``link/<name>``, made at the first
+        draw (a link without loss never draws, and a generator's state is 2.5 KB)."""
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = self.network.kernel.rng(f"link/{self.name}")
+        return rng
+
     # -- transmission -----
 
     def _transmitter(self, sender: Interface) -> _Transmitter:
@@ -225,6 +241,8 @@ class Link:
             if self.queue_limit is not None and len(waiting) >= self.queue_limit:
                 network.drop("queue", self.name, frame)
                 return False
+            if waiting is _NOT_WAITING:
+                waiting = tx.waiting = deque()
             waiting.append(start)
         else:
             start = now

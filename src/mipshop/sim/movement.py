@@ -145,25 +145,51 @@ def random_waypoint_legs(
     t0: float = 0.0,
 ) -> Iterator[Any]:
     """:func:`random_waypoint` drawn lazily, with no end: the start ``(t0, x, y)`` first, then
-    each leg as a tuple of its waypoints (the destination, and the end of the pause there)."""
-    low, high = speed
-    if low <= 0 or high < low:
-        raise ValueError("speed range must be positive and ordered")
-    here = start if start is not None else rng.choice(cells)
-    time = t0
-    yield (time, *here)
-    while True:
-        target = rng.choice(cells)
-        if target == here:
-            continue
-        time += math.dist(here, target) / rng.uniform(low, high)
-        arrival = (time, *target)
-        here = target
-        if pause:
-            time += pause
-            yield (arrival, (time, *here))
-        else:
-            yield (arrival,)
+    each leg as a tuple of its waypoints (the destination, and the end of the pause there).
+    Nothing is checked or drawn before the first ``next`` (as a generator would)."""
+    return _Legs(rng, cells, speed, pause, start, t0)
+
+
+class _Legs:
+    """The iterator of :func:`random_waypoint_legs`: a class with slots rather than a
+    generator, whose frame (200 bytes) every mobile node of a city keeps all run."""
+
+    __slots__ = ("cells", "here", "pause", "rng", "speed", "started", "time")
+
+    def __init__(self, rng: random.Random, cells: Sequence[Point], speed: tuple[float, float],
+                 pause: float, start: Point | None, t0: float) -> None:
+        self.rng = rng
+        self.cells = cells
+        self.speed = speed
+        self.pause = pause
+        self.here = start
+        self.time = t0
+        self.started = False
+
+    def __iter__(self) -> _Legs:
+        return self
+
+    def __next__(self) -> Any:
+        low, high = self.speed
+        if not self.started:
+            if low <= 0 or high < low:
+                raise ValueError("speed range must be positive and ordered")
+            self.started = True
+            if self.here is None:
+                self.here = self.rng.choice(self.cells)
+            return (self.time, *self.here)
+        rng, here = self.rng, self.here
+        while True:
+            target = rng.choice(self.cells)
+            if target == here:
+                continue
+            self.time += math.dist(here, target) / rng.uniform(low, high)  # type: ignore[arg-type]
+            arrival = (self.time, *target)
+            self.here = target
+            if self.pause:
+                self.time += self.pause
+                return (arrival, (self.time, *target))
+            return (arrival,)
 
 
 def received_power(
@@ -450,53 +476,8 @@ class HandoffFinder:
         first_point = next(points)
         start = first_point[0]
         current = self._best((first_point[1], first_point[2]))
-        return self.names[current], self._walk(points, first_point, start, current, last_sample)
-
-    def _walk(self, points: Iterator[Waypoint], first_point: Waypoint, start: float,
-              current: int, last_sample: int | None) -> Iterator[HandoffDecision]:
-        step = self.step
-        last_switch = start
-        k = 1  # the next sample to look at
-        t0, x0, y0 = first_point
-        for following in _segments(points):
-            t1, x1, y1 = following if following is not None else (math.inf, x0, y0)
-            # The samples whose time falls in [t0, t1): a sample exactly at a waypoint is on
-            # the segment the waypoint starts (Trajectory.position bisects to the right).
-            high: int | None = None if t1 == math.inf else _last_before(start, step, t1)
-            if last_sample is not None:
-                high = last_sample if high is None else min(high, last_sample)
-            moving = t1 != math.inf and (x0 != x1 or y0 != y1)
-            while high is None or k <= high:
-                if moving:
-                    assert high is not None
-                    chosen, target = self._next_switch(k, high, start, t0, x0, y0, t1, x1, y1,
-                                                       current)
-                else:
-                    # Standing still: every sample sees the same point.
-                    chosen, target = k, self._switch((x0, y0), current)
-                    if target is None and high is None:
-                        return
-                if target is None:
-                    k = high + 1  # type: ignore[operator]
-                    break
-                time = start + chosen * step
-                if self.exact and moving:
-                    low = max(t0, time - step, last_switch)
-                    # No local name for the position function: this generator waits at the
-                    # yield below for the rest of the leg, and a local would keep the partial
-                    # and its keyword dict (about 350 bytes a mobile node) alive that long.
-                    time = crossing(
-                        functools.partial(self._gap, functools.partial(
-                            _at, t0=t0, x0=x0, y0=y0, t1=t1, x1=x1, y1=y1), target, current),
-                        self.hysteresis, low, time)
-                warning = max(time - self.lead, last_switch)
-                yield HandoffDecision(round(time, 9), self.names[target], round(warning, 9))
-                current = target
-                last_switch = time
-                k = chosen + 1
-            if following is None or (last_sample is not None and k > last_sample):
-                return
-            t0, x0, y0 = t1, x1, y1
+        return self.names[current], _Walk(self, points, first_point, start, current,
+                                          last_sample)
 
     def _next_switch(self, k_low: int, k_high: int, start: float, t0: float, x0: float,
                      y0: float, t1: float, x1: float, y1: float,
@@ -528,6 +509,97 @@ class HandoffFinder:
         return k_high, None
 
 
+#: :attr:`_Walk.following` between two segments: the next one is still to be taken.
+_NEXT_SEGMENT: Any = object()
+
+
+class _Walk:
+    """The handoffs of :meth:`HandoffFinder.decisions` along the waypoints, one per ``next``.
+
+    An iterator with slots rather than a generator: every mobile node of a city keeps its walk
+    for the whole run, and a generator's frame (the loop's every local) was 470 bytes. The
+    state kept between two handoffs is the segment being walked (from ``(t0, x0, y0)`` to
+    ``(t1, x1, y1)``, its last sample ``high``, whether it moves), the next sample ``k``, the
+    serving AP and the time of the last switch.
+    """
+
+    __slots__ = ("current", "finder", "following", "high", "k", "last_sample", "last_switch",
+                 "moving", "segments", "start", "t0", "t1", "x0", "x1", "y0", "y1")
+
+    def __init__(self, finder: HandoffFinder, points: Iterator[Waypoint], first_point: Waypoint,
+                 start: float, current: int, last_sample: int | None) -> None:
+        self.finder = finder
+        self.segments: _Segments | None = _Segments(points)
+        self.start = start
+        self.current = current
+        self.last_sample = last_sample
+        self.last_switch = start
+        self.k = 1  # the next sample to look at
+        self.t0, self.x0, self.y0 = first_point
+        self.t1, self.x1, self.y1 = first_point
+        self.following: Any = _NEXT_SEGMENT
+        self.high: int | None = None
+        self.moving = False
+
+    def __iter__(self) -> _Walk:
+        return self
+
+    def _end(self) -> StopIteration:
+        self.segments = None  # let go of the walk (a generator's return would)
+        return StopIteration()
+
+    def __next__(self) -> HandoffDecision:
+        finder = self.finder
+        segments = self.segments
+        if segments is None:
+            raise StopIteration
+        step, start, last_sample = finder.step, self.start, self.last_sample
+        while True:
+            if self.following is _NEXT_SEGMENT:
+                following = self.following = next(segments)
+                x0, y0 = self.x0, self.y0
+                t1, x1, y1 = following if following is not None else (math.inf, x0, y0)
+                # The samples whose time falls in [t0, t1): a sample exactly at a waypoint is
+                # on the segment the waypoint starts (Trajectory.position bisects to the right).
+                high: int | None = None if t1 == math.inf else _last_before(start, step, t1)
+                if last_sample is not None:
+                    high = last_sample if high is None else min(high, last_sample)
+                self.t1, self.x1, self.y1, self.high = t1, x1, y1, high
+                self.moving = t1 != math.inf and (x0 != x1 or y0 != y1)
+            high, moving, k, current = self.high, self.moving, self.k, self.current
+            t0, x0, y0, t1, x1, y1 = self.t0, self.x0, self.y0, self.t1, self.x1, self.y1
+            while high is None or k <= high:
+                if moving:
+                    assert high is not None
+                    chosen, target = finder._next_switch(k, high, start, t0, x0, y0, t1, x1,
+                                                         y1, current)
+                else:
+                    # Standing still: every sample sees the same point.
+                    chosen, target = k, finder._switch((x0, y0), current)
+                    if target is None and high is None:
+                        raise self._end()
+                if target is None:
+                    k = high + 1  # type: ignore[operator]
+                    break
+                time = start + chosen * step
+                if finder.exact and moving:
+                    low = max(t0, time - step, self.last_switch)
+                    time = crossing(
+                        functools.partial(finder._gap, functools.partial(
+                            _at, t0=t0, x0=x0, y0=y0, t1=t1, x1=x1, y1=y1), target, current),
+                        finder.hysteresis, low, time)
+                warning = max(time - finder.lead, self.last_switch)
+                self.current = target
+                self.last_switch = time
+                self.k = chosen + 1
+                return HandoffDecision(round(time, 9), finder.names[target], round(warning, 9))
+            self.k = k
+            if self.following is None or (last_sample is not None and k > last_sample):
+                raise self._end()
+            self.t0, self.x0, self.y0 = t1, x1, y1
+            self.following = _NEXT_SEGMENT
+
+
 def crossing(gap: Callable[[float], float], threshold: float, low: float, high: float) -> float:
     """The instant in ``(low, high]`` where ``gap`` reaches ``threshold`` (bisection to 1 µs;
     ``gap`` is below it at ``low``, or ``low`` itself is returned, and reaches it at
@@ -543,14 +615,37 @@ def crossing(gap: Callable[[float], float], threshold: float, low: float, high: 
     return high
 
 
-def _segments(points: Iterator[Any]) -> Iterator[Waypoint | None]:
-    """The waypoints after the first, one at a time, then None (the path holds still)."""
-    for item in points:
-        if item and isinstance(item[0], tuple):
-            yield from item
-        else:
-            yield item
-    yield None
+class _Segments:
+    """The waypoints after the first, one at a time (a leg's tuple of waypoints flattened),
+    then None (the path holds still): an iterator with slots, not a generator (whose frame a
+    city's every mobile node would keep all run)."""
+
+    __slots__ = ("done", "index", "leg", "points")
+
+    def __init__(self, points: Iterator[Any]) -> None:
+        self.points = points
+        self.leg: tuple[Waypoint, ...] = ()
+        self.index = 0
+        self.done = False
+
+    def __iter__(self) -> _Segments:
+        return self
+
+    def __next__(self) -> Waypoint | None:
+        leg = self.leg
+        if self.index < len(leg):
+            self.index += 1
+            return leg[self.index - 1]
+        if self.done:
+            raise StopIteration
+        for item in self.points:
+            if item and isinstance(item[0], tuple):
+                self.leg, self.index = item, 1
+                return item[0]
+            return item
+        self.done = True
+        self.leg, self.index = (), 0
+        return None
 
 
 def _last_before(start: float, step: float, end: float) -> int:

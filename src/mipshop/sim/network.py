@@ -218,11 +218,16 @@ class Interface:
 
     def add_address(self, address: IPv6Address | str, prefix_length: int | None = None) -> None:
         """Configure an address (``"2001:db8::1/64"`` or address + length; default /64)."""
-        text = str(address)
-        if "/" in text:
-            text, length = text.split("/")
-            prefix_length = int(length)
-        addr = IPv6Address(text)
+        if type(address) is IPv6Address:
+            # The caller's (immutable) object, not a copy made from its text: an entity's
+            # ConfigureAddress hands over an address the entity keeps too (100 bytes each).
+            addr = address
+        else:
+            text = str(address)
+            if "/" in text:
+                text, length = text.split("/")
+                prefix_length = int(length)
+            addr = IPv6Address(text)
         length_ = 64 if prefix_length is None else prefix_length
         self.addresses[addr] = length_
         packed = addr.packed
@@ -258,13 +263,19 @@ class Interface:
 class _Hosted:
     """Bookkeeping of one entity on a node: its interfaces and its armed kernel timer."""
 
-    __slots__ = ("deadline", "entity", "interfaces", "timer")
+    __slots__ = ("deadline", "entity", "interfaces", "node", "timer")
 
-    def __init__(self, entity: Entity, interfaces: frozenset[str] | None) -> None:
+    def __init__(self, node: Node, entity: Entity, interfaces: frozenset[str] | None) -> None:
+        self.node = node
         self.entity = entity
         self.interfaces = interfaces
         self.timer: Timer | None = None
         self.deadline: float | None = None
+
+
+def _entity_timer(hosted: _Hosted) -> None:
+    """The kernel timer of a hosted entity fired (:meth:`Node._entity_timer`)."""
+    hosted.node._entity_timer(hosted)
 
 
 class RoutingTable:
@@ -403,9 +414,9 @@ def _signalling(frame: Frame) -> bool:
 class Node:
     """A host or router (``forwarding=True``) with interfaces, routes, entities and sockets."""
 
-    __slots__ = ("_arrival_link", "_backlog", "_claims", "_hold_until", "_local", "_table", "_udp",
-                 "configure_time", "counters", "entities", "forwarding", "interfaces", "kernel",
-                 "name", "network", "processing")
+    __slots__ = ("_arrival_link", "_backlog", "_claims", "_counters", "_hold_until", "_local",
+                 "_table", "_udp", "configure_time", "entities", "forwarding", "interfaces",
+                 "kernel", "name", "network", "processing")
 
     def __init__(self, network: Network, name: str, *, forwarding: bool = False) -> None:
         self.network = network
@@ -413,7 +424,8 @@ class Node:
         self.name = name
         self.forwarding = forwarding
         self.interfaces: dict[str, Interface] = {}
-        self.counters: Counter[str] = Counter()
+        #: (None until :attr:`counters` is first used: most mobile nodes' stay empty.)
+        self._counters: Counter[str] | None = None
         self.entities: list[_Hosted] = []
         self._local: set[bytes] = set()
         #: Empty read-only mappings until the first claim or binding (replaced then).
@@ -432,6 +444,15 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<Node {self.name}>"
+
+    @property
+    def counters(self) -> Counter[str]:
+        """What the node counted (ignored multicasts, UDP received, forwarded, ...): made at
+        its first use, an empty ``Counter`` is 88 bytes and a city's nodes mostly keep none."""
+        counters = self._counters
+        if counters is None:
+            counters = self._counters = Counter()
+        return counters
 
     # -- configuration -----
 
@@ -496,7 +517,7 @@ class Node:
         if entity.name in self.network.entity_nodes:
             raise ValueError(f"an entity named {entity.name} is already hosted")
         chosen = None if interfaces is None else frozenset(interfaces)
-        self.entities.append(_Hosted(entity, chosen))
+        self.entities.append(_Hosted(self, entity, chosen))
         self.network.entity_nodes[entity.name] = self
         return entity
 
@@ -539,8 +560,10 @@ class Node:
         hosted.deadline = deadline
         if deadline is not None:
             now = self.kernel.now
+            # A module function and the hosted entity, not a bound method made at every
+            # re-arm: a mobile node's entity has a kernel timer armed all run.
             hosted.timer = self.kernel.schedule_at(
-                deadline if deadline > now else now, self._entity_timer, hosted)
+                deadline if deadline > now else now, _entity_timer, hosted)
 
     def _entity_timer(self, hosted: _Hosted) -> None:
         hosted.timer = None

@@ -34,6 +34,7 @@ import bisect
 import math
 from collections import deque
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 from ..protocol.base.addressing import interface_identifier_from_mac
@@ -162,6 +163,12 @@ class _Handover:
 
 #: Every :attr:`MobileRecorder.up_new` before its first span.
 _NO_SPANS: frozenset[int] = frozenset()
+#: The uplink gaps of a node without an uplink, and the LinkGoingDown times and watches of a
+#: node before its first (a node without a downlink flow has none, a run without predictive
+#: handovers no warning): a read-only empty mapping and an empty tuple shared by every node
+#: instead of an empty dictionary (64 bytes) and empty lists (56 bytes each) per node.
+_NO_GAPS: Any = MappingProxyType({})
+_NOTHING: Any = ()
 
 
 class MobileRecorder:
@@ -175,13 +182,15 @@ class MobileRecorder:
         self.count = 0  # completed handovers
         self.current: str | None = None  # link of the AP the station is on
         self.down: float | None = None  # LinkDown of the handover in progress
-        self.pending: list[_Handover] = []
+        #: The last completed handover, not yet settled (it is bounded by the next one's
+        #: LinkDown): at most one at a time, so a slot, not a list (88 bytes a node).
+        self.pending: _Handover | None = None
         self.events: list[tuple[float, str, Any]] = []
-        self.lgd: list[float] = []  # LinkGoingDown times not yet used
+        self.lgd: list[float] = _NOTHING  # LinkGoingDown times not yet used
         self.buffered = 0
         self.flow = FlowCounter() if flow else None
         self.last_on: dict[str | None, tuple[float, float | None]] | None = {} if flow else None
-        self.watches: list[_Watch] = []
+        self.watches: list[_Watch] = [] if flow else _NOTHING
         #: Mobile node 0 only: its handover times, disruption windows and trace.
         self.first_down: float | None = None
         self.downs: list[float] | None = [] if trace else None
@@ -194,7 +203,7 @@ class MobileRecorder:
         #: otherwise): they grow with its handovers, 32 bytes each, for the whole run.
         self.up_downs: list[float] | None = [] if uplink else None
         self.up_last: float | None = None
-        self.up_gaps: dict[int, float] = {}
+        self.up_gaps: dict[int, float] = {} if uplink else _NO_GAPS
         #: (The shared frozenset() until the first: only one node in a hundred carries a call.)
         self.up_new: set[int] | frozenset[int] = _NO_SPANS
 
@@ -285,6 +294,8 @@ class RunRecorder:
     def _going_down(self, record: Any) -> None:
         mobile = self.mobiles.get(record.node)
         if mobile is not None:
+            if mobile.lgd is _NOTHING:
+                mobile.lgd = []
             mobile.lgd.append(record.time)
 
     def _link_up(self, record: Any) -> None:
@@ -300,10 +311,11 @@ class RunRecorder:
         up = record.time
         index = mobile.count
         mobile.count += 1
-        if mobile.pending:
+        if mobile.pending is not None:
             # The previous handover is bounded by this one's LinkDown: settle it.
-            self._settle(mobile, mobile.pending.pop(), down)
-        mobile.pending.append(_Handover(down, up))
+            handover, mobile.pending = mobile.pending, None
+            self._settle(mobile, handover, down)
+        mobile.pending = _Handover(down, up)
         if mobile.flow is not None:
             mobile.watches.append(_Watch(index, old, new, up if old == new else down))
         if mobile.up_downs is not None:
@@ -322,7 +334,7 @@ class RunRecorder:
             return
         events = mobile.events
         time = record.time
-        if (events and events[0][0] < time and not mobile.pending and mobile.down is None
+        if (events and events[0][0] < time and mobile.pending is None and mobile.down is None
                 and not mobile.lgd):
             # No handover can look back before now: forget the older events.
             mobile.events = events = [e for e in events if e[0] >= time]
@@ -443,8 +455,9 @@ class RunRecorder:
     def finish(self) -> None:
         """Settle every handover still open (the run is over)."""
         for mobile in self.mobiles.values():
-            if mobile.pending:
-                self._settle(mobile, mobile.pending.pop(), math.inf)
+            if mobile.pending is not None:
+                handover, mobile.pending = mobile.pending, None
+                self._settle(mobile, handover, math.inf)
 
 
 def _first(events: list[tuple[float, str, Any]], kind: str, since: float, until: float,

@@ -59,6 +59,7 @@ import enum
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .frame import Frame
 from .links import Link, SharedLink
@@ -183,6 +184,10 @@ def relay_access_points(
     ]
 
 
+#: :attr:`Station.handoffs` and :attr:`Station.triggers` of a station that keeps no history.
+_NO_HISTORY: Any = ()
+
+
 class Station:
     """The 802.11 side of a mobile node's interface: association and handoffs.
 
@@ -220,8 +225,10 @@ class Station:
         self.legacy_commands = legacy_commands
         self.keep_history = keep_history
         self.ap: AccessPoint | None = None
-        self.handoffs: list[HandoffRecord] = []
-        self.triggers: list[tuple[float, L2Trigger]] = []
+        # Without history, one empty tuple shared by every station (nothing is added), not
+        # two empty lists each (56 bytes apiece, a city's thousands of stations).
+        self.handoffs: list[HandoffRecord] = [] if keep_history else _NO_HISTORY
+        self.triggers: list[tuple[float, L2Trigger]] = [] if keep_history else _NO_HISTORY
         self.busy = False
         self.buffered = 0
         self.interface.down_handler = self._radio_off
@@ -362,7 +369,10 @@ class Station:
                         f"a {self.timing.scan:.3f} s scan from {start} does not end by {at}")
                 self.kernel.schedule_at(start, self._scan_start, (target,), record,
                                         (warning, going_down))
-        self.kernel.schedule_at(at, self._switch, record, joined)
+        # The class's function and the station as its first argument: the switch waits in the
+        # kernel's heap until the handoff (one per mobile node of a city), without a bound
+        # method of its own.
+        self.kernel.schedule_at(at, Station._switch, self, record, joined)
         if self.keep_history:
             self.handoffs.append(record)
         return record

@@ -216,3 +216,32 @@ def test_next_allowed_is_allowed(times):
     last = max(times)
     when = rl.next_allowed("k", last)
     assert rl.allowed("k", when)
+
+
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.floats(min_value=0, max_value=0.5),
+                          st.sampled_from(("acquire", "allowed", "next", "prune"))),
+                min_size=1, max_size=60),
+       st.integers(min_value=1, max_value=3))
+def test_several_keys_answer_as_independent_windows(steps, rate):
+    """The first key's sends are kept apart from the others' (RateLimiter's slots): every
+    answer is that of a plain window per key, whichever key came first or went first."""
+    rl = RateLimiter(rate=rate, window=1.0)
+    sent: dict[str, list[float]] = {}
+    now = 0.0
+    for key, step, op in steps:
+        now += step
+        recent = [t for t in sent.get(key, []) if t + 1.0 > now]
+        if op == "acquire":
+            expected = len(recent) < rate
+            assert rl.try_acquire(key, now) is expected
+            if expected:
+                sent.setdefault(key, []).append(now)
+        elif op == "allowed":
+            assert rl.allowed(key, now) is (len(recent) < rate)
+        elif op == "next":
+            assert rl.next_allowed(key, now) == (now if len(recent) < rate
+                                                 else recent[-rate] + 1.0)
+        else:
+            rl.prune(now)
+            assert len(rl) == sum(1 for times in sent.values()
+                                  if any(t + 1.0 > now for t in times))

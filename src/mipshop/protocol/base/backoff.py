@@ -172,6 +172,10 @@ def fmip_backoff(
     )
 
 
+#: :class:`RateLimiter`'s first key while it tracks none.
+_NO_KEY: Hashable = object()
+
+
 class RateLimiter:
     """Sliding-window send limit per key (RFC 6275 §11.8 MAX_UPDATE_RATE; RFC 5568 §6.1.1).
 
@@ -184,8 +188,11 @@ class RateLimiter:
     """
 
     # Slots: a mobile node holds several (its home registration, its MAP and correspondent
-    # bindings, its ICMP errors), and a city holds thousands of nodes.
-    __slots__ = ("_sent", "rate", "window")
+    # bindings, its ICMP errors), and a city holds thousands of nodes. Most limiters only ever
+    # see one key (a binding's BU type to its agent), whose sends stay held between BUs: the
+    # first key's sends live in two slots, and a dictionary is made for a second key only
+    # (a one-key dictionary is 224 bytes, an unused empty one 64).
+    __slots__ = ("_key", "_others", "_times", "rate", "window")
 
     def __init__(self, rate: int = MAX_UPDATE_RATE, window: float = UPDATE_RATE_WINDOW) -> None:
         if rate < 1:
@@ -194,21 +201,54 @@ class RateLimiter:
             raise ValueError(f"window must be positive, got {window}")
         self.rate = rate
         self.window = window
-        # Lists, not deques: the sends of one window each, and a deque's first block alone is
-        # half a kilobyte (one per key, kept while a key is idle).
-        self._sent: dict[Hashable, list[float]] = {}
+        #: The first key tracked (``_NO_KEY``: none) and its send times, oldest first: tuples,
+        #: replaced on change (a list with its spare room is twice a one-send tuple).
+        self._key: Hashable = _NO_KEY
+        self._times: tuple[float, ...] = ()
+        #: Every other tracked key's send times (None until there is a second key).
+        self._others: dict[Hashable, tuple[float, ...]] | None = None
 
-    def _recent(self, key: Hashable, now: float) -> list[float]:
-        times = self._sent.get(key)
+    def _get(self, key: Hashable) -> tuple[float, ...] | None:
+        if self._key is not _NO_KEY and self._key == key:
+            return self._times
+        others = self._others
+        return None if others is None else others.get(key)
+
+    def _put(self, key: Hashable, times: tuple[float, ...]) -> None:
+        if self._key is _NO_KEY or self._key == key:
+            self._key, self._times = key, times
+        elif self._others is None:
+            self._others = {key: times}
+        else:
+            self._others[key] = times
+
+    def _drop(self, key: Hashable) -> None:
+        others = self._others
+        if self._key is not _NO_KEY and self._key == key:
+            if others:
+                # Another key takes the slots (the oldest added, as a dictionary keeps them).
+                self._key = next(iter(others))
+                self._times = others.pop(self._key)
+            else:
+                self._key, self._times = _NO_KEY, ()
+        elif others is not None:
+            del others[key]
+        if not others:
+            self._others = None
+
+    def _recent(self, key: Hashable, now: float) -> tuple[float, ...]:
+        times = self._get(key)
         if times is None:
-            return []
+            return ()
         expired = 0
         while expired < len(times) and times[expired] + self.window <= now:
             expired += 1
         if expired:
-            del times[:expired]
-        if not times:
-            del self._sent[key]
+            times = times[expired:]
+            if times:
+                self._put(key, times)
+            else:
+                self._drop(key)
         return times
 
     def allowed(self, key: Hashable, now: float) -> bool:
@@ -217,8 +257,7 @@ class RateLimiter:
 
     def record(self, key: Hashable, now: float) -> None:
         """Record a send of ``key`` at ``now`` (whether or not it was allowed)."""
-        self._recent(key, now)
-        self._sent.setdefault(key, []).append(now)
+        self._put(key, (*self._recent(key, now), now))
 
     def try_acquire(self, key: Hashable, now: float) -> bool:
         """Record a send at ``now`` and return True if allowed; return False otherwise."""
@@ -237,9 +276,10 @@ class RateLimiter:
 
     def prune(self, now: float) -> None:
         """Drop bookkeeping for keys with no send inside the window (bounded memory)."""
-        for key in list(self._sent):
+        keys = [] if self._key is _NO_KEY else [self._key]
+        for key in [*keys, *(self._others or ())]:
             self._recent(key, now)
 
     def __len__(self) -> int:
         """Number of keys currently tracked."""
-        return len(self._sent)
+        return (self._key is not _NO_KEY) + len(self._others or ())

@@ -19,6 +19,7 @@ from typing import Any
 from ...wire.errors import MalformedPacket
 from ...wire.ipv6 import IPv6Packet, decode_packet, mobility_header_bytes, with_hop_limit
 from .actions import Action, new_event
+from .tables import EMPTY
 
 #: Heap size below which cancelled timers are left to surface on their own.
 _MIN_COMPACTION = 8
@@ -123,7 +124,8 @@ class Entity:
         self._received_raw: bytes | None = None
         self._received_packet: IPv6Packet | None = None
         #: Refusal events emitted in the current second, per kind (:meth:`refuse`).
-        self._refusal_window: dict[str, tuple[float, int]] = {}
+        #: (The shared empty mapping until the first: most entities never refuse anything.)
+        self._refusal_window: dict[str, tuple[float, int]] = EMPTY
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -280,6 +282,8 @@ class Entity:
         self.counters[counter] += 1
         if kind is None:
             return
+        if self._refusal_window is EMPTY:
+            self._refusal_window = {}
         start, sent = self._refusal_window.get(kind, (self.now, 0))
         if self.now - start >= 1.0:
             start, sent = self.now, 0

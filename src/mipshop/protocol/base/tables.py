@@ -18,10 +18,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
-from typing import Generic, TypeVar
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+#: One read-only empty mapping, shared by every table that stays empty in most runs until its
+#: first entry (its owner then replaces it with a dictionary of its own): a mobile node's
+#: rarely used dictionaries cost 64 bytes each when empty, and a city holds thousands of
+#: nodes. Typed ``Any`` so that it stands in for a ``dict``; writing to it raises TypeError.
+EMPTY: Any = MappingProxyType({})
 
 #: [choice] Answers to untrusted input per source and window, and in total per window.
 REPLIES_PER_SOURCE = 1

@@ -66,6 +66,7 @@ from ...wire.ipv6 import IPv6Packet, encapsulate
 from ...wire.mh import BindingAcknowledgement
 from ...wire.nd_options import MAPOption, PrefixInformation, same_address
 from ..base.actions import HostAddress
+from ..base.tables import EMPTY as _EMPTY
 from ..mipv6.mn_ha_auth import TimestampSource
 from ..mipv6.mobility_client import MobilityClient
 from .config import MapClientConfig
@@ -111,10 +112,10 @@ class MapClient(MobilityClient):
         self.bindings: dict[IPv6Address, LocalBinding] = {}
         #: Local bindings with MAPs besides the selected one (``additional_maps``,
         #: ``correspondent_maps``), by MAP address.
-        self.secondary: dict[IPv6Address, LocalBinding] = {}
+        self.secondary: dict[IPv6Address, LocalBinding] = _EMPTY
         self.timestamps = TimestampSource(config.wall_clock_offset)
         #: MAP address -> the LCoA it refused (or did not answer) a local BU from.
-        self._refused: dict[IPv6Address, IPv6Address | None] = {}
+        self._refused: dict[IPv6Address, IPv6Address | None] = _EMPTY
         #: RCoAs given to the node's applications (HostAddress).
         self.hosted: set[IPv6Address] = set()
 
@@ -225,6 +226,8 @@ class MapClient(MobilityClient):
                 continue  # forwarding for the previous domain (§8); not used as a secondary
             binding.option = option
             if address not in self.secondary:
+                if self.secondary is _EMPTY:
+                    self.secondary = {}
                 self.secondary[address] = binding
                 self.node.emit("map.secondary", map=address, rcoa=binding.rcoa)
             if binding.lcoa != lcoa or not binding.entry.binding_active(self.node.now):
@@ -270,7 +273,8 @@ class MapClient(MobilityClient):
             binding = LocalBinding(self, node, self.config, option, rcoa, self.timestamps)
             self.bindings[option.address] = binding
         binding.option = option
-        self.secondary.pop(option.address, None)  # a secondary MAP may become the selected one
+        if option.address in self.secondary:  # a secondary MAP may become the selected one
+            del self.secondary[option.address]
         if previous is not binding:
             binding.previous = False
             binding.confirmed = False  # the HA and CNs wait for this MAP's BA (§6.1)
@@ -373,15 +377,21 @@ class MapClient(MobilityClient):
         else:
             self._give_up(binding)
 
+    def _refuse(self, binding: LocalBinding) -> None:
+        """Record that ``binding``'s MAP refused (or did not answer) its latest LCoA."""
+        if self._refused is _EMPTY:
+            self._refused = {}
+        self._refused[binding.map_address] = binding.lcoa
+
     def _give_up(self, binding: LocalBinding) -> None:
         if binding is not self.current:
             if self.secondary.get(binding.map_address) is binding:
                 # Failure handling per MAP: this one is not tried again from this LCoA; the
                 # selected MAP and the others are unaffected.
-                self._refused[binding.map_address] = binding.lcoa
+                self._refuse(binding)
             self._release(binding)
             return
-        self._refused[binding.map_address] = binding.lcoa
+        self._refuse(binding)
         self._release(binding)
         self._reselect(immediate=self.node.care_of_address is not None)
 
@@ -456,8 +466,8 @@ class MapClient(MobilityClient):
         """At home no local binding is used: forget them all (lazy release, §9)."""
         for binding in list(self.bindings.values()):
             self._release(binding)
-        self.secondary.clear()
+        self.secondary = _EMPTY
         self.current = self.selected = None
         self.options = {}
         self.heard = {}
-        self._refused.clear()
+        self._refused = _EMPTY

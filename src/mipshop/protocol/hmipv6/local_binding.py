@@ -185,7 +185,7 @@ class LocalBinding:
         entry.record_sent(sequence, lifetime, node.now, care_of_address=lcoa)
         timeout = entry.backoff.next_timeout()
         entry.backoff.deadline = node.now + timeout
-        self._arm(entry.backoff.deadline, self._timed_out)
+        self._arm_call(entry.backoff.deadline, _timed_out)
         # RFC 5380 §4, §6.1: M and A set; the RCoA in the Home Address option; no ACoA.
         bu = BindingUpdate(sequence=sequence, lifetime=lifetime, ack=True,
                            map_registration=True)
@@ -204,6 +204,13 @@ class LocalBinding:
         if self._timer is not None:
             self._timer.cancel()
         self._timer = self.node.schedule(max(when - self.node.now, 0.0), callback)
+
+    def _arm_call(self, when: float, function: Callable[[LocalBinding], None]) -> None:
+        """:meth:`_arm` for a module function of this binding (no bound method made for
+        each armed timer: a mobile node keeps its refresh timer armed all run)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.node.schedule_call(max(when - self.node.now, 0.0), function, self)
 
     def _timed_out(self, now: float) -> None:
         entry = self.entry
@@ -277,12 +284,12 @@ class LocalBinding:
         entry.transition(BindingEvent.BA_ACCEPTED)
         self.confirmed = True
         if entry.refresh_at is not None and not self.previous:
-            self._arm(entry.refresh_at, self._refresh_due)
+            self._arm_call(entry.refresh_at, _refresh_due)
         if entry.binding_expires_at is not None:
             if self._lifetime_timer is not None:
                 self._lifetime_timer.cancel()
-            self._lifetime_timer = self.node.schedule(
-                max(entry.binding_expires_at - self.node.now, 0.0), self._lifetime_over)
+            self._lifetime_timer = self.node.schedule_call(
+                max(entry.binding_expires_at - self.node.now, 0.0), _lifetime_over, self)
         self.owner.binding_accepted(self, refresh=refresh)
 
     def _assignable(self, address: IPv6Address) -> bool:
@@ -311,3 +318,21 @@ class LocalBinding:
             self.owner.ba_ignored(self, "timestamp_mismatch")
             return False
         return True
+
+
+# Timer callbacks of a local binding (Entity.schedule_call with the binding as the argument):
+# a timer then holds the binding itself, where a bound method would be an object of 64 bytes
+# per armed timer, and a city holds two such timers per mobile node all run. The node's clock
+# is the timer's time when they run (Entity.handle_timer sets it).
+
+
+def _timed_out(binding: LocalBinding) -> None:
+    binding._timed_out(binding.node.now)
+
+
+def _refresh_due(binding: LocalBinding) -> None:
+    binding._refresh_due(binding.node.now)
+
+
+def _lifetime_over(binding: LocalBinding) -> None:
+    binding._lifetime_over(binding.node.now)

@@ -270,11 +270,22 @@ class BindingUpdateListEntry:
     backoff: RetransmissionTimer | None = None
     #: Consecutive return routability failures, toward MAX_RO_FAILURE (§5.2.9).
     ro_failures: int = 0
-    rr: ReturnRoutabilityState = field(default_factory=ReturnRoutabilityState)
+    #: The return routability data (:attr:`rr`), made at its first use: only a correspondent's
+    #: entry has any, and a mobile node keeps a home and a MAP entry for the whole run.
+    _rr: ReturnRoutabilityState | None = field(default=None, init=False, repr=False,
+                                               compare=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.sequence <= 0xFFFF:
             raise ValueError(f"sequence must be 16-bit, got {self.sequence}")
+
+    @property
+    def rr(self) -> ReturnRoutabilityState:
+        """Return routability data of a correspondent's entry (RFC 6275 §11.1, §5.2)."""
+        rr = self._rr
+        if rr is None:
+            rr = self._rr = ReturnRoutabilityState()
+        return rr
 
     # -- state ---------------------------------------------------------------------------
 
@@ -434,8 +445,9 @@ class BindingUpdateListEntry:
         times: list[float] = []
         if self.backoff is not None and self.backoff.deadline is not None:
             times.append(self.backoff.deadline)
-        if self.rr.backoff is not None and self.rr.backoff.deadline is not None:
-            times.append(self.rr.backoff.deadline)
+        rr = self._rr
+        if rr is not None and rr.backoff is not None and rr.backoff.deadline is not None:
+            times.append(rr.backoff.deadline)
         if self.state is BindingState.BOUND and self.refresh_at is not None:
             times.append(self.refresh_at)
         if self.expires_at is not None and self.state in _QUIET_STATES:

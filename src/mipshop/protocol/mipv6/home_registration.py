@@ -211,7 +211,7 @@ class HomeRegistration:
         entry.record_sent(sequence, lifetime, node.now, care_of_address=coa)
         timeout = entry.backoff.next_timeout()
         entry.backoff.deadline = node.now + timeout
-        self._arm(entry.backoff.deadline, self._expired_timeout)
+        self._arm_call(entry.backoff.deadline, _expired_timeout)
         options: tuple[MobilityOption, ...] = ()
         if not deregistration:
             # §11.7.1: the home registration BU MUST carry the Alternate Care-of Address option.
@@ -254,6 +254,13 @@ class HomeRegistration:
         if self._timer is not None:
             self._timer.cancel()
         self._timer = self.node.schedule(max(when - self.node.now, 0.0), callback)
+
+    def _arm_call(self, when: float, function: Callable[[HomeRegistration], None]) -> None:
+        """:meth:`_arm` for a module function of this registration (no bound method made
+        for each armed timer: a mobile node keeps its refresh timer armed all run)."""
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = self.node.schedule_call(max(when - self.node.now, 0.0), function, self)
 
     def _expired_timeout(self, now: float) -> None:
         entry = self.entry
@@ -362,10 +369,10 @@ class HomeRegistration:
         node.emit("home.registered", care_of_address=entry.care_of_address,
                   lifetime=ba.lifetime, status=ba.status, sequence=ba.sequence)
         if entry.refresh_at is not None:
-            self._arm(entry.refresh_at, self._refresh_due)
+            self._arm_call(entry.refresh_at, _refresh_due)
         if entry.binding_expires_at is not None:
-            node.schedule(max(entry.binding_expires_at - node.now, 0.0),
-                          self._binding_lifetime_over)
+            node.schedule_call(max(entry.binding_expires_at - node.now, 0.0),
+                               _binding_lifetime_over, self)
         node.home_registered(ba.status)
 
     def _authentic(self, ba: BindingAcknowledgement, entry: BindingUpdateListEntry) -> bool:
@@ -395,3 +402,21 @@ class HomeRegistration:
 def _backoff(initial: float, ceiling: float) -> RetransmissionTimer:
     """A BU back-off starting at ``initial`` (INITIAL_BINDACK_TIMEOUT, §11.8)."""
     return RetransmissionTimer(initial=initial, ceiling=max(ceiling, initial))
+
+
+# Timer callbacks of a registration (Entity.schedule_call with the registration as the
+# argument): a timer then holds the registration itself, where a bound method would be an
+# object of 64 bytes per armed timer, and a city holds two such timers per mobile node all
+# run. The node's clock is the timer's time when they run (Entity.handle_timer sets it).
+
+
+def _expired_timeout(registration: HomeRegistration) -> None:
+    registration._expired_timeout(registration.node.now)
+
+
+def _refresh_due(registration: HomeRegistration) -> None:
+    registration._refresh_due(registration.node.now)
+
+
+def _binding_lifetime_over(registration: HomeRegistration) -> None:
+    registration._binding_lifetime_over(registration.node.now)

@@ -60,6 +60,7 @@ import random
 from dataclasses import replace
 from ipaddress import IPv6Address, IPv6Network
 
+from ...wire.dhcpv6 import CLIENT_PORT
 from ...wire.errors import MalformedPacket
 from ...wire.ext_headers import DestinationOptions, HomeAddressOption, RoutingHeaderType2
 from ...wire.icmpv6 import (
@@ -71,7 +72,7 @@ from ...wire.icmpv6 import (
     NeighborSolicitation,
     RouterAdvertisement,
 )
-from ...wire.ipv6 import IPv6Packet, encapsulate
+from ...wire.ipv6 import IPv6Packet, UDPDatagram, encapsulate
 from ...wire.nd_options import PrefixInformation, TargetLinkLayerAddress, same_address
 from ..base.actions import Action, ConfigureAddress, Deliver, Transmit, new_transmit
 from ..base.addressing import (
@@ -116,13 +117,13 @@ class MobileNode(Entity):
     # and past 30 attributes an instance dictionary stops sharing its keys (1.6 KB a node
     # instead of a slot each). Entity has none, so a __dict__ remains for anything else.
     __slots__ = (
-        "_actions", "_clean_at", "_compact_at", "_configured", "_dad_timer", "_dhaad", "_held",
-        "_icmp_errors", "_mps", "_received_packet", "_received_raw", "_refusal_window",
+        "_actions", "_clean_at", "_compact_at", "_configured", "_dad_timer", "_dhaad", "_dhcp",
+        "_held", "_icmp_errors", "_mps", "_received_packet", "_received_raw", "_refusal_window",
         "_timer_order", "_timers", "access_point", "at_home", "attached", "care_of_address",
-        "clients", "config", "counters", "current_prefix", "default_router", "dhcp",
-        "dhcp_prefixes", "home", "home_address", "home_agent", "home_agents", "home_prefix",
-        "interface", "interface_identifier", "link_local", "mobile_prefixes", "movement",
-        "name", "now", "rng", "route_optimization", "tentative_address")
+        "clients", "config", "counters", "current_prefix", "default_router", "dhcp_prefixes",
+        "home", "home_address", "home_agent", "home_agents", "home_prefix", "interface",
+        "interface_identifier", "link_local", "mobile_prefixes", "movement", "name", "now",
+        "rng", "route_optimization", "tentative_address")
 
     def __init__(self, name: str, rng: random.Random, config: MobileNodeConfig) -> None:
         super().__init__(name, rng)
@@ -165,11 +166,26 @@ class MobileNode(Entity):
         #: Upper-layer packets sent while the link was down, for the next link.
         #: (A list: nothing is taken from its front, and an empty deque is a 600-byte block.)
         self._held: list[IPv6Packet] = []
-        self._icmp_errors = IcmpErrorLimiter()
-        #: Stateful address configuration on links that ask for it (RFC 8415).
-        self.dhcp = Dhcpv6Client(self, self, mac=config.link_layer_address)
+        #: The ICMPv6 error rate limit (RFC 4443 §2.4 (f)), made with the first error.
+        self._icmp_errors: IcmpErrorLimiter | None = None
+        #: Stateful address configuration on links that ask for it (RFC 8415): made at its
+        #: first use (:attr:`dhcp`); most runs configure addresses statelessly.
+        self._dhcp: Dhcpv6Client | None = None
         #: On-link prefixes of the latest RA of a DHCPv6-managed link.
         self.dhcp_prefixes: tuple[IPv6Network, ...] = ()
+
+    @property
+    def dhcp(self) -> Dhcpv6Client:
+        """The DHCPv6 client (RFC 8415) of stateful address configuration."""
+        dhcp = self._dhcp
+        if dhcp is None:
+            dhcp = self._dhcp = Dhcpv6Client(self, self, mac=self.config.link_layer_address)
+        return dhcp
+
+    def _stop_dhcp(self) -> None:
+        # A client never made has nothing to forget (stop() on a new one changes nothing).
+        if self._dhcp is not None:
+            self._dhcp.stop()
 
     # -- commands ------------------------------------------------------------------------
 
@@ -209,7 +225,7 @@ class MobileNode(Entity):
         # back to the same link after a link-layer blip needs no new registration.
         self.emit("movement.link_down")
         self.movement.detached()
-        self.dhcp.stop()  # [choice] a new link is a new subnet: solicit again there
+        self._stop_dhcp()  # [choice] a new link is a new subnet: solicit again there
         for client in self.clients:
             client.link_down()
 
@@ -262,7 +278,7 @@ class MobileNode(Entity):
         self.care_of_address = None
         self.current_prefix = None
         self.at_home = None
-        self.dhcp.stop()
+        self._stop_dhcp()
         if self.attached:
             self.movement.fresh = True  # whichever router answers, its RA is taken
             self.movement.solicit()
@@ -529,7 +545,7 @@ class MobileNode(Entity):
         self.care_of_address = None
         self.current_prefix = self.home_prefix
         self.at_home = True
-        self.dhcp.stop()
+        self._stop_dhcp()
         # §11.5.5: no DAD on the home address while the HA may still defend it.
         self.act(ConfigureAddress(interface=self.interface, address=self.home_address,
                                   prefix_length=self.home_prefix.prefixlen))
@@ -694,12 +710,15 @@ class MobileNode(Entity):
         problem = mobility_header_parameter_problem(raw, error)
         if problem is None:
             return
+        if self._icmp_errors is None:
+            self._icmp_errors = IcmpErrorLimiter()
         self._icmp_errors.send(self, problem, error, self.interface)
 
     # -- dispatch of packets for us ---------------------------------------------------------
 
     def _dispatch(self, packet: IPv6Packet) -> None:
-        if same_address(packet.dst, self.link_local) and self.dhcp.handle(packet):
+        if same_address(packet.dst, self.link_local) and (
+                self._dhcp is not None or _for_dhcp_client(packet)) and self.dhcp.handle(packet):
             return
         if self.home.handle(packet):
             return
@@ -861,3 +880,10 @@ def _upper_layer_icmp(payload: object) -> bool:
 def _network(option: PrefixInformation) -> IPv6Network:
     """The prefix a Prefix Information option announces (R flag: the address's first bits)."""
     return IPv6Network((option.prefix, option.prefix_length), strict=False)
+
+
+def _for_dhcp_client(packet: IPv6Packet) -> bool:
+    """True if ``packet`` is a datagram to the DHCPv6 client port (the only packets
+    :meth:`Dhcpv6Client.handle` takes: a node without a client needs one made for them)."""
+    udp = packet.payload
+    return isinstance(udp, UDPDatagram) and udp.dst_port == CLIENT_PORT

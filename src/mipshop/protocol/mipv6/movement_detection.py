@@ -176,16 +176,17 @@ class MovementDetector:
         if ra.router_lifetime > 0:
             # RFC 4861 §6.3.4: the Router Lifetime restarts with every RA; at 0 the router
             # leaves the Default Router List (§6.3.5).
-            # Bound methods, not closures: these two timers are re-armed by every RA of every
-            # node (a closure with its cells is twice a bound method, thousands of nodes).
+            # Module functions of the detector, not closures or bound methods: these two
+            # timers are re-armed by every RA of every node and held all run (a bound method
+            # is 64 bytes, a closure with its cells twice that, thousands of nodes).
             self._lifetime_timer = node.schedule_call(
-                float(ra.router_lifetime), self._lost, "router_lifetime")
+                float(ra.router_lifetime), _router_lifetime_over, self)
         interval = next((o.interval for o in ra.options
                          if isinstance(o, AdvertisementInterval)), None)
         lost = node.config.lost_advertisements
         if interval and lost:
             self._missed_timer = node.schedule_call(
-                interval * lost, self._missed, "missed_advertisements")
+                interval * lost, _advertisements_missed, self)
 
     def _missed(self, reason: str) -> None:
         """RFC 6275 §11.5.1: advertisements stopped coming; probe the router we have now."""
@@ -273,3 +274,15 @@ class MovementDetector:
 def _source_mac(ra: RouterAdvertisement) -> bytes | None:
     """The link-layer address in an RA's Source Link-Layer Address option, if any."""
     return next((o.address for o in ra.options if isinstance(o, SourceLinkLayerAddress)), None)
+
+
+def _router_lifetime_over(detector: MovementDetector) -> None:
+    """The default router's lifetime ran out (a timer's callback, :meth:`MovementDetector.
+    router_advertisement`)."""
+    detector._lost("router_lifetime")
+
+
+def _advertisements_missed(detector: MovementDetector) -> None:
+    """Advertisements stopped coming (a timer's callback, :meth:`MovementDetector.
+    router_advertisement`)."""
+    detector._missed("missed_advertisements")

@@ -62,6 +62,7 @@ from ..base.backoff import RateLimiter, RetransmissionTimer
 from ..base.constants import LIFETIME_UNIT, MAX_RR_BINDING_LIFETIME
 from ..base.entity import Timer
 from ..base.sequence import initial_sequence
+from ..base.tables import EMPTY
 from .binding_update_list import BindingEvent, BindingState, BindingUpdateListEntry
 from .config import RouteOptimizationConfig
 from .mobility_client import MobilityClient
@@ -100,18 +101,25 @@ class RouteOptimizationClient(MobilityClient):
     def __init__(self, node: MobileNode, config: RouteOptimizationConfig) -> None:
         self.node = node
         self.config = config
-        self.entries: dict[IPv6Address, BindingUpdateListEntry] = {}
-        self._timers: dict[IPv6Address, Timer] = {}
-        self._kbm: dict[IPv6Address, bytes] = {}
+        # The four tables are the shared empty mapping until the first correspondent is
+        # tried (:meth:`_tables`): route optimization is off in most runs (64 bytes each).
+        self.entries: dict[IPv6Address, BindingUpdateListEntry] = EMPTY
+        self._timers: dict[IPv6Address, Timer] = EMPTY
+        self._kbm: dict[IPv6Address, bytes] = EMPTY
         # Frozen sets, replaced on change, and _NO_ADDRESSES while empty: route optimization is
         # off in most runs, and a city holds one client per mobile node (an empty set is 216
         # bytes; so is each frozenset(): CPython shares no empty one).
         self._deregistering: frozenset[IPv6Address] = _NO_ADDRESSES
         #: The care-of address the running (or last) exchange with each CN is for.
-        self._target: dict[IPv6Address, IPv6Address] = {}
+        self._target: dict[IPv6Address, IPv6Address] = EMPTY
         #: Correspondents that answered with Binding Error status 2: never tried again.
         self._unsupported: frozenset[IPv6Address] = _NO_ADDRESSES
         self._rate = RateLimiter()
+
+    def _tables(self) -> None:
+        """Give the client tables of its own (before anything is written to them)."""
+        if self.entries is EMPTY:
+            self.entries, self._timers, self._kbm, self._target = {}, {}, {}, {}
 
     # -- hooks from the mobile node --------------------------------------------------------
 
@@ -164,6 +172,7 @@ class RouteOptimizationClient(MobilityClient):
             destination=cn, home_address=old.home_address,
             care_of_address=old.care_of_address, sequence=old.sequence)
         entry.sent_at = old.sent_at
+        self._tables()
         self.entries[cn] = entry
         return entry
 
@@ -198,6 +207,7 @@ class RouteOptimizationClient(MobilityClient):
                 care_of_address=care_of_address,
                 sequence=initial_sequence(node.rng),
             )
+            self._tables()
             self.entries[cn] = entry
         if entry.state is BindingState.FAILED:
             return
@@ -206,6 +216,7 @@ class RouteOptimizationClient(MobilityClient):
 
     def _begin_attempt(self, cn: IPv6Address, entry: BindingUpdateListEntry) -> None:
         node = self.node
+        self._tables()
         self._target[cn] = node.home_address if cn in self._deregistering else (
             node.care_of_address_for(cn) or node.home_address)
         entry.rr.backoff = RetransmissionTimer(
@@ -337,6 +348,7 @@ class RouteOptimizationClient(MobilityClient):
         kbm = entry.rr.binding_key(node.now, coa, deregistration=dereg)
         if kbm is None:
             return  # still waiting for the other test
+        self._tables()
         self._kbm[cn] = kbm
         entry.backoff = RetransmissionTimer(
             initial=self.config.initial_timeout, ceiling=self.config.max_timeout,
@@ -491,6 +503,7 @@ class RouteOptimizationClient(MobilityClient):
 
     def _arm(self, cn: IPv6Address, delay: float,
              callback: Callable[[IPv6Address], None]) -> None:
+        self._tables()
         self._cancel(cn)
 
         def fire(now: float) -> None:
@@ -500,11 +513,13 @@ class RouteOptimizationClient(MobilityClient):
         self._timers[cn] = self.node.schedule(delay, fire)
 
     def _cancel(self, cn: IPv6Address) -> None:
+        self._tables()
         timer = self._timers.pop(cn, None)
         if timer is not None:
             timer.cancel()
 
     def _drop(self, cn: IPv6Address) -> None:
+        self._tables()
         self._cancel(cn)
         self.entries.pop(cn, None)
         self._kbm.pop(cn, None)
