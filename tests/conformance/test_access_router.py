@@ -1596,3 +1596,65 @@ def test_wireshark_dissects_every_frame_the_access_router_sent_without_complaint
     for protocol in ("mipv6", "icmpv6", "ipv6:ipv6"):
         assert any(protocol in stack for stack in stacks), (protocol, set(stacks))
     assert without_naack_misreading(ar, complaints) == [], complaints
+
+
+# -- NAR: the address pool (§5.5, §6.2.1.2, §6.4.6) -------------------------------------------
+
+#: The pool of the third router (``nar_with_pool``): on its link, assigned in this order.
+POOL = [f"2001:db8:1::5a{n}" for n in range(6)]
+
+
+@pytest.fixture(scope="module")
+def nar_with_pool() -> Iterator[NodeUnderTest]:
+    """The router as NAR with an ``address_pool`` (assigned addressing, §5.5): an unusable NCoA
+    is replaced by a pool address (HAck Code 2, NAACK status 2)."""
+    yield from _access_router(RTT, address_pool=POOL, addresses_in_use=[IN_USE])
+
+
+_pool_given: list[str] = []
+
+
+def _from_pool(address: bytes) -> str:
+    """``address`` (16 octets) is a pool address not given before; returned as text."""
+    text = str(IPv6Address(address))
+    assert text in POOL and text not in _pool_given, (text, _pool_given)
+    _pool_given.append(text)
+    return text
+
+
+@pytest.mark.parametrize("case", ["outside_the_prefix", "in_use"])
+def test_nar_assigns_a_pool_address_for_an_unusable_ncoa_with_hack_code_2(nar_with_pool, case):
+    """RFC 5568 §6.2.1.2: Code 2, "Handover Accepted, NCoA assigned", with the New Care-of
+    Address option (MH IPv6 Address/Prefix, Option-Code 2, 8n+4, prefix length 128) naming an
+    address of the pool instead of the proposed NCoA (off the link, or taken, S = 0); the NAR
+    then proxies the assigned address (§4)."""
+    ar = nar_with_pool
+    pcoa, _ncoa, mac = _nar_mobile({"outside_the_prefix": 30, "in_use": 31}[case])
+    proposed = {"outside_the_prefix": "2001:db8:5::3b0", "in_use": IN_USE}[case]
+    sequence = next(_nar_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=proposed, mac=mac))
+    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                    what="HAck"))
+    assert (hack.mh[8], hack.mh[9]) == (0, 2)
+    option = hack.option(34, 2)
+    assert option is not None and option[:2] == bytes([2, 128])
+    assigned = _from_pool(option[2:])
+    assert [at % 8 for at, kind, _ in hack.options if kind == 34] == [4]
+    verify_router_pair(hack, NAR)
+    na = _proxied(ar, assigned, 10.0)
+    assert na is not None and na[ICMPv6NDOptDstLLAddr].lladdr == DUT_MAC
+
+
+def test_a_una_from_an_unusable_address_gets_naack_2_with_a_pool_address(nar_with_pool):
+    """RFC 5568 §6.4.6: status 2, "NCoA is invalid, use the NCoA supplied in the option" (Length
+    3, the address after Reserved, spec digest §10 item 6): a node with no prepared handover
+    announces an address off the link; the NAR supplies one of its pool, at the node's LLA."""
+    ar = nar_with_pool
+    address, mac = "2001:db8:5::3c0", "02:00:00:00:66:32"
+    mark = ar.tester.mark()
+    ar.tester.send(_una(address, mac), src_mac=mac)
+    ra = ar.tester.expect(_naack_to(address), since=mark, what="RA with a NAACK")
+    naack = naack_in(ra, address, mac)
+    assert naack[:8] == bytes([20, 3, 0, 2, 0, 0, 0, 0]) and len(naack) == 24
+    _from_pool(naack[8:])
