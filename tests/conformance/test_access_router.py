@@ -1658,3 +1658,31 @@ def test_a_una_from_an_unusable_address_gets_naack_2_with_a_pool_address(nar_wit
     naack = naack_in(ra, address, mac)
     assert naack[:8] == bytes([20, 3, 0, 2, 0, 0, 0, 0]) and len(naack) == 24
     _from_pool(naack[8:])
+
+
+# -- NAR: an HI Code 1 is never answered with HAck Code 1, 2 or 4 (§6.2.1.2) -------------------
+
+@pytest.mark.parametrize("case", ["s_flag", "outside_the_prefix", "in_use", "pool",
+                                  "router_address_untold"])
+def test_an_hi_code_1_gets_no_hack_code_1_2_or_4(nar_with_pool, nar_serving_pcoa, case):
+    """RFC 5568 §6.2.1.2: "When responding to an HI message containing a Code value 1, the Code
+    values 1, 2, and 4 in the HAck message are not relevant" (spec digest §1). The HIs Code 1
+    (S = U = 0 but for ``s_flag``) that, as Code 0, would get Code 2 (S set; a pool to assign
+    from) or Code 1 (the NCoA off the link or taken; the NAR's own address proposed by a node
+    it never told to use it, NAACK 3): the NAR answers with none of 1, 2 and 4."""
+    ar = nar_serving_pcoa if case == "router_address_untold" else nar_with_pool
+    pcoa, ncoa, mac = _nar_mobile({"s_flag": 40, "outside_the_prefix": 41, "in_use": 42,
+                                   "pool": 43, "router_address_untold": 44}[case])
+    proposed = {"outside_the_prefix": "2001:db8:5::3d0", "in_use": IN_USE,
+                "router_address_untold": AR}.get(case, ncoa)
+    sequence = next(_nar_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=proposed, mac=mac, code=1,
+                                     u_flag=False, s_flag=case == "s_flag"))
+    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                    what="HAck"))
+    verify_router_pair(hack, NAR)
+    assert hack.mh[8] == 0
+    assert hack.mh[9] not in (1, 2, 4), hack.mh[9]
+    # Nothing assigned from the pool.
+    assert hack.option(34, 2) is None or str(IPv6Address(hack.option(34, 2)[2:])) not in POOL

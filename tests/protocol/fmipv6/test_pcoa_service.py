@@ -69,12 +69,19 @@ def test_naack_3_the_nar_delivers_the_pcoa_through_the_pars_tunnel():
 
 def test_naack_3_the_nars_address_is_refused_as_ncoa_without_the_naack():
     """Only a node this NAR answered with NAACK status 3, within PROXY_ND_LIFETIME, may name
-    its address as NCoA (here the HI comes 28 ms after the NAACK, too late for 10 ms)."""
+    its address as NCoA (here the HI comes 28 ms after the NAACK, too late for 10 ms). The HI
+    is Code 1 (the FBU came from the NAR's link), so the refusal is Code 128, "Handover Not
+    Accepted, reason unspecified": §6.2.1.2 "When responding to an HI message containing a
+    Code value 1, the Code values 1, 2, and 4 in the HAck message are not relevant" (this
+    router answered Code 1, "NCoA not valid", before)."""
     scn = naack_3(proxy_lifetime=0.01)
     scn.run(9)
     assert not scn.net.events_of("fmip.pcoa_served", "nar")
+    his = [p.payload for _r, p in scn.net.packets(HandoverInitiate, sender="par")]
+    assert his and his[-1].code == 1
     codes = [e.fields["code"] for e in scn.net.events_of("fmip.hack_sent", "nar")]
-    assert codes and codes[-1] == 1  # Handover Accepted, NCoA not valid: no tunnel
+    assert codes and codes[-1] == 128  # not 1, 2 or 4 for an HI Code 1: no tunnel
+    assert not scn.net.events_of("fmip.tunnel_up", "par")
 
 
 def test_the_pcoa_is_kept_while_the_forwarding_lives_then_ordinary_configuration():
@@ -199,3 +206,4 @@ def test_naack_3_the_nar_reverse_tunnels_the_pcoa_with_one_hop_less(hop_limit, t
     [outer] = sent
     assert (outer.src, outer.dst) == (NAR, ar("par"))
     assert outer.payload.src == PCOA and outer.payload.hop_limit == tunnelled
+

@@ -352,6 +352,11 @@ class NewRouterRole:
             # keeps its PCoA, which this router now serves (NAACK status 3 -> tunnel to us).
             told = self._told_router_address.get(lla)
             if pcoa is None or told is None or self.router.now - told >= cfg.proxy_lifetime:
+                # §6.2.1.2: "When responding to an HI message containing a Code value 1, the
+                # Code values 1, 2, and 4 in the HAck message are not relevant": an HI Code 1
+                # (the node on this link) naming this router's address is refused instead.
+                if hi.code == 1:
+                    return C.NOT_ACCEPTED, None
                 return C.ACCEPTED_NCOA_NOT_VALID, None
             del self._told_router_address[lla]
             self._serve_pcoa(pcoa, par, lla)
