@@ -1,9 +1,12 @@
 """`mipshop daemon ar` with a ``fast_handover`` table against an independent tester (RFC 5568:
 the PAR side, §4, §5.2 (predictive and reactive FBUs), §6.1, §6.2 (with HI retransmission,
-§6.2.1.1), §6.3, and the NAR side, §4, §6.2.1 (HI Codes 0 and 1), §6.3, §6.4.6 (NAACK)).
+§6.2.1.1), §6.3, and the NAR side, §4 (with the reverse tunnel of a served PCoA, step 3),
+§5.5 (its address pool), §6.2.1 (HI Codes 0 and 1), §6.3, §6.4.6 (NAACK)).
 
 A second router, ``ar_short_rtt``, identical but for ``rtt`` 0.25 s, shows its HI
-retransmissions; the first keeps ``rtt`` 2 s so that none crosses another test.
+retransmissions; the first keeps ``rtt`` 2 s so that none crosses another test. Two more,
+``nar_serving_pcoa`` and ``nar_with_pool``, are NARs configured to serve PCoAs (HAck Code 3,
+NAACK 3 and 4) and to assign addresses from a pool (HAck Code 2, NAACK 2).
 
 The access router under test serves 2001:db8:1::/64 at 2001:db8:1::1. The tester plays, on the
 same veth:
@@ -1596,6 +1599,54 @@ def test_wireshark_dissects_every_frame_the_access_router_sent_without_complaint
     for protocol in ("mipv6", "icmpv6", "ipv6:ipv6"):
         assert any(protocol in stack for stack in stacks), (protocol, set(stacks))
     assert without_naack_misreading(ar, complaints) == [], complaints
+
+
+# -- NAR: the reverse tunnel of a served PCoA (§4 step 3, §6.2.1.2) ----------------------------
+
+def test_nar_reverse_tunnels_what_the_served_pcoa_sends_to_the_par(nar_serving_pcoa):
+    """RFC 5568 §4 step 3, §6.2.1.2: a NAR that answers HAck Code 3 sets up "a tunnel to the
+    PAR to forward the MN's packets sent with the PCoA as a source IP address". Once the node
+    is on the link (its UNA), a packet it sends from the PCoA to a correspondent goes out
+    IPv6-in-IPv6 (RFC 2473) from the NAR's address to the PAR's, the inner packet unchanged
+    but for its hop limit (RFC 2473 §3.1: decremented once by the entry point); not natively
+    to the correspondent. The node's Neighbor Advertisements for its PCoA, to the router's
+    link-local address, are not forwarded (RFC 4291 §2.5.6; mipshop tunnelled them to the PAR
+    until this test)."""
+    ar = nar_serving_pcoa
+    pcoa, _ncoa, mac = _nar_mobile(23)
+    sequence = next(_nar_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=IN_USE, mac=mac))
+    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                    what="HAck"))
+    assert hack.mh[9] == 3
+    mark = ar.tester.mark()
+    ar.tester.send(_una(IN_USE, mac), src_mac=mac)
+    ar.tester.expect(_naack_to(IN_USE), since=mark, what="RA with a NAACK 4")
+    ar.tester.own(pcoa, mac)
+    mark = ar.tester.mark()
+    # The node's Neighbor Advertisement for its PCoA to the router (RFC 4861 §7.2.4), then
+    # a packet for a correspondent.
+    ar.tester.send(IPv6(src=pcoa, dst=AR_LL, hlim=255) / ICMPv6ND_NA(R=0, S=1, O=1, tgt=pcoa)
+                   / ICMPv6NDOptDstLLAddr(lladdr=mac), src_mac=mac)
+    ar.tester.send(IPv6(src=pcoa, dst=CN, hlim=40) / UDP(sport=9, dport=7) / b"from the pcoa",
+                   src_mac=mac)
+    outer = ar.tester.expect(lambda p: p[IPv6].nh == 41 and p[IPv6].dst == NAR
+                             and IPv6(bytes(p[IPv6].payload)).dst == CN,
+                             since=mark, what="the reverse tunnel to the PAR")
+    assert outer[IPv6].src == AR and outer[Ether].src == DUT_MAC
+    inner = IPv6(bytes(outer[IPv6].payload))
+    assert (inner.src, inner.dst, inner.hlim) == (pcoa, CN, 39)
+    assert bytes(inner[UDP].payload) == b"from the pcoa"
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if p[IPv6].nh != 41 and p.haslayer(UDP)
+                and p[IPv6].src == pcoa and p[IPv6].dst == CN]
+    # RFC 4291 §2.5.6: what the node sends the router on the link (its Neighbor
+    # Advertisements for the PCoA, to the router's link-local address) is not forwarded.
+    probe(ar)
+    assert [IPv6(bytes(p[IPv6].payload)).dst for p in ar.tester.since(0)
+            if p[IPv6].nh == 41 and p[IPv6].dst == NAR
+            and IPv6(bytes(p[IPv6].payload)).src == pcoa] == [CN]
 
 
 # -- NAR: the address pool (§5.5, §6.2.1.2, §6.4.6) -------------------------------------------

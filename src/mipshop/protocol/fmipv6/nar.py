@@ -96,7 +96,7 @@ from ...wire.nd_options import (
     NeighborAdvertisementAcknowledgment,
     TargetLinkLayerAddress,
 )
-from ..base.actions import Claim, ConfigureRoute, Transmit, new_transmit
+from ..base.actions import CaptureSource, Claim, ConfigureRoute, Transmit, new_transmit
 from ..base.entity import Timer
 from ..base.tables import BoundedTable
 from .buffer import BufferBudget, HandoverBuffer
@@ -732,6 +732,13 @@ class NewRouterRole:
         service = self.served.get(packet.src)
         if service is None:
             return False
+        destination = packet.dst
+        if (destination.is_link_local or destination.is_multicast
+                or destination == self.fmip.address):
+            # Not for forwarding: RFC 4291 §2.5.6, routers "must not forward any packets with
+            # Link-Local source or destination addresses to other links" (the node's Neighbor
+            # Advertisements and Solicitations to this router), nor what is for this router.
+            return False
         # RFC 2473 §3.1: a tunnel entry point that forwards the packet decrements its hop
         # limit before encapsulating it.
         inner = self.router.one_hop_less(packet)
@@ -756,6 +763,10 @@ class NewRouterRole:
                 service.timer.cancel()
             if self._served_by_lla.get(service.link_layer_address) == pcoa:
                 del self._served_by_lla[service.link_layer_address]
+        else:
+            # §4 step 3: "a tunnel to the PAR to forward the MN's packets sent with the PCoA
+            # as a source IP address" (:meth:`from_mobile`).
+            self.router.act(CaptureSource(address=pcoa, interface=self.fmip.interface))
         service = PcoaService(pcoa=pcoa, par=par, link_layer_address=lla)
         self.served[pcoa] = service
         self._served_by_lla[lla] = pcoa
@@ -784,6 +795,8 @@ class NewRouterRole:
             del self._served_by_lla[service.link_layer_address]
         self.router.act(ConfigureRoute(prefix=IPv6Network(pcoa), interface=self.fmip.interface,
                                        active=False))
+        self.router.act(CaptureSource(address=pcoa, interface=self.fmip.interface,
+                                      active=False))
         self.router.emit("fmip.pcoa_service_ended", pcoa=pcoa, reason=reason)
 
 
