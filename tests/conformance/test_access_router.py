@@ -1713,17 +1713,17 @@ def test_a_una_from_an_unusable_address_gets_naack_2_with_a_pool_address(nar_wit
 
 # -- NAR: an HI Code 1 is never answered with HAck Code 1, 2 or 4 (§6.2.1.2) -------------------
 
-@pytest.mark.parametrize("case", ["s_flag", "outside_the_prefix", "in_use", "pool",
+@pytest.mark.parametrize("case", ["s_flag", "outside_the_prefix", "in_use",
                                   "router_address_untold"])
 def test_an_hi_code_1_gets_no_hack_code_1_2_or_4(nar_with_pool, nar_serving_pcoa, case):
     """RFC 5568 §6.2.1.2: "When responding to an HI message containing a Code value 1, the Code
     values 1, 2, and 4 in the HAck message are not relevant" (spec digest §1). The HIs Code 1
-    (S = U = 0 but for ``s_flag``) that, as Code 0, would get Code 2 (S set; a pool to assign
-    from) or Code 1 (the NCoA off the link or taken; the NAR's own address proposed by a node
-    it never told to use it, NAACK 3): the NAR answers with none of 1, 2 and 4."""
+    (S = U = 0 but for ``s_flag``) that, as Code 0, would get Code 2 (S set; the NCoA off the
+    link or taken, with a pool to assign from) or Code 1 (the NAR's own address proposed by
+    a node it never told to use it, NAACK 3): the NAR answers with none of 1, 2 and 4."""
     ar = nar_serving_pcoa if case == "router_address_untold" else nar_with_pool
     pcoa, ncoa, mac = _nar_mobile({"s_flag": 40, "outside_the_prefix": 41, "in_use": 42,
-                                   "pool": 43, "router_address_untold": 44}[case])
+                                   "router_address_untold": 44}[case])
     proposed = {"outside_the_prefix": "2001:db8:5::3d0", "in_use": IN_USE,
                 "router_address_untold": AR}.get(case, ncoa)
     sequence = next(_nar_sequence)
