@@ -250,3 +250,20 @@ def test_the_nar_asks_its_runtime_for_what_the_served_pcoa_sends_while_it_serves
     assert started == CaptureSource(address=PCOA, interface=interface)
     assert ended == CaptureSource(address=PCOA, interface=interface, active=False)
     assert PCOA not in nar.fast_handover.nar.served
+
+
+def test_what_the_served_pcoa_sends_to_the_par_itself_is_forwarded_as_it_is():
+    # A packet for the PAR (under HMIPv6 the MAP anchoring the handover, RFC 4140 Appendix
+    # A, which the node's reverse tunnel goes to): forwarded, one hop less (RFC 8200 §3), not
+    # tunnelled to the same router (whose reverse tunnel forwards only to other nodes).
+    scn = naack_3()
+    scn.run(14)
+    nar = scn.routers["nar"]
+    assert PCOA in nar.fast_handover.nar.served
+    nar.pull_actions()
+    nar.receive(IPv6Packet(src=PCOA, dst=ar("par"), hop_limit=30,
+                           payload=UDPDatagram(src_port=7, dst_port=9, data=b"x")),
+                nar.fast_handover.interface, 14.0)
+    [sent] = [a.packet for a in nar.pull_actions() if isinstance(a, Transmit)]
+    assert (sent.src, sent.dst, sent.hop_limit) == (PCOA, ar("par"), 29)
+    assert isinstance(sent.payload, UDPDatagram)

@@ -742,9 +742,16 @@ class NewRouterRole:
         # RFC 2473 §3.1: a tunnel entry point that forwards the packet decrements its hop
         # limit before encapsulating it.
         inner = self.router.one_hop_less(packet)
-        if inner is not None:
-            self.router.act(Transmit(packet=encapsulate(inner, src=self.fmip.address,
-                                                        dst=service.par)))
+        if inner is None:
+            return True
+        if destination == service.par:
+            # For the PAR itself (a MAP anchoring the handover, RFC 4140 Appendix A: the
+            # node's reverse tunnel to the MAP): forwarded as it is, as tunnelling it there
+            # would be the same path, and the PAR forwards what it decapsulates onwards.
+            self.router.act(Transmit(packet=inner))
+            return True
+        self.router.act(Transmit(packet=encapsulate(inner, src=self.fmip.address,
+                                                    dst=service.par)))
         return True
 
     # -- serving a PCoA (§4 step 3, §6.2.1.2, §6.4.6 status 3 and 4) ----------------------
