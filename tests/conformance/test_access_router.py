@@ -1,9 +1,12 @@
 """`mipshop daemon ar` with a ``fast_handover`` table against an independent tester (RFC 5568:
 the PAR side, §4, §5.2 (predictive and reactive FBUs), §6.1, §6.2 (with HI retransmission,
-§6.2.1.1), §6.3, and the NAR side, §4, §6.2.1 (HI Codes 0 and 1), §6.3, §6.4.6 (NAACK)).
+§6.2.1.1), §6.3, and the NAR side, §4 (with the reverse tunnel of a served PCoA, step 3),
+§5.5 (its address pool), §6.2.1 (HI Codes 0 and 1), §6.3, §6.4.6 (NAACK)).
 
 A second router, ``ar_short_rtt``, identical but for ``rtt`` 0.25 s, shows its HI
-retransmissions; the first keeps ``rtt`` 2 s so that none crosses another test.
+retransmissions; the first keeps ``rtt`` 2 s so that none crosses another test. Two more,
+``nar_serving_pcoa`` and ``nar_with_pool``, are NARs configured to serve PCoAs (HAck Code 3,
+NAACK 3 and 4) and to assign addresses from a pool (HAck Code 2, NAACK 2).
 
 The access router under test serves 2001:db8:1::/64 at 2001:db8:1::1. The tester plays, on the
 same veth:
@@ -1596,3 +1599,141 @@ def test_wireshark_dissects_every_frame_the_access_router_sent_without_complaint
     for protocol in ("mipv6", "icmpv6", "ipv6:ipv6"):
         assert any(protocol in stack for stack in stacks), (protocol, set(stacks))
     assert without_naack_misreading(ar, complaints) == [], complaints
+
+
+# -- NAR: the reverse tunnel of a served PCoA (§4 step 3, §6.2.1.2) ----------------------------
+
+def test_nar_reverse_tunnels_what_the_served_pcoa_sends_to_the_par(nar_serving_pcoa):
+    """RFC 5568 §4 step 3, §6.2.1.2: a NAR that answers HAck Code 3 sets up "a tunnel to the
+    PAR to forward the MN's packets sent with the PCoA as a source IP address". Once the node
+    is on the link (its UNA), a packet it sends from the PCoA to a correspondent goes out
+    IPv6-in-IPv6 (RFC 2473) from the NAR's address to the PAR's, the inner packet unchanged
+    but for its hop limit (RFC 2473 §3.1: decremented once by the entry point); not natively
+    to the correspondent. The node's Neighbor Advertisements for its PCoA, to the router's
+    link-local address, are not forwarded (RFC 4291 §2.5.6; mipshop tunnelled them to the PAR
+    until this test)."""
+    ar = nar_serving_pcoa
+    pcoa, _ncoa, mac = _nar_mobile(23)
+    sequence = next(_nar_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=IN_USE, mac=mac))
+    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                    what="HAck"))
+    assert hack.mh[9] == 3
+    mark = ar.tester.mark()
+    ar.tester.send(_una(IN_USE, mac), src_mac=mac)
+    ar.tester.expect(_naack_to(IN_USE), since=mark, what="RA with a NAACK 4")
+    ar.tester.own(pcoa, mac)
+    mark = ar.tester.mark()
+    # The node's Neighbor Advertisement for its PCoA to the router (RFC 4861 §7.2.4), then
+    # a packet for a correspondent.
+    ar.tester.send(IPv6(src=pcoa, dst=AR_LL, hlim=255) / ICMPv6ND_NA(R=0, S=1, O=1, tgt=pcoa)
+                   / ICMPv6NDOptDstLLAddr(lladdr=mac), src_mac=mac)
+    ar.tester.send(IPv6(src=pcoa, dst=CN, hlim=40) / UDP(sport=9, dport=7) / b"from the pcoa",
+                   src_mac=mac)
+    outer = ar.tester.expect(lambda p: p[IPv6].nh == 41 and p[IPv6].dst == NAR
+                             and IPv6(bytes(p[IPv6].payload)).dst == CN,
+                             since=mark, what="the reverse tunnel to the PAR")
+    assert outer[IPv6].src == AR and outer[Ether].src == DUT_MAC
+    inner = IPv6(bytes(outer[IPv6].payload))
+    assert (inner.src, inner.dst, inner.hlim) == (pcoa, CN, 39)
+    assert bytes(inner[UDP].payload) == b"from the pcoa"
+    probe(ar)
+    assert not [p for p in ar.tester.since(mark) if p[IPv6].nh != 41 and p.haslayer(UDP)
+                and p[IPv6].src == pcoa and p[IPv6].dst == CN]
+    # RFC 4291 §2.5.6: what the node sends the router on the link (its Neighbor
+    # Advertisements for the PCoA, to the router's link-local address) is not forwarded.
+    probe(ar)
+    assert [IPv6(bytes(p[IPv6].payload)).dst for p in ar.tester.since(0)
+            if p[IPv6].nh == 41 and p[IPv6].dst == NAR
+            and IPv6(bytes(p[IPv6].payload)).src == pcoa] == [CN]
+
+
+# -- NAR: the address pool (§5.5, §6.2.1.2, §6.4.6) -------------------------------------------
+
+#: The pool of the third router (``nar_with_pool``): on its link, assigned in this order.
+POOL = [f"2001:db8:1::5a{n}" for n in range(6)]
+
+
+@pytest.fixture(scope="module")
+def nar_with_pool() -> Iterator[NodeUnderTest]:
+    """The router as NAR with an ``address_pool`` (assigned addressing, §5.5): an unusable NCoA
+    is replaced by a pool address (HAck Code 2, NAACK status 2)."""
+    yield from _access_router(RTT, address_pool=POOL, addresses_in_use=[IN_USE])
+
+
+_pool_given: list[str] = []
+
+
+def _from_pool(address: bytes) -> str:
+    """``address`` (16 octets) is a pool address not given before; returned as text."""
+    text = str(IPv6Address(address))
+    assert text in POOL and text not in _pool_given, (text, _pool_given)
+    _pool_given.append(text)
+    return text
+
+
+@pytest.mark.parametrize("case", ["outside_the_prefix", "in_use"])
+def test_nar_assigns_a_pool_address_for_an_unusable_ncoa_with_hack_code_2(nar_with_pool, case):
+    """RFC 5568 §6.2.1.2: Code 2, "Handover Accepted, NCoA assigned", with the New Care-of
+    Address option (MH IPv6 Address/Prefix, Option-Code 2, 8n+4, prefix length 128) naming an
+    address of the pool instead of the proposed NCoA (off the link, or taken, S = 0); the NAR
+    then proxies the assigned address (§4)."""
+    ar = nar_with_pool
+    pcoa, _ncoa, mac = _nar_mobile({"outside_the_prefix": 30, "in_use": 31}[case])
+    proposed = {"outside_the_prefix": "2001:db8:5::3b0", "in_use": IN_USE}[case]
+    sequence = next(_nar_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=proposed, mac=mac))
+    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                    what="HAck"))
+    assert (hack.mh[8], hack.mh[9]) == (0, 2)
+    option = hack.option(34, 2)
+    assert option is not None and option[:2] == bytes([2, 128])
+    assigned = _from_pool(option[2:])
+    assert [at % 8 for at, kind, _ in hack.options if kind == 34] == [4]
+    verify_router_pair(hack, NAR)
+    na = _proxied(ar, assigned, 10.0)
+    assert na is not None and na[ICMPv6NDOptDstLLAddr].lladdr == DUT_MAC
+
+
+def test_a_una_from_an_unusable_address_gets_naack_2_with_a_pool_address(nar_with_pool):
+    """RFC 5568 §6.4.6: status 2, "NCoA is invalid, use the NCoA supplied in the option" (Length
+    3, the address after Reserved, spec digest §10 item 6): a node with no prepared handover
+    announces an address off the link; the NAR supplies one of its pool, at the node's LLA."""
+    ar = nar_with_pool
+    address, mac = "2001:db8:5::3c0", "02:00:00:00:66:32"
+    mark = ar.tester.mark()
+    ar.tester.send(_una(address, mac), src_mac=mac)
+    ra = ar.tester.expect(_naack_to(address), since=mark, what="RA with a NAACK")
+    naack = naack_in(ra, address, mac)
+    assert naack[:8] == bytes([20, 3, 0, 2, 0, 0, 0, 0]) and len(naack) == 24
+    _from_pool(naack[8:])
+
+
+# -- NAR: an HI Code 1 is never answered with HAck Code 1, 2 or 4 (§6.2.1.2) -------------------
+
+@pytest.mark.parametrize("case", ["s_flag", "outside_the_prefix", "in_use",
+                                  "router_address_untold"])
+def test_an_hi_code_1_gets_no_hack_code_1_2_or_4(nar_with_pool, nar_serving_pcoa, case):
+    """RFC 5568 §6.2.1.2: "When responding to an HI message containing a Code value 1, the Code
+    values 1, 2, and 4 in the HAck message are not relevant" (spec digest §1). The HIs Code 1
+    (S = U = 0 but for ``s_flag``) that, as Code 0, would get Code 2 (S set; the NCoA off the
+    link or taken, with a pool to assign from) or Code 1 (the NAR's own address proposed by
+    a node it never told to use it, NAACK 3): the NAR answers with none of 1, 2 and 4."""
+    ar = nar_serving_pcoa if case == "router_address_untold" else nar_with_pool
+    pcoa, ncoa, mac = _nar_mobile({"s_flag": 40, "outside_the_prefix": 41, "in_use": 42,
+                                   "router_address_untold": 44}[case])
+    proposed = {"outside_the_prefix": "2001:db8:5::3d0", "in_use": IN_USE,
+                "router_address_untold": AR}.get(case, ncoa)
+    sequence = next(_nar_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=proposed, mac=mac, code=1,
+                                     u_flag=False, s_flag=case == "s_flag"))
+    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                    what="HAck"))
+    verify_router_pair(hack, NAR)
+    assert hack.mh[8] == 0
+    assert hack.mh[9] not in (1, 2, 4), hack.mh[9]
+    # Nothing assigned from the pool.
+    assert hack.option(34, 2) is None or str(IPv6Address(hack.option(34, 2)[2:])) not in POOL

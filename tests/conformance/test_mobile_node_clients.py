@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import struct
 import time
 from collections.abc import Iterator
@@ -1032,3 +1033,183 @@ def test_fmip_moving_without_a_prrtadv_sends_the_fbu_once_the_ncoa_is_configured
         assert fbu.time - probe.time >= DAD - 0.05
         check_fbu(fbu, source=ncoa, pcoa=pcoa, ncoa=ncoa, alternate=False)
         assert not any(is_una(ncoa)(p) for p in node.tester.since(mark))
+
+
+# -- FMIPv6: retransmissions (RFC 5568 §6.1.1, §6.2.2, §9) --------------------------------
+
+#: A short access-link RTT, so that the whole back-off shows: 2 x RTT = 0.5 s, then 1 s, 2 s.
+RETRY_RTT = 0.25
+#: RFC 5568 §9 (defaults, not configured here).
+RTSOLPR_RETRIES = FBU_RETRIES = 3
+#: How late the daemon may send a message after its due time on a loaded machine.
+LATE = 3.0
+#: How early a timer may fire (the daemon's event loop rounds to its clock resolution).
+EARLY = 0.02
+
+
+def retry_config() -> dict[str, Any]:
+    config = fmip_config()
+    config["mobile_node"]["fast_handover"]["rtt"] = RETRY_RTT
+    return config
+
+
+def check_backoff(sent: list[Packet], triggered: float) -> None:
+    """The i-th transmission (0 = the first) is due ``sum(2 x RTT x 2**k, k < i)`` after the
+    trigger (RFC 5568 §6.1.1: "MUST use an exponential backoff", 2 x RTT first; D7 for the
+    FBU): it arrives no earlier (timers run late, never early) and, however loaded the
+    machine, no later than LATE after it. ``triggered`` is the tester's clock before the
+    trigger; the arrival times are the kernel's receive stamps on the same clock."""
+    due = 0.0
+    for i, packet in enumerate(sent):
+        arrived = float(packet.time) - triggered
+        assert due - EARLY <= arrived <= due + LATE, (i, round(arrived, 3), due)
+        due += 2 * RETRY_RTT * 2 ** i
+
+
+def test_fmip_an_unanswered_rtsolpr_is_retransmitted_with_backoff_then_fmip_stops():
+    """RFC 5568 §6.1.1: with no PrRtAdv "it SHOULD resend the RtSolPr message. Subsequent
+    retransmissions can be up to RTSOLPR_RETRIES, but MUST use an exponential backoff in
+    which the timeout period (i.e., 2xRTT ...) is doubled prior to each instance of
+    retransmission" (rtt configured 0.25 s: 0.5, 1, 2 s); each one an RtSolPr as Figure 4
+    (Type 154, Code 0, Subtype 2, hop limit 255, the New AP's LLA). §5.1: with no PrRtAdv
+    "even after RTSOLPR_RETRIES, it must assume that the PAR does not support the fast
+    handover protocol and stop sending any more RtSolPr messages": no fifth one, not even
+    for a later link-going-down trigger towards an AP it knows nothing of."""
+    with start(retry_config()) as node:
+        attach(node)
+        mark = node.tester.mark()
+        triggered = time.time()
+        l2(node, "scan", access_points=[NAR_AP])
+        deadline = time.monotonic() + 3.5 + 2 * LATE
+        while len(sent := [p for p in node.tester.since(mark) if is_rtsolpr(p)]) \
+                < 1 + RTSOLPR_RETRIES:
+            assert time.monotonic() < deadline, [p.summary() for p in sent]
+            time.sleep(0.02)
+        for packet in sent:
+            message = icmpv6_message(packet)
+            assert message is not None and (message[0], message[1], message[4]) == (154, 0, 2)
+            assert icmpv6_checksum_ok(packet) and packet[IPv6].hlim == 255
+            assert bytes.fromhex(NAR_AP) in [o[3:9] for o in nd_options(message[8:])
+                                             if o[2] == 1]
+        check_backoff(sent, triggered)
+        # The fourth timer (4 s) runs out: FMIPv6 stops, nothing more is sent.
+        wait_event(node, "fmip.stopped", 0, timeout=4.0 + 2 * LATE)
+        mark = node.tester.mark()
+        l2(node, "link_going_down", target_ap=NAR_AP)
+        node.tester.absent(is_rtsolpr, since=mark, wait=1.5)
+        assert len([p for p in node.tester.since(0) if is_rtsolpr(p)]) == 1 + RTSOLPR_RETRIES
+
+
+def test_fmip_an_unanswered_fbu_is_retransmitted_with_backoff_and_new_sequence_numbers():
+    """RFC 5568 §6.2.2 (FBU_RETRIES, §9: 3) on the RtSolPr's schedule (docs/decisions.md D7:
+    2 x RTT, doubling): the predictive FBU, unanswered, goes out 1 + FBU_RETRIES times, each
+    laid out as §6.2.2 wants (from the PCoA, Alternate CoA = NCoA, BADF); RFC 6275 §11.8 (the
+    FBU is a BU, §6.2.2): "Retransmitted Binding Updates MUST use a Sequence Number value
+    greater than that used for the previous transmission". §4: "If the MN does not receive
+    an FBack message even after retransmitting the FBU for FBU_RETRIES, it must assume that
+    fast handover support is not available and stop the protocol operation": no fifth FBU."""
+    with start(retry_config()) as node:
+        pcoa, ncoa = attach(node), care_of("ar2")
+        solicit(node)
+        mark = node.tester.mark()
+        triggered = time.time()
+        l2(node, "link_going_down", target_ap=NAR_AP)
+        deadline = time.monotonic() + 3.5 + 2 * LATE
+        while len(sent := [p for p in node.tester.since(mark) if is_fbu(p)]) < 1 + FBU_RETRIES:
+            assert time.monotonic() < deadline, [p.summary() for p in sent]
+            time.sleep(0.02)
+        sequences = [check_fbu(p, source=pcoa, pcoa=pcoa, ncoa=ncoa, alternate=True)
+                     for p in sent]
+        assert all(0 < (b - a) % 65536 < 32768 for a, b in itertools.pairwise(sequences)), \
+            sequences
+        check_backoff(sent, triggered)
+        # The fourth timer (4 s) runs out: the protocol stops, no fifth FBU.
+        wait_event(node, "fmip.stopped", 0, timeout=4.0 + 2 * LATE)
+        time.sleep(0.5)  # what the daemon might still send after the event
+        assert len([p for p in node.tester.since(mark) if is_fbu(p)]) == 1 + FBU_RETRIES
+
+
+# -- FMIPv6: back on the PAR's link (RFC 5568 §5.6) ------------------------------------------------
+
+def test_fmip_back_on_the_pars_link_before_the_bindings_moved_sends_an_fbu_with_lifetime_0():
+    """RFC 5568 §5.6: "An MN returning to the PAR before updating the necessary bindings when
+    present on the NAR MUST send a Fast Binding Update with the Home Address equal to the
+    MN's PCoA and a lifetime of zero to the PAR." Predictive handover, FBack, the node on the
+    NAR's link (UNA) with its home registration of the NCoA unanswered, then back on the
+    PAR's AP: an FBU from the PCoA to the PAR, Home Address option = PCoA, A and H set,
+    Lifetime 0, the BADF (§6.4.5) last over (PCoA, PAR) under the handover key; its FBack
+    ends the FBU's retransmission."""
+    with start(fmip_config()) as node:
+        pcoa, fbu = predictive_handover(node)
+        node.tester.send(fback(fbu))
+        wait_event(node, "fmip.fback", 0)
+        l2(node, "link_down")
+        mark = node.tester.mark()
+        l2(node, "link_up", ap=NAR_AP)
+        node.tester.expect(is_una(care_of("ar2")), since=mark, what="UNA")
+        l2(node, "link_down")
+        mark = node.tester.mark()
+        l2(node, "link_up", ap=PAR_AP)
+        back = node.tester.expect(lambda p: is_fbu(p) and p[IPv6].src == pcoa, since=mark,
+                                  what="FBU with lifetime 0")
+        raw = bytes(back[IPv6])
+        assert back[IPv6].dst == PAR and back[IPv6].nh == 60 and back[HAO].hoa == pcoa
+        mh = mh_bytes(raw)
+        sequence, flags, lifetime = struct.unpack_from("!HHH", mh, 6)
+        assert (flags, lifetime) == (0xC000, 0), (hex(flags), lifetime)
+        first = struct.unpack_from("!H", mh_bytes(bytes(fbu[IPv6])), 6)[0]
+        assert 0 < (sequence - first) % 65536 < 32768, (sequence, first)
+        options = mh_options(mh, 12)
+        found = {kind: data for _at, kind, data in options}
+        # The care-of address bound is the PCoA, the source: an Alternate CoA, if any, is it.
+        if 3 in found:
+            assert IPv6Address(found[3]) == IPv6Address(pcoa)
+        at, kind, data = options[-1]
+        assert kind == 21 and len(data) == 16 and at + 18 == len(mh) and at % 8 == 6
+        assert struct.unpack("!I", data[:4])[0] == HANDOVER_SPI
+        assert data[4:] == badf(HANDOVER_KEY, pcoa, PAR, mh)
+        assert mobility_header_checksums(raw) == [True]
+        # The PAR's FBack for it ends the retransmissions (the next due 2 x RTT = 2 s on).
+        mark = node.tester.mark()
+        node.tester.send(fback(back, lifetime=0))
+        wait_event(node, "fmip.fback", 1)
+        node.tester.absent(is_fbu, since=mark, wait=2.5)
+
+
+# -- HMIPv6: a MAP's refusals 130 and 133 (RFC 5380 §6.1, RFC 6275 §11.7.3) -----------------
+
+@pytest.mark.parametrize("status", [130, 133])
+def test_hmip_a_map_refusing_with_130_or_133_is_left_for_the_next_map(status):
+    """RFC 6275 §11.7.3 (RFC 5380 §6.1 adds no codes): a BA with status >= 128 (130
+    "Insufficient resources", 133 "Not home agent for this mobile node") refuses the local
+    BU; the node "SHOULD record ... that future Binding Updates SHOULD NOT be sent to this
+    destination": no more local BUs to that MAP from this LCoA, even when the MAP option is
+    advertised again. The refused RCoA is never registered at home (RFC 5380 §6.1: only
+    after the MAP's acceptance); [mipshop's choice] the next MAP in §9.1 order is tried, and
+    its RCoA registered at home through it once it accepts."""
+    with start(hmip_config()) as node:
+        maps = (map_option(MAP_D, dist=1, pref=10), map_option(MAP_E, dist=1, pref=5))
+        lcoa = care_of("ar1")
+        mark = node.tester.mark()
+        advertise(node, "ar1", *maps)
+        bu = node.tester.expect(is_local_bu(MAP_D, lcoa), since=mark, timeout=DAD + 5,
+                                what="local BU to MAP_D")
+        assert bu[HAO].hoa == rcoa(MAP_D)
+        mark = node.tester.mark()
+        node.tester.send(map_ba(bu, status=status, lifetime=0))
+        following = node.tester.expect(is_local_bu(MAP_E, lcoa), since=mark, timeout=4,
+                                       what="local BU to the next MAP")
+        assert following[HAO].hoa == rcoa(MAP_E)
+        mh = mh_bytes(bytes(following[IPv6]))
+        _sequence, flags, _lifetime = bu_fields(mh)
+        assert flags & A_FLAG and flags & M_FLAG
+        check_rfc4285(mh, key=MAP_KEY, spi=MAP_SPI, nai=MAP_NAI, care_of_address=lcoa,
+                      home_address=rcoa(MAP_E), sent_at=float(following.time))
+        node.tester.send(map_ba(following))
+        home = node.tester.expect(is_tunnelled_home_bu, since=mark, timeout=4,
+                                  what="home BU through the next MAP")
+        assert (home[IPv6].dst, inner(home).src) == (MAP_E, rcoa(MAP_E))
+        node.tester.send(home_ba_through_map(home, MAP_E, lcoa))
+        advertise(node, "ar1", *maps)
+        node.tester.absent(lambda p: is_local_bu(MAP_D)(p) or (
+            is_tunnelled_home_bu(p) and inner(p).src == rcoa(MAP_D)), since=mark, wait=1.5)

@@ -81,6 +81,7 @@ from typing import IO, Any
 from ..protocol.base.actions import (
     Action,
     BindingRecord,
+    CaptureSource,
     Claim,
     ConfigureAddress,
     ConfigureRoute,
@@ -111,6 +112,11 @@ MN_RULE_PRIORITY = 100
 _ICMPV6 = 58
 #: Metric of routes into the TUN device.
 TUN_METRIC = 64
+#: A NAR's reverse tunnel for a PCoA it serves (``CaptureSource``): the policy rules "from
+#: PCoA iif <link>" look this table up, whose default route is the TUN device; after the local
+#: table's rule (packets for the router itself stay its own) and the link-local blackhole.
+SOURCE_CAPTURE_TABLE = 101
+SOURCE_CAPTURE_PRIORITY = 110
 #: Priority of the rule dropping forwarded link-local destinations (after the local table's).
 LINK_LOCAL_RULE_PRIORITY = 90
 #: A mobile node's host rules (see ``_mobile_node_applications``): what its link brings from a
@@ -185,6 +191,8 @@ class Runtime:
         self._claimed: set[IPv6Address] = set()
         #: Addresses whose locally generated packets are routed into the TUN device.
         self._intercepted: set[IPv6Address] = set()
+        #: Whether SOURCE_CAPTURE_TABLE has its route into the TUN device yet.
+        self._source_table = False
         self._ingress_qdisc: str | None = None
         #: Packets read from the TUN device were forwarded into it by the kernel (which
         #: decremented their hop limit); a correspondent's come from an ingress filter.
@@ -572,6 +580,15 @@ class Runtime:
                                mtu=self.settings.application_mtu)
             (self._intercepted.add if action.active else self._intercepted.discard)(
                 action.address)
+        elif isinstance(action, CaptureSource):
+            assert self.netlink is not None and self.tun is not None
+            if action.active and not self._source_table:
+                self.netlink.route(IPv6Network("::/0"), self.tun.name,
+                                   table=SOURCE_CAPTURE_TABLE)
+                self._source_table = True
+            self.netlink.rule_from(IPv6Network((action.address, 128)), SOURCE_CAPTURE_TABLE,
+                                   priority=SOURCE_CAPTURE_PRIORITY, iif=action.interface,
+                                   active=action.active)
         elif isinstance(action, HostAddress):
             self._host_address(action.address, action.active)
         elif isinstance(action, ConfigureAddress):

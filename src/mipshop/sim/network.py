@@ -55,6 +55,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ..protocol.base.actions import (
+    CaptureSource,
     Claim,
     ConfigureAddress,
     ConfigureRoute,
@@ -601,8 +602,10 @@ class Node:
                 self.remove_route(action.prefix, action.interface, connected=False)
         elif isinstance(action, Claim):
             self._claim(hosted, action)
-        elif isinstance(action, Intercept | HostAddress):
-            pass  # the simulator's applications hand their packets to send_packet already
+        elif isinstance(action, Intercept | HostAddress | CaptureSource):
+            # The simulator's applications hand their packets to send_packet already, and
+            # its routers show what they forward to their entity first.
+            pass
         elif isinstance(action, PersistBinding | ForgetBinding | PersistReplay):
             pass  # nothing crashes in the simulator: the entity's memory is its state
         else:

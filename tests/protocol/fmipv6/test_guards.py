@@ -355,12 +355,14 @@ def test_par_refuses_an_fbu_whose_sequence_number_is_not_newer(fbus, his):
 _PCOA5 = on(PAR_PREFIX, 5)
 _TOLD = _una_from(_TAKEN, 5)  # an unusable NCoA: NAACK 3, "use NAR's address" (§6.4.6)
 
-#: (case, UNA first?, the HI's PCoA option, when the HI comes, HAck code, PCoA served)
+#: (case, UNA first?, the HI's PCoA option, when the HI comes, HAck code, PCoA served). The
+#: HIs are Code 1: a refusal is 128, not Code 1 (§6.2.1.2: for an HI with Code 1, HAck codes
+#: 1, 2 and 4 do not apply).
 ROUTER_ADDRESS_HIS = [
     ("a node the NAR told, in time", True, _PCOA5, 2.0, 0, True),
-    ("a node the NAR never told", False, _PCOA5, 2.0, 1, False),
-    ("told, but the HI names no PCoA", True, None, 2.0, 1, False),
-    ("told, the HI comes when the offer expires", True, _PCOA5, 1.5 + 4.0, 1, False),
+    ("a node the NAR never told", False, _PCOA5, 2.0, 128, False),
+    ("told, but the HI names no PCoA", True, None, 2.0, 128, False),
+    ("told, the HI comes when the offer expires", True, _PCOA5, 1.5 + 4.0, 128, False),
 ]
 
 

@@ -8,7 +8,7 @@ from ipaddress import IPv6Address
 
 import pytest
 
-from mipshop.protocol.base.actions import Transmit
+from mipshop.protocol.base.actions import CaptureSource, Transmit
 from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
 from mipshop.wire.mh import FastBindingAcknowledgement, FastBindingUpdate, HandoverInitiate
@@ -69,12 +69,19 @@ def test_naack_3_the_nar_delivers_the_pcoa_through_the_pars_tunnel():
 
 def test_naack_3_the_nars_address_is_refused_as_ncoa_without_the_naack():
     """Only a node this NAR answered with NAACK status 3, within PROXY_ND_LIFETIME, may name
-    its address as NCoA (here the HI comes 28 ms after the NAACK, too late for 10 ms)."""
+    its address as NCoA (here the HI comes 28 ms after the NAACK, too late for 10 ms). The HI
+    is Code 1 (the FBU came from the NAR's link), so the refusal is Code 128, "Handover Not
+    Accepted, reason unspecified": §6.2.1.2 "When responding to an HI message containing a
+    Code value 1, the Code values 1, 2, and 4 in the HAck message are not relevant" (this
+    router answered Code 1, "NCoA not valid", before)."""
     scn = naack_3(proxy_lifetime=0.01)
     scn.run(9)
     assert not scn.net.events_of("fmip.pcoa_served", "nar")
+    his = [p.payload for _r, p in scn.net.packets(HandoverInitiate, sender="par")]
+    assert his and his[-1].code == 1
     codes = [e.fields["code"] for e in scn.net.events_of("fmip.hack_sent", "nar")]
-    assert codes and codes[-1] == 1  # Handover Accepted, NCoA not valid: no tunnel
+    assert codes and codes[-1] == 128  # not 1, 2 or 4 for an HI Code 1: no tunnel
+    assert not scn.net.events_of("fmip.tunnel_up", "par")
 
 
 def test_the_pcoa_is_kept_while_the_forwarding_lives_then_ordinary_configuration():
@@ -199,3 +206,64 @@ def test_naack_3_the_nar_reverse_tunnels_the_pcoa_with_one_hop_less(hop_limit, t
     [outer] = sent
     assert (outer.src, outer.dst) == (NAR, ar("par"))
     assert outer.payload.src == PCOA and outer.payload.hop_limit == tunnelled
+
+
+@pytest.mark.parametrize("destination", ["fe80::1", "ff02::1", "nar"])
+def test_the_nar_does_not_reverse_tunnel_what_the_served_pcoa_sends_to_the_link(destination):
+    # RFC 4291 §2.5.6: a router "must not forward any packets with Link-Local source or
+    # destination addresses to other links"; the node's ND to the NAR (a Neighbor
+    # Advertisement to the router's link-local address), what it sends to a link-scope group
+    # and what it sends to the NAR itself are not MN traffic for the PAR (§4 step 3).
+    scn = naack_3()
+    scn.run(14)
+    nar = scn.routers["nar"]
+    assert PCOA in nar.fast_handover.nar.served
+    nar.pull_actions()
+    dst = NAR if destination == "nar" else IPv6Address(destination)
+    nar.receive(IPv6Packet(src=PCOA, dst=dst, hop_limit=255,
+                           payload=UDPDatagram(src_port=7, dst_port=9, data=b"x")),
+                nar.fast_handover.interface, 14.0)
+    assert [a for a in nar.pull_actions() if isinstance(a, Transmit)
+            and isinstance(a.packet.payload, IPv6Packet)] == []
+
+
+def test_the_nar_asks_its_runtime_for_what_the_served_pcoa_sends_while_it_serves_it():
+    # §4 step 3: the reverse tunnel needs the packets sent from the PCoA, which a real router
+    # forwards in its kernel: the NAR asks for them (CaptureSource on the node's link) when it
+    # starts serving the PCoA, once, and stops when the service ends. Before this action the
+    # daemon never saw them (tests/conformance/test_access_router.py
+    # test_nar_reverse_tunnels_what_the_served_pcoa_sends_to_the_par).
+    scn = naack_3(pcoa_service_lifetime=5.0)
+    nar = scn.routers["nar"]
+    seen: list[CaptureSource] = []
+    queue = nar.act
+
+    def act(action):
+        if isinstance(action, CaptureSource):
+            seen.append(action)
+        queue(action)
+
+    nar.act = act
+    scn.run(30)
+    [started, ended] = seen
+    interface = nar.fast_handover.interface
+    assert started == CaptureSource(address=PCOA, interface=interface)
+    assert ended == CaptureSource(address=PCOA, interface=interface, active=False)
+    assert PCOA not in nar.fast_handover.nar.served
+
+
+def test_what_the_served_pcoa_sends_to_the_par_itself_is_forwarded_as_it_is():
+    # A packet for the PAR (under HMIPv6 the MAP anchoring the handover, RFC 4140 Appendix
+    # A, which the node's reverse tunnel goes to): forwarded, one hop less (RFC 8200 §3), not
+    # tunnelled to the same router (whose reverse tunnel forwards only to other nodes).
+    scn = naack_3()
+    scn.run(14)
+    nar = scn.routers["nar"]
+    assert PCOA in nar.fast_handover.nar.served
+    nar.pull_actions()
+    nar.receive(IPv6Packet(src=PCOA, dst=ar("par"), hop_limit=30,
+                           payload=UDPDatagram(src_port=7, dst_port=9, data=b"x")),
+                nar.fast_handover.interface, 14.0)
+    [sent] = [a.packet for a in nar.pull_actions() if isinstance(a, Transmit)]
+    assert (sent.src, sent.dst, sent.hop_limit) == (PCOA, ar("par"), 29)
+    assert isinstance(sent.payload, UDPDatagram)

@@ -68,6 +68,22 @@ class Intercept:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class CaptureSource:
+    """Pass what arrives on ``interface`` from ``address`` for another node through the entity
+    instead of forwarding it as it is (``active=False`` stops).
+
+    A NAR serving a PCoA (RFC 5568 §4 step 3, §6.2.1.2 HAck Code 3, §6.4.6) tunnels "the MN's
+    packets sent with the PCoA as a source IP address" to the PAR. The simulator's routers
+    show every packet to their entity already; a real-packet runtime routes what comes from
+    the address into its TUN device (a policy rule on the source).
+    """
+
+    address: IPv6Address
+    interface: str
+    active: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class HostAddress:
     """This node's own upper layers may use ``address`` as a source (``active=False`` stops):
     packets to it that the entity delivers are theirs, and packets they send from it go to
@@ -185,8 +201,8 @@ class PersistReplay:
 Persistence = PersistBinding | ForgetBinding | PersistReplay
 """The actions that change stored state; a runtime commits them before what follows."""
 
-Action = (Transmit | Deliver | Claim | Intercept | HostAddress | ConfigureAddress | ConfigureRoute
-          | Event | Persistence)
+Action = (Transmit | Deliver | Claim | Intercept | CaptureSource | HostAddress | ConfigureAddress
+          | ConfigureRoute | Event | Persistence)
 
 
 # Builders for the actions an entity queues on every message (one registration queues about

@@ -96,7 +96,7 @@ from ...wire.nd_options import (
     NeighborAdvertisementAcknowledgment,
     TargetLinkLayerAddress,
 )
-from ..base.actions import Claim, ConfigureRoute, Transmit, new_transmit
+from ..base.actions import CaptureSource, Claim, ConfigureRoute, Transmit, new_transmit
 from ..base.entity import Timer
 from ..base.tables import BoundedTable
 from .buffer import BufferBudget, HandoverBuffer
@@ -352,6 +352,11 @@ class NewRouterRole:
             # keeps its PCoA, which this router now serves (NAACK status 3 -> tunnel to us).
             told = self._told_router_address.get(lla)
             if pcoa is None or told is None or self.router.now - told >= cfg.proxy_lifetime:
+                # §6.2.1.2: "When responding to an HI message containing a Code value 1, the
+                # Code values 1, 2, and 4 in the HAck message are not relevant": an HI Code 1
+                # (the node on this link) naming this router's address is refused instead.
+                if hi.code == 1:
+                    return C.NOT_ACCEPTED, None
                 return C.ACCEPTED_NCOA_NOT_VALID, None
             del self._told_router_address[lla]
             self._serve_pcoa(pcoa, par, lla)
@@ -727,12 +732,26 @@ class NewRouterRole:
         service = self.served.get(packet.src)
         if service is None:
             return False
+        destination = packet.dst
+        if (destination.is_link_local or destination.is_multicast
+                or destination == self.fmip.address):
+            # Not for forwarding: RFC 4291 §2.5.6, routers "must not forward any packets with
+            # Link-Local source or destination addresses to other links" (the node's Neighbor
+            # Advertisements and Solicitations to this router), nor what is for this router.
+            return False
         # RFC 2473 §3.1: a tunnel entry point that forwards the packet decrements its hop
         # limit before encapsulating it.
         inner = self.router.one_hop_less(packet)
-        if inner is not None:
-            self.router.act(Transmit(packet=encapsulate(inner, src=self.fmip.address,
-                                                        dst=service.par)))
+        if inner is None:
+            return True
+        if destination == service.par:
+            # For the PAR itself (a MAP anchoring the handover, RFC 4140 Appendix A: the
+            # node's reverse tunnel to the MAP): forwarded as it is, as tunnelling it there
+            # would be the same path, and the PAR forwards what it decapsulates onwards.
+            self.router.act(Transmit(packet=inner))
+            return True
+        self.router.act(Transmit(packet=encapsulate(inner, src=self.fmip.address,
+                                                    dst=service.par)))
         return True
 
     # -- serving a PCoA (§4 step 3, §6.2.1.2, §6.4.6 status 3 and 4) ----------------------
@@ -751,6 +770,10 @@ class NewRouterRole:
                 service.timer.cancel()
             if self._served_by_lla.get(service.link_layer_address) == pcoa:
                 del self._served_by_lla[service.link_layer_address]
+        else:
+            # §4 step 3: "a tunnel to the PAR to forward the MN's packets sent with the PCoA
+            # as a source IP address" (:meth:`from_mobile`).
+            self.router.act(CaptureSource(address=pcoa, interface=self.fmip.interface))
         service = PcoaService(pcoa=pcoa, par=par, link_layer_address=lla)
         self.served[pcoa] = service
         self._served_by_lla[lla] = pcoa
@@ -779,6 +802,8 @@ class NewRouterRole:
             del self._served_by_lla[service.link_layer_address]
         self.router.act(ConfigureRoute(prefix=IPv6Network(pcoa), interface=self.fmip.interface,
                                        active=False))
+        self.router.act(CaptureSource(address=pcoa, interface=self.fmip.interface,
+                                      active=False))
         self.router.emit("fmip.pcoa_service_ended", pcoa=pcoa, reason=reason)
 
 
