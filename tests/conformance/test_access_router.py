@@ -62,6 +62,7 @@ from tests.conformance.tester import (
     dissection_problems,
     internet_checksum,
     mac_bytes,
+    mh_options,
     mobility_header_checksums,
     neighbor_solicitation,
     ntp_timestamp,
@@ -315,15 +316,7 @@ def read_mh(packet: Packet) -> Message | None:
         return None
     mh = raw[offset:offset + (raw[offset + 1] + 1) * 8]
     start = {8: 12, 9: 12, 14: 10, 15: 10}.get(mh[2], len(mh))
-    options, at = [], start
-    while at < len(mh):
-        if mh[at] == 0:
-            at += 1
-            continue
-        if mh[at] != 1:
-            options.append((at, mh[at], mh[at + 2:at + 2 + mh[at + 1]]))
-        at += 2 + mh[at + 1]
-    return Message(packet, mh, options)
+    return Message(packet, mh, mh_options(mh, start))
 
 
 def is_mh(mh_type: int, *, dst: str | None = None, sequence: int | None = None):

@@ -62,6 +62,7 @@ from tests.conformance.tester import (
     dissection_problems,
     internet_checksum,
     mh_offset,
+    mh_options,
     mobility_header_checksums,
     node_under_test,
     ntp_timestamp,
@@ -164,19 +165,6 @@ def mh_bytes(raw: bytes) -> bytes:
     """The Mobility Header of the IPv6 packet ``raw`` (its Header Len octets)."""
     start = mh_offset(raw)
     return raw[start:start + (raw[start + 1] + 1) * 8]
-
-
-def mh_options(mh: bytes, start: int) -> list[tuple[int, int, bytes]]:
-    """(offset, type, data) of the mobility options from ``start``, padding left out."""
-    options, at = [], start
-    while at < len(mh):
-        if mh[at] == 0:
-            at += 1
-            continue
-        if mh[at] != 1:
-            options.append((at, mh[at], mh[at + 2:at + 2 + mh[at + 1]]))
-        at += 2 + mh[at + 1]
-    return options
 
 
 def rfc4285_authenticator(key: bytes, care_of_address: str, home_address: str,

@@ -710,3 +710,16 @@ def mobility_header_checksums(raw: bytes) -> list[bool]:
 def unpack_bytes(fmt: str, data: bytes, offset: int) -> tuple[Any, ...]:
     """``struct.unpack_from`` (for hand-read fields)."""
     return struct.unpack_from(fmt, data, offset)
+
+
+def mh_options(mh: bytes, start: int) -> list[tuple[int, int, bytes]]:
+    """(offset, type, data) of the mobility options from ``start``, padding left out."""
+    options, at = [], start
+    while at < len(mh):
+        if mh[at] == 0:
+            at += 1
+            continue
+        if mh[at] != 1:
+            options.append((at, mh[at], mh[at + 2:at + 2 + mh[at + 1]]))
+        at += 2 + mh[at + 1]
+    return options
