@@ -43,6 +43,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv6Address
+from typing import Any
 
 import pytest
 from scapy.layers.inet6 import (
@@ -804,6 +805,16 @@ def test_a_reactive_fbu_from_the_ncoa_gets_an_hi_code_1_and_a_tunnel(ar):
 
 # -- NAR: HI -> HAck, proxy and buffer, UNA (§4, §6.2.1, §6.3) --------------------------------
 
+def _hi_answered(ar: NodeUnderTest, **hi: Any) -> Message:
+    """Send an authenticated HI (the next sequence number, ``hi`` as
+    :func:`handover_initiate` takes them) and return the HAck that answers it."""
+    sequence = next(_nar_sequence)
+    mark = ar.tester.mark()
+    ar.tester.send(handover_initiate(sequence, **hi))
+    return read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
+                                    what="HAck"))
+
+
 def _nar_mobile(n: int) -> tuple[str, str, str]:
     """(PCoA on the tester's PAR link, NCoA on the router's link, MAC) of an arriving node."""
     return (f"{NAR_PREFIX}{0x200 + n:x}", f"2001:db8:1::{0x200 + n:x}",
@@ -834,11 +845,7 @@ def test_nar_answers_an_authenticated_hi_and_buffers_until_the_una(ar):
     directly or through the PAR's tunnel; §6.3: the UNA from the NCoA (target = NCoA, the
     MN's LLA, O = 0) ends the proxying and the buffered packets are delivered to the MN."""
     pcoa, ncoa, mac = _nar_mobile(1)
-    sequence = next(_nar_sequence)
-    mark = ar.tester.mark()
-    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=ncoa, mac=mac))
-    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
-                                    what="HAck"))
+    hack = _hi_answered(ar, pcoa=pcoa, ncoa=ncoa, mac=mac)
     assert hack.packet[IPv6].src == AR
     reserved, code = hack.mh[8], hack.mh[9]
     assert (reserved, code) == (0, 0)
@@ -901,12 +908,7 @@ def test_nar_answers_an_hi_code_1_and_prepares_nothing(ar):
     answers for it itself) and no buffering: a packet for the NCoA is delivered at once,
     without any UNA."""
     pcoa, ncoa, mac = _nar_mobile(6)
-    sequence = next(_nar_sequence)
-    mark = ar.tester.mark()
-    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=ncoa, mac=mac, code=1,
-                                     u_flag=False))
-    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
-                                    what="HAck"))
+    hack = _hi_answered(ar, pcoa=pcoa, ncoa=ncoa, mac=mac, code=1, u_flag=False)
     assert (hack.mh[8], hack.mh[9]) == (0, 0)
     verify_router_pair(hack, NAR)
     assert _proxied(ar, ncoa, 1.0) is None  # the kernel answers a proxied address at once
@@ -1463,11 +1465,7 @@ def test_a_una_from_another_address_than_the_prepared_ncoa_gets_naack_2(ar):
     NCoA back. Announcing that one then gets no NAACK."""
     pcoa, ncoa, mac = _nar_mobile(10)
     other = "2001:db8:1::2a0"
-    sequence = next(_nar_sequence)
-    mark = ar.tester.mark()
-    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=ncoa, mac=mac))
-    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
-                                    what="HAck"))
+    hack = _hi_answered(ar, pcoa=pcoa, ncoa=ncoa, mac=mac)
     assert hack.mh[9] == 0
     mark = ar.tester.mark()
     ar.tester.send(_una(other, mac), src_mac=mac)
@@ -1488,11 +1486,7 @@ def test_nar_serves_the_pcoa_with_hack_code_3_and_naack_4(nar_serving_pcoa):
     the unusable NCoA gets it, at its LLA, and the PCoA's packets are delivered to it."""
     ar = nar_serving_pcoa
     pcoa, _ncoa, mac = _nar_mobile(20)
-    sequence = next(_nar_sequence)
-    mark = ar.tester.mark()
-    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=IN_USE, mac=mac))
-    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
-                                    what="HAck"))
+    hack = _hi_answered(ar, pcoa=pcoa, ncoa=IN_USE, mac=mac)
     assert (hack.mh[8], hack.mh[9]) == (0, 3)
     assert hack.option(34, 2) is None
     verify_router_pair(hack, NAR)
@@ -1525,12 +1519,7 @@ def test_nar_answers_an_unusable_ncoa_with_naack_3_and_serves_the_pcoa(nar_servi
     ar.tester.send(_una(address, mac), src_mac=mac)
     ra = ar.tester.expect(_naack_to(address), since=mark, what="RA with a NAACK")
     assert naack_in(ra, address, mac) == bytes([20, 1, 0, 3, 0, 0, 0, 0])
-    sequence = next(_nar_sequence)
-    mark = ar.tester.mark()
-    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=AR, mac=mac, code=1,
-                                     u_flag=False))
-    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
-                                    what="HAck"))
+    hack = _hi_answered(ar, pcoa=pcoa, ncoa=AR, mac=mac, code=1, u_flag=False)
     assert (hack.mh[8], hack.mh[9]) == (0, 0)
     verify_router_pair(hack, NAR)
     mark = ar.tester.mark()
@@ -1607,11 +1596,7 @@ def test_nar_reverse_tunnels_what_the_served_pcoa_sends_to_the_par(nar_serving_p
     until this test)."""
     ar = nar_serving_pcoa
     pcoa, _ncoa, mac = _nar_mobile(23)
-    sequence = next(_nar_sequence)
-    mark = ar.tester.mark()
-    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=IN_USE, mac=mac))
-    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
-                                    what="HAck"))
+    hack = _hi_answered(ar, pcoa=pcoa, ncoa=IN_USE, mac=mac)
     assert hack.mh[9] == 3
     mark = ar.tester.mark()
     ar.tester.send(_una(IN_USE, mac), src_mac=mac)
@@ -1675,11 +1660,7 @@ def test_nar_assigns_a_pool_address_for_an_unusable_ncoa_with_hack_code_2(nar_wi
     ar = nar_with_pool
     pcoa, _ncoa, mac = _nar_mobile({"outside_the_prefix": 30, "in_use": 31}[case])
     proposed = {"outside_the_prefix": "2001:db8:5::3b0", "in_use": IN_USE}[case]
-    sequence = next(_nar_sequence)
-    mark = ar.tester.mark()
-    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=proposed, mac=mac))
-    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
-                                    what="HAck"))
+    hack = _hi_answered(ar, pcoa=pcoa, ncoa=proposed, mac=mac)
     assert (hack.mh[8], hack.mh[9]) == (0, 2)
     option = hack.option(34, 2)
     assert option is not None and option[:2] == bytes([2, 128])
@@ -1719,12 +1700,8 @@ def test_an_hi_code_1_gets_no_hack_code_1_2_or_4(nar_with_pool, nar_serving_pcoa
                                    "router_address_untold": 44}[case])
     proposed = {"outside_the_prefix": "2001:db8:5::3d0", "in_use": IN_USE,
                 "router_address_untold": AR}.get(case, ncoa)
-    sequence = next(_nar_sequence)
-    mark = ar.tester.mark()
-    ar.tester.send(handover_initiate(sequence, pcoa=pcoa, ncoa=proposed, mac=mac, code=1,
-                                     u_flag=False, s_flag=case == "s_flag"))
-    hack = read_mh(ar.tester.expect(is_mh(15, dst=NAR, sequence=sequence), since=mark,
-                                    what="HAck"))
+    hack = _hi_answered(ar, pcoa=pcoa, ncoa=proposed, mac=mac, code=1, u_flag=False,
+                        s_flag=case == "s_flag")
     verify_router_pair(hack, NAR)
     assert hack.mh[8] == 0
     assert hack.mh[9] not in (1, 2, 4), hack.mh[9]
