@@ -51,7 +51,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from ..protocol.base.actions import (
@@ -69,6 +68,7 @@ from ..protocol.base.actions import (
     Transmit,
 )
 from ..protocol.base.entity import Entity
+from ..protocol.base.tables import EMPTY
 from ..wire.errors import MalformedPacket
 from ..wire.ipv6 import IPv6Packet, UDPDatagram, decode_packet
 from ..wire.pcap import CapturedPacket, write_pcap, write_pcapng
@@ -81,9 +81,6 @@ _ALL_ROUTERS = IPv6Address("ff02::2").packed
 _SOLICITED_PREFIX = IPv6Address("ff02::1:ff00:0").packed[:13]
 _PROTO_UDP = 17
 _NONE: frozenset[bytes] = frozenset()
-#: A node's claims and UDP bindings until the first (most mobile nodes have neither): read-only,
-#: so that a write to the shared empty one fails instead of reaching every node.
-_NO_ENTRIES: Mapping[Any, Any] = MappingProxyType({})
 
 #: Handler of an application bound to a UDP port: ``(packet, now, link_name)``.
 UDPHandler = Callable[[IPv6Packet, float, "str | None"], None]
@@ -429,9 +426,11 @@ class Node:
         self._counters: Counter[str] | None = None
         self.entities: list[_Hosted] = []
         self._local: set[bytes] = set()
-        #: Empty read-only mappings until the first claim or binding (replaced then).
-        self._claims: Mapping[bytes, _Hosted] = _NO_ENTRIES
-        self._udp: Mapping[int, UDPHandler] = _NO_ENTRIES
+        #: The shared read-only empty mapping until the first claim or binding (replaced
+        #: then; most mobile nodes have neither, and a write to it fails instead of reaching
+        #: every node).
+        self._claims: Mapping[bytes, _Hosted] = EMPTY
+        self._udp: Mapping[int, UDPHandler] = EMPTY
         self._table = RoutingTable()
         self._arrival_link: str | None = None
         #: Seconds each packet waits before a hosted entity handles it (module docstring).
@@ -506,7 +505,7 @@ class Node:
 
     def bind_udp(self, port: int, handler: UDPHandler) -> None:
         """Deliver UDP datagrams for ``port`` addressed to this node to ``handler``."""
-        if self._udp is _NO_ENTRIES:
+        if self._udp is EMPTY:
             self._udp = {}
         self._udp[port] = handler  # type: ignore[index]
 
@@ -614,7 +613,7 @@ class Node:
     def _claim(self, hosted: _Hosted, claim: Claim) -> None:
         packed = claim.address.packed
         if claim.active:
-            if self._claims is _NO_ENTRIES:
+            if self._claims is EMPTY:
                 self._claims = {}
             self._claims[packed] = hosted  # type: ignore[index]
             if claim.proxy_interface is not None:

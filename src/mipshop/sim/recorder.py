@@ -34,10 +34,10 @@ import bisect
 import math
 from collections import deque
 from collections.abc import Callable
-from types import MappingProxyType
 from typing import Any
 
 from ..protocol.base.addressing import interface_identifier_from_mac
+from ..protocol.base.tables import EMPTY
 
 #: The kinds a mobile node's phases are read from, with the field a kind must match.
 PHASE_KINDS = ("movement.detected", "coa.configured", "home.bu_sent", "home.registered",
@@ -165,9 +165,9 @@ class _Handover:
 _NO_SPANS: frozenset[int] = frozenset()
 #: The uplink gaps of a node without an uplink, and the LinkGoingDown times and watches of a
 #: node before its first (a node without a downlink flow has none, a run without predictive
-#: handovers no warning): a read-only empty mapping and an empty tuple shared by every node
-#: instead of an empty dictionary (64 bytes) and empty lists (56 bytes each) per node.
-_NO_GAPS: Any = MappingProxyType({})
+#: handovers no warning): the shared read-only empty mapping (``tables.EMPTY``) and an empty
+#: tuple shared by every node instead of an empty dictionary (64 bytes) and empty lists (56
+#: bytes each) per node.
 _NOTHING: Any = ()
 
 
@@ -203,7 +203,7 @@ class MobileRecorder:
         #: otherwise): they grow with its handovers, 32 bytes each, for the whole run.
         self.up_downs: list[float] | None = [] if uplink else None
         self.up_last: float | None = None
-        self.up_gaps: dict[int, float] = {} if uplink else _NO_GAPS
+        self.up_gaps: dict[int, float] = {} if uplink else EMPTY
         #: (The shared frozenset() until the first: only one node in a hundred carries a call.)
         self.up_new: set[int] | frozenset[int] = _NO_SPANS
 
