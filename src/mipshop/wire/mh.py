@@ -49,6 +49,7 @@ a name survive a round trip; compare them with the ``IntEnum`` members below.
 
 from __future__ import annotations
 
+import functools
 import operator
 import struct
 from collections.abc import Callable
@@ -1180,10 +1181,7 @@ def new_binding_acknowledgement(status: int, sequence: int, lifetime: int,
                    sequence, lifetime, options)
 
 
-#: (identifier length, authenticator length) -> :func:`_mn_ha_ba_template`'s answer.
-_MN_HA_BA_TEMPLATES: dict[tuple[int, int], tuple[struct.Struct, int, bytes, bytes, bytes]] = {}
-
-
+@functools.cache
 def _mn_ha_ba_template(identifier_length: int, authenticator_length: int
                        ) -> tuple[struct.Struct, int, bytes, bytes, bytes]:
     """The signed octets of an option-less BA with the RFC 4285 options as one
@@ -1200,9 +1198,7 @@ def _mn_ha_ba_template(identifier_length: int, authenticator_length: int
     layout = struct.Struct(
         f"{_BA.format}{len(before_identifier)}s{identifier_length}s"
         f"{len(before_timestamp)}sQ{len(before_spi)}sI")
-    template = _MN_HA_BA_TEMPLATES[(identifier_length, authenticator_length)] = (
-        layout, (size >> 3) - 1, before_identifier, before_timestamp, before_spi)
-    return template
+    return layout, (size >> 3) - 1, before_identifier, before_timestamp, before_spi
 
 
 def mn_ha_binding_acknowledgement(
@@ -1230,10 +1226,8 @@ def mn_ha_binding_acknowledgement(
         raise ValueError(f"timestamp must be a 64-bit unsigned integer, got {timestamp!r}")
     if not 0 <= spi <= 0xFFFF_FFFF:
         raise ValueError(f"spi must be a 32-bit unsigned integer, got {spi!r}")
-    template = _MN_HA_BA_TEMPLATES.get((len(identifier), authenticator_length))
-    if template is None:
-        template = _mn_ha_ba_template(len(identifier), authenticator_length)
-    layout, header_len, before_identifier, before_timestamp, before_spi = template
+    layout, header_len, before_identifier, before_timestamp, before_spi = _mn_ha_ba_template(
+        len(identifier), authenticator_length)
     data = layout.pack(59, header_len, 6, 0, 0, status, 0, sequence, lifetime >> 2,
                        before_identifier, identifier, before_timestamp, timestamp,
                        before_spi, spi)
