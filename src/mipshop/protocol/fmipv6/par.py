@@ -533,8 +533,8 @@ class PreviousRouterRole:
             # The answer to an HI a HAck Code 4 asked for: the NAR has the context now; the
             # tunnel, its lifetime and the node's FBack stay as they were.
             record.context_request = False
-            accepted = hack.code in _ACCEPTED and not (hack.code in _REFUSED or hack.code >= 128)
-            record.transition(ParInput.HACK_ACCEPTED if accepted else ParInput.HACK_REJECTED)
+            record.transition(ParInput.HACK_ACCEPTED if hack.code in _ACCEPTED
+                              else ParInput.HACK_REJECTED)
             self.router.emit("fmip.context_sent", pcoa=record.pcoa, nar=packet.src,
                              code=hack.code)
             return
