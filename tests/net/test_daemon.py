@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import stat
 from collections import deque
 from pathlib import Path
@@ -15,7 +16,14 @@ from typing import Any
 
 import pytest
 
-from mipshop.net.daemon import Daemon
+from mipshop.net.daemon import Daemon, link_event
+from mipshop.protocol.base.link_events import (
+    LinkDown,
+    LinkEvent,
+    LinkGoingDown,
+    LinkUp,
+    ScanCompleted,
+)
 
 
 class _Runtime:
@@ -140,3 +148,34 @@ def test_since_counts_from_the_first_event_ever(since: int, kinds: list[str]) ->
     answer = Daemon(runtime).handle({"cmd": "events", "since": since})  # type: ignore[arg-type]
     assert answer["ok"] and (answer["first"], answer["next"]) == (5, 10)
     assert [e["kind"] for e in answer["events"]] == kinds
+
+
+# (the l2 command, the link event it names, or the error it is answered with)
+LINK_EVENTS: list[tuple[dict[str, Any], LinkEvent | str]] = [
+    ({"event": "link_up"}, LinkUp(ap=None)),
+    ({"event": "link_up", "ap": "00:00:5e:00:aa:02"}, LinkUp(ap=bytes.fromhex("00005e00aa02"))),
+    ({"event": "link_up", "ap": "00005e00aa02"}, LinkUp(ap=bytes.fromhex("00005e00aa02"))),
+    ({"event": "link_up", "ap": 5}, "ap must be a hex string, got 5"),
+    ({"event": "link_down"}, LinkDown()),
+    ({"event": "link_going_down", "target_ap": "00:00:5e:00:aa:03"},
+     LinkGoingDown(target_ap=bytes.fromhex("00005e00aa03"))),
+    ({"event": "link_going_down"}, "link_going_down needs target_ap"),
+    ({"event": "link_going_down", "target_ap": "zz"}, "target_ap must be a hex string, got 'zz'"),
+    ({"event": "scan"}, ScanCompleted(access_points=())),
+    ({"event": "scan", "access_points": ["00005e00aa02", "00:00:5e:00:aa:03"]},
+     ScanCompleted(access_points=(bytes.fromhex("00005e00aa02"), bytes.fromhex("00005e00aa03")))),
+    ({"event": "scan", "access_points": "00005e00aa02"},
+     "access_points must be a list, got '00005e00aa02'"),
+    ({"event": "scan", "access_points": [None]}, "access_points must be a hex string, got None"),
+    ({"event": "reboot"}, "unknown link event 'reboot'"),
+]
+
+
+@pytest.mark.parametrize(("command", "expected"), LINK_EVENTS)
+def test_an_l2_command_names_its_link_event_or_the_field_that_is_wrong(
+        command: dict[str, Any], expected: LinkEvent | str) -> None:
+    if isinstance(expected, str):
+        with pytest.raises((ValueError, TypeError), match=re.escape(expected)):
+            link_event(command)
+    else:
+        assert link_event(command) == expected

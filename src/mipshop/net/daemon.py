@@ -74,14 +74,19 @@ def link_event(command: dict[str, Any]) -> LinkEvent:
     kind = command.get("event")
     if kind == "link_up":
         ap = command.get("ap")
-        return LinkUp(ap=bytes.fromhex(ap) if ap else None)
+        return LinkUp(ap=_link_layer_address(ap, "ap") if ap else None)
     if kind == "link_down":
         return LinkDown()
     if kind == "link_going_down":
-        return LinkGoingDown(target_ap=bytes.fromhex(command["target_ap"]))
+        if "target_ap" not in command:
+            raise ValueError("link_going_down needs target_ap")
+        return LinkGoingDown(target_ap=_link_layer_address(command["target_ap"], "target_ap"))
     if kind == "scan":
+        access_points = command.get("access_points", [])
+        if not isinstance(access_points, list):
+            raise TypeError(f"access_points must be a list, got {access_points!r}")
         return ScanCompleted(access_points=tuple(
-            bytes.fromhex(a) for a in command.get("access_points", ())))
+            _link_layer_address(a, "access_points") for a in access_points))
     raise ValueError(f"unknown link event {kind!r}")
 
 
@@ -89,7 +94,10 @@ def _link_layer_address(value: Any, name: str) -> bytes:
     """A link-layer address given as hex, with or without colons."""
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a hex string, got {value!r}")
-    return bytes.fromhex(value.replace(":", ""))
+    try:
+        return bytes.fromhex(value.replace(":", ""))
+    except ValueError:
+        raise ValueError(f"{name} must be a hex string, got {value!r}") from None
 
 
 def _address(value: Any, name: str) -> IPv6Address:
