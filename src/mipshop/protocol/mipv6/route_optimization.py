@@ -519,8 +519,7 @@ class RouteOptimizationClient(MobilityClient):
             timer.cancel()
 
     def _drop(self, cn: IPv6Address) -> None:
-        self._tables()
-        self._cancel(cn)
+        self._cancel(cn)  # gives the client its tables, too
         self.entries.pop(cn, None)
         self._kbm.pop(cn, None)
         self._target.pop(cn, None)
