@@ -920,6 +920,39 @@ def test_nar_answers_an_hi_code_1_and_prepares_nothing(ar):
     assert delivered[Ether].dst == mac and delivered[IPv6].hlim == 49
 
 
+def test_nar_takes_a_neighbor_advertisement_with_o_set_as_no_una(ar):
+    """RFC 5568 §2, §6.3: the UNA is the Neighbor Advertisement with O clear. The one with O
+    set that a mobile node sends once its NCoA is confirmed (§4) is processed as RFC 4861
+    §7.2.5 says, not as an arrival (docs/decisions.md D30): before the UNA the NCoA stays
+    proxied and its packets held; the UNA delivers them; the same NA after it delivers
+    nothing a second time."""
+    pcoa, ncoa, mac = _nar_mobile(30)
+    _hi_answered(ar, pcoa=pcoa, ncoa=ncoa, mac=mac)
+    assert _proxied(ar, ncoa, 10.0) is not None, "the NAR does not proxy the NCoA"
+    override = (IPv6(src=ncoa, dst="ff02::1", hlim=255)
+                / ICMPv6ND_NA(R=0, S=0, O=1, tgt=ncoa) / ICMPv6NDOptDstLLAddr(lladdr=mac))
+    mark = ar.tester.mark()
+    ar.tester.send(IPv6(src=CN, dst=ncoa, hlim=50) / UDP(sport=7, dport=9) / b"held")
+    ar.tester.send(override, src_mac=mac)
+    probe_link(ar)
+    probe(ar)
+
+    def delivered() -> list[Packet]:
+        return [p for p in ar.tester.since(mark) if p.haslayer(UDP) and p[IPv6].dst == ncoa]
+
+    assert delivered() == []
+    assert _proxied(ar, ncoa, 10.0) is not None, "the NA with O set ended the proxying"
+    ar.tester.send(_una(ncoa, mac), src_mac=mac)
+    deadline = time.monotonic() + 10
+    while not delivered():
+        assert time.monotonic() < deadline, [p.summary() for p in ar.tester.since(mark)]
+        time.sleep(0.02)
+    ar.tester.send(override, src_mac=mac)
+    probe_link(ar)
+    probe(ar)
+    assert [bytes(p[UDP].payload) for p in delivered()] == [b"held"]
+
+
 def _una(address: str, mac: str) -> Packet:
     """A UNA (§6.3): from ``address`` to all-nodes, target = source, the sender's LLA, O = 0,
     hop limit 255."""

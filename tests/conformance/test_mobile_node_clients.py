@@ -45,6 +45,7 @@ from scapy.layers.inet6 import (
     ICMPv6ND_NA,
     ICMPv6ND_NS,
     ICMPv6ND_RA,
+    ICMPv6NDOptDstLLAddr,
     ICMPv6NDOptMAP,
     ICMPv6NDOptPrefixInfo,
     ICMPv6NDOptSrcLLAddr,
@@ -605,9 +606,10 @@ def is_fbu(p: Packet) -> bool:
 
 
 def is_una(ncoa: str):
+    """An NA for ``ncoa`` with O clear (§2: the UNA; the NA with O set is another one)."""
     def match(p: Packet) -> bool:
         message = icmpv6_message(p)
-        return (message is not None and message[0] == 136
+        return (message is not None and message[0] == 136 and not message[4] & 0x20
                 and IPv6Address(message[8:24]) == IPv6Address(ncoa))
     return match
 
@@ -851,7 +853,80 @@ def test_fmip_on_the_new_link_an_una_then_the_home_registration_of_the_ncoa(fmn)
     # The FBack came: no reactive FBU from the NCoA (§3.2 case 2 is for a missing FBack).
     fmn.tester.absent(is_fbu, since=mark, wait=0.5)
     fmn.tester.send(home_ba(bu))
-    _fmip["una"] = una
+    _fmip["una"], _fmip["arrived"] = una, mark
+
+
+def is_override_na(target: str):
+    """A Neighbor Advertisement for ``target`` with the Override flag set."""
+    def match(p: Packet) -> bool:
+        message = icmpv6_message(p)
+        return (message is not None and message[0] == 136 and bool(message[4] & 0x20)
+                and IPv6Address(message[8:24]) == IPv6Address(target))
+    return match
+
+
+def test_fmip_once_the_ncoa_is_confirmed_a_neighbor_advertisement_with_o_set(fmn):
+    """RFC 5568 §4: "Once the MN has confirmed its NCoA (either through DAD or when provided
+    for by the NAR), it SHOULD send a Neighbor Advertisement message with the 'O' bit set, to
+    the all-nodes multicast address." Here the FBack (status 0) came on the old link and the
+    home agent's BA to the NCoA is the first packet delivered to it on the new link: the
+    NCoA is confirmed (docs/decisions.md D30). The frame as RFC 4861 §4.4 lays out an NA
+    (§7.2.6: unsolicited, S = 0, with a Target Link-Layer Address option), octet by octet,
+    after the UNA (§6.3: O clear), once."""
+    ncoa, una = care_of("ar2"), _fmip["una"]
+    na = fmn.tester.expect(is_override_na(ncoa), since=_fmip["arrived"],
+                           what="Neighbor Advertisement with O set")
+    assert float(na.time) >= float(una.time)
+    mac = bytes.fromhex(MN_MAC.replace(":", ""))
+    frame = bytes(na)
+    # Ethernet (RFC 2464 §7): to 33:33 + the group's last 32 bits, from the node's MAC.
+    assert frame[:14] == bytes.fromhex("333300000001") + mac + b"\x86\xdd", frame[:14].hex()
+    ip = frame[14:]
+    # IPv6 header: version 6, traffic class and flow label zero, Payload Length 32, Next
+    # Header 58, Hop Limit 255 (RFC 4861 §7.1.2), from the NCoA to ff02::1.
+    assert ip[:4] == bytes([0x60, 0, 0, 0]), ip[:4].hex()
+    assert struct.unpack("!H", ip[4:6])[0] == 32 == len(ip) - 40
+    assert (ip[6], ip[7]) == (58, 255)
+    assert ip[8:24] == IPv6Address(ncoa).packed
+    assert ip[24:40] == IPv6Address("ff02::1").packed
+    message = ip[40:]
+    # §4.4: Type 136, Code 0, the checksum (RFC 4443 §2.3), R = 0 (a host), S = 0
+    # (unsolicited, and to a multicast address §7.1.2 requires it), O = 1, the 29 Reserved
+    # bits zero, Target Address = the NCoA.
+    assert (message[0], message[1]) == (136, 0)
+    assert icmpv6_checksum_ok(na)
+    assert message[4:8] == bytes([0x20, 0, 0, 0]), message[4:8].hex()
+    assert message[8:24] == IPv6Address(ncoa).packed
+    # The Target Link-Layer Address option (§4.6.1: Type 2, Length 1 in 8 octets, the MAC),
+    # the only option (§7.2.6: "the Target Link-Layer Address option SHOULD be included").
+    assert message[24:] == bytes([2, 1]) + mac, message[24:].hex()
+    # scapy reads it the same way.
+    assert (na[ICMPv6ND_NA].R, na[ICMPv6ND_NA].S, na[ICMPv6ND_NA].O) == (0, 0, 1)
+    assert na[ICMPv6ND_NA].tgt == ncoa and na[ICMPv6NDOptDstLLAddr].lladdr == MN_MAC
+    # Once for this NCoA, however many packets reach it after.
+    fmn.tester.send(home_ba(fmn.tester.expect(is_home_bu_from(ncoa), since=_fmip["arrived"],
+                                              what="home BU")))
+    time.sleep(0.5)
+    sent = [p for p in fmn.tester.since(_fmip["arrived"]) if is_override_na(ncoa)(p)]
+    assert len(sent) == 1, [p.summary() for p in sent]
+    events = [e["fields"] for e in fmn.events("fmip.override_sent")]
+    assert events == [{"ncoa": ncoa, "by": "fback"}], events
+    _fmip["override"] = na
+
+
+@pytest.mark.tshark
+def test_fmip_wireshark_reads_the_neighbor_advertisement_with_o_set(fmn):
+    from tests.tshark_support import dissect, fields, problems
+
+    ncoa = care_of("ar2")
+    (layers,) = dissect([bytes(_fmip["override"][IPv6])])
+    assert problems(layers) == []
+    assert fields(layers, "icmpv6.type") == ["136"]
+    assert [fields(layers, f"icmpv6.nd.na.flag.{flag}") for flag in "rso"] == [
+        ["0"], ["0"], ["1"]], layers
+    assert fields(layers, "icmpv6.nd.na.target_address") == [ncoa]
+    assert fields(layers, "icmpv6.opt.type") == ["2"]
+    assert fields(layers, "icmpv6.opt.linkaddr") == [MN_MAC]
 
 
 def naack_advertisement(destination: str, status: int, address: str | None = None) -> Packet:
@@ -950,6 +1025,8 @@ def test_fmip_reactive_fbu_from_the_ncoa_without_an_fback_and_a_refusal_stops_it
         assert events[-1]["fields"]["status"] == 128
         node.tester.absent(is_fbu, since=mark, wait=2.5)
         assert node.events("fmip.stopped")
+        # The NCoA was never confirmed (no FBack accepted it): no NA with O set for it (§4).
+        assert not any(is_override_na(ncoa)(p) for p in node.tester.since(0))
 
 
 def predictive_handover(node: NodeUnderTest) -> tuple[str, Packet]:
@@ -1021,6 +1098,12 @@ def test_fmip_moving_without_a_prrtadv_sends_the_fbu_once_the_ncoa_is_configured
         assert fbu.time - probe.time >= DAD - 0.05
         check_fbu(fbu, source=ncoa, pcoa=pcoa, ncoa=ncoa, alternate=False)
         assert not any(is_una(ncoa)(p) for p in node.tester.since(mark))
+        # §4: the NCoA confirmed "through DAD": the Neighbor Advertisement with O set, once
+        # DAD completed (docs/decisions.md D30).
+        na = node.tester.expect(is_override_na(ncoa), since=mark, what="NA with O set")
+        assert na.time - probe.time >= DAD - 0.05
+        assert (na[ICMPv6ND_NA].R, na[ICMPv6ND_NA].S, na[ICMPv6ND_NA].O) == (0, 0, 1)
+        assert na[IPv6].dst == "ff02::1" and na[IPv6].src == ncoa
 
 
 # -- FMIPv6: retransmissions (RFC 5568 §6.1.1, §6.2.2, §9) --------------------------------

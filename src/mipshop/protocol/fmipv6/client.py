@@ -34,6 +34,12 @@ is driven by link-layer triggers (:mod:`mipshop.protocol.base.link_events`, thro
   PCoA, no more FBUs; after 3 and 4 the PCoA is the care-of address again while the PAR
   forwards it (a new prefix in the NAR's RAs does not replace it), then ordinary address
   configuration runs; 1 and 128 -> FMIPv6 stops and ordinary address configuration runs.
+* Once the NCoA is **confirmed** (§4: an FBack with status 0 or 1 and a packet the NAR
+  delivered to the NCoA, a NAACK status 2 supplying it, or DAD of an address from ordinary
+  configuration; :meth:`FastHandoverClient._confirmed`) and is the care-of address: one
+  **Neighbor Advertisement with O set** (S = R = 0, Target Link-Layer Address) from the NCoA
+  to all-nodes, after the UNA, so that neighbours holding an entry for the NCoA update it
+  (RFC 4861 §7.2.5, §7.2.6; docs/decisions.md D30).
 * **PrRtAdv Code 5** (the NAR's link uses DHCPv6, §5.2, §6.1.2): the NCoA formed from the
   PrRtAdv is used for the FBU and the UNA only; on the new link the node keeps its PCoA, which
   the PAR and the NAR forward (HAck Code 3), and runs DHCPv6 (RFC 8415,
@@ -58,6 +64,8 @@ Events: ``fmip.rtsolpr_sent`` (``identifier``, ``access_points``, ``retransmissi
 ``anchor``: the FBU's destination, ``home_address``: its Home Address), ``fmip.fback`` (``status``,
 ``sequence``, ``ncoa``, ``lifetime``, ``on_new_link``), ``fmip.una_sent`` (``ncoa``,
 ``destination``, ``retransmission``), ``fmip.una_confirmed`` (``ncoa``, ``transmissions``),
+``fmip.override_sent`` (``ncoa``, ``by``: the Neighbor Advertisement with O set once the NCoA is
+confirmed, §4),
 ``fmip.reactive`` (``reason``), ``fmip.naack`` (``status``, ``new_care_of_address``),
 ``fmip.returned``, ``fmip.stopped`` (``reason``), ``fmip.handover_complete`` (``pcoa``, ``ncoa``).
 """
@@ -90,6 +98,7 @@ from ...wire.nd_options import (
     NDOption,
     NeighborAdvertisementAcknowledgment,
     PrefixInformation,
+    TargetLinkLayerAddress,
 )
 from ...wire.nd_options import LLAOptionCode as L
 from ..base.actions import ConfigureAddress, Transmit
@@ -141,6 +150,11 @@ class FastHandover:
     home_address: IPv6Address | None = None
     #: The NCoA configured for signalling only (PrRtAdv Code 5, §5.2), while it is.
     signalling_address: IPv6Address | None = None
+    #: Whether a packet other than a Router Advertisement reached the NCoA on the new link
+    #: since its UNA: the NAR delivers to it, so it took the UNA and no NAACK refused it.
+    delivered: bool = False
+    #: The NCoA the Neighbor Advertisement with O set was sent for (§4), once it was.
+    announced: IPv6Address | None = None
 
 
 #: :attr:`FastHandoverClient.unsupported` of every client that met no such access point.
@@ -392,6 +406,7 @@ class FastHandoverClient(MobilityClient):
                                       prefix_length=128))
             h.signalling_address = h.ncoa
         # Repeated only if an FBU left the old link: only then may the NAR be proxying.
+        h.delivered = False
         self._send_una(h.ncoa, repeat=h.fbu_source is not None and h.fbu_source == h.pcoa)
         if dhcp:
             self._use_pcoa(h)
@@ -420,6 +435,7 @@ class FastHandoverClient(MobilityClient):
         if h is not None and h.phase == "awaiting_coa" and care_of_address != h.pcoa:
             h.ncoa, h.phase = care_of_address, "moved"
             self.node.emit("fmip.reactive", reason="no_ar_info", ncoa=care_of_address)
+            self._confirmed(h, by="dad")  # ordinary configuration: DAD done (RFC 4862)
             self._begin_fbu(source=care_of_address, alternate=None,
                             lifetime=self.config.fbu_lifetime)
         elif h is not None and h.phase == "pcoa" and care_of_address != h.pcoa:
@@ -432,6 +448,13 @@ class FastHandoverClient(MobilityClient):
             self._keep_pcoa(h)
         elif h is None or h.phase in ("complete", "returned"):
             self.stopped = None  # a new router: FMIPv6 gets a new chance
+
+    def duplicate_address_detection_completed(self, address: IPv6Address) -> None:
+        """An optimistic NCoA from ordinary configuration is no longer optimistic: its DAD
+        confirmed it (§4), so the NA with O set goes now if it has not yet."""
+        h = self.handover
+        if h is not None and h.ncoa == address:
+            self._confirmed(h, by="dad")
 
     def _keep_pcoa(self, h: FastHandover) -> None:
         """The NAR still delivers the PAR's forwarding to the PCoA on this link: keep the
@@ -483,6 +506,43 @@ class FastHandoverClient(MobilityClient):
                                   lambda now: self._repeat_una(ncoa, transmission + 1))
             self._una = (ncoa, transmission, timer)
 
+    def _confirmed(self, h: FastHandover, *, by: str = "fback") -> None:
+        """§4: "Once the MN has confirmed its NCoA (either through DAD or when provided for
+        by the NAR), it SHOULD send a Neighbor Advertisement message with the 'O' bit set, to
+        the all-nodes multicast address", so that its neighbours update their entries.
+
+        When the NCoA counts as confirmed (``by``; docs/decisions.md D30):
+
+        * ``fback``: an FBack with status 0 or 1 for it (the NAR's HAck accepted the NCoA
+          after its uniqueness check, §4 step 1, or assigned it, step 2; for a reactive FBU
+          HI Code 1 validated the entry the NAR made from the UNA), *and* the NAR delivered a
+          packet other than a Router Advertisement to it on the new link (it took the UNA as
+          §4 says, rather than answering with a NAACK, §6.4.6: an FBack status 0 also
+          answers a HAck Code 3, after which the NAR refuses the NCoA). A reactive FBack on
+          the new link is itself such a packet;
+        * ``naack``: a NAACK status 2 with the address the NAR supplies (§6.4.6, §5.5);
+        * ``dad``: an address from ordinary configuration (no AR-Info, §6.2.2), whose DAD
+          completed (RFC 4862 §5.4) before the node used it.
+
+        Sent once per NCoA, after its UNA (O clear, §6.3), and only while the NCoA is the
+        care-of address on the new link; an optimistic address (RFC 4429 §3.3: no O set
+        until DAD completes) waits for its DAD (:meth:`duplicate_address_detection_completed`).
+        """
+        node, ncoa = self.node, h.ncoa
+        if (ncoa is None or h.announced == ncoa or h.phase not in ("moved", "complete")
+                or not node.attached or node.care_of_address != ncoa
+                or node.optimistic(ncoa) or (by == "fback" and not (h.fback and h.delivered))):
+            return
+        h.announced = ncoa
+        # RFC 4861 §4.4, §7.2.6: unsolicited (S = 0), from a host (R = 0), with the Target
+        # Link-Layer Address option, hop limit 255.
+        na = NeighborAdvertisement(
+            router=False, solicited=False, override=True, target=ncoa,
+            options=(TargetLinkLayerAddress(address=node.config.link_layer_address),))
+        node.act(Transmit(packet=IPv6Packet(src=ncoa, dst=ALL_NODES, hop_limit=ND_HOP_LIMIT,
+                                            payload=na), interface=node.interface))
+        node.emit("fmip.override_sent", ncoa=ncoa, by=by)
+
     def _repeat_una(self, ncoa: IPv6Address, transmission: int) -> None:
         self._una = None
         h = self.handover
@@ -502,6 +562,12 @@ class FastHandoverClient(MobilityClient):
             ncoa, transmissions, _timer = self._una
             self._cancel_una()
             self.node.emit("fmip.una_confirmed", ncoa=ncoa, transmissions=transmissions)
+        h = self.handover
+        if (h is not None and not h.delivered and packet.dst == h.ncoa
+                and h.phase in ("moved", "complete")
+                and not isinstance(packet.payload, RouterAdvertisement)):
+            h.delivered = True  # not a NAACK: the NAR delivers to the NCoA
+            self._confirmed(h)
 
     # -- FBU (§6.2.2) and FBack (§6.2.3) ---------------------------------------------------
 
@@ -597,10 +663,12 @@ class FastHandoverClient(MobilityClient):
             # §4: the NAR assigned the NCoA; the MN MUST use it.
             h.ncoa = alternate.address
             if h.phase == "moved":
+                h.delivered = False
                 self._send_una(h.ncoa, repeat=True)  # the NAR proxies the NCoA it assigned
                 node.adopt_care_of_address(h.ncoa)
         if h.phase == "prepared":
             h.phase = "acknowledged"
+        self._confirmed(h)
 
     # -- NAACK (§6.4.6) --------------------------------------------------------------------
 
@@ -618,6 +686,7 @@ class FastHandoverClient(MobilityClient):
             h.ncoa, h.fback = naack.new_care_of_address, False
             self._send_una(h.ncoa)
             node.adopt_care_of_address(h.ncoa)
+            self._confirmed(h, by="naack")  # §4: an NCoA "provided for by the NAR"
             self._begin_fbu(source=h.ncoa, alternate=None, lifetime=self.config.fbu_lifetime)
         elif status == NAACKStatus.NCOA_INVALID_USE_NAR_ADDRESS:
             # "use NAR's IP address as NCoA in FBU": the PAR then tunnels the PCoA's packets to

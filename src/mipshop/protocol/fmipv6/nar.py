@@ -628,6 +628,30 @@ class NewRouterRole:
             self._naack(packet, lla, NAACKStatus.NCOA_INVALID_CONFIGURE)
         return True
 
+    def neighbor_advertisement(self, packet: IPv6Packet, na: NeighborAdvertisement) -> bool:
+        """RFC 4861 §7.2.5 for a Neighbor Advertisement that is not a UNA (R, S or O set):
+        e.g. the one with O set a mobile node sends once its NCoA is confirmed (RFC 5568
+        §4). It is no arrival: a proxied NCoA stays proxied and its buffer held until the
+        UNA, and nothing is drained again. An existing neighbour entry takes the Target
+        Link-Layer Address when O is set (or the address is the same); without an entry
+        the advertisement is discarded. Always consumed (True)."""
+        if packet.hop_limit != 255 or (na.solicited and packet.dst.is_multicast):
+            self.router.counters["drop.invalid_nd"] += 1  # RFC 4861 §7.1.2
+            return True
+        known = self.neighbors.get(na.target)
+        if known is None:
+            # "If no entry exists, the advertisement SHOULD be silently discarded."
+            self.router.counters["nd.na_discarded"] += 1
+            return True
+        lla = next((o.address for o in na.options if isinstance(o, TargetLinkLayerAddress)),
+                   None)
+        if lla is not None and lla != known and na.override:
+            self._learn(na.target, lla)  # the entry STALE with the advertised address
+            self.router.counters["nd.na_overridden"] += 1
+        else:
+            self.router.counters["nd.na_unchanged"] += 1
+        return True
+
     def _request_context(self, lla: bytes, address: IPv6Address) -> None:
         """A node arrives whose prepared handover expired: send its PAR an unsolicited HAck
         Code 4 (§6.2.1.2: "usually to trigger an HI message"), naming the node (MH-LLA) and

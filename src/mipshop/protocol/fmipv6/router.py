@@ -146,8 +146,10 @@ class FastHandoverRouter:
         if isinstance(payload, HandoverInitiate) and own:
             self.nar.handover_initiate(packet, payload)
             return True
-        if isinstance(payload, NeighborAdvertisement) and payload.is_una:
-            return self.nar.unsolicited_neighbor_advertisement(packet, payload)
+        if isinstance(payload, NeighborAdvertisement):
+            if payload.is_una:
+                return self.nar.unsolicited_neighbor_advertisement(packet, payload)
+            return self.nar.neighbor_advertisement(packet, payload)
         if own and isinstance(payload, IPv6Packet):
             return self.par.reverse_tunnel(packet, payload) or self.nar.tunnelled(packet, payload)
         return (self.par.forward(packet) or self.nar.intercept(packet)

@@ -504,6 +504,8 @@ class MobileNode(Entity):
             if address in self._configured:
                 self._configured[address] = False  # RFC 4429 §3.3: preferred now
             self.emit("dad.completed", address=address)
+            for client in self.clients:
+                client.duplicate_address_detection_completed(address)
         else:
             self._care_of_address_ready(address, optimistic=False, prefix_length=prefix_length)
 
@@ -643,6 +645,11 @@ class MobileNode(Entity):
             else:
                 self._configured.pop(action.address, None)
         super().act(action)
+
+    def optimistic(self, address: IPv6Address) -> bool:
+        """True while ``address`` is an optimistic address whose DAD runs (RFC 4429 §3.3:
+        no Neighbor Advertisement with O set for it until DAD completes)."""
+        return self._configured.get(address) is True
 
     def _neighbor_solicitation(self, packet: IPv6Packet, ns: NeighborSolicitation) -> bool:
         """RFC 4861 §7.2.3-4, RFC 4862 §5.4.3: answer a Neighbor Solicitation for one of the

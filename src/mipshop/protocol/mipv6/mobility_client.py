@@ -41,6 +41,10 @@ class MobilityClient:
     def care_of_address_changed(self, care_of_address: IPv6Address) -> None:
         """A new care-of address is usable."""
 
+    def duplicate_address_detection_completed(self, address: IPv6Address) -> None:
+        """DAD for ``address``, used optimistically meanwhile (RFC 4429), found no other user:
+        it is preferred now."""
+
     def home_registered(self) -> None:
         """The home agent accepted a registration of the current care-of address."""
 
