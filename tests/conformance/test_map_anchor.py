@@ -638,6 +638,26 @@ def test_an_fbu_the_map_cannot_accept_for_the_rcoa_gets_no_hi(fh_map, forgery):
     assert not [p for p in fh_map.tester.since(mark) if tunnelled(MAP, mn.ncoa, mn.rcoa)(p)]
 
 
+def test_an_fbu_whose_ncoa_is_of_no_neighbour_gets_fback_128_and_no_hi(fh_map):
+    """RFC 5568 §10: "the PAR [the anchor] MUST verify that the NCoA to which the PCoA is being
+    bound actually belongs to the NAR's prefix": an FBU whose NCoA (Alternate CoA) is of no
+    access router the MAP hands over to (2001:db8:30::/64) gets no HI, an FBack refusing it
+    (status 128, "Reason unspecified", lifetime 0, BADF over that NCoA and the MAP) to the NCoA
+    and the LCoA, and the RCoA's packets keep going to the LCoA."""
+    mn = fresh()
+    register(fh_map, mn)
+    elsewhere = f"2001:db8:30::{0x200 + mn.n:x}"
+    mark = send_fbu(fh_map, fbu(mn, 1400, ncoa=elsewhere))
+    fback = read_mh(fh_map.tester.expect(is_mh(9, dst=mn.lcoa, sequence=1400), since=mark,
+                                         what="FBack"))
+    verify_fback(fback, mn, status=128, sequence=1400, care_of=elsewhere, lifetime=(0, 0))
+    data = to_rcoa(fh_map, mn, b"nowhere to go")
+    fh_map.tester.expect(tunnelled(MAP, mn.lcoa, mn.rcoa), since=data, what="tunnel to the LCoA")
+    quiet(fh_map)
+    assert not [p for p in fh_map.tester.since(mark) if is_mh(14)(p)
+                or tunnelled(MAP, elsewhere, mn.rcoa)(p)]
+
+
 @pytest.mark.parametrize("fault", ["unauthenticated", "wrong_authenticator", "another_router",
                                    "unknown_router", "pair_key_of_another_router",
                                    "wrong_sequence", "replayed_timestamp"])
@@ -721,7 +741,8 @@ def test_a_hack_code_3_keeps_the_lcoa_tunnelled_through_the_nar(fh_map):
     At the MAP the old CoA is the LCoA (docs/decisions.md D16, [choice]): the FBack has status
     1 with the LCoA as Alternate CoA (keep it) and BADF over (LCoA, MAP); the RCoA's packets
     are tunnelled to the LCoA as before, and that tunnel is wrapped once more, MAP -> NAR
-    (RFC 2473), for the NAR to deliver on its link."""
+    (RFC 2473), for the NAR to deliver on its link; so is the MAP's own packet for the LCoA,
+    the BA answering the node's local BU refresh from it (RFC 5380 §6.2), not sent directly."""
     mn = fresh()
     fback = handover(fh_map, mn, 700, 3, to=mn.lcoa)
     verify_fback(fback, mn, status=1, sequence=700, care_of=mn.lcoa)
@@ -733,6 +754,16 @@ def test_a_hack_code_3_keeps_the_lcoa_tunnelled_through_the_nar(fh_map):
     inner = IPv6(bytes(middle.payload))
     assert (inner.src, inner.dst, inner.hlim) == (CN, mn.rcoa, 59)
     assert bytes(inner[UDP].payload) == b"old coa"
+    mark = fh_map.tester.mark()
+    fh_map.tester.send(local_bu(mn, care_of=mn.lcoa, sequence=2))
+    outer = fh_map.tester.expect(
+        lambda p: p[IPv6].src == MAP and p[IPv6].dst == NAR and p[IPv6].nh == 41
+        and IPv6(bytes(p[IPv6].payload)).haslayer(MIP6MH_BA), since=mark, what="BA via NAR")
+    ba = IPv6(bytes(outer[IPv6].payload))
+    assert (ba.src, ba.dst, ba[MIP6MH_BA].seq, ba[MIP6MH_BA].status) == (MAP, mn.lcoa, 2, 0)
+    quiet(fh_map)
+    assert not [p for p in fh_map.tester.since(mark) if p.haslayer(MIP6MH_BA)
+                and p[IPv6].dst == mn.lcoa]
 
 
 def test_an_fbu_with_lifetime_zero_returns_the_rcoa_to_the_lcoa(fh_map):
@@ -890,6 +921,10 @@ def _ar_setup(node: NodeUnderTest) -> None:
     node.ip("-6", "route", "add", "default", "via", ROUTER_LL, "dev", "eth0")
 
 
+#: An address of the anchored router's link that its DAD finds taken (``addresses_in_use``).
+IN_USE = f"{PAR_PREFIX}4e0"
+
+
 @dataclass(frozen=True)
 class Visitor:
     """A mobile node arriving at the anchored router from the NAR's link (the router is its
@@ -930,6 +965,8 @@ def anchored_ar() -> Iterator[NodeUnderTest]:
             "router_keys": [router_key(NAR, "ar-nar"), router_key(MAP, "ar-map")],
             "map_anchor": ANCHOR_OPTION,
             "anchors": [MAP],
+            "support_previous_care_of_address": True,
+            "addresses_in_use": [IN_USE],
         }}}
     node = NodeUnderTest("ar", config, setup=_ar_setup)
     try:
@@ -1034,12 +1071,14 @@ def test_a_map_anchored_routers_prrtadv_carries_the_map_option(anchored_ar, trig
 
 
 def anchor_hi(sequence: int, visitor: Visitor, *, pair: str = "ar-map", src: str = MAP,
-              tamper: bool = False, code: int = 0) -> Packet:
+              tamper: bool = False, code: int = 0, ncoa: str | None = None) -> Packet:
     """The MAP's HI to the router as NAR (RFC 4140 Figure A.2 "1a. HI"; RFC 5568 §6.2.1.1):
-    Code 0, U set (buffer), the MN's MH-LLA, the Previous CoA (its old LCoA) and the New CoA
-    options, authenticated for the MAP-router pair."""
+    Code 0, U set (buffer) (or Code 1, S = U = 0), the MN's MH-LLA, the Previous CoA (its old
+    LCoA) and the New CoA (``ncoa``, by default the visitor's) options, authenticated for the
+    MAP-router pair."""
     body = struct.pack("!HBB", sequence, 0x40 if code == 0 else 0, code)
-    options = [mh_lla(visitor.mac), mh_address(1, visitor.lcoa), mh_address(2, visitor.ncoa)]
+    options = [mh_lla(visitor.mac), mh_address(1, visitor.lcoa),
+               mh_address(2, ncoa or visitor.ncoa)]
     mh = router_signed(14, body, options, src=src, dst=AR, pair=pair, tamper=tamper)
     return mh_packet(mh, src=src, dst=AR)
 
@@ -1082,13 +1121,67 @@ def test_the_anchored_router_answers_the_maps_hi_and_delivers_the_maps_tunnel_af
     assert not [p for p in ar.tester.since(mark) if p[IPv6].dst == visitor.ncoa
                 and p[IPv6].nh == 41]
     mark = ar.tester.mark()
-    ar.tester.send(IPv6(src=visitor.ncoa, dst="ff02::1", hlim=255)
-                   / ICMPv6ND_NA(R=0, S=0, O=0, tgt=visitor.ncoa)
-                   / ICMPv6NDOptDstLLAddr(lladdr=visitor.mac), src_mac=visitor.mac)
+    ar.tester.send(una(visitor.ncoa, visitor.mac), src_mac=visitor.mac)
     delivered = ar.tester.expect(tunnelled(MAP, visitor.ncoa, visitor.rcoa), since=mark,
                                  what="the buffered tunnel")
     assert delivered[Ether].dst == visitor.mac and delivered[IPv6].hlim == 49
     assert tunnelled_payload(delivered) == b"from the map"
+
+
+def una(address: str, mac: str) -> Packet:
+    """A UNA (RFC 5568 §6.3): from ``address`` to all-nodes, target = source, the sender's
+    LLA, O = 0, hop limit 255."""
+    return (IPv6(src=address, dst="ff02::1", hlim=255)
+            / ICMPv6ND_NA(R=0, S=0, O=0, tgt=address) / ICMPv6NDOptDstLLAddr(lladdr=mac))
+
+
+def test_the_anchored_router_serves_the_old_lcoa_the_map_tunnels_through_it(anchored_ar):
+    """RFC 5568 §6.2.1.2, §4 step 3 with the MAP as the anchor (RFC 4140 Appendix A, step 3:
+    "old CoA tunnelled to NAR"; docs/decisions.md D15, D16): to the MAP's HI whose NCoA its
+    DAD finds taken, the router (configured to support the PCoA) answers HAck Code 3 ("use
+    PCoA", no New CoA option), authenticated for the MAP; it then holds what the MAP tunnels
+    to it (MAP -> router [MAP -> old LCoA [the RCoA's packet]]) until the node arrives: its UNA
+    from the unusable NCoA gets a NAACK status 4 ("PCoA supplied, do not send FBU", RFC 5568
+    §6.4.6: Type 20, Length 1, Option-Code 0, Reserved 0) in a Router Advertisement to that
+    address at the node's LLA, and the held packet, the MAP's tunnel to the old LCoA,
+    decapsulated once, is delivered at that LLA, its hop limit decremented. The same tunnel
+    from another source than the MAP is not delivered."""
+    ar = anchored_ar
+    visitor = next(_visitors)
+    sequence = next(_hi_sequences)
+    mark = ar.tester.mark()
+    ar.tester.send(anchor_hi(sequence, visitor, ncoa=IN_USE))
+    answer = read_mh(ar.tester.expect(is_mh(15, src=AR, dst=MAP, sequence=sequence), since=mark,
+                                      what="HAck"))
+    assert (answer.mh[8], answer.mh[9]) == (0, 3) and answer.option(34, 2) is None
+    verify_router_pair(answer, "ar-map")
+
+    def wrapped(source: str, payload: bytes) -> Packet:
+        return (IPv6(src=source, dst=AR, hlim=60) / IPv6(src=MAP, dst=visitor.lcoa, hlim=50)
+                / IPv6(src=CN, dst=visitor.rcoa, hlim=40) / UDP(sport=7, dport=9) / payload)
+
+    mark = ar.tester.mark()
+    ar.tester.send(wrapped(STRANGER, b"not from the map"))
+    ar.tester.send(wrapped(MAP, b"old lcoa"))
+    probe_ar(ar)
+    assert not [p for p in ar.tester.since(mark) if p[IPv6].dst == visitor.lcoa]
+    mark = ar.tester.mark()
+    ar.tester.send(una(IN_USE, visitor.mac), src_mac=visitor.mac)
+    ra = ar.tester.expect(lambda p: p[IPv6].dst == IN_USE and bytes(p[IPv6])[40] == 134,
+                          since=mark, what="RA with a NAACK")
+    assert ra[Ether].dst == visitor.mac and ra[IPv6].src == AR_LL and ra[IPv6].hlim == 255
+    message = bytes(ra[IPv6])[40:]
+    assert internet_checksum(IPv6Address(AR_LL).packed + IPv6Address(IN_USE).packed
+                             + struct.pack("!I3xB", len(message), 58) + message) == 0
+    assert [data for kind, data in nd_options(message[16:]) if kind == 20] == [
+        bytes([20, 1, 0, 4, 0, 0, 0, 0])]
+    delivered = ar.tester.expect(tunnelled(MAP, visitor.lcoa, visitor.rcoa), since=mark,
+                                 what="the MAP's tunnel to the old LCoA")
+    assert delivered[Ether].dst == visitor.mac and delivered[IPv6].hlim == 49
+    assert tunnelled_payload(delivered) == b"old lcoa"
+    probe_ar(ar)
+    assert [tunnelled_payload(p) for p in ar.tester.since(0)
+            if tunnelled(MAP, visitor.lcoa, visitor.rcoa)(p)] == [b"old lcoa"]
 
 
 def probe_ar(ar: NodeUnderTest) -> None:
