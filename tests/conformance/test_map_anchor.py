@@ -791,20 +791,31 @@ def test_the_map_forwards_what_the_mn_reverse_tunnels_from_the_ncoa_of_its_fast_
     NCoA with its RCoA as inner source before its local BU are decapsulated and the inner
     packet forwarded ("MUST forward the inner packet in the tunnel to its destination"),
     after checking "if a secure binding exists" (RFC 5380 §6.2: the MAP accepts the reverse
-    tunnel of the registered LCoA): the same from an address of no binding is dropped."""
+    tunnel of the registered LCoA): the same from the NCoA while the HI is still unanswered
+    (no fast binding yet), or from an address of no binding, is dropped."""
     mn = fresh()
-    handover(fh_map, mn, 900)
+    register(fh_map, mn)
+    hi = expect_hi(fh_map, mn, send_fbu(fh_map, fbu(mn, 900)))
     inner = IPv6(src=mn.rcoa, dst=CN, hlim=64) / UDP(sport=9, dport=7) / b"uplink"
+
+    def forwarded(p: Packet) -> bool:
+        return p[IPv6].src == mn.rcoa and p[IPv6].dst == CN and p[IPv6].nh == 17
+
     mark = fh_map.tester.mark()
     fh_map.tester.send(IPv6(src=mn.ncoa, dst=MAP) / inner)
-    out = fh_map.tester.expect(lambda p: p[IPv6].src == mn.rcoa and p[IPv6].dst == CN
-                               and p[IPv6].nh == 17, since=mark, what="decapsulated packet")
+    quiet(fh_map)
+    assert not [p for p in fh_map.tester.since(mark) if forwarded(p)]
+    mark = fh_map.tester.mark()
+    fh_map.tester.send(hack(hi.sequence, 0))
+    fh_map.tester.expect(is_mh(9, dst=mn.ncoa, sequence=900), since=mark, what="FBack")
+    mark = fh_map.tester.mark()
+    fh_map.tester.send(IPv6(src=mn.ncoa, dst=MAP) / inner)
+    out = fh_map.tester.expect(forwarded, since=mark, what="decapsulated packet")
     assert out[IPv6].hlim == 63 and bytes(out[UDP].payload) == b"uplink"
     mark = fh_map.tester.mark()
     fh_map.tester.send(IPv6(src=f"{NAR_PREFIX}bad", dst=MAP) / inner)
     quiet(fh_map)
-    assert not [p for p in fh_map.tester.since(mark)
-                if p[IPv6].src == mn.rcoa and p[IPv6].dst == CN]
+    assert not [p for p in fh_map.tester.since(mark) if forwarded(p)]
 
 
 def test_the_local_bu_from_the_ncoa_supersedes_the_fast_binding(fh_map):
