@@ -262,12 +262,13 @@ def hack(sequence: int, code: int = 0, *, src: str = NAR, dst: str = MAP, pair: 
 
 def fbu(mn: Mobile, sequence: int, *, source: str | None = None, ncoa: str | None = None,
         rcoa: str | None = None, lifetime: int = 40, flags: int = 0xC000,
-        signer: Mobile | None = None, badf: bool = True, tamper: bool = False) -> Packet:
+        signer: Mobile | None = None, badf: bool = True, tamper: bool = False,
+        lla: bool = True) -> Packet:
     """An FBU to the MAP (MH Type 8, RFC 5568 §6.2.2; RFC 4140 Figure A.2 "from mobile node to
     MAP"): from ``source`` (the LCoA: predictive; the NCoA: reactive), the Home Address option
     carrying the RCoA, A and H set, Lifetime in 4 s units (docs/decisions.md D1), the Alternate
-    CoA (8n+6) = NCoA unless sent from it, the MN's MH-LLA, then the BADF (8n+6, §6.4.5) under
-    ``signer``'s handover key over (NCoA, MAP, MH Data), last."""
+    CoA (8n+6) = NCoA unless sent from it, the MN's MH-LLA (unless ``lla`` is False), then the
+    BADF (8n+6, §6.4.5) under ``signer``'s handover key over (NCoA, MAP, MH Data), last."""
     source = source or mn.lcoa
     ncoa = ncoa or mn.ncoa
     home = rcoa or mn.rcoa
@@ -275,7 +276,8 @@ def fbu(mn: Mobile, sequence: int, *, source: str | None = None, ncoa: str | Non
     options = []
     if ncoa != source:
         options.append((3, IPv6Address(ncoa).packed, 8, 6))
-    options.append(mh_lla(MN_MAC))
+    if lla:
+        options.append(mh_lla(MN_MAC))
     if badf:
         options.append((21, struct.pack("!I", signer.handover_spi) + bytes(12), 8, 6))
     mh = mobility_header(8, struct.pack("!HHH", sequence, flags, lifetime // 4), options)
@@ -638,24 +640,32 @@ def test_an_fbu_the_map_cannot_accept_for_the_rcoa_gets_no_hi(fh_map, forgery):
     assert not [p for p in fh_map.tester.since(mark) if tunnelled(MAP, mn.ncoa, mn.rcoa)(p)]
 
 
-def test_an_fbu_whose_ncoa_is_of_no_neighbour_gets_fback_128_and_no_hi(fh_map):
-    """RFC 5568 §10: "the PAR [the anchor] MUST verify that the NCoA to which the PCoA is being
-    bound actually belongs to the NAR's prefix": an FBU whose NCoA (Alternate CoA) is of no
-    access router the MAP hands over to (2001:db8:30::/64) gets no HI, an FBack refusing it
-    (status 128, "Reason unspecified", lifetime 0, BADF over that NCoA and the MAP) to the NCoA
-    and the LCoA, and the RCoA's packets keep going to the LCoA."""
+@pytest.mark.parametrize("case", ["ncoa_of_no_neighbour", "no_mh_lla"])
+def test_an_fbu_the_map_cannot_hand_over_gets_fback_128_and_no_hi(fh_map, case):
+    """An authentic FBU for which no valid HI can be sent is refused with an FBack (RFC 5568
+    §6.2.3: status 128, "Reason unspecified", lifetime 0, BADF over the NCoA and the MAP) to
+    the NCoA and the LCoA; no HI, and the RCoA's packets keep going to the LCoA:
+
+    * ``ncoa_of_no_neighbour``: §10, "the PAR [the anchor] MUST verify that the NCoA to which
+      the PCoA is being bound actually belongs to the NAR's prefix": the NCoA (Alternate CoA)
+      is of no access router the MAP hands over to (2001:db8:30::/64);
+    * ``no_mh_lla``: the FBU carries no MH-LLA option (§6.2.2: "MAY"), and the MAP, which hears
+      no RtSolPr (RFC 4140 Appendix A), has no other source for the node's link-layer address,
+      which the HI "MUST" include "so that the destination can recognize the MN" (§6.2.1.1).
+      (The MAP sent an HI without it until this test.)"""
     mn = fresh()
     register(fh_map, mn)
-    elsewhere = f"2001:db8:30::{0x200 + mn.n:x}"
-    mark = send_fbu(fh_map, fbu(mn, 1400, ncoa=elsewhere))
-    fback = read_mh(fh_map.tester.expect(is_mh(9, dst=mn.lcoa, sequence=1400), since=mark,
-                                         what="FBack"))
-    verify_fback(fback, mn, status=128, sequence=1400, care_of=elsewhere, lifetime=(0, 0))
+    ncoa = f"2001:db8:30::{0x200 + mn.n:x}" if case == "ncoa_of_no_neighbour" else mn.ncoa
+    mark = send_fbu(fh_map, fbu(mn, 1400, ncoa=ncoa, lla=case != "no_mh_lla"))
+    for destination in (ncoa, mn.lcoa):
+        fback = read_mh(fh_map.tester.expect(is_mh(9, dst=destination, sequence=1400),
+                                             since=mark, what="FBack"))
+        verify_fback(fback, mn, status=128, sequence=1400, care_of=ncoa, lifetime=(0, 0))
     data = to_rcoa(fh_map, mn, b"nowhere to go")
     fh_map.tester.expect(tunnelled(MAP, mn.lcoa, mn.rcoa), since=data, what="tunnel to the LCoA")
     quiet(fh_map)
     assert not [p for p in fh_map.tester.since(mark) if is_mh(14)(p)
-                or tunnelled(MAP, elsewhere, mn.rcoa)(p)]
+                or tunnelled(MAP, ncoa, mn.rcoa)(p)]
 
 
 @pytest.mark.parametrize("fault", ["unauthenticated", "wrong_authenticator", "another_router",
