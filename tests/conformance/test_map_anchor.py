@@ -13,7 +13,7 @@ the MAP's address as "PAR address"; after an accepting HAck the MAP tunnels the 
 to the NCoA, until the local BU from the new link supersedes that; HAck Code 3 keeps the old
 LCoA, tunnelled through the NAR (docs/decisions.md D16).
 
-Two nodes under test, each alone on its veth:
+Nodes under test, each alone on its veth:
 
 * ``fh_map``: ``mipshop daemon map`` with a ``[mobility_anchor_point.fast_handover]`` table
   (``neighbors`` PAR 2001:db8:10::1 and NAR 2001:db8:20::1, MN-MAP ``handover_keys`` bound to
@@ -27,6 +27,10 @@ Two nodes under test, each alone on its veth:
   ``map_anchor`` (its PrRtAdvs carry that MAP option) and in ``anchors`` (it accepts the MAP's
   HIs, keyed for the MAP), with no ``rtt`` (its own HIs as PAR use 100 ms). The tester plays
   the MAP, the NAR, the mobile nodes on the router's link and correspondents.
+* for one more retransmission timing with another round-trip time, a mobile node (``mipshop
+  daemon mn``, with test_mobile_node_clients.py's configuration and helpers) with no ``rtt``
+  configured: its RtSolPr and FBU retransmissions start at 100 ms (that module times them with
+  0.25 s).
 
 Every FMIPv6 message is laid out here by hand from the figures of RFC 5568 (§6.1 PrRtAdv,
 §6.2.1 HI and HAck, §6.2.2 FBU, §6.2.3 FBack, §6.4 options) and RFC 5380 §5 Figure 3 (the MAP
@@ -899,6 +903,45 @@ def test_the_maps_unanswered_hi_is_retransmitted_after_twice_its_rtt_doubling(rt
         node.tester.expect(tunnelled(MAP, mn.lcoa, mn.rcoa), since=data, what="tunnel (LCoA)")
     finally:
         node.close()
+
+
+# -- the mobile node's RtSolPr and FBU retransmissions with no RTT known (RFC 5568 §6.1.1) -------
+
+@pytest.mark.parametrize("message", ["rtsolpr", "fbu"])
+def test_the_mobile_nodes_retransmissions_use_100_ms_when_no_rtt_is_known(message):
+    """RFC 5568 §6.1.1: the RtSolPr is resent when no PrRtAdv comes "in a timely manner (no
+    less than twice the typical round trip time (RTT) over the access link, or 100
+    milliseconds if RTT is not known)", up to RTSOLPR_RETRIES (3, §9), the timeout "doubled
+    prior to each instance of retransmission"; the FBU on the same schedule (FBU_RETRIES 3,
+    [choice] docs/decisions.md D7). The other round-trip time than test_mobile_node_clients'
+    0.25 s: none configured (``[mobile_node.fast_handover]`` without ``rtt``): transmissions
+    at 0, 0.1, 0.3 and 0.7 s after the trigger (never earlier, at most LATE later), and, the
+    last timeout over at 1.5 s, the protocol stops (§5.1 for the RtSolPr, §4 for the FBU:
+    event ``fmip.stopped``) within LATE of it; no fifth message."""
+    from tests.conformance import test_mobile_node_clients as mnc
+
+    config = mnc.fmip_config()
+    del config["mobile_node"]["fast_handover"]["rtt"]
+    with mnc.start(config) as node:
+        mnc.attach(node)
+        if message == "fbu":
+            mnc.solicit(node)
+        match = mnc.is_rtsolpr if message == "rtsolpr" else mnc.is_fbu
+        mark = node.tester.mark()
+        triggered = time.time()  # the kernel's receive stamps and the events use this clock
+        if message == "rtsolpr":
+            mnc.l2(node, "scan", access_points=[mnc.NAR_AP])
+        else:
+            mnc.l2(node, "link_going_down", target_ap=mnc.NAR_AP)
+        (stopped, *_) = mnc.wait_event(node, "fmip.stopped", 0, timeout=1.5 + LATE + 1)
+        time.sleep(0.3)  # what the daemon might still send after the event
+        sent = [p for p in node.tester.since(mark) if match(p)]
+        elapsed = [float(p.time) - triggered for p in sent]
+        due = [0.1 * (2 ** k - 1) for k in range(4)]
+        assert len(sent) == 4, [round(e, 3) for e in elapsed]
+        for k, (at, when) in enumerate(zip(elapsed, due, strict=True)):
+            assert when - EARLY <= at <= when + LATE, (k, [round(e, 3) for e in elapsed])
+        assert 1.5 - EARLY <= stopped["wall"] - triggered <= 1.5 + LATE, stopped["wall"] - triggered
 
 
 # -- what the MAP sent, as Wireshark reads it -------------------------------------------------
