@@ -25,7 +25,11 @@ from mipshop.wire.mh import (
     HandoverAcknowledge,
     HandoverInitiate,
 )
-from mipshop.wire.mh_options import AlternateCareOfAddress
+from mipshop.wire.mh_options import (
+    AlternateCareOfAddress,
+    MHLinkLayerAddress,
+    MHLinkLayerAddressCode,
+)
 from mipshop.wire.nd_options import NeighborAdvertisementAcknowledgment
 from tests.protocol.fmip_scenario import APS, HOME_ADDRESS, KEY, MAC, build, coa
 from tests.protocol.fmip_scenario import router_address as ar
@@ -266,9 +270,12 @@ def test_unexpected_router_supersedes_the_binding():
 # -- security (§6.4.5) ---------------------------------------------------------------------
 
 
-def _forged(scn, *, key=KEY, spi=None, home_address=PCOA, source=PCOA):
-    fbu = FastBindingUpdate(sequence=1, lifetime=40, options=(
-        AlternateCareOfAddress(address=IPv6Address("2001:db8:20::bad")),))
+def _forged(scn, *, key=KEY, spi=None, home_address=PCOA, source=PCOA, lla=True):
+    options = (AlternateCareOfAddress(address=IPv6Address("2001:db8:20::bad")),)
+    if lla:
+        options += (MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE,
+                                       address=MAC),)
+    fbu = FastBindingUpdate(sequence=1, lifetime=40, options=options)
     signer = key if spi is None else HandoverKey(spi=spi, key=key.key)
     fbu = sign_badf(fbu, signer, care_of_address=IPv6Address("2001:db8:20::bad"),
                     par_address=ar("par"))
@@ -322,6 +329,40 @@ def test_a_key_from_a_mapping_that_names_the_pcoa_is_accepted():
     assert not scn.net.events_of("fmip.fbu_rejected", "par")
     assert scn.net.events_of("fmip.hi_sent", "par")  # accepted: the handover started
     assert PCOA in scn.routers["par"].fast_handover.par.sequences
+
+
+def test_an_fbu_naming_no_link_layer_address_the_par_knows_gets_fback_128_and_no_hi():
+    # RFC 5568 §6.2.1.1: the HI's Link-Layer Address of MN option "MUST be included so that
+    # the destination can recognize the MN"; the FBU's MH-LLA is only a "MAY" (§6.2.2). An
+    # authentic FBU without one, from a node whose RtSolPr the PAR never heard, cannot give a
+    # valid HI: refused with FBack 128 (to the NCoA and the PCoA), no HI, no tunnel. (The PAR
+    # sent an HI without the option, which the NAR refused, before this was fixed.)
+    key = HandoverKey(spi=7777, key=KEY.key, previous_care_of_address=PCOA)
+    scn = build(par={"handover_keys": (key,)})
+    scn.net.inject(_forged(scn, lla=False), "par", "eth0", at=5.0)
+    scn.run(7)
+    (rejected,) = scn.net.events_of("fmip.fbu_rejected", "par")
+    assert rejected.fields["reason"] == "no_link_layer_address"
+    assert scn.routers["par"].counters["fmip.fbu_rejected.no_link_layer_address"] == 1
+    assert not list(scn.net.packets(HandoverInitiate))
+    fbacks = [p for _r, p in scn.net.packets(FastBindingAcknowledgement)]
+    assert {p.dst for p in fbacks} == {IPv6Address("2001:db8:20::bad"), PCOA}
+    assert {(p.payload.status, p.payload.lifetime) for p in fbacks} == {(128, 0)}
+    assert not scn.net.events_of("fmip.tunnel_up")
+    assert scn.routers["par"].fast_handover.par.bindings == {}
+
+
+def test_an_fbu_without_mh_lla_gets_an_hi_with_the_address_of_the_nodes_rtsolpr():
+    # §6.1.1: the RtSolPr's source LLA option gives the PAR the node's link-layer address,
+    # which the HI then carries (§6.2.1.1) when the FBU names none.
+    key = HandoverKey(spi=7777, key=KEY.key, previous_care_of_address=PCOA)
+    scn = build(par={"handover_keys": (key,)})
+    scn.trigger(ScanCompleted(access_points=(APS["nar"],)), at=4.0)  # RtSolPr -> PrRtAdv
+    scn.net.inject(_forged(scn, lla=False), "par", "eth0", at=5.0)
+    scn.run(5.5)
+    assert not scn.net.events_of("fmip.fbu_rejected", "par")
+    (hi,) = [p for _r, p in scn.net.packets(HandoverInitiate)]
+    assert [o.address for o in hi.payload.options if isinstance(o, MHLinkLayerAddress)] == [MAC]
 
 
 # -- routers without FMIPv6, unanswered RtSolPr (§5.1, §6.1.2) --------------------------------

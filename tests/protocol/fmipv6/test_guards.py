@@ -66,7 +66,8 @@ def test_par_refuses_an_fbu_without_the_a_and_h_flags():
                                       {"ack": True, "home_registration": True}), start=1):
         fbu = FastBindingUpdate(sequence=sequence, lifetime=40, **{
             "ack": True, "home_registration": True, **flags},
-            options=(AlternateCareOfAddress(address=ncoa),))
+            options=(AlternateCareOfAddress(address=ncoa), MHLinkLayerAddress(
+                option_code=MHLinkLayerAddressCode.MOBILE_NODE, address=mac(0))))
         fbu = sign_badf(fbu, key, care_of_address=ncoa, par_address=PAR)
         actions = _actions(par, IPv6Packet(src=pcoa, dst=PAR, payload=fbu, extension_headers=(
             DestinationOptions(options=(HomeAddressOption(home_address=pcoa),)),)),
@@ -127,9 +128,13 @@ def test_a_forged_hi_from_a_known_router_changes_nothing_at_a_map_anchored_nar()
 
 
 def _fbu_packet(key, *, ncoa, badf=True, sequence=1):
+    # With the node's MH-LLA, as mipshop's client sends it: the PAR has heard no RtSolPr here,
+    # and without a link-layer address for the node it sends no HI (RFC 5568 §6.2.1.1).
     pcoa = on(PAR_PREFIX, 0)
     fbu = FastBindingUpdate(sequence=sequence, lifetime=40, ack=True, home_registration=True,
-                            options=(AlternateCareOfAddress(address=ncoa),))
+                            options=(AlternateCareOfAddress(address=ncoa), MHLinkLayerAddress(
+                                option_code=MHLinkLayerAddressCode.MOBILE_NODE,
+                                address=mac(0))))
     if badf:
         fbu = sign_badf(fbu, key, care_of_address=ncoa, par_address=PAR)
     return IPv6Packet(src=pcoa, dst=PAR, payload=fbu, extension_headers=(

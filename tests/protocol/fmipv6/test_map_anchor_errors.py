@@ -14,12 +14,18 @@ from mipshop.protocol.fmipv6.security import sign_badf
 from mipshop.wire.ext_headers import DestinationOptions, HomeAddressOption
 from mipshop.wire.ipv6 import IPv6Packet, encode_packet
 from mipshop.wire.mh import FastBindingAcknowledgement, FastBindingUpdate, HandoverInitiate
-from mipshop.wire.mh_options import AlternateCareOfAddress
+from mipshop.wire.mh_options import (
+    AlternateCareOfAddress,
+    MHLinkLayerAddress,
+    MHLinkLayerAddressCode,
+    MobilityOption,
+)
 from tests.harness import innermost
 from tests.protocol.fmip_scenario import (
     APS,
     HOME_ADDRESS,
     KEY,
+    MAC,
     MAP_ADDRESS,
     RCOA,
     build,
@@ -77,10 +83,13 @@ def test_reactive_handover_under_the_map():
     assert scn.fmip.handover.phase == "complete"
 
 
-def _forged(*, key=KEY, spi=None, home_address=RCOA, source=PCOA):
+def _forged(*, key=KEY, spi=None, home_address=RCOA, source=PCOA, sequence=1, lla=False):
     bad = IPv6Address("2001:db8:20::bad")
-    fbu = FastBindingUpdate(sequence=1, lifetime=40, options=(AlternateCareOfAddress(
-        address=bad),))
+    options: tuple[MobilityOption, ...] = (AlternateCareOfAddress(address=bad),)
+    if lla:
+        options += (MHLinkLayerAddress(option_code=MHLinkLayerAddressCode.MOBILE_NODE,
+                                       address=MAC),)
+    fbu = FastBindingUpdate(sequence=sequence, lifetime=40, options=options)
     signer = key if spi is None else HandoverKey(spi=spi, key=key.key)
     fbu = sign_badf(fbu, signer, care_of_address=bad, par_address=MAP_ADDRESS)
     return encode_packet(IPv6Packet(src=source, dst=MAP_ADDRESS, payload=fbu, extension_headers=(
@@ -108,6 +117,45 @@ def test_forged_fbu_to_the_map_is_rejected_and_changes_nothing(reason, kwargs):
     assert not [p for _, p in scn.net.packets(FastBindingAcknowledgement)]
     assert scn.map.cache.lookup(RCOA, scn.net.now).care_of_address == PCOA
     assert scn.ha.cache.lookup(HOME_ADDRESS, scn.net.now).care_of_address == RCOA
+
+
+def test_an_fbu_to_the_map_without_mh_lla_gets_fback_128_and_no_hi():
+    # RFC 5568 §6.2.1.1: the HI's Link-Layer Address of MN option "MUST be included so that
+    # the destination can recognize the MN"; the FBU's MH-LLA is a "MAY" (§6.2.2) and the MAP
+    # hears no RtSolPr (RFC 4140 Appendix A): without it no valid HI can be sent. The FBU is
+    # refused with FBack 128 (lifetime 0) to the NCoA and the LCoA; no HI, nothing redirected.
+    # (The MAP sent an HI without the option before this was fixed.)
+    own = HandoverKey(spi=7777, key=KEY.key, previous_care_of_address=RCOA)
+    scn = build(hmip=True, map_anchored=True, map_fast={"handover_keys": (own,)})
+    scn.net.inject(_forged(key=own), "map1", "eth0", at=5.0)
+    scn.run(7)
+    (rejected,) = scn.net.events_of("fmip.fbu_rejected", "map1")
+    assert rejected.fields["reason"] == "no_link_layer_address"
+    assert not _his(scn) and not scn.net.events_of("fmip.tunnel_up")
+    fbacks = [p for _, p in scn.net.packets(FastBindingAcknowledgement)]
+    assert {p.dst for p in fbacks} == {IPv6Address("2001:db8:20::bad"), PCOA}
+    assert {(p.src, p.payload.status, p.payload.lifetime) for p in fbacks} == {
+        (MAP_ADDRESS, 128, 0)}
+    assert scn.map.fast_handover.role.bindings == {}
+    assert scn.map.cache.lookup(RCOA, scn.net.now).care_of_address == PCOA
+
+
+def test_a_later_fbu_without_mh_lla_uses_the_link_layer_address_of_the_earlier_one():
+    # The fast binding already knows the node's link-layer address from its earlier FBU: a
+    # new FBU of the same binding without MH-LLA (a "MAY", §6.2.2) gets an HI with it.
+    own = HandoverKey(spi=7777, key=KEY.key, previous_care_of_address=RCOA)
+    scn = build(hmip=True, map_anchored=True, map_fast={"handover_keys": (own,)})
+    scn.net.inject(_forged(key=own, lla=True), "map1", "eth0", at=5.0)
+    scn.net.inject(_forged(key=own, sequence=2), "map1", "eth0", at=5.5)
+    scn.run(7)
+    assert not scn.net.events_of("fmip.fbu_rejected", "map1")
+    his = _his(scn)
+    assert len(his) == 2
+    for hi in his:
+        assert [o.address for o in hi.payload.options
+                if isinstance(o, MHLinkLayerAddress)] == [MAC]
+    assert {p.payload.status for _, p in scn.net.packets(FastBindingAcknowledgement)
+            if p.payload.sequence == 2} == {0}
 
 
 def test_hi_from_the_map_lost_once_is_retransmitted_with_the_same_sequence():

@@ -45,14 +45,17 @@ An FBU with lifetime 0 (ping-pong, §5.6) tears the tunnel down; an FBU for a PC
 already bound (the MN arrived at an unexpected router, §5.6) starts a new HI and replaces the
 binding when its HAck arrives, forwarding to the old NCoA meanwhile.
 
-Resolved ambiguities ([choice]): HAck Code 1 ("NCoA not valid", no alternative offered) and
-an HI that is never answered give FBack status 128 and no tunnel: a tunnel to an address the
-NAR refused would be a black hole. HAck Code 2 gives FBack status 1 with the assigned NCoA in
-an Alternate Care-of Address option (§6.2.3 status 1). HAck codes 128-130 are copied into
-the FBack status; a code RFC 5568 does not define (5-127, 131-255) gives status 128: the HI
-is answered, but with nothing the PAR can act on. The FBack is sent after the HAck in
-reactive mode too (§6.2.3 allows sending it at once). The FBack lifetime is the granted one,
-0 when rejected.
+Resolved ambiguities ([choice]): an FBU for whose node the anchor knows no link-layer address
+(no MH-LLA option, a "MAY" of §6.2.2, and no RtSolPr from it, which a MAP never hears) gets
+FBack status 128 and no HI, since the HI's Link-Layer Address of MN option "MUST be included"
+(§6.2.1.1); the address of an earlier FBU of the same fast binding serves a later one. HAck
+Code 1 ("NCoA not valid", no alternative offered) and an HI that is never answered give FBack
+status 128 and no tunnel: a tunnel to an address the NAR refused would be a black hole. HAck
+Code 2 gives FBack status 1 with the assigned NCoA in an Alternate Care-of Address option
+(§6.2.3 status 1). HAck codes 128-130 are copied into the FBack status; a code RFC 5568 does
+not define (5-127, 131-255) gives status 128: the HI is answered, but with nothing the PAR can
+act on. The FBack is sent after the HAck in reactive mode too (§6.2.3 allows sending it at
+once). The FBack lifetime is the granted one, 0 when rejected.
 
 State machine of one fast binding (:data:`PAR_TRANSITIONS`): ``NONE`` -FBU-> ``AWAITING_HACK``
 -HAck accepted-> ``FORWARDING`` -FBU-> ``REBINDING`` -HAck accepted-> ``FORWARDING``; a
@@ -383,11 +386,25 @@ class PreviousRouterRole:
         record.fbu_sequence, record.fbu_lifetime = fbu.sequence, fbu.lifetime
         record.fbu_source, record.ncoa = packet.src, ncoa
         record.predictive = mode == "predictive"
+        # The MN's link-layer address: the FBU's MH-LLA (optional, §6.2.2 "MAY"), else the one
+        # its RtSolPr gave (§6.1.1), else the one its previous FBU to this anchor named.
         record.link_layer_address = (lla.address if lla is not None else
-                                     self.fmip.link_layer_addresses.get(pcoa))
+                                     self.fmip.link_layer_addresses.get(pcoa)
+                                     or record.link_layer_address)
         if nar is None or not nar.fast_handover:
             # No neighbour serves the NCoA: nothing to hand over to.
             self.router.emit("fmip.fbu_rejected", reason="no_nar", source=packet.src)
+            self._fback(record, FastBindingAckStatus.REASON_UNSPECIFIED, lifetime=0)
+            if record.state is ParState.NONE:
+                self._forget(record)
+            return
+        if record.link_layer_address is None:
+            # §6.2.1.1: the HI's Link-Layer Address of MN option "MUST be included so that the
+            # destination can recognize the MN", and this anchor knows none: no MH-LLA in the
+            # FBU and no RtSolPr from the node (a MAP hears none, RFC 4140 Appendix A). No HI
+            # it could send would be valid: the FBU is refused (FBack 128), nothing started.
+            self.router.refuse("fmip.fbu_rejected.no_link_layer_address", "fmip.fbu_rejected",
+                               reason="no_link_layer_address", source=packet.src)
             self._fback(record, FastBindingAckStatus.REASON_UNSPECIFIED, lifetime=0)
             if record.state is ParState.NONE:
                 self._forget(record)
