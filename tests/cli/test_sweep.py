@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,24 @@ def test_bad_options_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert status == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_scheduler_that_cannot_be_reached_leaves_no_client_behind(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The half-made Dask client is closed at once, its IO-loop thread stopped: left to the
+    garbage collector, its ``__del__`` closed it wherever a collection came, and one inside
+    the start of the next test's ``LocalCluster`` deadlocked on Dask's ``LoopRunner`` lock
+    (or made the start give up after 10 s)."""
+    good = tmp_path / "good.toml"
+    good.write_text('[grid]\n"fmipv6.lead_ms" = [5]\n')
+
+    def loops() -> int:
+        return sum(thread.name == "IO loop" for thread in threading.enumerate())
+
+    before = loops()
+    assert main(["sweep", str(good), "--scheduler", "nonsense"]) == 2
+    assert "cannot connect" in capsys.readouterr().err
+    assert loops() == before
 
 
 @pytest.fixture(scope="module")

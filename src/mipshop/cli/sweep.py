@@ -105,13 +105,38 @@ def journal_path(sweep: Sweep, out: Path) -> Path:
 def _connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     """A Dask client: on ``scheduler``, or on a new local cluster of single-threaded worker
     processes (one per core unless ``workers``)."""
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import LocalCluster
 
     if scheduler is not None:
-        return Client(scheduler, timeout="10s"), None
+        return _client(scheduler, timeout="10s"), None
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                            processes=True, dashboard_address=None)
-    return Client(cluster), cluster
+    return _client(cluster), cluster
+
+
+def _client(address: Any, **options: Any) -> Any:
+    """A Dask ``Client`` of ``address`` that is closed at once when it cannot connect.
+
+    Dask's ``Client`` starts its IO-loop thread and registers itself as the default client
+    before it connects, and does not close itself when connecting raises in its constructor:
+    the half-made client would be closed only by its ``__del__``, in whichever thread and at
+    whichever moment a garbage collection finds it. There, ``close`` takes the class-wide
+    lock of Dask's ``LoopRunner``: a collection that comes while that thread holds the lock
+    (starting a ``LocalCluster``, in the sweep tests) deadlocks, and one in the loop thread
+    that a ``LocalCluster`` is starting makes it give up after 10 s (``assert loop is not
+    None``).
+    """
+    from dask.distributed import Client
+
+    class _ClosedOnFailure(Client):
+        def start(self, **kwargs: Any) -> None:
+            try:
+                super().start(**kwargs)
+            except BaseException:
+                self.close()
+                raise
+
+    return _ClosedOnFailure(address, **options)
 
 
 def _stored(sweep: Sweep, out: Path) -> dict[str, dict[str, Any]]:
