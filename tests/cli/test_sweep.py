@@ -11,10 +11,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# dask.distributed is imported here, at collection, not first inside a test: its log
+# handler writes to the sys.stderr of its import, and a capsys test's is closed when that
+# test ends (every later Dask log record was a '--- Logging error ---' traceback instead).
+import dask
 import pytest
+from dask.distributed import Client, LocalCluster
 
 from mipshop.cli.main import main
-from mipshop.cli.sweep import _stored, execute, journal_path, write_plots, write_table
+from mipshop.cli.sweep import (
+    LOCAL_CLUSTER_CONFIG,
+    _stored,
+    execute,
+    journal_path,
+    write_plots,
+    write_table,
+)
 from mipshop.sim.sweep import run_task, sweep_from_dict
 
 from .sweep_runs import MARKERS, always_die, die_once, refuse_lead_20
@@ -104,19 +116,25 @@ def test_a_scheduler_that_cannot_be_reached_leaves_no_client_behind(
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A local cluster of two single-threaded worker processes; a task whose worker dies is
-    tried once more (allowed-failures 1) before it is reported."""
-    import dask
-    from dask.distributed import Client, LocalCluster
-
+def cluster_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A local cluster of two single-threaded worker processes, with the settings of
+    ``mipshop sweep`` (its nannies are not closed when a killed worker is slow to come back);
+    a task whose worker dies is tried once more (allowed-failures 1) before it is reported."""
     os.environ[MARKERS] = str(tmp_path_factory.mktemp("markers"))
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+    with dask.config.set({**LOCAL_CLUSTER_CONFIG, "distributed.scheduler.allowed-failures": 1}):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                dashboard_address=None)
         with Client(cluster) as dask_client:
             yield dask_client
         cluster.close()
+
+
+@pytest.fixture
+def client(cluster_client: Any) -> Any:
+    """The module's client once both workers run: those a test killed are back (their new
+    processes take seconds to start on a loaded machine), whatever test ran before."""
+    cluster_client.wait_for_workers(2, timeout=120)
+    return cluster_client
 
 
 def _figures(row: dict[str, Any]) -> dict[str, Any]:

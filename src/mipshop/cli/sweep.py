@@ -47,6 +47,17 @@ _PANELS = (
 )
 
 
+#: Dask settings while a sweep runs (they must hold for the cluster's whole life: Dask reads
+#: them when a worker is lost). A local cluster's nanny starts a new worker process when one
+#: dies (a run that crashes it), but Dask's ``SpecCluster`` also closes that nanny for good
+#: when, ``lost-worker-timeout`` (15 s) after the death, no worker of its name is registered:
+#: the new one still starting (a loaded machine) or dead again (a run that kills every worker
+#: it lands on). The cluster lost a worker each time, and with none left the sweep waited
+#: forever (seen in tests/cli/test_sweep.py). A nanny that cannot start its worker closes
+#: itself; the timeout is only this race, hence a billion seconds.
+LOCAL_CLUSTER_CONFIG = {"distributed.deploy.lost-worker-timeout": 10**9}
+
+
 @dataclass
 class Outcome:
     """What :func:`execute` did: rows reused from an earlier run, runs made, runs failed."""
@@ -60,25 +71,28 @@ class Outcome:
 def run_sweep(args: argparse.Namespace, console: Any) -> int:
     """``mipshop sweep`` once :func:`mipshop.cli.main._check` has loaded the sweep
     (``args.loaded``) and checked ``--out``."""
+    import dask
+
     sweep: Sweep = args.loaded
     out: Path = args.out
-    try:
-        client, cluster = _connect(args.scheduler, args.workers)
-    except (OSError, ValueError, TypeError) as exc:
-        # Dask refuses an address it cannot parse ("nonsense": no port) with ValueError.
-        if args.scheduler is None:
-            raise UsageError(f"cannot start a local Dask cluster: {exc}") from None
-        raise UsageError(f"--scheduler {args.scheduler}: cannot connect: {exc}") from None
-    try:
-        outcome = execute(sweep, out, client, console=console)
-    except KeyboardInterrupt:
-        console.print(f"interrupted: the runs done are in {journal_path(sweep, out)}; the "
-                      "same command resumes")
-        raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
+        try:
+            client, cluster = _connect(args.scheduler, args.workers)
+        except (OSError, ValueError, TypeError) as exc:
+            # Dask refuses an address it cannot parse ("nonsense": no port) with ValueError.
+            if args.scheduler is None:
+                raise UsageError(f"cannot start a local Dask cluster: {exc}") from None
+            raise UsageError(f"--scheduler {args.scheduler}: cannot connect: {exc}") from None
+        try:
+            outcome = execute(sweep, out, client, console=console)
+        except KeyboardInterrupt:
+            console.print(f"interrupted: the runs done are in {journal_path(sweep, out)}; the "
+                          "same command resumes")
+            raise
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
     parquet, comma = write_table(sweep, outcome.rows, out)
     if not args.no_plots:
         write_plots(sweep, outcome.rows, out)
@@ -343,5 +357,5 @@ def _column_value(value: Any) -> Any:
     return json.dumps(value, sort_keys=True)
 
 
-__all__ = ["Outcome", "execute", "journal_path", "load", "run_sweep", "write_plots",
-           "write_table"]
+__all__ = ["LOCAL_CLUSTER_CONFIG", "Outcome", "execute", "journal_path", "load", "run_sweep",
+           "write_plots", "write_table"]
