@@ -29,6 +29,7 @@ import json
 import math
 import os
 import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,8 +219,13 @@ def execute(
 
         by_key: dict[str, Task] = {}
         futures = []
+        # Keys of this call only: a second call on the same client (the tests make four) had
+        # the same keys whenever its journal held as many rows, and a key still held by the
+        # client (releases are processed later, on its loop) would be answered with the
+        # earlier call's future instead of being run again.
+        call = uuid.uuid4().hex[:12]
         for index, task in enumerate(todo):
-            future = client.submit(run, task, key=f"run-{sweep.digest}-{index}-{len(stored)}",
+            future = client.submit(run, task, key=f"run-{sweep.digest}-{call}-{index}",
                                    pure=False)
             by_key[future.key] = task
             futures.append(future)
@@ -228,11 +234,12 @@ def execute(
         # can exhaust its retries beside one that kills every worker it lands on. Runs lost
         # to dead workers are therefore tried once more, one at a time, and only a run that
         # kills its worker when it runs alone is reported.
-        suspects = [by_key[f.key] for f in as_completed(futures)
+        # (On this client's loop, not on that of whichever client was made last.)
+        suspects = [by_key[f.key] for f in as_completed(futures, loop=client.loop)
                     if not settle(f, by_key[f.key], final=False)]
         for index, task in enumerate(suspects):
             future = client.submit(run, task, pure=False,
-                                   key=f"alone-{sweep.digest}-{index}-{len(stored)}")
+                                   key=f"alone-{sweep.digest}-{call}-{index}")
             settle(future, task, final=True)
     outcome.rows = [stored[t.key] for t in tasks if t.key in stored]
     return outcome
