@@ -120,13 +120,19 @@ def cluster_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A local cluster of two single-threaded worker processes, with the settings of
     ``mipshop sweep`` (its nannies are not closed when a killed worker is slow to come back);
     a task whose worker dies is tried once more (allowed-failures 1) before it is reported."""
-    os.environ[MARKERS] = str(tmp_path_factory.mktemp("markers"))
-    with dask.config.set({**LOCAL_CLUSTER_CONFIG, "distributed.scheduler.allowed-failures": 1}):
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        with Client(cluster) as dask_client:
-            yield dask_client
-        cluster.close()
+    os.environ[MARKERS] = str(tmp_path_factory.mktemp("markers"))  # before the workers start
+    try:
+        with dask.config.set({**LOCAL_CLUSTER_CONFIG,
+                              "distributed.scheduler.allowed-failures": 1}):
+            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            try:
+                with Client(cluster) as dask_client:
+                    yield dask_client
+            finally:
+                cluster.close()
+    finally:
+        del os.environ[MARKERS]
 
 
 @pytest.fixture
@@ -167,9 +173,11 @@ def test_two_workers_give_the_runs_done_one_by_one(client: Any, tmp_path: Path) 
 
 
 def test_a_run_whose_worker_dies_once_is_run_again(client: Any, tmp_path: Path) -> None:
+    died = Path(os.environ[MARKERS]) / "died"
+    died.unlink(missing_ok=True)  # a death of this test's (were it run twice)
     sweep = sweep_from_dict(SMALL)
     outcome = execute(sweep, tmp_path, client, run=die_once)
-    assert (Path(os.environ[MARKERS]) / "died").exists()  # a worker did die
+    assert died.exists()  # a worker did die
     assert outcome.failed == [] and len(outcome.rows) == 8
     alone = [run_task(task) for task in sweep.tasks()]
     assert [_figures(r) for r in outcome.rows] == [_figures(r) for r in alone]
