@@ -16,7 +16,7 @@ from typing import Any
 # test ends (every later Dask log record was a '--- Logging error ---' traceback instead).
 import dask
 import pytest
-from dask.distributed import Client, LocalCluster
+from dask.distributed import Client
 
 from mipshop.cli.main import main
 from mipshop.cli.sweep import (
@@ -24,6 +24,7 @@ from mipshop.cli.sweep import (
     _stored,
     execute,
     journal_path,
+    local_cluster,
     write_plots,
     write_table,
 )
@@ -124,8 +125,7 @@ def cluster_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     try:
         with dask.config.set({**LOCAL_CLUSTER_CONFIG,
                               "distributed.scheduler.allowed-failures": 1}):
-            cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+            cluster = local_cluster(2)
             try:
                 with Client(cluster) as dask_client:
                     yield dask_client

@@ -120,13 +120,21 @@ def journal_path(sweep: Sweep, out: Path) -> Path:
 def _connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     """A Dask client: on ``scheduler``, or on a new local cluster of single-threaded worker
     processes (one per core unless ``workers``)."""
-    from dask.distributed import LocalCluster
-
     if scheduler is not None:
         return _client(scheduler, timeout="10s"), None
-    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=None)
+    cluster = local_cluster(workers or os.cpu_count() or 1)
     return _client(cluster), cluster
+
+
+def local_cluster(workers: int) -> Any:
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes, without a
+    dashboard. Its scheduler's HTTP server (always started) listens on a free port: left to
+    Dask it takes 8787, or warns ("Port 8787 is already in use") and takes another when a
+    second cluster runs on the machine (one under ``-W error`` did not start)."""
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                        dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
 
 
 def _client(address: Any, **options: Any) -> Any:
@@ -364,5 +372,5 @@ def _column_value(value: Any) -> Any:
     return json.dumps(value, sort_keys=True)
 
 
-__all__ = ["LOCAL_CLUSTER_CONFIG", "Outcome", "execute", "journal_path", "load", "run_sweep",
-           "write_plots", "write_table"]
+__all__ = ["LOCAL_CLUSTER_CONFIG", "Outcome", "execute", "journal_path", "load", "local_cluster",
+           "run_sweep", "write_plots", "write_table"]
