@@ -6,14 +6,28 @@ from __future__ import annotations
 import csv
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# dask.distributed is imported here, at collection, not first inside a test: its log
+# handler writes to the sys.stderr of its import, and a capsys test's is closed when that
+# test ends (every later Dask log record was a '--- Logging error ---' traceback instead).
+import dask
 import pytest
+from dask.distributed import Client
 
 from mipshop.cli.main import main
-from mipshop.cli.sweep import _stored, execute, journal_path, write_plots, write_table
+from mipshop.cli.sweep import (
+    LOCAL_CLUSTER_CONFIG,
+    _stored,
+    execute,
+    journal_path,
+    local_cluster,
+    write_plots,
+    write_table,
+)
 from mipshop.sim.sweep import run_task, sweep_from_dict
 
 from .sweep_runs import MARKERS, always_die, die_once, refuse_lead_20
@@ -84,20 +98,49 @@ def test_bad_options_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert message in err and err.count("\n") == 1
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A local cluster of two single-threaded worker processes; a task whose worker dies is
-    tried once more (allowed-failures 1) before it is reported."""
-    import dask
-    from dask.distributed import Client, LocalCluster
+def test_a_scheduler_that_cannot_be_reached_leaves_no_client_behind(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The half-made Dask client is closed at once, its IO-loop thread stopped: left to the
+    garbage collector, its ``__del__`` closed it wherever a collection came, and one inside
+    the start of the next test's ``LocalCluster`` deadlocked on Dask's ``LoopRunner`` lock
+    (or made the start give up after 10 s)."""
+    good = tmp_path / "good.toml"
+    good.write_text('[grid]\n"fmipv6.lead_ms" = [5]\n')
 
-    os.environ[MARKERS] = str(tmp_path_factory.mktemp("markers"))
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
-        with Client(cluster) as dask_client:
-            yield dask_client
-        cluster.close()
+    def loops() -> int:
+        return sum(thread.name == "IO loop" for thread in threading.enumerate())
+
+    before = loops()
+    assert main(["sweep", str(good), "--scheduler", "nonsense"]) == 2
+    assert "cannot connect" in capsys.readouterr().err
+    assert loops() == before
+
+
+@pytest.fixture(scope="module")
+def cluster_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A local cluster of two single-threaded worker processes, with the settings of
+    ``mipshop sweep`` (its nannies are not closed when a killed worker is slow to come back);
+    a task whose worker dies is tried once more (allowed-failures 1) before it is reported."""
+    os.environ[MARKERS] = str(tmp_path_factory.mktemp("markers"))  # before the workers start
+    try:
+        with dask.config.set({**LOCAL_CLUSTER_CONFIG,
+                              "distributed.scheduler.allowed-failures": 1}):
+            cluster = local_cluster(2)
+            try:
+                with Client(cluster) as dask_client:
+                    yield dask_client
+            finally:
+                cluster.close()
+    finally:
+        del os.environ[MARKERS]
+
+
+@pytest.fixture
+def client(cluster_client: Any) -> Any:
+    """The module's client once both workers run: those a test killed are back (their new
+    processes take seconds to start on a loaded machine), whatever test ran before."""
+    cluster_client.wait_for_workers(2, timeout=120)
+    return cluster_client
 
 
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
@@ -130,9 +173,11 @@ def test_two_workers_give_the_runs_done_one_by_one(client: Any, tmp_path: Path) 
 
 
 def test_a_run_whose_worker_dies_once_is_run_again(client: Any, tmp_path: Path) -> None:
+    died = Path(os.environ[MARKERS]) / "died"
+    died.unlink(missing_ok=True)  # a death of this test's (were it run twice)
     sweep = sweep_from_dict(SMALL)
     outcome = execute(sweep, tmp_path, client, run=die_once)
-    assert (Path(os.environ[MARKERS]) / "died").exists()  # a worker did die
+    assert died.exists()  # a worker did die
     assert outcome.failed == [] and len(outcome.rows) == 8
     alone = [run_task(task) for task in sweep.tasks()]
     assert [_figures(r) for r in outcome.rows] == [_figures(r) for r in alone]

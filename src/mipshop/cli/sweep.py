@@ -29,6 +29,7 @@ import json
 import math
 import os
 import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,17 @@ _PANELS = (
 )
 
 
+#: Dask settings while a sweep runs (they must hold for the cluster's whole life: Dask reads
+#: them when a worker is lost). A local cluster's nanny starts a new worker process when one
+#: dies (a run that crashes it), but Dask's ``SpecCluster`` also closes that nanny for good
+#: when, ``lost-worker-timeout`` (15 s) after the death, no worker of its name is registered:
+#: the new one still starting (a loaded machine) or dead again (a run that kills every worker
+#: it lands on). The cluster lost a worker each time, and with none left the sweep waited
+#: forever (seen in tests/cli/test_sweep.py). A nanny that cannot start its worker closes
+#: itself; the timeout is only this race, hence a billion seconds.
+LOCAL_CLUSTER_CONFIG = {"distributed.deploy.lost-worker-timeout": 10**9}
+
+
 @dataclass
 class Outcome:
     """What :func:`execute` did: rows reused from an earlier run, runs made, runs failed."""
@@ -60,25 +72,28 @@ class Outcome:
 def run_sweep(args: argparse.Namespace, console: Any) -> int:
     """``mipshop sweep`` once :func:`mipshop.cli.main._check` has loaded the sweep
     (``args.loaded``) and checked ``--out``."""
+    import dask
+
     sweep: Sweep = args.loaded
     out: Path = args.out
-    try:
-        client, cluster = _connect(args.scheduler, args.workers)
-    except (OSError, ValueError, TypeError) as exc:
-        # Dask refuses an address it cannot parse ("nonsense": no port) with ValueError.
-        if args.scheduler is None:
-            raise UsageError(f"cannot start a local Dask cluster: {exc}") from None
-        raise UsageError(f"--scheduler {args.scheduler}: cannot connect: {exc}") from None
-    try:
-        outcome = execute(sweep, out, client, console=console)
-    except KeyboardInterrupt:
-        console.print(f"interrupted: the runs done are in {journal_path(sweep, out)}; the "
-                      "same command resumes")
-        raise
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
+        try:
+            client, cluster = _connect(args.scheduler, args.workers)
+        except (OSError, ValueError, TypeError) as exc:
+            # Dask refuses an address it cannot parse ("nonsense": no port) with ValueError.
+            if args.scheduler is None:
+                raise UsageError(f"cannot start a local Dask cluster: {exc}") from None
+            raise UsageError(f"--scheduler {args.scheduler}: cannot connect: {exc}") from None
+        try:
+            outcome = execute(sweep, out, client, console=console)
+        except KeyboardInterrupt:
+            console.print(f"interrupted: the runs done are in {journal_path(sweep, out)}; the "
+                          "same command resumes")
+            raise
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
     parquet, comma = write_table(sweep, outcome.rows, out)
     if not args.no_plots:
         write_plots(sweep, outcome.rows, out)
@@ -105,13 +120,46 @@ def journal_path(sweep: Sweep, out: Path) -> Path:
 def _connect(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     """A Dask client: on ``scheduler``, or on a new local cluster of single-threaded worker
     processes (one per core unless ``workers``)."""
-    from dask.distributed import Client, LocalCluster
-
     if scheduler is not None:
-        return Client(scheduler, timeout="10s"), None
-    cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, dashboard_address=None)
-    return Client(cluster), cluster
+        return _client(scheduler, timeout="10s"), None
+    cluster = local_cluster(workers or os.cpu_count() or 1)
+    return _client(cluster), cluster
+
+
+def local_cluster(workers: int) -> Any:
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes, without a
+    dashboard. Its scheduler's HTTP server (always started) listens on a free port: left to
+    Dask it takes 8787, or warns ("Port 8787 is already in use") and takes another when a
+    second cluster runs on the machine (one under ``-W error`` did not start)."""
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                        dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"})
+
+
+def _client(address: Any, **options: Any) -> Any:
+    """A Dask ``Client`` of ``address`` that is closed at once when it cannot connect.
+
+    Dask's ``Client`` starts its IO-loop thread and registers itself as the default client
+    before it connects, and does not close itself when connecting raises in its constructor:
+    the half-made client would be closed only by its ``__del__``, in whichever thread and at
+    whichever moment a garbage collection finds it. There, ``close`` takes the class-wide
+    lock of Dask's ``LoopRunner``: a collection that comes while that thread holds the lock
+    (starting a ``LocalCluster``, in the sweep tests) deadlocks, and one in the loop thread
+    that a ``LocalCluster`` is starting makes it give up after 10 s (``assert loop is not
+    None``).
+    """
+    from dask.distributed import Client
+
+    class _ClosedOnFailure(Client):
+        def start(self, **kwargs: Any) -> None:
+            try:
+                super().start(**kwargs)
+            except BaseException:
+                self.close()
+                raise
+
+    return _ClosedOnFailure(address, **options)
 
 
 def _stored(sweep: Sweep, out: Path) -> dict[str, dict[str, Any]]:
@@ -179,8 +227,13 @@ def execute(
 
         by_key: dict[str, Task] = {}
         futures = []
+        # Keys of this call only: a second call on the same client (the tests make four) had
+        # the same keys whenever its journal held as many rows, and a key still held by the
+        # client (releases are processed later, on its loop) would be answered with the
+        # earlier call's future instead of being run again.
+        call = uuid.uuid4().hex[:12]
         for index, task in enumerate(todo):
-            future = client.submit(run, task, key=f"run-{sweep.digest}-{index}-{len(stored)}",
+            future = client.submit(run, task, key=f"run-{sweep.digest}-{call}-{index}",
                                    pure=False)
             by_key[future.key] = task
             futures.append(future)
@@ -189,11 +242,12 @@ def execute(
         # can exhaust its retries beside one that kills every worker it lands on. Runs lost
         # to dead workers are therefore tried once more, one at a time, and only a run that
         # kills its worker when it runs alone is reported.
-        suspects = [by_key[f.key] for f in as_completed(futures)
+        # (On this client's loop, not on that of whichever client was made last.)
+        suspects = [by_key[f.key] for f in as_completed(futures, loop=client.loop)
                     if not settle(f, by_key[f.key], final=False)]
         for index, task in enumerate(suspects):
             future = client.submit(run, task, pure=False,
-                                   key=f"alone-{sweep.digest}-{index}-{len(stored)}")
+                                   key=f"alone-{sweep.digest}-{call}-{index}")
             settle(future, task, final=True)
     outcome.rows = [stored[t.key] for t in tasks if t.key in stored]
     return outcome
@@ -318,5 +372,5 @@ def _column_value(value: Any) -> Any:
     return json.dumps(value, sort_keys=True)
 
 
-__all__ = ["Outcome", "execute", "journal_path", "load", "run_sweep", "write_plots",
-           "write_table"]
+__all__ = ["LOCAL_CLUSTER_CONFIG", "Outcome", "execute", "journal_path", "load", "local_cluster",
+           "run_sweep", "write_plots", "write_table"]
