@@ -129,8 +129,8 @@ def test_a_link_that_stations_keep_joining_and_leaving_keeps_tables_of_its_size(
     for k, iface in enumerate(residents):
         iface.add_address(f"2001:db8::{k + 1}/64")
     link = net.shared_link("lan", residents)
-    # A link refills its tables at every REFILL_AFTER + 1-th departure (with fewer stations
-    # than that attached): end on one.
+    # A link refills its tables at every REFILL_AFTER + 1-th address that leaves it (with
+    # fewer held than that); each visitor has one: end on such a departure.
     for k in range(12 * (REFILL_AFTER + 1)):
         visitor = net.add_node(f"v{k}").add_interface("wlan0")
         visitor.add_address(f"2001:db8::1:{k:x}/64")

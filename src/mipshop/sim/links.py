@@ -100,7 +100,7 @@ class Link:
         self._tails: dict[bytes, tuple[bytes, ...]] = {}
         self._by_mac: dict[bytes, Interface] = {}
         self._routers: list[Interface] = []
-        #: Interfaces detached since the tables were last refilled (:meth:`_refill`).
+        #: Addresses unregistered since the tables were last refilled (:meth:`_refill`).
         self._departed = 0
 
     def __repr__(self) -> str:
@@ -139,17 +139,15 @@ class Link:
             self._routers.remove(interface)
         for address in (*interface.address_set, *interface.proxied):
             self.unregister(address, interface)
-        self._departed += 1
-        if self._departed > max(len(self.interfaces), REFILL_AFTER):
-            self._refill()
 
     def _refill(self) -> None:
         """Empty each table of the attached interfaces and their addresses and put its entries
         back, in their order. A dictionary keeps the room of the entries deleted from it: an
         access link that stations keep joining and leaving held its tables at several times the
         size its present stations need (about 400 bytes a mobile node at 1,000 nodes after 900
-        simulated seconds). Once as many stations have left as are attached, so the cost is a
-        constant per departure; what the tables map is unchanged."""
+        simulated seconds), and a MAP's link the room of the RCoAs it proxied. Once as many
+        addresses have left as are held, so the cost is a constant per departure; what the
+        tables map is unchanged."""
         self._departed = 0
         tables: tuple[dict[Any, Any], ...] = (
             self.interfaces, self._by_mac, self._owners, self._holders, self._tails)
@@ -182,6 +180,9 @@ class Link:
     def unregister(self, address: bytes, interface: Interface) -> None:
         """Forget ``interface`` as an answerer for ``address``; another may take over (a
         proxy first, then an interface with the address, earliest joined first)."""
+        self._departed += 1
+        if self._departed > max(len(self._holders), REFILL_AFTER):
+            self._refill()
         holders = self._holders.get(address)
         others: list[Interface] = []
         if holders is interface:
