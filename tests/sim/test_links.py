@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+import sys
 from ipaddress import IPv6Address
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mipshop.sim.links import REFILL_AFTER
 from mipshop.sim.network import Network
 from mipshop.wire.ipv6 import encode_packet
 
@@ -117,6 +119,31 @@ def test_frames_in_flight_to_a_departed_receiver_are_dropped() -> None:
     net.run()
     assert sink.arrivals == []
     assert net.drops["receiver left the link"] == 1
+
+
+def test_a_link_that_stations_keep_joining_and_leaving_keeps_tables_of_its_size() -> None:
+    # Visitors join an access link one at a time and leave; the link's tables must end as
+    # small as fresh ones holding its residents, in the order they joined, still resolving.
+    net = Network(seed=1)
+    residents = [net.add_node(f"r{k}").add_interface("eth0") for k in range(3)]
+    for k, iface in enumerate(residents):
+        iface.add_address(f"2001:db8::{k + 1}/64")
+    link = net.shared_link("lan", residents)
+    # A link refills its tables at every REFILL_AFTER + 1-th address that leaves it (with
+    # fewer held than that); each visitor has one: end on such a departure.
+    for k in range(12 * (REFILL_AFTER + 1)):
+        visitor = net.add_node(f"v{k}").add_interface("wlan0")
+        visitor.add_address(f"2001:db8::1:{k:x}/64")
+        link.attach(visitor)
+        assert link.resolve(IPv6Address(f"2001:db8::1:{k:x}").packed) is visitor
+        link.detach(visitor)
+    assert list(link.interfaces) == residents
+    for k, iface in enumerate(residents):
+        assert link.resolve(IPv6Address(f"2001:db8::{k + 1}").packed) is iface
+    assert link.resolve(IPv6Address("2001:db8::1:0").packed) is None
+    tables = (link.interfaces, link._by_mac, link._owners, link._holders, link._tails)
+    for table in tables:
+        assert sys.getsizeof(table) == sys.getsizeof({k: v for k, v in table.items()})
 
 
 def test_point_to_point_takes_two_ends() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 from ipaddress import IPv6Address, IPv6Network
 from pathlib import Path
 
@@ -412,6 +413,29 @@ def test_a_second_interface_does_not_share_the_first_ones_addresses() -> None:
     assert one in node._local and two in node._local
     first.remove_address("2001:db8:1::1")
     assert one not in node._local and two in node._local and not first.answers(one)
+
+
+def test_a_node_that_keeps_changing_its_care_of_address_keeps_small_address_tables() -> None:
+    # A mobile node swaps one address for another at every handover; its dictionary and set of
+    # addresses must not keep the room of the deleted ones (a fresh table holds two entries in
+    # its smallest size), and the dictionary keeps its order.
+    net = Network(1)
+    node = net.add_node("mn")
+    interface = node.add_interface("wlan0")
+    interface.add_address("fe80::1/64")
+    previous = None
+    for k in range(1, 40):
+        if previous is not None:
+            interface.remove_address(previous)
+        previous = f"2001:db8:{k:x}::1"
+        interface.add_address(f"{previous}/64")
+    link_local, last = IPv6Address("fe80::1"), IPv6Address(previous)
+    assert list(interface.addresses) == [link_local, last]
+    assert interface.address_set is node._local
+    assert node._local == {link_local.packed, last.packed}
+    assert sys.getsizeof(interface.addresses) == sys.getsizeof({link_local: 64, last: 64})
+    assert sys.getsizeof(interface.address_set) == sys.getsizeof({link_local.packed})
+    assert node.lookup(last) is not None
 
 
 def test_a_udp_binding_or_claim_stays_on_its_own_node() -> None:

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 #: ff02::2 (RFC 4291 §2.7.1), and the first 13 bytes of every solicited-node group.
 _ALL_ROUTERS = bytes.fromhex("ff020000000000000000000000000002")
 _SOLICITED_PREFIX = bytes.fromhex("ff0200000000000000000001ff")
+#: Departures below which a link never refills its tables (:meth:`Link._refill`).
+REFILL_AFTER = 16
 
 if TYPE_CHECKING:
     from .frame import Frame
@@ -98,6 +100,8 @@ class Link:
         self._tails: dict[bytes, tuple[bytes, ...]] = {}
         self._by_mac: dict[bytes, Interface] = {}
         self._routers: list[Interface] = []
+        #: Addresses unregistered since the tables were last refilled (:meth:`_refill`).
+        self._departed = 0
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -136,6 +140,25 @@ class Link:
         for address in (*interface.address_set, *interface.proxied):
             self.unregister(address, interface)
 
+    def _refill(self) -> None:
+        """Empty each table of the attached interfaces and their addresses and put its entries
+        back, in their order. A dictionary keeps the room of the entries deleted from it: an
+        access link that stations keep joining and leaving held its tables at several times the
+        size its present stations need (about 400 bytes a mobile node at 1,000 nodes after 900
+        simulated seconds), and a MAP's link the room of the RCoAs it proxied. Once as many
+        addresses have left as are held, so the cost is a constant per departure; what the
+        tables map is unchanged."""
+        self._departed = 0
+        tables: tuple[dict[Any, Any], ...] = (
+            self.interfaces, self._by_mac, self._owners, self._holders, self._tails)
+        for table in tables:
+            entries = list(table.items())
+            table.clear()
+            table.update(entries)
+        proxied = list(self._proxied)
+        self._proxied.clear()
+        self._proxied.update(proxied)
+
     def register(self, address: bytes, interface: Interface, *, proxy: bool) -> None:
         """Record that ``interface`` answers for ``address`` (packed) on this link."""
         holders = self._holders.get(address)
@@ -157,6 +180,9 @@ class Link:
     def unregister(self, address: bytes, interface: Interface) -> None:
         """Forget ``interface`` as an answerer for ``address``; another may take over (a
         proxy first, then an interface with the address, earliest joined first)."""
+        self._departed += 1
+        if self._departed > max(len(self._holders), REFILL_AFTER):
+            self._refill()
         holders = self._holders.get(address)
         others: list[Interface] = []
         if holders is interface:

@@ -81,6 +81,17 @@ _ALL_ROUTERS = IPv6Address("ff02::2").packed
 _SOLICITED_PREFIX = IPv6Address("ff02::1:ff00:0").packed[:13]
 _PROTO_UDP = 17
 _NONE: frozenset[bytes] = frozenset()
+#: Entries below which an interface's address table and set are rebuilt when one leaves them
+#: (:meth:`Interface.remove_address`): a node's few addresses, not a router's many.
+_SMALL = 4
+
+
+def _refill(table: Any, entries: list[Any]) -> None:
+    """Empty ``table`` (a dict or a set) and put ``entries`` back in, in their order: an empty
+    dict or set gives back all its room, so the table is sized for ``entries`` alone."""
+    table.clear()
+    table.update(entries)
+
 
 #: Handler of an application bound to a UDP port: ``(packet, now, link_name)``.
 UDPHandler = Callable[[IPv6Packet, float, "str | None"], None]
@@ -244,8 +255,20 @@ class Interface:
             return
         packed = addr.packed
         self.address_set.discard(packed)
+        local = self.node._local
         if not any(packed in i.address_set for i in self.node.interfaces.values()):
-            self.node._local.discard(packed)
+            local.discard(packed)
+        if len(self.addresses) <= _SMALL:
+            # A dictionary or set keeps the room of what was deleted from it, and a mobile
+            # node swaps its care-of address at every handover: its few addresses would sit
+            # in tables grown to four or eight times their size within the hour (about 600
+            # bytes a node). Emptied and filled again in place, they are small again (the
+            # same entries; the dictionary in the same order; the node's set is also the
+            # interface's, see Node.add_interface).
+            _refill(self.addresses, list(self.addresses.items()))
+            _refill(self.address_set, list(self.address_set))
+            if local is not self.address_set and len(local) <= _SMALL:
+                _refill(local, list(local))
         if self.link is not None:
             self.link.unregister(packed, self)
         if length < 128 and not addr.is_link_local:
