@@ -219,3 +219,22 @@ def test_the_nar_applies_rfc_4861_7_2_5_to_a_non_una_advertisement(override, hop
     updated = counter == "nd.na_overridden"
     assert nar.neighbors.get(NCOA) == (MAC if updated else entry)
     assert not scn.net.events_of("fmip.una", "nar")
+
+
+def test_the_nar_keeps_the_entry_for_an_o_set_na_without_a_target_link_layer_address():
+    # RFC 4861 §4.4: the Target Link-Layer Address option is only required in answer to a
+    # multicast solicitation, so an unsolicited NA may omit it. §7.2.5: with O set and no
+    # such option the entry is updated but keeps its link-layer address ("if one is
+    # supplied"). The NAR takes it as it is, rather than failing on the missing option.
+    scn = build()
+    scn.run(2)
+    router = scn.routers["nar"]
+    nar = router.fast_handover.nar
+    nar.neighbors[NCOA] = OTHER_MAC
+    na = NeighborAdvertisement(router=False, solicited=False, override=True, target=NCOA)
+    packet = IPv6Packet(src=NCOA, dst=ALL_NODES, hop_limit=255, payload=na)
+    assert router.fast_handover.handle(packet, "nar")
+    assert router.counters["nd.na_unchanged"] == 1
+    assert router.counters["nd.na_overridden"] == 0
+    assert nar.neighbors.get(NCOA) == OTHER_MAC
+    assert not scn.net.events_of("fmip.una", "nar")
