@@ -20,7 +20,7 @@ import pytest
 
 from mipshop.protocol.base.link_events import LinkGoingDown, ScanCompleted
 from mipshop.wire.icmpv6 import NeighborAdvertisement
-from mipshop.wire.ipv6 import IPv6Packet, encode_packet
+from mipshop.wire.ipv6 import IPv6Packet, encode_packet, new_udp_datagram
 from mipshop.wire.mh import FastBindingAcknowledgement
 from mipshop.wire.nd_options import TargetLinkLayerAddress
 from tests.protocol.fmip_scenario import APS, MAC, FmipScenario, build, coa
@@ -238,3 +238,27 @@ def test_the_nar_keeps_the_entry_for_an_o_set_na_without_a_target_link_layer_add
     assert router.counters["nd.na_overridden"] == 0
     assert nar.neighbors.get(NCOA) == OTHER_MAC
     assert not scn.net.events_of("fmip.una", "nar")
+
+
+def test_no_o_set_na_for_the_ncoa_while_it_is_not_the_care_of_address():
+    # HAck 3 / NAACK 4: the NAR refused the NCoA and serves the PCoA. When that forwarding
+    # ends (FBack lifetime) the node runs ordinary configuration and has, for a while, no
+    # care-of address: the NCoA it forms again is tentative (RFC 4862 §5.4). A packet for
+    # the NCoA then is no confirmation: an NA with O set would override the neighbours'
+    # entries for an address the node does not (yet) hold (RFC 5568 §4: "once the MN has
+    # confirmed its NCoA").
+    case = CASES["pcoa_served"]
+    scn = build(nar=case.nar, mn=case.mn)
+    case.drive(scn)
+    scn.run(48.5)
+    mn = scn.mn
+    h = next(c for c in mn.clients if hasattr(c, "handover")).handover
+    assert h is not None and h.phase == "complete" and h.fback and not h.delivered
+    assert mn.attached and h.ncoa == NCOA and mn.care_of_address != NCOA
+    mn.on_packet(IPv6Packet(src=PCOA, dst=NCOA, hop_limit=64,
+                            payload=new_udp_datagram(1, 2, b"x")), "eth0")
+    assert h.announced is None  # no NA with O set went for it
+    scn.run(48.9)  # still before the node holds an address on the new link
+    assert mn.care_of_address != NCOA
+    assert not scn.net.events_of("fmip.override_sent", "mn")
+    assert not _overrides(scn)
