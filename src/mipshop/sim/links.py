@@ -36,6 +36,15 @@ _SOLICITED_PREFIX = bytes.fromhex("ff0200000000000000000001ff")
 #: Departures below which a link never refills its tables (:meth:`Link._refill`).
 REFILL_AFTER = 16
 
+
+def refill(table: dict[Any, Any] | set[Any]) -> None:
+    """Empty ``table`` and put its entries back in, in their order: a dict or set keeps the
+    room of the entries deleted from it, an emptied one gives it all back, so the table is
+    sized for its present entries alone; what it holds is unchanged."""
+    entries = list(table.items()) if isinstance(table, dict) else list(table)
+    table.clear()
+    table.update(entries)
+
 if TYPE_CHECKING:
     from .frame import Frame
     from .network import Interface, Network
@@ -149,15 +158,9 @@ class Link:
         addresses have left as are held, so the cost is a constant per departure; what the
         tables map is unchanged."""
         self._departed = 0
-        tables: tuple[dict[Any, Any], ...] = (
-            self.interfaces, self._by_mac, self._owners, self._holders, self._tails)
-        for table in tables:
-            entries = list(table.items())
-            table.clear()
-            table.update(entries)
-        proxied = list(self._proxied)
-        self._proxied.clear()
-        self._proxied.update(proxied)
+        for table in (self.interfaces, self._by_mac, self._owners, self._holders, self._tails,
+                      self._proxied):
+            refill(table)
 
     def register(self, address: bytes, interface: Interface, *, proxy: bool) -> None:
         """Record that ``interface`` answers for ``address`` (packed) on this link."""

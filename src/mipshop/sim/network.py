@@ -74,7 +74,7 @@ from ..wire.ipv6 import IPv6Packet, UDPDatagram, decode_packet
 from ..wire.pcap import CapturedPacket, write_pcap, write_pcapng
 from .frame import Frame
 from .kernel import Kernel, Timer
-from .links import Link, PointToPointLink, SharedLink
+from .links import Link, PointToPointLink, SharedLink, refill
 
 _ALL_NODES = IPv6Address("ff02::1").packed
 _ALL_ROUTERS = IPv6Address("ff02::2").packed
@@ -84,13 +84,6 @@ _NONE: frozenset[bytes] = frozenset()
 #: Entries below which an interface's address table and set are rebuilt when one leaves them
 #: (:meth:`Interface.remove_address`): a node's few addresses, not a router's many.
 _SMALL = 4
-
-
-def _refill(table: Any, entries: list[Any]) -> None:
-    """Empty ``table`` (a dict or a set) and put ``entries`` back in, in their order: an empty
-    dict or set gives back all its room, so the table is sized for ``entries`` alone."""
-    table.clear()
-    table.update(entries)
 
 
 #: Handler of an application bound to a UDP port: ``(packet, now, link_name)``.
@@ -265,10 +258,10 @@ class Interface:
             # bytes a node). Emptied and filled again in place, they are small again (the
             # same entries; the dictionary in the same order; the node's set is also the
             # interface's, see Node.add_interface).
-            _refill(self.addresses, list(self.addresses.items()))
-            _refill(self.address_set, list(self.address_set))
+            refill(self.addresses)
+            refill(self.address_set)
             if local is not self.address_set and len(local) <= _SMALL:
-                _refill(local, list(local))
+                refill(local)
         if self.link is not None:
             self.link.unregister(packed, self)
         if length < 128 and not addr.is_link_local:
