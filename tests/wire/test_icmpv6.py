@@ -7,6 +7,7 @@ import copy
 import dataclasses
 import pickle
 from ipaddress import IPv6Address
+from typing import Any
 
 import pytest
 from hypothesis import Phase, given, settings
@@ -425,6 +426,18 @@ def test_una_helper() -> None:
     assert una.is_una
     assert una.options == (TargetLinkLayerAddress(address=MAC),)
     assert not NeighborAdvertisement(override=True, target=A2).is_una
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ((), None),
+    ((SourceLinkLayerAddress(address=MAC),), None),
+    ((MTUOption(mtu=1500), TargetLinkLayerAddress(address=MAC)), MAC),
+    ((TargetLinkLayerAddress(address=MAC), TargetLinkLayerAddress(address=b"\x02" * 6)), MAC),
+])
+def test_na_target_link_layer_address_is_the_first_tlla_option(
+        options: tuple[Any, ...], expected: bytes | None) -> None:
+    na = NeighborAdvertisement(override=True, target=A2, options=options)
+    assert na.target_link_layer_address == expected
 
 
 # --- Round trips ------------------------------------------------------------------------------

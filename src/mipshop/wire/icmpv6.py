@@ -501,6 +501,13 @@ class NeighborAdvertisement:
         """True when R, S and O are all clear, as in an FMIPv6 UNA (RFC 5568 §6.3)."""
         return not (self.router or self.solicited or self.override)
 
+    @property
+    def target_link_layer_address(self) -> bytes | None:
+        """The link-layer address of the Target Link-Layer Address option (RFC 4861 §4.4),
+        None without one."""
+        return next((o.address for o in self.options if isinstance(o, TargetLinkLayerAddress)),
+                    None)
+
     def _encode(self) -> bytes:
         flags = (
             (_NA_R if self.router else 0)

@@ -94,7 +94,6 @@ from ...wire.mh_options import (
 from ...wire.nd_options import (
     NAACKStatus,
     NeighborAdvertisementAcknowledgment,
-    TargetLinkLayerAddress,
 )
 from ..base.actions import CaptureSource, Claim, ConfigureRoute, Transmit, new_transmit
 from ..base.entity import Timer
@@ -570,8 +569,7 @@ class NewRouterRole:
     def unsolicited_neighbor_advertisement(self, packet: IPv6Packet,
                                            na: NeighborAdvertisement) -> bool:
         """Process a UNA from an arriving MN; True if it was one (a target = source NA)."""
-        lla = next((o.address for o in na.options if isinstance(o, TargetLinkLayerAddress)),
-                   None)
+        lla = na.target_link_layer_address
         if lla is None or packet.src != na.target or packet.hop_limit != 255:
             return False
         address = packet.src
@@ -643,8 +641,7 @@ class NewRouterRole:
             # "If no entry exists, the advertisement SHOULD be silently discarded."
             self.router.counters["nd.na_discarded"] += 1
             return True
-        lla = next((o.address for o in na.options if isinstance(o, TargetLinkLayerAddress)),
-                   None)
+        lla = na.target_link_layer_address
         if lla is not None and lla != known and na.override:
             self._learn(na.target, lla)  # the entry STALE with the advertised address
             self.router.counters["nd.na_overridden"] += 1

@@ -51,7 +51,6 @@ from ...wire.nd_options import (
     AdvertisementInterval,
     PrefixInformation,
     SourceLinkLayerAddress,
-    TargetLinkLayerAddress,
 )
 from ..base.actions import Transmit
 from ..base.addressing import ALL_ROUTERS, ND_HOP_LIMIT
@@ -221,8 +220,7 @@ class MovementDetector:
         """A solicited NA for the probed router confirms it is reachable; True if consumed."""
         if self.probing is None or not na.solicited or na.target != self.probing[0]:
             return False
-        mac = next((o.address for o in na.options if isinstance(o, TargetLinkLayerAddress)),
-                   None)
+        mac = na.target_link_layer_address
         if self.router_mac is not None and mac not in (None, self.router_mac):
             # Another interface answering for the same link-local address: a router of the
             # link the node moved to, not the default router (§11.5.1).
