@@ -851,6 +851,56 @@ def test_the_local_bu_from_the_ncoa_supersedes_the_fast_binding(fh_map):
     assert not [p for p in fh_map.tester.since(mark) if tunnelled(MAP, mn.ncoa, mn.rcoa)(p)]
 
 
+#: The simultaneous-binding window of the MAP that bicasts (seconds): long enough that the
+#: tester's packet sent on the FBack reaches the daemon inside it on a loaded machine.
+WINDOW = 3.0
+
+
+def test_with_simultaneous_bindings_the_map_also_tunnels_to_the_old_lcoa_for_a_while():
+    """RFC 4140 Appendix A cites "simultaneous bindings" (traffic sent both ways for a while
+    against handover timing and failed link-layer handovers); RFC 5568 §3.3 and §5.4 leave the
+    node on the old link until its link layer moves. [choice] docs/decisions.md D17: an anchor
+    with ``simultaneous_binding`` seconds, after accepting a *predictive* FBU (from the LCoA),
+    tunnels each packet for the RCoA to the NCoA and a copy to the old LCoA for that long, both
+    IPv6-in-IPv6 from the MAP (RFC 2473) with the inner packet intact but its hop limit. After
+    the window only the NCoA gets it. A *reactive* FBU (from the NCoA: the node has left the
+    old link) gets no copy at all."""
+    node = start_map(rtt=RTT, simultaneous_binding=WINDOW)
+    try:
+        mn = fresh()
+        handover(node, mn, 1200)
+        accepted = time.monotonic()
+        mark = to_rcoa(node, mn, b"during the window")
+        for care_of in (mn.ncoa, mn.lcoa):
+            packet = node.tester.expect(tunnelled(MAP, care_of, mn.rcoa), since=mark,
+                                        what=f"tunnel to {care_of}")
+            inner = IPv6(bytes(packet[IPv6].payload))
+            assert (inner.src, inner.hlim) == (CN, 59)
+            assert bytes(inner[UDP].payload) == b"during the window"
+        reactive = fresh()
+        register(node, reactive)
+        hi = expect_hi(node, reactive, send_fbu(node, fbu(reactive, 1300,
+                                                          source=reactive.ncoa)))
+        fback_mark = node.tester.mark()
+        node.tester.send(hack(hi.sequence, 0))
+        node.tester.expect(is_mh(9, dst=reactive.ncoa, sequence=1300), since=fback_mark,
+                           what="FBack (reactive)")
+        reactive_mark = to_rcoa(node, reactive, b"reactive")
+        node.tester.expect(tunnelled(MAP, reactive.ncoa, reactive.rcoa), since=reactive_mark,
+                           what="tunnel to the reactive NCoA")
+        time.sleep(max(0.0, accepted + WINDOW + 0.5 - time.monotonic()))
+        after = to_rcoa(node, mn, b"after the window")
+        node.tester.expect(tunnelled(MAP, mn.ncoa, mn.rcoa), since=after,
+                           what="tunnel to the NCoA after the window")
+        quiet(node)
+        assert not [p for p in node.tester.since(reactive_mark)
+                    if tunnelled(MAP, reactive.lcoa, reactive.rcoa)(p)]
+        assert not [p for p in node.tester.since(after)
+                    if tunnelled(MAP, mn.lcoa, mn.rcoa)(p)]
+    finally:
+        node.close()
+
+
 # -- HI retransmission at the MAP, with other round-trip times (RFC 5568 §6.2.1.1) -------------
 
 #: (the MAP's ``rtt`` (None: not configured), its ``hi_retries``, the first timeout).
