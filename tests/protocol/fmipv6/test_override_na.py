@@ -262,3 +262,29 @@ def test_no_o_set_na_for_the_ncoa_while_it_is_not_the_care_of_address():
     assert mn.care_of_address != NCOA
     assert not scn.net.events_of("fmip.override_sent", "mn")
     assert not _overrides(scn)
+
+
+@pytest.mark.parametrize("optimistic", [False, True])
+def test_no_o_set_na_for_the_refused_ncoa_that_ordinary_configuration_forms_again(optimistic):
+    # HAck 3 / NAACK 4: the NAR refused the NCoA (the PAR still sent FBack status 0) and
+    # served the PCoA. When that forwarding ends, ordinary configuration forms the same
+    # address again from the NAR's prefix, and its DAD completes. No FBU named that address
+    # and the NAR accepted nothing: the fast handover is over, and the address is RFC 4862's,
+    # as after NAACK 1 or FBack 128, where the same address formed again gets no NA either
+    # (docs/decisions.md D30: not sent for an NCoA refused). Before, the NA went labelled
+    # `fback` at the first packet to the address (or `dad` when DAD of an optimistic address
+    # completed).
+    case = CASES["pcoa_served"]
+    scn = build(nar=case.nar, mn={"optimistic_dad": optimistic})
+    case.drive(scn)
+    scn.run(60)
+    mn = scn.mn
+    # The address was formed again, DAD completed, and the NAR delivers to it.
+    assert mn.care_of_address == NCOA
+    assert [e.fields["address"] for e in scn.net.events_of("dad.started", "mn")][-1] == NCOA
+    completed = "dad.completed" if optimistic else "coa.configured"
+    assert scn.net.events_of(completed, "mn")[-1].fields["address"] == NCOA
+    assert [e.fields["status"] for e in scn.net.events_of("fmip.naack", "mn")] == [4]
+    assert any(p.dst == NCOA and r.time > 48 for r, p in scn.net.packets())
+    assert not scn.net.events_of("fmip.override_sent", "mn")
+    assert not _overrides(scn)
