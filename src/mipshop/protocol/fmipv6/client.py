@@ -435,7 +435,9 @@ class FastHandoverClient(MobilityClient):
         self._begin_fbu(source=h.pcoa, alternate=None, lifetime=0)
 
     def care_of_address_changed(self, care_of_address: IPv6Address) -> None:
-        """An address from ordinary configuration: send the pending reactive FBU with it."""
+        """An address from ordinary configuration: send the pending reactive FBU with it.
+        The NCoA becoming the care-of address may also let the NA with O set go
+        (:meth:`_confirmed`), if it was confirmed while it was not."""
         h = self.handover
         if h is not None and h.phase == "awaiting_coa" and care_of_address != h.pcoa:
             h.ncoa, h.phase = care_of_address, "moved"
@@ -453,6 +455,10 @@ class FastHandoverClient(MobilityClient):
             self._keep_pcoa(h)
         elif h is None or h.phase in ("complete", "returned"):
             self.stopped = None  # a new router: FMIPv6 gets a new chance
+        if h is not None:
+            # D30: a confirmation that came while the NCoA was not the care-of address (a
+            # packet the NAR delivered to it meanwhile) holds: the NA goes now that it is.
+            self._confirmed(h)
 
     def duplicate_address_detection_completed(self, address: IPv6Address) -> None:
         """An optimistic NCoA from ordinary configuration is no longer optimistic: its DAD
@@ -530,8 +536,10 @@ class FastHandoverClient(MobilityClient):
           completed (RFC 4862 §5.4) before the node used it.
 
         Sent once per NCoA, after its UNA (O clear, §6.3), and only while the NCoA is the
-        care-of address on the new link; an optimistic address (RFC 4429 §3.3: no O set
-        until DAD completes) waits for its DAD (:meth:`duplicate_address_detection_completed`).
+        care-of address on the new link (a confirmation that came while it was not is kept:
+        :meth:`care_of_address_changed` calls this again); an optimistic address (RFC 4429
+        §3.3: no O set until DAD completes) waits for its DAD
+        (:meth:`duplicate_address_detection_completed`).
         Never in a handover whose NCoA the NAR refused with NAACK 3 or 4 (``refused``): the
         address ordinary configuration forms once the PCoA's forwarding ends, even the same
         one, was named in no FBU the NAR accepted; it is RFC 4862's, as after NAACK 1 or
