@@ -262,3 +262,58 @@ def test_no_o_set_na_for_the_ncoa_while_it_is_not_the_care_of_address():
     assert mn.care_of_address != NCOA
     assert not scn.net.events_of("fmip.override_sent", "mn")
     assert not _overrides(scn)
+
+
+@pytest.mark.parametrize("optimistic", [False, True])
+def test_no_o_set_na_for_the_refused_ncoa_that_ordinary_configuration_forms_again(optimistic):
+    # HAck 3 / NAACK 4: the NAR refused the NCoA (the PAR still sent FBack status 0) and
+    # served the PCoA. When that forwarding ends, ordinary configuration forms the same
+    # address again from the NAR's prefix, and its DAD completes. No FBU named that address
+    # and the NAR accepted nothing: the fast handover is over, and the address is RFC 4862's,
+    # as after NAACK 1 or FBack 128, where the same address formed again gets no NA either
+    # (docs/decisions.md D30: not sent for an NCoA refused). Before, the NA went labelled
+    # `fback` at the first packet to the address (or `dad` when DAD of an optimistic address
+    # completed).
+    case = CASES["pcoa_served"]
+    scn = build(nar=case.nar, mn={"optimistic_dad": optimistic})
+    case.drive(scn)
+    scn.run(60)
+    mn = scn.mn
+    # The address was formed again, DAD completed, and the NAR delivers to it.
+    assert mn.care_of_address == NCOA
+    assert [e.fields["address"] for e in scn.net.events_of("dad.started", "mn")][-1] == NCOA
+    completed = "dad.completed" if optimistic else "coa.configured"
+    assert scn.net.events_of(completed, "mn")[-1].fields["address"] == NCOA
+    assert [e.fields["status"] for e in scn.net.events_of("fmip.naack", "mn")] == [4]
+    assert any(p.dst == NCOA and r.time > 48 for r, p in scn.net.packets())
+    assert not scn.net.events_of("fmip.override_sent", "mn")
+    assert not _overrides(scn)
+
+
+def test_the_o_set_na_goes_when_the_confirmed_ncoa_becomes_the_care_of_address_again():
+    # A packet reaches the NCoA (FBack status 0 came on the old link: confirmed, D30
+    # `fback`) while the node has no care-of address: here the node gave the NCoA up right
+    # after the UNA (MobileNode.restart_address_configuration, the hook for an address found
+    # unusable) and ordinary configuration forms it again, under DAD. The NA waits (it would
+    # override entries for an address the node does not hold) and goes when the NCoA is the
+    # care-of address again; before, it never went (the packet had marked the NCoA delivered
+    # and nothing tried again).
+    scn = build()
+    predictive(scn)
+    mn = scn.mn
+    scn.net.at(5.7001, lambda now: mn.restart_address_configuration())
+    scn.net.at(5.75, lambda now: mn.on_packet(IPv6Packet(
+        src=PCOA, dst=NCOA, hop_limit=64, payload=new_udp_datagram(1, 2, b"x")), "eth0"))
+    scn.run(5.76)
+    h = scn.fmip.handover
+    assert h is not None and h.fback and h.delivered and h.phase == "moved"
+    assert mn.care_of_address is None and mn.tentative_address == NCOA
+    assert not scn.net.events_of("fmip.override_sent", "mn")
+    scn.run(9)
+    [configured] = [e for e in scn.net.events_of("coa.configured", "mn") if e.time > 5.76]
+    assert configured.fields["address"] == NCOA
+    [event] = scn.net.events_of("fmip.override_sent", "mn")
+    assert (event.fields["ncoa"], event.fields["by"], event.time) == (
+        NCOA, "fback", configured.time)
+    [(when, packet)] = _overrides(scn)
+    assert (when, packet.src, packet.payload.target) == (configured.time, NCOA, NCOA)

@@ -36,7 +36,8 @@ is driven by link-layer triggers (:mod:`mipshop.protocol.base.link_events`, thro
   configuration runs; 1 and 128 -> FMIPv6 stops and ordinary address configuration runs.
 * Once the NCoA is **confirmed** (§4: an FBack with status 0 or 1 and a packet the NAR
   delivered to the NCoA, a NAACK status 2 supplying it, or DAD of an address from ordinary
-  configuration; :meth:`FastHandoverClient._confirmed`) and is the care-of address: one
+  configuration without AR-Info; never after NAACK 3 or 4;
+  :meth:`FastHandoverClient._confirmed`) and is the care-of address: one
   **Neighbor Advertisement with O set** (S = R = 0, Target Link-Layer Address) from the NCoA
   to all-nodes, after the UNA, so that neighbours holding an entry for the NCoA update it
   (RFC 4861 §7.2.5, §7.2.6; docs/decisions.md D30).
@@ -155,6 +156,10 @@ class FastHandover:
     delivered: bool = False
     #: The NCoA the Neighbor Advertisement with O set was sent for (§4), once it was.
     announced: IPv6Address | None = None
+    #: The NAR refused the NCoA with NAACK 3 or 4 (§6.4.6) and served the PCoA: no address
+    #: of this handover gets the NA with O set (docs/decisions.md D30), not even the same
+    #: address formed again by ordinary configuration once that forwarding ended.
+    refused: bool = False
 
 
 #: :attr:`FastHandoverClient.unsupported` of every client that met no such access point.
@@ -430,7 +435,9 @@ class FastHandoverClient(MobilityClient):
         self._begin_fbu(source=h.pcoa, alternate=None, lifetime=0)
 
     def care_of_address_changed(self, care_of_address: IPv6Address) -> None:
-        """An address from ordinary configuration: send the pending reactive FBU with it."""
+        """An address from ordinary configuration: send the pending reactive FBU with it.
+        The NCoA becoming the care-of address may also let the NA with O set go
+        (:meth:`_confirmed`), if it was confirmed while it was not."""
         h = self.handover
         if h is not None and h.phase == "awaiting_coa" and care_of_address != h.pcoa:
             h.ncoa, h.phase = care_of_address, "moved"
@@ -448,6 +455,10 @@ class FastHandoverClient(MobilityClient):
             self._keep_pcoa(h)
         elif h is None or h.phase in ("complete", "returned"):
             self.stopped = None  # a new router: FMIPv6 gets a new chance
+        if h is not None:
+            # D30: a confirmation that came while the NCoA was not the care-of address (a
+            # packet the NAR delivered to it meanwhile) holds: the NA goes now that it is.
+            self._confirmed(h)
 
     def duplicate_address_detection_completed(self, address: IPv6Address) -> None:
         """An optimistic NCoA from ordinary configuration is no longer optimistic: its DAD
@@ -525,11 +536,18 @@ class FastHandoverClient(MobilityClient):
           completed (RFC 4862 §5.4) before the node used it.
 
         Sent once per NCoA, after its UNA (O clear, §6.3), and only while the NCoA is the
-        care-of address on the new link; an optimistic address (RFC 4429 §3.3: no O set
-        until DAD completes) waits for its DAD (:meth:`duplicate_address_detection_completed`).
+        care-of address on the new link (a confirmation that came while it was not is kept:
+        :meth:`care_of_address_changed` calls this again); an optimistic address (RFC 4429
+        §3.3: no O set until DAD completes) waits for its DAD
+        (:meth:`duplicate_address_detection_completed`).
+        Never in a handover whose NCoA the NAR refused with NAACK 3 or 4 (``refused``): the
+        address ordinary configuration forms once the PCoA's forwarding ends, even the same
+        one, was named in no FBU the NAR accepted; it is RFC 4862's, as after NAACK 1 or
+        FBack 128, where FMIPv6 stops and the same address formed again gets no NA either.
         """
         node, ncoa = self.node, h.ncoa
-        if (ncoa is None or h.announced == ncoa or h.phase not in ("moved", "complete")
+        if (ncoa is None or h.announced == ncoa or h.refused
+                or h.phase not in ("moved", "complete")
                 or not node.attached or node.care_of_address != ncoa
                 or node.optimistic(ncoa) or (by == "fback" and not (h.fback and h.delivered))):
             return
@@ -699,13 +717,14 @@ class FastHandoverClient(MobilityClient):
                 self._stop("naack_3_without_nar_address")
                 node.restart_address_configuration()
                 return
+            h.refused = True
             self._use_pcoa(h)
             h.fback = False
             self._begin_fbu(source=h.pcoa, alternate=nar, lifetime=self.config.fbu_lifetime)
         elif status == NAACKStatus.PCOA_SUPPLIED_NO_FBU:
             # The NAR forwards for the PCoA (host route): keep it, send no more FBUs.
             self._cancel_fbu()
-            h.no_more_fbus = True
+            h.no_more_fbus, h.refused = True, True
             self._use_pcoa(h)
         else:
             # 1: configure another address; 128: neither NCoA nor PCoA may be used.
