@@ -168,3 +168,44 @@ def test_expire_invariants(ops, now):
     assert [e.expires_at for e in removed] == sorted(e.expires_at for e in removed)
     nxt = bc.next_expiry()
     assert nxt is None or nxt > now
+
+
+def _reference_update(cache: BindingCache, entry: BindingCacheEntry, now: float
+                      ) -> BindingCacheEntry | None:
+    # BindingCache.update as it was with two lookups of the address (get, then set).
+    entries, hoa = cache._entries, entry.home_address
+    previous = entries.get(hoa)
+    if previous is None and cache.max_entries is not None and (
+            len(entries) >= cache.max_entries) and cache.live_count(now) >= cache.max_entries:
+        raise BindingCacheFullError(f"binding cache full ({cache.max_entries} entries)")
+    entries[hoa] = entry
+    return previous
+
+
+@given(st.sampled_from([None, 0, 1, 3]),
+       st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 5.0, 50.0]),
+                          st.booleans(), st.integers(0, 3)), max_size=40))
+def test_update_acts_as_its_two_lookup_form(
+        bound: int | None, plan: list[tuple[int, float, bool, int]]) -> None:
+    # The same entries in the same order, the same entry returned, the same refusals (130),
+    # whether the address is new, stored, stored but expired, or the very entry stored.
+    caches = (BindingCache(max_entries=bound), BindingCache(max_entries=bound))
+    now = 0.0
+    for index, (address, lifetime, same_object, gap) in enumerate(plan):
+        now += gap
+        hoa = IPv6Address(f"2001:db8::{address + 1}")
+        outcomes = []
+        for cache, update in zip(caches, (BindingCache.update, _reference_update), strict=True):
+            stored = cache.get(hoa)
+            entry = stored if same_object and stored is not None else BindingCacheEntry(
+                home_address=hoa, care_of_address=IPv6Address("2001:db8:2::1"),
+                lifetime=lifetime, registered_at=now, sequence=index)
+            try:
+                returned = update(cache, entry, now)
+                outcomes.append(("returned", None if returned is None else (
+                    returned.sequence, returned.registered_at)))
+            except BindingCacheFullError as error:
+                outcomes.append(("full", str(error)))
+        assert outcomes[0] == outcomes[1]
+        assert [(e.home_address, e.sequence, e.registered_at) for e in caches[0]] == [
+            (e.home_address, e.sequence, e.registered_at) for e in caches[1]]

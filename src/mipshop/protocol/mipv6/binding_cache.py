@@ -135,13 +135,21 @@ class BindingCache:
         registration type change, status 139) before calling.
         """
         entries, hoa = self._entries, entry.home_address
-        previous = entries.get(hoa)
-        # has_room_for, with the lookup above reused (an address is hashed once per update).
-        if previous is None and self.max_entries is not None and (
-                len(entries) >= self.max_entries) and self.live_count(now) >= self.max_entries:
-            raise BindingCacheFullError(f"binding cache full ({self.max_entries} entries)")
-        entries[hoa] = entry
-        return previous
+        # A new address is inserted by this one lookup (hashing an IPv6Address is a Python
+        # call); an existing one is replaced in place.
+        size = len(entries)
+        previous = entries.setdefault(hoa, entry)
+        if len(entries) == size:
+            entries[hoa] = entry
+            return previous
+        # has_room_for, counted without the entry just inserted: past the limit (rare), it is
+        # taken out again, and put back (at the end, where it was) only if there is room.
+        if self.max_entries is not None and len(entries) > self.max_entries:
+            del entries[hoa]
+            if self.live_count(now) >= self.max_entries:
+                raise BindingCacheFullError(f"binding cache full ({self.max_entries} entries)")
+            entries[hoa] = entry
+        return None
 
     def remove(self, home_address: IPv6Address) -> BindingCacheEntry | None:
         """Delete and return the entry for ``home_address`` (expired or not), or None."""
