@@ -163,6 +163,13 @@ def _two_lookup_update(self, entry, now):  # type: ignore[no-untyped-def]
     return previous
 
 
+def _constructed_entry(*values):  # type: ignore[no-untyped-def]
+    return binding_cache.BindingCacheEntry(
+        home_address=values[0], care_of_address=values[1], lifetime=values[2],
+        registered_at=values[3], sequence=values[4], home_registration=values[5],
+        map_registration=values[6], link_local_compat=values[7])
+
+
 def _uncached_rand_adv_delay(self):  # type: ignore[no-untyped-def]
     low = self.config.min_mobile_prefix_interval
     preferred = self._prefix_table()[1]
@@ -177,9 +184,10 @@ def test_one_lookup_timer_tables_answer_as_the_two_lookup_forms(
     # A binding's expiry timer re-armed (Entity.reschedule_call), its first periodic Mobile
     # Prefix Advertisement scheduled (Entity.schedule_call_once), the Binding Cache updated
     # (BindingCache.update) with one lookup of the address, RAND_ADV_DELAY's bounds computed
-    # once (HomeAgent._rand_adv_delay): the same actions, counters, Binding Cache, deadlines
-    # and heap sizes as pop + cancel + schedule_call, ``not in`` + schedule_call, get + set and
-    # the bounds read per call (the trace holds every live deadline: the advertisement
+    # once (HomeAgent._rand_adv_delay), the entry built by new_binding_cache_entry: the same
+    # actions, counters, Binding Cache, deadlines and heap sizes as pop + cancel +
+    # schedule_call, ``not in`` + schedule_call, get + set, the bounds read per call and the
+    # entry constructed with keywords (the trace holds every live deadline: the advertisement
     # delays drawn from the same random stream).
     fast = _run(plan)
     with pytest.MonkeyPatch.context() as patch:
@@ -187,5 +195,6 @@ def test_one_lookup_timer_tables_answer_as_the_two_lookup_forms(
         patch.setattr(Entity, "schedule_call_once", _two_lookup_once)
         patch.setattr(binding_cache.BindingCache, "update", _two_lookup_update)
         patch.setattr(HomeAgent, "_rand_adv_delay", _uncached_rand_adv_delay)
+        patch.setattr(home_agent, "new_binding_cache_entry", _constructed_entry)
         slow = _run(plan)
     assert fast == slow

@@ -10,6 +10,7 @@ from mipshop.protocol.mipv6.binding_cache import (
     BindingCache,
     BindingCacheEntry,
     BindingCacheFullError,
+    new_binding_cache_entry,
 )
 
 
@@ -209,3 +210,26 @@ def test_update_acts_as_its_two_lookup_form(
         assert outcomes[0] == outcomes[1]
         assert [(e.home_address, e.sequence, e.registered_at) for e in caches[0]] == [
             (e.home_address, e.sequence, e.registered_at) for e in caches[1]]
+
+
+@given(st.integers(0, 2**128 - 1), st.integers(0, 2**128 - 1),
+       st.one_of(st.floats(-10, 1e6), st.integers(-5, 300_000)), st.floats(0, 1e9),
+       st.integers(-3, 0x10002), st.booleans(), st.booleans(), st.booleans())
+def test_the_entry_builder_equals_the_constructor(
+        home: int, care_of: int, lifetime: float, registered_at: float, sequence: int,
+        home_registration: bool, map_registration: bool, link_local_compat: bool) -> None:
+    # The same entry (fields, equality, repr), or the same ValueError for a negative
+    # lifetime or a sequence number outside 16 bits.
+    values = (IPv6Address(home), IPv6Address(care_of), lifetime, registered_at, sequence,
+              home_registration, map_registration, link_local_compat)
+    outcomes = []
+    for make in (new_binding_cache_entry, lambda *v: BindingCacheEntry(
+            home_address=v[0], care_of_address=v[1], lifetime=v[2], registered_at=v[3],
+            sequence=v[4], home_registration=v[5], map_registration=v[6],
+            link_local_compat=v[7])):
+        try:
+            built = make(*values)
+            outcomes.append((built, repr(built), type(built)))
+        except ValueError as error:
+            outcomes.append(("error", str(error), None))
+    assert outcomes[0] == outcomes[1]

@@ -124,7 +124,7 @@ from ..base.entity import Timer
 from ..base.icmp_errors import MINIMUM_MTU
 from ..base.router_advertiser import RouterAdvertiser
 from .binding_agent import BindingAgent, Registration
-from .binding_cache import BindingCacheEntry
+from .binding_cache import BindingCacheEntry, new_binding_cache_entry
 from .config import HomeAgentConfig
 from .home_agents_list import HomeAgentsList
 
@@ -567,11 +567,11 @@ class HomeAgent(BindingAgent):
         return _ACCEPTED
 
     def _new_entry(self, reg: Registration, granted: int) -> BindingCacheEntry:
-        return BindingCacheEntry(
-            home_address=reg.home_address, care_of_address=reg.care_of_address,
-            lifetime=granted, registered_at=self.now, sequence=reg.update.sequence,
-            home_registration=True, link_local_compat=reg.update.link_local_compat,
-        )
+        # BindingCacheEntry(...) of these fields (new_binding_cache_entry: no keyword __init__).
+        update = reg.update
+        return new_binding_cache_entry(
+            reg.home_address, reg.care_of_address, granted, self.now, update.sequence, True,
+            False, update.link_local_compat)
 
     def _defended(self, home_address: IPv6Address, link_local_compat: bool
                   ) -> tuple[IPv6Address, ...]:
