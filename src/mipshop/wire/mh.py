@@ -1201,6 +1201,11 @@ def _mn_ha_ba_template(identifier_length: int, authenticator_length: int
     return layout, (size >> 3) - 1, before_identifier, before_timestamp, before_spi
 
 
+#: Enum members read on every registration, bound once: on Python 3.11 an attribute of an
+#: Enum class goes through ``EnumType.__getattr__``'s hook (about 900 instructions).
+_MN_HA = MobilityMessageAuthenticationSubtype.MN_HA
+
+
 def mn_ha_binding_acknowledgement(
     status: int, sequence: int, lifetime: int, identifier: bytes, timestamp: int, spi: int,
     sign: Callable[[bytes], bytes], authenticator_length: int,
@@ -1238,7 +1243,7 @@ def mn_ha_binding_acknowledgement(
         status, False, False, False, False, False, sequence, lifetime,
         # The subtypes as mn_ha_options gives them (the MN-ID's an int, the MMA's the enum).
         (_new_mnid(1, identifier), _new_rp(timestamp),
-         _new_mma(MobilityMessageAuthenticationSubtype.MN_HA, spi, authenticator)))
+         _new_mma(_MN_HA, spi, authenticator)))
     _signed = (ba, data + authenticator, 4)
     return ba
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from mipshop.protocol.base.entity import Entity
@@ -181,3 +181,99 @@ def test_next_deadline_is_the_earliest_live_timer_between_firings(
         for _delay, index in due:
             del live[index]
         assert entity.next_deadline() == (min(live.values()) if live else None)
+
+
+def _reference_reschedule(entity: Entity, timers: dict, key: int, delay: float, method) -> None:
+    # What a binding agent's expiry did before Entity.reschedule_call (two lookups of key).
+    previous = timers.pop(key, None)
+    if previous is not None:
+        previous.cancel()
+    timers[key] = entity.schedule_call(delay, method, key)
+
+
+def _reference_once(entity: Entity, timers: dict, key: int, delay, method) -> None:
+    # What a home agent's first periodic advertisement did before schedule_call_once.
+    if key not in timers:
+        timers[key] = entity.schedule_call(delay(), method, key)
+
+
+@settings(max_examples=150)
+@given(st.lists(st.tuples(st.sampled_from(["reschedule", "once", "plain", "cancel", "fire"]),
+                          st.integers(0, 5), st.floats(0, 50)), max_size=80))
+# The heap's first clean-up (past 8 entries) falls on a re-armed timer: the old one must be
+# cancelled before the new one enters the heap, or the clean-up keeps it.
+@example([("reschedule", 0, 1.0)] + [("plain", 0, 1.0)] * 7 + [("reschedule", 0, 2.0)])
+def test_reschedule_call_and_schedule_call_once_act_as_their_two_lookup_forms(
+        plan: list[tuple[str, int, float]]) -> None:
+    # Two entities get the same operations, one through reschedule_call / schedule_call_once,
+    # the other through pop + cancel + schedule_call / ``not in`` + schedule_call: the same
+    # heap (deadline, order and cancelled flag of every entry, in heap order), the same
+    # tables, the same delays drawn (a delay is drawn only when a timer is scheduled), and
+    # the same firings; compactions of the heap happen at the same points.
+    def run(fast: bool) -> list[object]:
+        entity = Entity("e", random.Random(3))
+        timers: dict[int, object] = {}
+        once: dict[int, object] = {}
+        fired: list[tuple[str, int, float]] = []
+        draws: list[float] = []
+
+        def delay() -> float:
+            draws.append(entity.rng.random() * 10)
+            return draws[-1]
+
+        def expire(key: int) -> None:
+            fired.append(("expire", key, entity.now))
+            timers.pop(key, None)
+
+        def periodic(key: int) -> None:
+            fired.append(("periodic", key, entity.now))
+            once.pop(key, None)
+
+        trace: list[object] = []
+        now = 0.0
+        for kind, key, value in plan:
+            if kind == "reschedule":
+                if fast:
+                    entity.reschedule_call(timers, key, value, expire)  # type: ignore[arg-type]
+                else:
+                    _reference_reschedule(entity, timers, key, value, expire)
+            elif kind == "once":
+                if fast:
+                    entity.schedule_call_once(once, key, delay, periodic)  # type: ignore[arg-type]
+                else:
+                    _reference_once(entity, once, key, delay, periodic)
+            elif kind == "plain":
+                entity.schedule(value, lambda t: fired.append(("plain", -1, t)))
+            elif kind == "cancel":
+                for table in (timers, once):
+                    timer = table.pop(key, None)
+                    if timer is not None:
+                        timer.cancel()  # type: ignore[attr-defined]
+            else:
+                now += value
+                entity.handle_timer(now)
+            trace.append(([(t.when, t.order, t.cancelled) for t in entity._timers],
+                          sorted((k, t.when, t.order) for k, t in timers.items()),  # type: ignore[attr-defined]
+                          sorted((k, t.when, t.order) for k, t in once.items()),  # type: ignore[attr-defined]
+                          entity.next_deadline()))
+        entity.handle_timer(now + 1_000.0)
+        trace.append((fired, draws))
+        return trace
+
+    assert run(True) == run(False)
+
+
+def test_reschedule_call_replaces_and_cancels_the_timer_it_held() -> None:
+    entity = Entity("e", random.Random(0))
+    timers: dict[str, object] = {}
+    fired: list[str] = []
+    entity.now = 1.0
+    first = entity.reschedule_call(timers, "a", 5.0, fired.append)  # type: ignore[arg-type]
+    assert timers == {"a": first} and (first.when, first.argument) == (6.0, "a")
+    second = entity.reschedule_call(timers, "a", 2.0, fired.append)  # type: ignore[arg-type]
+    assert timers == {"a": second} and first.cancelled and not second.cancelled
+    assert (second.when, second.order) == (3.0, first.order + 1)
+    assert entity.schedule_call_once(timers, "a", lambda: 1 / 0, fired.append) is False  # type: ignore[arg-type]
+    assert entity.schedule_call_once(timers, "b", lambda: 4.0, fired.append) is True  # type: ignore[arg-type]
+    entity.handle_timer(100.0)
+    assert fired == ["a", "b"]

@@ -25,7 +25,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mipshop.protocol.base.config import RouterConfig
-from mipshop.protocol.mipv6 import binding_agent, home_agent
+from mipshop.protocol.base.entity import Entity
+from mipshop.protocol.mipv6 import binding_agent, binding_cache, home_agent
 from mipshop.protocol.mipv6.config import HomeAgentConfig, MobilityCredentials
 from mipshop.protocol.mipv6.home_agent import HomeAgent
 from mipshop.protocol.mipv6.mn_ha_auth import SecurityAssociation, unix_to_ntp
@@ -95,6 +96,9 @@ def _run(plan: list[tuple[int, int, bool, str, int, int, float, float]]
         agent.receive(_packet(agent, step, now), "home", now)
         trace.append(agent.pull_actions())
         trace.append(agent.next_deadline())
+        # The heap's size and every live deadline (the MPA delays drawn included).
+        trace.append((agent.pending_timers,
+                      sorted(timer.when for timer in agent._timers if not timer.cancelled)))
     agent.handle_timer(now + 1000.0)
     trace.append(agent.pull_actions())
     trace.append(sorted(agent.counters.items()))
@@ -132,3 +136,65 @@ def test_the_random_plans_reach_every_branch_the_fast_helpers_decide() -> None:
             "binding.deregistered"} <= set(kinds)
     counters = dict(trace[-2])  # type: ignore[arg-type]
     assert counters["auth.address_not_in_sa"] == 1
+
+
+def _two_lookup_reschedule(self, timers, key, delay, method):  # type: ignore[no-untyped-def]
+    previous = timers.pop(key, None)
+    if previous is not None:
+        previous.cancel()
+    timers[key] = self.schedule_call(delay, method, key)
+    return timers[key]
+
+
+def _two_lookup_once(self, timers, key, delay, method):  # type: ignore[no-untyped-def]
+    if key in timers:
+        return False
+    timers[key] = self.schedule_call(delay(), method, key)
+    return True
+
+
+def _two_lookup_update(self, entry, now):  # type: ignore[no-untyped-def]
+    entries, hoa = self._entries, entry.home_address
+    previous = entries.get(hoa)
+    if previous is None and self.max_entries is not None and (
+            len(entries) >= self.max_entries) and self.live_count(now) >= self.max_entries:
+        raise binding_cache.BindingCacheFullError("binding cache full")
+    entries[hoa] = entry
+    return previous
+
+
+def _constructed_entry(*values):  # type: ignore[no-untyped-def]
+    return binding_cache.BindingCacheEntry(
+        home_address=values[0], care_of_address=values[1], lifetime=values[2],
+        registered_at=values[3], sequence=values[4], home_registration=values[5],
+        map_registration=values[6], link_local_compat=values[7])
+
+
+def _uncached_rand_adv_delay(self):  # type: ignore[no-untyped-def]
+    low = self.config.min_mobile_prefix_interval
+    preferred = self._prefix_table()[1]
+    spread = abs(min(self.config.max_mobile_prefix_interval, preferred) - low)
+    return low + (spread * self.rng.random() if spread > 0 else 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(BU, min_size=1, max_size=12))
+def test_one_lookup_timer_tables_answer_as_the_two_lookup_forms(
+        plan: list[tuple[int, int, bool, str, int, int, float, float]]) -> None:
+    # A binding's expiry timer re-armed (Entity.reschedule_call), its first periodic Mobile
+    # Prefix Advertisement scheduled (Entity.schedule_call_once), the Binding Cache updated
+    # (BindingCache.update) with one lookup of the address, RAND_ADV_DELAY's bounds computed
+    # once (HomeAgent._rand_adv_delay), the entry built by new_binding_cache_entry: the same
+    # actions, counters, Binding Cache, deadlines and heap sizes as pop + cancel +
+    # schedule_call, ``not in`` + schedule_call, get + set, the bounds read per call and the
+    # entry constructed with keywords (the trace holds every live deadline: the advertisement
+    # delays drawn from the same random stream).
+    fast = _run(plan)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Entity, "reschedule_call", _two_lookup_reschedule)
+        patch.setattr(Entity, "schedule_call_once", _two_lookup_once)
+        patch.setattr(binding_cache.BindingCache, "update", _two_lookup_update)
+        patch.setattr(HomeAgent, "_rand_adv_delay", _uncached_rand_adv_delay)
+        patch.setattr(home_agent, "new_binding_cache_entry", _constructed_entry)
+        slow = _run(plan)
+    assert fast == slow

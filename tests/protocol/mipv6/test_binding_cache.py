@@ -10,6 +10,7 @@ from mipshop.protocol.mipv6.binding_cache import (
     BindingCache,
     BindingCacheEntry,
     BindingCacheFullError,
+    new_binding_cache_entry,
 )
 
 
@@ -168,3 +169,67 @@ def test_expire_invariants(ops, now):
     assert [e.expires_at for e in removed] == sorted(e.expires_at for e in removed)
     nxt = bc.next_expiry()
     assert nxt is None or nxt > now
+
+
+def _reference_update(cache: BindingCache, entry: BindingCacheEntry, now: float
+                      ) -> BindingCacheEntry | None:
+    # BindingCache.update as it was with two lookups of the address (get, then set).
+    entries, hoa = cache._entries, entry.home_address
+    previous = entries.get(hoa)
+    if previous is None and cache.max_entries is not None and (
+            len(entries) >= cache.max_entries) and cache.live_count(now) >= cache.max_entries:
+        raise BindingCacheFullError(f"binding cache full ({cache.max_entries} entries)")
+    entries[hoa] = entry
+    return previous
+
+
+@given(st.sampled_from([None, 0, 1, 3]),
+       st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 5.0, 50.0]),
+                          st.booleans(), st.integers(0, 3)), max_size=40))
+def test_update_acts_as_its_two_lookup_form(
+        bound: int | None, plan: list[tuple[int, float, bool, int]]) -> None:
+    # The same entries in the same order, the same entry returned, the same refusals (130),
+    # whether the address is new, stored, stored but expired, or the very entry stored.
+    caches = (BindingCache(max_entries=bound), BindingCache(max_entries=bound))
+    now = 0.0
+    for index, (address, lifetime, same_object, gap) in enumerate(plan):
+        now += gap
+        hoa = IPv6Address(f"2001:db8::{address + 1}")
+        outcomes = []
+        for cache, update in zip(caches, (BindingCache.update, _reference_update), strict=True):
+            stored = cache.get(hoa)
+            entry = stored if same_object and stored is not None else BindingCacheEntry(
+                home_address=hoa, care_of_address=IPv6Address("2001:db8:2::1"),
+                lifetime=lifetime, registered_at=now, sequence=index)
+            try:
+                returned = update(cache, entry, now)
+                outcomes.append(("returned", None if returned is None else (
+                    returned.sequence, returned.registered_at)))
+            except BindingCacheFullError as error:
+                outcomes.append(("full", str(error)))
+        assert outcomes[0] == outcomes[1]
+        assert [(e.home_address, e.sequence, e.registered_at) for e in caches[0]] == [
+            (e.home_address, e.sequence, e.registered_at) for e in caches[1]]
+
+
+@given(st.integers(0, 2**128 - 1), st.integers(0, 2**128 - 1),
+       st.one_of(st.floats(-10, 1e6), st.integers(-5, 300_000)), st.floats(0, 1e9),
+       st.integers(-3, 0x10002), st.booleans(), st.booleans(), st.booleans())
+def test_the_entry_builder_equals_the_constructor(
+        home: int, care_of: int, lifetime: float, registered_at: float, sequence: int,
+        home_registration: bool, map_registration: bool, link_local_compat: bool) -> None:
+    # The same entry (fields, equality, repr), or the same ValueError for a negative
+    # lifetime or a sequence number outside 16 bits.
+    values = (IPv6Address(home), IPv6Address(care_of), lifetime, registered_at, sequence,
+              home_registration, map_registration, link_local_compat)
+    outcomes = []
+    for make in (new_binding_cache_entry, lambda *v: BindingCacheEntry(
+            home_address=v[0], care_of_address=v[1], lifetime=v[2], registered_at=v[3],
+            sequence=v[4], home_registration=v[5], map_registration=v[6],
+            link_local_compat=v[7])):
+        try:
+            built = make(*values)
+            outcomes.append((built, repr(built), type(built)))
+        except ValueError as error:
+            outcomes.append(("error", str(error), None))
+    assert outcomes[0] == outcomes[1]

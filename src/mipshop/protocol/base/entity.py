@@ -247,6 +247,41 @@ class Entity:
         return self._push(Timer((self.now + delay, next(self._timer_order), method, False,
                                  argument)))
 
+    def reschedule_call(self, timers: dict[Any, Timer], key: Any, delay: float,
+                        method: Callable[[Any], None]) -> Timer:
+        """``timers[key]``, cancelled first if there is one, becomes
+        ``schedule_call(delay, method, key)``.
+
+        What ``timers.pop(key)``, ``cancel()`` and ``timers[key] = schedule_call(...)`` do, in
+        the same order (the old timer is cancelled before the new one enters the heap), with
+        one lookup of ``key`` when ``timers`` holds none for it (hashing an address is a
+        Python call). A replaced key keeps its place in ``timers`` (no caller iterates it).
+        """
+        timer = Timer((0.0, 0, method, False, key))
+        previous = timers.setdefault(key, timer)
+        if previous is not timer:
+            previous.cancel()
+            timers[key] = timer
+        timer[_WHEN] = self.now + delay
+        timer[_ORDER] = next(self._timer_order)
+        return self._push(timer)
+
+    def schedule_call_once(self, timers: dict[Any, Timer], key: Any,
+                           delay: Callable[[], float], method: Callable[[Any], None]) -> bool:
+        """Unless ``timers`` holds ``key``: ``timers[key] = schedule_call(delay(), method,
+        key)``, and True. ``delay`` is called only then (it may draw a random number).
+
+        What ``if key not in timers: timers[key] = schedule_call(delay(), method, key)``
+        does, with one lookup of ``key`` instead of two.
+        """
+        timer = Timer((0.0, 0, method, False, key))
+        if timers.setdefault(key, timer) is not timer:
+            return False
+        timer[_WHEN] = self.now + delay()
+        timer[_ORDER] = next(self._timer_order)
+        self._push(timer)
+        return True
+
     def _push(self, timer: Timer) -> Timer:
         timers = self._timers
         heapq.heappush(timers, timer)

@@ -109,6 +109,9 @@ from .signalling import (
 from .signalling import wire_lifetime as _wire_lifetime
 
 S = BindingAckStatus
+#: Enum members read on every registration, bound once: on Python 3.11 an attribute of an
+#: Enum class goes through ``EnumType.__getattr__``'s hook (about 900 instructions).
+_VERDICT_ACCEPTED = ReplayVerdict.ACCEPTED
 
 
 class AgentConfig(Protocol):
@@ -577,8 +580,11 @@ class BindingAgent(Entity):
         address" (DAD is modelled by ``addresses_in_use``), and always for an address of
         the agent's own (:meth:`_is_local`), which the agent holds on the link."""
         in_use = self.agent_config.addresses_in_use
-        return any(self._is_local(address) or address in in_use for address in self._defended(
-            reg.home_address, reg.update.link_local_compat))
+        for address in self._defended(reg.home_address, reg.update.link_local_compat):
+            # (An empty set is not looked up: hashing an IPv6Address is a Python call.)
+            if self._is_local(address) or (in_use and address in in_use):
+                return True
+        return False
 
     def _pop_dad(self, hoa: IPv6Address, *, keep_probing: bool = False
                  ) -> tuple[Timer, Registration, float] | None:
@@ -656,7 +662,7 @@ class BindingAgent(Entity):
         verdict = self.replay.accept(
             creds.identifier, protection.timestamp, self.now, window=sa.replay_window
         )
-        if verdict is not ReplayVerdict.ACCEPTED:
+        if verdict is not _VERDICT_ACCEPTED:
             # RFC 4285 §6: authenticated but the timestamp is invalid -> 144, no binding; the
             # BA's timestamp carries the agent's time of day in its high-order 32 bits.
             self.refuse("auth.replay", "auth.replay", home_address=hoa, verdict=verdict.value)
@@ -757,10 +763,8 @@ class BindingAgent(Entity):
                 self.act(new_claim(address, False, self.interface))
         if started:
             self._intercepting(started)
-        timer = self._expiry.pop(hoa, None)
-        if timer is not None:
-            timer.cancel()
-        self._expiry[hoa] = self.schedule_call(granted, self._expire_due, hoa)
+        # The previous expiry timer, if any, cancelled (one hash of a new binding's address).
+        self.reschedule_call(self._expiry, hoa, granted, self._expire_due)
         kind = "binding.registered" if existing is None or not same_address(
             existing.care_of_address, reg.care_of_address) else "binding.refreshed"
         self.emit(kind, home_address=hoa, care_of_address=reg.care_of_address,

@@ -75,6 +75,38 @@ class BindingCacheEntry:
         return self.last_used is not None and now - self.last_used <= within
 
 
+_new_object = object.__new__
+
+
+def new_binding_cache_entry(
+    home_address: IPv6Address, care_of_address: IPv6Address, lifetime: float,
+    registered_at: float, sequence: int, home_registration: bool, map_registration: bool,
+    link_local_compat: bool,
+) -> BindingCacheEntry:
+    """``BindingCacheEntry(home_address=..., care_of_address=..., lifetime=...,
+    registered_at=..., sequence=..., home_registration=..., map_registration=...,
+    link_local_compat=...)`` (``last_used`` and ``nonce_indices`` None), with the checks of
+    its ``__post_init__`` made inline and no keyword ``__init__``: an agent builds one per
+    accepted registration. Equal to the constructed entry (the class is not frozen: each
+    field is a plain slot store)."""
+    if lifetime < 0:
+        raise ValueError(f"lifetime must be >= 0, got {lifetime}")
+    if not 0 <= sequence <= 0xFFFF:
+        raise ValueError(f"sequence must be 16-bit, got {sequence}")
+    entry = _new_object(BindingCacheEntry)
+    entry.home_address = home_address
+    entry.care_of_address = care_of_address
+    entry.lifetime = lifetime
+    entry.registered_at = registered_at
+    entry.sequence = sequence
+    entry.home_registration = home_registration
+    entry.map_registration = map_registration
+    entry.link_local_compat = link_local_compat
+    entry.last_used = None
+    entry.nonce_indices = None
+    return entry
+
+
 class BindingCache:
     """Binding Cache keyed by home address, optionally bounded (RFC 6275 §9.1, §9.6).
 
@@ -135,13 +167,21 @@ class BindingCache:
         registration type change, status 139) before calling.
         """
         entries, hoa = self._entries, entry.home_address
-        previous = entries.get(hoa)
-        # has_room_for, with the lookup above reused (an address is hashed once per update).
-        if previous is None and self.max_entries is not None and (
-                len(entries) >= self.max_entries) and self.live_count(now) >= self.max_entries:
-            raise BindingCacheFullError(f"binding cache full ({self.max_entries} entries)")
-        entries[hoa] = entry
-        return previous
+        # A new address is inserted by this one lookup (hashing an IPv6Address is a Python
+        # call); an existing one is replaced in place.
+        size = len(entries)
+        previous = entries.setdefault(hoa, entry)
+        if len(entries) == size:
+            entries[hoa] = entry
+            return previous
+        # has_room_for, counted without the entry just inserted: past the limit (rare), it is
+        # taken out again, and put back (at the end, where it was) only if there is room.
+        if self.max_entries is not None and len(entries) > self.max_entries:
+            del entries[hoa]
+            if self.live_count(now) >= self.max_entries:
+                raise BindingCacheFullError(f"binding cache full ({self.max_entries} entries)")
+            entries[hoa] = entry
+        return None
 
     def remove(self, home_address: IPv6Address) -> BindingCacheEntry | None:
         """Delete and return the entry for ``home_address`` (expired or not), or None."""

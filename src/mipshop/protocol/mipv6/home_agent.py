@@ -124,11 +124,15 @@ from ..base.entity import Timer
 from ..base.icmp_errors import MINIMUM_MTU
 from ..base.router_advertiser import RouterAdvertiser
 from .binding_agent import BindingAgent, Registration
-from .binding_cache import BindingCacheEntry
+from .binding_cache import BindingCacheEntry, new_binding_cache_entry
 from .config import HomeAgentConfig
 from .home_agents_list import HomeAgentsList
 
 S = BindingAckStatus
+#: Enum members read on every registration, bound once: on Python 3.11 an attribute of an
+#: Enum class goes through ``EnumType.__getattr__``'s hook (about 900 instructions).
+_ACCEPTED = S.ACCEPTED
+_ACCEPTED_PREFIX_DISCOVERY_NECESSARY = S.ACCEPTED_PREFIX_DISCOVERY_NECESSARY
 
 
 class HomeAgent(BindingAgent):
@@ -164,6 +168,10 @@ class HomeAgent(BindingAgent):
         #: :meth:`_prefix_table` for the value of :attr:`prefixes` it was computed from.
         self._prefix_cache: tuple[tuple[PrefixInformation, ...], tuple[
             tuple[tuple[PrefixInformation, int, int], ...], int]] | None = None
+        #: :meth:`_rand_adv_delay`'s (prefixes, config, MinMobPfxAdvInterval, spread), for
+        #: the values of :attr:`prefixes` and :attr:`config` it was computed from.
+        self._delay_range: tuple[tuple[PrefixInformation, ...], HomeAgentConfig, float,
+                                 float] | None = None
         self.link_local = config.router.link_local
         self.link_layer_address = config.router.link_layer_address
         #: The options of every Neighbor Advertisement the agent sends (built once).
@@ -226,9 +234,15 @@ class HomeAgent(BindingAgent):
     def _rand_adv_delay(self) -> float:
         """§10.6.2: MinMobPfxAdvInterval + rand() % |MaxScheduleDelay - Min|, where
         MaxScheduleDelay = min(MaxMobPfxAdvInterval, Preferred Lifetime)."""
-        low = self.config.min_mobile_prefix_interval
-        preferred = self._prefix_table()[1]
-        spread = abs(min(self.config.max_mobile_prefix_interval, preferred) - low)
+        # (low, spread) depend on the prefixes and the configuration only: computed once per
+        # value of them, not per registration.
+        cached = self._delay_range
+        if cached is None or cached[0] is not self.prefixes or cached[1] is not self.config:
+            low = self.config.min_mobile_prefix_interval
+            preferred = self._prefix_table()[1]
+            spread = abs(min(self.config.max_mobile_prefix_interval, preferred) - low)
+            cached = self._delay_range = (self.prefixes, self.config, low, spread)
+        low, spread = cached[2], cached[3]
         # spread * random() is what rng.uniform(0.0, spread) computes (0.0 + spread * r), the
         # same value from the same draw, without its Python-level call.
         return low + (spread * self.rng.random() if spread > 0 else 0.0)
@@ -519,10 +533,10 @@ class HomeAgent(BindingAgent):
 
     def _accept(self, reg: Registration, existing: BindingCacheEntry | None) -> None:
         super()._accept(reg, existing)
-        if existing is None and self.config.periodic_mobile_prefixes and (
-                reg.home_address not in self._periodic):
-            self._periodic[reg.home_address] = self.schedule_call(
-                self._rand_adv_delay(), self._periodic_due_bound, reg.home_address)
+        if existing is None and self.config.periodic_mobile_prefixes:
+            # Unless one is already scheduled (one hash of the address, not two).
+            self.schedule_call_once(self._periodic, reg.home_address, self._rand_adv_delay,
+                                    self._periodic_due_bound)
 
     def _released(self, home_address: IPv6Address) -> None:
         # §10.6.2: "If a home registration expires, cancel any scheduled advertisements".
@@ -549,15 +563,15 @@ class HomeAgent(BindingAgent):
         # §10.3.1: status 1 when the home prefix would be deprecated during the binding; the
         # mobile node then sends a Mobile Prefix Solicitation (§11.4.2).
         if self.config.router.preferred_lifetime < granted:
-            return S.ACCEPTED_PREFIX_DISCOVERY_NECESSARY
-        return S.ACCEPTED
+            return _ACCEPTED_PREFIX_DISCOVERY_NECESSARY
+        return _ACCEPTED
 
     def _new_entry(self, reg: Registration, granted: int) -> BindingCacheEntry:
-        return BindingCacheEntry(
-            home_address=reg.home_address, care_of_address=reg.care_of_address,
-            lifetime=granted, registered_at=self.now, sequence=reg.update.sequence,
-            home_registration=True, link_local_compat=reg.update.link_local_compat,
-        )
+        # BindingCacheEntry(...) of these fields (new_binding_cache_entry: no keyword __init__).
+        update = reg.update
+        return new_binding_cache_entry(
+            reg.home_address, reg.care_of_address, granted, self.now, update.sequence, True,
+            False, update.link_local_compat)
 
     def _defended(self, home_address: IPv6Address, link_local_compat: bool
                   ) -> tuple[IPv6Address, ...]:

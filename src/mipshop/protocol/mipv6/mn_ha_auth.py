@@ -164,6 +164,13 @@ class ReplayVerdict(Enum):
     NOT_NEWER = "not_newer"
 
 
+#: Enum members read on every registration, bound once: on Python 3.11 an attribute of an
+#: Enum class goes through ``EnumType.__getattr__``'s hook (about 900 instructions).
+_ACCEPTED = ReplayVerdict.ACCEPTED
+_OUTSIDE_WINDOW = ReplayVerdict.OUTSIDE_WINDOW
+_NOT_NEWER = ReplayVerdict.NOT_NEWER
+
+
 class ReplayChecker:
     """Home-agent side timestamp replay protection (RFC 4285 §6).
 
@@ -202,18 +209,18 @@ class ReplayChecker:
         """
         limit = self.window if window is None else window
         if abs(ntp_to_unix(timestamp) - self.wall_clock(now)) > limit:
-            return ReplayVerdict.OUTSIDE_WINDOW
+            return _OUTSIDE_WINDOW
         last = self._last.get(mn)
         if last is not None and timestamp <= last:
-            return ReplayVerdict.NOT_NEWER
-        return ReplayVerdict.ACCEPTED
+            return _NOT_NEWER
+        return _ACCEPTED
 
     def accept(
         self, mn: Hashable, timestamp: int, now: float, *, window: float | None = None
     ) -> ReplayVerdict:
         """Judge ``timestamp`` like :meth:`verify` and record it when it is ACCEPTED."""
         verdict = self.verify(mn, timestamp, now, window=window)
-        if verdict is ReplayVerdict.ACCEPTED:
+        if verdict is _ACCEPTED:
             self._last[mn] = timestamp
         return verdict
 

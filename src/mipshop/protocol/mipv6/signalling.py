@@ -153,13 +153,18 @@ class MnHaProtection:
 _new_protection = _fast_new(MnHaProtection)
 
 
+#: Enum members read on every registration, bound once: on Python 3.11 an attribute of an
+#: Enum class goes through ``EnumType.__getattr__``'s hook (about 900 instructions).
+_MN_HA = MobilityMessageAuthenticationSubtype.MN_HA
+
+
 def read_mn_ha(message: MobilityMessage) -> MnHaProtection:
     """Extract the MN-HA authentication option (if it is the last option), MN-ID and timestamp."""
     options = getattr(message, "options", ())
     auth = options[-1] if options else None
     if not (
         isinstance(auth, MobilityMessageAuthentication)
-        and auth.subtype == MobilityMessageAuthenticationSubtype.MN_HA
+        and auth.subtype == _MN_HA
     ):
         auth = None
     # The first MN-ID and the first timestamp option, in one pass over the options.
