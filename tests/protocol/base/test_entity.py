@@ -120,6 +120,21 @@ def test_a_peer_timer_each_re_armed_keeps_the_heap_within_a_quarter_of_the_live_
     assert len(live) < largest <= len(live) + len(live) // 4 + 1
 
 
+def test_a_mobile_nodes_few_timers_keep_no_cancelled_one_waiting() -> None:
+    # A mobile node holds about seven timers all run, and re-arms some (a binding refresh, the
+    # router lifetime at each Router Advertisement): a heap that small is cleaned at its
+    # next growth, so no cancelled timer waits in it (each one 140 bytes a node).
+    entity = Entity("e", random.Random(0))
+    for delay in range(1, 7):
+        entity.schedule(600.0 + delay, lambda now: None)
+    refresh = entity.schedule(300.0, lambda now: None)
+    for step in range(100):
+        refresh.cancel()
+        refresh = entity.schedule(300.0 + step, lambda now: None)
+        assert entity.pending_timers == 7
+        assert not any(timer.cancelled for timer in entity._timers)
+
+
 def test_a_heap_with_no_cancelled_timer_is_not_rescanned(monkeypatch) -> None:
     # A home agent schedules two timers per new binding and cancels none: with no
     # cancellation since the last clean-up there is nothing to drop, and the heap is not

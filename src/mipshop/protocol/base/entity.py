@@ -21,8 +21,11 @@ from ...wire.ipv6 import IPv6Packet, decode_packet, mobility_header_bytes, with_
 from .actions import Action, new_event
 from .tables import EMPTY
 
-#: Heap size below which cancelled timers are left to surface on their own.
-_MIN_COMPACTION = 8
+#: Heap size up to which a heap is cleaned of its cancelled timers as soon as it grows past
+#: its live ones (a mobile node's half-dozen, two of them re-armed by every Router
+#: Advertisement); above it, once it has grown a quarter past them (a home agent's or a MAP's
+#: timer per mobile node, where a pass per push would cost a pass over thousands).
+_SMALL_HEAP = 16
 #: [choice] Refusal events of one kind an entity emits per second (:meth:`Entity.refuse`);
 #: beyond it a flood is counted, not logged packet by packet.
 REFUSAL_EVENTS_PER_SECOND = 10
@@ -122,7 +125,7 @@ class Entity:
         self._actions: list[Action] = []
         #: The timer heap: each :class:`Timer` is its own entry, compared in C by (when, order).
         self._timers: list[Timer] = []
-        self._compact_at = _MIN_COMPACTION
+        self._compact_at = 0
         #: ``_cancellations`` when the heap was last cleaned (-1: never, it may hold some).
         self._clean_at = -1
         self._timer_order = itertools.count()
@@ -235,9 +238,10 @@ class Entity:
     def schedule(self, delay: float, callback: Callable[[float], None]) -> Timer:
         """Run ``callback(now)`` ``delay`` seconds from the current time.
 
-        A cancelled timer stays in the heap until it surfaces; when the heap has grown a quarter
-        past its live size it is rebuilt without them, so a timer restarted by every packet from a
-        peer (a router lifetime restarted by each Router Advertisement) costs no memory.
+        A cancelled timer stays in the heap until it surfaces; when the heap has grown past its
+        live size (a quarter past it for a heap of more than ``_SMALL_HEAP``) it is rebuilt
+        without them, so a timer restarted by every packet from a peer (a router lifetime
+        restarted by each Router Advertisement) costs no memory.
         """
         return self._push(Timer((self.now + delay, next(self._timer_order), callback, _NOW)))
 
@@ -263,8 +267,11 @@ class Entity:
                 heapq.heapify(timers)
                 self._clean_at = _cancellations
             # A quarter over the live timers, not twice them: a home agent or a MAP holds a
-            # timer per mobile node, and each cancelled one waiting is 130 bytes.
-            self._compact_at = max(_MIN_COMPACTION, len(timers) + len(timers) // 4)
+            # timer per mobile node, and each cancelled one waiting is 130 bytes. A small
+            # heap (a mobile node's) is cleaned at its next growth: a pass over a few timers,
+            # and no cancelled timer waits (a node kept about one, 140 bytes).
+            live = len(timers)
+            self._compact_at = live if live <= _SMALL_HEAP else live + live // 4
         return timer
 
     def one_hop_less(self, packet: IPv6Packet) -> IPv6Packet | None:
