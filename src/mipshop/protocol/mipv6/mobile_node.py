@@ -56,6 +56,7 @@ says), plus those of the clients.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import replace
 from ipaddress import IPv6Address, IPv6Network
@@ -252,7 +253,8 @@ class MobileNode(Entity):
         the new prefix, without waiting for DAD, so that the home (and, under HMIPv6, the MAP)
         registration starts at once. A later RA with the same prefix changes nothing.
         """
-        prefix = IPv6Network((address, prefix_length), strict=False)
+        prefix = _prefix(IPv6Network((address, prefix_length), strict=False).network_address,
+                         prefix_length)
         if address == self.care_of_address and self.at_home is False:
             if prefix != self.current_prefix:
                 # The same address under another prefix: back on the PAR's link with the
@@ -886,7 +888,17 @@ def _upper_layer_icmp(payload: object) -> bool:
 
 def _network(option: PrefixInformation) -> IPv6Network:
     """The prefix a Prefix Information option announces (R flag: the address's first bits)."""
-    return IPv6Network((option.prefix, option.prefix_length), strict=False)
+    return _prefix(option.prefix, option.prefix_length)
+
+
+@functools.lru_cache(maxsize=1024)
+def _prefix(prefix: IPv6Address, length: int) -> IPv6Network:
+    """The network of ``length`` bits that holds ``prefix``, one object for every node and
+    every Router Advertisement that announces it: a node keeps its current prefix all run
+    (an ``IPv6Network``, its attribute dictionary and its network address: 260 bytes), and
+    reads the prefixes of every advertisement it hears. (Bounded: a prefix announced once
+    by a stranger is dropped when 1,024 newer ones were asked for.)"""
+    return IPv6Network((prefix, length), strict=False)
 
 
 def _for_dhcp_client(packet: IPv6Packet) -> bool:
