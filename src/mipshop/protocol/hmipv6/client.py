@@ -125,7 +125,7 @@ class MapClient(MobilityClient):
         """Compose a MAP client into ``node`` (docs/architecture.md: a mobile node gains a MAP
         client)."""
         client = cls(node, config)
-        node.clients.append(client)
+        node.add_client(client)
         return client
 
     # -- MAP discovery and selection (RFC 5380 §7.1, §9, §10) -------------------------------
