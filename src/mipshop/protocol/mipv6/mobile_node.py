@@ -60,6 +60,7 @@ import functools
 import random
 from dataclasses import replace
 from ipaddress import IPv6Address, IPv6Network
+from typing import Any
 
 from ...wire.dhcpv6 import CLIENT_PORT
 from ...wire.errors import MalformedPacket
@@ -156,7 +157,10 @@ class MobileNode(Entity):
         #: Global addresses configured on the interface, which the node answers Neighbor
         #: Solicitations for (the kernel's link-local address is the kernel's business), and
         #: whether each is still optimistic (RFC 4429 §3.3: O = 0 until DAD completes).
-        self._configured: dict[IPv6Address, bool] = {}
+        #: The addresses configured besides link-local ones, each followed by True while it
+        #: is optimistic (RFC 4429): ``(address, optimistic, address, ...)``, a flat tuple
+        #: (one or two addresses: a dictionary is 224 bytes, the tuple of one 56).
+        self._configured: tuple[Any, ...] = ()
         self._dhaad: tuple[int, RetransmissionTimer, Timer] | None = None
         self._mps: tuple[int, RetransmissionTimer, Timer] | None = None
         self.home = HomeRegistration(self)
@@ -510,8 +514,8 @@ class MobileNode(Entity):
             return
         self.tentative_address = None
         if optimistic:
-            if address in self._configured:
-                self._configured[address] = False  # RFC 4429 §3.3: preferred now
+            if self._optimistic_state(address) is not None:
+                self._set_configured(address, False)  # RFC 4429 §3.3: preferred now
             self.emit("dad.completed", address=address)
             for client in self.clients:
                 client.duplicate_address_detection_completed(address)
@@ -541,7 +545,7 @@ class MobileNode(Entity):
         self.act(ConfigureAddress(interface=self.interface, address=address,
                                   prefix_length=prefix_length))
         if optimistic:
-            self._configured[address] = True  # RFC 4429 §3.3: answered with O = 0 for now
+            self._set_configured(address, True)  # RFC 4429 §3.3: answered with O = 0 for now
         self.emit("coa.configured", address=address, optimistic=optimistic)
         self.update_registrations()
         for client in self.clients:
@@ -650,15 +654,37 @@ class MobileNode(Entity):
                 action = new_transmit(packet, action.interface, action.link_destination)
         elif isinstance(action, ConfigureAddress) and not action.address.is_link_local:
             if action.active:
-                self._configured.setdefault(action.address, False)
+                if self._optimistic_state(action.address) is None:
+                    self._set_configured(action.address, False)
             else:
-                self._configured.pop(action.address, None)
+                self._set_configured(action.address, None)
         super().act(action)
 
     def optimistic(self, address: IPv6Address) -> bool:
         """True while ``address`` is an optimistic address whose DAD runs (RFC 4429 §3.3:
         no Neighbor Advertisement with O set for it until DAD completes)."""
-        return self._configured.get(address) is True
+        return self._optimistic_state(address) is True
+
+    def _optimistic_state(self, address: IPv6Address) -> bool | None:
+        """True if ``address`` is configured and optimistic, False if configured and not,
+        None if not configured (link-local addresses aside)."""
+        configured = self._configured
+        for index in range(0, len(configured), 2):
+            if configured[index] == address:
+                return bool(configured[index + 1])
+        return None
+
+    def _set_configured(self, address: IPv6Address, optimistic: bool | None) -> None:
+        """Record ``address`` as configured (optimistic or not), or as gone (None)."""
+        configured = self._configured
+        for index in range(0, len(configured), 2):
+            if configured[index] == address:
+                rest = configured[index + 2:]
+                self._configured = (configured[:index] + rest if optimistic is None
+                                    else (*configured[:index + 1], optimistic, *rest))
+                return
+        if optimistic is not None:
+            self._configured = (*configured, address, optimistic)
 
     def _neighbor_solicitation(self, packet: IPv6Packet, ns: NeighborSolicitation) -> bool:
         """RFC 4861 §7.2.3-4, RFC 4862 §5.4.3: answer a Neighbor Solicitation for one of the
@@ -671,7 +697,7 @@ class MobileNode(Entity):
         if target == self.tentative_address and unspecified:
             self._duplicate(target)  # another node probes the same address
             return True
-        optimistic = self._configured.get(target)
+        optimistic = self._optimistic_state(target)
         if target == self.tentative_address and optimistic is None:
             return True  # RFC 4862 §5.4.3: a tentative address is not answered for
         if optimistic is None:
