@@ -437,3 +437,9 @@ def test_mobile_nodes_keep_their_state_in_slots(protocol: str) -> None:
             if hasattr(client, "secondary"):
                 assert client.secondary is EMPTY and client._refused is EMPTY
                 assert all(b.entry._rr is None for b in client.bindings.values())
+    # The list of clients holds no spare room (appended to, a list of two has room for eight).
+    import sys
+
+    for mobile in world.mobiles:
+        clients = mobile.entity.clients
+        assert sys.getsizeof(clients) <= sys.getsizeof(list(tuple(clients)))

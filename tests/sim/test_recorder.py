@@ -20,7 +20,8 @@ from mipshop.measure import (
 )
 from mipshop.protocol.base.link_events import LinkGoingDown
 from mipshop.sim import compare
-from mipshop.sim.recorder import ExactSum, FlowCounter, mobile_index_owner
+from mipshop.sim.recorder import ExactSum, FlowCounter, _since, mobile_index_owner
+from mipshop.sim.recorder import _first as _first_in_flat
 from mipshop.sim.scenario import load_scenario, reference_scenario, scenario_from_dict
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -215,8 +216,10 @@ def test_a_run_keeps_no_history() -> None:
         assert not mobile.station.handoffs and not mobile.station.triggers
         assert mobile.down_receiver.arrivals == [] and mobile.up_receiver.arrivals == []
         tracked = world.recorder.mobiles[mobile.node.name]
-        # At most the handover in progress and the one before it (pending holds one).
-        assert len(tracked.events) < 20
+        # At most the handover in progress and the one before it (pending holds one), kept
+        # flat (time, kind, previous, time, ...): no tuple an event.
+        assert len(tracked.events) < 3 * 20 and len(tracked.events) % 3 == 0
+        assert not any(isinstance(item, tuple) for item in tracked.events)
     assert compare._measure(world).handovers > 0
 
 
@@ -281,3 +284,13 @@ def test_the_last_packet_on_the_old_link_is_strictly_before_the_first_on_the_new
     recorder.finish()
     assert recorder.handovers == 1 and recorder.disruptions == [1.0]
     assert mobile.flow.lost(3) == 0
+
+
+def test_a_nodes_phase_events_are_read_and_trimmed_from_their_flat_list() -> None:
+    events = [1.0, "movement.detected", None, 2.0, "map.registered", True,
+              2.5, "map.registered", False, 3.0, "coa.configured", None]
+    assert _first_in_flat(events, "map.registered", 1.5, 9.0) == 2.0
+    assert _first_in_flat(events, "map.registered", 1.5, 9.0, previous=True) == 2.5
+    assert _first_in_flat(events, "coa.configured", 0.0, 3.0) is None
+    assert _since(events, 2.5) == events[6:]
+    assert _since(events, 4.0) == [] and _since(events, 0.0) == events

@@ -500,7 +500,7 @@ class DaemonConfig:
                                                           offset))
                 if fast_table is not None:
                     # RFC 5568: the fast handover client composes into the mobile node.
-                    mobile.clients.append(FastHandoverClient(mobile, _fast_handover_client(
+                    mobile.add_client(FastHandoverClient(mobile, _fast_handover_client(
                         fast_table, f"{where}.fast_handover")))
                 return mobile
             if self.role == "cn":

@@ -652,7 +652,7 @@ def _build(scenario: Scenario, protocol: str, seed: int, capture: bool,
             wall_clock_offset=WALL_CLOCK, optimistic_dad=scenario.address.optimistic_dad,
             dad_delay=dad_delay, route_optimization=_NO_ROUTE_OPTIMIZATION))
         if fmip:
-            entity.clients.append(FastHandoverClient(
+            entity.add_client(FastHandoverClient(
                 entity, FastHandoverClientConfig(key=_handover_key(i))))
         if hier:
             MapClient.install(entity, MapClientConfig(

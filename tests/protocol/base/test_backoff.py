@@ -245,3 +245,15 @@ def test_several_keys_answer_as_independent_windows(steps, rate):
             rl.prune(now)
             assert len(rl) == sum(1 for times in sent.values()
                                   if any(t + 1.0 > now for t in times))
+
+
+def test_limiters_share_one_object_for_an_equal_first_key():
+    # Thousands of mobile nodes limit BUs to the same agent: their (agent, type) keys are one
+    # tuple, not one each; and a limiter keeps its key, not each caller's new equal tuple.
+    first, second = RateLimiter(), RateLimiter()
+    first.record(("ha", 5), 0.0)
+    second.record(tuple(["ha", 5]), 0.0)
+    assert first._key is second._key
+    kept = first._key
+    first.record(tuple(["ha", 5]), 0.5)
+    assert first._key is kept and len(first) == 1 and first._times == (0.0, 0.5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sys
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -119,6 +120,21 @@ def test_a_peer_timer_each_re_armed_keeps_the_heap_within_a_quarter_of_the_live_
     assert len(live) < largest <= len(live) + len(live) // 4 + 1
 
 
+def test_a_mobile_nodes_few_timers_keep_no_cancelled_one_waiting() -> None:
+    # A mobile node holds about seven timers all run, and re-arms some (a binding refresh, the
+    # router lifetime at each Router Advertisement): a heap that small is cleaned at its
+    # next growth, so no cancelled timer waits in it (each one 140 bytes a node).
+    entity = Entity("e", random.Random(0))
+    for delay in range(1, 7):
+        entity.schedule(600.0 + delay, lambda now: None)
+    refresh = entity.schedule(300.0, lambda now: None)
+    for step in range(100):
+        refresh.cancel()
+        refresh = entity.schedule(300.0 + step, lambda now: None)
+        assert entity.pending_timers == 7
+        assert not any(timer.cancelled for timer in entity._timers)
+
+
 def test_a_heap_with_no_cancelled_timer_is_not_rescanned(monkeypatch) -> None:
     # A home agent schedules two timers per new binding and cancels none: with no
     # cancellation since the last clean-up there is nothing to drop, and the heap is not
@@ -155,6 +171,17 @@ def test_a_timer_reads_back_what_was_scheduled_and_cancel_lets_go() -> None:
     second.cancel()
     assert second.cancelled and second.callback is not print and second.argument != "arg"
     assert entity.next_deadline() == 7.0
+
+
+def test_a_timer_is_four_entries_and_cancelling_keeps_it_so() -> None:
+    # A mobile node holds about seven timers all run: the cancelled flag is the callback
+    # itself (a list of four is 88 bytes, of five 104).
+    entity = Entity("e", random.Random(0))
+    plain, call = entity.schedule(1.0, print), entity.schedule_call(2.0, print, "arg")
+    assert len(plain) == len(call) == 4
+    call.cancel()
+    assert len(call) == 4 and call.cancelled and not plain.cancelled
+    assert sys.getsizeof(plain) == sys.getsizeof([1.0, 0, print, None])
 
 
 @settings(max_examples=100)

@@ -534,3 +534,18 @@ def test_map_ba_echoing_another_timestamp_is_ignored():
     scn.run(2.4)
     assert scn.mn.counters["auth.map_ba_replay"] == 1
     assert not scn.net.events_of("map.registered", "mn")
+
+
+def test_the_maps_heard_are_the_latest_options_shared_until_a_map_is_left_behind():
+    # RFC 5380 §7.1: the node stores every MAP heard since leaving home, the latest option
+    # of each. While the latest RA holds every MAP heard, that is its own options: one
+    # dictionary, not an equal copy (224 bytes a node); a domain left keeps its MAP.
+    scn = build_hmip()
+    scn.move("d1a", at=1.0)
+    scn.run(10)
+    client = scn.client
+    assert set(client.options) == {MAP1} and client.heard is client.options
+    scn.move("d2a", at=20.0, link_down=0.05)
+    scn.run(30)
+    assert set(client.options) == {MAP2} and client.heard is not client.options
+    assert list(client.heard) == [MAP1, MAP2] and client.heard[MAP2] == client.options[MAP2]

@@ -175,6 +175,21 @@ def fmip_backoff(
 #: :class:`RateLimiter`'s first key while it tracks none.
 _NO_KEY: Hashable = object()
 
+#: One object per distinct first key of every :class:`RateLimiter` (a key such as ``(home
+#: agent, Binding Update)`` is equal at thousands of mobile nodes, a 56-byte tuple each), up
+#: to _SHARED_KEYS_MAX keys, then started afresh.
+_shared_keys: dict[Hashable, Hashable] = {}
+_SHARED_KEYS_MAX = 4096
+
+
+def _shared_key(key: Hashable) -> Hashable:
+    shared = _shared_keys.get(key)
+    if shared is None:
+        if len(_shared_keys) >= _SHARED_KEYS_MAX:
+            _shared_keys.clear()
+        _shared_keys[key] = shared = key
+    return shared
+
 
 class RateLimiter:
     """Sliding-window send limit per key (RFC 6275 §11.8 MAX_UPDATE_RATE; RFC 5568 §6.1.1).
@@ -215,8 +230,11 @@ class RateLimiter:
         return None if others is None else others.get(key)
 
     def _put(self, key: Hashable, times: tuple[float, ...]) -> None:
-        if self._key is _NO_KEY or self._key == key:
-            self._key, self._times = key, times
+        if self._key is _NO_KEY:
+            self._key, self._times = _shared_key(key), times
+        elif self._key == key:
+            # The key kept (equal to the caller's, which is often a new tuple each send).
+            self._times = times
         elif self._others is None:
             self._others = {key: times}
         else:

@@ -21,8 +21,11 @@ from ...wire.ipv6 import IPv6Packet, decode_packet, mobility_header_bytes, with_
 from .actions import Action, new_event
 from .tables import EMPTY
 
-#: Heap size below which cancelled timers are left to surface on their own.
-_MIN_COMPACTION = 8
+#: Heap size up to which a heap is cleaned of its cancelled timers as soon as it grows past
+#: its live ones (a mobile node's half-dozen, two of them re-armed by every Router
+#: Advertisement); above it, once it has grown a quarter past them (a home agent's or a MAP's
+#: timer per mobile node, where a pass per push would cost a pass over thousands).
+_SMALL_HEAP = 16
 #: [choice] Refusal events of one kind an entity emits per second (:meth:`Entity.refuse`);
 #: beyond it a flood is counted, not logged packet by packet.
 REFUSAL_EVENTS_PER_SECOND = 10
@@ -49,7 +52,7 @@ _cancellations = 0
 
 
 # Positions in a Timer.
-_WHEN, _ORDER, _CALLBACK, _CANCELLED, _ARGUMENT = range(5)
+_WHEN, _ORDER, _CALLBACK, _ARGUMENT = range(4)
 
 
 class Timer(list):
@@ -58,12 +61,14 @@ class Timer(list):
     The callback gets the time, or ``argument`` when there is one (:meth:`Entity.schedule_call`).
 
     A timer is its own entry in its entity's heap: the list ``[when, order, callback,
-    cancelled, argument]``, which the heap compares in C, as a list, by ``(when, order)``
+    argument]``, which the heap compares in C, as a list, by ``(when, order)``
     (``order`` is unique within an entity, so a comparison never reaches the callback). A
     heap of ``(when, order, timer)`` tuples would cost a tuple per timer, one more object
     for every full garbage collection to walk (a home agent keeps two timers per binding).
     Made by :meth:`Entity.schedule` and :meth:`Entity.schedule_call` only:
-    ``Timer((when, order, callback, cancelled, argument))``.
+    ``Timer((when, order, callback, argument))``. A cancelled timer's callback is
+    :func:`_never_called` (no flag of its own: four entries are 88 bytes, five 104, and a mobile
+    node holds about seven timers all run).
     """
 
     __slots__ = ()
@@ -74,15 +79,18 @@ class Timer(list):
     order = property(itemgetter(_ORDER))
     #: What it calls (with the time, or with :attr:`argument`).
     callback = property(itemgetter(_CALLBACK))
-    #: True once :meth:`cancel` was called.
-    cancelled = property(itemgetter(_CANCELLED))
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self[_CALLBACK] is _never_called
+
     #: The callback's argument (``_NOW``: the time).
     argument = property(itemgetter(_ARGUMENT))
 
     def cancel(self) -> None:
         """Stop this timer from firing."""
         global _cancellations
-        self[_CANCELLED] = True
         _cancellations += 1
         # A cancelled timer waits in its entity's heap until it surfaces or a clean-up drops
         # it: let go of the callback (often a closure) and its argument meanwhile.
@@ -91,7 +99,7 @@ class Timer(list):
 
     def __repr__(self) -> str:
         return (f"Timer(when={self[_WHEN]!r}, order={self[_ORDER]!r}, "
-                f"cancelled={self[_CANCELLED]!r})")
+                f"cancelled={self.cancelled!r})")
 
 
 def _never_called(now: Any) -> None:
@@ -117,7 +125,7 @@ class Entity:
         self._actions: list[Action] = []
         #: The timer heap: each :class:`Timer` is its own entry, compared in C by (when, order).
         self._timers: list[Timer] = []
-        self._compact_at = _MIN_COMPACTION
+        self._compact_at = 0
         #: ``_cancellations`` when the heap was last cleaned (-1: never, it may hold some).
         self._clean_at = -1
         self._timer_order = itertools.count()
@@ -137,7 +145,7 @@ class Entity:
     def next_deadline(self) -> float | None:
         """The time of the earliest pending timer, or None when nothing is scheduled."""
         timers = self._timers
-        while timers and timers[0][_CANCELLED]:
+        while timers and timers[0][_CALLBACK] is _never_called:
             heapq.heappop(timers)
         return timers[0][0] if timers else None
 
@@ -159,9 +167,10 @@ class Entity:
         timers = self._timers
         while timers and timers[0][_WHEN] <= now:
             timer = heapq.heappop(timers)
-            if not timer[_CANCELLED]:
+            callback = timer[_CALLBACK]
+            if callback is not _never_called:
                 argument = timer[_ARGUMENT]
-                timer[_CALLBACK](now if argument is _NOW else argument)
+                callback(now if argument is _NOW else argument)
 
     def receive(self, packet: IPv6Packet | bytes, interface: str, now: float) -> None:
         """Take one packet that arrived on ``interface``.
@@ -229,12 +238,12 @@ class Entity:
     def schedule(self, delay: float, callback: Callable[[float], None]) -> Timer:
         """Run ``callback(now)`` ``delay`` seconds from the current time.
 
-        A cancelled timer stays in the heap until it surfaces; when the heap has grown a quarter
-        past its live size it is rebuilt without them, so a timer restarted by every packet from a
-        peer (a router lifetime restarted by each Router Advertisement) costs no memory.
+        A cancelled timer stays in the heap until it surfaces; when the heap has grown past its
+        live size (a quarter past it for a heap of more than ``_SMALL_HEAP``) it is rebuilt
+        without them, so a timer restarted by every packet from a peer (a router lifetime
+        restarted by each Router Advertisement) costs no memory.
         """
-        return self._push(Timer((self.now + delay, next(self._timer_order), callback, False,
-                                 _NOW)))
+        return self._push(Timer((self.now + delay, next(self._timer_order), callback, _NOW)))
 
     def schedule_call(self, delay: float, method: Callable[[Any], None], argument: Any) -> Timer:
         """Run ``method(argument)`` ``delay`` seconds from the current time.
@@ -244,8 +253,7 @@ class Entity:
         closure would keep a function, its closure tuple and a cell per captured name, all
         walked by every full garbage collection.
         """
-        return self._push(Timer((self.now + delay, next(self._timer_order), method, False,
-                                 argument)))
+        return self._push(Timer((self.now + delay, next(self._timer_order), method, argument)))
 
     def reschedule_call(self, timers: dict[Any, Timer], key: Any, delay: float,
                         method: Callable[[Any], None]) -> Timer:
@@ -290,12 +298,15 @@ class Entity:
                 # In place: handle_timer may be iterating over this very list (a callback
                 # that schedules); a new list would leave it firing timers the new one also
                 # holds.
-                timers[:] = [t for t in timers if not t[_CANCELLED]]
+                timers[:] = [t for t in timers if t[_CALLBACK] is not _never_called]
                 heapq.heapify(timers)
                 self._clean_at = _cancellations
             # A quarter over the live timers, not twice them: a home agent or a MAP holds a
-            # timer per mobile node, and each cancelled one waiting is 130 bytes.
-            self._compact_at = max(_MIN_COMPACTION, len(timers) + len(timers) // 4)
+            # timer per mobile node, and each cancelled one waiting is 130 bytes. A small
+            # heap (a mobile node's) is cleaned at its next growth: a pass over a few timers,
+            # and no cancelled timer waits (a node kept about one, 140 bytes).
+            live = len(timers)
+            self._compact_at = live if live <= _SMALL_HEAP else live + live // 4
         return timer
 
     def one_hop_less(self, packet: IPv6Packet) -> IPv6Packet | None:

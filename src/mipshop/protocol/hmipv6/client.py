@@ -116,15 +116,16 @@ class MapClient(MobilityClient):
         self.timestamps = TimestampSource(config.wall_clock_offset)
         #: MAP address -> the LCoA it refused (or did not answer) a local BU from.
         self._refused: dict[IPv6Address, IPv6Address | None] = _EMPTY
-        #: RCoAs given to the node's applications (HostAddress).
-        self.hosted: set[IPv6Address] = set()
+        #: RCoAs given to the node's applications (HostAddress): a tuple, most often of one
+        #: (a set of one is 216 bytes, the tuple 48).
+        self.hosted: tuple[IPv6Address, ...] = ()
 
     @classmethod
     def install(cls, node: MobileNode, config: MapClientConfig) -> MapClient:
         """Compose a MAP client into ``node`` (docs/architecture.md: a mobile node gains a MAP
         client)."""
         client = cls(node, config)
-        node.clients.append(client)
+        node.add_client(client)
         return client
 
     # -- MAP discovery and selection (RFC 5380 §7.1, §9, §10) -------------------------------
@@ -142,7 +143,12 @@ class MapClient(MobilityClient):
         if options != self.options:
             self.node.emit("map.options", maps=tuple(options))
         self.options = options
-        self.heard.update(options)
+        heard = self.heard
+        # What heard.update(options) would hold, without changing a dictionary in place: when
+        # every MAP heard before is in this RA, the same entries as the RA's own options, so
+        # the one dictionary serves as both (a node hears one MAP at a time, and a second
+        # dictionary of one entry is 224 bytes a node).
+        self.heard = options if heard.keys() <= options.keys() else {**heard, **options}
         lcoa = self.node.care_of_address
         # Same link (the RA's prefix holds the LCoA, or it shows no prefix at all): act now;
         # otherwise the node is moving and care_of_address_changed() acts once the new LCoA
@@ -324,9 +330,10 @@ class MapClient(MobilityClient):
     def _host(self, rcoa: IPv6Address, active: bool) -> None:
         """RFC 5380 §6.1: an accepted RCoA may be the source of traffic that needs no home
         address (:class:`~..base.actions.HostAddress`), until its binding goes."""
-        if active == (rcoa in self.hosted):
+        hosted = self.hosted
+        if active == (rcoa in hosted):
             return
-        (self.hosted.add if active else self.hosted.discard)(rcoa)
+        self.hosted = (*hosted, rcoa) if active else tuple(a for a in hosted if a != rcoa)
         self.node.act(HostAddress(address=rcoa, active=active))
 
     def _release(self, binding: LocalBinding) -> None:

@@ -56,9 +56,11 @@ says), plus those of the clients.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import replace
 from ipaddress import IPv6Address, IPv6Network
+from typing import Any
 
 from ...wire.dhcpv6 import CLIENT_PORT
 from ...wire.errors import MalformedPacket
@@ -155,7 +157,10 @@ class MobileNode(Entity):
         #: Global addresses configured on the interface, which the node answers Neighbor
         #: Solicitations for (the kernel's link-local address is the kernel's business), and
         #: whether each is still optimistic (RFC 4429 §3.3: O = 0 until DAD completes).
-        self._configured: dict[IPv6Address, bool] = {}
+        #: The addresses configured besides link-local ones, each followed by True while it
+        #: is optimistic (RFC 4429): ``(address, optimistic, address, ...)``, a flat tuple
+        #: (one or two addresses: a dictionary is 224 bytes, the tuple of one 56).
+        self._configured: tuple[Any, ...] = ()
         self._dhaad: tuple[int, RetransmissionTimer, Timer] | None = None
         self._mps: tuple[int, RetransmissionTimer, Timer] | None = None
         self.home = HomeRegistration(self)
@@ -194,6 +199,13 @@ class MobileNode(Entity):
         self.now = now
         self.act(ConfigureAddress(interface=self.interface, address=self.link_local))
         self.emit("mn.start", home_address=self.home_address)
+
+    def add_client(self, client: MobilityClient) -> None:
+        """Compose ``client`` into the node, offered packets and movement after the others.
+
+        The list is made anew at its exact size: appended to, a list of one grows room for
+        eight (120 bytes a node, against 72 for two clients)."""
+        self.clients = list((*self.clients, client))
 
     def attach(self, now: float, *, access_point: bytes | None = None) -> None:
         """Link-layer trigger: the interface is up on a (possibly new) link (§11.5.1).
@@ -252,7 +264,8 @@ class MobileNode(Entity):
         the new prefix, without waiting for DAD, so that the home (and, under HMIPv6, the MAP)
         registration starts at once. A later RA with the same prefix changes nothing.
         """
-        prefix = IPv6Network((address, prefix_length), strict=False)
+        prefix = _prefix(IPv6Network((address, prefix_length), strict=False).network_address,
+                         prefix_length)
         if address == self.care_of_address and self.at_home is False:
             if prefix != self.current_prefix:
                 # The same address under another prefix: back on the PAR's link with the
@@ -501,8 +514,8 @@ class MobileNode(Entity):
             return
         self.tentative_address = None
         if optimistic:
-            if address in self._configured:
-                self._configured[address] = False  # RFC 4429 §3.3: preferred now
+            if self._optimistic_state(address) is not None:
+                self._set_configured(address, False)  # RFC 4429 §3.3: preferred now
             self.emit("dad.completed", address=address)
             for client in self.clients:
                 client.duplicate_address_detection_completed(address)
@@ -532,7 +545,7 @@ class MobileNode(Entity):
         self.act(ConfigureAddress(interface=self.interface, address=address,
                                   prefix_length=prefix_length))
         if optimistic:
-            self._configured[address] = True  # RFC 4429 §3.3: answered with O = 0 for now
+            self._set_configured(address, True)  # RFC 4429 §3.3: answered with O = 0 for now
         self.emit("coa.configured", address=address, optimistic=optimistic)
         self.update_registrations()
         for client in self.clients:
@@ -641,15 +654,37 @@ class MobileNode(Entity):
                 action = new_transmit(packet, action.interface, action.link_destination)
         elif isinstance(action, ConfigureAddress) and not action.address.is_link_local:
             if action.active:
-                self._configured.setdefault(action.address, False)
+                if self._optimistic_state(action.address) is None:
+                    self._set_configured(action.address, False)
             else:
-                self._configured.pop(action.address, None)
+                self._set_configured(action.address, None)
         super().act(action)
 
     def optimistic(self, address: IPv6Address) -> bool:
         """True while ``address`` is an optimistic address whose DAD runs (RFC 4429 §3.3:
         no Neighbor Advertisement with O set for it until DAD completes)."""
-        return self._configured.get(address) is True
+        return self._optimistic_state(address) is True
+
+    def _optimistic_state(self, address: IPv6Address) -> bool | None:
+        """True if ``address`` is configured and optimistic, False if configured and not,
+        None if not configured (link-local addresses aside)."""
+        configured = self._configured
+        for index in range(0, len(configured), 2):
+            if configured[index] == address:
+                return bool(configured[index + 1])
+        return None
+
+    def _set_configured(self, address: IPv6Address, optimistic: bool | None) -> None:
+        """Record ``address`` as configured (optimistic or not), or as gone (None)."""
+        configured = self._configured
+        for index in range(0, len(configured), 2):
+            if configured[index] == address:
+                rest = configured[index + 2:]
+                self._configured = (configured[:index] + rest if optimistic is None
+                                    else (*configured[:index + 1], optimistic, *rest))
+                return
+        if optimistic is not None:
+            self._configured = (*configured, address, optimistic)
 
     def _neighbor_solicitation(self, packet: IPv6Packet, ns: NeighborSolicitation) -> bool:
         """RFC 4861 §7.2.3-4, RFC 4862 §5.4.3: answer a Neighbor Solicitation for one of the
@@ -662,7 +697,7 @@ class MobileNode(Entity):
         if target == self.tentative_address and unspecified:
             self._duplicate(target)  # another node probes the same address
             return True
-        optimistic = self._configured.get(target)
+        optimistic = self._optimistic_state(target)
         if target == self.tentative_address and optimistic is None:
             return True  # RFC 4862 §5.4.3: a tentative address is not answered for
         if optimistic is None:
@@ -886,7 +921,17 @@ def _upper_layer_icmp(payload: object) -> bool:
 
 def _network(option: PrefixInformation) -> IPv6Network:
     """The prefix a Prefix Information option announces (R flag: the address's first bits)."""
-    return IPv6Network((option.prefix, option.prefix_length), strict=False)
+    return _prefix(option.prefix, option.prefix_length)
+
+
+@functools.lru_cache(maxsize=1024)
+def _prefix(prefix: IPv6Address, length: int) -> IPv6Network:
+    """The network of ``length`` bits that holds ``prefix``, one object for every node and
+    every Router Advertisement that announces it: a node keeps its current prefix all run
+    (an ``IPv6Network``, its attribute dictionary and its network address: 260 bytes), and
+    reads the prefixes of every advertisement it hears. (Bounded: a prefix announced once
+    by a stranger is dropped when 1,024 newer ones were asked for.)"""
+    return IPv6Network((prefix, length), strict=False)
 
 
 def _for_dhcp_client(packet: IPv6Packet) -> bool:
