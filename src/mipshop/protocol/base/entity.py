@@ -265,7 +265,7 @@ class Entity:
         one lookup of ``key`` when ``timers`` holds none for it (hashing an address is a
         Python call). A replaced key keeps its place in ``timers`` (no caller iterates it).
         """
-        timer = Timer((0.0, 0, method, False, key))
+        timer = Timer((0.0, 0, method, key))
         previous = timers.setdefault(key, timer)
         if previous is not timer:
             previous.cancel()
@@ -282,7 +282,7 @@ class Entity:
         What ``if key not in timers: timers[key] = schedule_call(delay(), method, key)``
         does, with one lookup of ``key`` instead of two.
         """
-        timer = Timer((0.0, 0, method, False, key))
+        timer = Timer((0.0, 0, method, key))
         if timers.setdefault(key, timer) is not timer:
             return False
         timer[_WHEN] = self.now + delay()
