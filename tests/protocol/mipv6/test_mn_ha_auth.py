@@ -152,6 +152,45 @@ def test_checker_validation():
         ReplayChecker(window=0)
 
 
+def test_sweep_drops_the_timestamps_that_can_refuse_nothing():
+    # A MAP hears each node once in a while: without the sweep it kept every node that ever
+    # registered; with it, about those of the last window (7 s) and at most twice the last
+    # sweep's count.
+    rc = ReplayChecker(wall_clock_offset=OFFSET)
+    for k in range(1000):
+        now = float(k)
+        assert rc.accept(f"mn{k}", stamp(now), now) is ReplayVerdict.ACCEPTED
+        assert len(rc) <= 2 * ReplayChecker.SWEEP_MIN + 1
+    assert rc.last_accepted("mn999") == stamp(999.0)
+    assert rc.last_accepted("mn0") is None
+    # One kept: a replay of it is still refused.
+    assert rc.accept("mn999", stamp(999.0), 1000.0) is ReplayVerdict.NOT_NEWER
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([0.0, 0.5, 1.0, 3.0]),
+                          st.floats(-9.0, 9.0), st.sampled_from([None, 7.0, 3.0, 0.5])),
+                max_size=150))
+def test_sweep_changes_no_verdict(steps):
+    # The same calls on a checker swept after every call and on a plain record of every
+    # accepted timestamp (the checker before the sweep existed): the same verdicts.
+    rc = ReplayChecker(wall_clock_offset=OFFSET)
+    last: dict[str, int] = {}
+    now = 0.0
+    for mn, step, skew, window in steps:
+        now += step
+        ts = stamp(now + skew)
+        limit = 7.0 if window is None else window
+        if abs(ntp_to_unix(ts) - (now + OFFSET)) > limit:
+            expected = ReplayVerdict.OUTSIDE_WINDOW
+        elif f"m{mn}" in last and ts <= last[f"m{mn}"]:
+            expected = ReplayVerdict.NOT_NEWER
+        else:
+            expected = ReplayVerdict.ACCEPTED
+            last[f"m{mn}"] = ts
+        assert rc.accept(f"m{mn}", ts, now, window=window) is expected
+        rc._sweep(now)
+
+
 # ---- Mobile node timestamp source -------------------------------------------------------------
 
 

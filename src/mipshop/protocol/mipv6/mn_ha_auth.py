@@ -183,7 +183,19 @@ class ReplayChecker:
     ``mn`` keys are any hashable identity of the mobile node (home address, NAI). The check
     runs after the BU has authenticated (§6); an invalid timestamp gives status
     MIPV6-ID-MISMATCH and no binding.
+
+    A timestamp older than the time of day less the widest window asked for so far can refuse
+    nothing any more: a timestamp that passes the window check at that time or later is newer
+    than it. Once the identities kept exceed twice those kept after the last sweep (and
+    :attr:`SWEEP_MIN`), :meth:`accept` drops such timestamps. Without the sweep a MAP kept
+    one for every node that ever registered with it (in an hour of the city, most nodes with
+    most MAPs: about 125 bytes each), where it needs the few registered in the last seconds.
+    Every verdict is the one the checker would give without the sweep, as long as no later
+    call asks for a window wider than every earlier one (an agent passes its SAs' windows).
     """
+
+    #: Identities kept below which :meth:`accept` never sweeps (a sweep is a pass over all).
+    SWEEP_MIN = 64
 
     def __init__(self, window: float = MN_HA_REPLAY_WINDOW, wall_clock_offset: float = 0.0) -> None:
         if not window > 0:
@@ -191,13 +203,18 @@ class ReplayChecker:
         self.window = window
         self.wall_clock_offset = wall_clock_offset
         self._last: dict[Hashable, int] = {}
+        #: The widest window a verdict was given with: the sweep keeps what it could refuse.
+        self._widest = window
+        #: Identities kept above which the next accepted timestamp sweeps.
+        self._sweep_at = self.SWEEP_MIN
 
     def wall_clock(self, now: float) -> float:
         """Unix time of day corresponding to ``now``."""
         return now + self.wall_clock_offset
 
     def last_accepted(self, mn: Hashable) -> int | None:
-        """The newest timestamp accepted for ``mn``, or None."""
+        """The newest timestamp accepted for ``mn``, or None (also once a sweep dropped it:
+        it was too old to refuse anything, class docstring)."""
         return self._last.get(mn)
 
     def verify(
@@ -208,6 +225,8 @@ class ReplayChecker:
         ``window`` overrides the default, e.g. with ``SecurityAssociation.replay_window``.
         """
         limit = self.window if window is None else window
+        if limit > self._widest:
+            self._widest = limit
         if abs(ntp_to_unix(timestamp) - self.wall_clock(now)) > limit:
             return _OUTSIDE_WINDOW
         last = self._last.get(mn)
@@ -221,8 +240,28 @@ class ReplayChecker:
         """Judge ``timestamp`` like :meth:`verify` and record it when it is ACCEPTED."""
         verdict = self.verify(mn, timestamp, now, window=window)
         if verdict is _ACCEPTED:
-            self._last[mn] = timestamp
+            last = self._last
+            last[mn] = timestamp
+            if len(last) > self._sweep_at:
+                self._sweep(now)
         return verdict
+
+    def _sweep(self, now: float) -> None:
+        """Drop every timestamp that can refuse nothing at ``now`` or later (class docstring).
+
+        Kept: ``ntp_to_unix(last) - wall >= -widest``. A timestamp ``ts`` that passes
+        :meth:`verify` later has ``ntp_to_unix(ts) - wall' >= -limit >= -widest`` with
+        ``wall' >= wall``; were ``ts <= last``, the same rounded subtraction (monotonic in each
+        operand) would give ``ntp_to_unix(ts) - wall' <= ntp_to_unix(last) - wall < -widest``.
+        So a dropped ``last`` is below every timestamp that passes: no verdict changes.
+        """
+        wall = self.wall_clock(now)
+        floor = -self._widest
+        # A new dictionary, not deletions: a dictionary keeps the room of deleted entries.
+        kept = {mn: stamp for mn, stamp in self._last.items()
+                if ntp_to_unix(stamp) - wall >= floor}
+        self._last = kept
+        self._sweep_at = max(self.SWEEP_MIN, 2 * len(kept))
 
     def reply_timestamp(self, bu_timestamp: int, verdict: ReplayVerdict, now: float) -> int:
         """Timestamp for the BA answering a BU (RFC 4285 §6).
@@ -246,7 +285,8 @@ class ReplayChecker:
         self._last.pop(mn, None)
 
     def __len__(self) -> int:
-        """Identities with a recorded timestamp (only authenticated ones: bounded by the SAs)."""
+        """Identities with a recorded timestamp (only authenticated ones: bounded by the SAs;
+        those too old to refuse anything are dropped from time to time, class docstring)."""
         return len(self._last)
 
 
