@@ -224,3 +224,34 @@ def test_tables_keyed_by_address_key_answer_as_tables_keyed_by_the_address(
             patch.setattr(module, "address_key", _address_itself)
         slow = _run(plan)
     assert fast == slow
+
+
+def _emit_with_keywords(self, kind, fields):  # type: ignore[no-untyped-def]
+    self.emit(kind, **fields)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(BU, min_size=1, max_size=12))
+def test_events_from_a_dictionary_answer_as_events_from_keywords(
+        plan: list[tuple[int, int, bool, str, int, int, float, float]]) -> None:
+    # binding.registered / binding.refreshed and nd.proxy_advertisement queued by
+    # Entity.emit_fields (a dictionary display) against Entity.emit with keywords: the same
+    # actions (the events' fields in the same order: a log writes them in that order).
+    def ordered(trace: list[object]) -> list[object]:
+        return [[(a, list(a.fields.items())) if hasattr(a, "fields") else a for a in step]
+                if isinstance(step, list) else step for step in trace]
+
+    fast = ordered(_run(plan))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Entity, "emit_fields", _emit_with_keywords)
+        slow = ordered(_run(plan))
+    assert fast == slow
+    # And in the order the module documents (the keywords' order before emit_fields).
+    documented = {"binding.registered": ["home_address", "care_of_address", "lifetime",
+                                         "sequence"],
+                  "nd.proxy_advertisement": ["target", "solicited"]}
+    documented["binding.refreshed"] = documented["binding.registered"]
+    for step in fast:
+        for action in step if isinstance(step, list) else ():
+            if isinstance(action, tuple) and getattr(action[0], "kind", None) in documented:
+                assert [name for name, _ in action[1]] == documented[action[0].kind]

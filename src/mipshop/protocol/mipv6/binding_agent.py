@@ -331,7 +331,7 @@ class BindingAgent(Entity):
             self.act(new_transmit(new_packet(
                 source, ALL_NODES, new_neighbor_advertisement(False, False, True, target, options),
                 (), ND_HOP_LIMIT), self.interface, None))
-            self.emit("nd.proxy_advertisement", target=target, solicited=False)
+            self.emit_fields("nd.proxy_advertisement", {"target": target, "solicited": False})
 
     def _restorable(self, entry: BindingCacheEntry, record: BindingRecord) -> bool:
         """True if a stored binding is one this agent, as configured now, would accept.
@@ -771,8 +771,8 @@ class BindingAgent(Entity):
         self.reschedule_call(self._expiry, address_key(hoa), granted, self._expire_due, hoa)
         kind = "binding.registered" if existing is None or not same_address(
             existing.care_of_address, reg.care_of_address) else "binding.refreshed"
-        self.emit(kind, home_address=hoa, care_of_address=reg.care_of_address,
-                  lifetime=granted, sequence=bu.sequence)
+        self.emit_fields(kind, {"home_address": hoa, "care_of_address": reg.care_of_address,
+                                "lifetime": granted, "sequence": bu.sequence})
         refresh = self.agent_config.refresh_interval
         options: tuple[MobilityOption, ...] = ()
         if refresh is not None and 0 < refresh < granted:
