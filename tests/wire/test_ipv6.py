@@ -23,9 +23,11 @@ from mipshop.wire.ipv6 import (
     IPv6Packet,
     RawPayload,
     UDPDatagram,
+    _walk_to_mobility_header,
     decode_packet,
     encapsulate,
     encode_packet,
+    mobility_header_bytes,
     packet_length,
 )
 from mipshop.wire.mh import BindingAcknowledgement, BindingUpdate
@@ -261,3 +263,28 @@ def test_every_truncation_raises_only_malformed_packet(packet: IPv6Packet, data)
     with pytest.raises(MalformedPacket):
         decode_packet(raw[:cut])
 
+
+
+@settings(max_examples=400)
+@given(packets(), st.integers(0, 80), st.binary(max_size=4))
+def test_the_mobility_header_is_located_as_the_general_walk_locates_it(
+        packet: IPv6Packet, cut: int, tail: bytes) -> None:
+    # mobility_header_bytes finds the Mobility Header right after the IPv6 header or after
+    # one Destination Options header without walking the chain: the same bytes (or None) as
+    # the walk, for any packet, with or without headers and tunnels, and for truncated or
+    # extended octets (the fast path must not read past what the walk would accept).
+    raw = encode_packet(packet)
+    for data in (raw, raw[:max(len(raw) - cut, 0)], raw + tail, raw[:42], raw[:40 + cut]):
+        assert mobility_header_bytes(data) == _walk_to_mobility_header(data)
+
+
+def test_the_mobility_header_fast_path_reaches_both_of_its_layouts() -> None:
+    # A BU from a visited network (Destination Options, then the MH) and one from home (the
+    # MH right after the IPv6 header): the fast path answers both, as the walk does.
+    for headers in ((DestinationOptions(options=(HomeAddressOption(home_address=HOA),)),), ()):
+        raw = encode_packet(IPv6Packet(
+            src=COA, dst=HA, payload=BindingUpdate(sequence=1, lifetime=4),
+            extension_headers=headers))
+        found = mobility_header_bytes(raw)
+        assert found is not None and found == _walk_to_mobility_header(raw)
+        assert found[2] == 5 and len(found) == (found[1] + 1) * 8  # MH Type 5: a BU

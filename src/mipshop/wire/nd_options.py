@@ -247,6 +247,21 @@ def _fast_same_address(a: IPv6Address | None, b: IPv6Address | None) -> bool:
     return a == b
 
 
+def _identity(value: object) -> object:
+    """The object itself (the key of an address where the fast helpers are not used)."""
+    return value
+
+
+def _fast_address_key(address: object) -> object:
+    """A dictionary key that stands for ``address`` (equal keys for equal addresses, and
+    only for them): the integer of an :class:`IPv6Address` without a scope, which hashes in
+    C where ``IPv6Address.__hash__`` is a Python method (about 1,700 instructions); any other
+    object (a scoped address, whose integer does not carry its scope; None) is its own key."""
+    if address.__class__ is IPv6Address and address._scope_id is None:  # type: ignore[attr-defined]
+        return address._ip  # type: ignore[attr-defined]
+    return address
+
+
 def _fast_addresses_work() -> bool:
     """True if the fast address helpers agree with :mod:`ipaddress` on this interpreter.
 
@@ -265,6 +280,7 @@ def _fast_addresses_work() -> bool:
             and _fast_packed(candidate) == sample
             and candidate._ip == int(reference)  # type: ignore[attr-defined]
             and candidate.scope_id is None
+            and _fast_address_key(candidate) == int(reference)
             and candidate.is_global == reference.is_global
             and _fast_same_address(candidate, reference)
             and not _fast_same_address(candidate, IPv6Address(int(reference) ^ 1))
@@ -290,12 +306,15 @@ if _fast_addresses_work():
     #: ``int(address)``, read in one C call instead of ``IPv6Address.__int__`` (the agents
     #: test the prefix of addresses on every registration).
     address_value: Callable[[IPv6Address], int] = operator.attrgetter("_ip")
+    #: The key that stands for an address in the agents' tables keyed by home address.
+    address_key: Callable[[object], object] = _fast_address_key
 else:  # pragma: no cover - exercised only on interpreters with other ipaddress internals
     address_from_bytes = IPv6Address
     address_from_int = IPv6Address
     packed_address = operator.attrgetter("packed")
     same_address = operator.eq
     address_value = int
+    address_key = _identity
 
 _address = address_from_bytes
 _address_from_int = address_from_int

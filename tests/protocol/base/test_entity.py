@@ -304,3 +304,39 @@ def test_reschedule_call_replaces_and_cancels_the_timer_it_held() -> None:
     assert entity.schedule_call_once(timers, "b", lambda: 4.0, fired.append) is True  # type: ignore[arg-type]
     entity.handle_timer(100.0)
     assert fired == ["a", "b"]
+
+
+def test_the_timer_argument_may_differ_from_its_key() -> None:
+    # A table keyed by an address's integer (address_key) whose timers call back with the
+    # address: the key stays in the table, the argument goes to the callback.
+    entity = Entity("e", random.Random(0))
+    timers: dict[int, object] = {}
+    fired: list[str] = []
+    first = entity.reschedule_call(timers, 1, 5.0, fired.append, "one")  # type: ignore[arg-type]
+    second = entity.reschedule_call(timers, 1, 6.0, fired.append, "uno")  # type: ignore[arg-type]
+    assert first.cancelled and timers == {1: second} and second.argument == "uno"
+    assert entity.schedule_call_once(timers, 2, lambda: 7.0, fired.append, "two") is True  # type: ignore[arg-type]
+    assert entity.schedule_call_once(timers, 2, lambda: 1 / 0, fired.append, "deux") is False  # type: ignore[arg-type]
+    entity.handle_timer(100.0)
+    assert fired == ["uno", "two"] and set(timers) == {1, 2}
+
+
+@given(st.sampled_from(["binding.registered", "nd.proxy_advertisement", "x"]),
+       st.dictionaries(st.sampled_from(["home_address", "target", "lifetime", "sequence",
+                                        "solicited"]),
+                       st.one_of(st.integers(), st.booleans(), st.none()), max_size=5),
+       st.floats(0, 1e6))
+def test_emit_fields_queues_the_event_emit_queues(kind: str, fields: dict[str, object],
+                                                  now: float) -> None:
+    # The same Event (time, node, kind, fields in the same order), of the same class.
+    events = []
+    for fast in (True, False):
+        entity = Entity("e", random.Random(0))
+        entity.now = now
+        if fast:
+            entity.emit_fields(kind, dict(fields))
+        else:
+            entity.emit(kind, **fields)
+        (event,) = entity.pull_actions()
+        events.append((event, type(event), list(event.fields.items())))  # type: ignore[union-attr]
+    assert events[0] == events[1]

@@ -21,9 +21,10 @@ import random
 from ipaddress import IPv6Address, IPv6Network
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from mipshop.protocol.base import entity
 from mipshop.protocol.base.config import RouterConfig
 from mipshop.protocol.base.entity import Entity
 from mipshop.protocol.mipv6 import binding_agent, binding_cache, home_agent
@@ -138,23 +139,24 @@ def test_the_random_plans_reach_every_branch_the_fast_helpers_decide() -> None:
     assert counters["auth.address_not_in_sa"] == 1
 
 
-def _two_lookup_reschedule(self, timers, key, delay, method):  # type: ignore[no-untyped-def]
+def _two_lookup_reschedule(self, timers, key, delay, method, argument=entity._KEY):  # type: ignore[no-untyped-def]
     previous = timers.pop(key, None)
     if previous is not None:
         previous.cancel()
-    timers[key] = self.schedule_call(delay, method, key)
+    timers[key] = self.schedule_call(delay, method, key if argument is entity._KEY else argument)
     return timers[key]
 
 
-def _two_lookup_once(self, timers, key, delay, method):  # type: ignore[no-untyped-def]
+def _two_lookup_once(self, timers, key, delay, method, argument=entity._KEY):  # type: ignore[no-untyped-def]
     if key in timers:
         return False
-    timers[key] = self.schedule_call(delay(), method, key)
+    timers[key] = self.schedule_call(delay(), method,
+                                     key if argument is entity._KEY else argument)
     return True
 
 
 def _two_lookup_update(self, entry, now):  # type: ignore[no-untyped-def]
-    entries, hoa = self._entries, entry.home_address
+    entries, hoa = self._entries, binding_cache.address_key(entry.home_address)
     previous = entries.get(hoa)
     if previous is None and self.max_entries is not None and (
             len(entries) >= self.max_entries) and self.live_count(now) >= self.max_entries:
@@ -198,3 +200,58 @@ def test_one_lookup_timer_tables_answer_as_the_two_lookup_forms(
         patch.setattr(home_agent, "new_binding_cache_entry", _constructed_entry)
         slow = _run(plan)
     assert fast == slow
+
+
+def _address_itself(address: object) -> object:
+    return address
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(BU, min_size=1, max_size=12))
+# Registered, refreshed, then de-registered from home (the expiry timer cancelled through
+# its key), and registered again after its expiry.
+@example([(0, 0, False, "address", 8, 1, 0.0, 1.0), (0, 0, False, "address", 8, 2, 0.5, 1.0),
+          (0, 0, True, "address", 600, 3, 0.0, 1.0), (0, 0, False, "address", 8, 4, 0.0, 20.0),
+          (0, 0, False, "address", 600, 5, 0.0, 20.0)])
+def test_tables_keyed_by_address_key_answer_as_tables_keyed_by_the_address(
+        plan: list[tuple[int, int, bool, str, int, int, float, float]]) -> None:
+    # The Binding Cache, the expiry timers and the periodic Mobile Prefix Advertisement
+    # timers keyed by the home address's integer (address_key) against the same tables keyed
+    # by the address itself: the same actions, counters, cache, deadlines and heap.
+    fast = _run(plan)
+    with pytest.MonkeyPatch.context() as patch:
+        for module in (binding_agent, binding_cache, home_agent):
+            patch.setattr(module, "address_key", _address_itself)
+        slow = _run(plan)
+    assert fast == slow
+
+
+def _emit_with_keywords(self, kind, fields):  # type: ignore[no-untyped-def]
+    self.emit(kind, **fields)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(BU, min_size=1, max_size=12))
+def test_events_from_a_dictionary_answer_as_events_from_keywords(
+        plan: list[tuple[int, int, bool, str, int, int, float, float]]) -> None:
+    # binding.registered / binding.refreshed and nd.proxy_advertisement queued by
+    # Entity.emit_fields (a dictionary display) against Entity.emit with keywords: the same
+    # actions (the events' fields in the same order: a log writes them in that order).
+    def ordered(trace: list[object]) -> list[object]:
+        return [[(a, list(a.fields.items())) if hasattr(a, "fields") else a for a in step]
+                if isinstance(step, list) else step for step in trace]
+
+    fast = ordered(_run(plan))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Entity, "emit_fields", _emit_with_keywords)
+        slow = ordered(_run(plan))
+    assert fast == slow
+    # And in the order the module documents (the keywords' order before emit_fields).
+    documented = {"binding.registered": ["home_address", "care_of_address", "lifetime",
+                                         "sequence"],
+                  "nd.proxy_advertisement": ["target", "solicited"]}
+    documented["binding.refreshed"] = documented["binding.registered"]
+    for step in fast:
+        for action in step if isinstance(step, list) else ():
+            if isinstance(action, tuple) and getattr(action[0], "kind", None) in documented:
+                assert [name for name, _ in action[1]] == documented[action[0].kind]

@@ -6,12 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mipshop.protocol.mipv6 import binding_cache
 from mipshop.protocol.mipv6.binding_cache import (
     BindingCache,
     BindingCacheEntry,
     BindingCacheFullError,
     new_binding_cache_entry,
 )
+from mipshop.wire.nd_options import address_key
 
 
 def hoa(n: int) -> IPv6Address:
@@ -174,7 +176,7 @@ def test_expire_invariants(ops, now):
 def _reference_update(cache: BindingCache, entry: BindingCacheEntry, now: float
                       ) -> BindingCacheEntry | None:
     # BindingCache.update as it was with two lookups of the address (get, then set).
-    entries, hoa = cache._entries, entry.home_address
+    entries, hoa = cache._entries, address_key(entry.home_address)
     previous = entries.get(hoa)
     if previous is None and cache.max_entries is not None and (
             len(entries) >= cache.max_entries) and cache.live_count(now) >= cache.max_entries:
@@ -233,3 +235,60 @@ def test_the_entry_builder_equals_the_constructor(
         except ValueError as error:
             outcomes.append(("error", str(error), None))
     assert outcomes[0] == outcomes[1]
+
+
+#: Addresses a cache may be asked about: equal values with and without a scope (which the
+#: integer key must keep apart), and others.
+KEYED = [IPv6Address("2001:db8:1::1"), IPv6Address("2001:db8:1::2"),
+         IPv6Address("fe80::1"), IPv6Address("fe80::1%eth0"), IPv6Address("fe80::1%eth1"),
+         IPv6Address("2001:db8:1::1%eth0")]
+
+
+def _cache_trace(plan: list[tuple[str, int, int, float]], bound: int | None) -> list[object]:
+    cache, now, trace = BindingCache(max_entries=bound), 0.0, []
+    for operation, address, sequence, gap in plan:
+        now += gap
+        hoa = KEYED[address]
+        if operation == "update":
+            try:
+                replaced = cache.update(BindingCacheEntry(
+                    home_address=hoa, care_of_address=KEYED[1], lifetime=10.0,
+                    registered_at=now, sequence=sequence), now)
+                trace.append(None if replaced is None else replaced.sequence)
+            except BindingCacheFullError as error:
+                trace.append(str(error))
+        elif operation == "expire":
+            trace.append([(e.home_address, e.sequence) for e in cache.expire(now)])
+        else:
+            if operation == "get":
+                found = cache.get(hoa)
+            elif operation == "lookup":
+                found = cache.lookup(hoa, now)
+            else:
+                found = cache.remove(hoa)
+            trace.append(None if found is None else (found.home_address, found.sequence))
+        trace.append((cache.has_room_for(hoa, now), len(cache), cache.live_count(now),
+                      [(e.home_address, e.sequence) for e in cache]))
+    return trace
+
+
+@given(st.lists(st.tuples(st.sampled_from(["update", "get", "lookup", "remove", "expire"]),
+                          st.integers(0, len(KEYED) - 1), st.integers(0, 0xFFFF),
+                          st.sampled_from([0.0, 4.0, 20.0])), max_size=30),
+       st.sampled_from([None, 1, 2, 4]))
+def test_a_cache_keyed_by_address_key_answers_as_one_keyed_by_the_address(
+        plan: list[tuple[str, int, int, float]], bound: int | None) -> None:
+    # The integer key (address_key) against the address itself as the key: the same entries
+    # found, replaced, removed and expired, in the same order, the same refusals, also for
+    # scoped addresses whose integer equals an unscoped one's.
+    fast = _cache_trace(plan, bound)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(binding_cache, "address_key", lambda address: address)
+        plain = _cache_trace(plan, bound)
+    assert fast == plain
+
+
+def test_address_key_keeps_scoped_addresses_apart() -> None:
+    assert address_key(KEYED[0]) == int(KEYED[0])
+    assert len({address_key(a) for a in KEYED}) == len(KEYED)
+    assert address_key(None) is None

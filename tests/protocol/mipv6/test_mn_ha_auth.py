@@ -302,3 +302,39 @@ def test_the_associations_authenticator_is_the_rfc_4285_hmac(
 @given(key=st.binary(min_size=1, max_size=200), message=st.binary(max_size=300))
 def test_hmac_sha1_is_the_standard_librarys(key: bytes, message: bytes) -> None:
     assert hmac_sha1(key, message) == hmac.new(key, message, hashlib.sha1).digest()
+
+
+def _verify_then_record(checker: ReplayChecker, mn: bytes, timestamp: int, now: float,
+                        window: float | None) -> object:
+    # ReplayChecker.accept as it was: verify, then record an ACCEPTED timestamp.
+    verdict = checker.verify(mn, timestamp, now, window=window)
+    if verdict is ReplayVerdict.ACCEPTED:
+        checker._last[mn] = timestamp
+    return verdict
+
+
+_NEAR = unix_to_ntp(OFFSET + 100.0)
+
+
+@given(st.lists(st.tuples(
+    st.sampled_from([b"mn0", b"mn1"]),
+    st.one_of(st.integers(_NEAR - (20 << 32), _NEAR + (20 << 32)),
+              st.sampled_from([-1, 0, 1 << 64, (1 << 64) - 1, _NEAR])),
+    st.floats(90.0, 110.0), st.sampled_from([None, 0.5, 3.0, 7.0])), max_size=30),
+    st.sampled_from([1.0, 7.0]))
+def test_accept_judges_as_verify_then_record(
+        plan: list[tuple[bytes, int, float, float | None]], default: float) -> None:
+    # accept, with verify's checks inline, against verify + record: the same verdicts, the
+    # same timestamps kept, the same ValueError for a timestamp outside 64 bits.
+    checkers = (ReplayChecker(window=default, wall_clock_offset=OFFSET),
+                ReplayChecker(window=default, wall_clock_offset=OFFSET))
+    for mn, timestamp, now, window in plan:
+        outcomes = []
+        for checker, judge in zip(checkers, (
+                lambda c, *a: c.accept(*a[:3], window=a[3]), _verify_then_record), strict=True):
+            try:
+                outcomes.append(judge(checker, mn, timestamp, now, window))
+            except ValueError as error:
+                outcomes.append(str(error))
+        assert outcomes[0] == outcomes[1]
+        assert checkers[0]._last == checkers[1]._last

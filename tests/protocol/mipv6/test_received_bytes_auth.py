@@ -12,10 +12,14 @@ import dataclasses
 import hashlib
 import hmac
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from mipshop.wire.checksum import upper_layer_checksum
 from mipshop.wire.ipv6 import decode_packet, mobility_header_bytes
 from tests.protocol.mipv6.test_registration_checks import COA, crafted_bu
 from tests.protocol.scenario import CREDENTIALS, HA_ADDRESS, HOME_ADDRESS, build
+from tests.wire.strategies_mh import mobility_messages
 
 MH_AT = 40 + 24  # IPv6 header, then the Destination Options header with the Home Address option
 
@@ -103,3 +107,37 @@ def test_a_registration_decodes_the_bu_once_and_encodes_the_ba_once(monkeypatch)
     assert back.payload.status == 0
     assert verify_mn_ha(back.payload, CREDENTIALS, care_of_address=COA,
                         home_address=HOME_ADDRESS)
+
+
+def _received_or_encoded_by_of(message: object, encoded: bytes | None) -> bytes:
+    # received_or_encoded as it was: the received header asked through its ``of`` method.
+    from mipshop.wire.mh import decode_mh, encode_mh
+    if encoded is not None:
+        of = getattr(encoded, "of", None)
+        if (of is not None and of(message)) or decode_mh(encoded) == message:
+            return encoded
+    return encode_mh(message)  # type: ignore[arg-type]
+
+
+@settings(max_examples=150)
+@given(mobility_messages(), mobility_messages(), st.sampled_from(
+    ["own", "other", "unset", "plain", "plain_other", "none"]))
+def test_received_or_encoded_reads_the_received_headers_message(
+        message: object, other: object, kind: str) -> None:
+    # The message attribute read instead of ``of`` called: the same bytes returned (the
+    # received ones, or a re-encoding) for a received header of this message, of another
+    # message, with no message, for plain bytes of either, and for None.
+    from mipshop.protocol.base.entity import ReceivedHeader
+    from mipshop.protocol.mipv6.signalling import received_or_encoded
+    from mipshop.wire.mh import encode_mh
+    own, theirs = encode_mh(message), encode_mh(other)  # type: ignore[arg-type]
+    encoded: bytes | None
+    if kind in ("own", "other", "unset"):
+        encoded = ReceivedHeader(own if kind != "other" else theirs)
+        if kind != "unset":
+            encoded.message = message if kind == "own" else other  # type: ignore[attr-defined]
+    else:
+        encoded = {"plain": own, "plain_other": theirs, "none": None}[kind]
+    fast = received_or_encoded(message, encoded)  # type: ignore[arg-type]
+    slow = _received_or_encoded_by_of(message, encoded)
+    assert fast == slow and type(fast) is type(slow)

@@ -44,6 +44,9 @@ class ReceivedHeader(bytes):
 
 #: A timer's ``argument`` when its callback takes the time (:meth:`Entity.schedule`).
 _NOW: Any = object()
+#: The default ``argument`` of :meth:`Entity.reschedule_call` and
+#: :meth:`Entity.schedule_call_once`: the table's key itself.
+_KEY: Any = object()
 
 #: Timers cancelled so far, by every entity of the process: an entity whose heap had no
 #: cancelled timer at its last clean-up, and no cancellation since, has none to drop
@@ -256,16 +259,18 @@ class Entity:
         return self._push(Timer((self.now + delay, next(self._timer_order), method, argument)))
 
     def reschedule_call(self, timers: dict[Any, Timer], key: Any, delay: float,
-                        method: Callable[[Any], None]) -> Timer:
+                        method: Callable[[Any], None], argument: Any = _KEY) -> Timer:
         """``timers[key]``, cancelled first if there is one, becomes
-        ``schedule_call(delay, method, key)``.
+        ``schedule_call(delay, method, argument)`` (``argument``: ``key`` unless given; a
+        table keyed by an address's :func:`~mipshop.wire.nd_options.address_key` passes the
+        address).
 
         What ``timers.pop(key)``, ``cancel()`` and ``timers[key] = schedule_call(...)`` do, in
         the same order (the old timer is cancelled before the new one enters the heap), with
         one lookup of ``key`` when ``timers`` holds none for it (hashing an address is a
         Python call). A replaced key keeps its place in ``timers`` (no caller iterates it).
         """
-        timer = Timer((0.0, 0, method, key))
+        timer = Timer((0.0, 0, method, key if argument is _KEY else argument))
         previous = timers.setdefault(key, timer)
         if previous is not timer:
             previous.cancel()
@@ -275,14 +280,16 @@ class Entity:
         return self._push(timer)
 
     def schedule_call_once(self, timers: dict[Any, Timer], key: Any,
-                           delay: Callable[[], float], method: Callable[[Any], None]) -> bool:
+                           delay: Callable[[], float], method: Callable[[Any], None],
+                           argument: Any = _KEY) -> bool:
         """Unless ``timers`` holds ``key``: ``timers[key] = schedule_call(delay(), method,
-        key)``, and True. ``delay`` is called only then (it may draw a random number).
+        argument)`` (``argument``: ``key`` unless given), and True. ``delay`` is called only
+        then (it may draw a random number).
 
         What ``if key not in timers: timers[key] = schedule_call(delay(), method, key)``
         does, with one lookup of ``key`` instead of two.
         """
-        timer = Timer((0.0, 0, method, key))
+        timer = Timer((0.0, 0, method, key if argument is _KEY else argument))
         if timers.setdefault(key, timer) is not timer:
             return False
         timer[_WHEN] = self.now + delay()
@@ -346,4 +353,10 @@ class Entity:
 
     def emit(self, kind: str, **fields: Any) -> None:
         """Queue a structured :class:`Event`."""
+        self._actions.append(new_event(self.now, self.name, kind, fields))
+
+    def emit_fields(self, kind: str, fields: dict[str, Any]) -> None:
+        """``emit(kind, **fields)``, the fields given as a dictionary the event then holds
+        (not copied): for an event queued per message, a dictionary display costs less than
+        keyword arguments gathered into ``**fields`` (about 1,400 instructions less)."""
         self._actions.append(new_event(self.now, self.name, kind, fields))

@@ -78,7 +78,7 @@ from ...wire.mh import (
     new_binding_acknowledgement,
 )
 from ...wire.mh_options import BindingRefreshAdvice, MobilityOption, _fast_new
-from ...wire.nd_options import TargetLinkLayerAddress, address_value, same_address
+from ...wire.nd_options import TargetLinkLayerAddress, address_key, address_value, same_address
 from ..base.actions import (
     BindingRecord,
     Claim,
@@ -219,7 +219,10 @@ class BindingAgent(Entity):
         self._by_spi: Mapping[int, MobilityCredentials] = (
             credentials if isinstance(credentials, Mapping)
             else {c.security_association.spi: c for c in credentials})
-        self._expiry: dict[IPv6Address, Timer] = {}
+        #: Each binding's expiry timer, keyed by the home address's
+        #: :func:`~mipshop.wire.nd_options.address_key` (its integer: ``IPv6Address.__hash__``
+        #: is a Python method, and a registration re-arms the timer).
+        self._expiry: dict[object, Timer] = {}
         self._dad: dict[IPv6Address, tuple[Timer, Registration, float]] = {}
         #: De-registered entries kept inactive (§10.3.2): home address -> (last sequence,
         #: removal timer). At most one per entry the cache held, so bounded like the cache.
@@ -328,7 +331,7 @@ class BindingAgent(Entity):
             self.act(new_transmit(new_packet(
                 source, ALL_NODES, new_neighbor_advertisement(False, False, True, target, options),
                 (), ND_HOP_LIMIT), self.interface, None))
-            self.emit("nd.proxy_advertisement", target=target, solicited=False)
+            self.emit_fields("nd.proxy_advertisement", {"target": target, "solicited": False})
 
     def _restorable(self, entry: BindingCacheEntry, record: BindingRecord) -> bool:
         """True if a stored binding is one this agent, as configured now, would accept.
@@ -436,10 +439,11 @@ class BindingAgent(Entity):
                     self.act(Claim(address=address, proxy_interface=self.interface))
                 self._intercepting(defended)
             self.cache.update(entry, now)
-            timer = self._expiry.pop(hoa, None)
+            key = address_key(hoa)
+            timer = self._expiry.pop(key, None)
             if timer is not None:
                 timer.cancel()
-            self._expiry[hoa] = self.schedule_call(entry.remaining(now), self._expire_due,
+            self._expiry[key] = self.schedule_call(entry.remaining(now), self._expire_due,
                                                    hoa)
             self._restored(entry, record)
         return restored
@@ -764,11 +768,11 @@ class BindingAgent(Entity):
         if started:
             self._intercepting(started)
         # The previous expiry timer, if any, cancelled (one hash of a new binding's address).
-        self.reschedule_call(self._expiry, hoa, granted, self._expire_due)
+        self.reschedule_call(self._expiry, address_key(hoa), granted, self._expire_due, hoa)
         kind = "binding.registered" if existing is None or not same_address(
             existing.care_of_address, reg.care_of_address) else "binding.refreshed"
-        self.emit(kind, home_address=hoa, care_of_address=reg.care_of_address,
-                  lifetime=granted, sequence=bu.sequence)
+        self.emit_fields(kind, {"home_address": hoa, "care_of_address": reg.care_of_address,
+                                "lifetime": granted, "sequence": bu.sequence})
         refresh = self.agent_config.refresh_interval
         options: tuple[MobilityOption, ...] = ()
         if refresh is not None and 0 < refresh < granted:
@@ -788,7 +792,7 @@ class BindingAgent(Entity):
         entry = self.cache.get(hoa)
         self.cache.remove(hoa)
         self.act(ForgetBinding(home_address=hoa))
-        timer = self._expiry.pop(hoa, None)
+        timer = self._expiry.pop(address_key(hoa), None)
         if timer is not None:
             timer.cancel()
         for address in self._defended(hoa, entry is not None and entry.link_local_compat):

@@ -15,6 +15,7 @@ from ipaddress import IPv6Address
 
 from mipshop.protocol.base.constants import BRR_RECENT_USE_THRESHOLD
 from mipshop.protocol.base.sequence import seq_newer
+from mipshop.wire.nd_options import address_key
 
 
 class BindingCacheFullError(Exception):
@@ -119,15 +120,18 @@ class BindingCache:
         if max_entries is not None and max_entries < 0:
             raise ValueError("max_entries must be >= 0")
         self.max_entries = max_entries
-        self._entries: dict[IPv6Address, BindingCacheEntry] = {}
+        #: Keyed by :func:`~mipshop.wire.nd_options.address_key` of the home address (its
+        #: integer: an agent looks a home address up two or three times a registration, and
+        #: ``IPv6Address.__hash__`` is a Python method); insertion order is the entries'.
+        self._entries: dict[object, BindingCacheEntry] = {}
 
     def get(self, home_address: IPv6Address) -> BindingCacheEntry | None:
         """Return the stored entry for ``home_address`` even if expired, or None."""
-        return self._entries.get(home_address)
+        return self._entries.get(address_key(home_address))
 
     def lookup(self, home_address: IPv6Address, now: float) -> BindingCacheEntry | None:
         """Return the live entry for ``home_address`` at ``now``, ignoring an expired one."""
-        entry = self._entries.get(home_address)
+        entry = self._entries.get(address_key(home_address))
         if entry is None or entry.expired(now):
             return None
         return entry
@@ -144,7 +148,7 @@ class BindingCache:
         entries.
         """
         entries = self._entries
-        if self.max_entries is None or home_address in entries or (
+        if self.max_entries is None or address_key(home_address) in entries or (
                 len(entries) < self.max_entries):
             return True
         return self.live_count(now) < self.max_entries
@@ -166,9 +170,8 @@ class BindingCache:
         already exist. The caller is responsible for the §9.5.1 checks (sequence number,
         registration type change, status 139) before calling.
         """
-        entries, hoa = self._entries, entry.home_address
-        # A new address is inserted by this one lookup (hashing an IPv6Address is a Python
-        # call); an existing one is replaced in place.
+        entries, hoa = self._entries, address_key(entry.home_address)
+        # A new address is inserted by this one lookup; an existing one is replaced in place.
         size = len(entries)
         previous = entries.setdefault(hoa, entry)
         if len(entries) == size:
@@ -185,17 +188,17 @@ class BindingCache:
 
     def remove(self, home_address: IPv6Address) -> BindingCacheEntry | None:
         """Delete and return the entry for ``home_address`` (expired or not), or None."""
-        return self._entries.pop(home_address, None)
+        return self._entries.pop(address_key(home_address), None)
 
     def expire(self, now: float) -> list[BindingCacheEntry]:
         """Delete every entry whose lifetime has run out at ``now``; return them (§9.6)."""
-        order = {hoa: i for i, hoa in enumerate(self._entries)}
+        order = {key: i for i, key in enumerate(self._entries)}
         dead = sorted(
             (e for e in self._entries.values() if e.expired(now)),
-            key=lambda e: (e.expires_at, order[e.home_address]),
+            key=lambda e: (e.expires_at, order[address_key(e.home_address)]),
         )
         for e in dead:
-            del self._entries[e.home_address]
+            del self._entries[address_key(e.home_address)]
         return dead
 
     def next_expiry(self) -> float | None:

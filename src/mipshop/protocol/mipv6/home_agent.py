@@ -104,6 +104,7 @@ from ...wire.nd_options import (
     HomeAgentInformation,
     PrefixInformation,
     TargetLinkLayerAddress,
+    address_key,
     address_value,
     same_address,
 )
@@ -154,8 +155,10 @@ class HomeAgent(BindingAgent):
         self.anycast = home_agents_anycast(config.home_prefix)
         self._prefix_rate = RateLimiter(rate=1, window=config.mobile_prefix_rate_interval)
         self._unsolicited: dict[IPv6Address, Timer] = {}
-        #: The next periodic unsolicited Mobile Prefix Advertisement of each home address.
-        self._periodic: dict[IPv6Address, Timer] = {}
+        #: The next periodic unsolicited Mobile Prefix Advertisement of each home address,
+        #: keyed by its :func:`~mipshop.wire.nd_options.address_key` (its integer: one is
+        #: scheduled per registration, and ``IPv6Address.__hash__`` is a Python method).
+        self._periodic: dict[object, Timer] = {}
         #: Bound once, shared by every periodic advertisement timer (:meth:`schedule_call`).
         self._periodic_due_bound = self._periodic_due
         router = config.router
@@ -228,7 +231,7 @@ class HomeAgent(BindingAgent):
         self.emit("ha.prefixes_changed", prefixes=tuple(
             IPv6Network((p.prefix, p.prefix_length), strict=False) for p in self.prefixes))
         for entry in self.cache.entries(now):
-            if entry.home_registration and entry.home_address not in self._periodic:
+            if entry.home_registration and address_key(entry.home_address) not in self._periodic:
                 self._schedule_periodic(entry.home_address)
 
     def _rand_adv_delay(self) -> float:
@@ -249,14 +252,15 @@ class HomeAgent(BindingAgent):
 
     def _schedule_periodic(self, hoa: IPv6Address) -> None:
         """Ensure an unsolicited advertisement to ``hoa`` is scheduled (§10.6.2)."""
-        previous = self._periodic.pop(hoa, None)
+        key = address_key(hoa)
+        previous = self._periodic.pop(key, None)
         if previous is not None:
             previous.cancel()
-        self._periodic[hoa] = self.schedule_call(self._rand_adv_delay(),
+        self._periodic[key] = self.schedule_call(self._rand_adv_delay(),
                                                  self._periodic_due_bound, hoa)
 
     def _periodic_due(self, hoa: IPv6Address) -> None:
-        self._periodic.pop(hoa, None)
+        self._periodic.pop(address_key(hoa), None)
         entry = self.cache.lookup(hoa, self.now)
         if entry is None or not entry.home_registration:
             return
@@ -535,13 +539,14 @@ class HomeAgent(BindingAgent):
         super()._accept(reg, existing)
         if existing is None and self.config.periodic_mobile_prefixes:
             # Unless one is already scheduled (one hash of the address, not two).
-            self.schedule_call_once(self._periodic, reg.home_address, self._rand_adv_delay,
-                                    self._periodic_due_bound)
+            self.schedule_call_once(self._periodic, address_key(reg.home_address),
+                                    self._rand_adv_delay, self._periodic_due_bound,
+                                    reg.home_address)
 
     def _released(self, home_address: IPv6Address) -> None:
         # §10.6.2: "If a home registration expires, cancel any scheduled advertisements".
-        for timers in (self._periodic, self._unsolicited):
-            timer = timers.pop(home_address, None)
+        for timer in (self._periodic.pop(address_key(home_address), None),
+                      self._unsolicited.pop(home_address, None)):
             if timer is not None:
                 timer.cancel()
 
@@ -550,7 +555,8 @@ class HomeAgent(BindingAgent):
 
     def _restored(self, entry: BindingCacheEntry, record: BindingRecord) -> None:
         # §10.6.2: a restored registration gets its periodic advertisements, as a new one.
-        if self.config.periodic_mobile_prefixes and entry.home_address not in self._periodic:
+        if self.config.periodic_mobile_prefixes and (
+                address_key(entry.home_address) not in self._periodic):
             self._schedule_periodic(entry.home_address)
 
     def _restorable(self, entry: BindingCacheEntry, record: BindingRecord) -> bool:

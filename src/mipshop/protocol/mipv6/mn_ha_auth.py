@@ -238,13 +238,26 @@ class ReplayChecker:
         self, mn: Hashable, timestamp: int, now: float, *, window: float | None = None
     ) -> ReplayVerdict:
         """Judge ``timestamp`` like :meth:`verify` and record it when it is ACCEPTED."""
-        verdict = self.verify(mn, timestamp, now, window=window)
-        if verdict is _ACCEPTED:
-            last = self._last
-            last[mn] = timestamp
-            if len(last) > self._sweep_at:
-                self._sweep(now)
-        return verdict
+        # verify's two checks (§6: close enough, strictly newer), with ntp_to_unix and
+        # wall_clock inline: a home agent judges one timestamp per registration, and three
+        # Python calls cost more than the checks.
+        if not 0 <= timestamp <= _U64_MASK:
+            ntp_to_unix(timestamp)  # raises, as verify does
+        unix = ((timestamp >> 32) - NTP_UNIX_OFFSET
+                + (timestamp & 0xFFFFFFFF) / NTP_FRACTION_SCALE)
+        limit = self.window if window is None else window
+        if limit > self._widest:
+            self._widest = limit
+        if abs(unix - (now + self.wall_clock_offset)) > limit:
+            return _OUTSIDE_WINDOW
+        kept = self._last
+        last = kept.get(mn)
+        if last is not None and timestamp <= last:
+            return _NOT_NEWER
+        kept[mn] = timestamp
+        if len(kept) > self._sweep_at:
+            self._sweep(now)
+        return _ACCEPTED
 
     def _sweep(self, now: float) -> None:
         """Drop every timestamp that can refuse nothing at ``now`` or later (class docstring).

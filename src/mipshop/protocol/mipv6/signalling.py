@@ -189,10 +189,11 @@ def received_or_encoded(message: MobilityMessage, encoded: bytes | None) -> byte
     (:class:`~mipshop.protocol.base.entity.ReceivedHeader`): for that object no second decode
     is needed.
     """
-    if encoded is not None:
-        of = getattr(encoded, "of", None)
-        if (of is not None and of(message)) or decode_mh(encoded) == message:
-            return encoded
+    # ``encoded.of(message)`` for a received header, read as its ``message`` attribute (no
+    # bound method made and called: one per authenticated BU).
+    if encoded is not None and (
+            getattr(encoded, "message", None) is message or decode_mh(encoded) == message):
+        return encoded
     return encode_mh(message)
 
 
