@@ -35,11 +35,9 @@ class ReceivedHeader(bytes):
     """A received Mobility Header's bytes, with the message object they were decoded into
     (:attr:`Entity.received_mobility_header`)."""
 
+    #: The message these bytes were decoded into (``received_or_encoded`` compares it by
+    #: identity: no second decode of a received header).
     message: object = None
-
-    def of(self, message: object) -> bool:
-        """True if these are the bytes ``message`` itself was decoded from."""
-        return self.message is message
 
 
 #: A timer's ``argument`` when its callback takes the time (:meth:`Entity.schedule`).

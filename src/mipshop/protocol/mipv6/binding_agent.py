@@ -439,12 +439,8 @@ class BindingAgent(Entity):
                     self.act(Claim(address=address, proxy_interface=self.interface))
                 self._intercepting(defended)
             self.cache.update(entry, now)
-            key = address_key(hoa)
-            timer = self._expiry.pop(key, None)
-            if timer is not None:
-                timer.cancel()
-            self._expiry[key] = self.schedule_call(entry.remaining(now), self._expire_due,
-                                                   hoa)
+            self.reschedule_call(self._expiry, address_key(hoa), entry.remaining(now),
+                                 self._expire_due, hoa)
             self._restored(entry, record)
         return restored
 

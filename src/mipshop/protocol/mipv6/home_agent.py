@@ -252,12 +252,8 @@ class HomeAgent(BindingAgent):
 
     def _schedule_periodic(self, hoa: IPv6Address) -> None:
         """Ensure an unsolicited advertisement to ``hoa`` is scheduled (§10.6.2)."""
-        key = address_key(hoa)
-        previous = self._periodic.pop(key, None)
-        if previous is not None:
-            previous.cancel()
-        self._periodic[key] = self.schedule_call(self._rand_adv_delay(),
-                                                 self._periodic_due_bound, hoa)
+        self.reschedule_call(self._periodic, address_key(hoa), self._rand_adv_delay(),
+                             self._periodic_due_bound, hoa)
 
     def _periodic_due(self, hoa: IPv6Address) -> None:
         self._periodic.pop(address_key(hoa), None)

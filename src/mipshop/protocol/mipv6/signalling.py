@@ -189,8 +189,8 @@ def received_or_encoded(message: MobilityMessage, encoded: bytes | None) -> byte
     (:class:`~mipshop.protocol.base.entity.ReceivedHeader`): for that object no second decode
     is needed.
     """
-    # ``encoded.of(message)`` for a received header, read as its ``message`` attribute (no
-    # bound method made and called: one per authenticated BU).
+    # A received header carries the message it was decoded into (read as an attribute: no
+    # method call per authenticated BU).
     if encoded is not None and (
             getattr(encoded, "message", None) is message or decode_mh(encoded) == message):
         return encoded
