@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import replace
 from ipaddress import IPv6Address
 
+from mipshop.protocol.hmipv6.selection import shared_options
 from mipshop.protocol.mipv6.signalling import protect_mn_ha
 from mipshop.wire.ext_headers import RoutingHeaderType2
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encode_packet
@@ -549,3 +550,15 @@ def test_the_maps_heard_are_the_latest_options_shared_until_a_map_is_left_behind
     scn.run(30)
     assert set(client.options) == {MAP2} and client.heard is not client.options
     assert list(client.heard) == [MAP1, MAP2] and client.heard[MAP2] == client.options[MAP2]
+    # The MAPs heard are shared with every node that heard the same, in address order.
+    assert client.heard is shared_options(tuple(client.heard.values()))
+
+
+def test_the_maps_heard_are_kept_in_address_order_whatever_order_they_came_in():
+    scn = build_hmip()
+    scn.move("d2a", at=1.0)
+    scn.run(10)
+    scn.move("d1a", at=20.0, link_down=0.05)
+    scn.run(30)
+    client = scn.client
+    assert set(client.options) == {MAP1} and list(client.heard) == sorted([MAP1, MAP2])

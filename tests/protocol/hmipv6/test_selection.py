@@ -6,6 +6,7 @@ from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
+from mipshop.protocol.hmipv6 import selection
 from mipshop.protocol.hmipv6.selection import (
     map_prefix,
     merge_map_options,
@@ -13,6 +14,7 @@ from mipshop.protocol.hmipv6.selection import (
     reselect,
     select_map,
     selection_order,
+    shared_options,
     usable,
 )
 from mipshop.wire.nd_options import MAPOption
@@ -75,6 +77,26 @@ def test_merge_keeps_the_nearest_copy_of_each_map():
     assert set(merged) == {opt(1, 1).address, opt(2, 1).address}
     assert merged[opt(1, 1).address].distance == 2
     assert merged[opt(1, 1).address].preference == 4
+
+
+def test_equal_options_share_one_read_only_mapping_from_a_bounded_table(monkeypatch):
+    heard = (opt(1, 3), opt(2, 1), opt(1, 2, pref=4))
+    shared = shared_options(heard)
+    assert dict(shared) == merge_map_options(heard)
+    # An equal tuple built anew gets the same mapping: thousands of nodes, one copy.
+    assert shared_options(tuple(list(heard))) is shared
+    with pytest.raises(TypeError):
+        shared[opt(3, 1).address] = opt(3, 1)  # type: ignore[index]
+    # The table is bounded: full, it starts afresh; what was handed out stays as it was.
+    monkeypatch.setattr(selection, "_shared_options", {})
+    monkeypatch.setattr(selection, "_SHARED_OPTIONS_MAX", 4)
+    first = shared_options((opt(1, 1),))
+    for lifetime in range(1, 10):
+        shared_options((opt(2, 1, lifetime=lifetime),))
+        assert len(selection._shared_options) <= 4
+    assert dict(first) == {opt(1, 1).address: opt(1, 1)}
+    assert shared_options((opt(1, 1),)) is not first  # no longer shared, still equal
+    assert shared_options((opt(1, 1),)) == first
 
 
 def test_rcoa_is_the_map_prefix_plus_the_interface_identifier():

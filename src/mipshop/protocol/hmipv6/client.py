@@ -58,6 +58,7 @@ Events (all from the mobile node): ``map.options`` (``maps``), ``map.selected`` 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from ipaddress import IPv6Address, IPv6Network
 from typing import TYPE_CHECKING
 
@@ -72,10 +73,10 @@ from ..mipv6.mobility_client import MobilityClient
 from .config import MapClientConfig
 from .local_binding import LocalBinding
 from .selection import (
-    merge_map_options,
     regional_care_of_address,
     reselect,
     selection_order,
+    shared_options,
     usable,
 )
 
@@ -91,7 +92,8 @@ class MapClient(MobilityClient):
 
     State: :attr:`options` (the MAP options of the latest RA by address, compared RA to RA
     for movement detection), :attr:`heard` (every MAP heard since leaving home, its latest
-    option), :attr:`selected` (the MAP the §9.1 algorithm chose, None: plain MIPv6),
+    option, in address order; both read-only mappings shared between nodes),
+    :attr:`selected` (the MAP the §9.1 algorithm chose, None: plain MIPv6),
     :attr:`current` (the local binding with the selected MAP) and :attr:`bindings` (every
     local binding, the previous MAP's included).
     """
@@ -104,9 +106,11 @@ class MapClient(MobilityClient):
     def __init__(self, node: MobileNode, config: MapClientConfig) -> None:
         self.node = node
         self.config = config
-        self.options: dict[IPv6Address, MAPOption] = {}
-        #: Every MAP heard since leaving home, its latest option (RFC 5380 §7.1: stored).
-        self.heard: dict[IPv6Address, MAPOption] = {}
+        #: Read-only mappings shared between nodes (selection.shared_options).
+        self.options: Mapping[IPv6Address, MAPOption] = _EMPTY
+        #: Every MAP heard since leaving home, its latest option (RFC 5380 §7.1: stored), in
+        #: address order.
+        self.heard: Mapping[IPv6Address, MAPOption] = _EMPTY
         self.selected: MAPOption | None = None
         self.current: LocalBinding | None = None
         self.bindings: dict[IPv6Address, LocalBinding] = {}
@@ -139,16 +143,20 @@ class MapClient(MobilityClient):
                     for o in ra.options if isinstance(o, PrefixInformation)]
         if self.node.home_prefix in prefixes:
             return  # the home link: returned_home() follows
-        options = merge_map_options(o for o in ra.options if isinstance(o, MAPOption))
+        options = shared_options(tuple(o for o in ra.options if isinstance(o, MAPOption)))
         if options != self.options:
             self.node.emit("map.options", maps=tuple(options))
         self.options = options
         heard = self.heard
-        # What heard.update(options) would hold, without changing a dictionary in place: when
+        # What heard.update(options) would hold, without changing a mapping in place: when
         # every MAP heard before is in this RA, the same entries as the RA's own options, so
-        # the one dictionary serves as both (a node hears one MAP at a time, and a second
-        # dictionary of one entry is 224 bytes a node).
-        self.heard = options if heard.keys() <= options.keys() else {**heard, **options}
+        # the one mapping serves as both (a node hears one MAP at a time). Otherwise the
+        # merged options in address order, shared with every node that heard the same
+        # (RFC 5380 §7.1 asks for them to be stored, not for the order they came in).
+        if not heard.keys() <= options.keys():
+            merged = {**heard, **options}
+            options = shared_options(tuple(merged[address] for address in sorted(merged)))
+        self.heard = options
         lcoa = self.node.care_of_address
         # Same link (the RA's prefix holds the LCoA, or it shows no prefix at all): act now;
         # otherwise the node is moving and care_of_address_changed() acts once the new LCoA
@@ -475,6 +483,6 @@ class MapClient(MobilityClient):
             self._release(binding)
         self.secondary = _EMPTY
         self.current = self.selected = None
-        self.options = {}
-        self.heard = {}
+        self.options = _EMPTY
+        self.heard = _EMPTY
         self._refused = _EMPTY

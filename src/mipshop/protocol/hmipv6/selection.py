@@ -27,8 +27,9 @@ through IKEv2 (RFC 4877 §9), which mipshop does not implement (docs/decisions.m
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from ipaddress import IPv6Address, IPv6Network
+from types import MappingProxyType
 
 from ...wire.nd_options import MAPOption
 from ..base.addressing import address_from_prefix
@@ -78,6 +79,30 @@ def merge_map_options(options: Iterable[MAPOption]) -> dict[IPv6Address, MAPOpti
         if known is None or option.distance <= known.distance:
             merged[option.address] = option
     return merged
+
+
+#: The read-only option mappings :func:`shared_options` handed out, by the options they were
+#: made from; started afresh once it holds _SHARED_OPTIONS_MAX of them.
+_shared_options: dict[tuple[MAPOption, ...], Mapping[IPv6Address, MAPOption]] = {}
+_SHARED_OPTIONS_MAX = 4096
+
+
+def shared_options(options: tuple[MAPOption, ...]) -> Mapping[IPv6Address, MAPOption]:
+    """``merge_map_options(options)`` as a read-only mapping, the same object for equal tuples.
+
+    Every mobile node keeps the MAP options of its latest Router Advertisement and the MAPs it
+    has heard (RFC 5380 §7.1); in a city thousands of nodes hold equal ones (one set per
+    access router, a few dozen sets of MAPs heard), and a dictionary of one entry is 224
+    bytes. Equal tuples therefore share one mapping (a table of at most _SHARED_OPTIONS_MAX,
+    emptied when full: a mapping handed out stays valid, it is only no longer shared). The
+    mapping cannot be written to, so no holder can change another's.
+    """
+    shared = _shared_options.get(options)
+    if shared is None:
+        if len(_shared_options) >= _SHARED_OPTIONS_MAX:
+            _shared_options.clear()
+        shared = _shared_options[options] = MappingProxyType(merge_map_options(options))
+    return shared
 
 
 def map_prefix(option: MAPOption) -> IPv6Network:
