@@ -430,11 +430,14 @@ def test_a_node_that_keeps_changing_its_care_of_address_keeps_small_address_tabl
         previous = f"2001:db8:{k:x}::1"
         interface.add_address(f"{previous}/64")
     link_local, last = IPv6Address("fe80::1"), IPv6Address(previous)
+    assert interface.addresses == {link_local: 64, last: 64}
     assert list(interface.addresses) == [link_local, last]
-    assert interface.address_set is node._local
-    assert node._local == {link_local.packed, last.packed}
-    assert sys.getsizeof(interface.addresses) == sys.getsizeof({link_local: 64, last: 64})
-    assert sys.getsizeof(interface.address_set) == sys.getsizeof({link_local.packed})
+    # One tuple for the node and its interface, holding the two addresses and no room.
+    assert interface.packed is node._local
+    assert node._local == (link_local.packed, last.packed)
+    assert sys.getsizeof(interface.packed) == sys.getsizeof((link_local.packed, last.packed))
+    gone = IPv6Address("2001:db8:1::1").packed
+    assert interface.answers(last.packed) and not interface.answers(gone)
     assert node.lookup(last) is not None
 
 

@@ -125,7 +125,7 @@ class Link:
         self.interfaces[interface] = self._joined
         self._by_mac.setdefault(interface.link_address, interface)
         interface.link = self
-        for address in interface.address_set:
+        for address in interface.packed:
             self.register(address, interface, proxy=False)
         for address in interface.proxied:
             self.register(address, interface, proxy=True)
@@ -146,7 +146,7 @@ class Link:
         interface.link = None
         if interface in self._routers:
             self._routers.remove(interface)
-        for address in (*interface.address_set, *interface.proxied):
+        for address in (*interface.packed, *interface.proxied):
             self.unregister(address, interface)
 
     def _refill(self) -> None:
@@ -217,7 +217,7 @@ class Link:
                 self.register(address, other, proxy=True)
                 return
         for other in others:
-            if address in other.address_set:
+            if address in other.packed:
                 self.register(address, other, proxy=False)
                 return
 

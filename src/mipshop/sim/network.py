@@ -74,16 +74,13 @@ from ..wire.ipv6 import IPv6Packet, UDPDatagram, decode_packet
 from ..wire.pcap import CapturedPacket, write_pcap, write_pcapng
 from .frame import Frame
 from .kernel import Kernel, Timer
-from .links import Link, PointToPointLink, SharedLink, refill
+from .links import Link, PointToPointLink, SharedLink
 
 _ALL_NODES = IPv6Address("ff02::1").packed
 _ALL_ROUTERS = IPv6Address("ff02::2").packed
 _SOLICITED_PREFIX = IPv6Address("ff02::1:ff00:0").packed[:13]
 _PROTO_UDP = 17
 _NONE: frozenset[bytes] = frozenset()
-#: Entries below which an interface's address table and set are rebuilt when one leaves them
-#: (:meth:`Interface.remove_address`): a node's few addresses, not a router's many.
-_SMALL = 4
 
 
 #: Handler of an application bound to a UDP port: ``(packet, now, link_name)``.
@@ -192,13 +189,13 @@ class Interface:
     """
 
     __slots__ = (
-        "address_set",
-        "addresses",
+        "_lengths",
         "down_handler",
         "link",
         "link_address",
         "name",
         "node",
+        "packed",
         "proxied",
         "up",
     )
@@ -207,8 +204,16 @@ class Interface:
         self.node = node
         self.name = name
         self.link_address = link_address
-        self.addresses: dict[IPv6Address, int] = {}
-        self.address_set: set[bytes] = set()
+        # An interface holds a few addresses of its own (a mobile node two or three, and it
+        # replaces its care-of address at every handover; what a router answers for in
+        # numbers is in ``proxied``), so tuples, replaced whole, not a dictionary and a set:
+        # those are 232 and 216 bytes for two entries and keep the room of every address
+        # deleted from them, these 56 and 72 bytes.
+        #: The packed addresses (what frames carry) the interface answers for, in the order
+        #: they were added.
+        self.packed: tuple[bytes, ...] = ()
+        #: Each address and its prefix length, flat: ``(address, length, address, ...)``.
+        self._lengths: tuple[IPv6Address | int, ...] = ()
         #: Addresses proxied here (an empty frozenset until the first: most have none).
         self.proxied: set[bytes] | frozenset[bytes] = _NONE
         self.link: Link | None = None
@@ -217,6 +222,19 @@ class Interface:
 
     def __repr__(self) -> str:
         return f"<Interface {self.node.name}.{self.name}>"
+
+    @property
+    def addresses(self) -> dict[IPv6Address, int]:
+        """The interface's addresses and their prefix lengths, in the order they were added
+        (a new dictionary at each use)."""
+        flat = self._lengths
+        return dict(zip(flat[::2], flat[1::2], strict=True))  # type: ignore[arg-type]
+
+    def _set_packed(self, packed: tuple[bytes, ...]) -> None:
+        node = self.node
+        if node._sole is self:
+            node._local = packed  # the node's addresses are its one interface's
+        self.packed = packed
 
     def add_address(self, address: IPv6Address | str, prefix_length: int | None = None) -> None:
         """Configure an address (``"2001:db8::1/64"`` or address + length; default /64)."""
@@ -231,10 +249,17 @@ class Interface:
                 prefix_length = int(length)
             addr = IPv6Address(text)
         length_ = 64 if prefix_length is None else prefix_length
-        self.addresses[addr] = length_
         packed = addr.packed
-        self.address_set.add(packed)
-        self.node._local.add(packed)
+        flat = self._lengths
+        if packed in self.packed:
+            # Configured again: the new prefix length replaces the old, in its place.
+            at = 2 * self.packed.index(packed) + 1
+            self._lengths = (*flat[:at], length_, *flat[at + 1:])
+        else:
+            self._lengths = (*flat, addr, length_)
+            self._set_packed((*self.packed, packed))
+            if self.node._sole is not self:
+                self.node._local.add(packed)  # type: ignore[union-attr]
         if self.link is not None:
             self.link.register(packed, self, proxy=False)
         if length_ < 128 and not addr.is_link_local:
@@ -243,35 +268,29 @@ class Interface:
     def remove_address(self, address: IPv6Address | str) -> None:
         """Remove an address (and its connected route when no other address needs it)."""
         addr = IPv6Address(str(address).split("/")[0])
-        length = self.addresses.pop(addr, None)
-        if length is None:
-            return
         packed = addr.packed
-        self.address_set.discard(packed)
-        local = self.node._local
-        if not any(packed in i.address_set for i in self.node.interfaces.values()):
-            local.discard(packed)
-        if len(self.addresses) <= _SMALL:
-            # A dictionary or set keeps the room of what was deleted from it, and a mobile
-            # node swaps its care-of address at every handover: its few addresses would sit
-            # in tables grown to four or eight times their size within the hour (about 600
-            # bytes a node). Emptied and filled again in place, they are small again (the
-            # same entries; the dictionary in the same order; the node's set is also the
-            # interface's, see Node.add_interface).
-            refill(self.addresses)
-            refill(self.address_set)
-            if local is not self.address_set and len(local) <= _SMALL:
-                refill(local)
+        if packed not in self.packed:
+            return
+        at = self.packed.index(packed)
+        flat = self._lengths
+        length = flat[2 * at + 1]
+        assert isinstance(length, int)
+        self._lengths = (*flat[:2 * at], *flat[2 * at + 2:])
+        self._set_packed((*self.packed[:at], *self.packed[at + 1:]))
+        node = self.node
+        if node._sole is not self and not any(
+                packed in i.packed for i in node.interfaces.values()):
+            node._local.discard(packed)  # type: ignore[union-attr]
         if self.link is not None:
             self.link.unregister(packed, self)
         if length < 128 and not addr.is_link_local:
             prefix = IPv6Network((addr, length), strict=False)
-            if not any(a in prefix for a in self.addresses):
+            if not any(a in prefix for a in self._lengths[::2]):
                 self.node.remove_route(prefix, self.name, connected=True)
 
     def answers(self, address: bytes) -> bool:
         """True if the interface owns or proxies ``address`` (packed)."""
-        return address in self.address_set or address in self.proxied
+        return address in self.packed or address in self.proxied
 
 
 class _Hosted:
@@ -429,8 +448,8 @@ class Node:
     """A host or router (``forwarding=True``) with interfaces, routes, entities and sockets."""
 
     __slots__ = ("_arrival_link", "_backlog", "_claims", "_counters", "_hold_until", "_local",
-                 "_table", "_udp", "configure_time", "entities", "forwarding", "interfaces",
-                 "kernel", "name", "network", "processing")
+                 "_sole", "_table", "_udp", "configure_time", "entities", "forwarding",
+                 "interfaces", "kernel", "name", "network", "processing")
 
     def __init__(self, network: Network, name: str, *, forwarding: bool = False) -> None:
         self.network = network
@@ -441,7 +460,10 @@ class Node:
         #: (None until :attr:`counters` is first used: most mobile nodes' stay empty.)
         self._counters: Counter[str] | None = None
         self.entities: list[_Hosted] = []
-        self._local: set[bytes] = set()
+        #: The packed addresses of the node's interfaces: while it has one interface (every
+        #: mobile node) that interface's own tuple (:attr:`_sole`), then a set of them all.
+        self._local: tuple[bytes, ...] | set[bytes] = ()
+        self._sole: Interface | None = None
         #: The shared read-only empty mapping until the first claim or binding (replaced
         #: then; most mobile nodes have neither, and a write to it fails instead of reaching
         #: every node).
@@ -479,13 +501,15 @@ class Node:
         if link_address is None:
             link_address = self.network.next_link_address()
         interface = Interface(self, name, link_address)
-        if not self.interfaces and not self._local:
+        if not self.interfaces:
             # A node with one interface (every mobile node) has the interface's addresses as
-            # its own: one set for both, not two equal ones. A second interface gets its own
-            # set and the node a copy (the node's set is the union of its interfaces').
-            interface.address_set = self._local
-        elif len(self.interfaces) == 1:
+            # its own: one tuple for both, not two equal ones. With a second interface the
+            # node's are a set, the union of its interfaces'.
+            self._sole = interface
+            self._local = interface.packed
+        elif self._sole is not None:
             self._local = set(self._local)
+            self._sole = None
         self.interfaces[name] = interface
         return interface
 
@@ -677,7 +701,7 @@ class Node:
         if group[:13] == _SOLICITED_PREFIX:
             tail = group[13:]
             # Without the union of the two sets (a new set per frame and station).
-            return (any(a[13:] == tail for a in interface.address_set)
+            return (any(a[13:] == tail for a in interface.packed)
                     or any(a[13:] == tail for a in interface.proxied))
         return True
 
