@@ -61,6 +61,37 @@ def test_entries_pushed_on_the_queue_run_as_scheduled_ones(values: list[float],
     assert fired == sorted(range(len(values)), key=lambda i: (values[i], i))
 
 
+@given(delays, st.data())
+def test_call_at_runs_like_schedule_at_with_its_one_argument(values: list[float],
+                                                             data: st.DataObject) -> None:
+    """``Kernel.call_at`` keeps its one argument in the entry (no tuple of one) and runs in
+    the place ``schedule_at`` would have given it; a tuple argument arrives as one argument,
+    and a cancelled entry never runs."""
+    kernel = Kernel()
+    fired: list[tuple[int, object]] = []
+    arguments = [index if index % 3 else (index, "a tuple") for index in range(len(values))]
+    direct = data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values)))
+    timers = []
+    for index, (delay, one) in enumerate(zip(values, direct, strict=True)):
+        def record(argument: object, index: int = index) -> None:
+            fired.append((index, argument))
+        if one:
+            timer = kernel.call_at(delay, record, arguments[index])
+            assert timer[3] is arguments[index] or type(arguments[index]) is tuple
+        else:
+            timer = kernel.schedule_at(delay, record, arguments[index])
+        timers.append(timer)
+    cancelled = data.draw(st.sets(st.integers(0, len(values) - 1)))
+    for index in cancelled:
+        kernel.cancel(timers[index])
+    kernel.run()
+    order = sorted((i for i in range(len(values)) if i not in cancelled),
+                   key=lambda i: (values[i], i))
+    assert fired == [(i, arguments[i]) for i in order]
+    with pytest.raises(ValueError):
+        kernel.call_at(kernel.now - 1.0, print, 1)
+
+
 class _EagerKernel(Kernel):
     """Cleans its heap up after a couple of cancellations, to exercise the clean-up."""
 

@@ -829,7 +829,7 @@ class _Mover:
         self.previous = decision.time
         # The class's function with the mover as its argument: no bound method waits in the
         # heap until the handoff (one per mobile node).
-        self.network.kernel.schedule_at(decision.time, _Mover.advance, self)
+        self.network.kernel.call_at(decision.time, _Mover.advance, self)
 
     def _schedule(self, decision: HandoffDecision) -> None:
         scenario, protocol, net = self.scenario, self.protocol, self.network

@@ -2,7 +2,8 @@
 
 Events are ordered by ``(time, sequence)``: two events at the same instant run in the order they
 were scheduled (FIFO), which with a fixed seed makes every run repeat exactly. The heap holds
-plain ``list`` entries ``[time, sequence, callback, args]`` (:data:`Timer`) so that ``heapq``
+plain ``list`` entries ``[time, sequence, callback, args]`` (:data:`Timer`; for
+:meth:`Kernel.call_at`, the one argument itself in place of ``args``) so that ``heapq``
 compares them in C (the sequence number is unique, so the callback is never compared) and
 scheduling builds no object beyond the list; cancelling a timer clears its callback and the run
 loop skips it when it surfaces (lazy deletion, as asyncio does with a cancelled ``TimerHandle``).
@@ -161,6 +162,18 @@ class Kernel:
         _heappush(self._heap, timer)
         return timer
 
+    def call_at(self, when: float, callback: Callable[[Any], Any], argument: Any) -> Timer:
+        """:meth:`schedule_at` for a callback of one argument, kept as it is in the entry, not
+        in a tuple of one: the kernel's heap holds one such entry for every mobile node's
+        entity and its movement, a city tens of thousands (a tuple of one is 48 bytes)."""
+        if when < self.now:
+            raise ValueError(f"time {when} is before now ({self.now})")
+        if type(argument) is tuple:
+            argument = (argument,)  # a tuple in the entry is the arguments' tuple (run())
+        timer = [when, next(self._counter), callback, argument]
+        _heappush(self._heap, timer)
+        return timer
+
     @property
     def queue(self) -> list[Timer]:
         """The event heap itself, for a component that schedules on its hot path without a
@@ -247,7 +260,11 @@ class Kernel:
             if callback is None:
                 continue
             self.now = when
-            callback(*entry[3])
+            arguments = entry[3]
+            if type(arguments) is tuple:
+                callback(*arguments)
+            else:
+                callback(arguments)  # call_at's one argument
             count += 1
             if count == budget or self._stopped:
                 break

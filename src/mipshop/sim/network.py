@@ -602,7 +602,7 @@ class Node:
             now = self.kernel.now
             # A module function and the hosted entity, not a bound method made at every
             # re-arm: a mobile node's entity has a kernel timer armed all run.
-            hosted.timer = self.kernel.schedule_at(
+            hosted.timer = self.kernel.call_at(
                 deadline if deadline > now else now, _entity_timer, hosted)
 
     def _entity_timer(self, hosted: _Hosted) -> None:
