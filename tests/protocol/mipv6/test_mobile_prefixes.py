@@ -7,11 +7,13 @@ from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
+from mipshop.protocol.base.actions import Event
 from mipshop.protocol.base.constants import PREFIX_ADV_RETRIES, PREFIX_ADV_TIMEOUT
 from mipshop.wire.icmpv6 import MobilePrefixAdvertisement, MobilePrefixSolicitation
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
 from mipshop.wire.mh import BindingUpdate
 from mipshop.wire.nd_options import PrefixInformation
+from tests.protocol.mipv6.test_floods import bu_packet, home, home_agent, source
 from tests.protocol.scenario import (
     CN_ADDRESSES,
     HA_ADDRESS,
@@ -206,3 +208,22 @@ def test_a_security_association_follows_its_address_into_a_new_prefix(home_addre
     scn.run(2)
     [ba] = [p.payload for _r, p in scn.net.packets(BindingAcknowledgement, sender="ha")]
     assert ba.status == status
+
+
+@pytest.mark.parametrize("nodes", [2, 3])
+def test_every_home_registration_gets_its_own_periodic_advertisement(nodes: int) -> None:
+    # §10.6.2: the home agent schedules the unsolicited advertisements of each home address
+    # with a binding; another node's registration neither replaces nor suppresses them.
+    agent = home_agent(n_credentials=nodes, dad_duration=0.0, min_mobile_prefix_interval=20.0,
+                       max_mobile_prefix_interval=20.0)
+    for i in range(nodes):
+        agent.receive(bu_packet(i, src=source(i), at=1.0 + i), "home", 1.0 + i)
+    agent.pull_actions()
+    actions = []
+    while (deadline := agent.next_deadline()) is not None and deadline <= 30.0:
+        agent.handle_timer(deadline)
+        actions += agent.pull_actions()
+    periodic = [(a.time, a.fields["home_address"], a.fields["destination"]) for a in actions
+                if isinstance(a, Event) and a.kind == "mobile_prefix.advertisement"
+                and a.fields["periodic"]]
+    assert periodic == [(21.0 + i, home(i), source(i)) for i in range(nodes)]
