@@ -7,7 +7,7 @@ from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
-from mipshop.protocol.base.actions import Event
+from mipshop.protocol.base.actions import Event, Transmit
 from mipshop.protocol.base.constants import PREFIX_ADV_RETRIES, PREFIX_ADV_TIMEOUT
 from mipshop.wire.icmpv6 import MobilePrefixAdvertisement, MobilePrefixSolicitation
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
@@ -276,3 +276,36 @@ def test_each_nodes_periodic_advertisements_are_those_it_would_get_alone() -> No
     # Nothing for node 1 between the end of its first binding and RAND_ADV_DELAY after the
     # new one: the old binding's timers were cancelled (§10.6.2), the new one got its own.
     assert [t for t, _p, _r in together[1] if 43.0 <= t <= 63.5] == [63.5]
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+@pytest.mark.parametrize("nodes", [1, 2])
+def test_a_prefix_change_is_advertised_to_every_registered_node(nodes: int,
+                                                                 periodic: bool) -> None:
+    # §10.6.2: when the home link's prefixes change, an advertisement of the whole new list
+    # is scheduled at RAND_ADV_DELAY (20 s here) to every registered mobile node, also with
+    # the periodic advertisements off; one already scheduled is kept (and sends the new list).
+    agent = home_agent(n_credentials=nodes, dad_duration=0.0,
+                       periodic_mobile_prefixes=periodic,
+                       min_mobile_prefix_interval=20.0, max_mobile_prefix_interval=20.0)
+    for i in range(nodes):
+        agent.receive(bu_packet(i, src=source(i), at=1.0 + i), "home", 1.0 + i)
+    agent.handle_timer(5.0)
+    assert not [a for a in agent.pull_actions()
+                if isinstance(a, Event) and a.kind == "mobile_prefix.advertisement"]
+    new = PrefixInformation(prefix_length=64, prefix=NEW_PREFIX.network_address)
+    agent.change_prefixes((agent.prefixes[0], new), 5.0)
+    actions = agent.pull_actions()
+    while (deadline := agent.next_deadline()) is not None and deadline <= 25.0:
+        agent.handle_timer(deadline)
+        actions += agent.pull_actions()
+    sent = [(a.time, a.fields["home_address"]) for a in actions
+            if isinstance(a, Event) and a.kind == "mobile_prefix.advertisement"
+            and not a.fields["retransmission"]]
+    assert sent == [(21.0 + i if periodic else 25.0, home(i)) for i in range(nodes)]
+    mpas = [a.packet for a in actions if isinstance(a, Transmit)
+            and isinstance(a.packet.payload, MobilePrefixAdvertisement)]
+    assert {p.dst for p in mpas} == {source(i) for i in range(nodes)}
+    assert all([o.prefix for o in p.payload.options] == [agent.prefixes[0].prefix,
+                                                          NEW_PREFIX.network_address]
+               for p in mpas)
