@@ -19,7 +19,7 @@ from ipaddress import IPv6Address
 
 import pytest
 
-from mipshop.protocol.base.actions import PersistBinding, Transmit
+from mipshop.protocol.base.actions import ForgetBinding, PersistBinding, Transmit
 from mipshop.protocol.base.addressing import solicited_node_address
 from mipshop.protocol.base.config import RouterConfig
 from mipshop.protocol.base.icmp_errors import ICMP_ERROR_RATE
@@ -689,3 +689,23 @@ def test_mobile_prefix_answers_follow_the_configured_rate_interval(interval, ans
                if isinstance(p.payload, MobilePrefixAdvertisement)]
     assert len(answers) == answered
     assert agent.counters["drop.mobile_prefix_rate"] == 2 - answered
+
+
+@pytest.mark.parametrize("lifetimes", [(8, 600), (600, 8), (8, 8), (8, 12)])
+def test_each_binding_expires_at_its_own_lifetime(lifetimes: tuple[int, int]) -> None:
+    # RFC 6275 §9.6, §10.3.1: a binding is deleted when its lifetime runs out, whatever other
+    # mobile nodes register meanwhile: each binding has its own expiry timer, not one that the
+    # next registration of another home address replaces.
+    agent = home_agent(n_credentials=2, dad_duration=0.0)
+    for i, lifetime in enumerate(lifetimes):
+        _sent(agent, bu_packet(i, src=source(i), at=1.0 + i, lifetime=lifetime), 1.0 + i)
+    assert len(agent.cache) == 2
+    end = 15.0
+    agent.handle_timer(end)
+    actions = agent.pull_actions()
+    gone = [home(i) for i, lifetime in enumerate(lifetimes) if 1.0 + i + lifetime <= end]
+    assert [a.fields["home_address"] for a in actions
+            if getattr(a, "kind", None) == "binding.expired"] == gone
+    assert [a.home_address for a in actions if isinstance(a, ForgetBinding)] == gone
+    assert [e.home_address for e in agent.cache] == [
+        home(i) for i in range(2) if home(i) not in gone]

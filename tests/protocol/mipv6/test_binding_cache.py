@@ -292,3 +292,27 @@ def test_address_key_keeps_scoped_addresses_apart() -> None:
     assert address_key(KEYED[0]) == int(KEYED[0])
     assert len({address_key(a) for a in KEYED}) == len(KEYED)
     assert address_key(None) is None
+
+
+@pytest.mark.parametrize(("sequence", "valid"), [
+    (-1, False), (0, True), (1, True), (0xFFFE, True), (0xFFFF, True), (0x10000, False)])
+def test_the_entry_builder_takes_every_16_bit_sequence_number(sequence: int, valid: bool) -> None:
+    # RFC 6275 §6.1.7: the Sequence Number is 16 bits; 65535 is a valid one (a BU with it is
+    # accepted after 65534, §9.5.1 compares modulo 2^16), 65536 cannot come from the wire.
+    values = (hoa(1), hoa(2), 10.0, 0.0, sequence, True, False, False)
+    if valid:
+        assert new_binding_cache_entry(*values).sequence == sequence
+    else:
+        with pytest.raises(ValueError, match="16-bit"):
+            new_binding_cache_entry(*values)
+
+
+@pytest.mark.parametrize("bound", [1, 2, 3])
+def test_a_full_cache_has_room_for_the_bindings_it_holds(bound: int) -> None:
+    # §9.5.2 status 130 is for a new binding: every live entry of a full cache can still be
+    # refreshed (has_room_for True), a new home address cannot, until one expires.
+    bc = BindingCache(max_entries=bound)
+    for n in range(bound):
+        bc.update(entry(n, lifetime=100.0), 0.0)
+    assert [bc.has_room_for(hoa(n), 5.0) for n in range(bound)] == [True] * bound
+    assert bc.has_room_for(hoa(bound), 5.0) is False

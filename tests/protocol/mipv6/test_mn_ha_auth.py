@@ -167,6 +167,24 @@ def test_sweep_drops_the_timestamps_that_can_refuse_nothing():
     assert rc.accept("mn999", stamp(999.0), 1000.0) is ReplayVerdict.NOT_NEWER
 
 
+@pytest.mark.parametrize("window", [7.0, 3.0, 1.0, 0.5])
+def test_the_sweep_keeps_a_timestamp_exactly_one_window_old(window: float) -> None:
+    # At ``now`` a timestamp exactly ``window`` old still passes the window check (|age| <=
+    # window), so the sweep at that very instant must keep it: a replay of it is refused
+    # (RFC 4285 §6), as without the sweep. One half a window older is dropped (the sweep ran).
+    rc = ReplayChecker(window=window, wall_clock_offset=OFFSET)
+    old = stamp(100.0)
+    assert rc.accept(HOA, old, 100.0) is ReplayVerdict.ACCEPTED
+    assert rc.accept("older", stamp(100.0 - window / 2), 100.0) is ReplayVerdict.ACCEPTED
+    now = 100.0 + window
+    for k in range(ReplayChecker.SWEEP_MIN):
+        assert rc.accept(f"mn{k}", stamp(now), now) is ReplayVerdict.ACCEPTED
+    assert rc.last_accepted("older") is None
+    assert rc.last_accepted(HOA) == old
+    assert rc.verify(HOA, old, now) is ReplayVerdict.NOT_NEWER
+    assert rc.accept(HOA, old, now) is ReplayVerdict.NOT_NEWER
+
+
 @given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([0.0, 0.5, 1.0, 3.0]),
                           st.floats(-9.0, 9.0), st.sampled_from([None, 7.0, 3.0, 0.5])),
                 max_size=150))

@@ -7,11 +7,13 @@ from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
+from mipshop.protocol.base.actions import Event, Transmit
 from mipshop.protocol.base.constants import PREFIX_ADV_RETRIES, PREFIX_ADV_TIMEOUT
 from mipshop.wire.icmpv6 import MobilePrefixAdvertisement, MobilePrefixSolicitation
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
 from mipshop.wire.mh import BindingUpdate
 from mipshop.wire.nd_options import PrefixInformation
+from tests.protocol.mipv6.test_floods import bu_packet, home, home_agent, source
 from tests.protocol.scenario import (
     CN_ADDRESSES,
     HA_ADDRESS,
@@ -206,3 +208,104 @@ def test_a_security_association_follows_its_address_into_a_new_prefix(home_addre
     scn.run(2)
     [ba] = [p.payload for _r, p in scn.net.packets(BindingAcknowledgement, sender="ha")]
     assert ba.status == status
+
+
+@pytest.mark.parametrize("nodes", [2, 3])
+def test_every_home_registration_gets_its_own_periodic_advertisement(nodes: int) -> None:
+    # §10.6.2: the home agent schedules the unsolicited advertisements of each home address
+    # with a binding; another node's registration neither replaces nor suppresses them.
+    agent = home_agent(n_credentials=nodes, dad_duration=0.0, min_mobile_prefix_interval=20.0,
+                       max_mobile_prefix_interval=20.0)
+    for i in range(nodes):
+        agent.receive(bu_packet(i, src=source(i), at=1.0 + i), "home", 1.0 + i)
+    agent.pull_actions()
+    actions = []
+    while (deadline := agent.next_deadline()) is not None and deadline <= 30.0:
+        agent.handle_timer(deadline)
+        actions += agent.pull_actions()
+    periodic = [(a.time, a.fields["home_address"], a.fields["destination"]) for a in actions
+                if isinstance(a, Event) and a.kind == "mobile_prefix.advertisement"
+                and a.fields["periodic"]]
+    assert periodic == [(21.0 + i, home(i), source(i)) for i in range(nodes)]
+
+
+def _advertisement_times(registrations: list[tuple[int, float, int, int]], nodes: tuple[int, ...],
+                         until: float) -> dict[int, list[tuple[float, bool, bool]]]:
+    # Each node's unsolicited advertisements (time, periodic, retransmission) at a home agent
+    # that gets the registrations (node, time, lifetime, sequence) of ``nodes`` only.
+    agent = home_agent(n_credentials=3, dad_duration=0.0, min_mobile_prefix_interval=20.0,
+                       max_mobile_prefix_interval=20.0)
+    sent: dict[int, list[tuple[float, bool, bool]]] = {i: [] for i in nodes}
+    plan = [r for r in registrations if r[0] in nodes]
+    now = 0.0
+    while now < until:
+        deadline = agent.next_deadline()
+        arrival = plan[0][1] if plan else until
+        now = min(arrival, deadline if deadline is not None else until, until)
+        if plan and plan[0][1] == now:
+            node, at, lifetime, sequence = plan.pop(0)
+            agent.receive(bu_packet(node, src=source(node), at=at, lifetime=lifetime,
+                                    sequence=sequence), "home", at)
+        else:
+            agent.handle_timer(now)
+        for a in agent.pull_actions():
+            if isinstance(a, Event) and a.kind == "mobile_prefix.advertisement":
+                node = [home(i) for i in range(3)].index(a.fields["home_address"])
+                sent[node].append((a.time, a.fields["periodic"], a.fields["retransmission"]))
+    return sent
+
+
+def test_each_nodes_periodic_advertisements_are_those_it_would_get_alone() -> None:
+    # §10.6.2: each home address has its own schedule of unsolicited advertisements (the
+    # periodic ones, their retransmissions, cancelled when its binding ends, started again
+    # with a new binding): at an agent serving three nodes, each gets what it would get at
+    # an agent serving it alone. Node 1's binding expires at 43 s and is registered again
+    # at 43.5 s, while a retransmission of its last advertisement was still due (44 s).
+    registrations = [(0, 1.0, 600, 1), (1, 3.0, 40, 1), (2, 7.0, 600, 1), (1, 43.5, 600, 2)]
+    together = _advertisement_times(registrations, (0, 1, 2), 150.0)
+    for node in range(3):
+        alone = _advertisement_times(registrations, (node,), 150.0)
+        assert together[node] == alone[node]
+    # Never acknowledged (no node answers here): RAND_ADV_DELAY (20 s) after the
+    # registration, retransmitted PREFIX_ADV_RETRIES times with doubling waits, the next
+    # periodic one RAND_ADV_DELAY after the last.
+    waits = [PREFIX_ADV_TIMEOUT * 2**i for i in range(PREFIX_ADV_RETRIES)]
+    first = [(21.0, True, False)] + [(21.0 + sum(waits[:i + 1]), False, True)
+                                     for i in range(PREFIX_ADV_RETRIES)]
+    assert together[0][:len(first) + 1] == [*first, (21.0 + sum(waits) + 20.0, True, False)]
+    # Nothing for node 1 between the end of its first binding and RAND_ADV_DELAY after the
+    # new one: the old binding's timers were cancelled (§10.6.2), the new one got its own.
+    assert [t for t, _p, _r in together[1] if 43.0 <= t <= 63.5] == [63.5]
+
+
+@pytest.mark.parametrize("periodic", [False, True])
+@pytest.mark.parametrize("nodes", [1, 2])
+def test_a_prefix_change_is_advertised_to_every_registered_node(nodes: int,
+                                                                 periodic: bool) -> None:
+    # §10.6.2: when the home link's prefixes change, an advertisement of the whole new list
+    # is scheduled at RAND_ADV_DELAY (20 s here) to every registered mobile node, also with
+    # the periodic advertisements off; one already scheduled is kept (and sends the new list).
+    agent = home_agent(n_credentials=nodes, dad_duration=0.0,
+                       periodic_mobile_prefixes=periodic,
+                       min_mobile_prefix_interval=20.0, max_mobile_prefix_interval=20.0)
+    for i in range(nodes):
+        agent.receive(bu_packet(i, src=source(i), at=1.0 + i), "home", 1.0 + i)
+    agent.handle_timer(5.0)
+    assert not [a for a in agent.pull_actions()
+                if isinstance(a, Event) and a.kind == "mobile_prefix.advertisement"]
+    new = PrefixInformation(prefix_length=64, prefix=NEW_PREFIX.network_address)
+    agent.change_prefixes((agent.prefixes[0], new), 5.0)
+    actions = agent.pull_actions()
+    while (deadline := agent.next_deadline()) is not None and deadline <= 25.0:
+        agent.handle_timer(deadline)
+        actions += agent.pull_actions()
+    sent = [(a.time, a.fields["home_address"]) for a in actions
+            if isinstance(a, Event) and a.kind == "mobile_prefix.advertisement"
+            and not a.fields["retransmission"]]
+    assert sent == [(21.0 + i if periodic else 25.0, home(i)) for i in range(nodes)]
+    mpas = [a.packet for a in actions if isinstance(a, Transmit)
+            and isinstance(a.packet.payload, MobilePrefixAdvertisement)]
+    assert {p.dst for p in mpas} == {source(i) for i in range(nodes)}
+    assert all([o.prefix for o in p.payload.options] == [agent.prefixes[0].prefix,
+                                                          NEW_PREFIX.network_address]
+               for p in mpas)

@@ -35,6 +35,8 @@ from mipshop.wire.ext_headers import DestinationOptions, HomeAddressOption
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, decode_packet, encode_packet
 from mipshop.wire.mh import BindingAcknowledgement, BindingAckStatus, BindingUpdate
 from mipshop.wire.mh_options import AlternateCareOfAddress
+from tests.protocol.mipv6.test_floods import bu_packet, home, source
+from tests.protocol.mipv6.test_floods import home_agent as flood_home_agent
 from tests.protocol.mipv6.test_registration_checks import crafted_bu
 from tests.protocol.scenario import (
     CN_ADDRESSES,
@@ -405,3 +407,18 @@ def test_every_stored_record_is_looked_at_whatever_comes_before_it() -> None:
     assert [agent.cache.lookup(address(i), 2.0 + SHIFT) is not None for i in (1, 2, 3, 4)] == [
         False, False, True, True]
     assert agent.counters["restore.expired"] == 1
+
+
+@pytest.mark.parametrize("lifetime", [8, 600])
+def test_a_home_registration_is_stored_as_one_and_not_as_a_map_registration(
+        lifetime: int) -> None:
+    # The stored record of a home agent's binding (PersistBinding, restored after a restart)
+    # carries the flags of the registration: H set, M clear (a home registration is not a MAP
+    # registration, RFC 5380 §6.1), L as the BU had it.
+    agent = flood_home_agent(dad_duration=0.0)
+    agent.receive(bu_packet(0, src=source(0), at=1.0, lifetime=lifetime), "home", 1.0)
+    (record,) = [a.binding for a in agent.pull_actions() if isinstance(a, PersistBinding)]
+    assert (record.home_address, record.care_of_address, record.lifetime) == (
+        home(0), source(0), lifetime)
+    assert (record.home_registration, record.map_registration, record.link_local_compat) == (
+        True, False, False)
