@@ -232,7 +232,7 @@ class Interface:
 
     def _set_packed(self, packed: tuple[bytes, ...]) -> None:
         node = self.node
-        if node._sole is self:
+        if len(node.interfaces) == 1:
             node._local = packed  # the node's addresses are its one interface's
         self.packed = packed
 
@@ -258,7 +258,7 @@ class Interface:
         else:
             self._lengths = (*flat, addr, length_)
             self._set_packed((*self.packed, packed))
-            if self.node._sole is not self:
+            if len(self.node.interfaces) > 1:
                 self.node._local.add(packed)  # type: ignore[union-attr]
         if self.link is not None:
             self.link.register(packed, self, proxy=False)
@@ -278,7 +278,7 @@ class Interface:
         self._lengths = (*flat[:2 * at], *flat[2 * at + 2:])
         self._set_packed((*self.packed[:at], *self.packed[at + 1:]))
         node = self.node
-        if node._sole is not self and not any(
+        if len(node.interfaces) > 1 and not any(
                 packed in i.packed for i in node.interfaces.values()):
             node._local.discard(packed)  # type: ignore[union-attr]
         if self.link is not None:
@@ -448,8 +448,8 @@ class Node:
     """A host or router (``forwarding=True``) with interfaces, routes, entities and sockets."""
 
     __slots__ = ("_arrival_link", "_backlog", "_claims", "_counters", "_hold_until", "_local",
-                 "_sole", "_table", "_udp", "configure_time", "entities", "forwarding",
-                 "interfaces", "kernel", "name", "network", "processing")
+                 "_table", "_udp", "configure_time", "entities", "forwarding", "interfaces",
+                 "kernel", "name", "network", "processing")
 
     def __init__(self, network: Network, name: str, *, forwarding: bool = False) -> None:
         self.network = network
@@ -461,9 +461,8 @@ class Node:
         self._counters: Counter[str] | None = None
         self.entities: list[_Hosted] = []
         #: The packed addresses of the node's interfaces: while it has one interface (every
-        #: mobile node) that interface's own tuple (:attr:`_sole`), then a set of them all.
+        #: mobile node) that interface's own tuple, then a set of them all.
         self._local: tuple[bytes, ...] | set[bytes] = ()
-        self._sole: Interface | None = None
         #: The shared read-only empty mapping until the first claim or binding (replaced
         #: then; most mobile nodes have neither, and a write to it fails instead of reaching
         #: every node).
@@ -505,11 +504,9 @@ class Node:
             # A node with one interface (every mobile node) has the interface's addresses as
             # its own: one tuple for both, not two equal ones. With a second interface the
             # node's are a set, the union of its interfaces'.
-            self._sole = interface
             self._local = interface.packed
-        elif self._sole is not None:
+        elif len(self.interfaces) == 1:
             self._local = set(self._local)
-            self._sole = None
         self.interfaces[name] = interface
         return interface
 
