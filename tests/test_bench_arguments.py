@@ -22,6 +22,9 @@ CASES = [
      "--mobile-nodes: must be from 1 to 100,000,000 mobile nodes, got 0"),
     ("scale.py", ["--json", "--mobile-nodes", "ten"],
      "--mobile-nodes: must be a whole number of mobile nodes, got 'ten'"),
+    ("agent_time.py", ["--passes", "0"], "--passes: must be from 1 to 10,000 passes, got 0"),
+    ("agent_time.py", ["--rate", "fast"],
+     "--rate: must be a whole number of samples a second, got 'fast'"),
 ]
 
 
