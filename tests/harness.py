@@ -41,6 +41,7 @@ from mipshop.protocol.base.actions import (
     ConfigureRoute,
     Deliver,
     Event,
+    HostAddress,
     Transmit,
 )
 from mipshop.protocol.base.entity import Entity
@@ -109,6 +110,8 @@ class Network:
         self.delivered: list[Delivered] = []
         self.drops: list[Drop] = []
         self.routes_configured: list[tuple[str, ConfigureRoute]] = []
+        #: (time, node, action) of every HostAddress action, in order.
+        self.hosted: list[tuple[float, str, HostAddress]] = []
         self._routes: list[tuple[IPv6Network, str]] = []
         self._interfaces: dict[tuple[str, str], str | None] = {}
         self._addresses: dict[tuple[str, str], set[IPv6Address]] = {}
@@ -243,6 +246,8 @@ class Network:
                 self._claim(entity.name, action)
             elif isinstance(action, ConfigureRoute):
                 self.routes_configured.append((entity.name, action))
+            elif isinstance(action, HostAddress):
+                self.hosted.append((self.now, entity.name, action))
         deadline = entity.next_deadline()
         armed = self._armed.setdefault(entity.name, set())
         if deadline is not None:

@@ -23,6 +23,7 @@ from mipshop.protocol.mipv6.mobile_node import MobileNode
 from mipshop.wire.icmpv6 import NeighborAdvertisement, RouterSolicitationForProxy
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram, encode_packet
 from mipshop.wire.mh import BindingUpdate, FastBindingAcknowledgement, FastBindingUpdate
+from mipshop.wire.mh_options import AlternateCareOfAddress
 from mipshop.wire.nd_options import LLAOptionCode as L
 from mipshop.wire.nd_options import NAACKStatus, NeighborAdvertisementAcknowledgment
 from tests.protocol.fmip_scenario import APS, CN1, HOME_ADDRESS, build, coa
@@ -565,3 +566,53 @@ def test_without_the_routers_address_no_fbu_is_sent():
     assert not scn.net.events_of("fmip.fbu_sent", "mn")
     assert scn.fmip.handover is None
     assert scn.mn.care_of_address == NCOA
+
+
+def _naack(scn, now: float, status: int, supplied: IPv6Address | None) -> None:
+    """The NAR's RA with a NAACK of ``status`` (and an address in it, ``supplied``)."""
+    router = scn.routers["nar"]
+    ra = router.advertiser.advertisement()
+    ra = replace(ra, options=(*ra.options, NeighborAdvertisementAcknowledgment(
+        status=status, new_care_of_address=supplied)))
+    scn.mn.receive(encode_packet(IPv6Packet(
+        src=router.config.link_local, dst=NCOA, hop_limit=255, payload=ra)), "wlan0", now)
+
+
+@pytest.mark.parametrize("status", [
+    NAACKStatus.NCOA_INVALID_CONFIGURE, NAACKStatus.NCOA_INVALID_USE_NAR_ADDRESS,
+    NAACKStatus.PCOA_SUPPLIED_NO_FBU, NAACKStatus.LLA_UNRECOGNIZED])
+def test_only_a_naack_2_makes_the_node_take_the_address_it_carries(status):
+    """RFC 5568 §6.4.6: the address in a NAACK is the one to use for status 2 only; with
+    another status the node configures another address (1), keeps its PCoA (3, 4) or gives
+    the handover up (128), and never takes the carried address: it was not assigned to it."""
+    scn = _held_home_binding()
+    scn.run(ARRIVAL + 0.05)
+    scn.net.at(ARRIVAL + 0.1, lambda now: _naack(scn, now, status, OTHER))
+    scn.run(ARRIVAL + 3.0)
+    (naack,) = scn.net.events_of("fmip.naack", "mn")
+    assert naack.fields["status"] == status
+    assert scn.mn.care_of_address != OTHER
+    assert OTHER not in scn.net.addresses("mn", "wlan0")
+    assert not [p for r, p in scn.net.packets(sender="mn")
+                if r.time > ARRIVAL + 0.1 and p.src == OTHER]
+
+
+def test_a_naack_3_without_ar_info_names_the_router_the_node_heard():
+    """§6.4.6 NAACK 3, "use NAR's IP address as NCoA in FBU", in a fully reactive handover
+    (no PrRtAdv: no AR-Info for the access point): the NAR's address is the router the
+    node's RA named (R flag, RFC 6275 §7.2); the FBU goes from the PCoA with it."""
+    scn = build()
+    scn.move("nar", at=5.6, link_down=0.1)
+    scn.run(9)
+    h = scn.fmip.handover
+    assert h is not None and h.target_ap not in scn.fmip.access_points
+    assert h.phase in ("moved", "complete")  # both take a NAACK
+    scn.net.at(9.0, lambda now: _naack(scn, now, NAACKStatus.NCOA_INVALID_USE_NAR_ADDRESS,
+                                       None))
+    scn.run(11)
+    stopped = [e.fields["reason"] for e in scn.net.events_of("fmip.stopped", "mn")]
+    assert "naack_3_without_nar_address" not in stopped
+    last = [p for r, p in scn.net.packets(FastBindingUpdate, sender="mn") if r.time >= 9.0][-1]
+    assert last.src == PCOA
+    assert [o.address for o in last.payload.options
+            if isinstance(o, AlternateCareOfAddress)] == [ar("nar")]

@@ -22,6 +22,7 @@ from mipshop.wire.icmpv6 import NeighborAdvertisement
 from mipshop.wire.mh import BindingUpdate, FastBindingAcknowledgement, FastBindingUpdate
 from tests.protocol.fmip_scenario import APS, build, coa
 from tests.protocol.fmip_scenario import router_address as ar
+from tests.protocol.fmipv6.test_client_guards import _address_log
 
 PCOA, NCOA, COA3 = coa("par"), coa("nar"), coa("ar3")
 SCAN, DECIDE, LEAVE, LINK_DOWN = 5.0, 5.5, 5.6, 0.1
@@ -221,13 +222,15 @@ def test_after_a_return_whose_fback_is_lost_the_next_move_is_a_reactive_handover
             if e.time > 6.7] == [ALL_NODES]
 
 
-def test_back_from_a_nar_serving_the_pcoa_the_pars_prefix_is_no_movement():
+def test_back_from_a_nar_serving_the_pcoa_the_pars_prefix_is_no_movement(monkeypatch):
     """The NAR served the PCoA (NAACK 4, §6.4.6): the node held it as a /128 there. Back on the
     PAR's link (§5.6) the PCoA is an address of the PAR's prefix again: the PAR's next Router
     Advertisement is not a movement (no new configuration, no DAD, no care-of address lost
-    meanwhile), and the PCoA keeps the prefix's length."""
+    meanwhile), and the PCoA keeps the prefix's length, on the node's interface too (one
+    ConfigureAddress of the address with the PAR's prefix length: the on-link prefix)."""
     scn = build(nar={"addresses_in_use": frozenset({NCOA}),
                      "support_previous_care_of_address": True})
+    log = _address_log(monkeypatch, scn.mn)
     joined = _back_while_the_nar_serves_the_pcoa(scn)
     scn.run(joined + 3)
     after = [e for e in scn.net.events_of("movement.detected", "mn") if e.time >= joined]
@@ -236,3 +239,5 @@ def test_back_from_a_nar_serving_the_pcoa_the_pars_prefix_is_no_movement():
     assert scn.mn.care_of_address == PCOA
     assert scn.mn.current_prefix is not None and scn.mn.current_prefix.prefixlen == 64
     assert PCOA in scn.mn.current_prefix
+    assert [(a.interface, a.prefix_length, a.active) for t, a in log
+            if a.address == PCOA and t >= joined] == [(scn.mn.interface, 64, True)]

@@ -264,8 +264,19 @@ def test_no_o_set_na_for_the_ncoa_while_it_is_not_the_care_of_address():
     assert not _overrides(scn)
 
 
+#: The NAR refuses the NCoA and serves the PCoA: (case, NAACK statuses the node gets).
+PCOA_SERVED = [
+    (CASES["pcoa_served"], [4]),  # HAck 3, NAACK 4 (predictive)
+    # NAACK 3 on arrival (reactive): "use NAR's IP address as NCoA in FBU" (§6.4.6)
+    (Case(reactive, (), nar={"addresses_in_use": frozenset({NCOA}),
+                             "naack_use_router_address": True}), [3]),
+]
+
+
+@pytest.mark.parametrize(("case", "statuses"), PCOA_SERVED, ids=["naack_4", "naack_3"])
 @pytest.mark.parametrize("optimistic", [False, True])
-def test_no_o_set_na_for_the_refused_ncoa_that_ordinary_configuration_forms_again(optimistic):
+def test_no_o_set_na_for_the_refused_ncoa_that_ordinary_configuration_forms_again(
+        optimistic, case, statuses):
     # HAck 3 / NAACK 4: the NAR refused the NCoA (the PAR still sent FBack status 0) and
     # served the PCoA. When that forwarding ends, ordinary configuration forms the same
     # address again from the NAR's prefix, and its DAD completes. No FBU named that address
@@ -273,8 +284,7 @@ def test_no_o_set_na_for_the_refused_ncoa_that_ordinary_configuration_forms_agai
     # as after NAACK 1 or FBack 128, where the same address formed again gets no NA either
     # (docs/decisions.md D30: not sent for an NCoA refused). Before, the NA went labelled
     # `fback` at the first packet to the address (or `dad` when DAD of an optimistic address
-    # completed).
-    case = CASES["pcoa_served"]
+    # completed). NAACK 3 (the PAR forwards the PCoA to the NAR) refuses the NCoA the same.
     scn = build(nar=case.nar, mn={"optimistic_dad": optimistic})
     case.drive(scn)
     scn.run(60)
@@ -284,7 +294,7 @@ def test_no_o_set_na_for_the_refused_ncoa_that_ordinary_configuration_forms_agai
     assert [e.fields["address"] for e in scn.net.events_of("dad.started", "mn")][-1] == NCOA
     completed = "dad.completed" if optimistic else "coa.configured"
     assert scn.net.events_of(completed, "mn")[-1].fields["address"] == NCOA
-    assert [e.fields["status"] for e in scn.net.events_of("fmip.naack", "mn")] == [4]
+    assert [e.fields["status"] for e in scn.net.events_of("fmip.naack", "mn")] == statuses
     assert any(p.dst == NCOA and r.time > 48 for r, p in scn.net.packets())
     assert not scn.net.events_of("fmip.override_sent", "mn")
     assert not _overrides(scn)

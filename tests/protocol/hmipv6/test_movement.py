@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import replace
 from ipaddress import IPv6Address
 
+import pytest
+
 from mipshop.protocol.hmipv6.selection import shared_options
 from mipshop.protocol.mipv6.signalling import protect_mn_ha
 from mipshop.wire.ext_headers import RoutingHeaderType2
@@ -20,6 +22,7 @@ from mipshop.wire.nd_options import MAPOption
 from tests.harness import innermost
 from tests.protocol.hmip_scenario import (
     DOMAIN1,
+    DOMAIN_LINKS,
     MAP_ADDRESSES,
     MAP_CREDENTIALS,
     build_hmip,
@@ -562,3 +565,27 @@ def test_the_maps_heard_are_kept_in_address_order_whatever_order_they_came_in():
     scn.run(30)
     client = scn.client
     assert set(client.options) == {MAP1} and list(client.heard) == sorted([MAP1, MAP2])
+
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("d1a", "d1a"), ("d1a", "d1b"), ("d1a", "d2a"), ("d2a", "d2a"), ("d2a", "d1a")])
+def test_leaving_home_again_registers_with_a_map_as_the_first_time(first, second):
+    """RFC 5380 §6.1: an RCoA the MAP accepted is the node's source (HostAddress) until its
+    binding goes; at home it goes (§9), and leaving home again registers with the MAP again
+    and makes the RCoA a source again, as the first time."""
+    scn = build_hmip()
+    scn.move(first, at=1.0)
+    scn.move("home", at=10.0)
+    scn.move(second, at=20.0, link_down=0.05)
+    scn.run(30)
+    before, after = (DOMAIN_LINKS[link][1] for link in (first, second))
+    hosted = [(t, action.address, action.active) for t, node, action in scn.net.hosted
+              if node == "mn" and action.address != HOME_ADDRESS]
+    assert [(address, active) for _t, address, active in hosted] == [
+        (rcoa(before), True), (rcoa(before), False), (rcoa(after), True)]
+    assert hosted[0][0] < 10.0 <= hosted[1][0] < 20.0 <= hosted[2][0]
+    assert destinations(scn, after=20.0)[:2] == [MAP_ADDRESSES[after], HA_ADDRESS]
+    assert scn.ha.cache.lookup(HOME_ADDRESS, 30).care_of_address == rcoa(after)
+    assert scn.client.selected is not None
+    assert scn.client.selected.address == MAP_ADDRESSES[after]

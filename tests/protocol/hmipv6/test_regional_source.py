@@ -5,6 +5,8 @@ agent is not involved)."""
 
 from __future__ import annotations
 
+from mipshop.protocol.base.actions import Transmit
+from mipshop.protocol.mipv6.mobile_node import MobileNode
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
 from tests.harness import innermost
 from tests.protocol.hmip_scenario import MAP_ADDRESSES, build_hmip, lcoa, rcoa
@@ -81,3 +83,25 @@ def test_without_a_map_binding_the_rcoa_is_not_the_nodes():
     scn.run(2)
     assert paths(scn, b"early") == []
     assert scn.mn.counters["drop.no_binding"] == 1
+
+
+def test_what_the_map_tunnel_wraps_leaves_on_the_nodes_interface(monkeypatch):
+    """The outbound hook (the LCoA -> MAP reverse tunnel, RFC 5380 §6.1) changes the packet,
+    not where it goes: each wrapped packet is sent on the node's interface, as the packet it
+    wraps (``interface`` None would leave the choice to routing, a router's way)."""
+    sent: list[Transmit] = []
+    pull = MobileNode.pull_actions
+
+    def recording(self):
+        actions = pull(self)
+        sent.extend(a for a in actions if isinstance(a, Transmit))
+        return actions
+    monkeypatch.setattr(MobileNode, "pull_actions", recording)
+    scn = build_hmip(correspondents=("cn1",))
+    scn.move("d1a", at=1.0)
+    send_local(scn, 5.0, b"up")
+    scn.run(6)
+    tunnelled = [a for a in sent if a.packet.dst == MAP1 and isinstance(a.packet.payload,
+                                                                         IPv6Packet)]
+    assert tunnelled and {a.packet.src for a in tunnelled} == {lcoa("d1a")}
+    assert {a.interface for a in sent} == {scn.mn.interface}

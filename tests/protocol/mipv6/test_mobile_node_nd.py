@@ -9,6 +9,8 @@ from ipaddress import IPv6Address
 
 import pytest
 
+from mipshop.protocol.base.actions import Transmit
+from mipshop.protocol.mipv6.mobile_node import MobileNode
 from mipshop.wire.icmpv6 import NeighborAdvertisement, NeighborSolicitation
 from mipshop.wire.ipv6 import IPv6Packet, encode_packet
 from mipshop.wire.nd_options import SourceLinkLayerAddress, TargetLinkLayerAddress
@@ -76,3 +78,22 @@ def test_another_nodes_probe_for_the_tentative_address_makes_it_a_duplicate():
     assert advertisements == [] and scn.mn.counters["dad.duplicate"] == 1
     assert [e.fields["address"] for e in scn.net.events_of("dad.failed", "mn")] == [COA]
     assert scn.mn.care_of_address != COA
+
+
+@pytest.mark.parametrize("source", [NEIGHBOUR, UNSPECIFIED])
+def test_the_answer_leaves_on_the_interface_the_solicitation_came_in_on(monkeypatch, source):
+    # RFC 4861 §7.2.4: the advertisement answers on the link of the solicitation: the node's
+    # interface, named in the Transmit (``interface`` None would leave it to routing, a
+    # router's way, and an answer to a DAD probe goes to a link-local multicast group).
+    sent: list[Transmit] = []
+    pull = MobileNode.pull_actions
+
+    def recording(self):
+        actions = pull(self)
+        sent.extend(a for a in actions if isinstance(a, Transmit)
+                    and isinstance(a.packet.payload, NeighborAdvertisement))
+        return actions
+    monkeypatch.setattr(MobileNode, "pull_actions", recording)
+    advertisements, scn = _after(_ns(source), at=3.0)
+    assert len(advertisements) == 1
+    assert [(a.packet.payload.target, a.interface) for a in sent] == [(COA, scn.mn.interface)]

@@ -7,7 +7,7 @@ from ipaddress import IPv6Address, IPv6Network
 
 import pytest
 
-from mipshop.protocol.base.actions import Event, Transmit
+from mipshop.protocol.base.actions import Event, ForgetBinding, Transmit
 from mipshop.protocol.base.constants import PREFIX_ADV_RETRIES, PREFIX_ADV_TIMEOUT
 from mipshop.wire.icmpv6 import MobilePrefixAdvertisement, MobilePrefixSolicitation
 from mipshop.wire.ipv6 import IPv6Packet, UDPDatagram
@@ -309,3 +309,65 @@ def test_a_prefix_change_is_advertised_to_every_registered_node(nodes: int,
     assert all([o.prefix for o in p.payload.options] == [agent.prefixes[0].prefix,
                                                           NEW_PREFIX.network_address]
                for p in mpas)
+
+
+def _unsolicited(agent, until: float) -> list[tuple[float, bool, bool]]:
+    # (time, periodic, retransmission) of the agent's unsolicited advertisements up to
+    # ``until``, firing its timers in order; the Transmit of each is checked to go with it.
+    sent = []
+    while (deadline := agent.next_deadline()) is not None and deadline <= until:
+        agent.handle_timer(deadline)
+        actions = agent.pull_actions()
+        events = [a for a in actions
+                  if isinstance(a, Event) and a.kind == "mobile_prefix.advertisement"]
+        mpas = [a for a in actions if isinstance(a, Transmit)
+                and isinstance(a.packet.payload, MobilePrefixAdvertisement)]
+        assert len(mpas) == len(events)
+        sent += [(round(e.time, 6), e.fields["periodic"], e.fields["retransmission"])
+                 for e in events]
+    return sent
+
+
+@pytest.mark.parametrize("interval", [30.0, 60.0, 150.0])
+def test_an_unacknowledged_periodic_advertisement_is_retransmitted_at_most_the_retries(
+        interval: float) -> None:
+    # §10.6.2: an unsolicited advertisement is retransmitted after PREFIX_ADV_TIMEOUT,
+    # doubling, at most PREFIX_ADV_RETRIES times; with no answer the next one is the
+    # periodic one, RAND_ADV_DELAY (``interval`` here) after the last transmission. With an
+    # interval longer than the retransmissions' ceiling a missing limit would show.
+    agent = home_agent(dad_duration=0.0, min_mobile_prefix_interval=interval,
+                       max_mobile_prefix_interval=interval)
+    agent.receive(bu_packet(0, src=source(0), at=1.0, lifetime=1000), "home", 1.0)
+    agent.pull_actions()
+    waits = [PREFIX_ADV_TIMEOUT * 2**i for i in range(PREFIX_ADV_RETRIES)]
+    cycle = interval + sum(waits)
+    expected = []
+    for k in range(2):
+        start = 1.0 + interval + k * cycle
+        expected += [(start, True, False)] + [(start + sum(waits[:i + 1]), False, True)
+                                              for i in range(PREFIX_ADV_RETRIES)]
+    assert _unsolicited(agent, 1.0 + 2 * cycle + interval - 1.0) == [
+        (round(t, 6), p, r) for t, p, r in expected]
+
+
+@pytest.mark.parametrize("ending", ["de-registration", "expiry"])
+@pytest.mark.parametrize("periodic", [False, True])
+def test_a_binding_ends_the_same_with_periodic_advertisements_on_or_off(
+        ending: str, periodic: bool) -> None:
+    # §10.6.2 "If a home registration expires, cancel any scheduled advertisements": with the
+    # periodic advertisements off none is scheduled, and the binding still ends (its
+    # ForgetBinding, the cache), by de-registration (§10.3.2) or expiry (§10.3.1).
+    agent = home_agent(dad_duration=0.0, periodic_mobile_prefixes=periodic,
+                       min_mobile_prefix_interval=20.0, max_mobile_prefix_interval=20.0)
+    agent.receive(bu_packet(0, src=source(0), at=1.0, lifetime=12), "home", 1.0)
+    agent.pull_actions()
+    if ending == "de-registration":
+        agent.receive(bu_packet(0, src=source(0), at=5.0, lifetime=0, sequence=2), "home", 5.0)
+    actions = agent.pull_actions()
+    while (deadline := agent.next_deadline()) is not None and deadline <= 40.0:
+        agent.handle_timer(deadline)
+        actions += agent.pull_actions()
+    assert {a.home_address for a in actions if isinstance(a, ForgetBinding)} == {home(0)}
+    assert agent.cache.lookup(home(0), 40.0) is None
+    assert not [a for a in actions if isinstance(a, Event)
+                and a.kind == "mobile_prefix.advertisement"]

@@ -375,19 +375,26 @@ def test_the_l_bit_survives_a_restart() -> None:
     assert Claim(address=derived, active=False, proxy_interface="home") in got
 
 
-def test_a_restored_registration_gets_its_periodic_mobile_prefix_advertisements() -> None:
+@pytest.mark.parametrize("periodic", [True, False])
+def test_a_restored_registration_gets_its_periodic_mobile_prefix_advertisements(
+        periodic: bool) -> None:
     """RFC 6275 §10.6.2: unsolicited Mobile Prefix Advertisements go to every registered
-    mobile node; a restored registration is one."""
-    quick = {"min_mobile_prefix_interval": 1.0, "max_mobile_prefix_interval": 2.0}
+    mobile node; a restored registration is one. With the periodic advertisements off
+    (``periodic_mobile_prefixes``) a restored registration gets none, as a new one."""
+    quick = {"min_mobile_prefix_interval": 1.0, "max_mobile_prefix_interval": 2.0,
+             "periodic_mobile_prefixes": periodic}
     original, disk = home_agent(**quick), Disk()
     disk.apply(feed(original, crafted_bu(at=1.0, sequence=100), 1.0))
     restarted = home_agent(shift=SHIFT, **quick)
-    restarted.restore(disk.bindings.values(), disk.replay, 3.0 + SHIFT)
+    assert restarted.restore(disk.bindings.values(), disk.replay, 3.0 + SHIFT) == 1
     restarted.pull_actions()
-    sent = [a for a in tick(restarted, 3.0 + 2.0, SHIFT)
-            if isinstance(a, Event) and a.kind == "mobile_prefix.advertisement"]
-    assert [(e.fields["home_address"], e.fields["solicited"]) for e in sent] == [
-        (HOME_ADDRESS, False)]
+    sent = []
+    while (deadline := restarted.next_deadline()) is not None and deadline <= 40.0 + SHIFT:
+        sent += [a for a in tick(restarted, deadline - SHIFT, SHIFT)
+                 if isinstance(a, Event) and a.kind == "mobile_prefix.advertisement"]
+    assert [(e.fields["home_address"], e.fields["solicited"]) for e in sent[:1]] == (
+        [(HOME_ADDRESS, False)] if periodic else [])
+    assert all(e.time - SHIFT <= 3.0 + 2.0 for e in sent[:1])
 
 
 def test_every_stored_record_is_looked_at_whatever_comes_before_it() -> None:
@@ -422,3 +429,43 @@ def test_a_home_registration_is_stored_as_one_and_not_as_a_map_registration(
         home(0), source(0), lifetime)
     assert (record.home_registration, record.map_registration, record.link_local_compat) == (
         True, False, False)
+
+
+@pytest.mark.parametrize("lifetimes", [(100.0, 300.0), (300.0, 100.0), (50.0, 60.0, 40.0)])
+def test_each_restored_binding_expires_at_its_own_lifetime(
+        lifetimes: tuple[float, ...]) -> None:
+    # RFC 6275 §9.6, §10.3.1: restored bindings each keep their own expiry (one timer per
+    # home address); a restart must not make any binding outlive its lifetime.
+    def address(i: int) -> IPv6Address:
+        return IPv6Address(int(HOME_ADDRESS) + i)
+
+    records = [replace(_record(address(i), None), lifetime=lifetime)
+               for i, lifetime in enumerate(lifetimes)]
+    agent = home_agent(shift=SHIFT, accept_unauthenticated=True)
+    assert agent.restore(records, {}, 2.0 + SHIFT) == len(lifetimes)
+    agent.pull_actions()
+    forgotten: dict[IPv6Address, float] = {}
+    while (deadline := agent.next_deadline()) is not None and deadline <= 400.0 + SHIFT:
+        for action in tick(agent, deadline - SHIFT, SHIFT):
+            if isinstance(action, ForgetBinding):
+                forgotten.setdefault(action.home_address, round(deadline - SHIFT, 6))
+    # Registered at 1.0 (scenario time): each ends at 1.0 + its lifetime.
+    assert forgotten == {address(i): 1.0 + lifetime for i, lifetime in enumerate(lifetimes)}
+
+
+@pytest.mark.parametrize("restart", [3.0, 2.0 + MAX_DELETE_BCE_TIMEOUT / 2,
+                                     2.0 + MAX_DELETE_BCE_TIMEOUT - 0.5])
+def test_a_restored_de_registration_is_forgotten_when_the_original_forgets_it(
+        restart: float) -> None:
+    """§10.3.2: the de-registered entry is kept MAX_DELETE_BCE_TIMEOUT after the
+    de-registration, not after the restart: until then a delayed older BU gets 135."""
+    original, disk = home_agent(), Disk()
+    disk.apply(feed(original, crafted_bu(at=1.0, sequence=100), 1.0))
+    disk.apply(feed(original, crafted_bu(at=2.0, sequence=101, lifetime=0), 2.0))
+    restarted = home_agent(shift=SHIFT)
+    assert restarted.restore(disk.bindings.values(), disk.replay, restart + SHIFT) == 1
+    restarted.pull_actions()
+    end = 2.0 + MAX_DELETE_BCE_TIMEOUT
+    late = crafted_bu(at=end - 0.1, sequence=100)
+    assert ba_of(feed(restarted, late, end - 0.1, SHIFT)).status == 135
+    assert ForgetBinding(home_address=HOME_ADDRESS) in tick(restarted, end, SHIFT)
