@@ -567,7 +567,6 @@ def test_the_maps_heard_are_kept_in_address_order_whatever_order_they_came_in():
     assert set(client.options) == {MAP1} and list(client.heard) == sorted([MAP1, MAP2])
 
 
-
 @pytest.mark.parametrize(("first", "second"), [
     ("d1a", "d1a"), ("d1a", "d1b"), ("d1a", "d2a"), ("d2a", "d2a"), ("d2a", "d1a")])
 def test_leaving_home_again_registers_with_a_map_as_the_first_time(first, second):
